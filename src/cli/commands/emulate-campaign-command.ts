@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../cli-context.js';
+
+/** Placeholder until the owning issue lands. */
+export function registerEmulateCampaignCommand(program: Command, _context: CliContext): void {
+  void program;
+}

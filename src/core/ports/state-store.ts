@@ -1,0 +1,338 @@
+/**
+ * The State port: everything the engine needs to resume after a crash (DESIGN.md §4).
+ *
+ * Two adapters implement it — SQLite (embedded default) and PostgreSQL (scale-out) — and both
+ * pass one contract suite (`test/integration/store/state-store-contract.ts`). The engine never
+ * relies on behaviour that only one adapter has.
+ *
+ * Time: every method that reasons about time reads the injected {@link Clock} given to the
+ * adapter, never the database's own clock, so leases and backoff are testable without sleeping.
+ *
+ * Glossary (docs/glossary.md): a *work item* is the newest known state of one record that still
+ * has to be written to a sink; its *record key* identifies the record within a *flow*; a *lease*
+ * is a time-bounded claim on a work item by one worker; a *dead letter* is a work item that will
+ * not be retried without an operator; a *parked* item waits for its parent record.
+ */
+import type { JsonValue } from '../json.js';
+
+/** Work states of an item in the durable inbox. */
+export const workStates = ['queued', 'leased'] as const;
+export type WorkState = (typeof workStates)[number];
+
+/**
+ * Lanes order work: `live` changes always lease before `bulk` work (initial load, replay,
+ * re-baseline), so a large load never starves streaming.
+ */
+export const workLanes = ['live', 'bulk'] as const;
+export type WorkLane = (typeof workLanes)[number];
+
+/** One change to stage in the inbox. */
+export interface WorkItemInput {
+  /** Flow id, e.g. `contacts` or `table:new_order`. */
+  flow: string;
+  /** Record key within the flow (for Dynamics records: the lower-case GUID). */
+  recordKey: string;
+  /** The change to apply: the newest state of the record (or a delete marker). Opaque to the store. */
+  payload: JsonValue;
+  /**
+   * Source version (Dataverse `versionnumber`, decimal digits) when known. When both the queued
+   * item and the new one carry a version, a lower new version never replaces a higher queued one.
+   */
+  sourceVersion?: string | undefined;
+  /** @default 'live' */
+  lane?: WorkLane | undefined;
+  /** Not leasable before this time (ms since epoch). @default now */
+  availableAt?: number | undefined;
+}
+
+/** What happened to one staged item. */
+export const enqueueOutcomes = ['queued', 'coalesced', 'stale', 'folded-into-parked'] as const;
+export type EnqueueOutcome = (typeof enqueueOutcomes)[number];
+
+/** A work item as the store holds it. */
+export interface WorkItem {
+  /** Store-assigned id, unique across flows; increases with staging order. */
+  id: string;
+  flow: string;
+  recordKey: string;
+  payload: JsonValue;
+  sourceVersion: string | null;
+  lane: WorkLane;
+  state: WorkState;
+  /** How many times this item has been leased (a crash mid-write counts as an attempt). */
+  attempts: number;
+  enqueuedAt: number;
+  availableAt: number;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  /** Last failure, if the item was retried. */
+  lastError: FailureInfo | null;
+}
+
+export interface FailureInfo {
+  code: string;
+  /** Human-readable reason; never holds personal data or secrets. */
+  message: string;
+  retryable: boolean;
+}
+
+export interface LeaseRequest {
+  /** Worker identity (host:pid:n); recorded on the lease. */
+  owner: string;
+  /** Maximum number of items to lease. */
+  limit: number;
+  /** Lease duration. Items whose lease expired are taken over by the next `lease` call. */
+  leaseMs: number;
+  /** Only these flows. @default all flows */
+  flows?: readonly string[] | undefined;
+  /** Only these lanes. @default all lanes, `live` first */
+  lanes?: readonly WorkLane[] | undefined;
+}
+
+/** Result of completing or failing a leased item. `lost` means the lease expired and someone else owns it now. */
+export type LeaseOutcome = 'ok' | 'lost';
+
+export interface FailRequest {
+  id: string;
+  owner: string;
+  error: FailureInfo;
+  /**
+   * When to try again (ms since epoch). `null` moves the item to the dead letters. The engine
+   * computes it from its `RetryPolicy` (and the remote's `Retry-After`).
+   */
+  retryAt: number | null;
+}
+
+export interface CheckpointWrite {
+  name: string;
+  value: string;
+}
+
+/** The durable inbox: staged changes, coalesced per record key, leased by workers. */
+export interface WorkQueue {
+  /**
+   * Stage changes atomically, optionally together with a checkpoint (e.g. the next delta link),
+   * so a checkpoint never advances past changes that are not durably staged.
+   *
+   * Per record key, at most one item is queued: a newer change replaces the queued one
+   * (`coalesced`; the more urgent lane is kept) unless its `sourceVersion` is lower (`stale`).
+   * A record whose item is leased gets a second, queued item that is not leasable until the lease
+   * ends, so one key never runs twice at once and changes apply in source order.
+   * A record that is parked has its parked payload replaced instead (`folded-into-parked`).
+   */
+  enqueue(items: readonly WorkItemInput[], checkpoint?: CheckpointWrite): Promise<EnqueueOutcome[]>;
+
+  /**
+   * Lease up to `limit` available items: `live` lane first, then staging order. Never leases an
+   * item whose record key already has an unexpired lease. Expired leases are taken over (the old
+   * owner's later `complete`/`fail` returns `lost`); when a newer item for the same key is queued,
+   * the expired older one is dropped instead.
+   */
+  lease(request: LeaseRequest): Promise<WorkItem[]>;
+
+  /** Extend a lease (heartbeat). */
+  extendLease(id: string, owner: string, leaseMs: number): Promise<LeaseOutcome>;
+
+  /** The item was applied: remove it. */
+  complete(id: string, owner: string): Promise<LeaseOutcome>;
+
+  /**
+   * The item failed: retry at `retryAt` or dead-letter it when `retryAt` is null. When a newer
+   * item for the same key is already queued, the failed one is dropped (the newer state
+   * supersedes it) unless it is being dead-lettered.
+   */
+  fail(request: FailRequest): Promise<LeaseOutcome>;
+
+  /**
+   * Move a leased item to the parked set, waiting for `parent` to land.
+   * If a newer item for the key is queued, it is folded into the parked item.
+   */
+  park(id: string, owner: string, parent: ParentRef, reason: string): Promise<LeaseOutcome>;
+
+  /** Backlog per flow and lane (queued + leased), for status and metrics. */
+  backlog(): Promise<BacklogEntry[]>;
+
+  /** The oldest `enqueuedAt` per flow among queued items (lag), or null when empty. */
+  oldestQueuedAt(flow: string): Promise<number | null>;
+
+  /** Items for one record key (queued and leased), oldest first. */
+  itemsForKey(flow: string, recordKey: string): Promise<WorkItem[]>;
+}
+
+export interface BacklogEntry {
+  flow: string;
+  lane: WorkLane;
+  queued: number;
+  leased: number;
+}
+
+/** Reference to the parent record a child waits for. */
+export interface ParentRef {
+  flow: string;
+  recordKey: string;
+}
+
+export interface ParkedItem {
+  flow: string;
+  recordKey: string;
+  parent: ParentRef;
+  payload: JsonValue;
+  sourceVersion: string | null;
+  reason: string;
+  parkedAt: number;
+  updatedAt: number;
+}
+
+export interface ParkedStore {
+  /**
+   * Move every item parked on `parent` back to the queue (live lane), each coalescing with any
+   * queued item of its key as `enqueue` does. Returns how many were released.
+   */
+  release(parent: ParentRef): Promise<number>;
+  get(flow: string, recordKey: string): Promise<ParkedItem | null>;
+  /** Drop a parked item without applying it (e.g. a child deleted before its parent arrived). */
+  remove(flow: string, recordKey: string): Promise<boolean>;
+  list(filter: { flow?: string; parent?: ParentRef }, page: PageRequest): Promise<Page<ParkedItem>>;
+  count(flow?: string): Promise<number>;
+}
+
+export interface DeadLetter {
+  id: string;
+  flow: string;
+  recordKey: string;
+  payload: JsonValue;
+  sourceVersion: string | null;
+  code: string;
+  message: string;
+  attempts: number;
+  firstFailedAt: number;
+  lastFailedAt: number;
+}
+
+export interface DeadLetterFilter {
+  flow?: string | undefined;
+  /** Exact record key, or a prefix when it ends with `*`. */
+  recordKey?: string | undefined;
+  code?: string | undefined;
+}
+
+export interface DeadLetterStore {
+  list(filter: DeadLetterFilter, page: PageRequest): Promise<Page<DeadLetter>>;
+  count(filter?: DeadLetterFilter): Promise<number>;
+  /** Counts per flow and code, for the dashboard and metrics. */
+  countByCode(): Promise<{ flow: string; code: string; count: number }[]>;
+  /**
+   * Put dead letters back in the queue (live lane, attempts reset). A key that already has a
+   * newer queued item keeps that item; the dead letter is removed either way. Returns how many
+   * were retried.
+   */
+  retry(ids: readonly string[]): Promise<number>;
+  /** Remove dead letters without applying them. Returns how many were removed. */
+  discard(ids: readonly string[]): Promise<number>;
+  /** Remove the dead letters of a key (a newer state of it was applied). */
+  resolveKey(flow: string, recordKey: string): Promise<number>;
+}
+
+export interface PageRequest {
+  /** Opaque cursor from a previous page. */
+  cursor?: string | undefined;
+  /** @default 100, at most 1000 */
+  limit?: number | undefined;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Cursor of the next page, null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface CheckpointStore {
+  get(name: string): Promise<string | null>;
+  set(name: string, value: string): Promise<void>;
+  delete(name: string): Promise<void>;
+  /** All checkpoints whose name starts with `prefix`. */
+  list(prefix: string): Promise<{ name: string; value: string; updatedAt: number }[]>;
+}
+
+/** Who created the Campaign record: the sync, or it existed and was adopted by its external id. */
+export const keyOrigins = ['created', 'adopted'] as const;
+export type KeyOrigin = (typeof keyOrigins)[number];
+
+/** Dynamics id ↔ Campaign record, per flow. */
+export interface KeyMapEntry {
+  flow: string;
+  recordKey: string;
+  /** Campaign PKey, cached for calls (never shared outside the service). */
+  campaignPKey: string | null;
+  origin: KeyOrigin;
+  /** Source version last applied to Campaign; a stale change (lower version) is skipped. */
+  lastSourceVersion: string | null;
+  /** Hash of the mapped values last written, to skip writes that change nothing. */
+  lastPayloadHash: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface KeyMapStore {
+  get(flow: string, recordKey: string): Promise<KeyMapEntry | null>;
+  getMany(flow: string, recordKeys: readonly string[]): Promise<KeyMapEntry[]>;
+  /** Insert or replace; `createdAt` is kept from the existing entry. */
+  put(entry: Omit<KeyMapEntry, 'createdAt' | 'updatedAt'>): Promise<void>;
+  delete(flow: string, recordKey: string): Promise<boolean>;
+  /** Keys in ascending order after `afterKey`, for re-baseline comparison. */
+  listKeys(flow: string, afterKey: string | null, limit: number): Promise<string[]>;
+  count(flow?: string): Promise<number>;
+}
+
+/** Audit trail of writes: ids and field names, never values. Append-only. */
+export interface AuditEntry {
+  id: string;
+  at: number;
+  /** `engine`, `cli:<user>`, `api:<token-id>`… */
+  actor: string;
+  /** e.g. `profile.create`, `profile.update`, `profile.delete`, `dlq.retry`. */
+  action: string;
+  flow: string | null;
+  recordKey: string | null;
+  /** Names of the fields written, no values. */
+  fields: string[];
+  outcome: string;
+  /** Free text without personal data. */
+  detail: string | null;
+}
+
+export interface AuditStore {
+  append(entries: readonly Omit<AuditEntry, 'id'>[]): Promise<void>;
+  list(
+    filter: { flow?: string; recordKey?: string; action?: string; since?: number },
+    page: PageRequest,
+  ): Promise<Page<AuditEntry>>;
+}
+
+/**
+ * Time-bounded named locks: one poller per table across all processes. SQLite implements them
+ * as rows with an expiry; PostgreSQL the same way (so a paused process cannot hold one forever).
+ */
+export interface LockStore {
+  /** Take the lock if free, expired, or already ours; returns whether we hold it now. */
+  tryAcquire(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Extend our lock; false when we no longer hold it. */
+  renew(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  release(name: string, owner: string): Promise<void>;
+}
+
+/** The whole State port. */
+export interface StateStore {
+  /** `sqlite` or `postgres`. */
+  readonly dialect: string;
+  readonly queue: WorkQueue;
+  readonly parked: ParkedStore;
+  readonly deadLetters: DeadLetterStore;
+  readonly checkpoints: CheckpointStore;
+  readonly keyMap: KeyMapStore;
+  readonly audit: AuditStore;
+  readonly locks: LockStore;
+  /** Apply pending migrations (idempotent; safe when several processes start at once). */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
