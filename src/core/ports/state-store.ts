@@ -133,8 +133,18 @@ export interface WorkQueue {
   /** Extend a lease (heartbeat). */
   extendLease(id: string, owner: string, leaseMs: number): Promise<LeaseOutcome>;
 
-  /** The item was applied: remove it. */
-  complete(id: string, owner: string): Promise<LeaseOutcome>;
+  /**
+   * The item was applied: remove it, and in the same transaction apply its `effects` (key-map
+   * change, audit entries, resolving the key's dead letters). Effects are applied only when the
+   * lease is still ours (`ok`), so a lost lease never leaves half a completion behind.
+   */
+  complete(id: string, owner: string, effects?: CompletionEffects): Promise<LeaseOutcome>;
+
+  /**
+   * Complete many items in one transaction (group commit), each with its own effects.
+   * Returns one outcome per completion, in order; `lost` ones are skipped with their effects.
+   */
+  completeMany(completions: readonly Completion[]): Promise<LeaseOutcome[]>;
 
   /**
    * The item failed: retry at `retryAt` or dead-letter it when `retryAt` is null. When a newer
@@ -157,6 +167,23 @@ export interface WorkQueue {
 
   /** Items for one record key (queued and leased), oldest first. */
   itemsForKey(flow: string, recordKey: string): Promise<WorkItem[]>;
+}
+
+/** Store changes that must commit together with a work item's completion. */
+export interface CompletionEffects {
+  keyMap?:
+    | { op: 'put'; entry: Omit<KeyMapEntry, 'createdAt' | 'updatedAt'> }
+    | { op: 'delete'; flow: string; recordKey: string }
+    | undefined;
+  audit?: readonly Omit<AuditEntry, 'id'>[] | undefined;
+  /** Remove the dead letters of this item's key (a newer state of it was applied). @default false */
+  resolveDeadLetters?: boolean | undefined;
+}
+
+export interface Completion {
+  id: string;
+  owner: string;
+  effects?: CompletionEffects | undefined;
 }
 
 export interface BacklogEntry {
@@ -281,6 +308,18 @@ export interface KeyMapStore {
   delete(flow: string, recordKey: string): Promise<boolean>;
   /** Keys in ascending order after `afterKey`, for re-baseline comparison. */
   listKeys(flow: string, afterKey: string | null, limit: number): Promise<string[]>;
+  /**
+   * Re-baseline bookkeeping: remember that these keys were present in the full read `runId`.
+   * Keys without a key-map entry are remembered too (they may be applied later in the run).
+   */
+  markSeen(flow: string, recordKeys: readonly string[], runId: string): Promise<void>;
+  /**
+   * Key-map keys (ascending, after `afterKey`) NOT marked seen in `runId`: records that vanished
+   * from Dynamics while the delta link was dead.
+   */
+  listUnseen(flow: string, runId: string, afterKey: string | null, limit: number): Promise<string[]>;
+  /** Forget the seen marks of a finished run. */
+  clearSeen(flow: string, runId: string): Promise<void>;
   count(flow?: string): Promise<number>;
 }
 
