@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { FieldMapping, type FieldMappingRule } from '../../../src/core/field-mapping.js';
+import { ConfigError } from '../../../src/core/errors.js';
+
+function rule(source: string, target: string, extra: Partial<FieldMappingRule> = {}): FieldMappingRule {
+  return {
+    source,
+    target,
+    applyOnUpdate: true,
+    replacements: [],
+    picklist: 'label',
+    targetType: 'any',
+    ...extra,
+  };
+}
+
+describe('field mapping', () => {
+  it('maps columns to fields and leaves absent columns out', () => {
+    const m = new FieldMapping([rule('firstname', 'firstName'), rule('lastname', 'lastName')]);
+    expect(m.apply({ firstname: 'Ada' }, 'update').fields).toEqual({ firstName: 'Ada' });
+  });
+
+  it('writes create-only fields on create and full loads but not on updates', () => {
+    const m = new FieldMapping([
+      rule('firstname', 'firstName'),
+      rule('jobtitle', 'title', { applyOnUpdate: false }),
+    ]);
+    const values = { firstname: 'Ada', jobtitle: 'Engineer' };
+    expect(m.apply(values, 'update').fields).toEqual({ firstName: 'Ada' });
+    expect(m.apply(values, 'create').fields).toEqual({ firstName: 'Ada', title: 'Engineer' });
+    expect(m.apply(values, 'full').fields).toEqual({ firstName: 'Ada', title: 'Engineer' });
+  });
+
+  it('applies replacements before picklist labels', () => {
+    const m = new FieldMapping([
+      rule('preferredcontactmethodcode', 'contactMethod', { replacements: [{ from: 2, to: 'mail' }] }),
+    ]);
+    const labels = { preferredcontactmethodcode: { '1': 'Any', '2': 'Email' } };
+    expect(m.apply({ preferredcontactmethodcode: 2 }, 'update', labels).fields).toEqual({
+      contactMethod: 'mail',
+    });
+    expect(m.apply({ preferredcontactmethodcode: 1 }, 'update', labels).fields).toEqual({
+      contactMethod: 'Any',
+    });
+  });
+
+  it('writes technical values when asked', () => {
+    const m = new FieldMapping([rule('preferredcontactmethodcode', 'contactMethod', { picklist: 'value' })]);
+    expect(
+      m.apply({ preferredcontactmethodcode: 2 }, 'update', { preferredcontactmethodcode: { '2': 'Email' } })
+        .fields,
+    ).toEqual({
+      contactMethod: 2,
+    });
+  });
+
+  it('converts to Campaign types and reports problems by field name only', () => {
+    const m = new FieldMapping([
+      rule('birthdate', 'birthDate', { targetType: 'date' }),
+      rule('createdon', 'crmCreated', { targetType: 'datetime' }),
+      rule('donotemail', 'blackListEmail', { targetType: 'boolean' }),
+      rule('emailaddress1', 'email', { targetType: 'string', maxLength: 10 }),
+    ]);
+    const out = m.apply(
+      {
+        birthdate: '1985-08-17',
+        createdon: '2024-05-01T10:00:00Z',
+        donotemail: 1,
+        emailaddress1: 'someone@example.org',
+      },
+      'create',
+    );
+    expect(out.fields).toEqual({
+      birthDate: '1985-08-17',
+      crmCreated: '2024-05-01 10:00:00.000Z',
+      blackListEmail: true,
+    });
+    expect(out.problems).toEqual([
+      { source: 'emailaddress1', target: 'email', reason: 'value longer than 10 characters' },
+    ]);
+    expect(JSON.stringify(out.problems)).not.toContain('example.org');
+  });
+
+  it('rejects a column mapped twice and two sources into one target', () => {
+    expect(() => new FieldMapping([rule('a', 'x'), rule('a', 'y')])).toThrow(ConfigError);
+    expect(() => new FieldMapping([rule('a', 'x'), rule('b', 'x')])).toThrow(/two sources/);
+  });
+});
