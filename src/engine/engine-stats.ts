@@ -1,0 +1,101 @@
+import type { Clock } from '../core/clock.js';
+
+/** Every outcome the run summary and metrics count. */
+export const statOutcomes = [
+  'created',
+  'updated',
+  'adopted',
+  'deleted',
+  'unchanged',
+  'filtered',
+  'stale',
+  'skipped-delete',
+  'skipped-foreign',
+  'absent',
+  'parked',
+  'retried',
+  'dead-lettered',
+] as const;
+export type StatOutcome = (typeof statOutcomes)[number];
+
+export type OutcomeCounts = Record<StatOutcome, number>;
+
+function emptyCounts(): OutcomeCounts {
+  return Object.fromEntries(statOutcomes.map((o) => [o, 0])) as OutcomeCounts;
+}
+
+/** A listener for each applied record (metrics adapters subscribe). */
+export type StatListener = (
+  flow: string,
+  outcome: StatOutcome,
+  durationMs: number | undefined,
+  lagMs: number | undefined,
+) => void;
+
+/**
+ * In-process counters of what the engine did: per flow and outcome, a sliding throughput window
+ * and end-to-end lag samples (staged → applied). Durable truth lives in the store; these feed the
+ * run summary, status and metrics.
+ */
+export class EngineStats {
+  private readonly perFlow = new Map<string, OutcomeCounts>();
+  private readonly recent: number[] = [];
+  private readonly lags: number[] = [];
+  private readonly listeners: StatListener[] = [];
+
+  constructor(private readonly clock: Clock) {}
+
+  onRecord(listener: StatListener): void {
+    this.listeners.push(listener);
+  }
+
+  record(flow: string, outcome: StatOutcome, durationMs?: number, enqueuedAt?: number): void {
+    let counts = this.perFlow.get(flow);
+    if (!counts) {
+      counts = emptyCounts();
+      this.perFlow.set(flow, counts);
+    }
+    counts[outcome]++;
+    const now = this.clock.now();
+    let lagMs: number | undefined;
+    if (outcome !== 'retried' && outcome !== 'parked') {
+      this.recent.push(now);
+      if (this.recent.length > 100_000) this.recent.splice(0, this.recent.length - 100_000);
+      if (enqueuedAt !== undefined) {
+        lagMs = Math.max(0, now - enqueuedAt);
+        this.lags.push(lagMs);
+        if (this.lags.length > 10_000) this.lags.splice(0, this.lags.length - 10_000);
+      }
+    }
+    for (const listener of this.listeners) listener(flow, outcome, durationMs, lagMs);
+  }
+
+  /** Totals over all flows. */
+  totals(): OutcomeCounts {
+    const total = emptyCounts();
+    for (const counts of this.perFlow.values()) {
+      for (const o of statOutcomes) total[o] += counts[o];
+    }
+    return total;
+  }
+
+  byFlow(): Record<string, OutcomeCounts> {
+    return Object.fromEntries([...this.perFlow.entries()].map(([flow, counts]) => [flow, { ...counts }]));
+  }
+
+  /** Records applied per second over the last `windowMs`. */
+  throughput(windowMs = 10_000): number {
+    const since = this.clock.now() - windowMs;
+    let n = 0;
+    for (let i = this.recent.length - 1; i >= 0 && this.recent[i]! >= since; i--) n++;
+    return n / (windowMs / 1000);
+  }
+
+  /** Lag percentiles (ms) over recent samples; null when none. */
+  lagPercentiles(): { p50: number; p99: number } | null {
+    if (this.lags.length === 0) return null;
+    const sorted = [...this.lags].sort((a, b) => a - b);
+    const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+    return { p50: at(0.5), p99: at(0.99) };
+  }
+}

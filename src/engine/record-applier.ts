@@ -1,0 +1,361 @@
+import { createHash } from 'node:crypto';
+import { RecordRejectedError } from '../core/errors.js';
+import type { JsonObject, JsonValue } from '../core/json.js';
+import {
+  isFullWrite,
+  parseRecordChange,
+  type DeleteChange,
+  type UpsertChange,
+} from '../core/record-change.js';
+import { matchesFilter } from '../core/record-filter.js';
+import type {
+  AuditEntry,
+  CompletionEffects,
+  KeyMapEntry,
+  ParentRef,
+  StateStore,
+  WorkItem,
+  WorkLane,
+} from '../core/ports/state-store.js';
+import type { Clock } from '../core/clock.js';
+import type { FlowDefinition } from './flow-definition.js';
+
+/** What applying one work item did; the run summary counts these. */
+export const applyOutcomes = [
+  'created',
+  'updated',
+  'adopted',
+  'deleted',
+  'unchanged',
+  'filtered',
+  'stale',
+  'skipped-delete',
+  'skipped-foreign',
+  'absent',
+] as const;
+export type ApplyOutcome = (typeof applyOutcomes)[number];
+
+export type ApplyResult =
+  | { kind: 'done'; outcome: ApplyOutcome; effects: CompletionEffects; landed: boolean }
+  | { kind: 'park'; parent: ParentRef; reason: string };
+
+/** Compare two decimal version strings numerically. */
+export function compareVersions(a: string, b: string): number {
+  const x = a.replace(/^0+(?=\d)/, '');
+  const y = b.replace(/^0+(?=\d)/, '');
+  if (x.length !== y.length) return x.length - y.length;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function stableStringify(value: JsonValue): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${stableStringify(value[k] ?? null)}`).join(',')}}`;
+}
+
+/** Hash of the fields written, to skip writes that would change nothing. */
+export function hashFields(fields: JsonObject): string {
+  return createHash('sha256').update(stableStringify(fields)).digest('base64url').slice(0, 32);
+}
+
+function sameKey(a: unknown, b: string): boolean {
+  return typeof a === 'string' && a.toLowerCase() === b.toLowerCase();
+}
+
+/**
+ * Applies one work item to Campaign, idempotently:
+ * - upserts find the Campaign record through the key map, else by its key field (adopting a
+ *   record that already carries the Dynamics id), else create it — with a key-map intent written
+ *   before the create, so a crash between Campaign's answer and our commit never leads to a
+ *   second record (I4);
+ * - only records whose key field holds the Dynamics id are ever addressed (I2);
+ * - a change older than the last applied version is skipped (I5);
+ * - children whose parent has not landed are parked (I6).
+ */
+export class RecordApplier {
+  constructor(
+    private readonly store: StateStore,
+    private readonly flows: ReadonlyMap<string, FlowDefinition>,
+    private readonly clock: Clock,
+  ) {}
+
+  async apply(item: WorkItem): Promise<ApplyResult> {
+    const flow = this.flows.get(item.flow);
+    if (!flow) {
+      throw new RecordRejectedError(item.recordKey, 'FLOW_UNKNOWN', `flow "${item.flow}" is not configured`);
+    }
+    const change = parseRecordChange(item.payload);
+    const entry = await this.store.keyMap.get(flow.id, item.recordKey);
+    const lane = item.lane;
+    if (change.op === 'delete') return this.applyDelete(flow, item, change, entry, lane, 'deleted');
+
+    if (
+      entry?.lastSourceVersion &&
+      item.sourceVersion &&
+      compareVersions(item.sourceVersion, entry.lastSourceVersion) < 0
+    ) {
+      return this.done('stale', {}, false);
+    }
+    if (!matchesFilter(flow.filter, change.values)) {
+      if (entry && flow.deleteWhenFilteredOut) {
+        return this.applyDelete(
+          flow,
+          item,
+          { op: 'delete', origin: change.origin, reason: 'deleted' },
+          entry,
+          lane,
+          'filtered-out',
+        );
+      }
+      return this.done('filtered', {}, false);
+    }
+    return this.applyUpsert(flow, item, change, entry, lane);
+  }
+
+  private done(outcome: ApplyOutcome, effects: CompletionEffects, landed: boolean): ApplyResult {
+    return { kind: 'done', outcome, effects, landed };
+  }
+
+  private audit(
+    flow: FlowDefinition,
+    key: string,
+    action: string,
+    fields: string[],
+    outcome: string,
+    detail: string | null = null,
+  ): Omit<AuditEntry, 'id'> {
+    return {
+      at: this.clock.now(),
+      actor: 'engine',
+      action,
+      flow: flow.id,
+      recordKey: key,
+      fields,
+      outcome,
+      detail,
+    };
+  }
+
+  /** Resolve link fields; returns the missing parent when one has not landed yet. */
+  private async resolveLinks(
+    flow: FlowDefinition,
+    values: JsonObject,
+  ): Promise<{ fields: JsonObject } | { missing: ParentRef }> {
+    const fields: JsonObject = {};
+    for (const link of flow.links) {
+      const raw = values[link.lookup];
+      if (raw === null || raw === undefined || raw === '') {
+        fields[link.link] = null;
+        continue;
+      }
+      if (typeof raw !== 'string') {
+        throw new RecordRejectedError(
+          '',
+          'LINK_INVALID',
+          `lookup ${link.lookup} of flow ${flow.id} does not hold an id`,
+        );
+      }
+      const parentKey = raw.toLowerCase();
+      const parent = await this.store.keyMap.get(link.parentFlow, parentKey);
+      if (!parent?.campaignPKey) return { missing: { flow: link.parentFlow, recordKey: parentKey } };
+      fields[link.link] = { PKey: parent.campaignPKey };
+    }
+    return { fields };
+  }
+
+  private async applyUpsert(
+    flow: FlowDefinition,
+    item: WorkItem,
+    change: UpsertChange,
+    entry: KeyMapEntry | null,
+    lane: WorkLane,
+  ): Promise<ApplyResult> {
+    const key = item.recordKey;
+    const links = await this.resolveLinks(flow, change.values);
+    if ('missing' in links) {
+      return {
+        kind: 'park',
+        parent: links.missing,
+        reason: `parent ${links.missing.flow}/${links.missing.recordKey} not in Campaign yet`,
+      };
+    }
+    const full = isFullWrite(change);
+    const mode = entry?.campaignPKey ? (full ? 'full' : 'update') : 'create';
+    const mapped = flow.mapping.apply(change.values, mode, flow.optionLabels);
+    if (mapped.problems.length > 0) {
+      const detail = mapped.problems.map((p) => `${p.source}→${p.target}: ${p.reason}`).join('; ');
+      throw new RecordRejectedError(
+        key,
+        'MAPPING_INVALID',
+        `record ${flow.id}/${key} cannot be mapped: ${detail}`,
+      );
+    }
+    const fields: JsonObject = { ...mapped.fields, ...links.fields, [flow.sink.keyField]: key };
+    const hash = hashFields(fields);
+    const fieldNames = Object.keys(fields).sort();
+    const version = item.sourceVersion ?? entry?.lastSourceVersion ?? null;
+
+    if (entry?.campaignPKey) {
+      if (entry.lastPayloadHash === hash && !full) {
+        return this.done(
+          'unchanged',
+          { keyMap: { op: 'put', entry: { ...entry, lastSourceVersion: version } } },
+          true,
+        );
+      }
+      const outcome = await flow.sink.update(entry.campaignPKey, fields, { lane });
+      if (outcome === 'ok') {
+        return this.done(
+          'updated',
+          {
+            keyMap: { op: 'put', entry: { ...entry, lastSourceVersion: version, lastPayloadHash: hash } },
+            audit: [this.audit(flow, key, `${flow.sink.resource}.update`, fieldNames, 'ok')],
+            resolveDeadLetters: true,
+          },
+          true,
+        );
+      }
+      // The record vanished from Campaign behind our back: Dynamics is the source of truth, so
+      // write it again (create-mode mapping, so create-only fields are present).
+      return this.createOrAdopt(
+        flow,
+        item,
+        change,
+        null,
+        lane,
+        links.fields,
+        'recreated after it disappeared from Campaign',
+      );
+    }
+    return this.createOrAdopt(flow, item, change, entry, lane, links.fields, null);
+  }
+
+  private async createOrAdopt(
+    flow: FlowDefinition,
+    item: WorkItem,
+    change: UpsertChange,
+    entry: KeyMapEntry | null,
+    lane: WorkLane,
+    linkFields: JsonObject,
+    detail: string | null,
+  ): Promise<ApplyResult> {
+    const key = item.recordKey;
+    const mapped = flow.mapping.apply(change.values, 'create', flow.optionLabels);
+    const fields: JsonObject = { ...mapped.fields, ...linkFields, [flow.sink.keyField]: key };
+    const hash = hashFields(fields);
+    const fieldNames = Object.keys(fields).sort();
+    const version = item.sourceVersion ?? null;
+    const intentWritten = entry !== null && entry.campaignPKey === null && entry.origin === 'created';
+
+    const existing = await flow.sink.findByKey(key, { lane });
+    if (existing && !sameKey(existing.fields[flow.sink.keyField], key)) {
+      // The lookup answered with a record that does not carry this key: never touch it (I2).
+      return this.done('skipped-foreign', {}, false);
+    }
+    if (existing) {
+      // Either we created it before a crash (our intent is in the key map) or it existed before
+      // the sync and carries the Dynamics id: adopt it and bring it in line.
+      const origin = intentWritten ? 'created' : 'adopted';
+      await flow.sink.update(existing.pkey, fields, { lane });
+      return this.done(
+        origin === 'created' ? 'created' : 'adopted',
+        {
+          keyMap: {
+            op: 'put',
+            entry: {
+              flow: flow.id,
+              recordKey: key,
+              campaignPKey: existing.pkey,
+              origin,
+              lastSourceVersion: version,
+              lastPayloadHash: hash,
+            },
+          },
+          audit: [
+            this.audit(
+              flow,
+              key,
+              `${flow.sink.resource}.${origin === 'created' ? 'create' : 'adopt'}`,
+              fieldNames,
+              'ok',
+              detail,
+            ),
+          ],
+          resolveDeadLetters: true,
+        },
+        true,
+      );
+    }
+    if (!intentWritten) {
+      await this.store.keyMap.put({
+        flow: flow.id,
+        recordKey: key,
+        campaignPKey: null,
+        origin: 'created',
+        lastSourceVersion: null,
+        lastPayloadHash: null,
+      });
+    }
+    const created = await flow.sink.create(fields, { lane });
+    return this.done(
+      'created',
+      {
+        keyMap: {
+          op: 'put',
+          entry: {
+            flow: flow.id,
+            recordKey: key,
+            campaignPKey: created.pkey,
+            origin: 'created',
+            lastSourceVersion: version,
+            lastPayloadHash: hash,
+          },
+        },
+        audit: [this.audit(flow, key, `${flow.sink.resource}.create`, fieldNames, 'ok', detail)],
+        resolveDeadLetters: true,
+      },
+      true,
+    );
+  }
+
+  private async applyDelete(
+    flow: FlowDefinition,
+    item: WorkItem,
+    change: DeleteChange,
+    entry: KeyMapEntry | null,
+    lane: WorkLane,
+    why: 'deleted' | 'filtered-out',
+  ): Promise<ApplyResult> {
+    const key = item.recordKey;
+    if (!flow.deletes && why === 'deleted') return this.done('skipped-delete', {}, false);
+    let pkey = entry?.campaignPKey ?? null;
+    if (!pkey) {
+      const existing = await flow.sink.findByKey(key, { lane });
+      if (existing && sameKey(existing.fields[flow.sink.keyField], key)) pkey = existing.pkey;
+    }
+    if (!pkey) {
+      return this.done(
+        'absent',
+        entry ? { keyMap: { op: 'delete', flow: flow.id, recordKey: key } } : {},
+        false,
+      );
+    }
+    const outcome = await flow.sink.delete(pkey, { lane });
+    const detail =
+      why === 'filtered-out'
+        ? 'regular delete: record left the flow filter'
+        : change.reason === 'missing-after-rebaseline'
+          ? 'regular delete: record missing from Dynamics after re-baseline (not a privacy delete)'
+          : 'regular delete (not a privacy delete)';
+    return this.done(
+      outcome === 'ok' ? 'deleted' : 'absent',
+      {
+        keyMap: { op: 'delete', flow: flow.id, recordKey: key },
+        audit: [this.audit(flow, key, `${flow.sink.resource}.delete`, [], outcome, detail)],
+        resolveDeadLetters: true,
+      },
+      false,
+    );
+  }
+}

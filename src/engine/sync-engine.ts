@@ -1,0 +1,262 @@
+import { hostname } from 'node:os';
+import type { Clock } from '../core/clock.js';
+import type { AlertSink } from '../core/ports/alert-sink.js';
+import type { EngineLogger } from '../core/ports/engine-logger.js';
+import type { BacklogEntry, StateStore } from '../core/ports/state-store.js';
+import { resolveRetryPolicy, type RetryPolicyOptions } from '../core/retry-policy.js';
+import { EngineStats, type OutcomeCounts } from './engine-stats.js';
+import type { FlowDefinition } from './flow-definition.js';
+import { FlowControl, type FlowControlState } from './flow-control.js';
+import type { BreakerSettings } from './mass-change-breaker.js';
+import { RecordApplier } from './record-applier.js';
+import { TablePoller, type CursorState, type ReadProgress, type ReplayState } from './table-poller.js';
+import { WorkRunner } from './work-runner.js';
+
+export interface SyncEngineOptions {
+  store: StateStore;
+  flows: readonly FlowDefinition[];
+  clock: Clock;
+  logger: EngineLogger;
+  alerts: AlertSink;
+  /** Items in flight at once. @default 8 */
+  workers?: number;
+  /** @default 60000 */
+  leaseMs?: number;
+  /** Delta poll interval. @default 5000 */
+  pollIntervalMs?: number;
+  retry?: RetryPolicyOptions;
+  /** @default { maxShare: 0.2, minRecords: 1000 } */
+  breaker?: BreakerSettings;
+  /** Run the pollers (one process per table is elected). @default true */
+  poll?: boolean;
+  /** Run the workers. @default true */
+  work?: boolean;
+  onProgress?: (progress: ReadProgress) => void;
+  /** Worker identity. @default host:pid */
+  owner?: string;
+}
+
+export interface FlowStatus {
+  flow: string;
+  table: string;
+  control: FlowControlState;
+  cursor: CursorState;
+  replay: ReplayState | null;
+  backlog: { queued: number; leased: number; live: number; bulk: number };
+  /** Age of the oldest queued change, ms; null when the inbox is empty. */
+  lagMs: number | null;
+  deadLetters: number;
+  parked: number;
+  synced: number;
+  processed: OutcomeCounts | null;
+}
+
+export interface RunSummary {
+  created: number;
+  updated: number;
+  adopted: number;
+  deleted: number;
+  unchanged: number;
+  'skipped-foreign': number;
+  filtered: number;
+  parked: number;
+  'dead-lettered': number;
+  retried: number;
+  elapsedMs: number;
+}
+
+/**
+ * The streaming engine: one poller per flow stages changes into the durable inbox; a worker pool
+ * applies them to Campaign. Everything needed to resume lives in the store.
+ */
+export class SyncEngine {
+  readonly stats: EngineStats;
+  readonly control: FlowControl;
+  private readonly pollers = new Map<string, TablePoller>();
+  private readonly runner: WorkRunner | null;
+  private readonly flowsById: Map<string, FlowDefinition>;
+  private controlTimer: NodeJS.Timeout | null = null;
+  private started = false;
+  private startedAt = 0;
+
+  constructor(private readonly options: SyncEngineOptions) {
+    const { store, clock, logger } = options;
+    this.flowsById = new Map(options.flows.map((f) => [f.id, f]));
+    this.stats = new EngineStats(clock);
+    this.control = new FlowControl(store, clock);
+    const owner = options.owner ?? `${hostname()}:${process.pid}`;
+    const parentFlows = new Set(options.flows.flatMap((f) => f.links.map((l) => l.parentFlow)));
+    const applier = new RecordApplier(store, this.flowsById, clock);
+    this.runner =
+      options.work === false
+        ? null
+        : new WorkRunner({
+            store,
+            applier,
+            clock,
+            logger,
+            stats: this.stats,
+            retryPolicy: resolveRetryPolicy(options.retry),
+            owner,
+            window: options.workers ?? 8,
+            leaseMs: options.leaseMs ?? 60_000,
+            activeFlows: () => options.flows.map((f) => f.id).filter((id) => !this.control.isPaused(id)),
+            parentFlows,
+          });
+    if (options.poll !== false) {
+      for (const flow of options.flows) {
+        this.pollers.set(
+          flow.id,
+          new TablePoller({
+            flow,
+            store,
+            clock,
+            logger,
+            alerts: options.alerts,
+            control: this.control,
+            breaker: options.breaker ?? { maxShare: 0.2, minRecords: 1000 },
+            owner,
+            pollIntervalMs: options.pollIntervalMs ?? 5000,
+            onStaged: () => this.runner?.wake(),
+            ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+          }),
+        );
+      }
+    }
+  }
+
+  get flows(): readonly FlowDefinition[] {
+    return this.options.flows;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.startedAt = this.options.clock.now();
+    await this.control.refresh([...this.flowsById.keys()]);
+    this.controlTimer = setInterval(() => {
+      this.control.refresh([...this.flowsById.keys()]).catch((error: unknown) => {
+        this.options.logger.warn({ err: error }, 'refreshing flow control failed');
+      });
+    }, 2000);
+    this.controlTimer.unref();
+    for (const poller of this.pollers.values()) poller.start();
+    this.runner?.start();
+  }
+
+  /** Graceful drain: stop reading, finish in-flight writes, commit. */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    if (this.controlTimer) clearInterval(this.controlTimer);
+    await Promise.all([...this.pollers.values()].map((p) => p.stop()));
+    await this.runner?.stop();
+    this.started = false;
+  }
+
+  /** Read now (webhook notification or operator request). */
+  wake(flowId?: string): void {
+    for (const [id, poller] of this.pollers) if (!flowId || id === flowId) poller.wake();
+  }
+
+  async requestReplay(flowId: string): Promise<void> {
+    const poller = this.pollers.get(flowId);
+    if (!poller) throw new Error(`no flow "${flowId}"`);
+    await poller.requestReplay();
+  }
+
+  /** Every source caught up, no replay pending, and nothing queued or in flight. */
+  async isIdle(): Promise<boolean> {
+    for (const poller of this.pollers.values()) {
+      if (this.control.isPaused(poller.flowId)) continue;
+      if (!poller.caughtUp) return false;
+      if (await poller.readReplay()) return false;
+    }
+    if ((this.runner?.inFlightCount ?? 0) > 0) return false;
+    const backlog = await this.options.store.queue.backlog();
+    return backlog.every((b) => this.control.isPaused(b.flow) || b.queued + b.leased === 0);
+  }
+
+  /** Start, wait until idle (checked `stableChecks` times in a row), stop, summarise. */
+  async runUntilIdle(
+    options: { checkIntervalMs?: number; stableChecks?: number; timeoutMs?: number } = {},
+  ): Promise<RunSummary> {
+    await this.start();
+    const interval = options.checkIntervalMs ?? 200;
+    const needed = options.stableChecks ?? 2;
+    const deadline = options.timeoutMs ? Date.now() + options.timeoutMs : Infinity;
+    let stable = 0;
+    while (stable < needed) {
+      if (Date.now() > deadline) {
+        await this.stop();
+        throw new Error('timed out waiting for the sync to become idle');
+      }
+      await new Promise((r) => setTimeout(r, interval));
+      stable = (await this.isIdle()) ? stable + 1 : 0;
+      if (stable > 0) this.wake();
+    }
+    await this.stop();
+    return this.summary();
+  }
+
+  summary(): RunSummary {
+    const t = this.stats.totals();
+    return {
+      created: t.created,
+      updated: t.updated,
+      adopted: t.adopted,
+      deleted: t.deleted,
+      unchanged: t.unchanged,
+      'skipped-foreign': t['skipped-foreign'],
+      filtered: t.filtered,
+      parked: t.parked,
+      'dead-lettered': t['dead-lettered'],
+      retried: t.retried,
+      elapsedMs: this.options.clock.now() - this.startedAt,
+    };
+  }
+
+  async flowStatuses(): Promise<FlowStatus[]> {
+    const { store, clock } = this.options;
+    await this.control.refresh([...this.flowsById.keys()]);
+    const backlog: BacklogEntry[] = await store.queue.backlog();
+    const processed = this.stats.byFlow();
+    const out: FlowStatus[] = [];
+    for (const flow of this.options.flows) {
+      const poller =
+        this.pollers.get(flow.id) ??
+        new TablePoller({
+          flow,
+          store,
+          clock,
+          logger: this.options.logger,
+          alerts: this.options.alerts,
+          control: this.control,
+          breaker: { maxShare: 1, minRecords: 0 },
+          owner: 'status',
+          pollIntervalMs: 5000,
+          onStaged: () => undefined,
+        });
+      const mine = backlog.filter((b) => b.flow === flow.id);
+      const oldest = await store.queue.oldestQueuedAt(flow.id);
+      out.push({
+        flow: flow.id,
+        table: flow.table,
+        control: this.control.get(flow.id),
+        cursor: await poller.readCursor(),
+        replay: await poller.readReplay(),
+        backlog: {
+          queued: mine.reduce((n, b) => n + b.queued, 0),
+          leased: mine.reduce((n, b) => n + b.leased, 0),
+          live: mine.filter((b) => b.lane === 'live').reduce((n, b) => n + b.queued + b.leased, 0),
+          bulk: mine.filter((b) => b.lane === 'bulk').reduce((n, b) => n + b.queued + b.leased, 0),
+        },
+        lagMs: oldest === null ? null : Math.max(0, clock.now() - oldest),
+        deadLetters: await store.deadLetters.count({ flow: flow.id }),
+        parked: await store.parked.count(flow.id),
+        synced: await store.keyMap.count(flow.id),
+        processed: processed[flow.id] ?? null,
+      });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,496 @@
+import { randomUUID } from 'node:crypto';
+import { SyncError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+import type { JsonValue } from '../core/json.js';
+import { DELTA_EXPIRED_CODE, type ChangePage } from '../core/ports/change-source.js';
+import type { AlertSink } from '../core/ports/alert-sink.js';
+import type { EngineLogger } from '../core/ports/engine-logger.js';
+import type { StateStore, WorkItemInput, WorkLane } from '../core/ports/state-store.js';
+import type { ChangeOrigin, RecordChange } from '../core/record-change.js';
+import type { FlowDefinition } from './flow-definition.js';
+import type { FlowControl } from './flow-control.js';
+import { evaluateBreaker, type BreakerSettings } from './mass-change-breaker.js';
+
+/** Phases of a flow's read cursor. */
+export const cursorPhases = ['initial', 'delta', 'rebaseline', 'rebaseline-finish'] as const;
+export type CursorPhase = (typeof cursorPhases)[number];
+
+/** The persisted read position of a flow (checkpoint `flow:<id>:cursor`). */
+export interface CursorState {
+  phase: CursorPhase;
+  /** Next page or delta link; null = start a full read. */
+  link: string | null;
+  /** Identifies the current read run (breaker counts and re-baseline seen marks belong to it). */
+  runId: string | null;
+  runRows: number;
+  runDeletes: number;
+  runOverwrites: number;
+  startedAt: number;
+  /** When the last read reached its final page. */
+  caughtUpAt: number | null;
+}
+
+/** An operator replay in progress (checkpoint `flow:<id>:replay`). */
+export interface ReplayState {
+  link: string | null;
+  rows: number;
+  startedAt: number;
+  total: number | null;
+}
+
+export interface TablePollerOptions {
+  flow: FlowDefinition;
+  store: StateStore;
+  clock: Clock;
+  logger: EngineLogger;
+  alerts: AlertSink;
+  control: FlowControl;
+  breaker: BreakerSettings;
+  owner: string;
+  /** @default 5000 */
+  pollIntervalMs: number;
+  /** Replay pages read per poll cycle, so live deltas are read in between. @default 1 */
+  replayPagesPerCycle?: number;
+  /** Called after changes were staged (wakes the workers). */
+  onStaged: () => void;
+  /** Progress of full reads, for the CLI progress bar. */
+  onProgress?: (progress: ReadProgress) => void;
+}
+
+export interface ReadProgress {
+  flow: string;
+  kind: 'initial' | 'rebaseline' | 'replay';
+  rows: number;
+  total: number | null;
+  startedAt: number;
+  done: boolean;
+}
+
+export function cursorCheckpoint(flowId: string): string {
+  return `flow:${flowId}:cursor`;
+}
+
+export function replayCheckpoint(flowId: string): string {
+  return `flow:${flowId}:replay`;
+}
+
+const lockTtlMs = 30_000;
+
+/**
+ * Reads one flow's Dynamics table and stages its changes durably. The delta link only advances
+ * in the same transaction that stages the page's changes; an interrupted full read resumes from
+ * its last page; an expired delta link triggers a re-baseline (full read, then deletes for the
+ * records that vanished meanwhile). Replays are read interleaved with live deltas, in read order,
+ * so a replayed (older) state is never staged after a newer live one.
+ */
+export class TablePoller {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private wakeRequested = false;
+  private leader = false;
+  private totalEstimate: number | null | undefined;
+  private readonly abort = new AbortController();
+  /** True once a delta read reached its final page with nothing new. */
+  caughtUp = false;
+
+  constructor(private readonly options: TablePollerOptions) {}
+
+  get flowId(): string {
+    return this.options.flow.id;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** A webhook or an operator asked for an immediate read. */
+  wake(): void {
+    this.wakeRequested = true;
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.abort.abort();
+    this.wake();
+    await this.loop;
+    if (this.leader)
+      await this.options.store.locks
+        .release(`poller:${this.flowId}`, this.options.owner)
+        .catch(() => undefined);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.wakeRequested) {
+      this.wakeRequested = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wakeUp = null;
+        this.wakeRequested = false;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = done;
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let busy = false;
+      try {
+        this.leader = await this.options.store.locks.tryAcquire(
+          `poller:${this.flowId}`,
+          this.options.owner,
+          lockTtlMs,
+        );
+        if (this.leader && !this.options.control.isPaused(this.flowId)) busy = await this.pollOnce();
+      } catch (error) {
+        if (!this.running) break;
+        this.caughtUp = false;
+        this.options.logger.error({ err: error, flow: this.flowId }, 'reading changes failed; will retry');
+        await this.sleep(Math.min(this.options.pollIntervalMs, 5000));
+        continue;
+      }
+      if (!this.running) break;
+      if (!busy) await this.sleep(this.options.pollIntervalMs);
+    }
+  }
+
+  async readCursor(): Promise<CursorState> {
+    const raw = await this.options.store.checkpoints.get(cursorCheckpoint(this.flowId));
+    if (raw) return JSON.parse(raw) as CursorState;
+    return {
+      phase: 'initial',
+      link: null,
+      runId: null,
+      runRows: 0,
+      runDeletes: 0,
+      runOverwrites: 0,
+      startedAt: this.options.clock.now(),
+      caughtUpAt: null,
+    };
+  }
+
+  async readReplay(): Promise<ReplayState | null> {
+    const raw = await this.options.store.checkpoints.get(replayCheckpoint(this.flowId));
+    return raw ? (JSON.parse(raw) as ReplayState) : null;
+  }
+
+  /**
+   * One cycle: follow the cursor until its read is final (or the breaker trips), then read a few
+   * replay pages. Returns true when more work is immediately available (full read in progress).
+   */
+  async pollOnce(): Promise<boolean> {
+    let cursor = await this.readCursor();
+    if (cursor.phase === 'rebaseline-finish') {
+      await this.finishRebaseline(cursor);
+      return true;
+    }
+    if (cursor.runId === null)
+      cursor = {
+        ...cursor,
+        runId: randomUUID(),
+        runRows: 0,
+        runDeletes: 0,
+        runOverwrites: 0,
+        startedAt: this.options.clock.now(),
+      };
+    try {
+      for await (const page of this.options.flow.source.readChanges(cursor.link, {
+        signal: this.abort.signal,
+      })) {
+        const next = await this.stagePage(cursor, page);
+        if (next === null) return false; // breaker tripped: paused
+        cursor = next;
+        if (!this.running) return false;
+        if (page.isFinal) break;
+        // Full reads are long: let replay and other flows breathe by returning to the loop.
+        if (cursor.phase !== 'delta') return true;
+      }
+    } catch (error) {
+      if (error instanceof SyncError && error.code === DELTA_EXPIRED_CODE) {
+        await this.startRebaseline(cursor);
+        return true;
+      }
+      throw error;
+    }
+    return this.pollReplay();
+  }
+
+  private laneFor(phase: CursorPhase): WorkLane {
+    return phase === 'delta' ? 'live' : 'bulk';
+  }
+
+  private originFor(phase: CursorPhase): ChangeOrigin {
+    return phase === 'delta' ? 'delta' : phase === 'initial' ? 'initial' : 'rebaseline';
+  }
+
+  private buildItems(page: ChangePage, origin: ChangeOrigin, lane: WorkLane): WorkItemInput[] {
+    const items: WorkItemInput[] = [];
+    for (const row of page.upserts) {
+      const change: RecordChange = { op: 'upsert', origin, values: row.values, modifiedOn: row.modifiedOn };
+      items.push({
+        flow: this.flowId,
+        recordKey: row.id.toLowerCase(),
+        payload: change as unknown as JsonValue,
+        sourceVersion: row.version ?? undefined,
+        lane,
+      });
+    }
+    for (const id of page.deletes) {
+      const change: RecordChange = { op: 'delete', origin, reason: 'deleted' };
+      items.push({
+        flow: this.flowId,
+        recordKey: id.toLowerCase(),
+        payload: change as unknown as JsonValue,
+        lane,
+      });
+    }
+    return items;
+  }
+
+  /** Stage one page with its checkpoint; null when the mass-change breaker paused the flow. */
+  private async stagePage(cursor: CursorState, page: ChangePage): Promise<CursorState | null> {
+    const { store, clock } = this.options;
+    const next: CursorState = {
+      ...cursor,
+      link: page.resumeLink,
+      runRows: cursor.runRows + page.upserts.length + page.deletes.length,
+    };
+    if (cursor.phase === 'delta') {
+      const keys = [
+        ...page.upserts.map((r) => r.id.toLowerCase()),
+        ...page.deletes.map((d) => d.toLowerCase()),
+      ];
+      if (keys.length > 0) {
+        const synced = new Set((await store.keyMap.getMany(this.flowId, keys)).map((e) => e.recordKey));
+        next.runOverwrites += page.upserts.filter((r) => synced.has(r.id.toLowerCase())).length;
+        next.runDeletes += page.deletes.filter((d) => synced.has(d.toLowerCase())).length;
+        const verdict = await this.checkBreaker(next);
+        if (verdict) {
+          await this.trip(cursor, verdict);
+          return null;
+        }
+      }
+    }
+    if (cursor.phase === 'rebaseline' && page.upserts.length > 0) {
+      await store.keyMap.markSeen(
+        this.flowId,
+        page.upserts.map((r) => r.id.toLowerCase()),
+        cursor.runId ?? 'rebaseline',
+      );
+    }
+    if (page.isFinal) {
+      if (cursor.phase === 'rebaseline') {
+        next.phase = 'rebaseline-finish';
+      } else {
+        next.phase = 'delta';
+        next.runId = null;
+        next.caughtUpAt = clock.now();
+      }
+    }
+    const items = this.buildItems(page, this.originFor(cursor.phase), this.laneFor(cursor.phase));
+    await store.queue.enqueue(items, { name: cursorCheckpoint(this.flowId), value: JSON.stringify(next) });
+    if (items.length > 0) this.options.onStaged();
+    this.caughtUp = page.isFinal && cursor.phase === 'delta' && items.length === 0;
+    if (cursor.phase !== 'delta') {
+      await this.reportProgress(
+        cursor.phase === 'initial' ? 'initial' : 'rebaseline',
+        next.runRows,
+        next.startedAt,
+        page.isFinal,
+      );
+    }
+    if (page.isFinal && cursor.phase === 'initial') {
+      this.options.logger.info(
+        { flow: this.flowId, rows: next.runRows },
+        'initial read complete; following deltas',
+      );
+    }
+    return next;
+  }
+
+  private async checkBreaker(cursor: CursorState): Promise<string | null> {
+    if (this.options.control.isMassChangeAccepted(this.flowId, cursor.runId)) return null;
+    const synced = await this.options.store.keyMap.count(this.flowId);
+    return evaluateBreaker(this.options.breaker, {
+      synced,
+      deletes: cursor.runDeletes,
+      overwrites: cursor.runOverwrites,
+    });
+  }
+
+  private async trip(cursor: CursorState, reason: string): Promise<void> {
+    // Persist the run's counters at the last staged page; the tripping page is read again on resume.
+    await this.options.store.checkpoints.set(cursorCheckpoint(this.flowId), JSON.stringify(cursor));
+    await this.options.control.pause(this.flowId, `mass-change breaker: ${reason}`, cursor.runId);
+    this.options.logger.warn(
+      { flow: this.flowId, runId: cursor.runId },
+      `mass-change breaker tripped: ${reason}`,
+    );
+    await this.options.alerts.raise({
+      kind: 'breaker-tripped',
+      severity: 'critical',
+      subject: this.flowId,
+      message: `Flow ${this.flowId} paused: ${reason}. Review the change in Dynamics, then resume with "dcsync flow resume --flow ${this.flowId} --accept-mass-change".`,
+      at: this.options.clock.now(),
+    });
+  }
+
+  private async startRebaseline(cursor: CursorState): Promise<void> {
+    const runId = randomUUID();
+    const next: CursorState = {
+      phase: 'rebaseline',
+      link: null,
+      runId,
+      runRows: 0,
+      runDeletes: 0,
+      runOverwrites: 0,
+      startedAt: this.options.clock.now(),
+      caughtUpAt: cursor.caughtUpAt,
+    };
+    await this.options.store.checkpoints.set(cursorCheckpoint(this.flowId), JSON.stringify(next));
+    this.options.logger.warn(
+      { flow: this.flowId, runId },
+      'delta link expired: re-baselining with a full read',
+    );
+    await this.options.alerts.raise({
+      kind: 'delta-rebaseline',
+      severity: 'warning',
+      subject: this.flowId,
+      message: `The Dynamics delta link of flow ${this.flowId} expired; a full re-read (re-baseline) started. Changes are compared with the key map; records deleted meanwhile will be deleted in Campaign if deletes are enabled.`,
+      at: this.options.clock.now(),
+    });
+  }
+
+  /** After a re-baseline's full read: stage deletes for synced records that were not seen. */
+  private async finishRebaseline(cursor: CursorState): Promise<void> {
+    const { store } = this.options;
+    const runId = cursor.runId ?? 'rebaseline';
+    let missing = 0;
+    let after: string | null = null;
+    for (;;) {
+      const keys = await store.keyMap.listUnseen(this.flowId, runId, after, 1000);
+      if (keys.length === 0) break;
+      missing += keys.length;
+      after = keys[keys.length - 1]!;
+    }
+    if (missing > 0 && !this.options.control.isMassChangeAccepted(this.flowId, cursor.runId)) {
+      const synced = await store.keyMap.count(this.flowId);
+      const verdict = evaluateBreaker(this.options.breaker, { synced, deletes: missing, overwrites: 0 });
+      if (verdict) {
+        await this.trip(cursor, `re-baseline found ${verdict}`);
+        return;
+      }
+    }
+    after = null;
+    for (;;) {
+      const keys = await store.keyMap.listUnseen(this.flowId, runId, after, 1000);
+      if (keys.length === 0) break;
+      after = keys[keys.length - 1]!;
+      const change: RecordChange = { op: 'delete', origin: 'rebaseline', reason: 'missing-after-rebaseline' };
+      await store.queue.enqueue(
+        keys.map((recordKey) => ({
+          flow: this.flowId,
+          recordKey,
+          payload: change as unknown as JsonValue,
+          lane: 'bulk' as const,
+        })),
+      );
+      // Mark them seen so a crash here does not stage them twice on the next pass.
+      await store.keyMap.markSeen(this.flowId, keys, runId);
+    }
+    const next: CursorState = {
+      ...cursor,
+      phase: 'delta',
+      runId: null,
+      caughtUpAt: this.options.clock.now(),
+    };
+    await store.checkpoints.set(cursorCheckpoint(this.flowId), JSON.stringify(next));
+    await store.keyMap.clearSeen(this.flowId, runId);
+    if (missing > 0) this.options.onStaged();
+    this.options.logger.info({ flow: this.flowId, rows: cursor.runRows, missing }, 're-baseline complete');
+    await this.reportProgress('rebaseline', cursor.runRows, cursor.startedAt, true);
+  }
+
+  /** Ask for a replay of every row of the table (resumable; paced as bulk work). */
+  async requestReplay(): Promise<void> {
+    const existing = await this.readReplay();
+    if (existing) return;
+    const state: ReplayState = {
+      link: null,
+      rows: 0,
+      startedAt: this.options.clock.now(),
+      total: await this.estimateTotal(),
+    };
+    await this.options.store.checkpoints.set(replayCheckpoint(this.flowId), JSON.stringify(state));
+    this.wake();
+  }
+
+  private async pollReplay(): Promise<boolean> {
+    const state = await this.readReplay();
+    if (!state) return false;
+    const pages = this.options.replayPagesPerCycle ?? 1;
+    let read = 0;
+    let current = state;
+    for await (const page of this.options.flow.source.readChanges(current.link, {
+      signal: this.abort.signal,
+    })) {
+      const items = this.buildItems({ ...page, deletes: [] }, 'replay', 'bulk');
+      current = { ...current, link: page.resumeLink, rows: current.rows + page.upserts.length };
+      if (page.isFinal) {
+        await this.options.store.queue.enqueue(items);
+        await this.options.store.checkpoints.delete(replayCheckpoint(this.flowId));
+        this.options.logger.info({ flow: this.flowId, rows: current.rows }, 'replay read complete');
+      } else {
+        await this.options.store.queue.enqueue(items, {
+          name: replayCheckpoint(this.flowId),
+          value: JSON.stringify(current),
+        });
+      }
+      if (items.length > 0) this.options.onStaged();
+      this.options.onProgress?.({
+        flow: this.flowId,
+        kind: 'replay',
+        rows: current.rows,
+        total: current.total,
+        startedAt: current.startedAt,
+        done: page.isFinal,
+      });
+      read++;
+      if (page.isFinal) return false;
+      if (read >= pages) return true;
+    }
+    return false;
+  }
+
+  private async estimateTotal(): Promise<number | null> {
+    if (this.totalEstimate === undefined) {
+      this.totalEstimate = await this.options.flow.source.estimateCount().catch(() => null);
+    }
+    return this.totalEstimate;
+  }
+
+  private async reportProgress(
+    kind: 'initial' | 'rebaseline',
+    rows: number,
+    startedAt: number,
+    done: boolean,
+  ): Promise<void> {
+    if (!this.options.onProgress) return;
+    this.options.onProgress({
+      flow: this.flowId,
+      kind,
+      rows,
+      total: await this.estimateTotal(),
+      startedAt,
+      done,
+    });
+  }
+}

@@ -1,0 +1,293 @@
+import { SyncError, errorCode, isRetryable, RateLimitedError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+import { computeRetryDelay, hasAttemptsLeft, type ResolvedRetryPolicy } from '../core/retry-policy.js';
+import type { Completion, StateStore, WorkItem } from '../core/ports/state-store.js';
+import type { EngineLogger } from '../core/ports/engine-logger.js';
+import type { RecordApplier, ApplyOutcome } from './record-applier.js';
+import type { EngineStats } from './engine-stats.js';
+
+export interface WorkRunnerOptions {
+  store: StateStore;
+  applier: RecordApplier;
+  clock: Clock;
+  logger: EngineLogger;
+  stats: EngineStats;
+  retryPolicy: ResolvedRetryPolicy;
+  /** Worker identity recorded on leases. */
+  owner: string;
+  /** Items in flight at once (cross-key parallelism). @default 8 */
+  window: number;
+  /** @default 60000 */
+  leaseMs: number;
+  /** Flows this runner may lease; re-read before every lease (paused flows are left out). */
+  activeFlows: () => readonly string[];
+  /** Flows whose records are parents of another flow's records (their landing releases children). */
+  parentFlows: ReadonlySet<string>;
+  /** How long to wait when there is nothing to lease. @default 200 */
+  idleWaitMs?: number;
+  /** Completions are committed together once this many are pending. @default 64 */
+  groupCommitSize?: number;
+  /** ...or after this long. @default 15 */
+  groupCommitDelayMs?: number;
+  random?: () => number;
+}
+
+interface PendingCompletion {
+  completion: Completion;
+  item: WorkItem;
+  outcome: ApplyOutcome;
+  landed: boolean;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Leases work items and applies them with bounded parallelism. Per-key order comes from the store
+ * (one lease per key at a time); completions are group-committed; failures are retried with the
+ * retry policy (a server's Retry-After wins) or become dead letters with code, reason and attempts.
+ */
+export class WorkRunner {
+  private readonly inFlight = new Map<string, WorkItem>();
+  private pending: PendingCompletion[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly idleWaitMs: number;
+  private readonly groupCommitSize: number;
+  private readonly groupCommitDelayMs: number;
+  private readonly random: () => number;
+
+  constructor(private readonly options: WorkRunnerOptions) {
+    this.idleWaitMs = options.idleWaitMs ?? 200;
+    this.groupCommitSize = options.groupCommitSize ?? 64;
+    this.groupCommitDelayMs = options.groupCommitDelayMs ?? 15;
+    this.random = options.random ?? Math.random;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.heartbeat = setInterval(
+      () => void this.extendLeases(),
+      Math.max(1000, Math.floor(this.options.leaseMs / 3)),
+    );
+    this.heartbeat.unref();
+    this.loop = this.run();
+  }
+
+  /** Something was staged: lease now instead of waiting for the idle timer. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Stop leasing, let in-flight items finish, commit their completions. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
+
+  private async run(): Promise<void> {
+    const tasks = new Set<Promise<void>>();
+    while (this.running) {
+      const free = this.options.window - this.inFlight.size;
+      let leased: WorkItem[] = [];
+      if (free > 0) {
+        const flows = this.options.activeFlows();
+        if (flows.length > 0) {
+          try {
+            leased = await this.options.store.queue.lease({
+              owner: this.options.owner,
+              limit: free,
+              leaseMs: this.options.leaseMs,
+              flows,
+            });
+          } catch (error) {
+            this.options.logger.error({ err: error }, 'leasing work failed; retrying');
+            await this.sleep(1000);
+            continue;
+          }
+        }
+      }
+      for (const item of leased) {
+        this.inFlight.set(item.id, item);
+        const task = this.process(item).finally(() => {
+          this.inFlight.delete(item.id);
+          tasks.delete(task);
+          this.wake();
+        });
+        tasks.add(task);
+      }
+      if (leased.length === 0 || this.inFlight.size >= this.options.window) {
+        await this.sleep(leased.length === 0 ? this.idleWaitMs : 1000);
+      }
+    }
+    await Promise.allSettled([...tasks]);
+    await this.flush();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = null;
+        done();
+      };
+    });
+  }
+
+  private async process(item: WorkItem): Promise<void> {
+    const started = performance.now();
+    try {
+      const result = await this.options.applier.apply(item);
+      if (result.kind === 'park') {
+        const outcome = await this.options.store.queue.park(
+          item.id,
+          this.options.owner,
+          result.parent,
+          result.reason,
+        );
+        if (outcome === 'ok') {
+          this.options.stats.record(item.flow, 'parked', performance.now() - started);
+          // The parent may have landed between our look-up and the park: release again so the
+          // child never waits for an event that already happened.
+          const parent = await this.options.store.keyMap.get(result.parent.flow, result.parent.recordKey);
+          if (parent?.campaignPKey) await this.options.store.parked.release(result.parent);
+        }
+        return;
+      }
+      await this.complete({
+        completion: { id: item.id, owner: this.options.owner, effects: result.effects },
+        item,
+        outcome: result.outcome,
+        landed: result.landed,
+      });
+      this.options.stats.record(item.flow, result.outcome, performance.now() - started, item.enqueuedAt);
+    } catch (error) {
+      await this.handleFailure(item, error);
+    }
+  }
+
+  private async handleFailure(item: WorkItem, error: unknown): Promise<void> {
+    const code = errorCode(error);
+    const retryable = isRetryable(error);
+    const message = error instanceof Error ? error.message : String(error);
+    const retry = retryable && hasAttemptsLeft(this.options.retryPolicy, item.attempts);
+    const retryAfterMs = error instanceof RateLimitedError ? error.retryAfterMs : undefined;
+    const retryAt = retry
+      ? this.options.clock.now() +
+        computeRetryDelay(this.options.retryPolicy, item.attempts, this.random, retryAfterMs)
+      : null;
+    try {
+      await this.options.store.queue.fail({
+        id: item.id,
+        owner: this.options.owner,
+        error: { code, message, retryable },
+        retryAt,
+      });
+    } catch (storeError) {
+      this.options.logger.error(
+        { err: storeError, flow: item.flow, recordKey: item.recordKey },
+        'recording a failure failed',
+      );
+      return;
+    }
+    if (retryAt === null) {
+      this.options.stats.record(item.flow, 'dead-lettered');
+      this.options.logger.warn(
+        { flow: item.flow, recordKey: item.recordKey, code, attempts: item.attempts },
+        retryable ? 'attempts exhausted: dead letter' : 'non-retryable failure: dead letter',
+      );
+    } else {
+      this.options.stats.record(item.flow, 'retried');
+      this.options.logger.info(
+        {
+          flow: item.flow,
+          recordKey: item.recordKey,
+          code,
+          attempts: item.attempts,
+          retryInMs: retryAt - this.options.clock.now(),
+        },
+        'retry scheduled',
+      );
+    }
+    if (!(error instanceof SyncError)) {
+      this.options.logger.error(
+        { err: error, flow: item.flow, recordKey: item.recordKey },
+        'unexpected error applying a change',
+      );
+    }
+  }
+
+  private complete(entry: Omit<PendingCompletion, 'resolve' | 'reject'>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ ...entry, resolve, reject });
+      if (this.pending.length >= this.groupCommitSize) {
+        void this.flush();
+      } else if (!this.flushTimer) {
+        this.flushTimer = setTimeout(() => void this.flush(), this.groupCommitDelayMs);
+      }
+    });
+  }
+
+  /** Commit pending completions in one transaction; then release children of landed parents. */
+  private flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      if (this.flushTimer) {
+        clearTimeout(this.flushTimer);
+        this.flushTimer = null;
+      }
+      const batch = this.pending;
+      this.pending = [];
+      if (batch.length === 0) return;
+      let outcomes: string[];
+      try {
+        outcomes = await this.options.store.queue.completeMany(batch.map((p) => p.completion));
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+        return;
+      }
+      for (let i = 0; i < batch.length; i++) {
+        const p = batch[i]!;
+        if (outcomes[i] === 'lost') {
+          this.options.logger.warn(
+            { flow: p.item.flow, recordKey: p.item.recordKey },
+            'lease lost before completion; another worker owns the item',
+          );
+        }
+        if (outcomes[i] === 'ok' && p.landed && this.options.parentFlows.has(p.item.flow)) {
+          try {
+            await this.options.store.parked.release({ flow: p.item.flow, recordKey: p.item.recordKey });
+          } catch (error) {
+            this.options.logger.error({ err: error, flow: p.item.flow }, 'releasing parked children failed');
+          }
+        }
+        p.resolve();
+      }
+    });
+    return this.flushing;
+  }
+
+  private async extendLeases(): Promise<void> {
+    for (const item of [...this.inFlight.values()]) {
+      try {
+        await this.options.store.queue.extendLease(item.id, this.options.owner, this.options.leaseMs);
+      } catch (error) {
+        this.options.logger.warn({ err: error, flow: item.flow }, 'lease heartbeat failed');
+      }
+    }
+  }
+}
