@@ -31,10 +31,11 @@ export function createLogger(redactor: Redactor, options: LoggerOptions = {}): L
       ...(options.name ? { name: options.name } : {}),
       redact: { paths: redactPaths(), censor: REDACTED },
       hooks: {
-        streamWrite: (line: string) => redactor.scrub(line),
+        streamWrite: (line: string) => redactor.scrubLogLine(line),
       },
       serializers: {
         err: (error: unknown) => serializeError(error),
+        error: (error: unknown) => serializeError(error),
       },
     },
     options.destination ?? pino.destination({ sync: true }),

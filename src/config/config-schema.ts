@@ -1,0 +1,585 @@
+/**
+ * The shape of the YAML configuration file (zod 4). The keys shown in issue 2 are a contract: they
+ * may be extended, never renamed. Every object is strict, so a misspelt key is an error rather than
+ * a silently ignored setting. Secret fields accept only `env:NAME` / `file:/path` references; the
+ * loader resolves them into `Secret`s (see `resolved-config.ts`).
+ *
+ * The human-readable reference of every key lives in docs/configuration.md; keep both in step.
+ */
+import { z } from 'zod';
+import { secretOrLiteralSchema, secretRefSchema, valueOrRefSchema } from './config-ref.js';
+
+// ---------------------------------------------------------------------------------------------
+// Closed sets
+// ---------------------------------------------------------------------------------------------
+
+/** Opt-out flow directions (flow F4). */
+export const optOutModes = [
+  'disabled',
+  'dynamics-to-campaign',
+  'campaign-to-dynamics',
+  'bidirectional',
+] as const;
+export type OptOutMode = (typeof optOutModes)[number];
+
+/** Campaign attributes an opt-out may target: the "No longer contact by…" flags and the CCPA flag. */
+export const optOutCampaignAttributes = [
+  'blackList',
+  'blackListEmail',
+  'blackListFax',
+  'blackListMobile',
+  'blackListPhone',
+  'blackListPostalMail',
+  'blackListPushnotification',
+  'ccpaOptOut',
+] as const;
+export type OptOutCampaignAttribute = (typeof optOutCampaignAttributes)[number];
+
+/** Record filter comparison operators. */
+export const filterOperators = ['eq', 'ne', 'in', 'notIn', 'null', 'notNull', 'gt', 'lt'] as const;
+export type FilterOperator = (typeof filterOperators)[number];
+
+/** How a Dynamics picklist (option set) value is written to Campaign. */
+export const picklistModes = ['label', 'value'] as const;
+export type PicklistMode = (typeof picklistModes)[number];
+
+/** Which Campaign endpoint holds profiles (`Ext` carries custom fields and linked custom resources). */
+export const profileResources = ['profileAndServicesExt', 'profileAndServices'] as const;
+export type ProfileResource = (typeof profileResources)[number];
+
+/** Backoff jitter strategies. */
+export const jitterModes = ['full', 'equal', 'none'] as const;
+export type JitterMode = (typeof jitterModes)[number];
+
+/** What happens to an opt-out export file once every row is applied. */
+export const afterProcessingActions = ['archive', 'delete'] as const;
+export type AfterProcessingAction = (typeof afterProcessingActions)[number];
+
+/** Privacy Service identity types (Adobe Experience Platform). */
+export const privacyIdentityTypes = [
+  'standard',
+  'custom',
+  'integrationCode',
+  'namespaceId',
+  'unregistered',
+  'analytics',
+  'target',
+] as const;
+export type PrivacyIdentityType = (typeof privacyIdentityTypes)[number];
+
+/** Where the identity value of a privacy namespace comes from. */
+export const privacyIdentitySources = ['email', 'externalId'] as const;
+export type PrivacyIdentitySource = (typeof privacyIdentitySources)[number];
+
+/** Regulations accepted by the Privacy Service. */
+export const privacyRegulations = [
+  'gdpr',
+  'ccpa',
+  'cpra_usa',
+  'lgpd_bra',
+  'pdpa_tha',
+  'nzpa_nzl',
+  'apa_aus',
+  'hipaa_usa',
+  'vcdpa_usa',
+  'ucpa_ut_usa',
+] as const;
+export type PrivacyRegulation = (typeof privacyRegulations)[number];
+
+/** Events an alert webhook can subscribe to. */
+export const alertEvents = [
+  'flow-failed',
+  'flow-paused',
+  'breaker-tripped',
+  'dead-letters-growing',
+  'optout-file-stale',
+  'sftp-usage-high',
+  'rebaseline',
+  'privacy-request-failed',
+] as const;
+export type AlertEvent = (typeof alertEvents)[number];
+
+/** Log levels (pino). */
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+// ---------------------------------------------------------------------------------------------
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+/** An http(s) URL; a trailing slash is dropped so paths can be appended. */
+const httpUrl = z
+  .string()
+  .refine(isHttpUrl, { message: 'must be an http(s) URL' })
+  .transform((text) => text.replace(/\/+$/, ''));
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+const port = z.number().int().min(0).max(65_535);
+const nonEmpty = z.string().min(1);
+const filePath = z.string().min(1);
+
+/** A Dataverse logical column name (`firstname`, `_parentcustomerid_value`, `new_code`). */
+const dynamicsColumn = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be a Dataverse logical column name' });
+
+/** A Campaign field name (`email`, `cusCode`), or a dotted path into an item (`location.city`). */
+const campaignField = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, { message: 'must be a Campaign field name' });
+
+/** A Campaign custom resource name: always the `cus` prefix. */
+const customResourceName = z
+  .string()
+  .regex(/^cus[A-Za-z0-9_]+$/, { message: 'must be a Campaign custom resource name starting with "cus"' });
+
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+const replacementSchema = z.strictObject({
+  /** Dynamics value to replace (for picklists: the label or value, as configured). */
+  from: scalar,
+  /** Value written to Campaign instead. */
+  to: scalar,
+});
+
+const fieldMappingObject = z.strictObject(
+  {
+    /** Campaign field that receives the value. */
+    to: campaignField,
+    /**
+     * Write the value on incremental updates too. `false`: written only when the Campaign record is
+     * created and on replay.
+     * @default true
+     */
+    applyOnUpdate: z.boolean().default(true),
+    /** Value substitutions applied before writing. @default [] */
+    replacements: z.array(replacementSchema).default([]),
+    /** Per-field override of the flow's picklist mode. */
+    picklist: z.enum(picklistModes).optional(),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'invalid_type'
+        ? 'expected a Campaign field name or an object { to, applyOnUpdate, replacements, picklist }'
+        : undefined,
+  },
+);
+
+/** One field mapping; the short form `firstname: firstName` becomes `{ to: firstName }`. */
+export const fieldMappingSchema = z.preprocess(
+  (value) => (typeof value === 'string' ? { to: value } : value),
+  fieldMappingObject,
+);
+export type FieldMapping = z.output<typeof fieldMappingSchema>;
+
+/** Dynamics column → Campaign field. */
+const mappingSchema = z.record(dynamicsColumn, fieldMappingSchema);
+export type FieldMappings = z.output<typeof mappingSchema>;
+
+const filterConditionSchema = z
+  .strictObject({
+    /** Dynamics column compared. */
+    field: dynamicsColumn,
+    op: z.enum(filterOperators),
+    /** Scalar for eq/ne/gt/lt, list for in/notIn, absent for null/notNull. */
+    value: z.union([scalar, z.array(scalar)]).optional(),
+  })
+  .superRefine((condition, ctx) => {
+    const { op, value } = condition;
+    const listOp = op === 'in' || op === 'notIn';
+    const unaryOp = op === 'null' || op === 'notNull';
+    const problem = unaryOp
+      ? value !== undefined && `op ${op} takes no value`
+      : listOp
+        ? !Array.isArray(value) && `op ${op} needs a list value`
+        : (value === undefined || Array.isArray(value)) && `op ${op} needs a single value`;
+    if (problem) ctx.addIssue({ code: 'custom', path: ['value'], message: problem });
+  });
+export type FilterCondition = z.output<typeof filterConditionSchema>;
+
+/** A record filter: all conditions (AND) or any condition (OR). */
+const filterSchema = z
+  .strictObject({
+    all: z.array(filterConditionSchema).min(1).optional(),
+    any: z.array(filterConditionSchema).min(1).optional(),
+  })
+  .superRefine((filter, ctx) => {
+    if ((filter.all === undefined) === (filter.any === undefined))
+      ctx.addIssue({ code: 'custom', message: 'a filter needs exactly one of all or any' });
+  });
+export type RecordFilter = z.output<typeof filterSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+// ---------------------------------------------------------------------------------------------
+
+const dynamicsWebhookSchema = z.strictObject({
+  /** Accept Dataverse webhook notifications (they trigger an immediate delta read). @default true */
+  enabled: z.boolean().default(true),
+  /** Shared key Dataverse sends with each notification (secret reference). */
+  key: secretRefSchema,
+  /** Header that carries the key. @default 'x-dcsync-key' */
+  header: nonEmpty.default('x-dcsync-key'),
+});
+
+export const dynamicsSchema = z.strictObject({
+  /** Environment URL; the Web API is at `<url>/api/data/v9.2`. */
+  url: httpUrl,
+  /** Microsoft Entra authority host. @default 'https://login.microsoftonline.com' */
+  authorityHost: httpUrl.default('https://login.microsoftonline.com'),
+  /** Entra tenant (directory) id or domain. */
+  tenantId: nonEmpty,
+  /** Application (client) id: a literal, `env:NAME` or `file:/path`. */
+  clientId: valueOrRefSchema,
+  /** Client secret: `env:NAME` or `file:/path` only. */
+  clientSecret: secretRefSchema,
+  /** Extra trusted CA certificate (PEM) for emulators and TLS-inspecting proxies. */
+  caFile: filePath.optional(),
+  /** Concurrent Web API requests (Dataverse allows 52 per user). @default 4 */
+  maxConcurrency: positiveInt.max(52).default(4),
+  /** Rows per change-tracking page (`odata.maxpagesize`, at most 5000). @default 5000 */
+  pageSize: positiveInt.max(5000).default(5000),
+  /** Optional low-latency trigger from Dataverse webhooks. */
+  webhook: dynamicsWebhookSchema.optional(),
+});
+
+const budgetSchema = z.strictObject({
+  /** Campaign API calls per second, never exceeded. */
+  callsPerSecond: z.number().positive(),
+  /** Campaign API calls per rolling day, never exceeded. */
+  callsPerDay: positiveInt,
+  /** Engine-call allowance per day (insert 1, delete 1, update 2) when the licence counts them. */
+  engineCallsPerDay: positiveInt.optional(),
+  /** Slow down below the ceiling when latency, 5xx or 429 rise. @default true */
+  adaptive: z.boolean().default(true),
+});
+
+const sftpSchema = z
+  .strictObject({
+    /** SFTP host, usually `<instance>.campaign.adobe.com`. */
+    host: nonEmpty,
+    /** @default 22 */
+    port: port.min(1).default(22),
+    username: nonEmpty,
+    /** Private key (OpenSSH/PEM), secret reference. Exactly one of privateKey or password. */
+    privateKey: secretRefSchema.optional(),
+    /** Passphrase of the private key, secret reference. */
+    passphrase: secretRefSchema.optional(),
+    /** Password, secret reference. Exactly one of privateKey or password. */
+    password: secretRefSchema.optional(),
+    /** Pinned host key fingerprint, `SHA256:<base64>` as printed by `ssh-keygen -lf`. */
+    hostKeySha256: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, {
+      message: 'must be a host key fingerprint like SHA256:<43 base64 characters>',
+    }),
+    /** Folder the Campaign export workflow writes opt-out files to. @default 'd365_loads/exports' */
+    exportDir: nonEmpty.default('d365_loads/exports'),
+    /** Folder processed files are moved to (when `afterProcessing: archive`). Default: `<exportDir>/archive`. */
+    archiveDir: nonEmpty.optional(),
+    /** Licensed SFTP storage in bytes; usage alerts at 80 % and 90 %. */
+    quotaBytes: positiveInt.optional(),
+    /** Days a processed file is kept before removal (Adobe's rule: 15 days at most). @default 15 */
+    retentionDays: positiveInt.default(15),
+  })
+  .superRefine((sftp, ctx) => {
+    if ((sftp.privateKey === undefined) === (sftp.password === undefined))
+      ctx.addIssue({ code: 'custom', message: 'set exactly one of privateKey or password' });
+    if (sftp.passphrase !== undefined && sftp.privateKey === undefined)
+      ctx.addIssue({ code: 'custom', path: ['passphrase'], message: 'passphrase needs privateKey' });
+  });
+
+function organizationOf(url: string): string | undefined {
+  return new URL(url).pathname.split('/').filter(Boolean).pop();
+}
+
+export const campaignSchema = z
+  .strictObject({
+    /** `https://mc.adobe.io/<organization>`; the last path segment is the organization. */
+    url: httpUrl.refine((url) => !isHttpUrl(url) || organizationOf(url) !== undefined, {
+      message: 'must end with the organization, e.g. https://mc.adobe.io/contoso',
+    }),
+    /** Adobe IMS host. @default 'https://ims-na1.adobelogin.com' */
+    imsUrl: httpUrl.default('https://ims-na1.adobelogin.com'),
+    /** Developer Console client id (also sent as X-Api-Key): literal, `env:NAME` or `file:/path`. */
+    clientId: valueOrRefSchema,
+    /** Client secret: `env:NAME` or `file:/path` only. */
+    clientSecret: secretRefSchema,
+    /** Extra trusted CA certificate (PEM). */
+    caFile: filePath.optional(),
+    /** OAuth scopes, comma-separated, as shown in the Developer Console. */
+    scope: nonEmpty.optional(),
+    /** Call budget: the sync never exceeds it (invariant I10). */
+    budget: budgetSchema,
+    /** Endpoint for profiles. @default 'profileAndServicesExt' */
+    profileResource: z.enum(profileResources).default('profileAndServicesExt'),
+    /** Custom filter that finds a profile by externalId (`/profile/<filter>?externalId_parameter=`). @default 'byExternalId' */
+    externalIdFilter: z
+      .string()
+      .regex(/^by[A-Z][A-Za-z0-9_]*$/, { message: 'must be a filter name like byExternalId' })
+      .default('byExternalId'),
+    /** Campaign SFTP, needed for Campaign→Dynamics opt-outs. */
+    sftp: sftpSchema.optional(),
+  })
+  .transform((campaign) => ({
+    ...campaign,
+    /** The Campaign organization (tenant), taken from the last segment of `url`. */
+    organization: organizationOf(campaign.url) ?? '',
+  }));
+
+export const storeSchema = z
+  .strictObject({
+    /** `sqlite:<path>` (embedded) or `postgres://user@host:port/db`. @default 'sqlite:./data/state.db' */
+    url: z
+      .string()
+      .regex(/^(sqlite:|postgres(ql)?:\/\/)/, { message: 'must start with sqlite: or postgres://' })
+      .refine((url) => !/^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(url), {
+        message: 'a password in the URL is a literal secret; set store.password: env:NAME instead',
+        params: { findingCode: 'CONFIG_LITERAL_SECRET' },
+      })
+      .default('sqlite:./data/state.db'),
+    /** PostgreSQL password, secret reference. */
+    password: secretRefSchema.optional(),
+    /** PostgreSQL schema holding the tables. @default 'public' */
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/, { message: 'must be a lower-case SQL identifier' })
+      .default('public'),
+  })
+  .prefault({});
+
+const retrySchema = z
+  .strictObject({
+    /** First retry delay. @default 1000 */
+    initialDelayMs: positiveInt.default(1000),
+    /** Ceiling of any computed delay (a server's Retry-After may exceed it). @default 60000 */
+    maxDelayMs: positiveInt.default(60_000),
+    /** Growth factor per attempt (≥ 1). @default 2 */
+    multiplier: z.number().min(1).default(2),
+    /** Attempts before a work item becomes a dead letter. @default 10 */
+    maxAttempts: positiveInt.default(10),
+    /** @default 'full' */
+    jitter: z.enum(jitterModes).default('full'),
+  })
+  .superRefine((retry, ctx) => {
+    if (retry.initialDelayMs > retry.maxDelayMs)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['initialDelayMs'],
+        message: 'initialDelayMs must not exceed maxDelayMs',
+        params: { findingCode: 'CONFIG_RETRY_BOUNDS' },
+      });
+  })
+  .prefault({});
+export type RetryPolicyConfig = z.output<typeof retrySchema>;
+
+export const engineSchema = z
+  .strictObject({
+    /** Concurrency window: work items in flight at once. @default 8 */
+    workers: positiveInt.max(256).default(8),
+    /** How long a leased work item stays with one worker before others may take it. @default 60000 */
+    leaseMs: positiveInt.default(60_000),
+    /** Delta-link poll interval when no webhook fires. @default 5000 */
+    pollIntervalMs: positiveInt.default(5000),
+    retry: retrySchema,
+    /** Mass-change breaker: pause a flow instead of deleting/overwriting too much at once. */
+    breaker: z
+      .strictObject({
+        /** Largest share (0–1) of synced records one run may delete or overwrite. @default 0.2 */
+        maxShare: z.number().gt(0).max(1).default(0.2),
+        /** Below this many synced records the breaker stays off. @default 1000 */
+        minRecords: nonNegativeInt.default(1000),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+const contactsFlowSchema = z.strictObject({
+  /** @default true */
+  enabled: z.boolean().default(true),
+  /** Dynamics table. @default 'contact' */
+  table: dynamicsColumn.default('contact'),
+  /** Propagate contact deletes as profile deletes (not privacy deletes). @default false */
+  deletes: z.boolean().default(false),
+  /** Dynamics column → Campaign profile field. `contactid` → `externalId` is implicit. */
+  mapping: mappingSchema,
+  /** Only records matching the filter are synced. */
+  filter: filterSchema.optional(),
+  /** Delete the profile when a record leaves the filter. @default false */
+  deleteWhenFilteredOut: z.boolean().default(false),
+  /** Write picklists as display label or technical value. @default 'label' */
+  picklist: z.enum(picklistModes).default('label'),
+});
+export type ContactsFlowConfig = z.output<typeof contactsFlowSchema>;
+
+const linkSchema = z.strictObject({
+  /** Dynamics lookup column (`new_parentid` or `_new_parent_value`). */
+  lookup: dynamicsColumn,
+  /** Campaign link name on this resource. */
+  link: campaignField,
+  /** `profile` or another configured custom resource name. */
+  target: z.string().min(1),
+});
+export type LinkConfig = z.output<typeof linkSchema>;
+
+const customTableSchema = z.strictObject({
+  /** @default true */
+  enabled: z.boolean().default(true),
+  /** Dynamics table logical name. */
+  table: dynamicsColumn,
+  /** Web API entity set name when it is not the plural the metadata reports. */
+  entitySet: dynamicsColumn.optional(),
+  /** Campaign custom resource (`cus…`). */
+  resource: customResourceName,
+  /** Campaign column that holds the Dynamics unique id (a "CRM ID" identification key). */
+  keyColumn: campaignField,
+  mapping: mappingSchema,
+  filter: filterSchema.optional(),
+  /** @default false */
+  deleteWhenFilteredOut: z.boolean().default(false),
+  /** Propagate deletes. @default false */
+  deletes: z.boolean().default(false),
+  /** The resource holds personal data: it must reach the profile through cascading links. @default false */
+  personalData: z.boolean().default(false),
+  /** Links to the profile or to other custom resources (up to 5, depth ≤ 3). @default [] */
+  links: z.array(linkSchema).default([]),
+  /** @default 'label' */
+  picklist: z.enum(picklistModes).default('label'),
+});
+export type CustomTableConfig = z.output<typeof customTableSchema>;
+
+const optOutFileSchema = z
+  .strictObject({
+    /** How often the export folder is listed. @default 60000 */
+    pollIntervalMs: positiveInt.default(60_000),
+    /** Consecutive listings with unchanged size before a file counts as complete. @default 2 */
+    stableChecks: positiveInt.default(2),
+    /** Alert when no new file arrived for this long. @default 26 */
+    stalenessHours: z.number().positive().default(26),
+    /** Days processed files are kept. @default 15 */
+    retentionDays: positiveInt.default(15),
+    /** @default 'archive' */
+    afterProcessing: z.enum(afterProcessingActions).default('archive'),
+    /** Dynamics rows written per batch. @default 100 */
+    batchSize: positiveInt.max(1000).default(100),
+  })
+  .prefault({});
+
+const optOutFlowSchema = z
+  .strictObject({
+    /** @default 'disabled' */
+    mode: z.enum(optOutModes).default('disabled'),
+    /** Dynamics boolean column → Campaign `blackList*` / `ccpaOptOut` attribute. @default {} */
+    mapping: z.record(dynamicsColumn, campaignField).default({}),
+    file: optOutFileSchema,
+  })
+  .prefault({});
+export type OptOutFlowConfig = z.output<typeof optOutFlowSchema>;
+
+export const flowsSchema = z.strictObject({
+  contacts: contactsFlowSchema,
+  /** @default [] */
+  customTables: z.array(customTableSchema).default([]),
+  optOut: optOutFlowSchema,
+});
+
+export const privacySchema = z.strictObject({
+  /** @default 'https://platform.adobe.io/data/core/privacy' */
+  serviceUrl: httpUrl.default('https://platform.adobe.io/data/core/privacy'),
+  /** IMS organization, `…@AdobeOrg`. */
+  imsOrgId: z.string().regex(/^[A-Za-z0-9]+@AdobeOrg$/, { message: 'must look like 0123ABCD@AdobeOrg' }),
+  /** Identities sent with each job. @default [{ namespace: 'email', type: 'standard', source: 'email' }] */
+  namespaces: z
+    .array(
+      z.strictObject({
+        namespace: nonEmpty,
+        type: z.enum(privacyIdentityTypes),
+        source: z.enum(privacyIdentitySources),
+      }),
+    )
+    .min(1)
+    .default([{ namespace: 'email', type: 'standard', source: 'email' }]),
+  /** @default 'gdpr' */
+  regulation: z.enum(privacyRegulations).default('gdpr'),
+  /** First poll interval of a job's status (backs off from there). @default 60000 */
+  pollIntervalMs: positiveInt.default(60_000),
+});
+
+export const serverSchema = z.strictObject({
+  /** @default '127.0.0.1' */
+  host: nonEmpty.default('127.0.0.1'),
+  /** 0 picks a free port. @default 8080 */
+  port: port.default(8080),
+  /** Bearer token for the API and the dashboard login (secret reference). */
+  adminToken: secretRefSchema,
+});
+
+export const alertsSchema = z
+  .strictObject({
+    /** Slack-compatible webhooks. @default [] */
+    webhooks: z
+      .array(
+        z.strictObject({
+          /** Webhook URL; may be inline, but it usually embeds a token, so `env:NAME` is preferred. */
+          url: secretOrLiteralSchema((text) => (isHttpUrl(text) ? undefined : 'must be an http(s) URL')),
+          /** Events sent to this webhook. Default: all. */
+          events: z.array(z.enum(alertEvents)).min(1).optional(),
+        }),
+      )
+      .default([]),
+    /** The same alert is sent at most once per window. @default 60 */
+    dedupeMinutes: positiveInt.default(60),
+  })
+  .prefault({});
+
+export const loggingSchema = z
+  .strictObject({
+    /** @default 'info' */
+    level: z.enum(logLevels).default('info'),
+  })
+  .prefault({});
+
+/** The whole configuration file. */
+export const configSchema = z.strictObject({
+  dynamics: dynamicsSchema,
+  campaign: campaignSchema,
+  store: storeSchema,
+  engine: engineSchema,
+  flows: flowsSchema,
+  /** Privacy request orchestration (flow F5); absent = privacy commands refuse to run. */
+  privacy: privacySchema.optional(),
+  server: serverSchema,
+  alerts: alertsSchema,
+  logging: loggingSchema,
+});
+
+/** The configuration after schema validation, before secrets are resolved. */
+export type SyncConfig = z.output<typeof configSchema>;
+/** What may be written in the YAML file. */
+export type SyncConfigInput = z.input<typeof configSchema>;
+
+/**
+ * Sections that can be validated on their own. When the whole file fails the schema, each of these
+ * is parsed separately so the semantic lint can still run on the parts that are sound.
+ */
+export const configSections = [
+  { path: ['dynamics'], schema: dynamicsSchema },
+  { path: ['campaign'], schema: campaignSchema },
+  { path: ['store'], schema: storeSchema },
+  { path: ['engine'], schema: engineSchema },
+  { path: ['flows', 'contacts'], schema: contactsFlowSchema },
+  { path: ['flows', 'customTables'], schema: flowsSchema.shape.customTables },
+  { path: ['flows', 'optOut'], schema: optOutFlowSchema },
+  { path: ['privacy'], schema: privacySchema.optional() },
+  { path: ['server'], schema: serverSchema },
+  { path: ['alerts'], schema: alertsSchema },
+  { path: ['logging'], schema: loggingSchema },
+] as const;
