@@ -1,0 +1,15 @@
+import ssh2 from 'ssh2';
+
+/** A client key pair for SFTP tests. */
+export interface SftpTestKeyPair {
+  /** Private key in OpenSSH format, as `SftpReaderOptions.privateKey` takes it. */
+  privateKey: string;
+  /** `ssh-ed25519 AAAA… comment`: one authorized_keys line, also what the emulator's users take. */
+  publicKey: string;
+}
+
+/** Generate a fresh ed25519 key pair (fast: about a millisecond). */
+export function generateSftpTestKeyPair(comment = 'dcsync-test'): SftpTestKeyPair {
+  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  return { privateKey: pair.private, publicKey: pair.public };
+}
