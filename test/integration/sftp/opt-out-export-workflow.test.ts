@@ -48,7 +48,7 @@ describe('OptOutExportWorkflow', () => {
   const exportFiles = (): string[] => readdirSync(path.join(storage.rootDir, exportDir)).sort();
   const readExport = (name: string): Buffer => readFileSync(path.join(storage.rootDir, exportDir, name));
   const parseExport = (name: string): Array<Record<string, string>> =>
-    parse(readExport(name), { delimiter: ';', columns: true }) as Array<Record<string, string>>;
+    parse<Record<string, string>>(readExport(name), { delimiter: ';', columns: true });
 
   it('writes the documented format: named by time, ";"-separated, header, UTF-8 without BOM, 0/1 and API timestamps', async () => {
     source.setAttribute('@pk1', 'contact-1', 'blackListEmail', true, jan1 + 1234);
@@ -197,12 +197,14 @@ describe('OptOutExportWorkflow', () => {
     expect(run.malformedRows[0]!.line).toBeGreaterThan(2);
     // A strict parser that skips broken records loses exactly the structural ones and keeps every good row.
     const skipped: number[] = [];
-    const records = parse(readExport(run.fileName!), {
+    const records = parse<Record<string, string>>(readExport(run.fileName!), {
       delimiter: ';',
       columns: true,
       skip_records_with_error: true,
-      on_skip: (error) => skipped.push((error as { lines?: number } | undefined)?.lines ?? -1),
-    }) as Array<Record<string, string>>;
+      on_skip: (error) => {
+        skipped.push(Number(error?.lines ?? -1));
+      },
+    });
     const [badQuoting, wrongCount, invalidBoolean, invalidDate] = run.malformedRows.map((row) => row.line);
     expect(skipped).toEqual([badQuoting, wrongCount]);
     expect(records.filter((record) => record.PKey!.startsWith('@pk'))).toHaveLength(6);
