@@ -21,7 +21,7 @@ export function createYamlLocator(document: Document, lineCounter: LineCounter):
   };
   return (path: ConfigPath) => {
     let node: unknown = document.contents;
-    let offset = (document.contents)?.range?.[0];
+    let offset = document.contents?.range?.[0];
     for (const segment of path) {
       if (isMap(node)) {
         const pair = node.items.find((item) => scalarText(item.key) === String(segment));

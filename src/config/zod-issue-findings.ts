@@ -62,7 +62,7 @@ export const configErrorMap: ZodErrorMap = (issue) => {
     case 'invalid_format':
       return issue.format === 'regex' ? 'has an invalid format' : `must be a valid ${issue.format}`;
     case 'invalid_union':
-      return 'expected a string, number, true/false or null (a list of them for in/notIn)';
+      return 'expected a string, number, true/false or null';
     case 'invalid_key':
       return 'is not a valid key';
     case 'not_multiple_of':

@@ -292,7 +292,8 @@ export function describeSftpReaderContract(label: string, startServer: SftpContr
 
     it('times out on a hung server, during login and during a request', async () => {
       const proxy = await openProxy();
-      const reader = openReader({ port: proxy.port, timeoutMs: 400 });
+      // Short enough to keep the test quick, long enough for a real sshd login on a busy CI machine.
+      const reader = openReader({ port: proxy.port, timeoutMs: 2_000 });
       await reader.connect();
 
       proxy.setBlackhole(true);
