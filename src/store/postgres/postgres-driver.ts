@@ -1,0 +1,256 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { ConfigError, StoreError, SyncError } from '../../core/errors.js';
+import type { SqlDriver, SqlParam, SqlRow, SqlTransaction } from '../sql/sql-driver.js';
+import { applyPendingMigrations, type SqlMigration } from '../sql/sql-migration.js';
+
+export interface PostgresDriverOptions {
+  connectionString: string;
+  /** Schema for every table (set as the connections' search_path). @default the server default */
+  schema?: string | undefined;
+  /** @default 10 */
+  poolSize?: number | undefined;
+}
+
+const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/;
+/** Deadlock and serialisation failures: the transaction did nothing and can simply run again. */
+const retriedSqlStates = new Set(['40P01', '40001']);
+const maxTransactionAttempts = 3;
+
+/**
+ * node-postgres behind the {@link SqlDriver} seam: a pool, `?` placeholders rewritten to `$n`,
+ * READ COMMITTED transactions retried on deadlock, per-key advisory locks, and migrations under a
+ * session advisory lock so that processes starting together apply each migration once.
+ */
+export class PostgresDriver implements SqlDriver {
+  readonly dialect = 'postgres' as const;
+  readonly forUpdate = 'FOR UPDATE';
+  readonly forUpdateSkipLocked = 'FOR UPDATE SKIP LOCKED';
+  private readonly pool: pg.Pool;
+  private readonly schema: string | null;
+  private readonly texts = new Map<string, string>();
+  private closed = false;
+
+  constructor(options: PostgresDriverOptions) {
+    this.schema = options.schema ?? null;
+    if (this.schema !== null && !schemaPattern.test(this.schema)) {
+      throw new ConfigError(
+        `store schema "${this.schema}" is not a plain identifier (lower-case letters, digits, underscore)`,
+      );
+    }
+    const poolSize = options.poolSize ?? 10;
+    if (!Number.isInteger(poolSize) || poolSize < 1) {
+      throw new ConfigError('store poolSize must be a positive integer');
+    }
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: poolSize,
+      application_name: 'dcsync',
+      ...(this.schema === null ? {} : { options: `-c search_path=${this.schema}` }),
+    });
+    // An idle connection that dies (server restart) must not crash the process; the next
+    // checkout opens a new one and a failing query reports the problem.
+    this.pool.on('error', () => undefined);
+  }
+
+  async all<R extends SqlRow = SqlRow>(sql: string, params?: readonly SqlParam[]): Promise<R[]> {
+    const result = await this.query<R>(this.pool, 'query', sql, params);
+    return result.rows;
+  }
+
+  async run(sql: string, params?: readonly SqlParam[]): Promise<number> {
+    const result = await this.query(this.pool, 'statement', sql, params);
+    return result.rowCount ?? 0;
+  }
+
+  async transaction<T>(label: string, fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.connect(label);
+      try {
+        await client.query('BEGIN');
+        const result = await fn(this.transactionOn(client, label));
+        await client.query('COMMIT');
+        client.release();
+        return result;
+      } catch (error) {
+        const broken = await client.query('ROLLBACK').then(
+          () => false,
+          () => true,
+        );
+        client.release(broken);
+        const sqlState = (error as { cause?: { code?: unknown } }).cause?.code;
+        if (
+          typeof sqlState === 'string' &&
+          retriedSqlStates.has(sqlState) &&
+          attempt < maxTransactionAttempts
+        )
+          continue;
+        throw toStoreError(error, label);
+      }
+    }
+  }
+
+  async migrate(migrations: readonly SqlMigration[], now: number): Promise<void> {
+    const client = await this.connect('migrate');
+    const lockKey = `dcsync:migrate:${this.schema ?? ''}`;
+    let broken = false;
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
+      try {
+        if (this.schema !== null) await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
+        const tx = this.transactionOn(client, 'migrate');
+        await applyPendingMigrations(
+          {
+            ...tx,
+            execScript: async (sql) => void (await client.query(sql)),
+            atomically: async (fn) => {
+              await client.query('BEGIN');
+              try {
+                await fn();
+                await client.query('COMMIT');
+              } catch (error) {
+                await client.query('ROLLBACK');
+                throw error;
+              }
+            },
+          },
+          migrations,
+          now,
+          'postgres',
+        );
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]);
+      }
+    } catch (error) {
+      broken = true;
+      throw toStoreError(error, 'migrate');
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  private transactionOn(client: pg.PoolClient, label: string): SqlTransaction {
+    return {
+      forUpdate: this.forUpdate,
+      forUpdateSkipLocked: this.forUpdateSkipLocked,
+      all: async <R extends SqlRow>(sql: string, params?: readonly SqlParam[]) =>
+        (await this.query<R>(client, label, sql, params)).rows,
+      run: async (sql: string, params?: readonly SqlParam[]) =>
+        (await this.query(client, label, sql, params)).rowCount ?? 0,
+      lockKeys: async (keys: readonly string[]) => {
+        if (keys.length === 0) return;
+        // Sorted, so two transactions locking overlapping keys take them in the same order.
+        const ids = [...new Set(keys.map((key) => this.advisoryKeyOf(key)))].sort((a, b) =>
+          a < b ? -1 : a > b ? 1 : 0,
+        );
+        await this.query(client, label, 'SELECT pg_advisory_xact_lock(k) FROM unnest(?::bigint[]) AS t(k)', [
+          ids.map(String),
+        ]);
+      },
+    };
+  }
+
+  /** 64-bit advisory lock id of a record key, scoped to this schema. */
+  private advisoryKeyOf(key: string): bigint {
+    return createHash('sha256')
+      .update(`${this.schema ?? ''}\u0000${key}`)
+      .digest()
+      .readBigInt64BE(0);
+  }
+
+  private async connect(label: string): Promise<pg.PoolClient> {
+    if (this.closed) throw new StoreError('STORE_CLOSED', `postgres ${label}: the state store is closed`);
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      throw toStoreError(error, label);
+    }
+  }
+
+  private async query<R extends SqlRow>(
+    on: pg.Pool | pg.PoolClient,
+    label: string,
+    sql: string,
+    params: readonly (SqlParam | readonly string[])[] | undefined,
+  ): Promise<pg.QueryResult<R>> {
+    if (this.closed) throw new StoreError('STORE_CLOSED', `postgres ${label}: the state store is closed`);
+    try {
+      return await on.query<R>(this.numbered(sql), params as unknown[] | undefined);
+    } catch (error) {
+      throw toStoreError(error, label);
+    }
+  }
+
+  /** `?` placeholders as PostgreSQL's `$1, $2…` (the core never writes `?` inside a literal). */
+  private numbered(sql: string): string {
+    let text = this.texts.get(sql);
+    if (text === undefined) {
+      let n = 0;
+      text = sql.replace(/\?/g, () => `$${++n}`);
+      if (this.texts.size > 1000) this.texts.clear();
+      this.texts.set(sql, text);
+    }
+    return text;
+  }
+}
+
+const unavailableNodeCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EPIPE',
+  'EHOSTUNREACH',
+]);
+
+function toStoreError(error: unknown, label: string): SyncError {
+  if (error instanceof SyncError) return error;
+  const code = typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : '';
+  const message = error instanceof Error ? error.message : String(error);
+  if (retriedSqlStates.has(code)) {
+    return new StoreError('STORE_CONFLICT', `postgres ${label}: transaction conflict (SQLSTATE ${code})`, {
+      retryable: true,
+      cause: error,
+    });
+  }
+  if (
+    unavailableNodeCodes.has(code) ||
+    code.startsWith('08') ||
+    code.startsWith('57P') ||
+    code === '53300' ||
+    /Connection terminated|timeout exceeded when trying to connect/i.test(message)
+  ) {
+    return new StoreError(
+      'STORE_UNAVAILABLE',
+      `postgres ${label}: database unreachable (${code || message})`,
+      {
+        retryable: true,
+        cause: error,
+      },
+    );
+  }
+  if (code === '42P01') {
+    return new StoreError(
+      'STORE_NOT_MIGRATED',
+      `postgres ${label}: ${message}; run the store migrations first`,
+      {
+        cause: error,
+      },
+    );
+  }
+  // Class 22 messages can quote the offending value; leave them out.
+  const detail = code.startsWith('22') ? '' : `: ${message}`;
+  return new StoreError(
+    'STORE_QUERY_FAILED',
+    `postgres ${label} failed (SQLSTATE ${code || 'none'})${detail}`,
+    {
+      cause: error,
+    },
+  );
+}

@@ -1,0 +1,5 @@
+import type { SqlMigration } from '../sql/sql-migration.js';
+import { initialPostgresMigration } from './migrations/0001-initial.js';
+
+/** Every PostgreSQL migration, in version order. Append; never edit one that has shipped. */
+export const postgresMigrations: readonly SqlMigration[] = [initialPostgresMigration];

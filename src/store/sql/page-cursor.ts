@@ -1,0 +1,45 @@
+import { StoreError } from '../../core/errors.js';
+import type { Page, PageRequest } from '../../core/ports/state-store.js';
+
+const defaultPageLimit = 100;
+const maxPageLimit = 1000;
+
+/** A page request resolved against the store's defaults: the row id to start after and the size. */
+export interface ResolvedPageRequest {
+  afterId: string | null;
+  limit: number;
+}
+
+/** Cursors are opaque to callers; inside they carry the last row id of the previous page. */
+export function resolvePageRequest(page: PageRequest, list: string): ResolvedPageRequest {
+  const requested = page.limit ?? defaultPageLimit;
+  if (!Number.isInteger(requested) || requested < 1) {
+    throw new StoreError('STORE_INVALID_INPUT', `${list}: page limit must be a positive integer`);
+  }
+  return { afterId: decodeCursor(page.cursor, list), limit: Math.min(requested, maxPageLimit) };
+}
+
+/** Cut one extra row off the fetched rows and turn it into the next cursor. */
+export function toPage<R extends { id: unknown }, T>(
+  rows: readonly R[],
+  limit: number,
+  map: (row: R) => T,
+): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  const nextCursor = rows.length > limit && last !== undefined ? encodeCursor(String(last.id)) : null;
+  return { items: items.map(map), nextCursor };
+}
+
+function encodeCursor(id: string): string {
+  return Buffer.from(`id:${id}`, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined, list: string): string | null {
+  if (cursor === undefined) return null;
+  const match = /^id:(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (match === null) {
+    throw new StoreError('STORE_INVALID_CURSOR', `${list}: the page cursor is not one this store issued`);
+  }
+  return match[1]!;
+}

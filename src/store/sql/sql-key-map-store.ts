@@ -1,0 +1,210 @@
+import { StoreError } from '../../core/errors.js';
+import {
+  keyOrigins,
+  type CompletionEffects,
+  type KeyMapEntry,
+  type KeyMapStore,
+} from '../../core/ports/state-store.js';
+import type { SqlExecutor } from './sql-driver.js';
+import { chunk, keyOf, placeholders } from './sql-list.js';
+import type { SqlStoreContext } from './sql-store-context.js';
+import { parseSourceVersion } from './source-version.js';
+import { requireText } from './staged-change-input.js';
+
+interface KeyMapRow {
+  flow: string;
+  record_key: string;
+  campaign_pkey: string | null;
+  origin: string;
+  last_source_version: string | null;
+  last_payload_hash: string | null;
+  created_at: number | string;
+  updated_at: number | string;
+  [column: string]: unknown;
+}
+
+/** One key-map change, as `put`/`delete` or as a completion effect. */
+export type KeyMapChange = NonNullable<CompletionEffects['keyMap']>;
+
+const keyMapColumns =
+  'flow, record_key, campaign_pkey, origin, last_source_version, last_payload_hash, created_at, updated_at';
+const keysPerStatement = 500;
+const entriesPerStatement = 200;
+
+/** Dynamics id ↔ Campaign record, in `key_map`; re-baseline seen marks in `key_seen`. */
+export class SqlKeyMapStore implements KeyMapStore {
+  constructor(private readonly ctx: SqlStoreContext) {}
+
+  async get(flow: string, recordKey: string): Promise<KeyMapEntry | null> {
+    const rows = await this.ctx.driver.all<KeyMapRow>(
+      `SELECT ${keyMapColumns} FROM key_map WHERE flow = ? AND record_key = ?`,
+      [flow, recordKey],
+    );
+    return rows[0] === undefined ? null : toKeyMapEntry(rows[0]);
+  }
+
+  async getMany(flow: string, recordKeys: readonly string[]): Promise<KeyMapEntry[]> {
+    const entries: KeyMapEntry[] = [];
+    for (const keys of chunk([...new Set(recordKeys)], keysPerStatement)) {
+      const rows = await this.ctx.driver.all<KeyMapRow>(
+        `SELECT ${keyMapColumns} FROM key_map WHERE flow = ? AND record_key IN (${placeholders(keys.length)}) ORDER BY record_key`,
+        [flow, ...keys],
+      );
+      entries.push(...rows.map(toKeyMapEntry));
+    }
+    return entries;
+  }
+
+  async put(entry: Omit<KeyMapEntry, 'createdAt' | 'updatedAt'>): Promise<void> {
+    await writeKeyMapChanges(this.ctx.driver, [{ op: 'put', entry }], this.ctx.clock.now());
+  }
+
+  async delete(flow: string, recordKey: string): Promise<boolean> {
+    const removed = await this.ctx.driver.run('DELETE FROM key_map WHERE flow = ? AND record_key = ?', [
+      flow,
+      recordKey,
+    ]);
+    return removed > 0;
+  }
+
+  async listKeys(flow: string, afterKey: string | null, limit: number): Promise<string[]> {
+    return this.listKeysWhere(flow, afterKey, limit, '', []);
+  }
+
+  async markSeen(flow: string, recordKeys: readonly string[], runId: string): Promise<void> {
+    requireText(runId, 'markSeen runId');
+    const keys = [...new Set(recordKeys)];
+    for (const part of chunk(keys, keysPerStatement)) {
+      await this.ctx.driver.run(
+        'INSERT INTO key_seen (flow, run_id, record_key) VALUES ' +
+          part.map(() => '(?, ?, ?)').join(', ') +
+          ' ON CONFLICT (flow, run_id, record_key) DO NOTHING',
+        part.flatMap((key) => [flow, runId, key]),
+      );
+    }
+  }
+
+  async listUnseen(flow: string, runId: string, afterKey: string | null, limit: number): Promise<string[]> {
+    return this.listKeysWhere(
+      flow,
+      afterKey,
+      limit,
+      ' AND NOT EXISTS (SELECT 1 FROM key_seen s WHERE s.flow = key_map.flow AND s.run_id = ? AND s.record_key = key_map.record_key)',
+      [runId],
+    );
+  }
+
+  async clearSeen(flow: string, runId: string): Promise<void> {
+    await this.ctx.driver.run('DELETE FROM key_seen WHERE flow = ? AND run_id = ?', [flow, runId]);
+  }
+
+  async count(flow?: string): Promise<number> {
+    const rows = await this.ctx.driver.all<{ n: number | string }>(
+      flow === undefined
+        ? 'SELECT COUNT(*) AS n FROM key_map'
+        : 'SELECT COUNT(*) AS n FROM key_map WHERE flow = ?',
+      flow === undefined ? [] : [flow],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  private async listKeysWhere(
+    flow: string,
+    afterKey: string | null,
+    limit: number,
+    extraSql: string,
+    extraParams: string[],
+  ): Promise<string[]> {
+    if (!Number.isInteger(limit) || limit < 0) {
+      throw new StoreError('STORE_INVALID_INPUT', 'key map listing: limit must be a non-negative integer');
+    }
+    const after = afterKey === null ? '' : ' AND record_key > ?';
+    const rows = await this.ctx.driver.all<{ record_key: string }>(
+      `SELECT record_key FROM key_map WHERE flow = ?${after}${extraSql} ORDER BY record_key LIMIT ?`,
+      [flow, ...(afterKey === null ? [] : [afterKey]), ...extraParams, limit],
+    );
+    return rows.map((row) => row.record_key);
+  }
+}
+
+/**
+ * Apply key-map changes in order (the last change of a key wins); also used inside a
+ * completion's transaction. `put` keeps `createdAt` of an existing entry.
+ */
+export async function writeKeyMapChanges(
+  executor: SqlExecutor,
+  changes: readonly KeyMapChange[],
+  now: number,
+): Promise<void> {
+  const last = new Map<string, KeyMapChange>();
+  for (const change of changes) {
+    const [flow, recordKey] =
+      change.op === 'put' ? [change.entry.flow, change.entry.recordKey] : [change.flow, change.recordKey];
+    const key = keyOf(flow, recordKey);
+    last.delete(key); // keep the map in order of each key's last change
+    last.set(key, change);
+  }
+  const puts: Omit<KeyMapEntry, 'createdAt' | 'updatedAt'>[] = [];
+  const deletes = new Map<string, string[]>();
+  for (const change of last.values()) {
+    if (change.op === 'put') puts.push(checkKeyMapEntry(change.entry));
+    else deletes.set(change.flow, [...(deletes.get(change.flow) ?? []), change.recordKey]);
+  }
+  for (const [flow, keys] of deletes) {
+    for (const part of chunk(keys, keysPerStatement)) {
+      await executor.run(
+        `DELETE FROM key_map WHERE flow = ? AND record_key IN (${placeholders(part.length)})`,
+        [flow, ...part],
+      );
+    }
+  }
+  for (const part of chunk(puts, entriesPerStatement)) {
+    await executor.run(
+      `INSERT INTO key_map (${keyMapColumns}) VALUES ` +
+        part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ') +
+        ' ON CONFLICT (flow, record_key) DO UPDATE SET campaign_pkey = excluded.campaign_pkey, origin = excluded.origin, ' +
+        'last_source_version = excluded.last_source_version, last_payload_hash = excluded.last_payload_hash, ' +
+        'updated_at = excluded.updated_at',
+      part.flatMap((e) => [
+        e.flow,
+        e.recordKey,
+        e.campaignPKey,
+        e.origin,
+        e.lastSourceVersion,
+        e.lastPayloadHash,
+        now,
+        now,
+      ]),
+    );
+  }
+}
+
+function checkKeyMapEntry(
+  entry: Omit<KeyMapEntry, 'createdAt' | 'updatedAt'>,
+): Omit<KeyMapEntry, 'createdAt' | 'updatedAt'> {
+  requireText(entry.flow, 'key map flow');
+  requireText(entry.recordKey, 'key map recordKey');
+  const where = `key map ${entry.flow}/${entry.recordKey}`;
+  if (!keyOrigins.includes(entry.origin)) {
+    throw new StoreError('STORE_INVALID_INPUT', `${where}: origin must be one of ${keyOrigins.join(', ')}`);
+  }
+  return {
+    ...entry,
+    campaignPKey: entry.campaignPKey ?? null,
+    lastSourceVersion: parseSourceVersion(entry.lastSourceVersion, where),
+    lastPayloadHash: entry.lastPayloadHash ?? null,
+  };
+}
+
+function toKeyMapEntry(row: KeyMapRow): KeyMapEntry {
+  return {
+    flow: row.flow,
+    recordKey: row.record_key,
+    campaignPKey: row.campaign_pkey,
+    origin: row.origin as KeyMapEntry['origin'],
+    lastSourceVersion: row.last_source_version,
+    lastPayloadHash: row.last_payload_hash,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}

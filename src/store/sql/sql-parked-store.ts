@@ -1,0 +1,132 @@
+import type { Page, PageRequest, ParentRef, ParkedItem, ParkedStore } from '../../core/ports/state-store.js';
+import { laneRankOf, parsePayload } from './work-item-row.js';
+import { resolvePageRequest, toPage } from './page-cursor.js';
+import type { SqlParam } from './sql-driver.js';
+import { keyOf } from './sql-list.js';
+import type { SqlStoreContext } from './sql-store-context.js';
+import { stageChanges } from './stage-changes.js';
+
+interface ParkedRow {
+  id: string | number;
+  flow: string;
+  record_key: string;
+  parent_flow: string;
+  parent_key: string;
+  payload: string;
+  source_version: string | null;
+  reason: string;
+  parked_at: number | string;
+  updated_at: number | string;
+  [column: string]: unknown;
+}
+
+const parkedColumns =
+  'id, flow, record_key, parent_flow, parent_key, payload, source_version, reason, parked_at, updated_at';
+
+/** Children waiting for their parent record, in `parked_items`. */
+export class SqlParkedStore implements ParkedStore {
+  constructor(private readonly ctx: SqlStoreContext) {}
+
+  async release(parent: ParentRef): Promise<number> {
+    const now = this.ctx.clock.now();
+    const byParent = 'FROM parked_items WHERE parent_flow = ? AND parent_key = ?';
+    return this.ctx.driver.transaction('release parked', async (tx) => {
+      const waiting = await tx.all<{ flow: string; record_key: string }>(
+        `SELECT flow, record_key ${byParent}`,
+        [parent.flow, parent.recordKey],
+      );
+      if (waiting.length === 0) return 0;
+      const keys = new Set(waiting.map((row) => keyOf(row.flow, row.record_key)));
+      await tx.lockKeys([...keys]);
+      // Read again under the key locks; a child parked meanwhile waits for the next release.
+      const rows = (
+        await tx.all<ParkedRow>(`SELECT ${parkedColumns} ${byParent} ORDER BY id ${tx.forUpdate}`, [
+          parent.flow,
+          parent.recordKey,
+        ])
+      ).filter((row) => keys.has(keyOf(row.flow, row.record_key)));
+      if (rows.length === 0) return 0;
+      for (const row of rows) await tx.run('DELETE FROM parked_items WHERE id = ?', [String(row.id)]);
+      await stageChanges(
+        tx,
+        rows.map((row) => ({
+          flow: row.flow,
+          recordKey: row.record_key,
+          payload: row.payload,
+          sourceVersion: row.source_version,
+          laneRank: laneRankOf('live'),
+          availableAt: now,
+        })),
+        now,
+        { keysLocked: true },
+      );
+      return rows.length;
+    });
+  }
+
+  async get(flow: string, recordKey: string): Promise<ParkedItem | null> {
+    const rows = await this.ctx.driver.all<ParkedRow>(
+      `SELECT ${parkedColumns} FROM parked_items WHERE flow = ? AND record_key = ?`,
+      [flow, recordKey],
+    );
+    return rows[0] === undefined ? null : toParkedItem(rows[0]);
+  }
+
+  async remove(flow: string, recordKey: string): Promise<boolean> {
+    const removed = await this.ctx.driver.run('DELETE FROM parked_items WHERE flow = ? AND record_key = ?', [
+      flow,
+      recordKey,
+    ]);
+    return removed > 0;
+  }
+
+  async list(filter: { flow?: string; parent?: ParentRef }, page: PageRequest): Promise<Page<ParkedItem>> {
+    const { afterId, limit } = resolvePageRequest(page, 'parked list');
+    const where = parkedWhere(filter);
+    if (afterId !== null) {
+      where.sql += ' AND id > ?';
+      where.params.push(afterId);
+    }
+    const rows = await this.ctx.driver.all<ParkedRow>(
+      `SELECT ${parkedColumns} FROM parked_items WHERE ${where.sql} ORDER BY id LIMIT ?`,
+      [...where.params, limit + 1],
+    );
+    return toPage(rows, limit, toParkedItem);
+  }
+
+  async count(flow?: string): Promise<number> {
+    const where = parkedWhere(flow === undefined ? {} : { flow });
+    const rows = await this.ctx.driver.all<{ n: number | string }>(
+      `SELECT COUNT(*) AS n FROM parked_items WHERE ${where.sql}`,
+      where.params,
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+}
+
+function parkedWhere(filter: { flow?: string; parent?: ParentRef }): { sql: string; params: SqlParam[] } {
+  const terms = ['1 = 1'];
+  const params: SqlParam[] = [];
+  if (filter.flow !== undefined) {
+    terms.push('flow = ?');
+    params.push(filter.flow);
+  }
+  if (filter.parent !== undefined) {
+    terms.push('parent_flow = ? AND parent_key = ?');
+    params.push(filter.parent.flow, filter.parent.recordKey);
+  }
+  return { sql: terms.join(' AND '), params };
+}
+
+function toParkedItem(row: ParkedRow): ParkedItem {
+  return {
+    flow: row.flow,
+    recordKey: row.record_key,
+    parent: { flow: row.parent_flow, recordKey: row.parent_key },
+    payload: parsePayload(row.payload),
+    sourceVersion: row.source_version,
+    reason: row.reason,
+    parkedAt: Number(row.parked_at),
+    updatedAt: Number(row.updated_at),
+  };
+}

@@ -1,0 +1,53 @@
+import type { Clock } from '../../core/clock.js';
+import type { StateStore } from '../../core/ports/state-store.js';
+import { SqlAuditStore } from './sql-audit-store.js';
+import { SqlCheckpointStore } from './sql-checkpoint-store.js';
+import { SqlDeadLetterStore } from './sql-dead-letter-store.js';
+import type { SqlDriver } from './sql-driver.js';
+import { SqlKeyMapStore } from './sql-key-map-store.js';
+import { SqlLockStore } from './sql-lock-store.js';
+import type { SqlMigration } from './sql-migration.js';
+import { SqlParkedStore } from './sql-parked-store.js';
+import { SqlWorkQueue } from './sql-work-queue.js';
+
+/**
+ * The State port over any {@link SqlDriver}: the dialect-neutral core that the SQLite and
+ * PostgreSQL adapters share. Each adapter only supplies its driver and its migrations.
+ */
+export class SqlStateStore implements StateStore {
+  readonly dialect: string;
+  readonly queue: SqlWorkQueue;
+  readonly parked: SqlParkedStore;
+  readonly deadLetters: SqlDeadLetterStore;
+  readonly checkpoints: SqlCheckpointStore;
+  readonly keyMap: SqlKeyMapStore;
+  readonly audit: SqlAuditStore;
+  readonly locks: SqlLockStore;
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    private readonly driver: SqlDriver,
+    private readonly migrations: readonly SqlMigration[],
+    private readonly clock: Clock,
+  ) {
+    const ctx = { driver, clock };
+    this.dialect = driver.dialect;
+    this.queue = new SqlWorkQueue(ctx);
+    this.parked = new SqlParkedStore(ctx);
+    this.deadLetters = new SqlDeadLetterStore(ctx);
+    this.checkpoints = new SqlCheckpointStore(ctx);
+    this.keyMap = new SqlKeyMapStore(ctx);
+    this.audit = new SqlAuditStore(ctx);
+    this.locks = new SqlLockStore(ctx);
+  }
+
+  migrate(): Promise<void> {
+    return this.driver.migrate(this.migrations, this.clock.now());
+  }
+
+  /** Closes the database handle or pool. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.driver.close();
+    return this.closing;
+  }
+}

@@ -1,0 +1,443 @@
+import { StoreError } from '../../core/errors.js';
+import {
+  workLanes,
+  type BacklogEntry,
+  type CheckpointWrite,
+  type Completion,
+  type CompletionEffects,
+  type EnqueueOutcome,
+  type FailRequest,
+  type LeaseOutcome,
+  type LeaseRequest,
+  type ParentRef,
+  type WorkItem,
+  type WorkItemInput,
+  type WorkQueue,
+} from '../../core/ports/state-store.js';
+import { upsertCheckpoint } from './sql-checkpoint-store.js';
+import { insertAuditEntries } from './sql-audit-store.js';
+import type { SqlExecutor, SqlParam, SqlTransaction } from './sql-driver.js';
+import { writeKeyMapChanges, type KeyMapChange } from './sql-key-map-store.js';
+import { chunk, isStoreId, keyOf, placeholders } from './sql-list.js';
+import type { SqlStoreContext } from './sql-store-context.js';
+import { newerSourceVersion } from './source-version.js';
+import { stageChanges } from './stage-changes.js';
+import { requireText, requireTime, toStagedChange } from './staged-change-input.js';
+import {
+  compareLeaseOrder,
+  laneOfRank,
+  laneRankOf,
+  toNumberOrNull,
+  toWorkItem,
+  workItemColumns,
+  type WorkItemRow,
+} from './work-item-row.js';
+
+const expiredLeaseError = {
+  code: 'LEASE_EXPIRED',
+  message: 'the previous lease expired before the item was completed',
+  retryable: true,
+} as const;
+
+/** The durable inbox over `work_items`; the rules are documented on {@link WorkQueue}. */
+export class SqlWorkQueue implements WorkQueue {
+  constructor(private readonly ctx: SqlStoreContext) {}
+
+  async enqueue(items: readonly WorkItemInput[], checkpoint?: CheckpointWrite): Promise<EnqueueOutcome[]> {
+    const now = this.ctx.clock.now();
+    const changes = items.map((item, index) => toStagedChange(item, index, now));
+    if (changes.length === 0 && checkpoint === undefined) return [];
+    return this.ctx.driver.transaction('enqueue', async (tx) => {
+      const outcomes = await stageChanges(tx, changes, now);
+      if (checkpoint !== undefined) await upsertCheckpoint(tx, checkpoint, now);
+      return outcomes;
+    });
+  }
+
+  async lease(request: LeaseRequest): Promise<WorkItem[]> {
+    requireText(request.owner, 'lease owner');
+    if (!Number.isInteger(request.limit) || request.limit < 0) {
+      throw new StoreError('STORE_INVALID_INPUT', 'lease limit must be a non-negative integer');
+    }
+    if (!Number.isFinite(request.leaseMs) || request.leaseMs <= 0) {
+      throw new StoreError('STORE_INVALID_INPUT', 'leaseMs must be a positive number of milliseconds');
+    }
+    const lanes = request.lanes ?? workLanes;
+    const flows = request.flows;
+    if (request.limit === 0 || lanes.length === 0 || flows?.length === 0) return [];
+    const now = this.ctx.clock.now();
+    const expiresAt = now + request.leaseMs;
+    const owner = request.owner;
+
+    return this.ctx.driver.transaction('lease', async (tx) => {
+      const takenOver = await this.takeOverExpiredLeases(tx, {
+        now,
+        expiresAt,
+        owner,
+        limit: request.limit,
+        flows,
+        lanes,
+      });
+      const remaining = request.limit - takenOver.length;
+      let fresh: WorkItemRow[] = [];
+      if (remaining > 0) {
+        const filter = leaseFilter('q', flows, lanes);
+        fresh = await tx.all<WorkItemRow>(
+          `UPDATE work_items SET state = 'leased', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1 ` +
+            `WHERE id IN (SELECT q.id FROM work_items q WHERE q.state = 'queued' AND q.available_at <= ?${filter.sql} ` +
+            `AND NOT EXISTS (SELECT 1 FROM work_items l WHERE l.state = 'leased' AND l.flow = q.flow AND l.record_key = q.record_key) ` +
+            `ORDER BY q.lane_rank, q.id LIMIT ? ${tx.forUpdateSkipLocked}) RETURNING ${workItemColumns}`,
+          [owner, expiresAt, now, ...filter.params, remaining],
+        );
+      }
+      return [...takenOver, ...fresh].sort(compareLeaseOrder).map(toWorkItem);
+    });
+  }
+
+  /**
+   * Expired leases go first: they are the oldest work. One superseded by a queued newer item of
+   * its key is dropped (the newer item inherits its attempts); any other is leased again.
+   */
+  private async takeOverExpiredLeases(
+    tx: SqlTransaction,
+    lease: {
+      now: number;
+      expiresAt: number;
+      owner: string;
+      limit: number;
+      flows: readonly string[] | undefined;
+      lanes: readonly string[];
+    },
+  ): Promise<WorkItemRow[]> {
+    const filter = leaseFilter('e', lease.flows, lease.lanes);
+    const expired = await tx.all<{
+      id: string | number;
+      attempts: number | string;
+      first_failed_at: number | string | null;
+      successor_id: string | number | null;
+    }>(
+      'SELECT e.id, e.attempts, e.first_failed_at, ' +
+        "(SELECT s.id FROM work_items s WHERE s.state = 'queued' AND s.flow = e.flow AND s.record_key = e.record_key) AS successor_id " +
+        `FROM work_items e WHERE e.state = 'leased' AND e.lease_expires_at <= ?${filter.sql} ` +
+        `ORDER BY e.lane_rank, e.id LIMIT ? ${tx.forUpdateSkipLocked}`,
+      [lease.now, ...filter.params, lease.limit],
+    );
+    if (expired.length === 0) return [];
+
+    const superseded = expired.filter((row) => row.successor_id !== null);
+    for (const row of superseded) {
+      await tx.run('DELETE FROM work_items WHERE id = ?', [String(row.id)]);
+      await carryIntoSuccessor(tx, String(row.successor_id), {
+        attempts: Number(row.attempts),
+        error: expiredLeaseError,
+        firstFailedAt: toNumberOrNull(row.first_failed_at) ?? lease.now,
+        availableAt: lease.now,
+      });
+    }
+    const stranded = expired.filter((row) => row.successor_id === null).map((row) => String(row.id));
+    if (stranded.length === 0) return [];
+    return tx.all<WorkItemRow>(
+      'UPDATE work_items SET lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, ' +
+        'last_error_code = ?, last_error_message = ?, last_error_retryable = 1, first_failed_at = COALESCE(first_failed_at, ?) ' +
+        `WHERE id IN (${placeholders(stranded.length)}) RETURNING ${workItemColumns}`,
+      [
+        lease.owner,
+        lease.expiresAt,
+        expiredLeaseError.code,
+        expiredLeaseError.message,
+        lease.now,
+        ...stranded,
+      ],
+    );
+  }
+
+  async extendLease(id: string, owner: string, leaseMs: number): Promise<LeaseOutcome> {
+    requireTime(leaseMs, 'leaseMs');
+    if (!isStoreId(id)) return 'lost';
+    const changed = await this.ctx.driver.run(
+      "UPDATE work_items SET lease_expires_at = ? WHERE id = ? AND state = 'leased' AND lease_owner = ?",
+      [this.ctx.clock.now() + leaseMs, id, owner],
+    );
+    return changed > 0 ? 'ok' : 'lost';
+  }
+
+  async complete(id: string, owner: string, effects?: CompletionEffects): Promise<LeaseOutcome> {
+    const [outcome] = await this.completeMany([{ id, owner, effects }]);
+    return outcome ?? 'lost';
+  }
+
+  async completeMany(completions: readonly Completion[]): Promise<LeaseOutcome[]> {
+    const valid = completions.filter((c) => isStoreId(c.id));
+    if (valid.length === 0) return completions.map(() => 'lost');
+    const idsByOwner = new Map<string, string[]>();
+    for (const { id, owner } of valid) idsByOwner.set(owner, [...(idsByOwner.get(owner) ?? []), id]);
+    const deletes = [...idsByOwner].flatMap(([owner, ids]) =>
+      chunk([...new Set(ids)], 500).map((part) => ({ owner, ids: part })),
+    );
+    const hasEffects = valid.some(
+      ({ effects }) =>
+        effects !== undefined &&
+        (effects.keyMap !== undefined ||
+          (effects.audit?.length ?? 0) > 0 ||
+          effects.resolveDeadLetters === true),
+    );
+    const now = this.ctx.clock.now();
+
+    const completeAll = async (tx: SqlExecutor): Promise<LeaseOutcome[]> => {
+      const removed = new Map<string, { flow: string; record_key: string }>();
+      for (const { owner, ids } of deletes) {
+        const rows = await tx.all<{ id: string | number; flow: string; record_key: string }>(
+          `DELETE FROM work_items WHERE state = 'leased' AND lease_owner = ? AND id IN (${placeholders(ids.length)}) RETURNING id, flow, record_key`,
+          [owner, ...ids],
+        );
+        for (const row of rows) removed.set(keyOf(owner, String(row.id)), row);
+      }
+      const outcomes: LeaseOutcome[] = [];
+      const applied: { item: { flow: string; record_key: string }; effects: CompletionEffects }[] = [];
+      for (const { id, owner, effects } of completions) {
+        const item = removed.get(keyOf(owner, id));
+        // A completion listed twice counts once: the second finds nothing left to remove.
+        removed.delete(keyOf(owner, id));
+        outcomes.push(item === undefined ? 'lost' : 'ok');
+        if (item !== undefined && effects !== undefined) applied.push({ item, effects });
+      }
+      await applyCompletionEffects(tx, applied, now);
+      return outcomes;
+    };
+    // One DELETE is atomic on its own; anything more shares one transaction (one commit).
+    if (deletes.length === 1 && !hasEffects) return completeAll(this.ctx.driver);
+    return this.ctx.driver.transaction('complete', completeAll);
+  }
+
+  async fail(request: FailRequest): Promise<LeaseOutcome> {
+    requireText(request.error?.code, 'fail error code');
+    if (request.retryAt !== null) requireTime(request.retryAt, 'fail retryAt');
+    const now = this.ctx.clock.now();
+    return this.withOwnLeasedItem('fail', request.id, request.owner, async (tx, item, successor) => {
+      const error = request.error;
+      const firstFailedAt = toNumberOrNull(item.first_failed_at) ?? now;
+      if (request.retryAt === null) {
+        await tx.run(
+          'INSERT INTO dead_letters (flow, record_key, payload, source_version, code, message, attempts, first_failed_at, last_failed_at) ' +
+            'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          [
+            item.flow,
+            item.record_key,
+            item.payload,
+            item.source_version,
+            error.code,
+            error.message,
+            Number(item.attempts),
+            firstFailedAt,
+            now,
+          ],
+        );
+        await tx.run('DELETE FROM work_items WHERE id = ?', [String(item.id)]);
+      } else if (successor !== null) {
+        await tx.run('DELETE FROM work_items WHERE id = ?', [String(item.id)]);
+        await carryIntoSuccessor(tx, String(successor.id), {
+          attempts: Number(item.attempts),
+          error,
+          firstFailedAt,
+          availableAt: request.retryAt,
+        });
+      } else {
+        await tx.run(
+          "UPDATE work_items SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, available_at = ?, " +
+            'last_error_code = ?, last_error_message = ?, last_error_retryable = ?, first_failed_at = ? WHERE id = ?',
+          [
+            request.retryAt,
+            error.code,
+            error.message,
+            error.retryable ? 1 : 0,
+            firstFailedAt,
+            String(item.id),
+          ],
+        );
+      }
+      return 'ok';
+    });
+  }
+
+  async park(id: string, owner: string, parent: ParentRef, reason: string): Promise<LeaseOutcome> {
+    requireText(parent?.flow, 'park parent flow');
+    requireText(parent.recordKey, 'park parent recordKey');
+    if (typeof reason !== 'string') requireText(reason, 'park reason');
+    const now = this.ctx.clock.now();
+    return this.withOwnLeasedItem('park', id, owner, async (tx, item, successor) => {
+      // The queued newer state is folded in: the parked item is the newest state of the record.
+      const newest = successor ?? item;
+      await tx.run(
+        'INSERT INTO parked_items (flow, record_key, parent_flow, parent_key, payload, source_version, reason, parked_at, updated_at) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (flow, record_key) DO UPDATE SET parent_flow = excluded.parent_flow, ' +
+          'parent_key = excluded.parent_key, payload = excluded.payload, source_version = excluded.source_version, ' +
+          'reason = excluded.reason, updated_at = excluded.updated_at',
+        [
+          item.flow,
+          item.record_key,
+          parent.flow,
+          parent.recordKey,
+          newest.payload,
+          newerSourceVersion(item.source_version, successor?.source_version ?? null),
+          reason,
+          now,
+          now,
+        ],
+      );
+      const ids = successor === null ? [String(item.id)] : [String(item.id), String(successor.id)];
+      await tx.run(`DELETE FROM work_items WHERE id IN (${placeholders(ids.length)})`, ids);
+      return 'ok';
+    });
+  }
+
+  /**
+   * Run `fn` with the item `id` when `owner` still holds its lease, and the queued newer item of
+   * the same key if any; otherwise the lease is `lost`.
+   */
+  private async withOwnLeasedItem(
+    label: string,
+    id: string,
+    owner: string,
+    fn: (tx: SqlTransaction, item: WorkItemRow, successor: WorkItemRow | null) => Promise<LeaseOutcome>,
+  ): Promise<LeaseOutcome> {
+    if (!isStoreId(id)) return 'lost';
+    return this.ctx.driver.transaction(label, async (tx) => {
+      const heads = await tx.all<{ flow: string; record_key: string }>(
+        "SELECT flow, record_key FROM work_items WHERE id = ? AND state = 'leased' AND lease_owner = ?",
+        [id, owner],
+      );
+      const head = heads[0];
+      if (head === undefined) return 'lost';
+      await tx.lockKeys([keyOf(head.flow, head.record_key)]);
+      const rows = await tx.all<WorkItemRow>(
+        `SELECT ${workItemColumns} FROM work_items WHERE flow = ? AND record_key = ? ORDER BY id ${tx.forUpdate}`,
+        [head.flow, head.record_key],
+      );
+      const item = rows.find(
+        (row) => String(row.id) === id && row.state === 'leased' && row.lease_owner === owner,
+      );
+      if (item === undefined) return 'lost';
+      return fn(tx, item, rows.find((row) => row.state === 'queued') ?? null);
+    });
+  }
+
+  async backlog(): Promise<BacklogEntry[]> {
+    const rows = await this.ctx.driver.all<{
+      flow: string;
+      lane_rank: number | string;
+      queued: number | string;
+      leased: number | string;
+    }>(
+      "SELECT flow, lane_rank, SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END) AS queued, " +
+        "SUM(CASE WHEN state = 'leased' THEN 1 ELSE 0 END) AS leased FROM work_items GROUP BY flow, lane_rank ORDER BY flow, lane_rank",
+    );
+    return rows.map((row) => ({
+      flow: row.flow,
+      lane: laneOfRank(row.lane_rank),
+      queued: Number(row.queued),
+      leased: Number(row.leased),
+    }));
+  }
+
+  async oldestQueuedAt(flow: string): Promise<number | null> {
+    const rows = await this.ctx.driver.all<{ oldest: number | string | null }>(
+      "SELECT MIN(enqueued_at) AS oldest FROM work_items WHERE flow = ? AND state = 'queued'",
+      [flow],
+    );
+    return toNumberOrNull(rows[0]?.oldest ?? null);
+  }
+
+  async itemsForKey(flow: string, recordKey: string): Promise<WorkItem[]> {
+    const rows = await this.ctx.driver.all<WorkItemRow>(
+      `SELECT ${workItemColumns} FROM work_items WHERE flow = ? AND record_key = ? ORDER BY id`,
+      [flow, recordKey],
+    );
+    return rows.map(toWorkItem);
+  }
+}
+
+/** The store changes that commit with completed items: key map, audit, resolved dead letters. */
+async function applyCompletionEffects(
+  tx: SqlExecutor,
+  applied: readonly { item: { flow: string; record_key: string }; effects: CompletionEffects }[],
+  now: number,
+): Promise<void> {
+  const keyMapChanges: KeyMapChange[] = [];
+  const audit: NonNullable<CompletionEffects['audit']>[number][] = [];
+  const resolved = new Map<string, Set<string>>();
+  for (const { item, effects } of applied) {
+    if (effects.keyMap !== undefined) keyMapChanges.push(effects.keyMap);
+    if (effects.audit !== undefined) audit.push(...effects.audit);
+    if (effects.resolveDeadLetters === true) {
+      const keys = resolved.get(item.flow) ?? new Set<string>();
+      resolved.set(item.flow, keys.add(item.record_key));
+    }
+  }
+  if (keyMapChanges.length > 0) await writeKeyMapChanges(tx, keyMapChanges, now);
+  if (audit.length > 0) await insertAuditEntries(tx, audit);
+  for (const [flow, keys] of resolved) {
+    for (const part of chunk([...keys], 500)) {
+      await tx.run(
+        `DELETE FROM dead_letters WHERE flow = ? AND record_key IN (${placeholders(part.length)})`,
+        [flow, ...part],
+      );
+    }
+  }
+}
+
+/** Extra WHERE terms for the lease filters on table alias `alias`. */
+function leaseFilter(
+  alias: string,
+  flows: readonly string[] | undefined,
+  lanes: readonly string[],
+): { sql: string; params: SqlParam[] } {
+  let sql = '';
+  const params: SqlParam[] = [];
+  if (flows !== undefined) {
+    sql += ` AND ${alias}.flow IN (${placeholders(flows.length)})`;
+    params.push(...flows);
+  }
+  const ranks = [...new Set(lanes)].map((lane) => {
+    if (!workLanes.includes(lane as (typeof workLanes)[number])) {
+      throw new StoreError('STORE_INVALID_INPUT', `lease lanes must be among ${workLanes.join(', ')}`);
+    }
+    return laneRankOf(lane as (typeof workLanes)[number]);
+  });
+  if (ranks.length < workLanes.length) {
+    sql += ` AND ${alias}.lane_rank IN (${placeholders(ranks.length)})`;
+    params.push(...ranks);
+  }
+  return { sql, params };
+}
+
+/**
+ * A newer queued item supersedes a failed or expired one: it inherits the attempts (so a record
+ * that keeps changing during an outage still reaches the dead letters) and waits out the backoff.
+ */
+async function carryIntoSuccessor(
+  tx: SqlTransaction,
+  successorId: string,
+  carried: {
+    attempts: number;
+    error: { code: string; message: string; retryable: boolean };
+    firstFailedAt: number;
+    availableAt: number;
+  },
+): Promise<void> {
+  await tx.run(
+    'UPDATE work_items SET attempts = CASE WHEN attempts < ? THEN ? ELSE attempts END, ' +
+      'last_error_code = ?, last_error_message = ?, last_error_retryable = ?, first_failed_at = COALESCE(first_failed_at, ?), ' +
+      "available_at = CASE WHEN available_at < ? THEN ? ELSE available_at END WHERE id = ? AND state = 'queued'",
+    [
+      carried.attempts,
+      carried.attempts,
+      carried.error.code,
+      carried.error.message,
+      carried.error.retryable ? 1 : 0,
+      carried.firstFailedAt,
+      carried.availableAt,
+      carried.availableAt,
+      successorId,
+    ],
+  );
+}

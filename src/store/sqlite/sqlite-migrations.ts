@@ -1,0 +1,5 @@
+import type { SqlMigration } from '../sql/sql-migration.js';
+import { initialSqliteMigration } from './migrations/0001-initial.js';
+
+/** Every SQLite migration, in version order. Append; never edit one that has shipped. */
+export const sqliteMigrations: readonly SqlMigration[] = [initialSqliteMigration];

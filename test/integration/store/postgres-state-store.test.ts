@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock, type Clock } from '../../../src/core/clock.js';
+import { ConfigError, StoreError } from '../../../src/core/errors.js';
+import { openStateStore } from '../../../src/store/open-state-store.js';
+import { PostgresStateStore } from '../../../src/store/postgres/postgres-state-store.js';
+import { createPostgresTestSchema, type PostgresTestSchema } from '../../support/postgres-test-schema.js';
+import { describeStateStoreContract } from './state-store-contract.js';
+
+let schema: PostgresTestSchema;
+
+beforeAll(async () => {
+  schema = await createPostgresTestSchema('pg_store');
+});
+
+afterAll(async () => {
+  await schema.drop();
+});
+
+const openOnSchema = (clock: Clock) =>
+  openStateStore(schema.url, { clock, schema: schema.name, poolSize: 4 });
+
+describeStateStoreContract('postgres', {
+  async openEmpty(clock) {
+    const store = await openOnSchema(clock);
+    await schema.emptyTables();
+    return store;
+  },
+  openSame: openOnSchema,
+});
+
+describe('postgres state store adapter', () => {
+  it('applies each migration once when several processes migrate a new schema at once', async () => {
+    const fresh = await createPostgresTestSchema('pg_migrate');
+    try {
+      const stores = Array.from(
+        { length: 5 },
+        () => new PostgresStateStore({ connectionString: fresh.url, schema: fresh.name, poolSize: 1 }),
+      );
+      try {
+        await Promise.all(stores.map((store) => store.migrate()));
+        await stores[0]!.migrate();
+      } finally {
+        await Promise.all(stores.map((store) => store.close()));
+      }
+      const rows = await fresh.query<{ version: number }>(
+        'SELECT version FROM schema_migrations ORDER BY version',
+      );
+      expect(rows.map((r) => r.version)).toEqual([1]);
+      const tables = await fresh.query<{ tablename: string }>(
+        'SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename',
+        [fresh.name],
+      );
+      expect(tables.map((t) => t.tablename)).toContain('work_items');
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('creates its schema when missing and accepts the postgresql:// form', async () => {
+    const fresh = await createPostgresTestSchema('pg_create');
+    await fresh.drop();
+    try {
+      const store = await openStateStore(fresh.url.replace(/^postgres:/, 'postgresql:'), {
+        schema: fresh.name,
+        clock: new ManualClock(),
+      });
+      await store.checkpoints.set('a', 'b');
+      await store.close();
+      expect(await fresh.query('SELECT name, value FROM checkpoints')).toEqual([{ name: 'a', value: 'b' }]);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('refuses to run against a schema newer than this build', async () => {
+    const fresh = await createPostgresTestSchema('pg_newer');
+    try {
+      const store = await openStateStore(fresh.url, { schema: fresh.name });
+      await store.close();
+      await fresh.query(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)",
+      );
+      const error = await openStateStore(fresh.url, { schema: fresh.name }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).code).toBe('STORE_SCHEMA_TOO_NEW');
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('rejects a schema name that is not a plain identifier', () => {
+    expect(
+      () => new PostgresStateStore({ connectionString: schema.url, schema: 'x"; DROP TABLE y' }),
+    ).toThrow(ConfigError);
+  });
+
+  it('reports an unreachable database as a retryable STORE_UNAVAILABLE without the password', async () => {
+    const error = await openStateStore('postgres://postgres:s3cret-pw@127.0.0.1:1/test').catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).code).toBe('STORE_UNAVAILABLE');
+    expect((error as StoreError).retryable).toBe(true);
+    expect((error as StoreError).message).not.toContain('s3cret-pw');
+  });
+
+  it('reports a store used before migrating as STORE_NOT_MIGRATED', async () => {
+    const fresh = await createPostgresTestSchema('pg_unmigrated');
+    const store = new PostgresStateStore({ connectionString: fresh.url, schema: fresh.name });
+    try {
+      const error = await store.checkpoints.get('x').catch((e: unknown) => e);
+      expect((error as StoreError).code).toBe('STORE_NOT_MIGRATED');
+    } finally {
+      await store.close();
+      await fresh.drop();
+    }
+  });
+});

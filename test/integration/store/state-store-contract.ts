@@ -1,0 +1,1177 @@
+/**
+ * The State port's contract suite: every rule in `src/core/ports/state-store.ts`, run against
+ * every adapter (BullMQ/Kysely style). Each adapter's test file calls
+ * {@link describeStateStoreContract} with a harness that opens stores on its own database.
+ */
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock, type Clock } from '../../../src/core/clock.js';
+import { StoreError } from '../../../src/core/errors.js';
+import type { JsonValue } from '../../../src/core/json.js';
+import type {
+  AuditEntry,
+  KeyMapEntry,
+  StateStore,
+  WorkItem,
+  WorkItemInput,
+} from '../../../src/core/ports/state-store.js';
+
+export interface StateStoreContractHarness {
+  /** A migrated store on an empty database, reading time from `clock`. */
+  openEmpty(clock: Clock): Promise<StateStore>;
+  /** Another store (another connection or pool) on the database of the last `openEmpty`. */
+  openSame(clock: Clock): Promise<StateStore>;
+}
+
+const flow = 'contacts';
+const leaseMs = 30_000;
+
+/** A change to `recordKey` in the `contacts` flow; tests state only what they care about. */
+function change(recordKey: string, overrides: Partial<WorkItemInput> = {}): WorkItemInput {
+  return { flow, recordKey, payload: { key: recordKey }, ...overrides };
+}
+
+function keyMapEntry(
+  recordKey: string,
+  overrides: Partial<Omit<KeyMapEntry, 'createdAt' | 'updatedAt'>> = {},
+): Omit<KeyMapEntry, 'createdAt' | 'updatedAt'> {
+  return {
+    flow,
+    recordKey,
+    campaignPKey: `pkey-${recordKey}`,
+    origin: 'created',
+    lastSourceVersion: null,
+    lastPayloadHash: null,
+    ...overrides,
+  };
+}
+
+function auditEntry(overrides: Partial<Omit<AuditEntry, 'id'>> = {}): Omit<AuditEntry, 'id'> {
+  return {
+    at: Date.UTC(2026, 0, 1),
+    actor: 'engine',
+    action: 'profile.update',
+    flow,
+    recordKey: 'k1',
+    fields: ['email'],
+    outcome: 'ok',
+    detail: null,
+    ...overrides,
+  };
+}
+
+async function rejectionOf(promise: Promise<unknown>): Promise<StoreError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(StoreError);
+    return error as StoreError;
+  }
+  throw new Error('expected a StoreError, but the call succeeded');
+}
+
+export function describeStateStoreContract(adapter: string, harness: StateStoreContractHarness): void {
+  describe(`${adapter} state store contract`, () => {
+    const opened: StateStore[] = [];
+    let clock: ManualClock;
+
+    async function openEmpty(): Promise<StateStore> {
+      clock = new ManualClock();
+      const store = await harness.openEmpty(clock);
+      opened.push(store);
+      return store;
+    }
+
+    async function openSame(): Promise<StateStore> {
+      const store = await harness.openSame(clock);
+      opened.push(store);
+      return store;
+    }
+
+    async function leaseOne(store: StateStore, owner = 'w1', ms = leaseMs): Promise<WorkItem> {
+      const [item] = await store.queue.lease({ owner, limit: 1, leaseMs: ms });
+      if (item === undefined) throw new Error('expected an item to lease');
+      return item;
+    }
+
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((store) => store.close()));
+    });
+
+    describe('enqueue', () => {
+      it('stages a new record as one queued item with the defaults, timed by the injected clock', async () => {
+        const store = await openEmpty();
+        clock.advance(1234);
+        expect(await store.queue.enqueue([change('k1', { payload: { email: 'x' } })])).toEqual(['queued']);
+        const [item, ...rest] = await store.queue.itemsForKey(flow, 'k1');
+        expect(rest).toEqual([]);
+        expect(item).toMatchObject({
+          flow,
+          recordKey: 'k1',
+          payload: { email: 'x' },
+          sourceVersion: null,
+          lane: 'live',
+          state: 'queued',
+          attempts: 0,
+          enqueuedAt: clock.now(),
+          availableAt: clock.now(),
+          leaseOwner: null,
+          leaseExpiresAt: null,
+          lastError: null,
+        });
+        expect(item!.id).toMatch(/^\d+$/);
+      });
+
+      it('keeps payloads exactly (nested JSON, unicode, large numbers)', async () => {
+        const store = await openEmpty();
+        const payload: JsonValue = {
+          a: [1, 2.5, null, true],
+          b: { 'ü-ñ': '😀', n: 9007199254740991 },
+          c: '',
+        };
+        await store.queue.enqueue([change('k1', { payload })]);
+        expect((await store.queue.itemsForKey(flow, 'k1'))[0]!.payload).toEqual(payload);
+      });
+
+      it('coalesces a newer change into the queued item, which keeps its id, place and enqueue time', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1', { sourceVersion: '1', payload: 'v1' })]);
+        const [before] = await store.queue.itemsForKey(flow, 'k1');
+        clock.advance(500);
+        expect(await store.queue.enqueue([change('k1', { sourceVersion: '2', payload: 'v2' })])).toEqual([
+          'coalesced',
+        ]);
+        const items = await store.queue.itemsForKey(flow, 'k1');
+        expect(items).toHaveLength(1);
+        expect(items[0]).toMatchObject({
+          id: before!.id,
+          payload: 'v2',
+          sourceVersion: '2',
+          enqueuedAt: before!.enqueuedAt,
+        });
+      });
+
+      it('refuses a change whose sourceVersion is lower than the queued one (stale), comparing numerically', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1', { sourceVersion: '10', payload: 'v10' })]);
+        expect(await store.queue.enqueue([change('k1', { sourceVersion: '9', payload: 'v9' })])).toEqual([
+          'stale',
+        ]);
+        expect((await store.queue.itemsForKey(flow, 'k1'))[0]).toMatchObject({
+          payload: 'v10',
+          sourceVersion: '10',
+        });
+      });
+
+      it('compares 20-digit versions beyond 64 bits exactly', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1', { sourceVersion: '18446744073709551616', payload: 'big' })]);
+        expect(
+          await store.queue.enqueue([
+            change('k1', { sourceVersion: '18446744073709551615', payload: 'smaller' }),
+            change('k1', { sourceVersion: '99999999999999999999', payload: 'max' }),
+          ]),
+        ).toEqual(['stale', 'coalesced']);
+        expect((await store.queue.itemsForKey(flow, 'k1'))[0]).toMatchObject({
+          payload: 'max',
+          sourceVersion: '99999999999999999999',
+        });
+      });
+
+      it('coalesces equal and unknown versions (the later change wins)', async () => {
+        const store = await openEmpty();
+        expect(
+          await store.queue.enqueue([
+            change('k1', { sourceVersion: '5', payload: 'a' }),
+            change('k1', { sourceVersion: '5', payload: 'b' }),
+            change('k1', { payload: 'c' }),
+          ]),
+        ).toEqual(['queued', 'coalesced', 'coalesced']);
+        expect((await store.queue.itemsForKey(flow, 'k1'))[0]).toMatchObject({
+          payload: 'c',
+          sourceVersion: '5',
+        });
+      });
+
+      it('keeps the more urgent lane when coalescing', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1', { lane: 'bulk' }), change('k2', { lane: 'live' })]);
+        await store.queue.enqueue([change('k1', { lane: 'live' }), change('k2', { lane: 'bulk' })]);
+        const lanes = [
+          (await store.queue.itemsForKey(flow, 'k1'))[0]!.lane,
+          (await store.queue.itemsForKey(flow, 'k2'))[0]!.lane,
+        ];
+        expect(lanes).toEqual(['live', 'live']);
+      });
+
+      it('keys records by flow and record key', async () => {
+        const store = await openEmpty();
+        expect(
+          await store.queue.enqueue([change('k1'), change('k1', { flow: 'table:new_order' }), change('K1')]),
+        ).toEqual(['queued', 'queued', 'queued']);
+      });
+
+      it('gives a leased record a second queued item that waits until the lease ends', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1', { sourceVersion: '1' })]);
+        const first = await leaseOne(store);
+        expect(await store.queue.enqueue([change('k1', { sourceVersion: '2' })])).toEqual(['queued']);
+        expect((await store.queue.itemsForKey(flow, 'k1')).map((i) => i.state)).toEqual(['leased', 'queued']);
+        expect(await store.queue.lease({ owner: 'w2', limit: 10, leaseMs })).toEqual([]);
+        expect(await store.queue.complete(first.id, 'w1')).toBe('ok');
+        const second = await leaseOne(store, 'w2');
+        expect(second.sourceVersion).toBe('2');
+      });
+
+      it('refuses a change older than the leased item of its key', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1', { sourceVersion: '5' })]);
+        await leaseOne(store);
+        expect(await store.queue.enqueue([change('k1', { sourceVersion: '4' })])).toEqual(['stale']);
+        expect(await store.queue.itemsForKey(flow, 'k1')).toHaveLength(1);
+      });
+
+      it('stages a checkpoint in the same transaction as the changes', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1')], { name: 'delta:contacts', value: 'link-2' });
+        expect(await store.checkpoints.get('delta:contacts')).toBe('link-2');
+        // The checkpoint write fails inside the transaction: the staged changes roll back with it.
+        await rejectionOf(
+          store.queue.enqueue([change('k2')], {
+            name: 'delta:contacts',
+            value: undefined as unknown as string,
+          }),
+        );
+        expect(await store.queue.itemsForKey(flow, 'k2')).toEqual([]);
+        expect(await store.checkpoints.get('delta:contacts')).toBe('link-2');
+        await store.queue.enqueue([], { name: 'delta:contacts', value: 'link-3' });
+        expect(await store.checkpoints.get('delta:contacts')).toBe('link-3');
+      });
+
+      it('rejects bad input with STORE_INVALID_INPUT and stages nothing of the batch', async () => {
+        const store = await openEmpty();
+        for (const bad of [
+          change('k2', { sourceVersion: '1.5' }),
+          change('k2', { sourceVersion: '123456789012345678901' }),
+          change('k2', { sourceVersion: '-1' }),
+          change(''),
+          change('k2', { lane: 'urgent' as 'live' }),
+        ]) {
+          const error = await rejectionOf(store.queue.enqueue([change('k1'), bad]));
+          expect(error.code).toBe('STORE_INVALID_INPUT');
+        }
+        expect(await store.queue.itemsForKey(flow, 'k1')).toEqual([]);
+      });
+    });
+
+    describe('lease', () => {
+      it('leases live before bulk, then in staging order, up to the limit', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([
+          change('b1', { lane: 'bulk' }),
+          change('l1'),
+          change('b2', { lane: 'bulk' }),
+          change('l2'),
+        ]);
+        const first = await store.queue.lease({ owner: 'w1', limit: 3, leaseMs });
+        expect(first.map((i) => i.recordKey)).toEqual(['l1', 'l2', 'b1']);
+        const rest = await store.queue.lease({ owner: 'w1', limit: 3, leaseMs });
+        expect(rest.map((i) => i.recordKey)).toEqual(['b2']);
+      });
+
+      it('keeps a coalesced item in its place in line', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('a'), change('b')]);
+        await store.queue.enqueue([change('a', { payload: 'newer' })]);
+        expect((await store.queue.lease({ owner: 'w1', limit: 2, leaseMs })).map((i) => i.recordKey)).toEqual(
+          ['a', 'b'],
+        );
+      });
+
+      it('records the lease: owner, expiry from the clock, attempts counted at lease time', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1')]);
+        clock.advance(100);
+        const item = await leaseOne(store, 'host:1:0', 5000);
+        expect(item).toMatchObject({
+          state: 'leased',
+          leaseOwner: 'host:1:0',
+          leaseExpiresAt: clock.now() + 5000,
+          attempts: 1,
+        });
+        expect((await store.queue.itemsForKey(flow, 'k1'))[0]).toMatchObject({
+          state: 'leased',
+          attempts: 1,
+        });
+      });
+
+      it('does not lease an item before its availableAt', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1', { availableAt: clock.now() + 1000 })]);
+        expect(await store.queue.lease({ owner: 'w1', limit: 1, leaseMs })).toEqual([]);
+        clock.advance(1000);
+        expect((await leaseOne(store)).recordKey).toBe('k1');
+      });
+
+      it('filters by flow and by lane', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([
+          change('c1'),
+          change('o1', { flow: 'table:order' }),
+          change('c2', { lane: 'bulk' }),
+        ]);
+        const orders = await store.queue.lease({ owner: 'w1', limit: 10, leaseMs, flows: ['table:order'] });
+        expect(orders.map((i) => i.recordKey)).toEqual(['o1']);
+        const bulk = await store.queue.lease({ owner: 'w1', limit: 10, leaseMs, lanes: ['bulk'] });
+        expect(bulk.map((i) => i.recordKey)).toEqual(['c2']);
+        expect(await store.queue.lease({ owner: 'w1', limit: 10, leaseMs, flows: [] })).toEqual([]);
+        expect(
+          (await store.queue.lease({ owner: 'w1', limit: 10, leaseMs })).map((i) => i.recordKey),
+        ).toEqual(['c1']);
+      });
+
+      it('never leases an item whose key has an unexpired lease', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1', { sourceVersion: '1' })]);
+        await leaseOne(store, 'w1', 1000);
+        await store.queue.enqueue([change('k1', { sourceVersion: '2' })]);
+        clock.advance(999);
+        expect(await store.queue.lease({ owner: 'w2', limit: 5, leaseMs })).toEqual([]);
+      });
+
+      it('takes over an expired lease; the old owner then gets `lost` for every lease operation', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1')]);
+        const first = await leaseOne(store, 'w1', 1000);
+        clock.advance(1000);
+        const taken = await leaseOne(store, 'w2', 1000);
+        expect(taken).toMatchObject({ id: first.id, leaseOwner: 'w2', attempts: 2 });
+        expect(taken.lastError?.code).toBe('LEASE_EXPIRED');
+        expect(await store.queue.extendLease(first.id, 'w1', 1000)).toBe('lost');
+        expect(await store.queue.complete(first.id, 'w1')).toBe('lost');
+        expect(
+          await store.queue.fail({
+            id: first.id,
+            owner: 'w1',
+            error: { code: 'X', message: 'x', retryable: true },
+            retryAt: null,
+          }),
+        ).toBe('lost');
+        expect(await store.queue.park(first.id, 'w1', { flow, recordKey: 'parent' }, 'no parent')).toBe(
+          'lost',
+        );
+        expect(await store.deadLetters.count()).toBe(0);
+        expect(await store.queue.complete(taken.id, 'w2')).toBe('ok');
+      });
+
+      it('drops an expired lease when a newer item of its key is queued, and leases the newer one', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1', { sourceVersion: '1' })]);
+        const old = await leaseOne(store, 'w1', 1000);
+        await store.queue.enqueue([change('k1', { sourceVersion: '2' })]);
+        clock.advance(1000);
+        const items = await store.queue.lease({ owner: 'w2', limit: 5, leaseMs });
+        expect(items.map((i) => i.sourceVersion)).toEqual(['2']);
+        expect(items[0]!.attempts).toBe(2); // inherits the dropped item's attempt
+        expect((await store.queue.itemsForKey(flow, 'k1')).map((i) => i.id)).toEqual([items[0]!.id]);
+        expect(await store.queue.complete(old.id, 'w1')).toBe('lost');
+      });
+
+      it('lets a heartbeat keep a lease from being taken over', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1')]);
+        const item = await leaseOne(store, 'w1', 1000);
+        clock.advance(900);
+        expect(await store.queue.extendLease(item.id, 'w1', 1000)).toBe('ok');
+        expect((await store.queue.itemsForKey(flow, 'k1'))[0]!.leaseExpiresAt).toBe(clock.now() + 1000);
+        clock.advance(900);
+        expect(await store.queue.lease({ owner: 'w2', limit: 1, leaseMs })).toEqual([]);
+        expect(await store.queue.extendLease(item.id, 'w2', 1000)).toBe('lost');
+        expect(await store.queue.complete(item.id, 'w1')).toBe('ok');
+      });
+
+      it('leases each item once across two connections leasing at the same time', async () => {
+        const store = await openEmpty();
+        const other = await openSame();
+        await store.queue.enqueue(Array.from({ length: 60 }, (_, i) => change(`k${i}`)));
+        const batches = await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            (i % 2 === 0 ? store : other).queue.lease({ owner: `w${i}`, limit: 7, leaseMs }),
+          ),
+        );
+        const keys = batches.flat().map((item) => item.recordKey);
+        expect(keys).toHaveLength(60);
+        expect(new Set(keys).size).toBe(60);
+      });
+    });
+
+    describe('complete', () => {
+      it('removes the item for its owner only; a second complete is `lost`', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1')]);
+        const item = await leaseOne(store);
+        expect(await store.queue.complete(item.id, 'someone-else')).toBe('lost');
+        expect(await store.queue.complete(item.id, 'w1')).toBe('ok');
+        expect(await store.queue.complete(item.id, 'w1')).toBe('lost');
+        expect(await store.queue.complete('999999', 'w1')).toBe('lost');
+        expect(await store.queue.complete('not-an-id', 'w1')).toBe('lost');
+        expect(await store.queue.itemsForKey(flow, 'k1')).toEqual([]);
+      });
+
+      it('does not complete a queued item that was never leased', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1')]);
+        const [queued] = await store.queue.itemsForKey(flow, 'k1');
+        expect(await store.queue.complete(queued!.id, 'w1')).toBe('lost');
+        expect(await store.queue.itemsForKey(flow, 'k1')).toHaveLength(1);
+      });
+
+      it('applies completion effects with the completion, and only when the lease is still ours', async () => {
+        const store = await openEmpty();
+        // An earlier state of k1 is a dead letter; applying the newer state resolves it.
+        await store.queue.enqueue([change('k1', { payload: 'old' })]);
+        const failed = await leaseOne(store);
+        await store.queue.fail({
+          id: failed.id,
+          owner: 'w1',
+          error: { code: 'E', message: 'm', retryable: false },
+          retryAt: null,
+        });
+        await store.keyMap.put(keyMapEntry('k3'));
+        await store.queue.enqueue([change('k1'), change('k2'), change('k3')]);
+        const [a, b, c] = await store.queue.lease({ owner: 'w1', limit: 3, leaseMs });
+        const outcomes = await store.queue.completeMany([
+          {
+            id: a!.id,
+            owner: 'w1',
+            effects: {
+              keyMap: { op: 'put', entry: keyMapEntry('k1', { lastSourceVersion: '7' }) },
+              audit: [auditEntry({ recordKey: 'k1', action: 'profile.create' })],
+              resolveDeadLetters: true,
+            },
+          },
+          {
+            id: b!.id,
+            owner: 'not-the-owner',
+            effects: {
+              keyMap: { op: 'put', entry: keyMapEntry('k2') },
+              audit: [auditEntry({ recordKey: 'k2' })],
+            },
+          },
+          { id: c!.id, owner: 'w1', effects: { keyMap: { op: 'delete', flow, recordKey: 'k3' } } },
+        ]);
+        expect(outcomes).toEqual(['ok', 'lost', 'ok']);
+        expect(await store.keyMap.get(flow, 'k1')).toMatchObject({
+          lastSourceVersion: '7',
+          createdAt: clock.now(),
+        });
+        expect(await store.keyMap.get(flow, 'k2')).toBeNull();
+        expect(await store.keyMap.get(flow, 'k3')).toBeNull();
+        expect((await store.audit.list({}, {})).items.map((e) => e.recordKey)).toEqual(['k1']);
+        expect((await store.queue.itemsForKey(flow, 'k2'))[0]!.state).toBe('leased');
+        expect(await store.deadLetters.count()).toBe(0);
+      });
+
+      it('resolves the dead letters of the completed key only', async () => {
+        const store = await openEmpty();
+        for (const key of ['k1', 'k2']) {
+          await store.queue.enqueue([change(key)]);
+          const item = await leaseOne(store);
+          await store.queue.fail({
+            id: item.id,
+            owner: 'w1',
+            error: { code: 'E', message: 'm', retryable: false },
+            retryAt: null,
+          });
+        }
+        await store.queue.enqueue([change('k1', { payload: 'newer' })]);
+        const item = await leaseOne(store);
+        expect(await store.queue.complete(item.id, 'w1', { resolveDeadLetters: true })).toBe('ok');
+        expect((await store.deadLetters.list({}, {})).items.map((d) => d.recordKey)).toEqual(['k2']);
+      });
+
+      it('completes many items in one call and reports each outcome in order', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue(Array.from({ length: 30 }, (_, i) => change(`k${i}`)));
+        const leased = await store.queue.lease({ owner: 'w1', limit: 30, leaseMs });
+        const outcomes = await store.queue.completeMany([
+          ...leased.map((item) => ({ id: item.id, owner: 'w1' })),
+          { id: leased[0]!.id, owner: 'w1' },
+        ]);
+        expect(outcomes).toEqual([...leased.map(() => 'ok'), 'lost']);
+        expect(await store.queue.backlog()).toEqual([]);
+      });
+    });
+
+    describe('fail', () => {
+      const error = { code: 'CAMPAIGN_HTTP_503', message: 'Campaign answered 503', retryable: true };
+
+      it('puts the item back for a retry at `retryAt`, keeping its attempts and last error', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1')]);
+        const item = await leaseOne(store);
+        expect(await store.queue.fail({ id: item.id, owner: 'w1', error, retryAt: clock.now() + 5000 })).toBe(
+          'ok',
+        );
+        expect((await store.queue.itemsForKey(flow, 'k1'))[0]).toMatchObject({
+          state: 'queued',
+          leaseOwner: null,
+          availableAt: clock.now() + 5000,
+          attempts: 1,
+          lastError: error,
+        });
+        clock.advance(4999);
+        expect(await store.queue.lease({ owner: 'w1', limit: 1, leaseMs })).toEqual([]);
+        clock.advance(1);
+        expect(await leaseOne(store)).toMatchObject({ id: item.id, attempts: 2, lastError: error });
+      });
+
+      it('dead-letters the item when `retryAt` is null', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1', { sourceVersion: '3', payload: { v: 3 } })]);
+        const first = await leaseOne(store);
+        await store.queue.fail({ id: first.id, owner: 'w1', error, retryAt: clock.now() + 10 });
+        const firstFailedAt = clock.now();
+        clock.advance(10);
+        const second = await leaseOne(store);
+        const rejected = { code: 'CAMPAIGN_INVALID', message: 'field email rejected', retryable: false };
+        expect(await store.queue.fail({ id: second.id, owner: 'w1', error: rejected, retryAt: null })).toBe(
+          'ok',
+        );
+        expect(await store.queue.itemsForKey(flow, 'k1')).toEqual([]);
+        const { items } = await store.deadLetters.list({}, {});
+        expect(items).toEqual([
+          {
+            id: expect.stringMatching(/^\d+$/) as string,
+            flow,
+            recordKey: 'k1',
+            payload: { v: 3 },
+            sourceVersion: '3',
+            code: 'CAMPAIGN_INVALID',
+            message: 'field email rejected',
+            attempts: 2,
+            firstFailedAt,
+            lastFailedAt: clock.now(),
+          },
+        ]);
+      });
+
+      it('drops the failed item when a newer one is queued; the newer inherits attempts and backoff', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1', { sourceVersion: '1' })]);
+        const old = await leaseOne(store);
+        await store.queue.enqueue([change('k1', { sourceVersion: '2' })]);
+        expect(await store.queue.fail({ id: old.id, owner: 'w1', error, retryAt: clock.now() + 2000 })).toBe(
+          'ok',
+        );
+        const items = await store.queue.itemsForKey(flow, 'k1');
+        expect(items).toHaveLength(1);
+        expect(items[0]).toMatchObject({
+          sourceVersion: '2',
+          state: 'queued',
+          attempts: 1,
+          availableAt: clock.now() + 2000,
+        });
+        expect(await store.deadLetters.count()).toBe(0);
+      });
+
+      it('dead-letters the failed item even when a newer one is queued, and keeps the newer', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1', { sourceVersion: '1' })]);
+        const old = await leaseOne(store);
+        await store.queue.enqueue([change('k1', { sourceVersion: '2' })]);
+        await store.queue.fail({ id: old.id, owner: 'w1', error, retryAt: null });
+        expect((await store.queue.itemsForKey(flow, 'k1')).map((i) => i.sourceVersion)).toEqual(['2']);
+        expect((await store.deadLetters.list({}, {})).items.map((d) => d.sourceVersion)).toEqual(['1']);
+      });
+    });
+
+    describe('park and release', () => {
+      const parent = { flow: 'table:account', recordKey: 'acc-1' };
+
+      it('parks a leased item until its parent lands, then releases it to the live lane', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('child-1', { lane: 'bulk', sourceVersion: '4', payload: 'c1' })]);
+        const item = await leaseOne(store);
+        clock.advance(10);
+        expect(await store.queue.park(item.id, 'w1', parent, 'parent acc-1 not in Campaign yet')).toBe('ok');
+        expect(await store.queue.itemsForKey(flow, 'child-1')).toEqual([]);
+        expect(await store.parked.get(flow, 'child-1')).toEqual({
+          flow,
+          recordKey: 'child-1',
+          parent,
+          payload: 'c1',
+          sourceVersion: '4',
+          reason: 'parent acc-1 not in Campaign yet',
+          parkedAt: clock.now(),
+          updatedAt: clock.now(),
+        });
+        expect(await store.parked.release({ flow: parent.flow, recordKey: 'other' })).toBe(0);
+        expect(await store.parked.release(parent)).toBe(1);
+        expect(await store.parked.get(flow, 'child-1')).toBeNull();
+        expect(await leaseOne(store)).toMatchObject({
+          recordKey: 'child-1',
+          lane: 'live',
+          payload: 'c1',
+          sourceVersion: '4',
+        });
+      });
+
+      it('folds a queued newer item into the parked one', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('child-1', { sourceVersion: '1', payload: 'old' })]);
+        const item = await leaseOne(store);
+        await store.queue.enqueue([change('child-1', { sourceVersion: '2', payload: 'new' })]);
+        await store.queue.park(item.id, 'w1', parent, 'waiting');
+        expect(await store.queue.itemsForKey(flow, 'child-1')).toEqual([]);
+        expect(await store.parked.get(flow, 'child-1')).toMatchObject({ payload: 'new', sourceVersion: '2' });
+      });
+
+      it('folds later changes of a parked record into it, refusing older versions', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('child-1', { sourceVersion: '5' })]);
+        await store.queue.park((await leaseOne(store)).id, 'w1', parent, 'waiting');
+        clock.advance(50);
+        expect(
+          await store.queue.enqueue([
+            change('child-1', { sourceVersion: '6', payload: { op: 'delete' } }),
+            change('child-1', { sourceVersion: '3', payload: 'ancient' }),
+          ]),
+        ).toEqual(['folded-into-parked', 'stale']);
+        expect(await store.queue.itemsForKey(flow, 'child-1')).toEqual([]);
+        expect(await store.parked.get(flow, 'child-1')).toMatchObject({
+          payload: { op: 'delete' },
+          sourceVersion: '6',
+          updatedAt: clock.now(),
+        });
+      });
+
+      it('removes, lists (by flow or parent, in pages) and counts parked items', async () => {
+        const store = await openEmpty();
+        const keys = ['c1', 'c2', 'c3', 'o1'];
+        await store.queue.enqueue(
+          keys.map((k) => change(k, { flow: k.startsWith('o') ? 'table:order' : flow })),
+        );
+        for (const item of await store.queue.lease({ owner: 'w1', limit: 10, leaseMs })) {
+          const waitFor = item.recordKey === 'c3' ? { flow: parent.flow, recordKey: 'acc-2' } : parent;
+          await store.queue.park(item.id, 'w1', waitFor, 'waiting');
+        }
+        expect(await store.parked.count()).toBe(4);
+        expect(await store.parked.count(flow)).toBe(3);
+        const first = await store.parked.list({ flow }, { limit: 2 });
+        expect(first.items.map((p) => p.recordKey)).toEqual(['c1', 'c2']);
+        const second = await store.parked.list({ flow }, { limit: 2, cursor: first.nextCursor! });
+        expect(second).toMatchObject({ nextCursor: null });
+        expect(second.items.map((p) => p.recordKey)).toEqual(['c3']);
+        expect((await store.parked.list({ parent }, {})).items.map((p) => p.recordKey)).toEqual([
+          'c1',
+          'c2',
+          'o1',
+        ]);
+        expect(await store.parked.remove(flow, 'c2')).toBe(true);
+        expect(await store.parked.remove(flow, 'c2')).toBe(false);
+        expect(await store.parked.release(parent)).toBe(2);
+        expect(await store.parked.count()).toBe(1);
+      });
+    });
+
+    describe('dead letters', () => {
+      async function deadLetter(
+        store: StateStore,
+        recordKey: string,
+        code: string,
+        overrides: Partial<WorkItemInput> = {},
+      ): Promise<void> {
+        await store.queue.enqueue([change(recordKey, overrides)]);
+        const item = await leaseOne(store, 'dl');
+        await store.queue.fail({
+          id: item.id,
+          owner: 'dl',
+          error: { code, message: `failed ${code}`, retryable: false },
+          retryAt: null,
+        });
+      }
+
+      it('lists with filters (flow, exact key, key prefix, code) and counts', async () => {
+        const store = await openEmpty();
+        await deadLetter(store, 'ab_1', 'E1');
+        await deadLetter(store, 'ab%2', 'E2');
+        await deadLetter(store, 'AB_3', 'E1');
+        await deadLetter(store, 'xy', 'E1', { flow: 'table:order' });
+        const keys = async (filter: Parameters<StateStore['deadLetters']['list']>[0]): Promise<string[]> =>
+          (await store.deadLetters.list(filter, {})).items.map((d) => d.recordKey);
+        expect(await keys({})).toEqual(['ab_1', 'ab%2', 'AB_3', 'xy']);
+        expect(await keys({ flow })).toEqual(['ab_1', 'ab%2', 'AB_3']);
+        expect(await keys({ recordKey: 'ab_1' })).toEqual(['ab_1']);
+        expect(await keys({ recordKey: 'ab*' })).toEqual(['ab_1', 'ab%2']);
+        expect(await keys({ recordKey: 'ab_*' })).toEqual(['ab_1']);
+        expect(await keys({ recordKey: 'ab%*' })).toEqual(['ab%2']);
+        expect(await keys({ code: 'E1', flow })).toEqual(['ab_1', 'AB_3']);
+        expect(await store.deadLetters.count()).toBe(4);
+        expect(await store.deadLetters.count({ code: 'E1' })).toBe(3);
+        expect(await store.deadLetters.count({ recordKey: 'a*' })).toBe(2);
+        expect(await store.deadLetters.countByCode()).toEqual([
+          { flow, code: 'E1', count: 2 },
+          { flow, code: 'E2', count: 1 },
+          { flow: 'table:order', code: 'E1', count: 1 },
+        ]);
+      });
+
+      it('pages with an opaque cursor without gaps or repeats, and rejects a forged cursor', async () => {
+        const store = await openEmpty();
+        for (let i = 0; i < 7; i++) await deadLetter(store, `k${i}`, 'E');
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.deadLetters.list(
+            {},
+            { limit: 3, ...(cursor === undefined ? {} : { cursor }) },
+          );
+          seen.push(...page.items.map((d) => d.recordKey));
+          cursor = page.nextCursor ?? undefined;
+          pages++;
+        } while (cursor !== undefined);
+        expect(seen).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6']);
+        expect(pages).toBe(3);
+        expect((await rejectionOf(store.deadLetters.list({}, { cursor: 'bm9wZQ' }))).code).toBe(
+          'STORE_INVALID_CURSOR',
+        );
+      });
+
+      it('retries dead letters into the live lane with attempts reset', async () => {
+        const store = await openEmpty();
+        await deadLetter(store, 'k1', 'E', { lane: 'bulk', sourceVersion: '8', payload: 'p8' });
+        const [dead] = (await store.deadLetters.list({}, {})).items;
+        clock.advance(100);
+        expect(await store.deadLetters.retry([dead!.id, '424242'])).toBe(1);
+        expect(await store.deadLetters.count()).toBe(0);
+        expect((await store.queue.itemsForKey(flow, 'k1'))[0]).toMatchObject({
+          state: 'queued',
+          lane: 'live',
+          attempts: 0,
+          payload: 'p8',
+          sourceVersion: '8',
+          availableAt: clock.now(),
+          lastError: null,
+        });
+      });
+
+      it('keeps a newer queued item of the key when retrying, and removes the dead letter either way', async () => {
+        const store = await openEmpty();
+        await deadLetter(store, 'k1', 'E', { payload: 'old' });
+        await store.queue.enqueue([change('k1', { payload: 'newer' })]);
+        const [dead] = (await store.deadLetters.list({}, {})).items;
+        expect(await store.deadLetters.retry([dead!.id])).toBe(1);
+        expect(await store.deadLetters.count()).toBe(0);
+        const items = await store.queue.itemsForKey(flow, 'k1');
+        expect(items.map((i) => i.payload)).toEqual(['newer']);
+      });
+
+      it('discards dead letters and resolves them per key', async () => {
+        const store = await openEmpty();
+        await deadLetter(store, 'k1', 'E');
+        await deadLetter(store, 'k2', 'E');
+        await deadLetter(store, 'k2', 'E');
+        const [first] = (await store.deadLetters.list({}, {})).items;
+        expect(await store.deadLetters.discard([first!.id, first!.id, 'bogus'])).toBe(1);
+        expect(await store.deadLetters.resolveKey(flow, 'k2')).toBe(2);
+        expect(await store.deadLetters.count()).toBe(0);
+        expect(await store.queue.itemsForKey(flow, 'k1')).toEqual([]);
+      });
+    });
+
+    describe('backlog and lag', () => {
+      it('counts queued and leased items per flow and lane, and reports the oldest queued time', async () => {
+        const store = await openEmpty();
+        expect(await store.queue.oldestQueuedAt(flow)).toBeNull();
+        const start = clock.now();
+        await store.queue.enqueue([change('k1'), change('k2'), change('b1', { lane: 'bulk' })]);
+        clock.advance(100);
+        await store.queue.enqueue([
+          change('o1', { flow: 'table:order' }),
+          change('k1', { payload: 'newer' }),
+        ]);
+        await leaseOne(store);
+        expect(await store.queue.backlog()).toEqual([
+          { flow, lane: 'live', queued: 1, leased: 1 },
+          { flow, lane: 'bulk', queued: 1, leased: 0 },
+          { flow: 'table:order', lane: 'live', queued: 1, leased: 0 },
+        ]);
+        expect(await store.queue.oldestQueuedAt(flow)).toBe(start);
+        expect(await store.queue.oldestQueuedAt('table:order')).toBe(start + 100);
+      });
+    });
+
+    describe('checkpoints', () => {
+      it('sets, replaces, lists by prefix and deletes', async () => {
+        const store = await openEmpty();
+        expect(await store.checkpoints.get('delta:contacts')).toBeNull();
+        await store.checkpoints.set('delta:contacts', 'a');
+        clock.advance(5);
+        await store.checkpoints.set('delta:contacts', 'b');
+        await store.checkpoints.set('delta:accounts', 'c');
+        await store.checkpoints.set('sftp:last-file', 'd');
+        await store.checkpoints.set('delta_x', 'e');
+        expect(await store.checkpoints.get('delta:contacts')).toBe('b');
+        expect(await store.checkpoints.list('delta:')).toEqual([
+          { name: 'delta:accounts', value: 'c', updatedAt: clock.now() },
+          { name: 'delta:contacts', value: 'b', updatedAt: clock.now() },
+        ]);
+        await store.checkpoints.delete('delta:contacts');
+        expect(await store.checkpoints.get('delta:contacts')).toBeNull();
+        expect((await store.checkpoints.list('')).map((c) => c.name)).toEqual([
+          'delta:accounts',
+          'delta_x',
+          'sftp:last-file',
+        ]);
+      });
+    });
+
+    describe('key map', () => {
+      it('puts, gets and replaces entries, keeping createdAt', async () => {
+        const store = await openEmpty();
+        const created = clock.now();
+        await store.keyMap.put(keyMapEntry('k1', { origin: 'adopted', lastPayloadHash: 'h1' }));
+        clock.advance(1000);
+        await store.keyMap.put(
+          keyMapEntry('k1', { lastSourceVersion: '12345678901234567890', lastPayloadHash: 'h2' }),
+        );
+        expect(await store.keyMap.get(flow, 'k1')).toEqual({
+          flow,
+          recordKey: 'k1',
+          campaignPKey: 'pkey-k1',
+          origin: 'created',
+          lastSourceVersion: '12345678901234567890',
+          lastPayloadHash: 'h2',
+          createdAt: created,
+          updatedAt: clock.now(),
+        });
+        expect(await store.keyMap.get(flow, 'missing')).toBeNull();
+        expect(await store.keyMap.get('table:order', 'k1')).toBeNull();
+      });
+
+      it('gets many, lists keys in byte order after a key, counts and deletes', async () => {
+        const store = await openEmpty();
+        for (const key of ['b', 'a', 'B', 'c', 'é']) await store.keyMap.put(keyMapEntry(key));
+        await store.keyMap.put(keyMapEntry('z', { flow: 'table:order' }));
+        expect(
+          (await store.keyMap.getMany(flow, ['a', 'c', 'nope', 'a'])).map((e) => e.recordKey).sort(),
+        ).toEqual(['a', 'c']);
+        expect(await store.keyMap.listKeys(flow, null, 3)).toEqual(['B', 'a', 'b']);
+        expect(await store.keyMap.listKeys(flow, 'b', 10)).toEqual(['c', 'é']);
+        expect(await store.keyMap.count()).toBe(6);
+        expect(await store.keyMap.count(flow)).toBe(5);
+        expect(await store.keyMap.delete(flow, 'a')).toBe(true);
+        expect(await store.keyMap.delete(flow, 'a')).toBe(false);
+        expect(await store.keyMap.count(flow)).toBe(4);
+      });
+
+      it('tracks re-baseline seen marks per run and lists the keys not seen', async () => {
+        const store = await openEmpty();
+        for (const key of ['k1', 'k2', 'k3', 'k4']) await store.keyMap.put(keyMapEntry(key));
+        await store.keyMap.markSeen(flow, ['k1', 'k3', 'new-one', 'k1'], 'run-1');
+        await store.keyMap.markSeen(flow, ['k2'], 'run-2');
+        await store.keyMap.markSeen('table:order', ['k4'], 'run-1');
+        expect(await store.keyMap.listUnseen(flow, 'run-1', null, 10)).toEqual(['k2', 'k4']);
+        expect(await store.keyMap.listUnseen(flow, 'run-1', 'k2', 10)).toEqual(['k4']);
+        expect(await store.keyMap.listUnseen(flow, 'run-1', null, 1)).toEqual(['k2']);
+        await store.keyMap.clearSeen(flow, 'run-1');
+        expect(await store.keyMap.listUnseen(flow, 'run-1', null, 10)).toEqual(['k1', 'k2', 'k3', 'k4']);
+        expect(await store.keyMap.listUnseen(flow, 'run-2', null, 10)).toEqual(['k1', 'k3', 'k4']);
+      });
+    });
+
+    describe('audit', () => {
+      it('appends entries with increasing ids and lists them by filter in pages', async () => {
+        const store = await openEmpty();
+        const t0 = Date.UTC(2026, 0, 1);
+        await store.audit.append([
+          auditEntry({ at: t0, recordKey: 'k1', action: 'profile.create', fields: ['email', 'firstName'] }),
+          auditEntry({ at: t0 + 10, recordKey: 'k2' }),
+          auditEntry({
+            at: t0 + 20,
+            recordKey: 'k1',
+            flow: null,
+            actor: 'cli:ops',
+            action: 'dlq.retry',
+            fields: [],
+          }),
+        ]);
+        await store.audit.append([]);
+        const all = await store.audit.list({}, {});
+        expect(all.items.map((e) => Number(e.id))).toEqual(
+          [...all.items.map((e) => Number(e.id))].sort((a, b) => a - b),
+        );
+        expect(all.items[0]).toEqual({
+          id: all.items[0]!.id,
+          at: t0,
+          actor: 'engine',
+          action: 'profile.create',
+          flow,
+          recordKey: 'k1',
+          fields: ['email', 'firstName'],
+          outcome: 'ok',
+          detail: null,
+        });
+        const keys = async (filter: Parameters<StateStore['audit']['list']>[0]): Promise<(string | null)[]> =>
+          (await store.audit.list(filter, {})).items.map((e) => `${e.recordKey}@${e.at - t0}`);
+        expect(await keys({ recordKey: 'k1' })).toEqual(['k1@0', 'k1@20']);
+        expect(await keys({ flow })).toEqual(['k1@0', 'k2@10']);
+        expect(await keys({ action: 'dlq.retry' })).toEqual(['k1@20']);
+        expect(await keys({ since: t0 + 10 })).toEqual(['k2@10', 'k1@20']);
+        const page1 = await store.audit.list({}, { limit: 2 });
+        const page2 = await store.audit.list({}, { limit: 2, cursor: page1.nextCursor! });
+        expect([...page1.items, ...page2.items].map((e) => e.id)).toEqual(all.items.map((e) => e.id));
+        expect(page2.nextCursor).toBeNull();
+      });
+    });
+
+    describe('named locks', () => {
+      it('grants a lock to one owner at a time until it expires or is released', async () => {
+        const store = await openEmpty();
+        expect(await store.locks.tryAcquire('poll:contacts', 'p1', 1000)).toBe(true);
+        expect(await store.locks.tryAcquire('poll:contacts', 'p2', 1000)).toBe(false);
+        expect(await store.locks.tryAcquire('poll:contacts', 'p1', 1000)).toBe(true);
+        expect(await store.locks.tryAcquire('poll:accounts', 'p2', 1000)).toBe(true);
+        clock.advance(999);
+        expect(await store.locks.renew('poll:contacts', 'p1', 1000)).toBe(true);
+        expect(await store.locks.renew('poll:contacts', 'p2', 1000)).toBe(false);
+        clock.advance(999);
+        expect(await store.locks.tryAcquire('poll:contacts', 'p2', 1000)).toBe(false);
+        clock.advance(1);
+        expect(await store.locks.tryAcquire('poll:contacts', 'p2', 1000)).toBe(true);
+        expect(await store.locks.renew('poll:contacts', 'p1', 1000)).toBe(false);
+        await store.locks.release('poll:contacts', 'p1');
+        expect(await store.locks.tryAcquire('poll:contacts', 'p1', 1000)).toBe(false);
+        await store.locks.release('poll:contacts', 'p2');
+        expect(await store.locks.tryAcquire('poll:contacts', 'p1', 1000)).toBe(true);
+      });
+
+      it('lets only one of several stores acquiring at once hold a lock', async () => {
+        await openEmpty();
+        const stores = [opened[0]!, await openSame(), await openSame()];
+        const results = await Promise.all(
+          stores.flatMap((store, i) =>
+            [0, 1, 2].map((j) => store.locks.tryAcquire('poll:x', `p${i}-${j}`, 1000)),
+          ),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
+    describe('durability', () => {
+      it('keeps items, leases, checkpoints and migrations across close and reopen', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1'), change('k2')], { name: 'delta:contacts', value: 'l1' });
+        const leased = await leaseOne(store);
+        await store.close();
+        const reopened = await openSame();
+        await reopened.migrate();
+        expect(await reopened.checkpoints.get('delta:contacts')).toBe('l1');
+        expect((await reopened.queue.itemsForKey(flow, leased.recordKey))[0]).toMatchObject({
+          state: 'leased',
+          leaseOwner: 'w1',
+        });
+        expect(await reopened.queue.complete(leased.id, 'w1')).toBe('ok');
+        expect((await leaseOne(reopened, 'w2')).recordKey).toBe('k2');
+      });
+
+      it('refuses calls after close', async () => {
+        const store = await openEmpty();
+        await store.close();
+        await store.close();
+        expect((await rejectionOf(store.checkpoints.get('x'))).code).toBe('STORE_CLOSED');
+      });
+    });
+
+    describe('model-based: random enqueue/lease/complete/fail/expire sequences', () => {
+      it('never leases a key twice at once, applies each key in source order and loses nothing', async () => {
+        const keyArb = fc.constantFrom('k0', 'k1', 'k2', 'k3');
+        const workerArb = fc.constantFrom('w0', 'w1');
+        const opArb = fc.oneof(
+          {
+            weight: 4,
+            arbitrary: fc.record({ kind: fc.constant('enqueue' as const), key: keyArb, bulk: fc.boolean() }),
+          },
+          {
+            weight: 3,
+            arbitrary: fc.record({
+              kind: fc.constant('lease' as const),
+              worker: workerArb,
+              limit: fc.integer({ min: 1, max: 3 }),
+            }),
+          },
+          {
+            weight: 3,
+            arbitrary: fc.record({
+              kind: fc.constant('complete' as const),
+              worker: workerArb,
+              pick: fc.nat(),
+            }),
+          },
+          {
+            weight: 2,
+            arbitrary: fc.record({
+              kind: fc.constant('fail' as const),
+              worker: workerArb,
+              pick: fc.nat(),
+              dead: fc.boolean(),
+              delayMs: fc.integer({ min: 0, max: 1500 }),
+            }),
+          },
+          {
+            weight: 2,
+            arbitrary: fc.record({
+              kind: fc.constant('advance' as const),
+              ms: fc.integer({ min: 1, max: 1500 }),
+            }),
+          },
+        );
+        type Held = { id: string; key: string; version: bigint; expiresAt: number };
+
+        // One store for every run; each run works in its own flow, so runs cannot see each other.
+        const store = await openEmpty();
+        let run = 0;
+        await fc.assert(
+          fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 40 }), async (ops) => {
+            const runFlow = `model-${run++}`;
+            const held = new Map<string, Held[]>([
+              ['w0', []],
+              ['w1', []],
+              ['drain', []],
+            ]);
+            const newest = new Map<string, bigint>();
+            const applied = new Map<string, bigint[]>();
+            const modelLeaseMs = 1000;
+
+            const onLeased = (worker: string, items: WorkItem[]): void => {
+              for (const item of items) {
+                const version = BigInt(item.sourceVersion!);
+                for (const [, list] of held) {
+                  for (const h of list) {
+                    // Rule: never a second lease on a key whose lease has not expired.
+                    if (h.key === item.recordKey && h.id !== item.id && h.expiresAt > clock.now()) {
+                      throw new Error(`key ${item.recordKey} leased twice at once`);
+                    }
+                  }
+                }
+                // A taken-over item leaves the old holder (possibly this worker) with nothing.
+                for (const [, list] of held)
+                  list.splice(0, list.length, ...list.filter((h) => h.id !== item.id));
+                const done = applied.get(item.recordKey) ?? [];
+                if (done.length > 0 && version <= done[done.length - 1]!) {
+                  throw new Error(
+                    `key ${item.recordKey}: version ${version} leased after ${done[done.length - 1]} applied`,
+                  );
+                }
+                held
+                  .get(worker)!
+                  .push({ id: item.id, key: item.recordKey, version, expiresAt: item.leaseExpiresAt! });
+              }
+            };
+            const take = (worker: string, pick: number): Held | undefined => {
+              const list = held.get(worker)!;
+              if (list.length === 0) return undefined;
+              return list.splice(pick % list.length, 1)[0];
+            };
+            const complete = async (worker: string, h: Held): Promise<void> => {
+              const outcome = await store.queue.complete(h.id, worker);
+              if (outcome === 'ok') {
+                const done = applied.get(h.key) ?? [];
+                if (done.length > 0 && h.version <= done[done.length - 1]!) {
+                  throw new Error(
+                    `key ${h.key}: version ${h.version} applied after ${done[done.length - 1]}`,
+                  );
+                }
+                applied.set(h.key, [...done, h.version]);
+              } else if (h.expiresAt > clock.now()) {
+                throw new Error(`unexpired lease on ${h.key} reported lost`);
+              }
+            };
+
+            for (const op of ops) {
+              switch (op.kind) {
+                case 'enqueue': {
+                  const version = (newest.get(op.key) ?? 0n) + 1n;
+                  newest.set(op.key, version);
+                  const [outcome] = await store.queue.enqueue([
+                    change(op.key, {
+                      flow: runFlow,
+                      sourceVersion: String(version),
+                      payload: String(version),
+                      lane: op.bulk ? 'bulk' : 'live',
+                    }),
+                  ]);
+                  expect(outcome).not.toBe('stale');
+                  break;
+                }
+                case 'lease':
+                  onLeased(
+                    op.worker,
+                    await store.queue.lease({
+                      owner: op.worker,
+                      limit: op.limit,
+                      leaseMs: modelLeaseMs,
+                      flows: [runFlow],
+                    }),
+                  );
+                  break;
+                case 'complete': {
+                  const h = take(op.worker, op.pick);
+                  if (h !== undefined) await complete(op.worker, h);
+                  break;
+                }
+                case 'fail': {
+                  const h = take(op.worker, op.pick);
+                  if (h === undefined) break;
+                  const outcome = await store.queue.fail({
+                    id: h.id,
+                    owner: op.worker,
+                    error: { code: 'E', message: 'model failure', retryable: !op.dead },
+                    retryAt: op.dead ? null : clock.now() + op.delayMs,
+                  });
+                  if (outcome === 'lost' && h.expiresAt > clock.now())
+                    throw new Error('unexpired lease reported lost');
+                  break;
+                }
+                case 'advance':
+                  clock.advance(op.ms);
+                  break;
+              }
+            }
+
+            // Drain: let every lease and backoff expire, then apply everything that is left.
+            for (let round = 0; round < 100; round++) {
+              clock.advance(10_000);
+              const items = await store.queue.lease({
+                owner: 'drain',
+                limit: 100,
+                leaseMs: modelLeaseMs,
+                flows: [runFlow],
+              });
+              if (items.length === 0) break;
+              onLeased('drain', items);
+              for (const h of held.get('drain')!.splice(0)) await complete('drain', h);
+            }
+            expect((await store.queue.backlog()).filter((entry) => entry.flow === runFlow)).toEqual([]);
+
+            // Nothing lost: the newest version of every key was applied or is a dead letter.
+            const dead = (await store.deadLetters.list({ flow: runFlow }, { limit: 1000 })).items;
+            for (const [key, version] of newest) {
+              const done = applied.get(key) ?? [];
+              const lastApplied = done[done.length - 1];
+              const deadLettered = dead.some(
+                (d) => d.recordKey === key && BigInt(d.sourceVersion!) === version,
+              );
+              if (lastApplied !== version && !deadLettered) {
+                throw new Error(`key ${key}: newest version ${version} neither applied nor dead-lettered`);
+              }
+            }
+          }),
+          { numRuns: 50 },
+        );
+      });
+    });
+  });
+}
