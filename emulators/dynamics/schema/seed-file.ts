@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import {
+  columnTypes,
+  contactTableSchema,
+  lookupDeleteBehaviours,
+  systemColumns,
+  type ColumnSchema,
+  type TableSchema,
+} from './table-schema.js';
+
+const namePattern = /^[a-z][a-z0-9_]*$/;
+
+const columnSchema = z
+  .object({
+    name: z.string().regex(namePattern, 'lower-case logical name'),
+    schemaName: z.string().optional(),
+    type: z.enum(columnTypes),
+    maxLength: z.number().int().positive().optional(),
+    default: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional(),
+    target: z.string().optional(),
+    navigationProperty: z.string().optional(),
+    onDelete: z.enum(lookupDeleteBehaviours).optional(),
+    options: z.array(z.number().int()).optional(),
+  })
+  .strict()
+  .refine((c) => c.type !== 'lookup' || c.target !== undefined, { message: 'a lookup column needs target' });
+
+const tableSchema = z
+  .object({
+    logicalName: z.string().regex(namePattern, 'lower-case logical name'),
+    schemaName: z.string().optional(),
+    entitySetName: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/),
+    primaryIdAttribute: z.string().regex(namePattern).optional(),
+    primaryNameAttribute: z.string().regex(namePattern).optional(),
+    changeTracking: z.boolean().default(true),
+    columns: z.array(columnSchema).default([]),
+    /** Rows the generator creates at start (or on `generate`). */
+    generate: z
+      .object({
+        count: z.number().int().nonnegative().optional(),
+        /** Rows per row of the first lookup's target table (e.g. 0.5 per contact). */
+        perParent: z.number().nonnegative().optional(),
+      })
+      .strict()
+      .optional(),
+    /** Literal rows, by logical column name (lookups by logical name too). */
+    rows: z.array(z.record(z.string(), z.unknown())).default([]),
+  })
+  .strict();
+
+const seedFileSchema = z
+  .object({
+    contact: z
+      .object({
+        changeTracking: z.boolean().default(true),
+        count: z.number().int().nonnegative().optional(),
+        rows: z.array(z.record(z.string(), z.unknown())).default([]),
+      })
+      .strict()
+      .optional(),
+    changeTrackingRetentionDays: z.number().int().min(0).max(365).optional(),
+    tables: z.array(tableSchema).default([]),
+  })
+  .strict();
+
+export type SeedFile = z.infer<typeof seedFileSchema>;
+export type SeedTable = z.infer<typeof tableSchema>;
+
+/** Read a seed file (YAML or JSON, chosen by content) and validate it; errors name the file and path. */
+export function readSeedFile(path: string): SeedFile {
+  const text = readFileSync(path, 'utf8');
+  return parseSeedFile(text, path);
+}
+
+export function parseSeedFile(text: string, source = 'seed file'): SeedFile {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    throw new Error(`${source}: not valid YAML/JSON: ${(error as Error).message}`);
+  }
+  const result = seedFileSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`${source}: ${issues.join('; ')}`);
+  }
+  validateReferences(result.data, source);
+  return result.data;
+}
+
+function validateReferences(seed: SeedFile, source: string): void {
+  const known = new Set(['contact', ...seed.tables.map((t) => t.logicalName)]);
+  for (const table of seed.tables) {
+    if (table.logicalName === 'contact') throw new Error(`${source}: table 'contact' is built in`);
+    for (const column of table.columns) {
+      if (column.type === 'lookup' && !known.has(column.target ?? '')) {
+        throw new Error(
+          `${source}: table '${table.logicalName}' column '${column.name}' looks up unknown table '${column.target}'`,
+        );
+      }
+    }
+  }
+}
+
+function metadataIdFor(logicalName: string): string {
+  const hex = createHash('sha1').update(`table:${logicalName}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Turn a seed-file table into the emulator's schema (system columns, primary name column). */
+export function toTableSchema(table: SeedTable): TableSchema {
+  const primaryIdAttribute = table.primaryIdAttribute ?? `${table.logicalName}id`;
+  const primaryNameAttribute = table.primaryNameAttribute ?? 'new_name';
+  const own: ColumnSchema[] = table.columns.map((c) => ({
+    logicalName: c.name,
+    schemaName: c.schemaName ?? c.name,
+    type: c.type,
+    maxLength:
+      c.type === 'string' ? (c.maxLength ?? 100) : c.type === 'memo' ? (c.maxLength ?? 2000) : undefined,
+    defaultValue: c.default,
+    target: c.target,
+    navigationProperty: c.type === 'lookup' ? (c.navigationProperty ?? c.schemaName ?? c.name) : undefined,
+    onDelete: c.type === 'lookup' ? (c.onDelete ?? 'removeLink') : undefined,
+    options: c.options,
+  }));
+  if (!own.some((c) => c.logicalName === primaryNameAttribute)) {
+    own.unshift({
+      logicalName: primaryNameAttribute,
+      schemaName: primaryNameAttribute,
+      type: 'string',
+      maxLength: 100,
+    });
+  }
+  return {
+    logicalName: table.logicalName,
+    schemaName: table.schemaName ?? table.logicalName,
+    entitySetName: table.entitySetName,
+    primaryIdAttribute,
+    primaryNameAttribute,
+    changeTrackingEnabled: table.changeTracking,
+    isCustomEntity: true,
+    metadataId: metadataIdFor(table.logicalName),
+    columns: [...systemColumns(primaryIdAttribute), ...own],
+  };
+}
+
+/** All table schemas a seed file declares, contact first. */
+export function tableSchemasOf(seed: SeedFile | undefined): TableSchema[] {
+  return [
+    contactTableSchema(seed?.contact?.changeTracking ?? true),
+    ...(seed?.tables ?? []).map(toTableSchema),
+  ];
+}

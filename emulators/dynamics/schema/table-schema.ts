@@ -1,0 +1,193 @@
+/**
+ * The emulator's description of a Dataverse table: what the metadata endpoints report and what the
+ * Web API validates writes against. Built-in `contact` plus custom tables from a seed file.
+ */
+
+/** Column types the emulator understands (a subset of Dataverse attribute types). */
+export const columnTypes = [
+  'string',
+  'memo',
+  'integer',
+  'bigint',
+  'decimal',
+  'double',
+  'money',
+  'boolean',
+  'datetime',
+  'dateonly',
+  'uniqueidentifier',
+  'picklist',
+  'state',
+  'status',
+  'lookup',
+] as const;
+export type ColumnType = (typeof columnTypes)[number];
+
+/** What happens to rows that point at a deleted row through this lookup. */
+export const lookupDeleteBehaviours = ['removeLink', 'cascade', 'restrict'] as const;
+export type LookupDeleteBehaviour = (typeof lookupDeleteBehaviours)[number];
+
+export interface ColumnSchema {
+  /** Lower-case logical name (`firstname`, `new_contactid`). */
+  logicalName: string;
+  /** Schema name; for lookups also the single-valued navigation property used with `@odata.bind`. */
+  schemaName: string;
+  type: ColumnType;
+  /** For strings: the maximum length Dataverse enforces. */
+  maxLength?: number | undefined;
+  /** Read-only columns are ignored on write (Dataverse silently drops them). */
+  readOnly?: boolean | undefined;
+  /** Value given to new rows that do not set the column. */
+  defaultValue?: string | number | boolean | null | undefined;
+  /** For lookups: the logical name of the referenced table. */
+  target?: string | undefined;
+  /** For lookups: the navigation property name for `@odata.bind` (case-sensitive). */
+  navigationProperty?: string | undefined;
+  /** For lookups: delete behaviour of the relationship. @default 'removeLink' */
+  onDelete?: LookupDeleteBehaviour | undefined;
+  /** For picklists: allowed option values. */
+  options?: readonly number[] | undefined;
+}
+
+export interface TableSchema {
+  logicalName: string;
+  schemaName: string;
+  entitySetName: string;
+  primaryIdAttribute: string;
+  primaryNameAttribute: string;
+  changeTrackingEnabled: boolean;
+  isCustomEntity: boolean;
+  /** Stable id used as `MetadataId`. */
+  metadataId: string;
+  /** Every column, the primary id first. */
+  columns: ColumnSchema[];
+}
+
+/** Attribute metadata type name as `EntityDefinitions(...)/Attributes` reports it. */
+export function attributeTypeOf(type: ColumnType): string {
+  switch (type) {
+    case 'string':
+      return 'String';
+    case 'memo':
+      return 'Memo';
+    case 'integer':
+      return 'Integer';
+    case 'bigint':
+      return 'BigInt';
+    case 'decimal':
+      return 'Decimal';
+    case 'double':
+      return 'Double';
+    case 'money':
+      return 'Money';
+    case 'boolean':
+      return 'Boolean';
+    case 'datetime':
+    case 'dateonly':
+      return 'DateTime';
+    case 'uniqueidentifier':
+      return 'Uniqueidentifier';
+    case 'picklist':
+      return 'Picklist';
+    case 'state':
+      return 'State';
+    case 'status':
+      return 'Status';
+    case 'lookup':
+      return 'Lookup';
+  }
+}
+
+/** The OData property name a column is read as: lookups surface as `_<name>_value`. */
+export function readNameOf(column: ColumnSchema): string {
+  return column.type === 'lookup' ? `_${column.logicalName}_value` : column.logicalName;
+}
+
+const stringColumn = (logicalName: string, maxLength: number, schemaName?: string): ColumnSchema => ({
+  logicalName,
+  schemaName: schemaName ?? logicalName,
+  type: 'string',
+  maxLength,
+});
+const booleanColumn = (logicalName: string, defaultValue: boolean, schemaName: string): ColumnSchema => ({
+  logicalName,
+  schemaName,
+  type: 'boolean',
+  defaultValue,
+});
+
+/** Columns every table has, after its own. */
+export function systemColumns(primaryIdAttribute: string): ColumnSchema[] {
+  return [
+    {
+      logicalName: primaryIdAttribute,
+      schemaName: primaryIdAttribute,
+      type: 'uniqueidentifier',
+      readOnly: true,
+    },
+    { logicalName: 'statecode', schemaName: 'StateCode', type: 'state', defaultValue: 0, options: [0, 1] },
+    { logicalName: 'statuscode', schemaName: 'StatusCode', type: 'status', defaultValue: 1, options: [1, 2] },
+    { logicalName: 'createdon', schemaName: 'CreatedOn', type: 'datetime', readOnly: true },
+    { logicalName: 'modifiedon', schemaName: 'ModifiedOn', type: 'datetime', readOnly: true },
+    { logicalName: 'versionnumber', schemaName: 'VersionNumber', type: 'bigint', readOnly: true },
+  ];
+}
+
+/** The built-in contact table, with the columns of the reference notes (§5). */
+export function contactTableSchema(changeTrackingEnabled = true): TableSchema {
+  const columns: ColumnSchema[] = [
+    ...systemColumns('contactid'),
+    { ...stringColumn('fullname', 160, 'FullName'), readOnly: true },
+    stringColumn('firstname', 50, 'FirstName'),
+    stringColumn('lastname', 50, 'LastName'),
+    stringColumn('middlename', 50, 'MiddleName'),
+    stringColumn('salutation', 100, 'Salutation'),
+    stringColumn('jobtitle', 100, 'JobTitle'),
+    stringColumn('emailaddress1', 100, 'EMailAddress1'),
+    stringColumn('emailaddress2', 100, 'EMailAddress2'),
+    stringColumn('emailaddress3', 100, 'EMailAddress3'),
+    stringColumn('mobilephone', 50, 'MobilePhone'),
+    stringColumn('telephone1', 50, 'Telephone1'),
+    stringColumn('telephone2', 50, 'Telephone2'),
+    stringColumn('address1_line1', 250, 'Address1_Line1'),
+    stringColumn('address1_city', 80, 'Address1_City'),
+    stringColumn('address1_country', 80, 'Address1_Country'),
+    stringColumn('address1_postalcode', 20, 'Address1_PostalCode'),
+    { logicalName: 'birthdate', schemaName: 'BirthDate', type: 'dateonly' },
+    {
+      logicalName: 'preferredcontactmethodcode',
+      schemaName: 'PreferredContactMethodCode',
+      type: 'picklist',
+      defaultValue: 1,
+      options: [1, 2, 3, 4, 5],
+    },
+    booleanColumn('donotemail', false, 'DoNotEMail'),
+    booleanColumn('donotbulkemail', false, 'DoNotBulkEMail'),
+    booleanColumn('donotphone', false, 'DoNotPhone'),
+    booleanColumn('donotfax', false, 'DoNotFax'),
+    booleanColumn('donotpostalmail', false, 'DoNotPostalMail'),
+    booleanColumn('donotbulkpostalmail', false, 'DoNotBulkPostalMail'),
+    booleanColumn('donotsendmm', false, 'DoNotSendMM'),
+    booleanColumn('followemail', true, 'FollowEmail'),
+    booleanColumn('marketingonly', false, 'MarketingOnly'),
+    {
+      logicalName: 'parentcustomerid',
+      schemaName: 'ParentCustomerId',
+      type: 'lookup',
+      target: 'contact',
+      navigationProperty: 'parentcustomerid_contact',
+      onDelete: 'removeLink',
+    },
+  ];
+  return {
+    logicalName: 'contact',
+    schemaName: 'Contact',
+    entitySetName: 'contacts',
+    primaryIdAttribute: 'contactid',
+    primaryNameAttribute: 'fullname',
+    changeTrackingEnabled,
+    isCustomEntity: false,
+    metadataId: '608861bc-50a4-4c5f-a02c-21fe1943e2cf',
+    columns,
+  };
+}

@@ -1,0 +1,117 @@
+import { systemClock, type Clock } from '../../core/clock.js';
+import { ConfigError } from '../../core/errors.js';
+import { ClientSecretCredential, type DynamicsCredential } from './dynamics-credential.js';
+
+/**
+ * How to reach one Dataverse environment. The config loader maps the YAML (with secrets resolved
+ * from the environment) into this plain object.
+ */
+export interface DynamicsClientOptions {
+  /** Org URL, e.g. `https://contoso.crm4.dynamics.com` (no `/api/data/…`). */
+  url: string;
+  /** Entra ID host. @default 'https://login.microsoftonline.com' */
+  authorityHost?: string;
+  /** Directory (tenant) id or domain. */
+  tenantId: string;
+  /** Application (client) id of the app registration. */
+  clientId: string;
+  /** Client secret; give this or `credential`. */
+  clientSecret?: string;
+  /** Any other credential (room for certificates); wins over `clientSecret`. */
+  credential?: DynamicsCredential;
+  /** Extra CA certificate (PEM contents) trusted for this connection only, on top of the system CAs. */
+  caCert?: string;
+  /** Requests in flight at once. @default 4 */
+  maxConcurrency?: number;
+  /** Requests allowed per sliding window (service protection: 6,000 per 5 minutes). @default 6000 */
+  requestsPer5Min?: number;
+  /** Length of that window in ms; scaled down in tests. @default 300000 */
+  requestWindowMs?: number;
+  /** Requests allowed per 24 hours (entitlement budget); undefined = not paced. */
+  requestsPerDay?: number;
+  /** Per-request timeout (headers and body), in ms. @default 30000 */
+  timeoutMs?: number;
+  /** Attempts for reads on 429, 5xx, timeouts and dropped connections. @default 5 */
+  maxReadAttempts?: number;
+  /** Longest the client waits for a pacing slot before failing with a RateLimitedError. @default 120000 */
+  maxPacingWaitMs?: number;
+  /** Time source for token expiry and pacing. @default systemClock */
+  clock?: Clock;
+}
+
+export interface ResolvedDynamicsClientOptions {
+  /** Origin of the org URL, e.g. `https://contoso.crm4.dynamics.com`. */
+  origin: string;
+  /** `${origin}/api/data/v9.2/`. */
+  apiBase: string;
+  authorityHost: string;
+  tenantId: string;
+  clientId: string;
+  credential: DynamicsCredential;
+  caCert: string | undefined;
+  maxConcurrency: number;
+  requestsPerWindow: number;
+  requestWindowMs: number;
+  requestsPerDay: number | undefined;
+  timeoutMs: number;
+  maxReadAttempts: number;
+  maxPacingWaitMs: number;
+  clock: Clock;
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  const resolved = value ?? fallback;
+  if (!Number.isInteger(resolved) || resolved <= 0) {
+    throw new ConfigError(`dynamics.${name} must be a positive integer`);
+  }
+  return resolved;
+}
+
+/** Apply defaults and check bounds once; errors name the option, never its value. */
+export function resolveDynamicsClientOptions(options: DynamicsClientOptions): ResolvedDynamicsClientOptions {
+  let origin: string;
+  try {
+    const url = new URL(options.url);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('scheme');
+    origin = url.origin;
+  } catch {
+    throw new ConfigError(
+      'dynamics.url must be an absolute https URL of the environment, e.g. https://contoso.crm4.dynamics.com',
+    );
+  }
+  const authorityHost = (options.authorityHost ?? 'https://login.microsoftonline.com').replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+$/.test(authorityHost)) {
+    throw new ConfigError(
+      'dynamics.authorityHost must be a scheme and host, e.g. https://login.microsoftonline.com',
+    );
+  }
+  if (!options.tenantId) throw new ConfigError('dynamics.tenantId is required');
+  if (!options.clientId) throw new ConfigError('dynamics.clientId is required');
+  let credential = options.credential;
+  if (!credential) {
+    if (!options.clientSecret)
+      throw new ConfigError('dynamics.clientSecret (or another credential) is required');
+    credential = new ClientSecretCredential(options.clientSecret);
+  }
+  const requestsPerDay =
+    options.requestsPerDay === undefined
+      ? undefined
+      : positiveInteger(options.requestsPerDay, 1, 'requestsPerDay');
+  return {
+    origin,
+    apiBase: `${origin}/api/data/v9.2/`,
+    authorityHost,
+    tenantId: options.tenantId,
+    clientId: options.clientId,
+    credential,
+    caCert: options.caCert,
+    maxConcurrency: positiveInteger(options.maxConcurrency, 4, 'maxConcurrency'),
+    requestsPerWindow: positiveInteger(options.requestsPer5Min, 6000, 'requestsPer5Min'),
+    requestWindowMs: positiveInteger(options.requestWindowMs, 300_000, 'requestWindowMs'),
+    requestsPerDay,
+    timeoutMs: positiveInteger(options.timeoutMs, 30_000, 'timeoutMs'),
+    maxReadAttempts: positiveInteger(options.maxReadAttempts, 5, 'maxReadAttempts'),
+    maxPacingWaitMs: positiveInteger(options.maxPacingWaitMs, 120_000, 'maxPacingWaitMs'),
+    clock: options.clock ?? systemClock,
+  };
+}

@@ -1,0 +1,138 @@
+import { ConnectorError, RateLimitedError } from '../../core/errors.js';
+
+/** Platform error codes the client reacts to (hex, as the Web API returns them). */
+export const dataversePlatformCodes = {
+  expiredVersionStamp: '0x80044352',
+  changeTrackingNotEnabled: '0x80072491',
+  duplicateRecord: '0x80040237',
+  versionMismatch: '0x80060882',
+  objectDoesNotExist: '0x80040217',
+} as const;
+
+/**
+ * The delta link (or a change-tracking paging link) is older than the environment's change
+ * retention (`ExpiredVersionStamp`, 0x80044352). Retrying it cannot succeed: the engine discards
+ * the link and runs a fresh initial sync (a re-baseline), treating rows it no longer sees as deleted.
+ */
+export class DeltaTokenExpiredError extends ConnectorError {
+  /** Logical name or entity set of the table whose link expired. */
+  readonly table: string;
+
+  constructor(table: string, message: string, options: { status?: number; cause?: unknown } = {}) {
+    super('dynamics', 'DYNAMICS_DELTA_EXPIRED', message, {
+      ...(options.status !== undefined ? { status: options.status } : {}),
+      retryable: false,
+      cause: options.cause,
+    });
+    this.table = table;
+  }
+}
+
+/** The body Dataverse sends with errors: `{ "error": { "code": "0x…", "message": "…" } }`. */
+export interface DataverseErrorBody {
+  code: string;
+  message: string;
+}
+
+export function readErrorBody(body: unknown): DataverseErrorBody | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const error = (body as { error?: unknown }).error;
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return { code: typeof code === 'string' ? code : '', message: typeof message === 'string' ? message : '' };
+}
+
+const retryableStatuses = new Set([500, 502, 503, 504]);
+
+/** What the error message says about the request: method and path, never the query (it may hold values). */
+export interface RequestDescription {
+  method: string;
+  /** Path below the API root, e.g. `contacts(…)`, without the query string. */
+  resource: string;
+  /** Table the request was about, for delta errors. */
+  table?: string | undefined;
+}
+
+/**
+ * Translate a non-success answer into the typed error the engine reads: stable code, honest
+ * `retryable`, Retry-After for 429.
+ */
+export function toDynamicsError(
+  status: number,
+  body: unknown,
+  request: RequestDescription,
+  retryAfterMs: number | undefined,
+): ConnectorError {
+  const remote = readErrorBody(body);
+  const remoteText = remote ? ` (${remote.code || 'no code'}): ${remote.message.slice(0, 300)}` : '';
+  const where = `Dynamics ${request.method} ${request.resource} failed with HTTP ${status}${remoteText}`;
+  if (remote?.code === dataversePlatformCodes.expiredVersionStamp) {
+    return new DeltaTokenExpiredError(
+      request.table ?? request.resource,
+      `${where}. The delta link of ${request.table ?? request.resource} has expired; a full re-sync is needed.`,
+      { status },
+    );
+  }
+  if (remote?.code === dataversePlatformCodes.changeTrackingNotEnabled) {
+    return new ConnectorError('dynamics', 'DYNAMICS_CHANGE_TRACKING_DISABLED', where, {
+      status,
+      retryable: false,
+    });
+  }
+  if (status === 429) {
+    return new RateLimitedError('dynamics', where, {
+      code: 'DYNAMICS_RATE_LIMITED',
+      status,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    });
+  }
+  const code =
+    status === 400
+      ? 'DYNAMICS_BAD_REQUEST'
+      : status === 401
+        ? 'DYNAMICS_UNAUTHORIZED'
+        : status === 403
+          ? 'DYNAMICS_FORBIDDEN'
+          : status === 404
+            ? 'DYNAMICS_NOT_FOUND'
+            : status === 412
+              ? remote?.code === dataversePlatformCodes.duplicateRecord || remote?.code === ''
+                ? 'DYNAMICS_ALREADY_EXISTS'
+                : 'DYNAMICS_PRECONDITION_FAILED'
+              : status === 413
+                ? 'DYNAMICS_PAYLOAD_TOO_LARGE'
+                : `DYNAMICS_HTTP_${status}`;
+  return new ConnectorError('dynamics', code, where, { status, retryable: retryableStatuses.has(status) });
+}
+
+/** A transport failure: connection refused or dropped, TLS failure, or our own timeout. */
+export function toTransportError(
+  error: unknown,
+  request: RequestDescription,
+  timeoutMs: number,
+): ConnectorError {
+  const name = error instanceof Error ? error.name : '';
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const timedOut =
+    name === 'TimeoutError' ||
+    name === 'AbortError' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT';
+  if (timedOut) {
+    return new ConnectorError(
+      'dynamics',
+      'DYNAMICS_TIMEOUT',
+      `Dynamics ${request.method} ${request.resource} got no answer within ${timeoutMs} ms`,
+      { retryable: true, cause: error },
+    );
+  }
+  const tls =
+    typeof code === 'string' &&
+    (code.includes('CERT') || code.includes('SELF_SIGNED') || code.startsWith('ERR_TLS'));
+  return new ConnectorError(
+    'dynamics',
+    tls ? 'DYNAMICS_TLS' : 'DYNAMICS_NETWORK',
+    `Dynamics ${request.method} ${request.resource} failed: ${typeof code === 'string' ? code : name || 'network error'}`,
+    { retryable: !tls, cause: error },
+  );
+}

@@ -1,0 +1,132 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Clock } from '../../core/clock.js';
+import { RateLimitedError } from '../../core/errors.js';
+
+/**
+ * Counts requests in a sliding window. Entries closer together than `granularityMs` share a
+ * bucket, so memory stays bounded (about 1,000 buckets) even for a 24-hour window of millions;
+ * a bucket leaves the window only when its newest request does, so the count never undercounts.
+ */
+export class SlidingWindowCounter {
+  private readonly at: number[] = [];
+  private readonly counts: number[] = [];
+  private head = 0;
+  private total = 0;
+  private readonly granularityMs: number;
+
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+  ) {
+    this.granularityMs = Math.max(1, Math.floor(windowMs / 1000));
+  }
+
+  private prune(now: number): void {
+    const from = now - this.windowMs;
+    while (this.head < this.at.length && (this.at[this.head] as number) <= from) {
+      this.total -= this.counts[this.head] as number;
+      this.head++;
+    }
+    if (this.head > 512 && this.head * 2 > this.at.length) {
+      this.at.splice(0, this.head);
+      this.counts.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Milliseconds until one more request fits (0 when it fits now). */
+  delayMs(now: number): number {
+    this.prune(now);
+    if (this.total < this.limit) return 0;
+    let excess = this.total - this.limit + 1;
+    for (let i = this.head; i < this.at.length; i++) {
+      excess -= this.counts[i] as number;
+      if (excess <= 0) return (this.at[i] as number) + this.windowMs - now + 1;
+    }
+    return this.windowMs;
+  }
+
+  record(now: number): void {
+    const last = this.at.length - 1;
+    if (last >= this.head && now - (this.at[last] as number) < this.granularityMs) {
+      this.counts[last] = (this.counts[last] as number) + 1;
+      this.at[last] = now;
+    } else {
+      this.at.push(now);
+      this.counts.push(1);
+    }
+    this.total++;
+  }
+
+  /** Requests currently counted in the window. */
+  used(now: number): number {
+    this.prune(now);
+    return this.total;
+  }
+}
+
+/** Bounds the number of requests in flight. */
+export class ConcurrencyGate {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async enter(): Promise<void> {
+    if (this.active < this.limit) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  leave(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+}
+
+export interface RequestPacerOptions {
+  /** Sliding windows to respect (e.g. 6,000 per 5 minutes and a daily budget). */
+  windows: SlidingWindowCounter[];
+  clock: Clock;
+  /** A wait longer than this fails with a RateLimitedError instead of sleeping. */
+  maxWaitMs: number;
+}
+
+/**
+ * Paces requests to the service-protection window and the daily entitlement budget, and holds
+ * every request back while a server `Retry-After` is pending.
+ */
+export class RequestPacer {
+  private pausedUntil = 0;
+
+  constructor(private readonly options: RequestPacerOptions) {}
+
+  /** The server asked us to wait: no request leaves before `until` (clock ms). */
+  pauseUntil(until: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, until);
+  }
+
+  /** Wait for a slot in every window, then count the request in all of them. */
+  async acquire(): Promise<void> {
+    for (;;) {
+      const now = this.options.clock.now();
+      let delay = Math.max(0, this.pausedUntil - now);
+      for (const window of this.options.windows) delay = Math.max(delay, window.delayMs(now));
+      if (delay === 0) {
+        for (const window of this.options.windows) window.record(now);
+        return;
+      }
+      if (delay > this.options.maxWaitMs) {
+        throw new RateLimitedError(
+          'dynamics',
+          `The Dynamics request budget is used up for the next ${Math.ceil(delay / 1000)} s (client-side pacing).`,
+          { code: 'DYNAMICS_BUDGET_EXHAUSTED', retryAfterMs: delay },
+        );
+      }
+      await sleep(Math.min(delay, 1000));
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import { rootCertificates } from 'node:tls';
+import { Agent, request } from 'undici';
+import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
+
+/**
+ * MSAL's `system.networkClient` on undici, with its own connection pool that trusts the system CAs
+ * plus an optional extra CA — for this client only, never process-wide (no
+ * NODE_EXTRA_CA_CERTS, no rejectUnauthorized=false).
+ */
+export class UndiciMsalNetworkClient implements INetworkModule {
+  private readonly agent: Agent;
+
+  constructor(
+    caCert: string | undefined,
+    private readonly timeoutMs: number,
+  ) {
+    this.agent = new Agent({
+      connect: caCert ? { ca: [...rootCertificates, caCert] } : {},
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+  }
+
+  sendGetRequestAsync<T>(
+    url: string,
+    options?: NetworkRequestOptions,
+    timeout?: number,
+  ): Promise<NetworkResponse<T>> {
+    return this.send<T>('GET', url, options, timeout);
+  }
+
+  sendPostRequestAsync<T>(url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
+    return this.send<T>('POST', url, options);
+  }
+
+  private async send<T>(
+    method: 'GET' | 'POST',
+    url: string,
+    options: NetworkRequestOptions | undefined,
+    timeout?: number,
+  ): Promise<NetworkResponse<T>> {
+    const response = await request(url, {
+      method,
+      headers: options?.headers ?? {},
+      ...(method === 'POST' ? { body: options?.body ?? '' } : {}),
+      dispatcher: this.agent,
+      signal: AbortSignal.timeout(timeout ?? this.timeoutMs),
+    });
+    const text = await response.body.text();
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    let body: unknown = {};
+    if (text !== '') {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // MSAL inspects the status; a non-JSON body (proxy error page) becomes an empty object.
+        body = {};
+      }
+    }
+    return { headers, body: body as T, status: response.statusCode };
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
