@@ -1,0 +1,158 @@
+import { ConnectorError, RateLimitedError } from '../../core/errors.js';
+import type { HttpAnswer } from './adobe-http-transport.js';
+
+/**
+ * Stable codes of Campaign failures (besides `CAMPAIGN_HTTP_<status>` for retryable 5xx answers).
+ * Messages carry ids and Campaign's error codes (RST-…, XTK-…, PGS-…), never field values.
+ */
+export const campaignErrorCodes = [
+  /** 404 on a profile (or a read): the record does not exist. */
+  'CAMPAIGN_NOT_FOUND',
+  /** 404 on a custom-resource write: missing, or hidden because its `1`-cardinality parent is absent. */
+  'CAMPAIGN_HIDDEN_OR_MISSING',
+  /** 500 with PGS-220000 "duplicate key": a record with this identification key exists. */
+  'CAMPAIGN_DUPLICATE_KEY',
+  /** Campaign refused the request (validation: type, length, enum, read-only, unknown property). */
+  'CAMPAIGN_REJECTED',
+  /** Token refused, or the credential lacks access (401 after a fresh token, 403). */
+  'CAMPAIGN_AUTH',
+  /** The gateway could not route the URL (wrong organization in `campaign.url`). */
+  'CAMPAIGN_BAD_URI',
+  'CAMPAIGN_TIMEOUT',
+  'CAMPAIGN_NETWORK',
+  'CAMPAIGN_BAD_RESPONSE',
+  /** HTTP 429 (RateLimitedError). */
+  'CAMPAIGN_RATE_LIMITED',
+  /** The call budget cannot admit the call soon (RateLimitedError from the CallBudget). */
+  'CAMPAIGN_BUDGET_EXHAUSTED',
+] as const;
+export type CampaignErrorCode = (typeof campaignErrorCodes)[number];
+
+/** A duplicate identification key, with the constraint and column Campaign named. */
+export class CampaignDuplicateKeyError extends ConnectorError {
+  constructor(
+    message: string,
+    readonly constraint: string | null,
+    readonly column: string | null,
+  ) {
+    super('campaign', 'CAMPAIGN_DUPLICATE_KEY', message, { status: 500, retryable: false });
+  }
+}
+
+/** The readable parts of an Adobe error body, whatever its envelope. */
+export interface AdobeErrorBody {
+  message: string | null;
+  /** Gateway code, e.g. `401013`. */
+  errorCode: string | null;
+  /** Application codes found in the message: `RST-360011`, `PGS-220000`, `XTK-170036`, … */
+  appCodes: string[];
+}
+
+/** Read `{"code","message"}`, `{"error_code","message"}`, a bare JSON string, or plain text. */
+export function parseAdobeErrorBody(text: string): AdobeErrorBody {
+  let message: string | null = null;
+  let errorCode: string | null = null;
+  try {
+    const body: unknown = JSON.parse(text);
+    if (typeof body === 'string') message = body;
+    else if (typeof body === 'object' && body !== null) {
+      const record = body as Record<string, unknown>;
+      if (typeof record.message === 'string') message = record.message;
+      if (typeof record.error_code === 'string' || typeof record.error_code === 'number')
+        errorCode = String(record.error_code);
+    }
+  } catch {
+    message = text.trim() === '' ? null : text.slice(0, 2000);
+  }
+  const appCodes = [...new Set(message?.match(/\b[A-Z]{3}-\d{6}\b/g) ?? [])];
+  return { message, errorCode, appCodes };
+}
+
+/** True when a 401 body says the token is not valid (the one case worth a refresh and replay). */
+export function isInvalidTokenAnswer(answer: HttpAnswer): boolean {
+  return answer.status === 401 && parseAdobeErrorBody(answer.text).errorCode === '401013';
+}
+
+/** Constraint and column of a PGS-220000 duplicate-key message (no key value). */
+export function parseDuplicateKey(
+  message: string,
+): { constraint: string | null; column: string | null } | null {
+  if (!/PGS-220000/.test(message) || !/duplicate key/i.test(message)) return null;
+  return {
+    constraint: /unique constraint "([^"]+)"/.exec(message)?.[1] ?? null,
+    column: /Key \(([^)]+)\)=/.exec(message)?.[1] ?? null,
+  };
+}
+
+/** Seconds or an HTTP date, as ms from `now`. */
+export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined || text.trim() === '') return undefined;
+  const seconds = Number(text);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * The typed error for a non-2xx Campaign answer. `what` names the call (`PATCH cusOrder @…`);
+ * `hiddenPossible` says a 404 may be a hidden child (custom-resource writes).
+ */
+export function campaignErrorFromAnswer(
+  answer: HttpAnswer,
+  what: string,
+  hiddenPossible: boolean,
+): ConnectorError {
+  const body = parseAdobeErrorBody(answer.text);
+  const codes =
+    body.appCodes.length > 0
+      ? ` (${body.appCodes.join(', ')})`
+      : body.errorCode
+        ? ` (${body.errorCode})`
+        : '';
+  const base = `Campaign ${what} answered HTTP ${answer.status}${codes}`;
+  const status = answer.status;
+  if (status === 429) {
+    const retryAfterMs = parseRetryAfter(answer.headers['retry-after'], Date.now());
+    return new RateLimitedError('campaign', `${base}: too many calls`, {
+      code: 'CAMPAIGN_RATE_LIMITED',
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
+  }
+  if (status === 401 || status === 403)
+    return new ConnectorError(
+      'campaign',
+      'CAMPAIGN_AUTH',
+      `${base}: the credential was refused; check client id, secret and product profile`,
+      { status },
+    );
+  if (status === 404)
+    return hiddenPossible
+      ? new ConnectorError(
+          'campaign',
+          'CAMPAIGN_HIDDEN_OR_MISSING',
+          `${base}: the record is missing or hidden (its 1-cardinality parent is absent)`,
+          { status },
+        )
+      : new ConnectorError('campaign', 'CAMPAIGN_NOT_FOUND', `${base}: not found`, { status });
+  const duplicate = body.message === null ? null : parseDuplicateKey(body.message);
+  if (duplicate)
+    return new CampaignDuplicateKeyError(
+      `${base}: duplicate key on ${duplicate.constraint ?? 'a unique constraint'}${duplicate.column ? ` (column ${duplicate.column})` : ''}`,
+      duplicate.constraint,
+      duplicate.column,
+    );
+  if (status === 500 && body.message?.startsWith('Oops'))
+    return new ConnectorError(
+      'campaign',
+      'CAMPAIGN_BAD_URI',
+      `${base}: the gateway cannot route this URL; check the organization in campaign.url`,
+      { status },
+    );
+  if (status >= 500 && body.appCodes.length === 0)
+    return new ConnectorError('campaign', `CAMPAIGN_HTTP_${status}`, `${base}: server error`, {
+      status,
+      retryable: true,
+    });
+  return new ConnectorError('campaign', 'CAMPAIGN_REJECTED', `${base}: request refused`, { status });
+}
