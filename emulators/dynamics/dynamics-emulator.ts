@@ -141,6 +141,7 @@ async function buildServices(
     expiredTokenStatus: options.expiredTokenStatus ?? 400,
     maxBatchRequests: options.maxBatchRequests ?? 1000,
     countLimit: 5000,
+    omitDeltaLink: false,
   };
   const organization = {
     id: guidFrom(`org:${options.organizationName ?? 'emulator'}`),
@@ -180,6 +181,7 @@ async function buildServices(
       retentionDays: settings.retentionDays,
       expiredTokenStatus: settings.expiredTokenStatus,
       countLimit: settings.countLimit,
+      omitDeltaLink: settings.omitDeltaLink,
     }),
   });
   const batch = new BatchProcessor(handler, store, origin, () => settings.maxBatchRequests);

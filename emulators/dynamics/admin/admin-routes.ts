@@ -43,6 +43,7 @@ const settingsSchema = z
     expiredTokenStatus: z.number().int().min(400).max(599),
     maxBatchRequests: z.number().int().positive(),
     countLimit: z.number().int().positive(),
+    omitDeltaLink: z.boolean(),
   })
   .partial()
   .strict();

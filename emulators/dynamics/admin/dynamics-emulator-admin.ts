@@ -25,6 +25,8 @@ export interface EmulatorSettings {
   expiredTokenStatus: number;
   maxBatchRequests: number;
   countLimit: number;
+  /** Fault: drop `@odata.deltaLink` from the last change-tracking page. */
+  omitDeltaLink: boolean;
 }
 
 export interface ResetOptions {

@@ -30,6 +30,11 @@ export interface CollectionReaderSettings {
   expiredTokenStatus: number;
   /** Cap of `@odata.count` (Dataverse counts at most 5,000). @default 5000 */
   countLimit: number;
+  /**
+   * Fault: the last change-tracking page carries no `@odata.deltaLink`, as in the 2019 bug report
+   * (powerapps-docs#439). @default false
+   */
+  omitDeltaLink: boolean;
 }
 
 const trackingRefused = ['$filter', '$orderby', '$expand', '$top'] as const;
@@ -218,6 +223,7 @@ export class CollectionReader {
         headers,
       );
     }
+    if (this.settings().omitDeltaLink) return jsonResponse(200, { '@odata.context': context, value }, headers);
     const deltaLink = this.link(data, query, {
       $deltatoken: formatDeltaToken({ version: state.snapshot, issuedAt: now }),
     });
