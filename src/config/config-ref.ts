@@ -65,21 +65,39 @@ function parseRef(text: string): RefParse {
 
 const refTypeMessage = 'expected a reference env:NAME or file:/path';
 
+type RefContext = z.core.$RefinementCtx<string>;
+
+/** Add an issue that never carries the offending value. */
+function rejectValue(ctx: RefContext, message: string, findingCode?: string): typeof z.NEVER {
+  ctx.issues.push({
+    code: 'custom',
+    input: undefined,
+    message,
+    ...(findingCode ? { params: { findingCode } } : {}),
+  });
+  return z.NEVER;
+}
+
+function rejectMalformed(ctx: RefContext, message: string | undefined): typeof z.NEVER {
+  return rejectValue(ctx, message ?? refTypeMessage, refIssueCodes.malformed);
+}
+
 /**
  * A secret field: only `env:NAME` or `file:/path`. A literal value is an error whose message never
  * repeats the value.
  */
-export const secretRefSchema = z.string({ error: refTypeMessage }).transform((text, ctx) => {
-  const ref = parseRef(text);
-  if (ref.ok) return new SecretRef(ref.scheme, ref.target);
-  ctx.issues.push({
-    code: 'custom',
-    input: undefined,
-    message: ref.message ?? 'literal secrets are not allowed; use env:NAME or file:/path',
-    params: { findingCode: ref.message ? refIssueCodes.malformed : refIssueCodes.literal },
+export const secretRefSchema = z
+  .string({ error: (issue) => (issue.input === undefined ? undefined : refTypeMessage) })
+  .transform((text, ctx) => {
+    const ref = parseRef(text);
+    if (ref.ok) return new SecretRef(ref.scheme, ref.target);
+    if (ref.message) return rejectMalformed(ctx, ref.message);
+    return rejectValue(
+      ctx,
+      'literal secrets are not allowed; use env:NAME or file:/path',
+      refIssueCodes.literal,
+    );
   });
-  return z.NEVER;
-});
 
 /**
  * A non-secret field that may still come from the environment or a file (e.g. a client id):
@@ -91,14 +109,7 @@ export const valueOrRefSchema = z
   .transform((text, ctx): string | PlainRef => {
     if (!/^(env|file):/.test(text)) return text;
     const ref = parseRef(text);
-    if (ref.ok) return new PlainRef(ref.scheme, ref.target);
-    ctx.issues.push({
-      code: 'custom',
-      input: undefined,
-      message: ref.message ?? refTypeMessage,
-      params: { findingCode: refIssueCodes.malformed },
-    });
-    return z.NEVER;
+    return ref.ok ? new PlainRef(ref.scheme, ref.target) : rejectMalformed(ctx, ref.message);
   });
 
 /**
@@ -113,18 +124,9 @@ export function secretOrLiteralSchema(check?: (literal: string) => string | unde
     .transform((text, ctx): SecretRef => {
       if (!/^(env|file):/.test(text)) {
         const problem = check?.(text);
-        if (problem === undefined) return new SecretRef('literal', text);
-        ctx.issues.push({ code: 'custom', input: undefined, message: problem });
-        return z.NEVER;
+        return problem === undefined ? new SecretRef('literal', text) : rejectValue(ctx, problem);
       }
       const ref = parseRef(text);
-      if (ref.ok) return new SecretRef(ref.scheme, ref.target);
-      ctx.issues.push({
-        code: 'custom',
-        input: undefined,
-        message: ref.message ?? refTypeMessage,
-        params: { findingCode: refIssueCodes.malformed },
-      });
-      return z.NEVER;
+      return ref.ok ? new SecretRef(ref.scheme, ref.target) : rejectMalformed(ctx, ref.message);
     });
 }

@@ -7,33 +7,20 @@
  * The human-readable reference of every key lives in docs/configuration.md; keep both in step.
  */
 import { z } from 'zod';
+import { optOutModes } from '../core/opt-out-resolver.js';
 import { secretOrLiteralSchema, secretRefSchema, valueOrRefSchema } from './config-ref.js';
 
 // ---------------------------------------------------------------------------------------------
 // Closed sets
 // ---------------------------------------------------------------------------------------------
 
-/** Opt-out flow directions (flow F4). */
-export const optOutModes = [
-  'disabled',
-  'dynamics-to-campaign',
-  'campaign-to-dynamics',
-  'bidirectional',
-] as const;
-export type OptOutMode = (typeof optOutModes)[number];
-
-/** Campaign attributes an opt-out may target: the "No longer contact by…" flags and the CCPA flag. */
-export const optOutCampaignAttributes = [
-  'blackList',
-  'blackListEmail',
-  'blackListFax',
-  'blackListMobile',
-  'blackListPhone',
-  'blackListPostalMail',
-  'blackListPushnotification',
-  'ccpaOptOut',
-] as const;
-export type OptOutCampaignAttribute = (typeof optOutCampaignAttributes)[number];
+// Opt-out modes and their allowed Campaign targets are domain facts, kept in core.
+export {
+  optOutModes,
+  campaignOptOutAttributes,
+  type OptOutMode,
+  type CampaignOptOutAttribute,
+} from '../core/opt-out-resolver.js';
 
 /** Record filter comparison operators. */
 export const filterOperators = ['eq', 'ne', 'in', 'notIn', 'null', 'notNull', 'gt', 'lt'] as const;

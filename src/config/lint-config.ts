@@ -6,7 +6,8 @@
  */
 import type { ConfigFinding, ConfigPath, FindingSeverity, LocateConfigPath } from './config-finding.js';
 import { createFinding } from './config-finding.js';
-import { optOutCampaignAttributes, type SyncConfig } from './config-schema.js';
+import { campaignOptOutAttributes } from '../core/opt-out-resolver.js';
+import type { SyncConfig } from './config-schema.js';
 import { formatHint } from './did-you-mean.js';
 
 type Flows = SyncConfig['flows'];
@@ -36,7 +37,7 @@ export const maxLinkDepth = 3;
 
 type Report = (severity: FindingSeverity, code: string, path: ConfigPath, message: string) => void;
 
-const optOutTargets: readonly string[] = optOutCampaignAttributes;
+const optOutTargets: readonly string[] = campaignOptOutAttributes;
 
 function tablePath(index: number, ...rest: (string | number)[]): ConfigPath {
   return ['flows', 'customTables', index, ...rest];

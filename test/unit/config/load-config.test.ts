@@ -153,6 +153,22 @@ describe('loadConfig', () => {
     expect(JSON.stringify(result.findings)).not.toContain('hunter2');
   });
 
+  it('reports a missing secret field and a malformed reference', () => {
+    const text = replaceLine(
+      minimalConfigYaml,
+      'clientSecret: env:CAMPAIGN_CLIENT_SECRET',
+      'clientSecret: env:1BAD',
+    ).replace('  adminToken: env:DCSYNC_ADMIN_TOKEN\n', '  port: 9000\n');
+    expect(errorsOf(parse(text)).map(({ code, path, message }) => ({ code, path, message }))).toEqual([
+      {
+        code: 'CONFIG_BAD_REFERENCE',
+        path: 'campaign.clientSecret',
+        message: 'env: references need a variable name like env:CAMPAIGN_CLIENT_SECRET',
+      },
+      { code: 'CONFIG_MISSING_KEY', path: 'server.adminToken', message: 'is required' },
+    ]);
+  });
+
   it('names a missing or empty environment variable, never a value', () => {
     const env = buildTestEnv({ DCSYNC_ADMIN_TOKEN: '' });
     delete env.CAMPAIGN_CLIENT_SECRET;
