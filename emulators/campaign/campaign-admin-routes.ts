@@ -1,6 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { CampaignEmulatorAdmin } from './campaign-emulator-admin.js';
+import type { CampaignSftpControls } from './campaign-sftp-adapter.js';
+import { malformedRowKinds } from './sftp/opt-out-export-format.js';
+import { noChangeBehaviours } from './sftp/opt-out-export-workflow.js';
 
 const faultSchema = z
   .object({
@@ -45,7 +48,21 @@ const seedSchema = z
   .partial()
   .strict();
 
-const slowWriteSchema = z.object({ bytesPerSecond: z.number().positive().nullable() }).strict();
+const slowWriteSchema = z
+  .object({ chunks: z.number().int().positive(), intervalMs: z.number().nonnegative() })
+  .strict()
+  .nullable();
+
+const workflowSettingsSchema = z
+  .object({
+    runAtUtc: z.string(),
+    whenNoChanges: z.enum(noChangeBehaviours),
+    slowWrite: slowWriteSchema,
+  })
+  .partial()
+  .strict();
+
+const malformedSchema = z.object({ kinds: z.array(z.enum(malformedRowKinds)) }).strict();
 
 /**
  * `/_emulator/…`: the admin API, shaped like the Dynamics emulator's (seed, reset, faults, clock,
@@ -189,7 +206,7 @@ export function registerCampaignAdminRoutes(app: FastifyInstance, admin: Campaig
   );
   app.post(
     '/_emulator/sftp/workflow/stop',
-    guard(() => sftp().stop()),
+    guard(async () => sftp().stop()),
   );
   app.post(
     '/_emulator/sftp/workflow/start',
@@ -197,7 +214,18 @@ export function registerCampaignAdminRoutes(app: FastifyInstance, admin: Campaig
   );
   app.put(
     '/_emulator/sftp/workflow/slow-write',
-    guard((body) => sftp().setSlowWrite(body.bytesPerSecond), slowWriteSchema),
+    guard((body) => sftp().setSlowWrite(body), slowWriteSchema),
+  );
+  app.put(
+    '/_emulator/sftp/workflow',
+    guard(
+      (body) => sftp().configure(body as Parameters<CampaignSftpControls['configure']>[0]),
+      workflowSettingsSchema,
+    ),
+  );
+  app.post(
+    '/_emulator/sftp/workflow/malformed-rows',
+    guard((body) => sftp().injectMalformedRows(body.kinds), malformedSchema),
   );
   app.get(
     '/_emulator/sftp/workflow',
@@ -206,5 +234,9 @@ export function registerCampaignAdminRoutes(app: FastifyInstance, admin: Campaig
   app.get(
     '/_emulator/sftp/usage',
     guard(async () => sftp().usage()),
+  );
+  app.post(
+    '/_emulator/sftp/disconnect',
+    guard(() => sftp().disconnectAll()),
   );
 }

@@ -64,6 +64,7 @@ export class CampaignEmulatorAdmin {
     this.context.privacyService.clear();
     this.context.load.reset();
     this.context.faults.reset();
+    this.sftp?.reset();
     if (options.reseed ?? true) this.reseed();
   }
 
