@@ -1,17 +1,37 @@
 import { StoreError } from '../../core/errors.js';
 import type { Page, PageRequest } from '../../core/ports/state-store.js';
+import type { SqlExecutor, SqlRow } from './sql-driver.js';
+import type { SqlWhere } from './sql-list.js';
 
 const defaultPageLimit = 100;
 const maxPageLimit = 1000;
 
+/**
+ * One page of `table` rows matching `where`, oldest id first. Cursors are opaque to callers;
+ * inside they carry the last row id of the previous page.
+ */
+export async function selectPage<R extends SqlRow & { id: unknown }, T>(
+  executor: SqlExecutor,
+  query: { label: string; table: string; columns: string; where: SqlWhere },
+  page: PageRequest,
+  map: (row: R) => T,
+): Promise<Page<T>> {
+  const { afterId, limit } = resolvePageRequest(page, query.label);
+  const rows = await executor.all<R>(
+    `SELECT ${query.columns} FROM ${query.table} WHERE ${query.where.sql}${afterId === null ? '' : ' AND id > ?'} ` +
+      'ORDER BY id LIMIT ?',
+    [...query.where.params, ...(afterId === null ? [] : [afterId]), limit + 1],
+  );
+  return toPage(rows, limit, map);
+}
+
 /** A page request resolved against the store's defaults: the row id to start after and the size. */
-export interface ResolvedPageRequest {
+interface ResolvedPageRequest {
   afterId: string | null;
   limit: number;
 }
 
-/** Cursors are opaque to callers; inside they carry the last row id of the previous page. */
-export function resolvePageRequest(page: PageRequest, list: string): ResolvedPageRequest {
+function resolvePageRequest(page: PageRequest, list: string): ResolvedPageRequest {
   const requested = page.limit ?? defaultPageLimit;
   if (!Number.isInteger(requested) || requested < 1) {
     throw new StoreError('STORE_INVALID_INPUT', `${list}: page limit must be a positive integer`);
@@ -20,7 +40,7 @@ export function resolvePageRequest(page: PageRequest, list: string): ResolvedPag
 }
 
 /** Cut one extra row off the fetched rows and turn it into the next cursor. */
-export function toPage<R extends { id: unknown }, T>(
+function toPage<R extends { id: unknown }, T>(
   rows: readonly R[],
   limit: number,
   map: (row: R) => T,

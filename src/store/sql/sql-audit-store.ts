@@ -1,7 +1,7 @@
 import type { AuditEntry, AuditStore, Page, PageRequest } from '../../core/ports/state-store.js';
-import { resolvePageRequest, toPage } from './page-cursor.js';
-import type { SqlExecutor, SqlParam } from './sql-driver.js';
-import { chunk } from './sql-list.js';
+import { selectPage } from './page-cursor.js';
+import type { SqlExecutor } from './sql-driver.js';
+import { chunk, whereAll } from './sql-list.js';
 import type { SqlStoreContext } from './sql-store-context.js';
 import { requireText, requireTime } from './staged-change-input.js';
 
@@ -31,28 +31,22 @@ export class SqlAuditStore implements AuditStore {
     else await this.ctx.driver.transaction('append audit', (tx) => insertAuditEntries(tx, entries));
   }
 
-  async list(
+  list(
     filter: { flow?: string; recordKey?: string; action?: string; since?: number },
     page: PageRequest,
   ): Promise<Page<AuditEntry>> {
-    const { afterId, limit } = resolvePageRequest(page, 'audit list');
-    const terms = ['1 = 1'];
-    const params: SqlParam[] = [];
-    const add = (term: string, value: SqlParam | undefined): void => {
-      if (value === undefined) return;
-      terms.push(term);
-      params.push(value);
-    };
-    add('flow = ?', filter.flow);
-    add('record_key = ?', filter.recordKey);
-    add('action = ?', filter.action);
-    add('at >= ?', filter.since);
-    add('id > ?', afterId ?? undefined);
-    const rows = await this.ctx.driver.all<AuditRow>(
-      `SELECT id, ${auditColumns} FROM audit_entries WHERE ${terms.join(' AND ')} ORDER BY id LIMIT ?`,
-      [...params, limit + 1],
+    const where = whereAll([
+      filter.flow === undefined ? null : ['flow = ?', filter.flow],
+      filter.recordKey === undefined ? null : ['record_key = ?', filter.recordKey],
+      filter.action === undefined ? null : ['action = ?', filter.action],
+      filter.since === undefined ? null : ['at >= ?', filter.since],
+    ]);
+    return selectPage(
+      this.ctx.driver,
+      { label: 'audit list', table: 'audit_entries', columns: `id, ${auditColumns}`, where },
+      page,
+      toAuditEntry,
     );
-    return toPage(rows, limit, toAuditEntry);
   }
 }
 

@@ -5,12 +5,11 @@ import type {
   Page,
   PageRequest,
 } from '../../core/ports/state-store.js';
-import { resolvePageRequest, toPage } from './page-cursor.js';
-import type { SqlParam } from './sql-driver.js';
-import { chunk, isStoreId, keyOf, placeholders } from './sql-list.js';
+import { selectPage } from './page-cursor.js';
+import { chunk, isStoreId, keyOf, placeholders, whereAll, type SqlWhere } from './sql-list.js';
 import type { SqlStoreContext } from './sql-store-context.js';
-import { stageChanges } from './stage-changes.js';
-import { laneRankOf, parsePayload } from './work-item-row.js';
+import { restageStoredStates } from './stage-changes.js';
+import { parsePayload } from './work-item-row.js';
 
 interface DeadLetterRow {
   id: string | number;
@@ -34,18 +33,18 @@ const idsPerStatement = 500;
 export class SqlDeadLetterStore implements DeadLetterStore {
   constructor(private readonly ctx: SqlStoreContext) {}
 
-  async list(filter: DeadLetterFilter, page: PageRequest): Promise<Page<DeadLetter>> {
-    const { afterId, limit } = resolvePageRequest(page, 'dead-letter list');
-    const where = deadLetterWhere(filter);
-    if (afterId !== null) {
-      where.sql += ' AND id > ?';
-      where.params.push(afterId);
-    }
-    const rows = await this.ctx.driver.all<DeadLetterRow>(
-      `SELECT ${deadLetterColumns} FROM dead_letters WHERE ${where.sql} ORDER BY id LIMIT ?`,
-      [...where.params, limit + 1],
+  list(filter: DeadLetterFilter, page: PageRequest): Promise<Page<DeadLetter>> {
+    return selectPage(
+      this.ctx.driver,
+      {
+        label: 'dead-letter list',
+        table: 'dead_letters',
+        columns: deadLetterColumns,
+        where: deadLetterWhere(filter),
+      },
+      page,
+      toDeadLetter,
     );
-    return toPage(rows, limit, toDeadLetter);
   }
 
   async count(filter: DeadLetterFilter = {}): Promise<number> {
@@ -104,20 +103,10 @@ export class SqlDeadLetterStore implements DeadLetterStore {
           );
           for (const row of held) busy.add(keyOf(flow, row.record_key));
         }
-        await stageChanges(
+        await restageStoredStates(
           tx,
-          rows
-            .filter((row) => !busy.has(keyOf(row.flow, row.record_key)))
-            .map((row) => ({
-              flow: row.flow,
-              recordKey: row.record_key,
-              payload: row.payload,
-              sourceVersion: row.source_version,
-              laneRank: laneRankOf('live'),
-              availableAt: now,
-            })),
+          rows.filter((row) => !busy.has(keyOf(row.flow, row.record_key))),
           now,
-          { keysLocked: true },
         );
         retried += rows.length;
       }
@@ -155,29 +144,19 @@ function groupByFlow(rows: readonly DeadLetterRow[]): Map<string, string[]> {
   return byFlow;
 }
 
-function deadLetterWhere(filter: DeadLetterFilter): { sql: string; params: SqlParam[] } {
-  const terms = ['1 = 1'];
-  const params: SqlParam[] = [];
-  if (filter.flow !== undefined) {
-    terms.push('flow = ?');
-    params.push(filter.flow);
-  }
-  if (filter.recordKey !== undefined) {
-    if (filter.recordKey.endsWith('*')) {
-      // substr, not LIKE: SQLite's LIKE ignores case and both treat % and _ as wildcards.
-      const prefix = filter.recordKey.slice(0, -1);
-      terms.push('substr(record_key, 1, ?) = ?');
-      params.push(Array.from(prefix).length, prefix);
-    } else {
-      terms.push('record_key = ?');
-      params.push(filter.recordKey);
-    }
-  }
-  if (filter.code !== undefined) {
-    terms.push('code = ?');
-    params.push(filter.code);
-  }
-  return { sql: terms.join(' AND '), params };
+function deadLetterWhere(filter: DeadLetterFilter): SqlWhere {
+  const key = filter.recordKey;
+  // substr, not LIKE: SQLite's LIKE ignores case and both treat % and _ as wildcards.
+  const prefix = key?.endsWith('*') === true ? key.slice(0, -1) : null;
+  return whereAll([
+    filter.flow === undefined ? null : ['flow = ?', filter.flow],
+    key === undefined
+      ? null
+      : prefix === null
+        ? ['record_key = ?', key]
+        : ['substr(record_key, 1, ?) = ?', Array.from(prefix).length, prefix],
+    filter.code === undefined ? null : ['code = ?', filter.code],
+  ]);
 }
 
 function toDeadLetter(row: DeadLetterRow): DeadLetter {

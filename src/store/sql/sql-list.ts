@@ -1,3 +1,5 @@
+import type { SqlParam } from './sql-driver.js';
+
 /** `?, ?, ?` for an IN list of `count` values. */
 export function placeholders(count: number): string {
   return Array.from({ length: count }, () => '?').join(', ');
@@ -18,4 +20,19 @@ export function isStoreId(id: unknown): id is string {
 /** A record key as one string, for per-key locks and maps. */
 export function keyOf(flow: string, recordKey: string): string {
   return `${flow}\u0000${recordKey}`;
+}
+
+/** A WHERE clause and its parameters. */
+export interface SqlWhere {
+  sql: string;
+  params: SqlParam[];
+}
+
+/** AND of the given terms (`[sql, ...params]`); skipped terms are `null`; no terms match all rows. */
+export function whereAll(terms: readonly ([string, ...SqlParam[]] | null)[]): SqlWhere {
+  const present = terms.filter((term) => term !== null);
+  return {
+    sql: present.length === 0 ? '1 = 1' : present.map(([sql]) => sql).join(' AND '),
+    params: present.flatMap(([, ...params]) => params),
+  };
 }

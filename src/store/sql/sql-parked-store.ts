@@ -1,10 +1,9 @@
 import type { Page, PageRequest, ParentRef, ParkedItem, ParkedStore } from '../../core/ports/state-store.js';
-import { laneRankOf, parsePayload } from './work-item-row.js';
-import { resolvePageRequest, toPage } from './page-cursor.js';
-import type { SqlParam } from './sql-driver.js';
-import { keyOf } from './sql-list.js';
+import { parsePayload } from './work-item-row.js';
+import { selectPage } from './page-cursor.js';
+import { keyOf, whereAll, type SqlWhere } from './sql-list.js';
 import type { SqlStoreContext } from './sql-store-context.js';
-import { stageChanges } from './stage-changes.js';
+import { restageStoredStates } from './stage-changes.js';
 
 interface ParkedRow {
   id: string | number;
@@ -47,19 +46,7 @@ export class SqlParkedStore implements ParkedStore {
       ).filter((row) => keys.has(keyOf(row.flow, row.record_key)));
       if (rows.length === 0) return 0;
       for (const row of rows) await tx.run('DELETE FROM parked_items WHERE id = ?', [String(row.id)]);
-      await stageChanges(
-        tx,
-        rows.map((row) => ({
-          flow: row.flow,
-          recordKey: row.record_key,
-          payload: row.payload,
-          sourceVersion: row.source_version,
-          laneRank: laneRankOf('live'),
-          availableAt: now,
-        })),
-        now,
-        { keysLocked: true },
-      );
+      await restageStoredStates(tx, rows, now);
       return rows.length;
     });
   }
@@ -80,18 +67,13 @@ export class SqlParkedStore implements ParkedStore {
     return removed > 0;
   }
 
-  async list(filter: { flow?: string; parent?: ParentRef }, page: PageRequest): Promise<Page<ParkedItem>> {
-    const { afterId, limit } = resolvePageRequest(page, 'parked list');
-    const where = parkedWhere(filter);
-    if (afterId !== null) {
-      where.sql += ' AND id > ?';
-      where.params.push(afterId);
-    }
-    const rows = await this.ctx.driver.all<ParkedRow>(
-      `SELECT ${parkedColumns} FROM parked_items WHERE ${where.sql} ORDER BY id LIMIT ?`,
-      [...where.params, limit + 1],
+  list(filter: { flow?: string; parent?: ParentRef }, page: PageRequest): Promise<Page<ParkedItem>> {
+    return selectPage(
+      this.ctx.driver,
+      { label: 'parked list', table: 'parked_items', columns: parkedColumns, where: parkedWhere(filter) },
+      page,
+      toParkedItem,
     );
-    return toPage(rows, limit, toParkedItem);
   }
 
   async count(flow?: string): Promise<number> {
@@ -104,18 +86,13 @@ export class SqlParkedStore implements ParkedStore {
   }
 }
 
-function parkedWhere(filter: { flow?: string; parent?: ParentRef }): { sql: string; params: SqlParam[] } {
-  const terms = ['1 = 1'];
-  const params: SqlParam[] = [];
-  if (filter.flow !== undefined) {
-    terms.push('flow = ?');
-    params.push(filter.flow);
-  }
-  if (filter.parent !== undefined) {
-    terms.push('parent_flow = ? AND parent_key = ?');
-    params.push(filter.parent.flow, filter.parent.recordKey);
-  }
-  return { sql: terms.join(' AND '), params };
+function parkedWhere(filter: { flow?: string; parent?: ParentRef }): SqlWhere {
+  return whereAll([
+    filter.flow === undefined ? null : ['flow = ?', filter.flow],
+    filter.parent === undefined
+      ? null
+      : ['parent_flow = ? AND parent_key = ?', filter.parent.flow, filter.parent.recordKey],
+  ]);
 }
 
 function toParkedItem(row: ParkedRow): ParkedItem {

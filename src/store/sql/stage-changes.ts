@@ -2,6 +2,7 @@ import type { EnqueueOutcome } from '../../core/ports/state-store.js';
 import { planEnqueue, type KeyHoldings, type StagedChange } from './enqueue-planner.js';
 import type { SqlTransaction } from './sql-driver.js';
 import { chunk, keyOf, placeholders } from './sql-list.js';
+import { laneRankOf } from './work-item-row.js';
 
 const keysPerStatement = 500;
 const insertRowsPerStatement = 400;
@@ -55,6 +56,26 @@ export async function stageChanges(
     );
   }
   return plan.outcomes;
+}
+
+/**
+ * Put stored states (parked items, dead letters) back in the queue: live lane, available now,
+ * coalescing like any change. The caller already holds their key locks.
+ */
+export async function restageStoredStates(
+  tx: SqlTransaction,
+  rows: readonly { flow: string; record_key: string; payload: string; source_version: string | null }[],
+  now: number,
+): Promise<void> {
+  const changes = rows.map((row) => ({
+    flow: row.flow,
+    recordKey: row.record_key,
+    payload: row.payload,
+    sourceVersion: row.source_version,
+    laneRank: laneRankOf('live'),
+    availableAt: now,
+  }));
+  await stageChanges(tx, changes, now, { keysLocked: true });
 }
 
 function groupKeysByFlow(changes: readonly StagedChange[]): Map<string, Set<string>> {
