@@ -91,7 +91,7 @@ function parseInnerRequest(part: MimePart): InnerRequest {
   const head = split ? part.content.slice(0, split.index) : part.content;
   const body = split ? part.content.slice(split.index + split[0].length) : '';
   const [requestLine = '', ...headerLines] = head.split(/\r?\n/);
-  const match = /^(GET|POST|PATCH|PUT|DELETE)\s+(\S+)(?:\s+HTTP\/1\.1)?$/i.exec(requestLine.trim());
+  const match = /^(GET|POST|PATCH|PUT|DELETE)\s+(.+?)(?:\s+HTTP\/1\.1)?$/i.exec(requestLine.trim());
   if (!match) throw badRequest(`The batch part request line '${requestLine.slice(0, 80)}' is not valid.`);
   const trimmedBody = body.replace(/\s+$/, '');
   return {

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/core/clock.js';
+import { RateLimitedError } from '../../../src/core/errors.js';
+import { RequestPacer, SlidingWindowCounter } from '../../../src/connectors/dynamics/request-pacer.js';
+
+describe('SlidingWindowCounter', () => {
+  it('allows `limit` requests per window and says when the next one fits', () => {
+    const counter = new SlidingWindowCounter(3, 1000);
+    counter.record(0);
+    counter.record(100);
+    counter.record(200);
+    expect(counter.delayMs(300)).toBe(701);
+    expect(counter.delayMs(999)).toBe(2);
+    expect(counter.delayMs(1000)).toBe(0);
+    expect(counter.used(1150)).toBe(1);
+  });
+
+  it('keeps memory bounded for long windows by bucketing, without undercounting', () => {
+    const day = 86_400_000;
+    const counter = new SlidingWindowCounter(500_000, day);
+    for (let i = 0; i < 100_000; i++) counter.record(i * 10);
+    expect(counter.used(1_000_000)).toBe(100_000);
+    expect(counter.delayMs(1_000_000)).toBe(0);
+    expect(counter.used(day + 999_990)).toBe(0);
+  });
+});
+
+describe('RequestPacer', () => {
+  it('fails fast with a RateLimitedError when the budget frees up later than maxWaitMs', async () => {
+    const clock = new ManualClock(0);
+    const pacer = new RequestPacer({
+      windows: [new SlidingWindowCounter(2, 86_400_000)],
+      clock,
+      maxWaitMs: 1000,
+    });
+    await pacer.acquire();
+    await pacer.acquire();
+    const error = await pacer.acquire().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).code).toBe('DYNAMICS_BUDGET_EXHAUSTED');
+    expect((error as RateLimitedError).retryAfterMs).toBe(86_400_001);
+  });
+
+  it('holds requests back while a Retry-After is pending', async () => {
+    const clock = new ManualClock(0);
+    const pacer = new RequestPacer({ windows: [], clock, maxWaitMs: 500 });
+    pacer.pauseUntil(5000);
+    await expect(pacer.acquire()).rejects.toBeInstanceOf(RateLimitedError);
+    clock.advance(5000);
+    await expect(pacer.acquire()).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { parseSeedFile, tableSchemasOf } from '../../../emulators/dynamics/schema/seed-file.js';
+
+describe('emulator seed file', () => {
+  it('declares custom tables with typed columns, lookups and change tracking', () => {
+    const seed = parseSeedFile(`
+tables:
+  - logicalName: new_order
+    entitySetName: new_orders
+    changeTracking: false
+    columns:
+      - { name: new_total, type: money }
+      - { name: new_contactid, type: lookup, target: contact, navigationProperty: new_ContactId }
+`);
+    const [contact, order] = tableSchemasOf(seed);
+    expect(contact!.logicalName).toBe('contact');
+    expect(order).toMatchObject({
+      entitySetName: 'new_orders',
+      primaryIdAttribute: 'new_orderid',
+      changeTrackingEnabled: false,
+    });
+    expect(order!.columns.find((c) => c.logicalName === 'new_contactid')).toMatchObject({
+      type: 'lookup',
+      target: 'contact',
+      navigationProperty: 'new_ContactId',
+      onDelete: 'removeLink',
+    });
+    expect(order!.columns.map((c) => c.logicalName)).toContain('new_name');
+  });
+
+  it('reports every problem with its path', () => {
+    expect(() =>
+      parseSeedFile(
+        'tables:\n  - logicalName: Bad\n    entitySetName: x\n    columns: [{ name: a, type: nope }]',
+        'seed.yaml',
+      ),
+    ).toThrow(/^seed\.yaml: tables\.0\.logicalName: .*tables\.0\.columns\.0\.type/);
+    expect(() =>
+      parseSeedFile(
+        'tables:\n  - { logicalName: new_a, entitySetName: new_as, columns: [{ name: new_x, type: lookup, target: new_b }] }',
+      ),
+    ).toThrow("looks up unknown table 'new_b'");
+  });
+});
