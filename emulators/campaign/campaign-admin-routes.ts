@@ -1,9 +1,42 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { CampaignEmulatorAdmin } from './campaign-emulator-admin.js';
-import type { CampaignSftpControls } from './campaign-sftp-adapter.js';
+import { errorEnvelopes } from './campaign-wire-format.js';
 import { malformedRowKinds } from './sftp/opt-out-export-format.js';
 import { noChangeBehaviours } from './sftp/opt-out-export-workflow.js';
+
+/** An admin-API failure: `{ "error": { "code", "message" } }` like the Dynamics emulator's. */
+class AdminError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const loopback = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body ?? {});
+  if (!result.success) {
+    throw new AdminError(
+      400,
+      'EMULATOR_BAD_REQUEST',
+      result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '),
+    );
+  }
+  return result.data;
+}
+
+/** Drop keys whose value is undefined (zod partials meet exactOptionalPropertyTypes). */
+function defined<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
+}
 
 const faultSchema = z
   .object({
@@ -21,7 +54,7 @@ const faultSchema = z
   .partial()
   .strict();
 
-const loadSchema = z
+const limitsSchema = z
   .object({
     callsPerSecond: z.number().positive().nullable(),
     retryAfterSec: z.number().int().nonnegative().nullable(),
@@ -29,12 +62,11 @@ const loadSchema = z
   .partial()
   .strict();
 
-const clockSchema = z
+const settingsSchema = z
   .object({
-    advanceMs: z.number().nonnegative(),
-    freezeAt: z.union([z.number(), z.string()]),
-    freeze: z.boolean(),
-    unfreeze: z.boolean(),
+    bigTableThreshold: z.number().int().nonnegative(),
+    errorEnvelope: z.enum(errorEnvelopes),
+    hiddenWriteStatus: z.union([z.literal(404), z.literal(500)]),
   })
   .partial()
   .strict();
@@ -54,189 +86,160 @@ const slowWriteSchema = z
   .nullable();
 
 const workflowSettingsSchema = z
-  .object({
-    runAtUtc: z.string(),
-    whenNoChanges: z.enum(noChangeBehaviours),
-    slowWrite: slowWriteSchema,
-  })
+  .object({ runAtUtc: z.string(), whenNoChanges: z.enum(noChangeBehaviours), slowWrite: slowWriteSchema })
   .partial()
   .strict();
 
-const malformedSchema = z.object({ kinds: z.array(z.enum(malformedRowKinds)) }).strict();
+const recordBody = z.record(z.string(), z.unknown());
 
 /**
- * `/_emulator/…`: the admin API, shaped like the Dynamics emulator's (seed, reset, faults, clock,
- * stats) plus Campaign specifics (operator edits, records with hidden ones, privacy, SFTP workflow).
- * Every route calls a method of {@link CampaignEmulatorAdmin}.
+ * `/_emulator/…`, shaped like the Dynamics emulator's admin API (health, stats, reset, faults,
+ * clock, tokens, limits, settings) plus Campaign specifics: seeding profiles, records with hidden
+ * ones, operator edits, privacy requests and jobs, and the SFTP export workflow. Open to loopback
+ * callers when no admin key is set; with a key every call needs `x-emulator-admin-key`.
  */
-export function registerCampaignAdminRoutes(app: FastifyInstance, admin: CampaignEmulatorAdmin): void {
-  const bad = (reply: FastifyReply, error: unknown) =>
-    reply.status(400).send({
-      error: { code: 'ADMIN_BAD_REQUEST', message: error instanceof Error ? error.message : String(error) },
-    });
-  const guard =
-    <T>(
-      fn: (body: T, params: Record<string, string>, query: Record<string, string>) => unknown,
-      schema?: z.ZodType<T>,
-    ) =>
-    async (request: { body: unknown; params: unknown; query: unknown }, reply: FastifyReply) => {
-      try {
-        const body = schema ? schema.parse(request.body ?? {}) : (request.body as T);
-        const result = await fn(
-          body,
-          request.params as Record<string, string>,
-          request.query as Record<string, string>,
+export function registerCampaignAdminRoutes(
+  app: FastifyInstance,
+  admin: CampaignEmulatorAdmin,
+  adminKey: string | undefined,
+): void {
+  const guard = (request: FastifyRequest): void => {
+    if (adminKey !== undefined) {
+      const given = Buffer.from(String(request.headers['x-emulator-admin-key'] ?? ''));
+      const wanted = Buffer.from(adminKey);
+      if (given.length !== wanted.length || !timingSafeEqual(given, wanted))
+        throw new AdminError(
+          401,
+          'EMULATOR_UNAUTHORIZED',
+          'The admin API needs the x-emulator-admin-key header.',
         );
-        return reply.status(200).send(result ?? { ok: true });
-      } catch (error) {
-        return bad(reply, error);
-      }
-    };
-
-  app.get('/_emulator/health', () => Promise.resolve({ ok: true }));
-  app.post(
-    '/_emulator/reset',
-    guard(
-      (body: { reseed?: boolean | undefined }) => admin.reset(body),
-      z.object({ reseed: z.boolean() }).partial().strict(),
-    ),
-  );
-  app.post(
-    '/_emulator/seed',
-    guard((body) => ({ pkeys: admin.seedProfiles(body) }), seedSchema),
-  );
-
-  app.get('/_emulator/faults', () => Promise.resolve(admin.faults()));
-  app.put(
-    '/_emulator/faults',
-    guard((body) => admin.setFaults(body as Parameters<typeof admin.setFaults>[0]), faultSchema),
-  );
-  app.delete(
-    '/_emulator/faults',
-    guard(() => admin.clearFaults()),
-  );
-
-  app.get('/_emulator/clock', () => Promise.resolve(admin.clock.state()));
-  app.post(
-    '/_emulator/clock',
-    guard((body) => {
-      if (body.unfreeze) admin.clock.unfreeze();
-      if (body.freezeAt !== undefined)
-        admin.clock.freeze(typeof body.freezeAt === 'string' ? Date.parse(body.freezeAt) : body.freezeAt);
-      else if (body.freeze) admin.clock.freeze();
-      if (body.advanceMs !== undefined) admin.advanceClock(body.advanceMs);
-      return admin.clock.state();
-    }, clockSchema),
-  );
-
-  app.get('/_emulator/stats', () => Promise.resolve(admin.stats()));
-  app.delete(
-    '/_emulator/stats',
-    guard(() => admin.resetStats()),
-  );
-  app.get('/_emulator/load', () => Promise.resolve(admin.load()));
-  app.put(
-    '/_emulator/load',
-    guard((body) => admin.setLoad(body as Parameters<typeof admin.setLoad>[0]), loadSchema),
-  );
-
-  app.post(
-    '/_emulator/tokens/revoke',
-    guard(() => ({ revoked: admin.revokeTokens() })),
-  );
-  app.post(
-    '/_emulator/tokens/expire',
-    guard(() => ({ expired: admin.expireTokens() })),
-  );
-
-  app.get(
-    '/_emulator/records/:resource',
-    guard((_b, params, query) =>
-      admin.listRecords(params.resource!, { includeHidden: query.includeHidden === 'true' }),
-    ),
-  );
-  app.get(
-    '/_emulator/records/:resource/_count',
-    guard((_b, params) => admin.countRecords(params.resource!)),
-  );
-  app.post(
-    '/_emulator/records/:resource',
-    guard((body: Record<string, unknown>, params) => ({ PKey: admin.insertRecord(params.resource!, body) })),
-  );
-  app.get(
-    '/_emulator/records/:resource/:ref',
-    guard(
-      (_b, params) =>
-        admin.getRecord(params.resource!, params.ref!) ??
-        Promise.reject(new Error(`no ${params.resource} ${params.ref}`)),
-    ),
-  );
-  app.post(
-    '/_emulator/profiles/:ref/operator-edit',
-    guard(
-      (body: Record<string, unknown>, params) => admin.editProfileAsOperator(params.ref!, body),
-      z.record(z.string(), z.unknown()),
-    ),
-  );
-
-  app.get('/_emulator/privacy/requests', () => Promise.resolve(admin.privacyRequests()));
-  app.get('/_emulator/privacy/jobs', () =>
-    Promise.resolve(
-      admin.privacyJobs().map(({ campaignRequests, ...job }) => ({
-        ...job,
-        campaignRequests: campaignRequests.map((r) => r.pkey),
-      })),
-    ),
-  );
-  app.post(
-    '/_emulator/privacy/fail-next',
-    guard(
-      (body: { count: number }) => admin.failNextPrivacyJobs(body.count),
-      z.object({ count: z.number().int().nonnegative() }).strict(),
-    ),
-  );
-
+    } else if (!loopback.has(request.socket.remoteAddress ?? '')) {
+      throw new AdminError(
+        403,
+        'EMULATOR_FORBIDDEN',
+        'The admin API is open to loopback callers only; set an admin key.',
+      );
+    }
+  };
+  const route = (
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    url: string,
+    handler: (request: FastifyRequest<{ Params: Record<string, string> }>) => unknown,
+  ): void => {
+    app.route<{ Params: Record<string, string> }>({
+      method,
+      url: `/_emulator${url}`,
+      handler: async (request, reply) => {
+        try {
+          guard(request);
+          const result: unknown = await handler(request);
+          return reply.code(result === undefined ? 204 : 200).send(result);
+        } catch (error) {
+          if (error instanceof AdminError)
+            return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
+          if (error instanceof Error)
+            return reply.code(400).send({ error: { code: 'EMULATOR_BAD_REQUEST', message: error.message } });
+          throw error;
+        }
+      },
+    });
+  };
+  const param = (request: FastifyRequest<{ Params: Record<string, string> }>, name: string) =>
+    request.params[name] ?? '';
   const sftp = () => {
-    if (!admin.sftp) throw new Error('the SFTP server is not running (start the emulator with an SFTP port)');
+    if (!admin.sftp)
+      throw new AdminError(
+        409,
+        'EMULATOR_NO_SFTP',
+        'The SFTP server is not running (start the emulator with an SFTP port).',
+      );
     return admin.sftp;
   };
-  app.post(
-    '/_emulator/sftp/workflow/run',
-    guard(async () => sftp().runNow()),
+
+  route('GET', '/health', () => ({ ok: true }));
+  route('GET', '/stats', () => admin.stats());
+  route('DELETE', '/stats', () => admin.resetStats());
+  route('POST', '/reset', (r) => {
+    admin.reset(defined(parse(z.object({ reseed: z.boolean() }).partial().strict(), r.body)));
+    return admin.countRecords('profile');
+  });
+  route('POST', '/seed', (r) => ({ pkeys: admin.seedProfiles(defined(parse(seedSchema, r.body))) }));
+
+  route('GET', '/faults', () => admin.faults());
+  route('PUT', '/faults', (r) => admin.setFaults(defined(parse(faultSchema, r.body))));
+  route('DELETE', '/faults', () => admin.clearFaults());
+
+  route('GET', '/clock', () => admin.clock.state());
+  route('POST', '/clock', (r) => {
+    const body = parse(
+      z
+        .object({
+          advanceMs: z.number().nonnegative(),
+          freeze: z.union([z.boolean(), z.number()]),
+          unfreeze: z.boolean(),
+        })
+        .partial()
+        .strict(),
+      r.body,
+    );
+    if (body.freeze !== undefined && body.freeze !== false)
+      admin.clock.freeze(body.freeze === true ? undefined : body.freeze);
+    if (body.advanceMs !== undefined) admin.advanceClock(body.advanceMs);
+    if (body.unfreeze) admin.clock.unfreeze();
+    return admin.clock.state();
+  });
+
+  route('POST', '/tokens/revoke', () => ({ revoked: admin.revokeTokens() }));
+  route('POST', '/tokens/expire', () => ({ expired: admin.expireTokens() }));
+  route('GET', '/limits', () => admin.limits());
+  route('PUT', '/limits', (r) => admin.setLimits(defined(parse(limitsSchema, r.body))));
+  route('GET', '/settings', () => admin.settings());
+  route('PUT', '/settings', (r) => admin.configure(defined(parse(settingsSchema, r.body))));
+
+  route('GET', '/records/:resource', (r) =>
+    admin.listRecords(param(r, 'resource'), {
+      includeHidden: (r.query as Record<string, string>).includeHidden === 'true',
+    }),
   );
-  app.post(
-    '/_emulator/sftp/workflow/stop',
-    guard(async () => sftp().stop()),
+  route('GET', '/records/:resource/count', (r) => admin.countRecords(param(r, 'resource')));
+  route('POST', '/records/:resource', (r) => ({
+    PKey: admin.insertRecord(param(r, 'resource'), parse(recordBody, r.body)),
+  }));
+  route('GET', '/records/:resource/:ref', (r) => {
+    const record = admin.getRecord(param(r, 'resource'), param(r, 'ref'));
+    if (!record) throw new AdminError(404, 'EMULATOR_NOT_FOUND', 'No such record.');
+    return record;
+  });
+  route('POST', '/profiles/:ref/operator-edit', (r) =>
+    admin.editProfileAsOperator(param(r, 'ref'), parse(recordBody, r.body)),
   );
-  app.post(
-    '/_emulator/sftp/workflow/start',
-    guard(() => sftp().start()),
+
+  route('GET', '/privacy/requests', () => admin.privacyRequests());
+  route('GET', '/privacy/jobs', () =>
+    admin.privacyJobs().map(({ campaignRequests, ...job }) => ({
+      ...job,
+      campaignRequests: campaignRequests.map((c) => c.pkey),
+    })),
   );
-  app.put(
-    '/_emulator/sftp/workflow/slow-write',
-    guard((body) => sftp().setSlowWrite(body), slowWriteSchema),
-  );
-  app.put(
-    '/_emulator/sftp/workflow',
-    guard(
-      (body) => sftp().configure(body as Parameters<CampaignSftpControls['configure']>[0]),
-      workflowSettingsSchema,
+  route('POST', '/privacy/fail-next', (r) =>
+    admin.failNextPrivacyJobs(
+      parse(z.object({ count: z.number().int().nonnegative() }).strict(), r.body).count,
     ),
   );
-  app.post(
-    '/_emulator/sftp/workflow/malformed-rows',
-    guard((body) => sftp().injectMalformedRows(body.kinds), malformedSchema),
+
+  route('GET', '/sftp/workflow', () => sftp().status());
+  route('PUT', '/sftp/workflow', (r) => sftp().configure(defined(parse(workflowSettingsSchema, r.body))));
+  route('POST', '/sftp/workflow/run', () => sftp().runNow());
+  route('POST', '/sftp/workflow/stop', () => sftp().stop());
+  route('POST', '/sftp/workflow/start', () => sftp().start());
+  route('PUT', '/sftp/workflow/slow-write', (r) =>
+    sftp().setSlowWrite(parse(z.object({ slowWrite: slowWriteSchema }).strict(), r.body).slowWrite),
   );
-  app.get(
-    '/_emulator/sftp/workflow',
-    guard(() => sftp().status()),
+  route('POST', '/sftp/workflow/malformed-rows', (r) =>
+    sftp().injectMalformedRows(
+      parse(z.object({ kinds: z.array(z.enum(malformedRowKinds)) }).strict(), r.body).kinds,
+    ),
   );
-  app.get(
-    '/_emulator/sftp/usage',
-    guard(async () => sftp().usage()),
-  );
-  app.post(
-    '/_emulator/sftp/disconnect',
-    guard(() => sftp().disconnectAll()),
-  );
+  route('GET', '/sftp/usage', () => sftp().usage());
+  route('POST', '/sftp/disconnect', () => sftp().disconnectAll());
 }

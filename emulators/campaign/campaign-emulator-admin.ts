@@ -1,5 +1,5 @@
 import type { FaultSettings } from '../shared/fault-injector.js';
-import type { CampaignEmulatorContext } from './campaign-emulator-context.js';
+import type { CampaignBehaviourSettings, CampaignEmulatorContext } from './campaign-emulator-context.js';
 import type { CampaignLoadSettings, CampaignStats } from './campaign-load-model.js';
 import { CampaignOptOutExportSource } from './campaign-opt-out-export-source.js';
 import type { PrivacyToolRequest } from './campaign-privacy-tool.js';
@@ -44,6 +44,8 @@ export class CampaignEmulatorAdmin {
   /** Controls of the SFTP server and export workflow; null when no SFTP port was asked for. */
   sftp: CampaignSftpControls | null = null;
 
+  private readonly initialBehaviour: CampaignBehaviourSettings;
+
   constructor(
     private readonly context: CampaignEmulatorContext,
     private readonly generator: CampaignProfileGenerator,
@@ -51,18 +53,23 @@ export class CampaignEmulatorAdmin {
     private readonly reseed: () => void,
   ) {
     this.optOutExportSource = new CampaignOptOutExportSource(context.store);
+    this.initialBehaviour = { ...context.behaviour };
   }
 
   get clock() {
     return this.context.clock;
   }
 
-  /** Back to the start state: data re-seeded, statistics, faults, load settings and privacy cleared. */
+  /**
+   * Back to the start state: data re-seeded; statistics, faults, limits, behaviour settings,
+   * privacy requests and jobs, and the export workflow's history cleared. Tokens stay valid.
+   */
   reset(options: { reseed?: boolean | undefined } = {}): void {
     this.context.store.clear();
     this.context.privacyTool.clear();
     this.context.privacyService.clear();
-    this.context.load.reset();
+    this.context.load.reset({ settings: true });
+    Object.assign(this.context.behaviour, this.initialBehaviour);
     this.context.faults.reset();
     this.sftp?.reset();
     if (options.reseed ?? true) this.reseed();
@@ -164,12 +171,23 @@ export class CampaignEmulatorAdmin {
     this.context.load.reset();
   }
 
-  setLoad(patch: Partial<CampaignLoadSettings>): CampaignLoadSettings {
+  /** Calls-per-second throttle and its Retry-After (off by default, as the real service). */
+  setLimits(patch: Partial<CampaignLoadSettings>): CampaignLoadSettings {
     return this.context.load.configure(patch);
   }
 
-  load(): CampaignLoadSettings {
+  limits(): CampaignLoadSettings {
     return this.context.load.current();
+  }
+
+  /** Behaviour choices where the facts are silent (big-table threshold, error envelope, hidden writes). */
+  configure(patch: Partial<CampaignBehaviourSettings>): CampaignBehaviourSettings {
+    Object.assign(this.context.behaviour, patch);
+    return this.settings();
+  }
+
+  settings(): CampaignBehaviourSettings {
+    return { ...this.context.behaviour };
   }
 
   revokeTokens(): number {

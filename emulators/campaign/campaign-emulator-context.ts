@@ -36,6 +36,7 @@ export interface CampaignEmulatorContext {
   readonly faults: FaultInjector;
   readonly privacyTool: CampaignPrivacyTool;
   readonly privacyService: PrivacyServiceEmulator;
+  /** Mutable: the admin API changes it at run time. */
   readonly behaviour: CampaignBehaviourSettings;
   /** Run time-driven processes (privacy requests and jobs) up to the emulated now. */
   tick(): void;

@@ -76,6 +76,8 @@ export interface CampaignEmulatorOptions {
   privacyNamespaces?: readonly PrivacyNamespace[];
   /** Emulated time; shared with the SFTP workflow. @default a new EmulatorClock */
   clock?: EmulatorClock;
+  /** Require this key (header `x-emulator-admin-key`) on `/_emulator/`; without it, loopback only. */
+  adminKey?: string;
   /** Start the SFTP server (and its export workflow) on this port; 0 picks one. @default not started */
   sftpPort?: number;
   /** Options passed to the SFTP server and workflow. */
@@ -180,7 +182,7 @@ export async function startCampaignEmulator(
   applySeed();
 
   const tls = options.insecureHttp ? null : (options.tls ?? (await generateTlsMaterial(['localhost'])));
-  const app = buildServer(context, admin, tls);
+  const app = buildServer(context, admin, tls, options.adminKey);
   const host = options.host ?? '127.0.0.1';
   await app.listen({ port: options.port ?? 0, host });
   const address = app.server.address();
@@ -229,6 +231,7 @@ function buildServer(
   context: CampaignEmulatorContext,
   admin: CampaignEmulatorAdmin,
   tls: { cert: string; key: string } | null,
+  adminKey: string | undefined,
 ): FastifyInstance {
   const app = (tls
     ? Fastify({
@@ -278,6 +281,6 @@ function buildServer(
   registerImsTokenRoutes(app, context);
   registerPrivacyServiceRoutes(app, context);
   registerCampaignApiRoutes(app, context);
-  registerCampaignAdminRoutes(app, admin);
+  registerCampaignAdminRoutes(app, admin, adminKey);
   return app;
 }

@@ -50,6 +50,7 @@ function emptyStats(): CampaignStats {
  */
 export class CampaignLoadModel {
   private settings: CampaignLoadSettings;
+  private readonly initialSettings: CampaignLoadSettings;
   private stats = emptyStats();
   /** Start times of admitted calls within the last second, oldest first. */
   private window: number[] = [];
@@ -65,6 +66,7 @@ export class CampaignLoadModel {
     private readonly emulatedNow: () => number,
   ) {
     this.settings = { ...defaultLoadSettings, ...settings };
+    this.initialSettings = { ...this.settings };
   }
 
   configure(patch: Partial<CampaignLoadSettings>): CampaignLoadSettings {
@@ -122,7 +124,9 @@ export class CampaignLoadModel {
     return structuredClone(this.stats);
   }
 
-  reset(): void {
+  /** Clear statistics and the throttling window; `settings` also restores the start settings. */
+  reset(options: { settings?: boolean } = {}): void {
+    if (options.settings) this.settings = { ...this.initialSettings };
     this.stats = emptyStats();
     this.window = [];
     this.windowHead = 0;

@@ -117,7 +117,7 @@ export class RawCampaignCaller {
 
   /** Call a path under `${emulator.url}/campaign` (or an absolute URL) with a token and API key. */
   async send(
-    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
     pathOrUrl: string,
     options: { body?: unknown; headers?: Record<string, string>; auth?: boolean } = {},
   ): Promise<{ status: number; json: unknown; text: string; headers: Record<string, unknown> }> {

@@ -136,12 +136,12 @@ describe('server and transport failures', () => {
 
   it('maps 429 to RateLimitedError, with retryAfterMs only when the emulator sends Retry-After', async () => {
     const { client, emulator } = bed;
-    emulator.admin.setLoad({ callsPerSecond: 1 });
+    emulator.admin.setLimits({ callsPerSecond: 1 });
     await client.count('profile');
     const plain = await errorOf(client.count('profile'));
     expect(plain).toBeInstanceOf(RateLimitedError);
     expect(plain).toMatchObject({ code: 'CAMPAIGN_RATE_LIMITED', retryable: true, retryAfterMs: undefined });
-    emulator.admin.setLoad({ retryAfterSec: 1 });
+    emulator.admin.setLimits({ retryAfterSec: 1 });
     const withHeader = await errorOf(client.count('profile'));
     expect((withHeader as RateLimitedError).retryAfterMs).toBe(1000);
     expect(bed.budget.usage().pausedUntil).not.toBeNull();

@@ -478,14 +478,14 @@ describe('load model and faults', () => {
       Array.from({ length: 30 }, () => api.send('GET', '/profileAndServices/profile/_count')),
     );
     expect(burst.every((a) => a.status === 200)).toBe(true);
-    emulator.admin.setLoad({ callsPerSecond: 5 });
+    emulator.admin.setLimits({ callsPerSecond: 5 });
     const limited = await Promise.all(
       Array.from({ length: 12 }, () => api.send('GET', '/profileAndServices/profile/_count')),
     );
     const throttled = limited.filter((a) => a.status === 429);
     expect(throttled.length).toBeGreaterThanOrEqual(7);
     expect(throttled[0]!.headers['retry-after']).toBeUndefined();
-    emulator.admin.setLoad({ retryAfterSec: 2 });
+    emulator.admin.setLimits({ retryAfterSec: 2 });
     const again = await api.send('GET', '/profileAndServices/profile/_count');
     if (again.status === 429) expect(again.headers['retry-after']).toBe('2');
     expect(emulator.admin.stats().throttled).toBeGreaterThanOrEqual(7);
@@ -498,5 +498,67 @@ describe('load model and faults', () => {
     await expect(api.send('GET', '/profileAndServices/profile')).rejects.toThrow();
     expect((await api.send('GET', '/profileAndServices/profile')).status).toBe(200);
     expect(emulator.admin.stats().faults).toMatchObject({ errors: 1, drops: 1 });
+  });
+});
+
+describe('admin API over HTTP', () => {
+  it('drives faults, limits, settings, clock and shows hidden records', async () => {
+    const adminUrl = emulator.adminUrl;
+    expect(
+      (await api.send('PUT', `${adminUrl}/faults`, { body: { errorNext: 1 }, auth: false })).status,
+    ).toBe(200);
+    expect((await api.send('GET', '/profileAndServices/profile')).status).toBe(503);
+    expect(
+      (await api.send('PUT', `${adminUrl}/faults`, { body: { errorNext: -1 }, auth: false })).json,
+    ).toMatchObject({
+      error: { code: 'EMULATOR_BAD_REQUEST' },
+    });
+    expect(
+      (await api.send('PUT', `${adminUrl}/limits`, { body: { callsPerSecond: 50 }, auth: false })).json,
+    ).toEqual({
+      callsPerSecond: 50,
+      retryAfterSec: null,
+    });
+    await api.send('PUT', `${adminUrl}/settings`, { body: { errorEnvelope: 'plain-text' }, auth: false });
+    const plain = await api.send('GET', '/profileAndServices/profile/@nope');
+    expect(typeof plain.json).toBe('string');
+    await api.send('PUT', `${adminUrl}/settings`, { body: { errorEnvelope: 'code-message' }, auth: false });
+    const before = emulator.admin.clock.now();
+    const clock = (
+      await api.send('POST', `${adminUrl}/clock`, { body: { advanceMs: 3_600_000 }, auth: false })
+    ).json as Json;
+    expect(Date.parse(String(clock.now))).toBeGreaterThanOrEqual(before + 3_600_000);
+    await api.send('POST', `${adminUrl}/records/cusOrder`, {
+      body: { crmId: 'hidden-1', profile: { externalId: 'nobody' } },
+      auth: false,
+    });
+    expect((await api.send('GET', `${adminUrl}/records/cusOrder/count`, { auth: false })).json).toEqual({
+      visible: 0,
+      hidden: 1,
+      total: 1,
+    });
+    const hidden = (await api.send('GET', `${adminUrl}/records/cusOrder?includeHidden=true`, { auth: false }))
+      .json as Json[];
+    expect(hidden[0]).toMatchObject({ visible: false, values: { crmId: 'hidden-1' } });
+    const stats = (await api.send('GET', `${adminUrl}/stats`, { auth: false })).json as Json;
+    expect(stats.faults).toMatchObject({ errors: 1 });
+    expect((await api.send('POST', `${adminUrl}/sftp/workflow/run`, { auth: false })).status).toBe(409);
+  });
+
+  it('needs the admin key when one is set', async () => {
+    const keyed = await startCampaignEmulator({ adminKey: 'k3y-for-tests', insecureHttp: true });
+    const keyedApi = new RawCampaignCaller(keyed);
+    try {
+      expect((await keyedApi.send('GET', `${keyed.adminUrl}/stats`, { auth: false })).status).toBe(401);
+      const ok = await keyedApi.send('GET', `${keyed.adminUrl}/stats`, {
+        auth: false,
+        headers: { 'x-emulator-admin-key': 'k3y-for-tests' },
+      });
+      expect(ok.status).toBe(200);
+      expect(keyed.url).toMatch(/^http:\/\//);
+    } finally {
+      await keyedApi.close();
+      await keyed.close();
+    }
   });
 });
