@@ -70,6 +70,9 @@ export class TableData {
   /** For each lookup column: target id → ids of rows pointing at it. */
   readonly references = new Map<string, Map<string, Set<string>>>();
   readonly blank: Row;
+  /** Build a row with every column in schema order (one hidden class for all rows of the table). */
+  private readonly build: (values: Partial<Row>, defaults: readonly RowValue[]) => Row;
+  private readonly defaults: readonly RowValue[];
 
   constructor(schema: TableSchema) {
     this.schema = schema;
@@ -84,11 +87,26 @@ export class TableData {
       blank[column.logicalName] = column.defaultValue ?? null;
     }
     this.blank = blank;
+    const names = Object.keys(blank);
+    this.defaults = names.map((name) => blank[name] ?? null);
+    // An object literal with fixed keys gets V8's fast in-object layout; spreading a template of
+    // thirty-odd keys does not, which made a million rows cost several times the time.
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    this.build = new Function(
+      'v',
+      'd',
+      `return {${names.map((name, i) => `${JSON.stringify(name)}: v[${JSON.stringify(name)}] !== undefined ? v[${JSON.stringify(name)}] : d[${i}]`).join(', ')}};`,
+    ) as (values: Partial<Row>, defaults: readonly RowValue[]) => Row;
   }
 
-  /** A fresh row with every column in schema order, so all rows share one object shape. */
-  newRow(): Row {
-    return { ...this.blank };
+  /** A fresh row: the given values (logical names, unchecked), defaults for the rest. */
+  newRow(values: Partial<Row> = {}): Row {
+    return this.build(values, this.defaults);
+  }
+
+  /** A copy of a row with the same fast shape. */
+  copyRow(row: Row): Row {
+    return this.build(row, this.defaults);
   }
 
   /** Index of the first log entry with version > `version`. */
@@ -444,7 +462,7 @@ export class DataverseDataStore {
     const key = id.toLowerCase();
     const existing = data.rows.get(key);
     if (!existing) throw notFoundError(logicalName, key);
-    const row: Row = { ...existing };
+    const row: Row = data.copyRow(existing);
     const changed = this.applyValues(data, row, values);
     if (changed.includes('statecode') && !changed.includes('statuscode')) {
       row.statuscode = row.statecode === 1 ? 2 : 1;

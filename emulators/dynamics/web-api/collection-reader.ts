@@ -223,7 +223,8 @@ export class CollectionReader {
         headers,
       );
     }
-    if (this.settings().omitDeltaLink) return jsonResponse(200, { '@odata.context': context, value }, headers);
+    if (this.settings().omitDeltaLink)
+      return jsonResponse(200, { '@odata.context': context, value }, headers);
     const deltaLink = this.link(data, query, {
       $deltatoken: formatDeltaToken({ version: state.snapshot, issuedAt: now }),
     });
