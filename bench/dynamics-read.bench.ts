@@ -40,7 +40,7 @@ async function startEmulatorProcess(options: Record<string, unknown>): Promise<R
       stdio: ['pipe', 'pipe', 'inherit'],
     },
   );
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const [line] = (await Promise.race([
     once(lines, 'line'),
     once(child, 'exit').then(() => {
