@@ -62,6 +62,14 @@ export interface CallBudgetOptions {
   engineCallCost?: Partial<Record<CallKind, number>>;
   /** Token-bucket capacity (calls that may start back to back). @default max(1, callsPerSecond / 10) */
   burst?: number;
+  /**
+   * The ceiling is held over a window this much longer than a second, so that network jitter
+   * (a call delayed on its way while the next one is not) cannot push Campaign's view of a
+   * second above the limit. Costs at most margin/1000 of the rate. @default 50
+   */
+  windowMarginMs?: number;
+  /** Called for every call the budget lets start (metrics, audits of I10). */
+  onGrant?: (grant: { kind: CallKind; lane: BudgetLane; at: number }) => void;
   adaptive?: AdaptiveOptions;
   /**
    * A call that cannot start within this many ms (daily budget spent, long Retry-After) fails with
@@ -96,7 +104,7 @@ export interface CallBudgetUsage {
   /** The adaptive rate now in force. */
   currentCallsPerSecond: number;
   callsPerSecondLimit: number;
-  /** Calls started in the last second. */
+  /** Calls started in the last second (plus the jitter margin). */
   callsInLastSecond: number;
   waiting: Record<BudgetLane, number>;
   /** Until when a server's Retry-After holds every call back (ms since epoch), or null. */
@@ -138,6 +146,8 @@ export class CallBudget {
   private readonly cost: Record<CallKind, number>;
   private readonly burst: number;
   private readonly maxWaitMs: number;
+  private readonly windowMs: number;
+  private readonly onGrant: CallBudgetOptions['onGrant'];
   private readonly clock: Clock;
   private readonly scheduler: BudgetScheduler;
   private readonly adaptive: Required<AdaptiveOptions>;
@@ -168,6 +178,8 @@ export class CallBudget {
     this.cost = { ...defaultEngineCallCost, ...options.engineCallCost };
     this.burst = positive('burst', options.burst ?? Math.max(1, this.limit / 10));
     this.maxWaitMs = options.maxWaitMs ?? 60_000;
+    this.windowMs = 1000 + Math.max(0, options.windowMarginMs ?? 50);
+    this.onGrant = options.onGrant;
     this.clock = options.clock ?? systemClock;
     this.scheduler = options.scheduler ?? realScheduler;
     const a = options.adaptive ?? {};
@@ -200,7 +212,7 @@ export class CallBudget {
     if (this.queues.live.length === 0 && (lane === 'live' || this.queues.bulk.length === 0)) {
       const decision = this.evaluate(kind);
       if (decision.ok) {
-        this.grant(kind);
+        this.grant(kind, lane);
         return Promise.resolve();
       }
       if (decision.waitMs > this.maxWaitMs) return Promise.reject(this.exhausted(decision));
@@ -296,7 +308,7 @@ export class CallBudget {
       const decision = this.evaluate(waiter.kind);
       if (decision.ok) {
         this.queues[lane].shift();
-        this.grant(waiter.kind);
+        this.grant(waiter.kind, lane);
         if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
         waiter.resolve();
         continue;
@@ -346,7 +358,7 @@ export class CallBudget {
     if (this.recent.length - this.recentHead >= windowSize)
       return {
         ok: false,
-        waitMs: this.recent[this.recent.length - windowSize]! + 1000 - now,
+        waitMs: this.recent[this.recent.length - windowSize]! + this.windowMs - now,
         reason: 'calls per second',
       };
     if (this.tokens < 1)
@@ -354,12 +366,13 @@ export class CallBudget {
     return { ok: true };
   }
 
-  private grant(kind: CallKind): void {
+  private grant(kind: CallKind, lane: BudgetLane): void {
     const now = this.clock.now();
     this.tokens -= 1;
     this.recent.push(now);
     this.callsToday++;
     this.engineCallsToday += this.cost[kind];
+    this.onGrant?.({ kind, lane, at: now });
   }
 
   private exhausted(decision: { waitMs: number; reason: string }): RateLimitedError {
@@ -388,7 +401,7 @@ export class CallBudget {
   }
 
   private trimRecent(now: number): void {
-    while (this.recentHead < this.recent.length && this.recent[this.recentHead]! <= now - 1000)
+    while (this.recentHead < this.recent.length && this.recent[this.recentHead]! <= now - this.windowMs)
       this.recentHead++;
     if (this.recentHead > 1024 && this.recentHead * 2 > this.recent.length) {
       this.recent = this.recent.slice(this.recentHead);

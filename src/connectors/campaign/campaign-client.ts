@@ -171,7 +171,7 @@ export class CampaignClient {
   upsertProfileByExternalId(
     externalId: string,
     fields: Record<string, unknown>,
-    options: CampaignCallOptions & { knownPKey?: string | undefined } = {},
+    options: CampaignCallOptions & { knownPKey?: string | undefined; expectNew?: boolean | undefined } = {},
   ): Promise<UpsertResult> {
     return this.upsertByKey('profile', 'externalId', externalId, fields, options);
   }
@@ -261,18 +261,23 @@ export class CampaignClient {
 
   /**
    * Create or update the record whose `keyField` holds `keyValue`, in as few calls as possible:
-   * PATCH by `knownPKey` when given; else PATCH by key; on 404 POST; if the POST meets a duplicate
-   * key (a concurrent or earlier create), PATCH by key again. Never creates a second record for
-   * one key (I4). A hidden child fails with `CAMPAIGN_HIDDEN_OR_MISSING`.
+   * - `knownPKey` (from the key map): PATCH by PKey, 1 call;
+   * - `expectNew` (the key map has no entry): POST, 1 call;
+   * - otherwise PATCH by key, and POST on 404 (2 calls for a create).
+   * A POST that meets a duplicate key (an earlier or concurrent create) turns into a PATCH by key,
+   * so one key never gets a second record (I4). A hidden child fails with
+   * `CAMPAIGN_HIDDEN_OR_MISSING`.
    */
   async upsertByKey(
     resource: string,
     keyField: string,
     keyValue: string,
     fields: Record<string, unknown>,
-    options: CampaignCallOptions & { knownPKey?: string | undefined } = {},
+    options: CampaignCallOptions & { knownPKey?: string | undefined; expectNew?: boolean | undefined } = {},
   ): Promise<UpsertResult> {
     const { [keyField]: _ignored, ...changes } = fields;
+    if (options.expectNew && !options.knownPKey)
+      return this.createOrPatch(resource, keyValue, { ...changes, [keyField]: keyValue }, changes, options);
     if (options.knownPKey) {
       try {
         return {
@@ -288,11 +293,19 @@ export class CampaignClient {
     } catch (error) {
       if (!isMissing(error)) throw error;
     }
+    return this.createOrPatch(resource, keyValue, { ...changes, [keyField]: keyValue }, changes, options);
+  }
+
+  /** POST; on a duplicate key PATCH the existing record by key instead. */
+  private async createOrPatch(
+    resource: string,
+    keyValue: string,
+    record: Record<string, unknown>,
+    changes: Record<string, unknown>,
+    options: CampaignCallOptions,
+  ): Promise<UpsertResult> {
     try {
-      return {
-        pkey: (await this.createRecord(resource, { ...changes, [keyField]: keyValue }, options)).PKey,
-        created: true,
-      };
+      return { pkey: (await this.createRecord(resource, record, options)).PKey, created: true };
     } catch (error) {
       if (!(error instanceof SyncError) || error.code !== 'CAMPAIGN_DUPLICATE_KEY') throw error;
     }

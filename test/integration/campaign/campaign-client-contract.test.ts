@@ -59,6 +59,26 @@ describe('profiles by externalId', () => {
     expect(emulator.admin.countRecords('profile').total).toBe(1);
   });
 
+  it('creates in one call when the caller knows the key is new, and still never duplicates', async () => {
+    const { client, emulator } = bed;
+    emulator.admin.resetStats();
+    const first = await client.upsertProfileByExternalId(
+      'contact-new',
+      { lastName: 'N' },
+      { expectNew: true },
+    );
+    expect(first.created).toBe(true);
+    expect(emulator.admin.stats().requests).toBe(1);
+    const again = await client.upsertProfileByExternalId(
+      'contact-new',
+      { lastName: 'M' },
+      { expectNew: true },
+    );
+    expect(again).toEqual({ pkey: first.pkey, created: false });
+    expect((await client.findProfileByExternalId('contact-new'))?.lastName).toBe('M');
+    expect(emulator.admin.countRecords('profile').total).toBe(1);
+  });
+
   it('recovers from a lost create answer: the retry meets the duplicate key and updates instead', async () => {
     const { client, emulator } = bed;
     emulator.admin.seedProfiles({ records: [{ externalId: 'contact-2', lastName: 'Old' }] });
