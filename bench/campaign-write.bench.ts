@@ -43,7 +43,7 @@ async function startEmulatorProcess(): Promise<RunningEmulator> {
   let output = '';
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`emulator exited early (${code})`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString('utf8');
       if (output.includes('Press Ctrl+C')) resolve();
     });
