@@ -1,25 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { definedOnly, faultSettingsSchema } from '../../shared/fault-settings-schema.js';
 import { changeMessages } from '../store/dataverse-data-store.js';
 import { DataverseError } from '../dataverse-error.js';
 import type { DynamicsEmulatorAdmin } from './dynamics-emulator-admin.js';
-
-const faultSchema = z
-  .object({
-    latencyMs: z.number().nonnegative(),
-    latencyJitterMs: z.number().nonnegative(),
-    errorRate: z.number().min(0).max(1),
-    errorStatus: z.number().int().min(500).max(599),
-    errorNext: z.number().int().nonnegative(),
-    dropRate: z.number().min(0).max(1),
-    dropNext: z.number().int().nonnegative(),
-    hangRate: z.number().min(0).max(1),
-    hangNext: z.number().int().nonnegative(),
-    pathPattern: z.string(),
-  })
-  .partial()
-  .strict();
 
 const limitsSchema = z
   .object({
@@ -61,13 +46,6 @@ const webhookSchema = z
     filteringAttributes: z.array(z.string()).optional(),
   })
   .strict();
-
-/** Drop undefined members (zod's partial output) for exactOptionalPropertyTypes targets. */
-function defined<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
-    [K in keyof T]?: Exclude<T[K], undefined>;
-  };
-}
 
 const loopback = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
@@ -215,10 +193,12 @@ export function registerAdminRoutes(
   route('POST', '/change-tracking/expire', (_r, admin) => admin.expireDeltaTokens());
   route('GET', '/settings', (_r, admin) => admin.settings);
   route('PUT', '/settings', (r, admin) =>
-    Object.assign(admin.settings, defined(parse(settingsSchema, jsonBody(r)))),
+    Object.assign(admin.settings, definedOnly(parse(settingsSchema, jsonBody(r)))),
   );
   route('GET', '/faults', (_r, admin) => admin.faults());
-  route('PUT', '/faults', (r, admin) => admin.configureFaults(defined(parse(faultSchema, jsonBody(r)))));
+  route('PUT', '/faults', (r, admin) =>
+    admin.configureFaults(definedOnly(parse(faultSettingsSchema, jsonBody(r)))),
+  );
   route('DELETE', '/faults', (_r, admin) => admin.resetFaults());
   route('POST', '/faults/throttle', (r, admin) => {
     const body = parse(
@@ -234,7 +214,7 @@ export function registerAdminRoutes(
     admin.throttleNext(body.count, body.retryAfterSec ?? 1, body.reason ?? 'requests');
   });
   route('GET', '/limits', (_r, admin) => admin.limits());
-  route('PUT', '/limits', (r, admin) => admin.configureLimits(defined(parse(limitsSchema, jsonBody(r)))));
+  route('PUT', '/limits', (r, admin) => admin.configureLimits(definedOnly(parse(limitsSchema, jsonBody(r)))));
   route('POST', '/limits/reset-windows', (_r, admin) => admin.resetLimitWindows());
   route('GET', '/clock', (_r, admin) => admin.clock.state());
   route('POST', '/clock', (r, admin) => {
