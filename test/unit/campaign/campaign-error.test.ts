@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CampaignDuplicateKeyError,
+  campaignErrorFromAnswer,
+  isInvalidTokenAnswer,
+  parseAdobeErrorBody,
+  parseRetryAfter,
+} from '../../../src/connectors/campaign/campaign-error.js';
+import { RateLimitedError } from '../../../src/core/errors.js';
+
+const duplicate =
+  "A 'Profile' with the same key 'c-1' already exists. PGS-220000 PostgreSQL error: ERROR:  duplicate key value violates unique constraint \"nmsrecipient_externalid\" DETAIL:  Key (sexternalid)=(c-1) already exists.";
+
+function answer(status: number, body: unknown, headers: Record<string, string> = {}) {
+  return { status, headers, text: typeof body === 'string' ? body : JSON.stringify(body) };
+}
+
+describe('parseAdobeErrorBody', () => {
+  it('reads every envelope: {code,message}, {error_code,message}, a JSON string, plain text', () => {
+    expect(
+      parseAdobeErrorBody(JSON.stringify({ code: 404, message: 'RST-360011 An error has occurred' })),
+    ).toEqual({
+      message: 'RST-360011 An error has occurred',
+      errorCode: null,
+      appCodes: ['RST-360011'],
+    });
+    expect(
+      parseAdobeErrorBody('{"error_code":"401013","message":"Oauth token is not valid"}').errorCode,
+    ).toBe('401013');
+    expect(parseAdobeErrorBody(JSON.stringify(duplicate)).appCodes).toEqual(['PGS-220000']);
+    expect(parseAdobeErrorBody('RST-360011 XTK-170036 boom').appCodes).toEqual(['RST-360011', 'XTK-170036']);
+    expect(parseAdobeErrorBody('').message).toBeNull();
+  });
+});
+
+describe('campaignErrorFromAnswer', () => {
+  it('turns the PGS duplicate-key text into CampaignDuplicateKeyError, whatever the envelope', () => {
+    for (const body of [{ code: 500, message: duplicate }, duplicate]) {
+      const error = campaignErrorFromAnswer(
+        answer(500, typeof body === 'string' ? JSON.stringify(body) : body),
+        'POST profile',
+        false,
+      );
+      expect(error).toBeInstanceOf(CampaignDuplicateKeyError);
+      expect(error).toMatchObject({
+        code: 'CAMPAIGN_DUPLICATE_KEY',
+        constraint: 'nmsrecipient_externalid',
+        column: 'sexternalid',
+      });
+      expect(error.message).not.toContain('c-1');
+    }
+  });
+
+  it('tells 404 on a custom-resource write (maybe hidden) from a plain not-found', () => {
+    const body = {
+      code: 404,
+      message:
+        'RST-360011 An error has occurred - please contact your administrator. Unable to find document',
+    };
+    expect(campaignErrorFromAnswer(answer(404, body), 'PATCH cusOrder o-1', true).code).toBe(
+      'CAMPAIGN_HIDDEN_OR_MISSING',
+    );
+    expect(campaignErrorFromAnswer(answer(404, body), 'PATCH profile @x', false).code).toBe(
+      'CAMPAIGN_NOT_FOUND',
+    );
+  });
+
+  it('keeps validation 500s non-retryable and gateway 5xx retryable', () => {
+    const rejected = campaignErrorFromAnswer(
+      answer(500, { code: 500, message: "RST-360011 The value 'x' is not valid" }),
+      'POST profile',
+      false,
+    );
+    expect(rejected).toMatchObject({ code: 'CAMPAIGN_REJECTED', retryable: false });
+    expect(rejected.message).not.toContain("'x'");
+    expect(
+      campaignErrorFromAnswer(answer(502, { code: 502, message: 'Bad gateway' }), 'GET profile', false),
+    ).toMatchObject({
+      code: 'CAMPAIGN_HTTP_502',
+      retryable: true,
+    });
+    expect(
+      campaignErrorFromAnswer(
+        answer(500, { code: 500, message: 'Oops. Something went wrong.' }),
+        'GET profile',
+        false,
+      ).code,
+    ).toBe('CAMPAIGN_BAD_URI');
+    expect(
+      campaignErrorFromAnswer(
+        answer(403, { error_code: '403023', message: 'Profile is not valid' }),
+        'GET profile',
+        false,
+      ).code,
+    ).toBe('CAMPAIGN_AUTH');
+  });
+
+  it('maps 429 to RateLimitedError with the Retry-After it carries', () => {
+    const plain = campaignErrorFromAnswer(answer(429, { code: 429 }), 'GET profile', false);
+    expect(plain).toBeInstanceOf(RateLimitedError);
+    expect((plain as RateLimitedError).retryAfterMs).toBeUndefined();
+    const timed = campaignErrorFromAnswer(answer(429, {}, { 'retry-after': '3' }), 'GET profile', false);
+    expect((timed as RateLimitedError).retryAfterMs).toBe(3000);
+  });
+});
+
+describe('helpers', () => {
+  it('recognises 401013 and parses Retry-After seconds and dates', () => {
+    expect(
+      isInvalidTokenAnswer(answer(401, { error_code: '401013', message: 'Oauth token is not valid' })),
+    ).toBe(true);
+    expect(isInvalidTokenAnswer(answer(401, { error_code: '401000' }))).toBe(false);
+    expect(parseRetryAfter('2', 0)).toBe(2000);
+    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4000)).toBe(6000);
+    expect(parseRetryAfter(undefined, 0)).toBeUndefined();
+    expect(parseRetryAfter('soon', 0)).toBeUndefined();
+  });
+});
