@@ -166,6 +166,8 @@ export class DynamicsWebApiClient {
         return await this.send<T>(request, url, description);
       } catch (error) {
         if (!(error instanceof SyncError) || !error.retryable || attempt >= attempts) throw error;
+        // Our own budget will not free up within this call; let the engine schedule the retry.
+        if (error.code === 'DYNAMICS_BUDGET_EXHAUSTED') throw error;
         this.counters.retries++;
         if (!(error instanceof RateLimitedError)) {
           // 5xx and transport faults: exponential backoff with jitter (the pacer already holds

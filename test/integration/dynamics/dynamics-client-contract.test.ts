@@ -345,6 +345,7 @@ describe('throttling and faults', () => {
     expect(error).toBeInstanceOf(RateLimitedError);
     expect(error.code).toBe('DYNAMICS_BUDGET_EXHAUSTED');
     expect(bed.emulator.admin.stats().total).toBe(0);
+    expect(client.stats().retries).toBe(0);
   });
 });
 
