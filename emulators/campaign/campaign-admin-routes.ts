@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { definedOnly, faultSettingsSchema } from '../shared/fault-settings-schema.js';
 import type { CampaignEmulatorAdmin } from './campaign-emulator-admin.js';
 import { errorEnvelopes } from './campaign-wire-format.js';
 import { malformedRowKinds } from './sftp/opt-out-export-format.js';
@@ -30,29 +31,6 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   }
   return result.data;
 }
-
-/** Drop keys whose value is undefined (zod partials meet exactOptionalPropertyTypes). */
-function defined<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
-    [K in keyof T]?: Exclude<T[K], undefined>;
-  };
-}
-
-const faultSchema = z
-  .object({
-    latencyMs: z.number().nonnegative(),
-    latencyJitterMs: z.number().nonnegative(),
-    errorRate: z.number().min(0).max(1),
-    errorStatus: z.number().int().min(500).max(599),
-    errorNext: z.number().int().nonnegative(),
-    dropRate: z.number().min(0).max(1),
-    dropNext: z.number().int().nonnegative(),
-    hangRate: z.number().min(0).max(1),
-    hangNext: z.number().int().nonnegative(),
-    pathPattern: z.string(),
-  })
-  .partial()
-  .strict();
 
 const limitsSchema = z
   .object({
@@ -160,13 +138,13 @@ export function registerCampaignAdminRoutes(
   route('GET', '/stats', () => admin.stats());
   route('DELETE', '/stats', () => admin.resetStats());
   route('POST', '/reset', (r) => {
-    admin.reset(defined(parse(z.object({ reseed: z.boolean() }).partial().strict(), r.body)));
+    admin.reset(definedOnly(parse(z.object({ reseed: z.boolean() }).partial().strict(), r.body)));
     return admin.countRecords('profile');
   });
-  route('POST', '/seed', (r) => ({ pkeys: admin.seedProfiles(defined(parse(seedSchema, r.body))) }));
+  route('POST', '/seed', (r) => ({ pkeys: admin.seedProfiles(definedOnly(parse(seedSchema, r.body))) }));
 
   route('GET', '/faults', () => admin.faults());
-  route('PUT', '/faults', (r) => admin.setFaults(defined(parse(faultSchema, r.body))));
+  route('PUT', '/faults', (r) => admin.setFaults(definedOnly(parse(faultSettingsSchema, r.body))));
   route('DELETE', '/faults', () => admin.clearFaults());
 
   route('GET', '/clock', () => admin.clock.state());
@@ -192,9 +170,9 @@ export function registerCampaignAdminRoutes(
   route('POST', '/tokens/revoke', () => ({ revoked: admin.revokeTokens() }));
   route('POST', '/tokens/expire', () => ({ expired: admin.expireTokens() }));
   route('GET', '/limits', () => admin.limits());
-  route('PUT', '/limits', (r) => admin.setLimits(defined(parse(limitsSchema, r.body))));
+  route('PUT', '/limits', (r) => admin.setLimits(definedOnly(parse(limitsSchema, r.body))));
   route('GET', '/settings', () => admin.settings());
-  route('PUT', '/settings', (r) => admin.configure(defined(parse(settingsSchema, r.body))));
+  route('PUT', '/settings', (r) => admin.configure(definedOnly(parse(settingsSchema, r.body))));
 
   route('GET', '/records/:resource', (r) =>
     admin.listRecords(param(r, 'resource'), {
@@ -228,7 +206,7 @@ export function registerCampaignAdminRoutes(
   );
 
   route('GET', '/sftp/workflow', () => sftp().status());
-  route('PUT', '/sftp/workflow', (r) => sftp().configure(defined(parse(workflowSettingsSchema, r.body))));
+  route('PUT', '/sftp/workflow', (r) => sftp().configure(definedOnly(parse(workflowSettingsSchema, r.body))));
   route('POST', '/sftp/workflow/run', () => sftp().runNow());
   route('POST', '/sftp/workflow/stop', () => sftp().stop());
   route('POST', '/sftp/workflow/start', () => sftp().start());

@@ -1,4 +1,6 @@
 import { Agent, request } from 'undici';
+import { expect } from 'vitest';
+import { ConnectorError } from '../../src/core/errors.js';
 import { CallBudget, type CallBudgetOptions } from '../../src/connectors/campaign/call-budget.js';
 import { CampaignClient, type CampaignClientOptions } from '../../src/connectors/campaign/campaign-client.js';
 import {
@@ -152,4 +154,14 @@ export class RawCampaignCaller {
   async close(): Promise<void> {
     await this.agent.close();
   }
+}
+
+/** The ConnectorError a promise rejects with (fails the test when it resolves or throws anything else). */
+export async function connectorErrorOf(promise: Promise<unknown>): Promise<ConnectorError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ConnectorError);
+  return error as ConnectorError;
 }

@@ -1,11 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { ConnectorError, SyncError } from '../../core/errors.js';
-import type { AdobeHttpTransport, HttpAnswer } from './adobe-http-transport.js';
-import { TransportFailure } from './adobe-http-transport.js';
+import { AdobeHttpTransport, TransportFailure, type HttpAnswer } from './adobe-http-transport.js';
 import type { BudgetLane, CallBudget, CallKind } from './call-budget.js';
 import { isInvalidTokenAnswer, parseRetryAfter } from './campaign-error.js';
-import type { ImsTokenProvider } from './ims-token-provider.js';
+import { ImsTokenProvider } from './ims-token-provider.js';
 
 export interface AdobeApiCallerOptions {
   /** `campaign` or `privacy`: the ConnectorError target. */
@@ -113,4 +112,71 @@ export class AdobeApiCaller {
       );
     }
   }
+}
+
+/** What {@link openAdobeConnection} needs: the credential, the transport settings and the caller's identity. */
+export interface AdobeConnectionOptions {
+  target: string;
+  codePrefix: string;
+  /** @default 'https://ims-na1.adobelogin.com' */
+  imsUrl?: string | undefined;
+  clientId: string;
+  clientSecret: string;
+  scope?: string | undefined;
+  /** PEM of a CA trusted for these connections only. */
+  caCert?: string | undefined;
+  /** A token provider shared with another client (not closed by this connection). */
+  tokens?: ImsTokenProvider | undefined;
+  /** @default 30_000 */
+  timeoutMs?: number | undefined;
+  /** @default 32 */
+  connections?: number | undefined;
+  budget?: CallBudget | undefined;
+  headers?: Record<string, string>;
+  clock?: Clock | undefined;
+}
+
+/** A transport, a token provider (own or shared) and the caller over them. */
+export interface AdobeConnection {
+  caller: AdobeApiCaller;
+  close(): Promise<void>;
+}
+
+/** Build the HTTP transport, the IMS token provider (unless shared) and the authenticated caller. */
+export function openAdobeConnection(options: AdobeConnectionOptions): AdobeConnection {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const transport = new AdobeHttpTransport({
+    caCert: options.caCert,
+    timeoutMs,
+    connections: options.connections ?? 32,
+  });
+  const clock = options.clock === undefined ? {} : { clock: options.clock };
+  const tokens =
+    options.tokens ??
+    new ImsTokenProvider({
+      imsUrl: options.imsUrl ?? 'https://ims-na1.adobelogin.com',
+      clientId: options.clientId,
+      clientSecret: options.clientSecret,
+      scope: options.scope,
+      transport,
+      timeoutMs,
+      ...clock,
+    });
+  const caller = new AdobeApiCaller({
+    target: options.target,
+    codePrefix: options.codePrefix,
+    transport,
+    tokens,
+    apiKey: options.clientId,
+    budget: options.budget,
+    ...(options.headers === undefined ? {} : { headers: options.headers }),
+    ...clock,
+  });
+  return {
+    caller,
+    close: async () => {
+      if (options.tokens === undefined) await tokens.close();
+      await transport.close();
+    },
+  };
 }

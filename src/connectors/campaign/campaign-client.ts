@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import { ConnectorError, SyncError } from '../../core/errors.js';
-import { AdobeApiCaller } from './adobe-api-caller.js';
-import { AdobeHttpTransport, type HttpAnswer } from './adobe-http-transport.js';
+import { openAdobeConnection, type AdobeApiCaller, type AdobeConnection } from './adobe-api-caller.js';
+import type { HttpAnswer } from './adobe-http-transport.js';
 import type { CallBudget, CallKind } from './call-budget.js';
 import { campaignErrorFromAnswer } from './campaign-error.js';
 import type {
@@ -17,7 +17,7 @@ import type {
   PrivacyToolRequestInput,
   PrivacyToolRequestState,
 } from './campaign-types.js';
-import { ImsTokenProvider } from './ims-token-provider.js';
+import type { ImsTokenProvider } from './ims-token-provider.js';
 
 export interface CampaignClientOptions {
   /** `https://mc.adobe.io/<organization>` (config `campaign.url`). */
@@ -82,9 +82,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export class CampaignClient {
   private readonly base: string;
   private readonly origin: string;
-  private readonly transport: AdobeHttpTransport;
-  private readonly tokens: ImsTokenProvider;
-  private readonly ownsTokens: boolean;
+  private readonly connection: AdobeConnection;
   private readonly caller: AdobeApiCaller;
   private extResources: Promise<Set<string>> | null = null;
 
@@ -92,32 +90,21 @@ export class CampaignClient {
     const url = new URL(options.url);
     this.base = `${options.url.replace(/\/+$/, '')}/campaign`;
     this.origin = url.origin;
-    this.transport = new AdobeHttpTransport({
-      caCert: options.caCert,
-      timeoutMs: options.timeoutMs ?? 30_000,
-      connections: options.connections ?? 32,
-    });
-    this.ownsTokens = options.tokens === undefined;
-    this.tokens =
-      options.tokens ??
-      new ImsTokenProvider({
-        imsUrl: options.imsUrl ?? 'https://ims-na1.adobelogin.com',
-        clientId: options.clientId,
-        clientSecret: options.clientSecret,
-        scope: options.scope,
-        transport: this.transport,
-        timeoutMs: options.timeoutMs ?? 30_000,
-        ...(options.clock === undefined ? {} : { clock: options.clock }),
-      });
-    this.caller = new AdobeApiCaller({
+    this.connection = openAdobeConnection({
       target: 'campaign',
       codePrefix: 'CAMPAIGN',
-      transport: this.transport,
-      tokens: this.tokens,
-      apiKey: options.clientId,
+      imsUrl: options.imsUrl,
+      clientId: options.clientId,
+      clientSecret: options.clientSecret,
+      scope: options.scope,
+      caCert: options.caCert,
+      tokens: options.tokens,
+      timeoutMs: options.timeoutMs,
+      connections: options.connections,
       budget: options.budget,
-      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      clock: options.clock,
     });
+    this.caller = this.connection.caller;
   }
 
   // ------------------------------------------------------------------ profiles
@@ -460,8 +447,7 @@ export class CampaignClient {
   }
 
   async close(): Promise<void> {
-    if (this.ownsTokens) await this.tokens.close();
-    await this.transport.close();
+    await this.connection.close();
   }
 
   // ------------------------------------------------------------------ internals

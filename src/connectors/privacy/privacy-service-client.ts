@@ -1,9 +1,13 @@
 import type { Clock } from '../../core/clock.js';
 import { ConnectorError, RateLimitedError } from '../../core/errors.js';
-import { AdobeApiCaller } from '../campaign/adobe-api-caller.js';
-import { AdobeHttpTransport, type HttpAnswer } from '../campaign/adobe-http-transport.js';
+import {
+  openAdobeConnection,
+  type AdobeApiCaller,
+  type AdobeConnection,
+} from '../campaign/adobe-api-caller.js';
+import type { HttpAnswer } from '../campaign/adobe-http-transport.js';
 import { parseRetryAfter } from '../campaign/campaign-error.js';
-import { ImsTokenProvider } from '../campaign/ims-token-provider.js';
+import type { ImsTokenProvider } from '../campaign/ims-token-provider.js';
 
 /** Namespace qualifiers of a user identity (privacy-jobs.md appendix). */
 export const privacyIdentityTypes = [
@@ -112,38 +116,26 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  */
 export class PrivacyServiceClient {
   private readonly url: string;
-  private readonly transport: AdobeHttpTransport;
-  private readonly tokens: ImsTokenProvider;
-  private readonly ownsTokens: boolean;
+  private readonly connection: AdobeConnection;
   private readonly caller: AdobeApiCaller;
 
   constructor(private readonly options: PrivacyServiceClientOptions) {
     this.url = (options.url ?? 'https://platform.adobe.io/data/core/privacy').replace(/\/+$/, '');
-    this.transport = new AdobeHttpTransport({
-      caCert: options.caCert,
-      timeoutMs: options.timeoutMs ?? 30_000,
-      connections: 4,
-    });
-    this.ownsTokens = options.tokens === undefined;
-    this.tokens =
-      options.tokens ??
-      new ImsTokenProvider({
-        imsUrl: options.imsUrl ?? 'https://ims-na1.adobelogin.com',
-        clientId: options.clientId,
-        clientSecret: options.clientSecret,
-        scope: options.scope,
-        transport: this.transport,
-        ...(options.clock === undefined ? {} : { clock: options.clock }),
-      });
-    this.caller = new AdobeApiCaller({
+    this.connection = openAdobeConnection({
       target: 'privacy',
       codePrefix: 'PRIVACY',
-      transport: this.transport,
-      tokens: this.tokens,
-      apiKey: options.clientId,
+      imsUrl: options.imsUrl,
+      clientId: options.clientId,
+      clientSecret: options.clientSecret,
+      scope: options.scope,
+      caCert: options.caCert,
+      tokens: options.tokens,
+      timeoutMs: options.timeoutMs,
+      connections: 4,
       headers: { 'x-gw-ims-org-id': options.imsOrgId },
-      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      clock: options.clock,
     });
+    this.caller = this.connection.caller;
   }
 
   /** Submit one delete job per subject. */
@@ -262,8 +254,7 @@ export class PrivacyServiceClient {
   }
 
   async close(): Promise<void> {
-    if (this.ownsTokens) await this.tokens.close();
-    await this.transport.close();
+    await this.connection.close();
   }
 
   private identitiesOf(request: PrivacyJobRequest): Array<Required<PrivacyIdentity>> {

@@ -6,8 +6,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CampaignDuplicateKeyError } from '../../../src/connectors/campaign/campaign-error.js';
 import { CampaignRecordSink } from '../../../src/connectors/campaign/campaign-record-sink.js';
-import { ConnectorError } from '../../../src/core/errors.js';
-import { startCampaignTestBed, type CampaignTestBed } from '../../support/campaign-test-bed.js';
+import {
+  connectorErrorOf,
+  startCampaignTestBed,
+  type CampaignTestBed,
+} from '../../support/campaign-test-bed.js';
 
 let bed: CampaignTestBed;
 
@@ -22,15 +25,6 @@ afterAll(async () => {
 beforeEach(() => {
   bed.emulator.admin.reset();
 });
-
-async function errorOf(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConnectorError);
-  return error as ConnectorError;
-}
 
 describe('profiles by externalId', () => {
   it('upserts: creates once, then updates the same profile; never a second record for one key', async () => {
@@ -90,7 +84,7 @@ describe('profiles by externalId', () => {
   it('maps a duplicate insert to CAMPAIGN_DUPLICATE_KEY with the constraint, not the value', async () => {
     const { client } = bed;
     await client.createProfile({ externalId: 'dup-1' });
-    const error = await errorOf(client.createProfile({ externalId: 'dup-1' }));
+    const error = await connectorErrorOf(client.createProfile({ externalId: 'dup-1' }));
     expect(error).toBeInstanceOf(CampaignDuplicateKeyError);
     expect(error).toMatchObject({
       code: 'CAMPAIGN_DUPLICATE_KEY',
@@ -106,16 +100,18 @@ describe('profiles by externalId', () => {
     const created = await client.createProfile({ email: 'gone@example.com' });
     await client.deleteProfile(created.PKey);
     expect(await client.getProfile(created.PKey)).toBeNull();
-    expect(await errorOf(client.updateProfile(created.PKey, { lastName: 'x' }))).toMatchObject({
+    expect(await connectorErrorOf(client.updateProfile(created.PKey, { lastName: 'x' }))).toMatchObject({
       code: 'CAMPAIGN_NOT_FOUND',
       status: 404,
       retryable: false,
     });
-    expect(await errorOf(client.deleteProfile(created.PKey))).toMatchObject({ code: 'CAMPAIGN_NOT_FOUND' });
+    expect(await connectorErrorOf(client.deleteProfile(created.PKey))).toMatchObject({
+      code: 'CAMPAIGN_NOT_FOUND',
+    });
   });
 
   it('maps validation failures to CAMPAIGN_REJECTED with Campaign codes and no values', async () => {
-    const error = await errorOf(bed.client.createProfile({ externalId: 'v-1', gender: 'martian' }));
+    const error = await connectorErrorOf(bed.client.createProfile({ externalId: 'v-1', gender: 'martian' }));
     expect(error).toMatchObject({ code: 'CAMPAIGN_REJECTED', status: 500, retryable: false });
     expect(error.message).toContain('RST-360011');
     expect(error.message).not.toContain('martian');
@@ -203,17 +199,21 @@ describe('custom resources and links', () => {
       (await client.listPage('cusOrder', { filter: 'byCrmId', params: { crmId_parameter: 'o-1' } })).content,
     ).toEqual([]);
     expect(emulator.admin.countRecords('cusOrder')).toEqual({ visible: 0, hidden: 1, total: 1 });
-    expect(await errorOf(client.updateRecord('cusOrder', order.PKey, { amount: 13 }))).toMatchObject({
+    expect(await connectorErrorOf(client.updateRecord('cusOrder', order.PKey, { amount: 13 }))).toMatchObject(
+      {
+        code: 'CAMPAIGN_HIDDEN_OR_MISSING',
+        retryable: false,
+      },
+    );
+    expect(await connectorErrorOf(client.deleteRecord('cusOrder', 'o-1'))).toMatchObject({
       code: 'CAMPAIGN_HIDDEN_OR_MISSING',
-      retryable: false,
     });
-    expect(await errorOf(client.deleteRecord('cusOrder', 'o-1'))).toMatchObject({
+    expect(
+      await connectorErrorOf(client.upsertByKey('cusOrder', 'crmId', 'o-1', { amount: 14 })),
+    ).toMatchObject({
       code: 'CAMPAIGN_HIDDEN_OR_MISSING',
     });
-    expect(await errorOf(client.upsertByKey('cusOrder', 'crmId', 'o-1', { amount: 14 }))).toMatchObject({
-      code: 'CAMPAIGN_HIDDEN_OR_MISSING',
-    });
-    expect(await errorOf(client.createRecord('cusOrder', { crmId: 'o-1' }))).toMatchObject({
+    expect(await connectorErrorOf(client.createRecord('cusOrder', { crmId: 'o-1' }))).toMatchObject({
       code: 'CAMPAIGN_DUPLICATE_KEY',
     });
 
@@ -254,7 +254,9 @@ describe('custom resources and links', () => {
     expect(await client.count('cusNote')).toBe(1);
     expect(await client.findByKey('cusStore', 'S1')).toMatchObject({ city: 'Oslo' });
     expect(
-      await errorOf(client.createRecord('cusOrder', { crmId: 'o-3', profile: { PKey: profile.PKey } })),
+      await connectorErrorOf(
+        client.createRecord('cusOrder', { crmId: 'o-3', profile: { PKey: profile.PKey } }),
+      ),
     ).toMatchObject({ code: 'CAMPAIGN_NOT_FOUND' });
   });
 
@@ -302,7 +304,7 @@ describe('privacy tool through the client', () => {
     expect(await client.findProfileByExternalId('priv-c')).toBeNull();
     expect((await client.listPrivacyRequests()).map((r) => r.name)).toEqual(['REQ-1']);
     expect(
-      await errorOf(
+      await connectorErrorOf(
         client.createPrivacyRequest({
           name: 'REQ-1',
           namespaceName: 'crmExternalId',

@@ -9,8 +9,12 @@ import { CallBudget } from '../../../src/connectors/campaign/call-budget.js';
 import { CampaignClient } from '../../../src/connectors/campaign/campaign-client.js';
 import { ImsTokenProvider } from '../../../src/connectors/campaign/ims-token-provider.js';
 import { ManualClock } from '../../../src/core/clock.js';
-import { ConnectorError, RateLimitedError } from '../../../src/core/errors.js';
-import { startCampaignTestBed, type CampaignTestBed } from '../../support/campaign-test-bed.js';
+import { RateLimitedError } from '../../../src/core/errors.js';
+import {
+  connectorErrorOf,
+  startCampaignTestBed,
+  type CampaignTestBed,
+} from '../../support/campaign-test-bed.js';
 
 let bed: CampaignTestBed;
 
@@ -25,15 +29,6 @@ afterAll(async () => {
 beforeEach(() => {
   bed.emulator.admin.reset();
 });
-
-async function errorOf(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConnectorError);
-  return error as ConnectorError;
-}
 
 function otherClient(overrides: Partial<ConstructorParameters<typeof CampaignClient>[0]> = {}) {
   const budget = new CallBudget({ callsPerSecond: 1000 });
@@ -98,7 +93,7 @@ describe('tokens', () => {
     // Tokens that expire the moment they are issued: the first call and its replay both get 401013.
     const instant = await startCampaignTestBed({ emulator: { tokenLifetimeSec: 0 } });
     try {
-      const error = await errorOf(instant.client.count('profile'));
+      const error = await connectorErrorOf(instant.client.count('profile'));
       expect(error).toMatchObject({ code: 'CAMPAIGN_AUTH', status: 401, retryable: false });
       expect(instant.emulator.admin.stats().tokensIssued).toBe(2);
     } finally {
@@ -109,7 +104,7 @@ describe('tokens', () => {
   it('reports a wrong client secret as CAMPAIGN_AUTH, not retryable', async () => {
     const other = otherClient({ clientSecret: 'wrong' });
     try {
-      expect(await errorOf(other.client.count('profile'))).toMatchObject({
+      expect(await connectorErrorOf(other.client.count('profile'))).toMatchObject({
         code: 'CAMPAIGN_AUTH',
         retryable: false,
       });
@@ -124,7 +119,7 @@ describe('server and transport failures', () => {
     const { client, emulator, budget } = bed;
     emulator.admin.setFaults({ errorNext: 1, errorStatus: 503, pathPattern: '/campaign/' });
     const before = budget.usage().rateCuts;
-    expect(await errorOf(client.count('profile'))).toMatchObject({
+    expect(await connectorErrorOf(client.count('profile'))).toMatchObject({
       code: 'CAMPAIGN_HTTP_503',
       status: 503,
       retryable: true,
@@ -138,18 +133,18 @@ describe('server and transport failures', () => {
     const { client, emulator } = bed;
     emulator.admin.setLimits({ callsPerSecond: 1 });
     await client.count('profile');
-    const plain = await errorOf(client.count('profile'));
+    const plain = await connectorErrorOf(client.count('profile'));
     expect(plain).toBeInstanceOf(RateLimitedError);
     expect(plain).toMatchObject({ code: 'CAMPAIGN_RATE_LIMITED', retryable: true, retryAfterMs: undefined });
     emulator.admin.setLimits({ retryAfterSec: 1 });
-    const withHeader = await errorOf(client.count('profile'));
+    const withHeader = await connectorErrorOf(client.count('profile'));
     expect((withHeader as RateLimitedError).retryAfterMs).toBe(1000);
     expect(bed.budget.usage().pausedUntil).not.toBeNull();
   });
 
   it('maps a dropped connection to CAMPAIGN_NETWORK (retryable)', async () => {
     bed.emulator.admin.setFaults({ dropNext: 1, pathPattern: '/campaign/' });
-    expect(await errorOf(bed.client.createProfile({ externalId: 'drop-1' }))).toMatchObject({
+    expect(await connectorErrorOf(bed.client.createProfile({ externalId: 'drop-1' }))).toMatchObject({
       code: 'CAMPAIGN_NETWORK',
       retryable: true,
     });
@@ -158,7 +153,7 @@ describe('server and transport failures', () => {
   it('aborts a hung request after timeoutMs with CAMPAIGN_TIMEOUT (retryable)', async () => {
     bed.emulator.admin.setFaults({ hangNext: 1, pathPattern: '/campaign/' });
     const started = Date.now();
-    expect(await errorOf(bed.client.count('profile'))).toMatchObject({
+    expect(await connectorErrorOf(bed.client.count('profile'))).toMatchObject({
       code: 'CAMPAIGN_TIMEOUT',
       retryable: true,
     });
@@ -169,7 +164,7 @@ describe('server and transport failures', () => {
   it('reports a wrong organization as CAMPAIGN_BAD_URI', async () => {
     const other = otherClient({ url: bed.emulator.url.replace(/demo-org$/, 'no-such-org') });
     try {
-      expect(await errorOf(other.client.createProfile({}))).toMatchObject({
+      expect(await connectorErrorOf(other.client.createProfile({}))).toMatchObject({
         code: 'CAMPAIGN_BAD_URI',
         retryable: false,
       });
@@ -181,7 +176,7 @@ describe('server and transport failures', () => {
   it('trusts the emulator CA for its own connections only', async () => {
     const other = otherClient({ caCert: undefined });
     try {
-      expect(await errorOf(other.client.count('profile'))).toMatchObject({ code: 'CAMPAIGN_AUTH' });
+      expect(await connectorErrorOf(other.client.count('profile'))).toMatchObject({ code: 'CAMPAIGN_AUTH' });
       await expect(request(`${bed.emulator.imsUrl}/ims/token/v3`, { method: 'POST' })).rejects.toThrow();
     } finally {
       await other.close();

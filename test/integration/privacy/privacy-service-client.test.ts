@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PrivacyServiceClient } from '../../../src/connectors/privacy/privacy-service-client.js';
-import { ConnectorError } from '../../../src/core/errors.js';
 import {
+  connectorErrorOf,
   startCampaignTestBed,
   RawCampaignCaller,
   type CampaignTestBed,
@@ -41,15 +41,6 @@ afterAll(async () => {
 beforeEach(() => {
   bed.emulator.admin.reset();
 });
-
-async function errorOf(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConnectorError);
-  return error as ConnectorError;
-}
 
 describe('delete jobs drive Campaign', () => {
   it('submitted → processing → complete, removing the profile, its logs and cascaded records only', async () => {
@@ -146,19 +137,22 @@ describe('validation and errors', () => {
   });
 
   it('maps documented 400s to PRIVACY_INVALID_REQUEST and a foreign org to PRIVACY_AUTH', async () => {
-    const invalid = await errorOf(
+    const invalid = await connectorErrorOf(
       privacy.submitDelete([
         { userKey: 'x', identities: { email: 'x@example.com' }, regulation: 'not-a-law' },
       ]),
     );
     expect(invalid).toMatchObject({ code: 'PRIVACY_INVALID_REQUEST', status: 400, retryable: false });
     expect(invalid.message).toContain('Formatting error');
-    expect(await errorOf(privacy.listJobs({ regulation: 'gdpr', size: 1001 }))).toMatchObject({
+    expect(await connectorErrorOf(privacy.listJobs({ regulation: 'gdpr', size: 1001 }))).toMatchObject({
       code: 'PRIVACY_INVALID_REQUEST',
     });
     const foreign = buildClient({ imsOrgId: 'OTHER@AdobeOrg' });
     try {
-      expect(await errorOf(foreign.getJob('x'))).toMatchObject({ code: 'PRIVACY_AUTH', status: 403 });
+      expect(await connectorErrorOf(foreign.getJob('x'))).toMatchObject({
+        code: 'PRIVACY_AUTH',
+        status: 403,
+      });
     } finally {
       await foreign.close();
     }
