@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
 import { registerValidateCommand } from './validate-command.js';
+import { registerRunCommand } from './run-command.js';
 import { registerConfigCommand } from './config-command.js';
 import { registerEmulateDynamicsCommand } from './emulate-dynamics-command.js';
 import { registerEmulateCampaignCommand } from './emulate-campaign-command.js';
@@ -8,6 +9,7 @@ import { registerEmulateCampaignCommand } from './emulate-campaign-command.js';
 /** Every command of `dcsync`, in help order. */
 export function registerCommands(program: Command, context: CliContext): void {
   registerValidateCommand(program, context);
+  registerRunCommand(program, context);
   registerConfigCommand(program, context);
   const emulate = program.command('emulate').description('run a local emulator of a remote service');
   registerEmulateDynamicsCommand(emulate, context);

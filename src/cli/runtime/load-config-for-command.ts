@@ -1,0 +1,24 @@
+import { formatFinding } from '../../config/config-finding.js';
+import { loadConfig } from '../../config/load-config.js';
+import type { ResolvedConfig } from '../../config/resolved-config.js';
+import { ConfigError } from '../../core/errors.js';
+import type { CliContext } from '../cli-context.js';
+
+/**
+ * Load and validate the configuration for a command. Warnings go to stderr; errors are printed
+ * all together and raised as one ConfigError (exit code 3).
+ */
+export function loadConfigForCommand(path: string, context: CliContext): ResolvedConfig {
+  const loaded = loadConfig(path, { env: context.env, redactor: context.redactor });
+  for (const finding of loaded.findings) {
+    if (finding.severity === 'warning')
+      context.err.write(`${context.redactor.scrub(formatFinding(finding))}\n`);
+  }
+  if (!loaded.ok) {
+    const errors = loaded.findings.filter((f) => f.severity === 'error').map((f) => formatFinding(f));
+    throw new ConfigError(
+      `${path} is not valid (${errors.length} error${errors.length === 1 ? '' : 's'}):\n${errors.join('\n')}`,
+    );
+  }
+  return loaded.config;
+}

@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs';
+import { systemClock, type Clock } from '../../core/clock.js';
+import { ConfigError } from '../../core/errors.js';
+import type { StateStore } from '../../core/ports/state-store.js';
+import type { ResolvedConfig } from '../../config/resolved-config.js';
+import { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-web-api-client.js';
+import { DynamicsChangeReader } from '../../connectors/dynamics/dynamics-change-reader.js';
+import { DynamicsMetadataReader } from '../../connectors/dynamics/dynamics-metadata-reader.js';
+import { DynamicsRecordWriter } from '../../connectors/dynamics/dynamics-record-writer.js';
+import { CallBudget } from '../../connectors/campaign/call-budget.js';
+import { CampaignClient } from '../../connectors/campaign/campaign-client.js';
+import { openStateStore } from '../../store/open-state-store.js';
+import { createLogger, type Logger } from '../../logging/logger.js';
+import type { Redactor } from '../../logging/redactor.js';
+import type { Secret } from '../../config/secret.js';
+
+/** Everything a running sync needs, built from the configuration (the composition root's wiring). */
+export interface SyncRuntime {
+  readonly config: ResolvedConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly redactor: Redactor;
+  readonly store: StateStore;
+  readonly dynamics: {
+    readonly client: DynamicsWebApiClient;
+    readonly reader: DynamicsChangeReader;
+    readonly metadata: DynamicsMetadataReader;
+    readonly writer: DynamicsRecordWriter;
+  };
+  readonly campaign: {
+    readonly client: CampaignClient;
+    readonly budget: CallBudget;
+  };
+  close(): Promise<void>;
+}
+
+export interface OpenRuntimeOptions {
+  clock?: Clock;
+  /** Where log lines go. @default stdout */
+  logDestination?: NodeJS.WritableStream;
+  /** Override the configured log level. */
+  logLevel?: string;
+  /** Open the store without running migrations. @default false */
+  skipMigrations?: boolean;
+}
+
+function plain(value: string | Secret): string {
+  return typeof value === 'string' ? value : value.reveal();
+}
+
+function readCa(path: string | undefined, field: string): string | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      `${field}: cannot read CA file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/** Build clients, store and logger from a resolved configuration. */
+export async function openSyncRuntime(
+  config: ResolvedConfig,
+  redactor: Redactor,
+  options: OpenRuntimeOptions = {},
+): Promise<SyncRuntime> {
+  const clock = options.clock ?? systemClock;
+  const logger = createLogger(redactor, {
+    level: options.logLevel ?? config.logging.level,
+    ...(options.logDestination ? { destination: options.logDestination } : {}),
+    name: 'dcsync',
+  });
+  const store = await openStateStore(config.store.url, {
+    clock,
+    ...(config.store.schema ? { schema: config.store.schema } : {}),
+    migrate: !options.skipMigrations,
+  });
+  const dynamicsClient = new DynamicsWebApiClient({
+    url: config.dynamics.url,
+    authorityHost: config.dynamics.authorityHost,
+    tenantId: config.dynamics.tenantId,
+    clientId: plain(config.dynamics.clientId),
+    clientSecret: config.dynamics.clientSecret.reveal(),
+    ...(config.dynamics.caFile ? { caCert: readCa(config.dynamics.caFile, 'dynamics.caFile')! } : {}),
+    maxConcurrency: config.dynamics.maxConcurrency,
+    clock,
+  });
+  const budget = new CallBudget({
+    callsPerSecond: config.campaign.budget.callsPerSecond,
+    callsPerDay: config.campaign.budget.callsPerDay,
+    engineCallsPerDay: config.campaign.budget.engineCallsPerDay ?? null,
+    adaptive: { enabled: config.campaign.budget.adaptive },
+    clock,
+  });
+  const campaignClient = new CampaignClient({
+    url: config.campaign.url,
+    imsUrl: config.campaign.imsUrl,
+    clientId: plain(config.campaign.clientId),
+    clientSecret: config.campaign.clientSecret.reveal(),
+    caCert: readCa(config.campaign.caFile, 'campaign.caFile'),
+    scope: config.campaign.scope,
+    budget,
+    profileRoot: config.campaign.profileResource,
+    clock,
+  });
+  return {
+    config,
+    clock,
+    logger,
+    redactor,
+    store,
+    dynamics: {
+      client: dynamicsClient,
+      reader: new DynamicsChangeReader(dynamicsClient),
+      metadata: new DynamicsMetadataReader(dynamicsClient),
+      writer: new DynamicsRecordWriter(dynamicsClient),
+    },
+    campaign: { client: campaignClient, budget },
+    async close() {
+      budget.close();
+      await Promise.allSettled([campaignClient.close(), dynamicsClient.close()]);
+      await store.close();
+      logger.flush();
+    },
+  };
+}
