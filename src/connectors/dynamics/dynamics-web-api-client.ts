@@ -113,12 +113,11 @@ export class DynamicsWebApiClient {
     });
     this.tokens = deps.tokens ?? new DynamicsTokenProvider(o);
     this.gate = new ConcurrencyGate(o.maxConcurrency);
-    // A little slack on the window absorbs the gap between our send time and the server's
-    // arrival time, so pacing at the limit does not trip the server's own count.
+    // A little slack on the window covers clock granularity between us and the server.
     const windows = [
       new SlidingWindowCounter(
         o.requestsPerWindow,
-        o.requestWindowMs + Math.max(50, o.requestWindowMs / 100),
+        o.requestWindowMs + Math.max(20, o.requestWindowMs / 200),
       ),
     ];
     if (o.requestsPerDay !== undefined) windows.push(new SlidingWindowCounter(o.requestsPerDay, 86_400_000));
@@ -223,7 +222,20 @@ export class DynamicsWebApiClient {
     description: RequestDescription,
     token: string,
   ): Promise<DynamicsResponse<T>> {
-    await this.pacer.acquire();
+    const finished = await this.pacer.acquire();
+    try {
+      return await this.exchange<T>(request, url, description, token);
+    } finally {
+      finished();
+    }
+  }
+
+  private async exchange<T>(
+    request: DynamicsRequest,
+    url: URL,
+    description: RequestDescription,
+    token: string,
+  ): Promise<DynamicsResponse<T>> {
     const headers: Record<string, string> = {
       ...baseHeaders,
       authorization: `Bearer ${token}`,

@@ -34,16 +34,20 @@ export class SlidingWindowCounter {
     }
   }
 
-  /** Milliseconds until one more request fits (0 when it fits now). */
-  delayMs(now: number): number {
+  /**
+   * Milliseconds until one more request fits (0 when it fits now), with `pending` requests in
+   * flight that will be counted when they finish.
+   */
+  delayMs(now: number, pending = 0): number {
     this.prune(now);
-    if (this.total < this.limit) return 0;
-    let excess = this.total - this.limit + 1;
+    if (this.total + pending < this.limit) return 0;
+    let excess = this.total + pending - this.limit + 1;
     for (let i = this.head; i < this.at.length; i++) {
       excess -= this.counts[i] as number;
       if (excess <= 0) return (this.at[i] as number) + this.windowMs - now + 1;
     }
-    return this.windowMs;
+    // Only requests still in flight hold the window: look again shortly.
+    return 10;
   }
 
   record(now: number): void {
@@ -98,9 +102,14 @@ export interface RequestPacerOptions {
 /**
  * Paces requests to the service-protection window and the daily entitlement budget, and holds
  * every request back while a server `Retry-After` is pending.
+ *
+ * A request occupies a slot from the moment it is sent and is counted at the moment its answer
+ * arrives: the server counted it somewhere in between, so spacing sends a full window after the
+ * previous answers can never exceed the server's count, however slow the connection set-up was.
  */
 export class RequestPacer {
   private pausedUntil = 0;
+  private inFlight = 0;
 
   constructor(private readonly options: RequestPacerOptions) {}
 
@@ -109,15 +118,22 @@ export class RequestPacer {
     this.pausedUntil = Math.max(this.pausedUntil, until);
   }
 
-  /** Wait for a slot in every window, then count the request in all of them. */
-  async acquire(): Promise<void> {
+  /** Wait for a slot in every window; call the returned function when the request has finished. */
+  async acquire(): Promise<() => void> {
     for (;;) {
       const now = this.options.clock.now();
       let delay = Math.max(0, this.pausedUntil - now);
-      for (const window of this.options.windows) delay = Math.max(delay, window.delayMs(now));
+      for (const window of this.options.windows) delay = Math.max(delay, window.delayMs(now, this.inFlight));
       if (delay === 0) {
-        for (const window of this.options.windows) window.record(now);
-        return;
+        this.inFlight++;
+        let done = false;
+        return () => {
+          if (done) return;
+          done = true;
+          this.inFlight--;
+          const finished = this.options.clock.now();
+          for (const window of this.options.windows) window.record(finished);
+        };
       }
       if (delay > this.options.maxWaitMs) {
         throw new RateLimitedError(

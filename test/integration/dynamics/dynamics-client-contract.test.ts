@@ -82,7 +82,7 @@ describe('tokens', () => {
       const client = bed.createClient();
       await client.request({ method: 'GET', path: 'WhoAmI' });
       // Refreshed a quarter of the lifetime before expiry: after 3 s.
-      await new Promise((resolve) => setTimeout(resolve, 3200));
+      await new Promise((resolve) => setTimeout(resolve, 3600));
       await Promise.all(Array.from({ length: 6 }, () => client.request({ method: 'GET', path: 'WhoAmI' })));
       expect((client.tokenSource as DynamicsTokenProvider).tokensAcquired).toBe(2);
       expect(client.stats().unauthorizedReplays).toBe(0);

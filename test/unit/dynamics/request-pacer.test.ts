@@ -26,6 +26,22 @@ describe('SlidingWindowCounter', () => {
 });
 
 describe('RequestPacer', () => {
+  it('counts a request when it finishes and keeps its slot while it is in flight', async () => {
+    const clock = new ManualClock(0);
+    const window = new SlidingWindowCounter(2, 1000);
+    const pacer = new RequestPacer({ windows: [window], clock, maxWaitMs: 5 });
+    const first = await pacer.acquire();
+    const second = await pacer.acquire();
+    await expect(pacer.acquire()).rejects.toBeInstanceOf(RateLimitedError);
+    clock.advance(300);
+    first();
+    second();
+    expect(window.used(300)).toBe(2);
+    expect(window.delayMs(1200)).toBe(101);
+    clock.advance(1000);
+    await expect(pacer.acquire()).resolves.toBeTypeOf('function');
+  });
+
   it('fails fast with a RateLimitedError when the budget frees up later than maxWaitMs', async () => {
     const clock = new ManualClock(0);
     const pacer = new RequestPacer({
@@ -33,8 +49,8 @@ describe('RequestPacer', () => {
       clock,
       maxWaitMs: 1000,
     });
-    await pacer.acquire();
-    await pacer.acquire();
+    (await pacer.acquire())();
+    (await pacer.acquire())();
     const error = await pacer.acquire().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitedError);
     expect((error as RateLimitedError).code).toBe('DYNAMICS_BUDGET_EXHAUSTED');
@@ -47,6 +63,6 @@ describe('RequestPacer', () => {
     pacer.pauseUntil(5000);
     await expect(pacer.acquire()).rejects.toBeInstanceOf(RateLimitedError);
     clock.advance(5000);
-    await expect(pacer.acquire()).resolves.toBeUndefined();
+    await expect(pacer.acquire()).resolves.toBeTypeOf('function');
   });
 });
