@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { RecordRejectedError } from '../core/errors.js';
+import { RecordRejectedError, SyncError } from '../core/errors.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import {
   isFullWrite,
@@ -248,44 +248,12 @@ export class RecordApplier {
     const version = item.sourceVersion ?? null;
     const intentWritten = entry !== null && entry.campaignPKey === null && entry.origin === 'created';
 
-    const existing = await flow.sink.findByKey(key, { lane });
-    if (existing && !sameKey(existing.fields[flow.sink.keyField], key)) {
-      // The lookup answered with a record that does not carry this key: never touch it (I2).
-      return this.done('skipped-foreign', {}, false);
-    }
-    if (existing) {
-      // Either we created it before a crash (our intent is in the key map) or it existed before
-      // the sync and carries the Dynamics id: adopt it and bring it in line.
-      const origin = intentWritten ? 'created' : 'adopted';
-      await flow.sink.update(existing.pkey, fields, { lane });
-      return this.done(
-        origin === 'created' ? 'created' : 'adopted',
-        {
-          keyMap: {
-            op: 'put',
-            entry: {
-              flow: flow.id,
-              recordKey: key,
-              campaignPKey: existing.pkey,
-              origin,
-              lastSourceVersion: version,
-              lastPayloadHash: hash,
-            },
-          },
-          audit: [
-            this.audit(
-              flow,
-              key,
-              `${flow.sink.resource}.${origin === 'created' ? 'create' : 'adopt'}`,
-              fieldNames,
-              'ok',
-              detail,
-            ),
-          ],
-          resolveDeadLetters: true,
-        },
-        true,
-      );
+    // With a unique key and no earlier attempt, create first: Campaign refuses a duplicate, so
+    // one call does it. Otherwise (or after a crash) look up first so nothing is created twice.
+    const lookupFirst = !flow.sink.keyIsUnique || intentWritten;
+    if (lookupFirst) {
+      const adopted = await this.adoptExisting(flow, key, fields, hash, version, lane, intentWritten, detail);
+      if (adopted) return adopted;
     }
     if (!intentWritten) {
       await this.store.keyMap.put({
@@ -298,6 +266,15 @@ export class RecordApplier {
       });
     }
     const created = await flow.sink.create(fields, { lane });
+    if ('duplicate' in created) {
+      const adopted = await this.adoptExisting(flow, key, fields, hash, version, lane, false, detail);
+      if (adopted) return adopted;
+      throw new SyncError(
+        'SINK_KEY_CONFLICT',
+        `${flow.sink.resource} ${flow.sink.keyField}=${key} exists in Campaign but cannot be read (hidden child?); will retry`,
+        { retryable: true },
+      );
+    }
     return this.done(
       'created',
       {
@@ -313,6 +290,58 @@ export class RecordApplier {
           },
         },
         audit: [this.audit(flow, key, `${flow.sink.resource}.create`, fieldNames, 'ok', detail)],
+        resolveDeadLetters: true,
+      },
+      true,
+    );
+  }
+
+  /**
+   * Find the record by its key field and bring it in line: it was created by us before a crash
+   * (our intent is in the key map) or it existed before the sync and carries the Dynamics id.
+   */
+  private async adoptExisting(
+    flow: FlowDefinition,
+    key: string,
+    fields: JsonObject,
+    hash: string,
+    version: string | null,
+    lane: WorkLane,
+    intentWritten: boolean,
+    detail: string | null,
+  ): Promise<ApplyResult | null> {
+    const existing = await flow.sink.findByKey(key, { lane });
+    if (!existing) return null;
+    if (!sameKey(existing.fields[flow.sink.keyField], key)) {
+      // The look-up answered with a record that does not carry this key: never touch it (I2).
+      return this.done('skipped-foreign', {}, false);
+    }
+    const origin = intentWritten ? 'created' : 'adopted';
+    await flow.sink.update(existing.pkey, fields, { lane });
+    return this.done(
+      origin,
+      {
+        keyMap: {
+          op: 'put',
+          entry: {
+            flow: flow.id,
+            recordKey: key,
+            campaignPKey: existing.pkey,
+            origin,
+            lastSourceVersion: version,
+            lastPayloadHash: hash,
+          },
+        },
+        audit: [
+          this.audit(
+            flow,
+            key,
+            `${flow.sink.resource}.${origin === 'created' ? 'create' : 'adopt'}`,
+            Object.keys(fields).sort(),
+            'ok',
+            detail,
+          ),
+        ],
         resolveDeadLetters: true,
       },
       true,

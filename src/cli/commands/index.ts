@@ -2,12 +2,14 @@ import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
 import { registerValidateCommand } from './validate-command.js';
 import { registerRunCommand } from './run-command.js';
+import { registerDemoCommand } from './demo-command.js';
 import { registerConfigCommand } from './config-command.js';
 import { registerEmulateDynamicsCommand } from './emulate-dynamics-command.js';
 import { registerEmulateCampaignCommand } from './emulate-campaign-command.js';
 
 /** Every command of `dcsync`, in help order. */
 export function registerCommands(program: Command, context: CliContext): void {
+  registerDemoCommand(program, context);
   registerValidateCommand(program, context);
   registerRunCommand(program, context);
   registerConfigCommand(program, context);

@@ -138,7 +138,11 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
       id: 'contacts',
       table: contacts.table,
       source: await tableSource(contacts.table, select),
-      sink: new CampaignRecordSink(runtime.campaign.client, { resource: 'profile', keyField: 'externalId' }),
+      sink: new CampaignRecordSink(runtime.campaign.client, {
+        resource: 'profile',
+        keyField: 'externalId',
+        keyIsUnique: metadata?.keyFields.includes('externalId') ?? false,
+      }),
       mapping,
       optionLabels: {},
       filter,

@@ -7,6 +7,7 @@ import type {
   SinkWriteOutcome,
 } from '../../core/ports/record-sink.js';
 import type { CampaignClient } from './campaign-client.js';
+import { CampaignDuplicateKeyError } from './campaign-error.js';
 
 export interface CampaignRecordSinkOptions {
   /** `profile` or a custom resource (`cus…`). */
@@ -18,6 +19,11 @@ export interface CampaignRecordSinkOptions {
    * key declared in Campaign) or a custom filter. @default 'customKey'
    */
   lookup?: 'customKey' | { filter: string; parameter: string };
+  /**
+   * The key field is a declared identification key (from `resourceType` metadata): Campaign
+   * rejects a duplicate, so creates can skip the look-up. @default false
+   */
+  keyIsUnique?: boolean;
 }
 
 function isMissing(error: unknown): boolean {
@@ -31,6 +37,7 @@ function isMissing(error: unknown): boolean {
 export class CampaignRecordSink implements RecordSink {
   readonly resource: string;
   readonly keyField: string;
+  readonly keyIsUnique: boolean;
 
   constructor(
     private readonly client: CampaignClient,
@@ -38,6 +45,7 @@ export class CampaignRecordSink implements RecordSink {
   ) {
     this.resource = options.resource;
     this.keyField = options.keyField;
+    this.keyIsUnique = options.keyIsUnique ?? false;
   }
 
   async findByKey(key: string, options: SinkCallOptions): Promise<SinkRecord | null> {
@@ -59,9 +67,17 @@ export class CampaignRecordSink implements RecordSink {
     return { pkey: PKey, fields: fields as JsonObject };
   }
 
-  async create(fields: JsonObject, options: SinkCallOptions): Promise<{ pkey: string }> {
-    const created = await this.client.createRecord(this.resource, fields, { lane: options.lane });
-    return { pkey: created.PKey };
+  async create(
+    fields: JsonObject,
+    options: SinkCallOptions,
+  ): Promise<{ pkey: string } | { duplicate: true }> {
+    try {
+      const created = await this.client.createRecord(this.resource, fields, { lane: options.lane });
+      return { pkey: created.PKey };
+    } catch (error) {
+      if (this.keyIsUnique && error instanceof CampaignDuplicateKeyError) return { duplicate: true };
+      throw error;
+    }
   }
 
   async update(pkey: string, fields: JsonObject, options: SinkCallOptions): Promise<SinkWriteOutcome> {

@@ -27,8 +27,17 @@ export interface RecordSink {
   /** The Campaign field holding the Dynamics id. */
   readonly keyField: string;
   findByKey(key: string, options: SinkCallOptions): Promise<SinkRecord | null>;
-  /** Create; `fields` include the key field and link objects. Returns the new PKey. */
-  create(fields: JsonObject, options: SinkCallOptions): Promise<{ pkey: string }>;
+  /**
+   * Whether Campaign enforces the key field as a unique identification key. Then a create of a
+   * key that already exists fails with `duplicate` instead of making a second record, so a create
+   * needs no look-up first (one call instead of two).
+   */
+  readonly keyIsUnique: boolean;
+  /**
+   * Create; `fields` include the key field and link objects. Returns the new PKey, or `duplicate`
+   * when the key exists already (only when {@link keyIsUnique}).
+   */
+  create(fields: JsonObject, options: SinkCallOptions): Promise<{ pkey: string } | { duplicate: true }>;
   update(pkey: string, fields: JsonObject, options: SinkCallOptions): Promise<SinkWriteOutcome>;
   delete(pkey: string, options: SinkCallOptions): Promise<SinkWriteOutcome>;
 }

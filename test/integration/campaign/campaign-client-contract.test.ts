@@ -261,13 +261,25 @@ describe('custom resources and links', () => {
   });
 
   it('serves the engine through the RecordSink port, with not-found as an outcome', async () => {
-    const sink = new CampaignRecordSink(bed.client, { resource: 'cusOrder', keyField: 'crmId' });
+    const sink = new CampaignRecordSink(bed.client, {
+      resource: 'cusOrder',
+      keyField: 'crmId',
+      keyIsUnique: true,
+    });
     await bed.client.createProfile({ externalId: 'sink-p' });
     expect(await sink.findByKey('o-9', { lane: 'live' })).toBeNull();
-    const { pkey } = await sink.create(
+    const created = await sink.create(
       { crmId: 'o-9', amount: 1, profile: { externalId: 'sink-p' } },
       { lane: 'bulk' },
     );
+    if (!('pkey' in created)) throw new Error('expected a create');
+    const { pkey } = created;
+    // A second create of the same key is a duplicate outcome, not a second record.
+    expect(
+      await sink.create({ crmId: 'o-9', amount: 5, profile: { externalId: 'sink-p' } }, { lane: 'bulk' }),
+    ).toEqual({
+      duplicate: true,
+    });
     expect(await sink.findByKey('o-9', { lane: 'live' })).toMatchObject({
       pkey,
       fields: { crmId: 'o-9', amount: 1 },

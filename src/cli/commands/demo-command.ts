@@ -1,0 +1,210 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import {
+  startDynamicsEmulator,
+  type DynamicsEmulator,
+} from '../../../emulators/dynamics/dynamics-emulator.js';
+import {
+  startCampaignEmulator,
+  type CampaignEmulator,
+} from '../../../emulators/campaign/campaign-emulator.js';
+import type { CliContext } from '../cli-context.js';
+import { exitCodes } from '../exit-codes.js';
+import { loadConfigForCommand } from '../runtime/load-config-for-command.js';
+import { openSyncRuntime, type SyncRuntime } from '../runtime/sync-runtime.js';
+import { createSyncEngine } from '../runtime/start-sync.js';
+import { startOperatorServer } from '../runtime/start-operator-server.js';
+import type { SyncEngine } from '../../engine/sync-engine.js';
+
+export interface DemoOptions {
+  port: number;
+  dataDir: string;
+  contacts: number;
+  seed: number;
+  untilIdle?: boolean;
+  trickle: boolean;
+  /** Changes per second of the live trickle. */
+  rate: number;
+}
+
+const demoClient = { id: 'demo-client', secret: 'demo-secret' };
+
+function writeSecret(dir: string, name: string, value: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, value, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return path;
+}
+
+/** The demo's configuration: a real config file, as an operator would write one. */
+function demoConfig(
+  dir: string,
+  dynamics: DynamicsEmulator,
+  campaign: CampaignEmulator,
+  port: number,
+): string {
+  const secrets = join(dir, 'secrets');
+  mkdirSync(secrets, { recursive: true, mode: 0o700 });
+  writeFileSync(join(dir, 'dynamics-ca.pem'), dynamics.caCert ?? '');
+  writeFileSync(join(dir, 'campaign-ca.pem'), campaign.caCert ?? '');
+  const config = {
+    dynamics: {
+      url: dynamics.url,
+      authorityHost: dynamics.authorityHost,
+      tenantId: 'demo-tenant',
+      clientId: demoClient.id,
+      clientSecret: `file:${writeSecret(secrets, 'dynamics-client-secret', demoClient.secret)}`,
+      caFile: join(dir, 'dynamics-ca.pem'),
+    },
+    campaign: {
+      url: campaign.url,
+      imsUrl: campaign.imsUrl,
+      clientId: demoClient.id,
+      clientSecret: `file:${writeSecret(secrets, 'campaign-client-secret', demoClient.secret)}`,
+      caFile: join(dir, 'campaign-ca.pem'),
+      budget: { callsPerSecond: 400, callsPerDay: 5_000_000 },
+    },
+    store: { url: `sqlite:${join(dir, 'state.db')}` },
+    engine: { workers: 16, pollIntervalMs: 2000 },
+    flows: {
+      contacts: {
+        deletes: true,
+        mapping: {
+          firstname: 'firstName',
+          lastname: 'lastName',
+          emailaddress1: 'email',
+          mobilephone: 'mobilePhone',
+          birthdate: 'birthDate',
+        },
+      },
+      optOut: {
+        mode: 'dynamics-to-campaign',
+        mapping: { donotemail: 'blackListEmail', donotbulkemail: 'blackList' },
+      },
+    },
+    server: { host: '127.0.0.1', port, adminToken: 'env:DCSYNC_ADMIN_TOKEN' },
+    logging: { level: 'warn' },
+  };
+  const path = join(dir, 'sync.yaml');
+  writeFileSync(
+    path,
+    `# Written by "dcsync demo": the emulators' addresses change on every run.\n${stringify(config, { lineWidth: 0 })}`,
+  );
+  return path;
+}
+
+/**
+ * `dcsync demo`: both emulators with sample data (Campaign already holds foreign profiles and some
+ * whose externalId matches a contact), the sync on SQLite, the operator server and a trickle of
+ * live changes. Everything runs on embedded defaults; each run starts from scratch.
+ */
+export async function runDemo(options: DemoOptions, context: CliContext): Promise<number> {
+  const dir = resolve(options.dataDir);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const token = context.env.DCSYNC_ADMIN_TOKEN || randomBytes(18).toString('base64url');
+  const generatedToken = !context.env.DCSYNC_ADMIN_TOKEN;
+  const env = { ...context.env, DCSYNC_ADMIN_TOKEN: token };
+
+  context.err.write(`Starting the Dataverse emulator with ${options.contacts} contacts…\n`);
+  const dynamics = await startDynamicsEmulator({ contacts: options.contacts, seed: options.seed });
+  const contactIds = dynamics.admin.listIds('contact');
+  const campaign = await startCampaignEmulator({ seed: options.seed, profiles: 0, sftpPort: 0 });
+  // Campaign before the sync: foreign profiles, plus profiles that already carry a contact id.
+  const matching = contactIds.filter((_, i) => i % 50 === 0);
+  campaign.admin.seedProfiles({
+    foreign: Math.max(10, Math.round(options.contacts / 50)),
+    externalIds: matching,
+  });
+
+  let runtime: SyncRuntime | null = null;
+  let engine: SyncEngine | null = null;
+  let server: { url: string; close(): Promise<void> } | null = null;
+  let trickle: NodeJS.Timeout | null = null;
+  try {
+    const configPath = demoConfig(dir, dynamics, campaign, options.port);
+    const demoContext: CliContext = { ...context, env };
+    const config = loadConfigForCommand(configPath, demoContext);
+    runtime = await openSyncRuntime(config, context.redactor, { logDestination: context.err });
+    engine = await createSyncEngine(runtime, {
+      progressStream: context.err as NodeJS.WritableStream & { isTTY?: boolean },
+    });
+    server = await startOperatorServer(runtime, engine, { host: '127.0.0.1', port: options.port });
+    context.out.write(
+      [
+        '',
+        'dcsync demo is running.',
+        `Dashboard: ${server.url}/`,
+        `API:       ${server.url}/api/status`,
+        `Metrics:   ${server.url}/metrics`,
+        `Admin token: ${generatedToken ? token : '(from DCSYNC_ADMIN_TOKEN)'}`,
+        `Config:    ${configPath}`,
+        `Dataverse emulator: ${dynamics.url}   Campaign emulator: ${campaign.url}`,
+        '',
+      ].join('\n') + '\n',
+    );
+    if (options.untilIdle) {
+      const summary = await engine.runUntilIdle();
+      context.out.write(`${JSON.stringify(summary)}\n`);
+      return exitCodes.ok;
+    }
+    await engine.start();
+    if (options.trickle && options.rate > 0) {
+      let tick = 0;
+      trickle = setInterval(() => {
+        tick++;
+        const per = Math.max(1, Math.round(options.rate));
+        dynamics.admin.mutate({
+          updates: per,
+          creates: tick % 5 === 0 ? 1 : 0,
+          deletes: tick % 20 === 0 ? 1 : 0,
+          seed: options.seed * 100_000 + tick,
+        });
+        engine?.wake('contacts');
+      }, 1000);
+      trickle.unref();
+    }
+    context.err.write('Live changes are trickling in. Press Ctrl+C to stop.\n');
+    await new Promise<void>((resolveSignal) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolveSignal();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    context.err.write('Stopping…\n');
+    return exitCodes.ok;
+  } finally {
+    if (trickle) clearInterval(trickle);
+    await engine?.stop();
+    await server?.close();
+    await runtime?.close();
+    await Promise.allSettled([dynamics.close(), campaign.close()]);
+  }
+}
+
+export function registerDemoCommand(program: Command, context: CliContext): void {
+  program
+    .command('demo')
+    .description('start both emulators with sample data, run the sync and serve the dashboard')
+    .option(
+      '-p, --port <port>',
+      'HTTP port of the dashboard and API (0 picks a free one)',
+      (v) => Number(v),
+      8080,
+    )
+    .option('--data-dir <dir>', 'where the demo keeps its state (wiped at start)', './data/demo')
+    .option('--contacts <n>', 'contacts generated in the Dataverse emulator', (v) => Number(v), 10_000)
+    .option('--seed <n>', 'seed of the sample data', (v) => Number(v), 1)
+    .option('--rate <n>', 'live changes per second', (v) => Number(v), 2)
+    .option('--no-trickle', 'no live changes')
+    .option('--until-idle', 'exit once the initial load is done; print a JSON summary')
+    .action(async (options: DemoOptions) => {
+      context.setExitCode(await runDemo(options, context));
+    });
+}
