@@ -130,7 +130,7 @@ export async function runDemo(options: DemoOptions, context: CliContext): Promis
     const config = loadConfigForCommand(configPath, demoContext);
     runtime = await openSyncRuntime(config, context.redactor, { logDestination: context.err });
     engine = await createSyncEngine(runtime, {
-      progressStream: context.err as NodeJS.WritableStream & { isTTY?: boolean },
+      progressStream: context.err,
     });
     server = await startOperatorServer(runtime, engine, { host: '127.0.0.1', port: options.port });
     context.out.write(
