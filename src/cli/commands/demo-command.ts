@@ -86,7 +86,7 @@ function demoConfig(
       },
     },
     server: { host: '127.0.0.1', port, adminToken: 'env:DCSYNC_ADMIN_TOKEN' },
-    logging: { level: 'warn' },
+    logging: { level: process.env.DCSYNC_LOG_LEVEL ?? 'warn' },
   };
   const path = join(dir, 'sync.yaml');
   writeFileSync(

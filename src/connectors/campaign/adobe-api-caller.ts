@@ -6,6 +6,11 @@ import type { BudgetLane, CallBudget, CallKind } from './call-budget.js';
 import { isInvalidTokenAnswer, parseRetryAfter } from './campaign-error.js';
 import { ImsTokenProvider } from './ims-token-provider.js';
 
+/** A 5xx whose body carries a Campaign application error code rather than a server fault. */
+function isApplicationError(answer: HttpAnswer): boolean {
+  return answer.status === 500 && /\b(RST|XTK|PGS)-\d{4,}/.test(answer.text);
+}
+
 export interface AdobeApiCallerOptions {
   /** `campaign` or `privacy`: the ConnectorError target. */
   target: string;
@@ -84,7 +89,9 @@ export class AdobeApiCaller {
       const retryAfterMs =
         answer.status === 429 ? parseRetryAfter(answer.headers['retry-after'], this.clock.now()) : undefined;
       this.options.budget?.record({
-        status: answer.status,
+        // Campaign reports application errors (duplicate key, invalid value: RST-/XTK-/PGS- codes)
+        // as 500; they say nothing about load, so they must not slow the budget down.
+        status: isApplicationError(answer) ? 400 : answer.status,
         latencyMs: performance.now() - started,
         ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       });
