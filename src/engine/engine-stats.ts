@@ -12,6 +12,7 @@ export const statOutcomes = [
   'skipped-delete',
   'skipped-foreign',
   'absent',
+  'tombstoned',
   'parked',
   'retried',
   'dead-lettered',

@@ -19,6 +19,7 @@ import type {
 } from '../core/ports/state-store.js';
 import type { Clock } from '../core/clock.js';
 import type { FlowDefinition } from './flow-definition.js';
+import { noRecordGuard, privacyHoldParent, type RecordGuard } from '../core/ports/record-guard.js';
 
 /** What applying one work item did; the run summary counts these. */
 export const applyOutcomes = [
@@ -32,6 +33,7 @@ export const applyOutcomes = [
   'skipped-delete',
   'skipped-foreign',
   'absent',
+  'tombstoned',
 ] as const;
 export type ApplyOutcome = (typeof applyOutcomes)[number];
 
@@ -78,6 +80,7 @@ export class RecordApplier {
     private readonly store: StateStore,
     private readonly flows: ReadonlyMap<string, FlowDefinition>,
     private readonly clock: Clock,
+    private readonly guard: RecordGuard = noRecordGuard,
   ) {}
 
   async apply(item: WorkItem): Promise<ApplyResult> {
@@ -86,6 +89,15 @@ export class RecordApplier {
       throw new RecordRejectedError(item.recordKey, 'FLOW_UNKNOWN', `flow "${item.flow}" is not configured`);
     }
     const change = parseRecordChange(item.payload);
+    const verdict = await this.guard.check(flow.id, item.recordKey);
+    if (verdict === 'hold') {
+      return {
+        kind: 'park',
+        parent: privacyHoldParent(item.recordKey),
+        reason: 'held: a privacy request is in progress',
+      };
+    }
+    if (verdict === 'tombstone') return this.done('tombstoned', {}, false);
     const entry = await this.store.keyMap.get(flow.id, item.recordKey);
     const lane = item.lane;
     if (change.op === 'delete') return this.applyDelete(flow, item, change, entry, lane, 'deleted');

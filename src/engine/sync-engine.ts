@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.js';
 import type { AlertSink } from '../core/ports/alert-sink.js';
 import type { EngineLogger } from '../core/ports/engine-logger.js';
 import type { BacklogEntry, StateStore } from '../core/ports/state-store.js';
+import type { RecordGuard } from '../core/ports/record-guard.js';
 import { resolveRetryPolicy, type RetryPolicyOptions } from '../core/retry-policy.js';
 import { EngineStats, type OutcomeCounts } from './engine-stats.js';
 import type { FlowDefinition } from './flow-definition.js';
@@ -34,6 +35,8 @@ export interface SyncEngineOptions {
   onProgress?: (progress: ReadProgress) => void;
   /** Worker identity. @default host:pid */
   owner?: string;
+  /** Privacy holds and tombstones (I9). @default none */
+  guard?: RecordGuard;
 }
 
 export interface FlowStatus {
@@ -86,7 +89,7 @@ export class SyncEngine {
     this.control = new FlowControl(store, clock);
     const owner = options.owner ?? `${hostname()}:${process.pid}`;
     const parentFlows = new Set(options.flows.flatMap((f) => f.links.map((l) => l.parentFlow)));
-    const applier = new RecordApplier(store, this.flowsById, clock);
+    const applier = new RecordApplier(store, this.flowsById, clock, options.guard);
     this.runner =
       options.work === false
         ? null
