@@ -1,0 +1,122 @@
+import { Agent, request } from 'undici';
+import type { Alert, AlertSink } from '../../core/ports/alert-sink.js';
+import { ConnectorError } from '../../core/errors.js';
+import type { Redactor } from '../../logging/redactor.js';
+
+export interface WebhookAlertSinkOptions {
+  /** The webhook URL (a secret: it carries the token of the channel). Never logged. */
+  url: string;
+  /** Name for logs and errors, e.g. `webhook #1`. */
+  name: string;
+  /** Scrubs alert text once more before it leaves the process. */
+  redactor: Redactor;
+  /** Per attempt. @default 5000 */
+  timeoutMs?: number;
+  /** Attempts in all (1 = no retry). @default 3 */
+  attempts?: number;
+  /** First retry delay, doubled each time; a 429's Retry-After (≤ 30 s) wins. @default 1000 */
+  retryDelayMs?: number;
+}
+
+const severityIcon: Readonly<Record<Alert['severity'], string>> = {
+  critical: ':rotating_light:',
+  warning: ':warning:',
+  info: ':information_source:',
+};
+
+/** Slack mrkdwn needs only these three escaped. */
+function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** The Slack-compatible body: `text` for every consumer, `blocks` for Slack's layout. */
+export function formatSlackAlert(alert: Alert, redactor: Redactor): { text: string; blocks: unknown[] } {
+  const message = escapeMrkdwn(redactor.scrub(alert.message));
+  const subject = escapeMrkdwn(redactor.scrub(alert.subject));
+  const headline = `${severityIcon[alert.severity]} *[${alert.severity.toUpperCase()}] ${alert.kind}* — ${subject}`;
+  return {
+    text: `${headline}\n${message}`,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `${headline}\n${message}` } },
+      {
+        type: 'context',
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: `dcsync · kind \`${alert.kind}\` · subject \`${subject}\` · ${new Date(alert.at).toISOString()}`,
+          },
+        ],
+      },
+    ],
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Network failure code without the message (undici messages may quote the URL). */
+function networkCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[A-Z0-9_]{2,60}$/.test(code)) return code;
+  return error instanceof Error && error.name === 'TimeoutError' ? 'TIMEOUT' : 'NETWORK';
+}
+
+/**
+ * Posts alerts to a Slack-compatible incoming webhook with a timeout and a bounded retry (network
+ * failures, 429 and 5xx). Alert texts hold ids and counts only; they are scrubbed once more here.
+ */
+export class WebhookAlertSink implements AlertSink {
+  private readonly agent: Agent;
+  private readonly timeoutMs: number;
+  private readonly attempts: number;
+  private readonly retryDelayMs: number;
+
+  constructor(private readonly options: WebhookAlertSinkOptions) {
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.attempts = Math.max(1, options.attempts ?? 3);
+    this.retryDelayMs = options.retryDelayMs ?? 1000;
+    this.agent = new Agent({
+      connect: { timeout: this.timeoutMs },
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+    });
+  }
+
+  async raise(alert: Alert): Promise<void> {
+    const body = JSON.stringify(formatSlackAlert(alert, this.options.redactor));
+    let failure = 'NETWORK';
+    for (let attempt = 1; attempt <= this.attempts; attempt++) {
+      let waitMs = this.retryDelayMs * 2 ** (attempt - 1);
+      try {
+        const response = await request(this.options.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          dispatcher: this.agent,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+        await response.body.dump();
+        const status = response.statusCode;
+        if (status >= 200 && status < 300) return;
+        failure = `HTTP_${status}`;
+        if (status !== 429 && status < 500) break;
+        const retryAfter = Number(response.headers['retry-after']);
+        if (status === 429 && Number.isFinite(retryAfter)) waitMs = Math.min(30_000, retryAfter * 1000);
+      } catch (error) {
+        failure = networkCode(error);
+      }
+      if (attempt < this.attempts) await sleep(waitMs);
+    }
+    throw new ConnectorError(
+      'alert-webhook',
+      `ALERT_WEBHOOK_${failure}`,
+      `alert ${alert.kind} for ${alert.subject} not delivered to ${this.options.name} (${failure})`,
+      { retryable: true },
+    );
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}

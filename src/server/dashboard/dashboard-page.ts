@@ -1,0 +1,198 @@
+import { escapeHtml } from './html-escape.js';
+
+/**
+ * The dashboard's HTML shell. Every number is filled in by `/assets/dashboard.js` from the same
+ * JSON API an operator's scripts use, so what the page shows is what the API says. Elements the
+ * script fills carry `data-field` (and `data-flow` rows), which the browser test reads.
+ */
+export function renderDashboardPage(options: { csrfToken: string }): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="csrf-token" content="${escapeHtml(options.csrfToken)}">
+<title>dcsync — operator dashboard</title>
+<link rel="stylesheet" href="/assets/dashboard.css">
+<script type="module" src="/assets/dashboard.js"></script>
+</head>
+<body>
+<a class="skip" href="#main">Skip to content</a>
+<header class="top">
+  <h1>dcsync</h1>
+  <p id="overall" class="overall" role="status" aria-live="polite" data-field="overall">Loading…</p>
+  <p class="refreshed">Updated <time id="refreshed-at" data-field="refreshed-at">—</time></p>
+  <button id="logout" type="button" class="secondary">Sign out</button>
+</header>
+<p id="notice" class="notice" role="status" aria-live="polite"></p>
+<main id="main">
+
+<section aria-labelledby="glance-h" class="panel">
+  <h2 id="glance-h">At a glance</h2>
+  <dl class="cards">
+    <div class="card"><dt>Throughput</dt><dd><span data-field="throughput">—</span> <small>records/s</small></dd></div>
+    <div class="card"><dt>Queued</dt><dd data-field="backlog-queued">—</dd></div>
+    <div class="card"><dt>In flight</dt><dd data-field="backlog-leased">—</dd></div>
+    <div class="card"><dt>Synced records</dt><dd data-field="synced">—</dd></div>
+    <div class="card"><dt>Dead letters</dt><dd data-field="dead-letters-total">—</dd></div>
+    <div class="card"><dt>Parked</dt><dd data-field="parked-total">—</dd></div>
+    <div class="card"><dt>Lag p50 / p99</dt><dd data-field="lag">—</dd></div>
+  </dl>
+  <h3>Campaign call budget</h3>
+  <div class="budget">
+    <label for="budget-day">Calls today</label>
+    <meter id="budget-day" min="0" max="1" value="0" data-field="budget-meter"></meter>
+    <p><span data-field="budget-calls-today">—</span> of <span data-field="budget-calls-per-day">—</span> calls per day
+      · engine calls <span data-field="budget-engine-calls-today">—</span> of <span data-field="budget-engine-calls-per-day">—</span></p>
+    <p>Rate <span data-field="budget-rate">—</span> of <span data-field="budget-rate-limit">—</span> calls/s
+      · waiting live <span data-field="budget-waiting-live">—</span>, bulk <span data-field="budget-waiting-bulk">—</span>
+      · rate cuts <span data-field="budget-rate-cuts">—</span> <span data-field="budget-trouble"></span></p>
+  </div>
+</section>
+
+<section aria-labelledby="flows-h" class="panel">
+  <h2 id="flows-h">Flows</h2>
+  <div class="scroll">
+  <table id="flows">
+    <caption class="visually-hidden">State, backlog and lag per flow</caption>
+    <thead><tr>
+      <th scope="col">Flow</th><th scope="col">Table</th><th scope="col">State</th><th scope="col">Phase</th>
+      <th scope="col">Queued</th><th scope="col">In flight</th><th scope="col">Lag</th>
+      <th scope="col">Dead letters</th><th scope="col">Parked</th><th scope="col">Synced</th>
+      <th scope="col">Backlog (1 h)</th><th scope="col">Lag (1 h)</th><th scope="col">Actions</th>
+    </tr></thead>
+    <tbody></tbody>
+  </table>
+  </div>
+</section>
+
+<section aria-labelledby="codes-h" class="panel">
+  <h2 id="codes-h">Errors by code</h2>
+  <table id="codes">
+    <caption class="visually-hidden">Dead letters per flow and error code</caption>
+    <thead><tr><th scope="col">Flow</th><th scope="col">Code</th><th scope="col">Dead letters</th></tr></thead>
+    <tbody></tbody>
+  </table>
+</section>
+
+<section aria-labelledby="dl-h" class="panel">
+  <h2 id="dl-h">Dead letters</h2>
+  <form id="dl-search" class="filters" role="search">
+    <label for="dl-key">Record key starts with</label>
+    <input id="dl-key" name="key" type="search" autocomplete="off" spellcheck="false">
+    <label for="dl-flow">Flow</label>
+    <select id="dl-flow" name="flow"><option value="">All flows</option></select>
+    <label for="dl-code">Code</label>
+    <select id="dl-code" name="code"><option value="">All codes</option></select>
+    <button type="submit">Search</button>
+  </form>
+  <div class="bulk">
+    <button type="button" id="dl-retry-selected" disabled>Retry selected</button>
+    <button type="button" id="dl-discard-selected" class="danger" disabled>Discard selected</button>
+    <span data-field="dl-summary" aria-live="polite"></span>
+  </div>
+  <div class="scroll">
+  <table id="dead-letters">
+    <caption class="visually-hidden">Dead letters, oldest first</caption>
+    <thead><tr>
+      <th scope="col"><input type="checkbox" id="dl-all" aria-label="Select all on this page"></th>
+      <th scope="col">Id</th><th scope="col">Flow</th><th scope="col">Record key</th><th scope="col">Code</th>
+      <th scope="col">Reason</th><th scope="col">Attempts</th><th scope="col">Last failed</th><th scope="col">Actions</th>
+    </tr></thead>
+    <tbody></tbody>
+  </table>
+  </div>
+  <nav class="pager" aria-label="Dead letter pages">
+    <button type="button" id="dl-first">First page</button>
+    <button type="button" id="dl-prev">Previous page</button>
+    <span data-field="dl-page"></span>
+    <button type="button" id="dl-next">Next page</button>
+  </nav>
+</section>
+
+<section aria-labelledby="parked-h" class="panel">
+  <h2 id="parked-h">Parked children</h2>
+  <p class="hint">Children wait here until their parent reaches Campaign; they are released automatically.</p>
+  <div class="scroll">
+  <table id="parked">
+    <caption class="visually-hidden">Parked records and the parent each waits for</caption>
+    <thead><tr><th scope="col">Flow</th><th scope="col">Record key</th><th scope="col">Waiting for parent</th>
+      <th scope="col">Reason</th><th scope="col">Parked since</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  </div>
+  <nav class="pager" aria-label="Parked pages">
+    <button type="button" id="parked-first">First page</button>
+    <span data-field="parked-page"></span>
+    <button type="button" id="parked-next">Next page</button>
+  </nav>
+</section>
+
+<section aria-labelledby="optout-h" class="panel" id="optout-panel">
+  <h2 id="optout-h">Opt-outs</h2>
+  <p class="unavailable-note">Opt-out tracking is not configured in this deployment.</p>
+  <div class="available">
+    <p>Last export file: <span data-field="optout-last-file">—</span> <span data-field="optout-stale"></span></p>
+    <label for="sftp-usage">SFTP usage</label>
+    <meter id="sftp-usage" min="0" max="1" low="0.8" high="0.9" optimum="0" value="0" data-field="sftp-meter"></meter>
+    <span data-field="sftp-usage">—</span>
+    <h3>Recent decisions</h3>
+    <div class="scroll">
+    <table id="optout-decisions">
+      <caption class="visually-hidden">Recent opt-out decisions</caption>
+      <thead><tr><th scope="col">When</th><th scope="col">Contact</th><th scope="col">Attribute</th>
+        <th scope="col">Dynamics</th><th scope="col">Campaign</th><th scope="col">Winner</th><th scope="col">Rule</th><th scope="col">Source</th></tr></thead>
+      <tbody></tbody>
+    </table>
+    </div>
+    <h3>SFTP export files</h3>
+    <div class="scroll">
+    <table id="sftp-files">
+      <caption class="visually-hidden">Opt-out export files on the Campaign SFTP server</caption>
+      <thead><tr><th scope="col">File</th><th scope="col">Size</th><th scope="col">State</th><th scope="col">Rows</th>
+        <th scope="col">Quarantined</th><th scope="col">Processed</th></tr></thead>
+      <tbody></tbody>
+    </table>
+    </div>
+  </div>
+</section>
+
+<section aria-labelledby="privacy-h" class="panel" id="privacy-panel">
+  <h2 id="privacy-h">Privacy requests</h2>
+  <p class="unavailable-note">Privacy requests are not configured in this deployment.</p>
+  <div class="available">
+    <form id="privacy-form" class="filters">
+      <label for="privacy-contact">Contact id</label>
+      <input id="privacy-contact" name="contactId" required pattern="[0-9a-fA-F-]{36}" autocomplete="off" spellcheck="false">
+      <label for="privacy-regulation">Regulation</label>
+      <select id="privacy-regulation" name="regulation">
+        <option value="">Configured default</option><option value="gdpr">GDPR</option><option value="ccpa">CCPA</option>
+      </select>
+      <button type="submit" class="danger">Start delete request</button>
+    </form>
+    <div class="scroll">
+    <table id="privacy-requests">
+      <caption class="visually-hidden">Privacy requests with their steps</caption>
+      <thead><tr><th scope="col">Request</th><th scope="col">Contact</th><th scope="col">Regulation</th><th scope="col">State</th>
+        <th scope="col">Step</th><th scope="col">Updated</th><th scope="col">Steps</th></tr></thead>
+      <tbody></tbody>
+    </table>
+    </div>
+  </div>
+</section>
+
+<section aria-labelledby="alerts-h" class="panel">
+  <h2 id="alerts-h">Recent alerts</h2>
+  <table id="alerts">
+    <caption class="visually-hidden">Alerts raised since the service started</caption>
+    <thead><tr><th scope="col">When</th><th scope="col">Severity</th><th scope="col">Kind</th><th scope="col">Subject</th>
+      <th scope="col">Message</th><th scope="col">Delivery</th></tr></thead>
+    <tbody></tbody>
+  </table>
+</section>
+
+</main>
+</body>
+</html>
+`;
+}

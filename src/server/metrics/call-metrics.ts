@@ -1,0 +1,37 @@
+import { Counter, type Registry } from 'prom-client';
+
+/** Remote systems a call can go to (bounded label values). */
+export const callTargets = ['campaign', 'ims', 'privacy-service', 'dynamics', 'entra', 'sftp'] as const;
+export type CallTarget = (typeof callTargets)[number];
+
+/**
+ * What an HTTP client reports per answered (or failed) call. Clients accept it as an optional
+ * dependency; `status` is the HTTP status, or `network` / `timeout` when there was no answer.
+ */
+export interface CallMetrics {
+  record(target: CallTarget, status: number | 'network' | 'timeout'): void;
+}
+
+/** Status label: the HTTP status as text, bounded to real status codes. */
+function statusLabel(status: number | 'network' | 'timeout'): string {
+  if (typeof status === 'string') return status;
+  return Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'invalid';
+}
+
+/** `dcsync_remote_calls_total{target,status}` on `registry`. */
+export class CallMetricsCounter implements CallMetrics {
+  private readonly counter: Counter<'target' | 'status'>;
+
+  constructor(registry: Registry) {
+    this.counter = new Counter({
+      name: 'dcsync_remote_calls_total',
+      help: 'Calls to remote systems by target and HTTP status (network/timeout when unanswered)',
+      labelNames: ['target', 'status'],
+      registers: [registry],
+    });
+  }
+
+  record(target: CallTarget, status: number | 'network' | 'timeout'): void {
+    this.counter.inc({ target, status: statusLabel(status) });
+  }
+}

@@ -1,0 +1,199 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { OperatorEngine } from '../server-dependencies.js';
+import type { StatusSnapshot } from '../status/status-reader.js';
+
+type GaugeOf<L extends string> = Gauge<L>;
+
+/**
+ * The service's Prometheus metrics. Counters of applied records are fed by the engine's stats
+ * listener; gauges are set from one status snapshot at scrape time. Labels hold flow ids, lanes,
+ * outcomes, codes and targets only — bounded sets, never record keys or personal data.
+ */
+export class OperatorMetrics {
+  private readonly backlog: GaugeOf<'flow' | 'lane' | 'state'>;
+  private readonly lag: GaugeOf<'flow'>;
+  private readonly deadLetters: GaugeOf<'flow' | 'code'>;
+  private readonly parked: GaugeOf<'flow'>;
+  private readonly synced: GaugeOf<'flow'>;
+  private readonly paused: GaugeOf<'flow'>;
+  private readonly throughput: GaugeOf<never>;
+  private readonly budget: GaugeOf<'measure'>;
+  private readonly budgetWaiting: GaugeOf<'lane'>;
+  /** Present only when opt-outs are tracked (a 0 would read as "fine"). */
+  private readonly optOut: {
+    lastFile: GaugeOf<never>;
+    stale: GaugeOf<never>;
+    sftpUsed: GaugeOf<never>;
+    sftpQuota: GaugeOf<never>;
+    sftpRatio: GaugeOf<never>;
+  } | null;
+  private readonly up: GaugeOf<never>;
+
+  constructor(
+    readonly registry: Registry,
+    engine: OperatorEngine,
+    options: { optOut: boolean },
+  ) {
+    const registers = [registry];
+    const records = new Counter({
+      name: 'dcsync_records_total',
+      help: 'Work items handled by outcome (created, updated, dead-lettered, …) since start',
+      labelNames: ['flow', 'outcome'],
+      registers,
+    });
+    const recordLag = new Histogram({
+      name: 'dcsync_record_lag_seconds',
+      help: 'Time from staging a change to applying it',
+      labelNames: ['flow'],
+      buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600],
+      registers,
+    });
+    engine.stats.onRecord((flow, outcome, _durationMs, lagMs) => {
+      records.inc({ flow, outcome });
+      if (lagMs !== undefined) recordLag.observe({ flow }, lagMs / 1000);
+    });
+    this.backlog = new Gauge({
+      name: 'dcsync_backlog_items',
+      help: 'Work items in the inbox per flow, lane and state (queued or leased)',
+      labelNames: ['flow', 'lane', 'state'],
+      registers,
+    });
+    this.lag = new Gauge({
+      name: 'dcsync_lag_seconds',
+      help: 'Age of the oldest queued change per flow (0 when the inbox is empty)',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.deadLetters = new Gauge({
+      name: 'dcsync_dead_letters',
+      help: 'Dead letters per flow and error code',
+      labelNames: ['flow', 'code'],
+      registers,
+    });
+    this.parked = new Gauge({
+      name: 'dcsync_parked_records',
+      help: 'Children parked until their parent lands, per flow',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.synced = new Gauge({
+      name: 'dcsync_synced_records',
+      help: 'Records in the key map (synced to Campaign) per flow',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.paused = new Gauge({
+      name: 'dcsync_flow_paused',
+      help: '1 when the flow is paused (operator or mass-change breaker)',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.throughput = new Gauge({
+      name: 'dcsync_throughput_records_per_second',
+      help: 'Records applied per second over the last 10 s',
+      registers,
+    });
+    this.budget = new Gauge({
+      name: 'dcsync_campaign_budget',
+      help: 'Campaign call budget: calls_today, calls_per_day, engine_calls_today, engine_calls_per_day, rate_current, rate_limit, calls_last_second, rate_cuts (per_day measures absent when unlimited)',
+      labelNames: ['measure'],
+      registers,
+    });
+    this.budgetWaiting = new Gauge({
+      name: 'dcsync_campaign_budget_waiting_calls',
+      help: 'Calls waiting for the Campaign budget per lane',
+      labelNames: ['lane'],
+      registers,
+    });
+    this.optOut = options.optOut
+      ? {
+          lastFile: new Gauge({
+            name: 'dcsync_optout_last_file_timestamp_seconds',
+            help: 'Arrival time of the newest opt-out export file (0 when none arrived)',
+            registers,
+          }),
+          stale: new Gauge({
+            name: 'dcsync_optout_file_stale',
+            help: '1 when no opt-out export file arrived within the staleness window',
+            registers,
+          }),
+          sftpUsed: new Gauge({
+            name: 'dcsync_sftp_used_bytes',
+            help: 'Bytes used on the Campaign SFTP server',
+            registers,
+          }),
+          sftpQuota: new Gauge({
+            name: 'dcsync_sftp_quota_bytes',
+            help: 'Licensed Campaign SFTP storage',
+            registers,
+          }),
+          sftpRatio: new Gauge({
+            name: 'dcsync_sftp_usage_ratio',
+            help: 'Share of the SFTP quota in use (0–1)',
+            registers,
+          }),
+        }
+      : null;
+    this.up = new Gauge({
+      name: 'dcsync_status_up',
+      help: '1 when the last status read succeeded',
+      registers,
+    });
+  }
+
+  /** Set every gauge from a snapshot (label sets that vanished are dropped). */
+  update(snapshot: StatusSnapshot): void {
+    for (const gauge of [this.backlog, this.lag, this.deadLetters, this.parked, this.synced, this.paused])
+      gauge.reset();
+    for (const flow of snapshot.flows) {
+      this.lag.set({ flow: flow.id }, (flow.lagMs ?? 0) / 1000);
+      this.parked.set({ flow: flow.id }, flow.parked);
+      this.synced.set({ flow: flow.id }, flow.synced);
+      this.paused.set({ flow: flow.id }, flow.state === 'paused' ? 1 : 0);
+    }
+    for (const entry of snapshot.backlog.byLane) {
+      this.backlog.set({ flow: entry.flow, lane: entry.lane, state: 'queued' }, entry.queued);
+      this.backlog.set({ flow: entry.flow, lane: entry.lane, state: 'leased' }, entry.leased);
+    }
+    for (const row of snapshot.deadLetters.byCode)
+      this.deadLetters.set({ flow: row.flow, code: row.code }, row.count);
+    this.throughput.set(snapshot.throughput.recordsPerSecond);
+    const b = snapshot.budget;
+    this.budget.reset();
+    this.budget.set({ measure: 'calls_today' }, b.callsToday);
+    this.budget.set({ measure: 'engine_calls_today' }, b.engineCallsToday);
+    if (b.callsPerDay !== null) this.budget.set({ measure: 'calls_per_day' }, b.callsPerDay);
+    if (b.engineCallsPerDay !== null)
+      this.budget.set({ measure: 'engine_calls_per_day' }, b.engineCallsPerDay);
+    this.budget.set({ measure: 'rate_current' }, b.currentCallsPerSecond);
+    this.budget.set({ measure: 'rate_limit' }, b.callsPerSecondLimit);
+    this.budget.set({ measure: 'calls_last_second' }, b.callsInLastSecond);
+    this.budget.set({ measure: 'rate_cuts' }, b.rateCuts);
+    for (const [lane, waiting] of Object.entries(b.waiting)) this.budgetWaiting.set({ lane }, waiting);
+    this.updateOptOut(snapshot.optOut);
+    this.up.set(1);
+  }
+
+  /** The status could not be read: say so instead of serving stale gauges as fresh. */
+  markDown(): void {
+    this.up.set(0);
+  }
+
+  private updateOptOut(optOut: StatusSnapshot['optOut']): void {
+    const gauges = this.optOut;
+    if (!gauges) return;
+    const freshness = optOut?.freshness;
+    if (freshness) {
+      gauges.lastFile.set(freshness.lastFileAt === null ? 0 : freshness.lastFileAt / 1000);
+      gauges.stale.set(freshness.stale ? 1 : 0);
+    }
+    const usage = optOut?.sftpUsage;
+    if (usage) {
+      gauges.sftpUsed.set(usage.usedBytes);
+      if (usage.quotaBytes !== null) {
+        gauges.sftpQuota.set(usage.quotaBytes);
+        gauges.sftpRatio.set(usage.usedBytes / usage.quotaBytes);
+      }
+    }
+  }
+}

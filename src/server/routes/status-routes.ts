@@ -1,0 +1,91 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { HttpError } from '../http-error.js';
+import type { FlowView } from '../status/status-reader.js';
+import { parseInput } from './route-input.js';
+import type { RouteContext } from './route-context.js';
+
+const flowParams = z.object({ flow: z.string().min(1).max(200) });
+const pauseBody = z.strictObject({ reason: z.string().max(200).optional() });
+const resumeBody = z.strictObject({ acceptMassChange: z.boolean().optional() });
+const historyQuery = z.object({ since: z.coerce.number().int().nonnegative().optional() });
+
+/** Status, flows (+ pause/resume/replay), backlog, lag, throughput, budget, history, alerts. */
+export function registerStatusRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const { deps, status } = ctx;
+
+  const findFlow = async (params: unknown): Promise<FlowView> => {
+    const { flow } = parseInput(flowParams, params, 'path');
+    const found = (await status.read()).flows.find((f) => f.id === flow);
+    if (!found) throw new HttpError(404, 'FLOW_NOT_FOUND', 'no such flow; GET /api/flows lists them');
+    return found;
+  };
+
+  app.get('/api/status', () => status.read());
+
+  app.get('/api/flows', async () => ({ items: (await status.read()).flows }));
+
+  app.get('/api/flows/:flow', (request) => findFlow(request.params));
+
+  app.post('/api/flows/:flow/pause', async (request) => {
+    const flow = await findFlow(request.params);
+    const body = parseInput(pauseBody, request.body, 'body');
+    // The reason is shown to other operators: keep it to plain words, never data.
+    const reason = `paused by operator${body.reason ? `: ${deps.redactor.scrub(body.reason)}` : ''}`;
+    await deps.engine.control.pause(flow.id, reason);
+    await ctx.audit(request, 'flow.pause', { flow: flow.id, outcome: 'ok' });
+    status.invalidate();
+    return { flow: flow.id, state: 'paused' };
+  });
+
+  app.post('/api/flows/:flow/resume', async (request) => {
+    const flow = await findFlow(request.params);
+    const body = parseInput(resumeBody, request.body, 'body');
+    await deps.engine.control.resume(flow.id, body.acceptMassChange ?? false);
+    deps.engine.wake(flow.id);
+    await ctx.audit(request, 'flow.resume', {
+      flow: flow.id,
+      outcome: 'ok',
+      detail: body.acceptMassChange ? 'mass change accepted' : null,
+    });
+    status.invalidate();
+    return { flow: flow.id, state: 'running' };
+  });
+
+  app.post('/api/flows/:flow/replay', async (request, reply) => {
+    const flow = await findFlow(request.params);
+    await deps.engine.requestReplay(flow.id);
+    deps.engine.wake(flow.id);
+    await ctx.audit(request, 'flow.replay', { flow: flow.id, outcome: 'requested' });
+    status.invalidate();
+    return reply.code(202).send({ flow: flow.id, replay: 'requested' });
+  });
+
+  app.get('/api/backlog', async () => {
+    const snapshot = await status.read();
+    return {
+      total: { queued: snapshot.backlog.queued, leased: snapshot.backlog.leased },
+      items: snapshot.flows.map((f) => ({ flow: f.id, ...f.backlog })),
+      byLane: snapshot.backlog.byLane,
+    };
+  });
+
+  app.get('/api/lag', async () => {
+    const snapshot = await status.read();
+    return { recent: snapshot.lag, items: snapshot.flows.map((f) => ({ flow: f.id, lagMs: f.lagMs })) };
+  });
+
+  app.get('/api/throughput', async () => {
+    const snapshot = await status.read();
+    return { ...snapshot.throughput, totals: snapshot.totals, byFlow: deps.engine.stats.byFlow() };
+  });
+
+  app.get('/api/budget', async () => (await status.read()).budget);
+
+  app.get('/api/history', (request) => {
+    const { since } = parseInput(historyQuery, request.query, 'query');
+    return { intervalMs: ctx.history.intervalMillis, items: ctx.history.samples(since) };
+  });
+
+  app.get('/api/alerts', () => ({ items: deps.alerts ? [...deps.alerts.recent()].reverse() : [] }));
+}

@@ -1,0 +1,181 @@
+import type { BacklogEntry } from '../../core/ports/state-store.js';
+import type { CallBudgetUsage } from '../../connectors/campaign/call-budget.js';
+import type { OutcomeCounts } from '../../engine/engine-stats.js';
+import type { FlowStatus } from '../../engine/sync-engine.js';
+import type { OptOutFreshnessView, SftpUsageView } from '../providers/opt-out-provider.js';
+import type { ServerDependencies } from '../server-dependencies.js';
+
+/** One flow as the API shows it (no delta links: they are opaque tokens of the tenant). */
+export interface FlowView {
+  id: string;
+  table: string;
+  state: 'running' | 'paused';
+  /** Why the flow is paused (operator text or breaker verdict). */
+  reason: string | null;
+  /** Since when the flow is in its state (ms). */
+  since: number;
+  /** True when paused by the mass-change breaker (resume with acceptMassChange). */
+  breakerTripped: boolean;
+  /** Read phase: initial, delta, rebaseline, rebaseline-finish. */
+  phase: string;
+  /** Rows read in the current read run. */
+  runRows: number;
+  /** When the last read reached its final page (ms). */
+  caughtUpAt: number | null;
+  replay: { rows: number; total: number | null; startedAt: number } | null;
+  backlog: FlowStatus['backlog'];
+  lagMs: number | null;
+  deadLetters: number;
+  parked: number;
+  synced: number;
+  processed: OutcomeCounts | null;
+}
+
+export const overallStates = ['running', 'paused', 'partially-paused'] as const;
+export type OverallState = (typeof overallStates)[number];
+
+/** Everything `/api/status`, the dashboard and `/metrics` show, read at one moment. */
+export interface StatusSnapshot {
+  generatedAt: number;
+  overall: {
+    state: OverallState;
+    /** False when something needs the operator (paused flow, dead letters, stale opt-out file…). */
+    healthy: boolean;
+    /** Short reasons without personal data, e.g. `flow contacts paused`. */
+    problems: string[];
+  };
+  flows: FlowView[];
+  totals: OutcomeCounts;
+  backlog: { queued: number; leased: number; byLane: BacklogEntry[] };
+  throughput: { recordsPerSecond: number; windowMs: number };
+  lag: { p50Ms: number; p99Ms: number } | null;
+  budget: CallBudgetUsage;
+  deadLetters: { total: number; byCode: { flow: string; code: string; count: number }[] };
+  parked: { total: number };
+  synced: number;
+  providers: { optOut: boolean; privacy: boolean; dynamicsWebhook: boolean };
+  optOut: { freshness: OptOutFreshnessView | null; sftpUsage: SftpUsageView | null } | null;
+}
+
+const throughputWindowMs = 10_000;
+
+function toFlowView(status: FlowStatus): FlowView {
+  return {
+    id: status.flow,
+    table: status.table,
+    state: status.control.status,
+    reason: status.control.reason,
+    since: status.control.since,
+    breakerTripped: status.control.trippedRunId !== null,
+    phase: status.cursor.phase,
+    runRows: status.cursor.runRows,
+    caughtUpAt: status.cursor.caughtUpAt,
+    replay: status.replay
+      ? { rows: status.replay.rows, total: status.replay.total, startedAt: status.replay.startedAt }
+      : null,
+    backlog: status.backlog,
+    lagMs: status.lagMs,
+    deadLetters: status.deadLetters,
+    parked: status.parked,
+    synced: status.synced,
+    processed: status.processed,
+  };
+}
+
+function overallOf(flows: readonly FlowView[]): OverallState {
+  const paused = flows.filter((f) => f.state === 'paused').length;
+  if (paused === 0) return 'running';
+  return paused === flows.length ? 'paused' : 'partially-paused';
+}
+
+/**
+ * Reads the status snapshot, reusing one answer for `cacheMs` and sharing an in-flight read, so a
+ * dashboard polling every few seconds and a Prometheus scrape cost one set of store queries.
+ */
+export class StatusReader {
+  private cached: { at: number; snapshot: StatusSnapshot } | null = null;
+  private inFlight: Promise<StatusSnapshot> | null = null;
+
+  constructor(
+    private readonly deps: ServerDependencies,
+    private readonly cacheMs: number,
+  ) {}
+
+  /** Forget the cached answer (after an operator action changed state). */
+  invalidate(): void {
+    this.cached = null;
+  }
+
+  async read(): Promise<StatusSnapshot> {
+    const now = this.deps.clock.now();
+    if (this.cached && now - this.cached.at < this.cacheMs) return this.cached.snapshot;
+    this.inFlight ??= this.readFresh().finally(() => {
+      this.inFlight = null;
+    });
+    const snapshot = await this.inFlight;
+    this.cached = { at: now, snapshot };
+    return snapshot;
+  }
+
+  private async readFresh(): Promise<StatusSnapshot> {
+    const { engine, store, budget, clock } = this.deps;
+    const [statuses, byCode, byLane, optOut] = await Promise.all([
+      engine.flowStatuses(),
+      store.deadLetters.countByCode(),
+      store.queue.backlog(),
+      this.readOptOut(),
+    ]);
+    const flows = statuses.map(toFlowView);
+    const percentiles = engine.stats.lagPercentiles();
+    const deadTotal = byCode.reduce((n, row) => n + row.count, 0);
+    const problems: string[] = [];
+    for (const flow of flows) if (flow.state === 'paused') problems.push(`flow ${flow.id} paused`);
+    if (deadTotal > 0) problems.push(`${deadTotal} dead letters`);
+    if (optOut?.freshness?.stale) problems.push('opt-out export file is stale');
+    const usage = optOut?.sftpUsage;
+    if (usage?.quotaBytes && usage.usedBytes / usage.quotaBytes >= 0.8)
+      problems.push(`SFTP usage at ${Math.floor((100 * usage.usedBytes) / usage.quotaBytes)} %`);
+    return {
+      generatedAt: clock.now(),
+      overall: { state: overallOf(flows), healthy: problems.length === 0, problems },
+      flows,
+      totals: engine.stats.totals(),
+      backlog: {
+        queued: flows.reduce((n, f) => n + f.backlog.queued, 0),
+        leased: flows.reduce((n, f) => n + f.backlog.leased, 0),
+        byLane,
+      },
+      throughput: {
+        recordsPerSecond: engine.stats.throughput(throughputWindowMs),
+        windowMs: throughputWindowMs,
+      },
+      lag: percentiles ? { p50Ms: percentiles.p50, p99Ms: percentiles.p99 } : null,
+      budget: budget.usage(),
+      deadLetters: { total: deadTotal, byCode },
+      parked: { total: flows.reduce((n, f) => n + f.parked, 0) },
+      synced: flows.reduce((n, f) => n + f.synced, 0),
+      providers: {
+        optOut: this.deps.optOut !== undefined,
+        privacy: this.deps.privacy !== undefined,
+        dynamicsWebhook: this.deps.dynamicsWebhook !== undefined,
+      },
+      optOut,
+    };
+  }
+
+  /** Provider trouble must not take the whole status page down: the part reads as null. */
+  private async readOptOut(): Promise<StatusSnapshot['optOut']> {
+    const provider = this.deps.optOut;
+    if (!provider) return null;
+    const [freshness, sftpUsage] = await Promise.all([
+      provider.freshness().catch((error: unknown) => this.warn(error, 'opt-out freshness')),
+      provider.sftpUsage().catch((error: unknown) => this.warn(error, 'SFTP usage')),
+    ]);
+    return { freshness, sftpUsage };
+  }
+
+  private warn(error: unknown, what: string): null {
+    this.deps.logger.warn({ err: error }, `reading ${what} for the status failed`);
+    return null;
+  }
+}
