@@ -14,6 +14,7 @@
  * not be retried without an operator; a *parked* item waits for its parent record.
  */
 import type { JsonValue } from '../json.js';
+import type { OptOutStore } from './opt-out-store.js';
 
 /** Work states of an item in the durable inbox. */
 export const workStates = ['queued', 'leased'] as const;
@@ -371,6 +372,8 @@ export interface StateStore {
   readonly keyMap: KeyMapStore;
   readonly audit: AuditStore;
   readonly locks: LockStore;
+  /** Opt-out file ledger, quarantine, write ledger and decision audit (flow F4, I7, I8). */
+  readonly optOut: OptOutStore;
   /** Apply pending migrations (idempotent; safe when several processes start at once). */
   migrate(): Promise<void>;
   close(): Promise<void>;

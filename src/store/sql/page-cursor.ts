@@ -7,19 +7,20 @@ const defaultPageLimit = 100;
 const maxPageLimit = 1000;
 
 /**
- * One page of `table` rows matching `where`, oldest id first. Cursors are opaque to callers;
+ * One page of `table` rows matching `where`, oldest id first (newest first with `newestFirst`). Cursors are opaque to callers;
  * inside they carry the last row id of the previous page.
  */
 export async function selectPage<R extends SqlRow & { id: unknown }, T>(
   executor: SqlExecutor,
-  query: { label: string; table: string; columns: string; where: SqlWhere },
+  query: { label: string; table: string; columns: string; where: SqlWhere; newestFirst?: boolean },
   page: PageRequest,
   map: (row: R) => T,
 ): Promise<Page<T>> {
   const { afterId, limit } = resolvePageRequest(page, query.label);
   const rows = await executor.all<R>(
-    `SELECT ${query.columns} FROM ${query.table} WHERE ${query.where.sql}${afterId === null ? '' : ' AND id > ?'} ` +
-      'ORDER BY id LIMIT ?',
+    `SELECT ${query.columns} FROM ${query.table} WHERE ${query.where.sql}` +
+      `${afterId === null ? '' : query.newestFirst ? ' AND id < ?' : ' AND id > ?'} ` +
+      `ORDER BY id${query.newestFirst ? ' DESC' : ''} LIMIT ?`,
     [...query.where.params, ...(afterId === null ? [] : [afterId]), limit + 1],
   );
   return toPage(rows, limit, map);

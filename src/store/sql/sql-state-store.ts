@@ -7,6 +7,7 @@ import type { SqlDriver } from './sql-driver.js';
 import { SqlKeyMapStore } from './sql-key-map-store.js';
 import { SqlLockStore } from './sql-lock-store.js';
 import type { SqlMigration } from './sql-migration.js';
+import { SqlOptOutStore } from './sql-opt-out-store.js';
 import { SqlParkedStore } from './sql-parked-store.js';
 import { SqlWorkQueue } from './sql-work-queue.js';
 
@@ -23,6 +24,7 @@ export class SqlStateStore implements StateStore {
   readonly keyMap: SqlKeyMapStore;
   readonly audit: SqlAuditStore;
   readonly locks: SqlLockStore;
+  readonly optOut: SqlOptOutStore;
   private closing: Promise<void> | null = null;
 
   constructor(
@@ -39,6 +41,7 @@ export class SqlStateStore implements StateStore {
     this.keyMap = new SqlKeyMapStore(ctx);
     this.audit = new SqlAuditStore(ctx);
     this.locks = new SqlLockStore(ctx);
+    this.optOut = new SqlOptOutStore(ctx);
   }
 
   migrate(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { SqlMigration } from '../sql/sql-migration.js';
 import { initialSqliteMigration } from './migrations/0001-initial.js';
+import { optOutSqliteMigration } from './migrations/0002-opt-out.js';
 
 /** Every SQLite migration, in version order. Append; never edit one that has shipped. */
-export const sqliteMigrations: readonly SqlMigration[] = [initialSqliteMigration];
+export const sqliteMigrations: readonly SqlMigration[] = [initialSqliteMigration, optOutSqliteMigration];
