@@ -15,6 +15,7 @@
  */
 import type { JsonValue } from '../json.js';
 import type { OptOutStore } from './opt-out-store.js';
+import type { PrivacyStore } from './privacy-store.js';
 
 /** Work states of an item in the durable inbox. */
 export const workStates = ['queued', 'leased'] as const;
@@ -374,6 +375,8 @@ export interface StateStore {
   readonly locks: LockStore;
   /** Opt-out file ledger, quarantine, write ledger and decision audit (flow F4, I7, I8). */
   readonly optOut: OptOutStore;
+  /** Privacy requests, their step history, holds and tombstones (flow F5, I9). */
+  readonly privacy: PrivacyStore;
   /** Apply pending migrations (idempotent; safe when several processes start at once). */
   migrate(): Promise<void>;
   close(): Promise<void>;

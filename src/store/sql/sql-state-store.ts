@@ -9,6 +9,7 @@ import { SqlLockStore } from './sql-lock-store.js';
 import type { SqlMigration } from './sql-migration.js';
 import { SqlOptOutStore } from './sql-opt-out-store.js';
 import { SqlParkedStore } from './sql-parked-store.js';
+import { SqlPrivacyStore } from './sql-privacy-store.js';
 import { SqlWorkQueue } from './sql-work-queue.js';
 
 /**
@@ -25,6 +26,7 @@ export class SqlStateStore implements StateStore {
   readonly audit: SqlAuditStore;
   readonly locks: SqlLockStore;
   readonly optOut: SqlOptOutStore;
+  readonly privacy: SqlPrivacyStore;
   private closing: Promise<void> | null = null;
 
   constructor(
@@ -42,6 +44,7 @@ export class SqlStateStore implements StateStore {
     this.audit = new SqlAuditStore(ctx);
     this.locks = new SqlLockStore(ctx);
     this.optOut = new SqlOptOutStore(ctx);
+    this.privacy = new SqlPrivacyStore(ctx);
   }
 
   migrate(): Promise<void> {

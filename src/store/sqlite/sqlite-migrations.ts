@@ -1,6 +1,11 @@
 import type { SqlMigration } from '../sql/sql-migration.js';
 import { initialSqliteMigration } from './migrations/0001-initial.js';
 import { optOutSqliteMigration } from './migrations/0002-opt-out.js';
+import { privacySqliteMigration } from './migrations/0003-privacy.js';
 
 /** Every SQLite migration, in version order. Append; never edit one that has shipped. */
-export const sqliteMigrations: readonly SqlMigration[] = [initialSqliteMigration, optOutSqliteMigration];
+export const sqliteMigrations: readonly SqlMigration[] = [
+  initialSqliteMigration,
+  optOutSqliteMigration,
+  privacySqliteMigration,
+];

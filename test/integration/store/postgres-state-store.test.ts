@@ -3,6 +3,7 @@ import { ManualClock, type Clock } from '../../../src/core/clock.js';
 import { ConfigError, StoreError } from '../../../src/core/errors.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
 import { PostgresStateStore } from '../../../src/store/postgres/postgres-state-store.js';
+import { postgresMigrations } from '../../../src/store/postgres/postgres-migrations.js';
 import { createPostgresTestSchema, type PostgresTestSchema } from '../../support/postgres-test-schema.js';
 import { describeStateStoreContract } from './state-store-contract.js';
 
@@ -45,7 +46,7 @@ describe('postgres state store adapter', () => {
       const rows = await fresh.query<{ version: number }>(
         'SELECT version FROM schema_migrations ORDER BY version',
       );
-      expect(rows.map((r) => r.version)).toEqual([1]);
+      expect(rows.map((r) => Number(r.version))).toEqual(postgresMigrations.map((m) => m.version));
       const tables = await fresh.query<{ tablename: string }>(
         'SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename',
         [fresh.name],

@@ -7,6 +7,7 @@ import { ManualClock, type Clock } from '../../../src/core/clock.js';
 import { ConfigError, StoreError } from '../../../src/core/errors.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
 import { SqliteStateStore } from '../../../src/store/sqlite/sqlite-state-store.js';
+import { sqliteMigrations } from '../../../src/store/sqlite/sqlite-migrations.js';
 import { describeStateStoreContract } from './state-store-contract.js';
 
 let dir: string;
@@ -41,9 +42,9 @@ describe('sqlite state store adapter', () => {
     const db = new Database(file, { readonly: true });
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([
-        { version: 1, name: 'initial' },
-      ]);
+      expect(db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all()).toEqual(
+        sqliteMigrations.map(({ version, name }) => ({ version, name })),
+      );
     } finally {
       db.close();
     }
