@@ -30,7 +30,7 @@ const frameworkMessages: Readonly<Record<number, [code: string, message: string]
 };
 
 function statusOfSyncError(error: SyncError): number {
-  if (error instanceof StoreError) return error.code === 'STORE_INVALID_INPUT' ? 400 : 503;
+  if (error instanceof StoreError) return /^STORE_INVALID/.test(error.code) ? 400 : 503;
   if (error instanceof ConfigError) return 400;
   if (error instanceof RecordRejectedError) return 422;
   if (/_NOT_FOUND$/.test(error.code)) return 404;

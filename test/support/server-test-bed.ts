@@ -41,7 +41,6 @@ export class ServerTestBed {
     const bed = await SyncTestBed.start(options);
     try {
       const { runtime, engine } = await bed.engine();
-      if (options.syncFirst !== false) await engine.runUntilIdle({ timeoutMs: 60_000 });
       const deps = createServerDependencies({
         runtime,
         engine,
@@ -49,7 +48,9 @@ export class ServerTestBed {
         ...(options.registry ? { registry: options.registry } : {}),
         ...(options.alerts ? { alerts: options.alerts } : {}),
       });
+      // The app subscribes to the engine's counters: build it before the engine runs.
       const app = await buildHttpApp(deps);
+      if (options.syncFirst !== false) await engine.runUntilIdle({ timeoutMs: 60_000 });
       return new ServerTestBed(bed, runtime, engine, deps, app);
     } catch (error) {
       await bed.close();
