@@ -2,6 +2,8 @@ import type { FieldMapping, OptionLabels } from '../core/field-mapping.js';
 import type { RecordFilter } from '../core/record-filter.js';
 import type { ChangeSource } from '../core/ports/change-source.js';
 import type { RecordSink } from '../core/ports/record-sink.js';
+import type { UpsertChange } from '../core/record-change.js';
+import type { WorkItem, WorkLane } from '../core/ports/state-store.js';
 
 /** A Dynamics lookup that becomes a Campaign link (custom tables, F2). */
 export interface LinkDefinition {
@@ -30,6 +32,23 @@ export interface FlowDefinition {
   deleteWhenFilteredOut: boolean;
   /** Links to parent records; empty for contacts. */
   links: readonly LinkDefinition[];
+  /** Adjusts an upsert at apply time (opt-out resolution against Campaign's current values). */
+  upsertHook?: UpsertHook | undefined;
+}
+
+/** An upsert as a hook changed it, with what to do once it was applied. */
+export interface PreparedUpsert {
+  /** The change to apply instead (e.g. opt-out columns holding the resolved winners). */
+  change: UpsertChange;
+  /** Write even when the mapped values hash as unchanged (Campaign holds a different opt-out). */
+  forceWrite: boolean;
+  /** Called with the apply outcome (`created`, `updated`, `unchanged`…) before the item completes. */
+  afterApplied(outcome: string): Promise<void>;
+}
+
+/** Sees every upsert of a flow before it is mapped; null leaves the change as it is. */
+export interface UpsertHook {
+  prepare(input: { item: WorkItem; change: UpsertChange; lane: WorkLane }): Promise<PreparedUpsert | null>;
 }
 
 /** Flow id for a custom table. */

@@ -37,6 +37,11 @@ export const applyOutcomes = [
 ] as const;
 export type ApplyOutcome = (typeof applyOutcomes)[number];
 
+/** Applies the work items of a flow that is not a table flow (e.g. `optout:dynamics`). */
+export interface WorkItemApplier {
+  apply(item: WorkItem): Promise<ApplyResult>;
+}
+
 export type ApplyResult =
   | { kind: 'done'; outcome: ApplyOutcome; effects: CompletionEffects; landed: boolean }
   | { kind: 'park'; parent: ParentRef; reason: string };
@@ -81,9 +86,12 @@ export class RecordApplier {
     private readonly flows: ReadonlyMap<string, FlowDefinition>,
     private readonly clock: Clock,
     private readonly guard: RecordGuard = noRecordGuard,
+    private readonly appliers: ReadonlyMap<string, WorkItemApplier> = new Map(),
   ) {}
 
   async apply(item: WorkItem): Promise<ApplyResult> {
+    const own = this.appliers.get(item.flow);
+    if (own) return own.apply(item);
     const flow = this.flows.get(item.flow);
     if (!flow) {
       throw new RecordRejectedError(item.recordKey, 'FLOW_UNKNOWN', `flow "${item.flow}" is not configured`);
@@ -122,7 +130,11 @@ export class RecordApplier {
       }
       return this.done('filtered', {}, false);
     }
-    return this.applyUpsert(flow, item, change, entry, lane);
+    const prepared = (await flow.upsertHook?.prepare({ item, change, lane })) ?? null;
+    if (!prepared) return this.applyUpsert(flow, item, change, entry, lane);
+    const result = await this.applyUpsert(flow, item, prepared.change, entry, lane, prepared.forceWrite);
+    if (result.kind === 'done') await prepared.afterApplied(result.outcome);
+    return result;
   }
 
   private done(outcome: ApplyOutcome, effects: CompletionEffects, landed: boolean): ApplyResult {
@@ -182,6 +194,7 @@ export class RecordApplier {
     change: UpsertChange,
     entry: KeyMapEntry | null,
     lane: WorkLane,
+    forceWrite = false,
   ): Promise<ApplyResult> {
     const key = item.recordKey;
     const links = await this.resolveLinks(flow, change.values);
@@ -209,7 +222,7 @@ export class RecordApplier {
     const version = item.sourceVersion ?? entry?.lastSourceVersion ?? null;
 
     if (entry?.campaignPKey) {
-      if (entry.lastPayloadHash === hash && !full) {
+      if (entry.lastPayloadHash === hash && !full && !forceWrite) {
         return this.done(
           'unchanged',
           { keyMap: { op: 'put', entry: { ...entry, lastSourceVersion: version } } },

@@ -9,7 +9,7 @@ import { EngineStats, type OutcomeCounts } from './engine-stats.js';
 import type { FlowDefinition } from './flow-definition.js';
 import { FlowControl, type FlowControlState } from './flow-control.js';
 import type { BreakerSettings } from './mass-change-breaker.js';
-import { RecordApplier } from './record-applier.js';
+import { RecordApplier, type WorkItemApplier } from './record-applier.js';
 import { TablePoller, type CursorState, type ReadProgress, type ReplayState } from './table-poller.js';
 import { WorkRunner } from './work-runner.js';
 
@@ -37,6 +37,10 @@ export interface SyncEngineOptions {
   owner?: string;
   /** Privacy holds and tombstones (I9). @default none */
   guard?: RecordGuard;
+  /** Appliers of flows that read no table (e.g. `optout:dynamics`), by flow id. @default none */
+  appliers?: ReadonlyMap<string, WorkItemApplier>;
+  /** Services started, stopped and waited for together with the engine. @default none */
+  companions?: readonly EngineCompanion[];
 }
 
 export interface FlowStatus {
@@ -52,6 +56,15 @@ export interface FlowStatus {
   parked: number;
   synced: number;
   processed: OutcomeCounts | null;
+}
+
+/** A service that runs alongside the engine (e.g. the opt-out file ingestor). */
+export interface EngineCompanion {
+  start(): void;
+  /** Stop and wait for work in progress to reach a safe point. */
+  stop(): Promise<void>;
+  /** Nothing left to do right now; part of {@link SyncEngine.isIdle}. */
+  isIdle(): boolean | Promise<boolean>;
 }
 
 export interface RunSummary {
@@ -89,7 +102,8 @@ export class SyncEngine {
     this.control = new FlowControl(store, clock);
     const owner = options.owner ?? `${hostname()}:${process.pid}`;
     const parentFlows = new Set(options.flows.flatMap((f) => f.links.map((l) => l.parentFlow)));
-    const applier = new RecordApplier(store, this.flowsById, clock, options.guard);
+    const appliers = options.appliers ?? new Map<string, WorkItemApplier>();
+    const applier = new RecordApplier(store, this.flowsById, clock, options.guard, appliers);
     this.runner =
       options.work === false
         ? null
@@ -103,7 +117,8 @@ export class SyncEngine {
             owner,
             window: options.workers ?? 8,
             leaseMs: options.leaseMs ?? 60_000,
-            activeFlows: () => options.flows.map((f) => f.id).filter((id) => !this.control.isPaused(id)),
+            activeFlows: () =>
+              [...options.flows.map((f) => f.id), ...appliers.keys()].filter((id) => !this.control.isPaused(id)),
             parentFlows,
           });
     if (options.poll !== false) {
@@ -145,6 +160,7 @@ export class SyncEngine {
     this.controlTimer.unref();
     for (const poller of this.pollers.values()) poller.start();
     this.runner?.start();
+    for (const companion of this.options.companions ?? []) companion.start();
   }
 
   /** Graceful drain: stop reading, finish in-flight writes, commit. */
@@ -152,6 +168,7 @@ export class SyncEngine {
     if (!this.started) return;
     if (this.controlTimer) clearInterval(this.controlTimer);
     await Promise.all([...this.pollers.values()].map((p) => p.stop()));
+    await Promise.all((this.options.companions ?? []).map((c) => c.stop()));
     await this.runner?.stop();
     this.started = false;
   }
@@ -174,6 +191,7 @@ export class SyncEngine {
       if (!poller.caughtUp) return false;
       if (await poller.readReplay()) return false;
     }
+    for (const companion of this.options.companions ?? []) if (!(await companion.isIdle())) return false;
     if ((this.runner?.inFlightCount ?? 0) > 0) return false;
     const backlog = await this.options.store.queue.backlog();
     return backlog.every((b) => this.control.isPaused(b.flow) || b.queued + b.leased === 0);
