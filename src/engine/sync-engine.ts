@@ -118,7 +118,9 @@ export class SyncEngine {
             window: options.workers ?? 8,
             leaseMs: options.leaseMs ?? 60_000,
             activeFlows: () =>
-              [...options.flows.map((f) => f.id), ...appliers.keys()].filter((id) => !this.control.isPaused(id)),
+              [...options.flows.map((f) => f.id), ...appliers.keys()].filter(
+                (id) => !this.control.isPaused(id),
+              ),
             parentFlows,
           });
     if (options.poll !== false) {
