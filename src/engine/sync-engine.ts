@@ -2,15 +2,18 @@ import { hostname } from 'node:os';
 import type { Clock } from '../core/clock.js';
 import type { AlertSink } from '../core/ports/alert-sink.js';
 import type { EngineLogger } from '../core/ports/engine-logger.js';
-import type { BacklogEntry, StateStore } from '../core/ports/state-store.js';
+import type { StateStore } from '../core/ports/state-store.js';
 import type { RecordGuard } from '../core/ports/record-guard.js';
 import { resolveRetryPolicy, type RetryPolicyOptions } from '../core/retry-policy.js';
-import { EngineStats, type OutcomeCounts } from './engine-stats.js';
+import { EngineStats } from './engine-stats.js';
+import { ProcessHeartbeat } from './process-heartbeat.js';
+import type { JsonObject } from '../core/json.js';
 import type { FlowDefinition } from './flow-definition.js';
-import { FlowControl, type FlowControlState } from './flow-control.js';
+import { FlowControl } from './flow-control.js';
+import { collectFlowStatuses, type FlowStatus } from './flow-status.js';
 import type { BreakerSettings } from './mass-change-breaker.js';
 import { RecordApplier, type WorkItemApplier } from './record-applier.js';
-import { TablePoller, type CursorState, type ReadProgress, type ReplayState } from './table-poller.js';
+import { TablePoller, type ReadProgress } from './table-poller.js';
 import { WorkRunner } from './work-runner.js';
 
 export interface SyncEngineOptions {
@@ -41,21 +44,8 @@ export interface SyncEngineOptions {
   appliers?: ReadonlyMap<string, WorkItemApplier>;
   /** Services started, stopped and waited for together with the engine. @default none */
   companions?: readonly EngineCompanion[];
-}
-
-export interface FlowStatus {
-  flow: string;
-  table: string;
-  control: FlowControlState;
-  cursor: CursorState;
-  replay: ReplayState | null;
-  backlog: { queued: number; leased: number; live: number; bulk: number };
-  /** Age of the oldest queued change, ms; null when the inbox is empty. */
-  lagMs: number | null;
-  deadLetters: number;
-  parked: number;
-  synced: number;
-  processed: OutcomeCounts | null;
+  /** Extra facts this process publishes in its heartbeat (e.g. call-budget use). */
+  publish?: () => JsonObject;
 }
 
 /** A service that runs alongside the engine (e.g. the opt-out file ingestor). */
@@ -92,6 +82,7 @@ export class SyncEngine {
   private readonly runner: WorkRunner | null;
   private readonly flowsById: Map<string, FlowDefinition>;
   private controlTimer: NodeJS.Timeout | null = null;
+  private readonly heartbeat: ProcessHeartbeat;
   private started = false;
   private startedAt = 0;
 
@@ -101,6 +92,20 @@ export class SyncEngine {
     this.stats = new EngineStats(clock);
     this.control = new FlowControl(store, clock);
     const owner = options.owner ?? `${hostname()}:${process.pid}`;
+    this.heartbeat = new ProcessHeartbeat({
+      store,
+      clock,
+      logger,
+      owner,
+      sample: () => ({
+        throughputPerSec: this.stats.throughput(),
+        lag: this.stats.lagPercentiles(),
+        totals: { ...this.stats.totals() },
+        polling: options.poll !== false,
+        working: options.work !== false,
+        ...(options.publish ? options.publish() : {}),
+      }),
+    });
     const parentFlows = new Set(options.flows.flatMap((f) => f.links.map((l) => l.parentFlow)));
     const appliers = options.appliers ?? new Map<string, WorkItemApplier>();
     const applier = new RecordApplier(store, this.flowsById, clock, options.guard, appliers);
@@ -163,6 +168,7 @@ export class SyncEngine {
     for (const poller of this.pollers.values()) poller.start();
     this.runner?.start();
     for (const companion of this.options.companions ?? []) companion.start();
+    this.heartbeat.start();
   }
 
   /** Graceful drain: stop reading, finish in-flight writes, commit. */
@@ -172,6 +178,7 @@ export class SyncEngine {
     await Promise.all([...this.pollers.values()].map((p) => p.stop()));
     await Promise.all((this.options.companions ?? []).map((c) => c.stop()));
     await this.runner?.stop();
+    await this.heartbeat.stop();
     this.started = false;
   }
 
@@ -239,47 +246,14 @@ export class SyncEngine {
   }
 
   async flowStatuses(): Promise<FlowStatus[]> {
-    const { store, clock } = this.options;
     await this.control.refresh([...this.flowsById.keys()]);
-    const backlog: BacklogEntry[] = await store.queue.backlog();
-    const processed = this.stats.byFlow();
-    const out: FlowStatus[] = [];
-    for (const flow of this.options.flows) {
-      const poller =
-        this.pollers.get(flow.id) ??
-        new TablePoller({
-          flow,
-          store,
-          clock,
-          logger: this.options.logger,
-          alerts: this.options.alerts,
-          control: this.control,
-          breaker: { maxShare: 1, minRecords: 0 },
-          owner: 'status',
-          pollIntervalMs: 5000,
-          onStaged: () => undefined,
-        });
-      const mine = backlog.filter((b) => b.flow === flow.id);
-      const oldest = await store.queue.oldestQueuedAt(flow.id);
-      out.push({
-        flow: flow.id,
-        table: flow.table,
-        control: this.control.get(flow.id),
-        cursor: await poller.readCursor(),
-        replay: await poller.readReplay(),
-        backlog: {
-          queued: mine.reduce((n, b) => n + b.queued, 0),
-          leased: mine.reduce((n, b) => n + b.leased, 0),
-          live: mine.filter((b) => b.lane === 'live').reduce((n, b) => n + b.queued + b.leased, 0),
-          bulk: mine.filter((b) => b.lane === 'bulk').reduce((n, b) => n + b.queued + b.leased, 0),
-        },
-        lagMs: oldest === null ? null : Math.max(0, clock.now() - oldest),
-        deadLetters: await store.deadLetters.count({ flow: flow.id }),
-        parked: await store.parked.count(flow.id),
-        synced: await store.keyMap.count(flow.id),
-        processed: processed[flow.id] ?? null,
-      });
-    }
-    return out;
+    return collectFlowStatuses(
+      this.options.store,
+      this.options.clock,
+      this.options.flows.map((f) => ({ id: f.id, table: f.table })),
+      this.stats.byFlow(),
+    );
   }
 }
+
+export type { FlowStatus } from './flow-status.js';

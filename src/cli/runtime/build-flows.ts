@@ -192,3 +192,18 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
   }
   return flows;
 }
+
+/** Flow ids and tables named by the configuration (no network calls). */
+export function configuredFlows(config: ResolvedConfig): { id: string; table: string }[] {
+  const flows: { id: string; table: string }[] = [];
+  if (config.flows.contacts.enabled) flows.push({ id: 'contacts', table: config.flows.contacts.table });
+  for (const t of config.flows.customTables)
+    if (t.enabled) flows.push({ id: tableFlowId(t.table), table: t.table });
+  return flows;
+}
+
+/** The flow that reads `table` (a logical name such as `contact`), or a flow id given as is. */
+export function resolveFlowId(config: ResolvedConfig, tableOrFlow: string): string | null {
+  const match = configuredFlows(config).find((f) => f.table === tableOrFlow || f.id === tableOrFlow);
+  return match?.id ?? null;
+}

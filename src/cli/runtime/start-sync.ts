@@ -1,4 +1,5 @@
 import type { AlertSink } from '../../core/ports/alert-sink.js';
+import type { JsonObject } from '../../core/json.js';
 import { SyncEngine } from '../../engine/sync-engine.js';
 import type { ReadProgress } from '../../engine/table-poller.js';
 import { ProgressReporter } from '../progress-reporter.js';
@@ -48,6 +49,7 @@ export async function createSyncEngine(
     pollIntervalMs: e.pollIntervalMs,
     retry: e.retry,
     breaker: e.breaker,
+    publish: () => ({ campaignBudget: runtime.campaign.budget.usage() as unknown as JsonObject }),
     ...(options.poll === undefined ? {} : { poll: options.poll }),
     ...(options.work === undefined ? {} : { work: options.work }),
     ...(reporter

@@ -1,0 +1,148 @@
+import type { Command } from 'commander';
+import type { DeadLetter, DeadLetterFilter, StateStore } from '../../core/ports/state-store.js';
+import type { CliContext } from '../cli-context.js';
+import { exitCodes } from '../exit-codes.js';
+import { loadConfigForCommand } from '../runtime/load-config-for-command.js';
+import { openSyncRuntime } from '../runtime/sync-runtime.js';
+
+interface DlqOptions {
+  config: string;
+  flow?: string;
+  key?: string;
+  code?: string;
+  limit: number;
+  cursor?: string;
+  json?: boolean;
+  id?: string[];
+  all?: boolean;
+}
+
+function filterOf(options: DlqOptions): DeadLetterFilter {
+  return { flow: options.flow, recordKey: options.key, code: options.code };
+}
+
+/** Ids of every dead letter matching the filter (for --all). */
+async function allIds(store: StateStore, filter: DeadLetterFilter): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await store.deadLetters.list(filter, { cursor, limit: 1000 });
+    ids.push(...page.items.map((d) => d.id));
+    if (!page.nextCursor) return ids;
+    cursor = page.nextCursor;
+  }
+}
+
+function describe(d: DeadLetter): string {
+  return `${d.id}\t${d.flow}\t${d.recordKey}\t${d.code}\tattempts ${d.attempts}\tlast ${new Date(d.lastFailedAt).toISOString()}\t${d.message}`;
+}
+
+async function withStore<T>(
+  options: DlqOptions,
+  context: CliContext,
+  fn: (store: StateStore) => Promise<T>,
+): Promise<T> {
+  const config = loadConfigForCommand(options.config, context);
+  const runtime = await openSyncRuntime(config, context.redactor, { logDestination: context.err });
+  try {
+    return await fn(runtime.store);
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function selectedIds(
+  store: StateStore,
+  options: DlqOptions,
+  context: CliContext,
+): Promise<string[] | null> {
+  if (options.id && options.id.length > 0) return options.id;
+  if (options.all) return allIds(store, filterOf(options));
+  context.err.write(
+    'dcsync: name dead letters with --id ID (repeatable) or use --all with optional --flow/--key/--code\n',
+  );
+  return null;
+}
+
+export function registerDlqCommand(program: Command, context: CliContext): void {
+  const dlq = program.command('dlq').description('dead letters: list, retry, discard');
+  const common = (c: Command): Command =>
+    c
+      .requiredOption('-c, --config <file>', 'YAML configuration file')
+      .option('--flow <flow>', 'only this flow (e.g. contacts)')
+      .option('--key <recordKey>', 'only this record key (a trailing * matches a prefix)')
+      .option('--code <code>', 'only this error code');
+  common(dlq.command('list').description('list dead letters (newest first), with code, reason and attempts'))
+    .option('--limit <n>', 'page size (max 1000)', (v) => Number(v), 50)
+    .option('--cursor <cursor>', 'continue after a previous page')
+    .option('--json', 'print JSON')
+    .action(async (options: DlqOptions) => {
+      await withStore(options, context, async (store) => {
+        const page = await store.deadLetters.list(filterOf(options), {
+          cursor: options.cursor,
+          limit: Math.min(1000, options.limit),
+        });
+        const total = await store.deadLetters.count(filterOf(options));
+        if (options.json) {
+          // Payloads hold personal data: never printed by the CLI.
+          const items = page.items.map(({ payload: _payload, ...rest }) => rest);
+          context.out.write(`${JSON.stringify({ total, items, nextCursor: page.nextCursor }, null, 2)}\n`);
+        } else {
+          context.out.write(`${total} dead letter(s)\n`);
+          for (const d of page.items) context.out.write(`${context.redactor.scrub(describe(d))}\n`);
+          if (page.nextCursor) context.out.write(`more: --cursor ${page.nextCursor}\n`);
+        }
+      });
+      context.setExitCode(exitCodes.ok);
+    });
+  common(dlq.command('retry').description('put dead letters back in the queue'))
+    .option('--id <id...>', 'dead letter ids')
+    .option('--all', 'every dead letter matching the filters')
+    .action(async (options: DlqOptions) => {
+      const code = await withStore(options, context, async (store) => {
+        const ids = await selectedIds(store, options, context);
+        if (!ids) return exitCodes.usage;
+        const n = await store.deadLetters.retry(ids);
+        await store.audit.append([
+          {
+            at: Date.now(),
+            actor: 'cli',
+            action: 'dlq.retry',
+            flow: options.flow ?? null,
+            recordKey: null,
+            fields: [],
+            outcome: `${n} retried`,
+            detail: null,
+          },
+        ]);
+        context.out.write(`${n} dead letter(s) queued again\n`);
+        return exitCodes.ok;
+      });
+      context.setExitCode(code);
+    });
+  common(dlq.command('discard').description('remove dead letters without applying them'))
+    .option('--id <id...>', 'dead letter ids')
+    .option('--all', 'every dead letter matching the filters')
+    .action(async (options: DlqOptions) => {
+      const code = await withStore(options, context, async (store) => {
+        const ids = await selectedIds(store, options, context);
+        if (!ids) return exitCodes.usage;
+        const n = await store.deadLetters.discard(ids);
+        await store.audit.append([
+          {
+            at: Date.now(),
+            actor: 'cli',
+            action: 'dlq.discard',
+            flow: options.flow ?? null,
+            recordKey: null,
+            fields: [],
+            outcome: `${n} discarded`,
+            detail: null,
+          },
+        ]);
+        context.out.write(`${n} dead letter(s) discarded\n`);
+        return exitCodes.ok;
+      });
+      context.setExitCode(code);
+    });
+}

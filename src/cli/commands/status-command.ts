@@ -1,0 +1,91 @@
+import type { Command } from 'commander';
+import { collectFlowStatuses, type FlowStatus } from '../../engine/flow-status.js';
+import { readHeartbeats, type HeartbeatRecord } from '../../engine/process-heartbeat.js';
+import type { CliContext } from '../cli-context.js';
+import { exitCodes } from '../exit-codes.js';
+import { configuredFlows } from '../runtime/build-flows.js';
+import { loadConfigForCommand } from '../runtime/load-config-for-command.js';
+import { openSyncRuntime } from '../runtime/sync-runtime.js';
+
+function ago(ms: number | null | undefined, now: number): string {
+  if (ms === null || ms === undefined) return 'never';
+  const s = Math.round((now - ms) / 1000);
+  return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : `${Math.round(s / 3600)}h ago`;
+}
+
+function formatLag(ms: number | null): string {
+  if (ms === null) return '0s';
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${(ms / 60_000).toFixed(1)}m`;
+}
+
+/** Human-readable status table. */
+export function formatStatus(flows: FlowStatus[], heartbeats: HeartbeatRecord[], now: number): string {
+  const lines: string[] = [];
+  for (const f of flows) {
+    const state = f.control.status === 'paused' ? `PAUSED (${f.control.reason ?? 'by operator'})` : 'running';
+    lines.push(`flow ${f.flow} (table ${f.table}): ${state}`);
+    lines.push(
+      `  backlog ${f.backlog.queued} queued, ${f.backlog.leased} in flight (live ${f.backlog.live}, bulk ${f.backlog.bulk}); lag ${formatLag(f.lagMs)}`,
+    );
+    lines.push(`  synced ${f.synced}; dead letters ${f.deadLetters}; parked ${f.parked}`);
+    const phase =
+      f.cursor.phase === 'delta'
+        ? 'following deltas'
+        : `${f.cursor.phase} read, ${f.cursor.runRows} rows so far`;
+    lines.push(`  read position: ${phase}; last caught up ${ago(f.cursor.caughtUpAt, now)}`);
+    if (f.replay)
+      lines.push(
+        `  replay in progress: ${f.replay.rows}${f.replay.total ? `/${f.replay.total}` : ''} rows read`,
+      );
+  }
+  if (heartbeats.length === 0) {
+    lines.push('no sync process has reported in the last 30 s');
+  }
+  for (const h of heartbeats) {
+    const s = h.sample as {
+      throughputPerSec?: number;
+      campaignBudget?: {
+        callsToday?: number;
+        callsPerDay?: number | null;
+        currentCallsPerSecond?: number;
+        callsPerSecondLimit?: number;
+      };
+    };
+    const b = s.campaignBudget;
+    const budget = b
+      ? `; Campaign budget ${b.callsToday ?? 0}/${b.callsPerDay ?? '∞'} calls today, rate ${b.currentCallsPerSecond ?? 0}/${b.callsPerSecondLimit ?? 0} per s`
+      : '';
+    lines.push(
+      `process ${h.owner}: ${(s.throughputPerSec ?? 0).toFixed(1)} records/s${budget} (seen ${ago(h.at, now)})`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+export async function runStatus(
+  options: { config: string; json?: boolean },
+  context: CliContext,
+): Promise<number> {
+  const config = loadConfigForCommand(options.config, context);
+  const runtime = await openSyncRuntime(config, context.redactor, { logDestination: context.err });
+  try {
+    const flows = await collectFlowStatuses(runtime.store, runtime.clock, configuredFlows(config));
+    const heartbeats = await readHeartbeats(runtime.store, runtime.clock);
+    if (options.json) context.out.write(`${JSON.stringify({ flows, processes: heartbeats }, null, 2)}\n`);
+    else context.out.write(formatStatus(flows, heartbeats, runtime.clock.now()));
+    return exitCodes.ok;
+  } finally {
+    await runtime.close();
+  }
+}
+
+export function registerStatusCommand(program: Command, context: CliContext): void {
+  program
+    .command('status')
+    .description('backlog, lag, rates, dead letters, budget use and read position per flow')
+    .requiredOption('-c, --config <file>', 'YAML configuration file')
+    .option('--json', 'print JSON')
+    .action(async (options: { config: string; json?: boolean }) => {
+      context.setExitCode(await runStatus(options, context));
+    });
+}

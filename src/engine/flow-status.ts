@@ -1,0 +1,79 @@
+import type { Clock } from '../core/clock.js';
+import type { StateStore } from '../core/ports/state-store.js';
+import type { OutcomeCounts } from './engine-stats.js';
+import { controlCheckpoint, type FlowControlState } from './flow-control.js';
+import { cursorCheckpoint, replayCheckpoint, type CursorState, type ReplayState } from './table-poller.js';
+
+export interface FlowStatus {
+  flow: string;
+  table: string;
+  control: FlowControlState;
+  /** Read position (phase `initial` with no link before the first read). */
+  cursor: CursorState;
+  replay: ReplayState | null;
+  backlog: { queued: number; leased: number; live: number; bulk: number };
+  /** Age of the oldest queued change, ms; null when the inbox is empty. */
+  lagMs: number | null;
+  deadLetters: number;
+  parked: number;
+  synced: number;
+  /** What this process applied since it started (null when not known here). */
+  processed: OutcomeCounts | null;
+}
+
+function parse<T>(raw: string | null): T | null {
+  return raw ? (JSON.parse(raw) as T) : null;
+}
+
+/**
+ * Status of flows as the store knows it — works from any process (`dcsync status`, the HTTP API)
+ * whether or not the engine runs there.
+ */
+export async function collectFlowStatuses(
+  store: StateStore,
+  clock: Clock,
+  flows: readonly { id: string; table: string }[],
+  processed: Record<string, OutcomeCounts> = {},
+): Promise<FlowStatus[]> {
+  const backlog = await store.queue.backlog();
+  const out: FlowStatus[] = [];
+  for (const flow of flows) {
+    const mine = backlog.filter((b) => b.flow === flow.id);
+    const oldest = await store.queue.oldestQueuedAt(flow.id);
+    const control = parse<FlowControlState>(await store.checkpoints.get(controlCheckpoint(flow.id))) ?? {
+      status: 'running',
+      reason: null,
+      since: clock.now(),
+      acceptedRunId: null,
+      trippedRunId: null,
+    };
+    out.push({
+      flow: flow.id,
+      table: flow.table,
+      control,
+      cursor: parse<CursorState>(await store.checkpoints.get(cursorCheckpoint(flow.id))) ?? {
+        phase: 'initial',
+        link: null,
+        runId: null,
+        runRows: 0,
+        runDeletes: 0,
+        runOverwrites: 0,
+        startedAt: clock.now(),
+        caughtUpAt: null,
+      },
+      replay: parse<ReplayState>(await store.checkpoints.get(replayCheckpoint(flow.id))),
+      backlog: {
+        queued: mine.reduce((n, b) => n + b.queued, 0),
+        leased: mine.reduce((n, b) => n + b.leased, 0),
+        live: mine.filter((b) => b.lane === 'live').reduce((n, b) => n + b.queued + b.leased, 0),
+        bulk: mine.filter((b) => b.lane === 'bulk').reduce((n, b) => n + b.queued + b.leased, 0),
+      },
+      lagMs: oldest === null ? null : Math.max(0, clock.now() - oldest),
+      deadLetters: await store.deadLetters.count({ flow: flow.id }),
+      parked: await store.parked.count(flow.id),
+      synced: await store.keyMap.count(flow.id),
+      processed: processed[flow.id] ?? null,
+    });
+  }
+  return out;
+}

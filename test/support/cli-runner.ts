@@ -1,0 +1,37 @@
+import { PassThrough } from 'node:stream';
+import { Redactor } from '../../src/logging/redactor.js';
+import { runCli } from '../../src/cli/run-cli.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function collect(stream: PassThrough): () => string {
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  return () => Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Run a `dcsync` command line in this process (same parsing, commands and exit codes as the
+ * binary), capturing stdout and stderr. Spawning a process per command costs seconds; this
+ * keeps CLI tests fast. Tests that need the process boundary (signals, kill -9) spawn instead.
+ */
+export async function runDcsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const stdout = collect(out);
+  const stderr = collect(err);
+  const code = await runCli(args, {
+    redactor: new Redactor(),
+    out,
+    err,
+    env: { ...process.env, ...env },
+    setExitCode: () => undefined,
+  });
+  out.end();
+  err.end();
+  return { code, stdout: stdout(), stderr: stderr() };
+}
