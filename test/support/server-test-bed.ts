@@ -67,7 +67,7 @@ export class ServerTestBed {
     const response = await this.app.inject({
       method,
       url,
-      headers: { authorization: `Bearer ${adminToken}` },
+      headers: { authorization: `Bearer ${this.deps.adminToken}` },
       ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
     });
     const isJson = String(response.headers['content-type'] ?? '').startsWith('application/json');
@@ -84,7 +84,7 @@ export class ServerTestBed {
       method: 'POST',
       url: '/login',
       headers: { 'content-type': 'application/json' },
-      payload: { token: adminToken },
+      payload: { token: this.deps.adminToken },
     });
     if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode}`);
     const setCookie = String(response.headers['set-cookie']);
