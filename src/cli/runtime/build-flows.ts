@@ -68,6 +68,28 @@ function buildRules(
   return [...rules, ...extra];
 }
 
+/**
+ * The sink of one resource. With the key field declared as an identification key, records are
+ * addressed by it (`GET …/<resource>/<key>`) and creates need no look-up; otherwise the key is
+ * looked up through a custom filter (`by<Field>?<field>_parameter=`), every create after a look-up.
+ */
+function recordSink(
+  runtime: SyncRuntime,
+  resource: string,
+  keyField: string,
+  metadata: CampaignResourceMetadata | null,
+  filterName: string | null,
+): CampaignRecordSink {
+  const keyIsUnique = metadata?.keyFields.includes(keyField) ?? false;
+  const filter = filterName ?? `by${keyField.charAt(0).toUpperCase()}${keyField.slice(1)}`;
+  return new CampaignRecordSink(runtime.campaign.client, {
+    resource,
+    keyField,
+    keyIsUnique,
+    lookup: keyIsUnique ? 'customKey' : { filter, parameter: `${keyField}_parameter` },
+  });
+}
+
 function preflightError(message: string): SyncError {
   return new SyncError('PREFLIGHT_FAILED', message);
 }
@@ -138,11 +160,7 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
       id: 'contacts',
       table: contacts.table,
       source: await tableSource(contacts.table, select),
-      sink: new CampaignRecordSink(runtime.campaign.client, {
-        resource: 'profile',
-        keyField: 'externalId',
-        keyIsUnique: metadata?.keyFields.includes('externalId') ?? false,
-      }),
+      sink: recordSink(runtime, 'profile', 'externalId', metadata, config.campaign.externalIdFilter),
       mapping,
       optionLabels: {},
       filter,
