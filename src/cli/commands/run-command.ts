@@ -4,6 +4,7 @@ import { exitCodes } from '../exit-codes.js';
 import { loadConfigForCommand } from '../runtime/load-config-for-command.js';
 import { openSyncRuntime } from '../runtime/sync-runtime.js';
 import { createSyncEngine } from '../runtime/start-sync.js';
+import { startPrivacyLoop } from '../runtime/privacy-runtime.js';
 
 interface RunOptions {
   config: string;
@@ -47,12 +48,14 @@ export async function runSync(options: RunOptions, context: CliContext): Promise
       return exitCodes.ok;
     }
     await engine.start();
+    const privacy = startPrivacyLoop(runtime, { env: context.env });
     runtime.logger.info(
       { flows: engine.flows.map((f) => f.id) },
       'sync running; SIGTERM or SIGINT drains and stops',
     );
     const signal = await waitForSignal();
     runtime.logger.info({ signal }, 'draining');
+    await privacy?.stop();
     await engine.stop();
     runtime.logger.info(engine.summary(), 'stopped');
     return exitCodes.ok;

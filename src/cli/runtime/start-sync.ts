@@ -49,6 +49,8 @@ export async function createSyncEngine(
     pollIntervalMs: e.pollIntervalMs,
     retry: e.retry,
     breaker: e.breaker,
+    // Privacy holds and tombstones (I9) are honoured whether or not privacy requests are configured.
+    guard: runtime.store.privacy,
     publish: () => ({ campaignBudget: runtime.campaign.budget.usage() as unknown as JsonObject }),
     ...(options.poll === undefined ? {} : { poll: options.poll }),
     ...(options.work === undefined ? {} : { work: options.work }),
