@@ -16,8 +16,6 @@ export const exitCodes = {
   store: 5,
   /** A live pre-flight check failed (e.g. change tracking disabled on a table). */
   preflight: 6,
-  /** The work finished but left dead letters or parked records needing attention. */
-  attention: 7,
   /** Interrupted by a signal before finishing. */
   interrupted: 130,
 } as const;
