@@ -16,6 +16,8 @@ export const exitCodes = {
   store: 5,
   /** A live pre-flight check failed (e.g. change tracking disabled on a table). */
   preflight: 6,
+  /** The work finished, but something needs the operator's attention (e.g. a privacy request failed). */
+  attention: 7,
   /** Interrupted by a signal before finishing. */
   interrupted: 130,
 } as const;
