@@ -13,6 +13,11 @@ export interface LinkDefinition {
   link: string;
   /** Flow id of the parent (`contacts` for the profile, or `table:<logical>`). */
   parentFlow: string;
+  /**
+   * The Campaign link has cardinality `1`: a record without this parent would be hidden in
+   * Campaign, so a record with an empty lookup waits instead of being written. @default false
+   */
+  required?: boolean | undefined;
 }
 
 /** Everything the engine needs to run one flow (one Dynamics table → one Campaign resource). */
