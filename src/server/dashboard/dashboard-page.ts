@@ -50,7 +50,16 @@ export function renderDashboardPage(options: { csrfToken: string }): string {
   </div>
 </section>
 
-<section aria-labelledby="flows-h" class="panel">
+<section aria-labelledby="codes-h" class="panel">
+  <h2 id="codes-h">Errors by code</h2>
+  <table id="codes">
+    <caption class="visually-hidden">Dead letters per flow and error code</caption>
+    <thead><tr><th scope="col">Flow</th><th scope="col">Code</th><th scope="col">Dead letters</th></tr></thead>
+    <tbody></tbody>
+  </table>
+</section>
+
+<section aria-labelledby="flows-h" class="panel wide">
   <h2 id="flows-h">Flows</h2>
   <div class="scroll">
   <table id="flows">
@@ -66,16 +75,8 @@ export function renderDashboardPage(options: { csrfToken: string }): string {
   </div>
 </section>
 
-<section aria-labelledby="codes-h" class="panel">
-  <h2 id="codes-h">Errors by code</h2>
-  <table id="codes">
-    <caption class="visually-hidden">Dead letters per flow and error code</caption>
-    <thead><tr><th scope="col">Flow</th><th scope="col">Code</th><th scope="col">Dead letters</th></tr></thead>
-    <tbody></tbody>
-  </table>
-</section>
 
-<section aria-labelledby="dl-h" class="panel">
+<section aria-labelledby="dl-h" class="panel wide">
   <h2 id="dl-h">Dead letters</h2>
   <form id="dl-search" class="filters" role="search">
     <label for="dl-key">Record key starts with</label>
@@ -110,7 +111,7 @@ export function renderDashboardPage(options: { csrfToken: string }): string {
   </nav>
 </section>
 
-<section aria-labelledby="parked-h" class="panel">
+<section aria-labelledby="parked-h" class="panel wide">
   <h2 id="parked-h">Parked children</h2>
   <p class="hint">Children wait here until their parent reaches Campaign; they are released automatically.</p>
   <div class="scroll">
@@ -128,7 +129,7 @@ export function renderDashboardPage(options: { csrfToken: string }): string {
   </nav>
 </section>
 
-<section aria-labelledby="optout-h" class="panel" id="optout-panel">
+<section aria-labelledby="optout-h" class="panel wide" id="optout-panel">
   <h2 id="optout-h">Opt-outs</h2>
   <p class="unavailable-note">Opt-out tracking is not configured in this deployment.</p>
   <div class="available">
@@ -157,7 +158,7 @@ export function renderDashboardPage(options: { csrfToken: string }): string {
   </div>
 </section>
 
-<section aria-labelledby="privacy-h" class="panel" id="privacy-panel">
+<section aria-labelledby="privacy-h" class="panel wide" id="privacy-panel">
   <h2 id="privacy-h">Privacy requests</h2>
   <p class="unavailable-note">Privacy requests are not configured in this deployment.</p>
   <div class="available">
@@ -181,7 +182,7 @@ export function renderDashboardPage(options: { csrfToken: string }): string {
   </div>
 </section>
 
-<section aria-labelledby="alerts-h" class="panel">
+<section aria-labelledby="alerts-h" class="panel wide">
   <h2 id="alerts-h">Recent alerts</h2>
   <table id="alerts">
     <caption class="visually-hidden">Alerts raised since the service started</caption>

@@ -9,7 +9,9 @@ body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-seri
 .top .overall{margin:0;font-weight:600;padding:.2rem .6rem;border-radius:4px;background:#2a3f57}
 .top .overall.ok{background:#1b5e35}.top .overall.warn{background:#8a4b00}
 .top .refreshed{margin:0 0 0 auto;color:#c9d3de;font-size:.9rem}
-main{padding:1rem 1.5rem;display:grid;gap:1rem;grid-template-columns:repeat(auto-fit,minmax(min(100%,38rem),1fr))}
+main{padding:1rem 1.5rem;display:grid;gap:1rem;grid-template-columns:repeat(2,minmax(0,1fr))}
+.panel.wide{grid-column:1/-1}
+@media (max-width:60rem){main{grid-template-columns:minmax(0,1fr)}}
 .panel{background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:1rem 1.25rem;min-width:0}
 .panel h2{font-size:1.1rem;margin:0 0 .75rem}.panel h3{font-size:1rem;margin:1rem 0 .5rem}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(9rem,1fr));gap:.5rem;margin:0}
@@ -22,7 +24,8 @@ th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);v
 thead th{background:#eef2f6;font-weight:600;white-space:nowrap}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.empty{color:var(--muted);font-style:italic}
-td.reason{max-width:28rem;overflow-wrap:anywhere}
+td.reason{min-width:16rem;max-width:40rem;overflow-wrap:anywhere}
+td code{white-space:nowrap}
 code{font:.85rem/1.3 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:anywhere}
 .state.running,.state.completed{color:var(--ok);font-weight:600}.state.paused,.state.in-progress,.state.pending{color:var(--warn);font-weight:600}.state.failed{color:var(--bad);font-weight:600}
 .severity.critical{color:var(--bad);font-weight:600}.severity.warning{color:var(--warn);font-weight:600}

@@ -1,0 +1,173 @@
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'undici';
+import { createSyncEngine } from '../../src/cli/runtime/start-sync.js';
+import { startOperatorServer } from '../../src/server/operator-server.js';
+import { SyncTestBed } from './sync-test-bed.js';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** A running sync with its operator server, as the browser test sees it. */
+export interface DashboardTarget {
+  /** `demo` (the `dcsync demo` process) or `in-process` (same server code over a test bed). */
+  kind: 'demo' | 'in-process';
+  /** Server origin, no trailing slash. */
+  url: string;
+  token: string;
+  /** A Dataverse emulator admin call (loopback, trusted CA). */
+  dataverseAdmin(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<unknown>;
+  /** A bearer-authenticated API call. */
+  api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
+  close(): Promise<void>;
+}
+
+function jsonCaller(base: string, agent: Agent | undefined, headers: Record<string, string>) {
+  return async <T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<T> => {
+    const response = await request(`${base}${path}`, {
+      method,
+      headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(agent ? { dispatcher: agent } : {}),
+    });
+    const text = await response.body.text();
+    if (response.statusCode >= 400)
+      throw new Error(`${method} ${path} → ${response.statusCode}: ${text.slice(0, 300)}`);
+    return (text === '' ? null : JSON.parse(text)) as T;
+  };
+}
+
+/** Read the child's stdout until every wanted line prefix appeared (or it exits / times out). */
+function waitForLines(
+  child: ChildProcessByStdio<null, Readable, Readable>,
+  prefixes: readonly string[],
+  timeoutMs: number,
+): Promise<Map<string, string>> {
+  return new Promise((resolve, reject) => {
+    const found = new Map<string, string>();
+    const lines = createInterface({ input: child.stdout });
+    const timer = setTimeout(
+      () => reject(new Error(`dcsync demo did not print ${prefixes.join(', ')} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    lines.on('line', (line) => {
+      for (const prefix of prefixes)
+        if (line.startsWith(prefix)) found.set(prefix, line.slice(prefix.length).trim());
+      if (found.size === prefixes.length) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`dcsync demo exited early (${code})`));
+    });
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * `dcsync demo --port 0 --data-dir <tmp> --contacts N --no-trickle`, as an operator starts it,
+ * with a known admin token. Resolves once the URLs are printed.
+ */
+export async function startDemoTarget(contacts: number): Promise<DashboardTarget> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'dcsync-demo-'));
+  const token = randomBytes(18).toString('base64url');
+  const child = spawn(
+    process.execPath,
+    [
+      join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+      join(repoRoot, 'src', 'cli', 'main.ts'),
+      'demo',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--contacts',
+      String(contacts),
+      '--no-trickle',
+    ],
+    { cwd: repoRoot, env: { ...process.env, DCSYNC_ADMIN_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stderr.resume();
+  try {
+    const lines = await waitForLines(child, ['Dashboard:', 'Dataverse emulator:'], 60_000);
+    const url = lines.get('Dashboard:')!.replace(/\/+$/, '');
+    const dataverseUrl = lines.get('Dataverse emulator:')!.split(/\s+/)[0]!;
+    const agent = new Agent({ connect: { ca: readFileSync(join(dataDir, 'dynamics-ca.pem'), 'utf8') } });
+    return {
+      kind: 'demo',
+      url,
+      token,
+      dataverseAdmin: jsonCaller(`${dataverseUrl}/_emulator`, agent, {}),
+      api: jsonCaller(url, undefined, { authorization: `Bearer ${token}` }),
+      close: async () => {
+        await stopChild(child);
+        await agent.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await stopChild(child);
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** The same operator server over a test bed (both emulators, the real engine, SQLite). */
+export async function startInProcessTarget(contacts: number): Promise<DashboardTarget> {
+  const bed = await SyncTestBed.start({ dynamics: { contacts, seed: 1 } });
+  try {
+    const runtime = await bed.openRuntime();
+    const engine = await createSyncEngine(runtime);
+    const server = await startOperatorServer({ runtime, engine }, { host: '127.0.0.1', port: 0 });
+    await engine.start();
+    const token = runtime.config.server.adminToken.reveal();
+    const agent = new Agent({ connect: { ca: bed.dynamics.caCert ?? undefined } });
+    return {
+      kind: 'in-process',
+      url: server.url,
+      token,
+      dataverseAdmin: jsonCaller(`${bed.dynamics.url}/_emulator`, agent, {}),
+      api: jsonCaller(server.url, undefined, { authorization: `Bearer ${token}` }),
+      close: async () => {
+        await server.close();
+        await engine.stop();
+        await agent.close();
+        await bed.close();
+      },
+    };
+  } catch (error) {
+    await bed.close();
+    throw error;
+  }
+}
+
+/**
+ * The demo when it serves this dashboard; while `dcsync demo` still runs an interim operator server
+ * (no `/login`), the same server code in-process, with a warning.
+ */
+export async function startDashboardTarget(contacts: number): Promise<DashboardTarget> {
+  const demo = await startDemoTarget(contacts);
+  const login = await request(`${demo.url}/login`);
+  await login.body.dump();
+  if (login.statusCode === 200) return demo;
+  await demo.close();
+  console.warn(
+    'dcsync demo does not serve the dashboard yet (interim operator server): testing the in-process server',
+  );
+  return startInProcessTarget(contacts);
+}
