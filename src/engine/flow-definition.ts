@@ -3,6 +3,7 @@ import type { RecordFilter } from '../core/record-filter.js';
 import type { ChangeSource } from '../core/ports/change-source.js';
 import type { RecordSink } from '../core/ports/record-sink.js';
 import type { UpsertChange } from '../core/record-change.js';
+import type { JsonObject } from '../core/json.js';
 import type { WorkItem, WorkLane } from '../core/ports/state-store.js';
 
 /** A Dynamics lookup that becomes a Campaign link (custom tables, F2). */
@@ -47,6 +48,11 @@ export interface PreparedUpsert {
   change: UpsertChange;
   /** Write even when the mapped values hash as unchanged (Campaign holds a different opt-out). */
   forceWrite: boolean;
+  /**
+   * Fields written with the record but left out of the unchanged check, so values that Campaign
+   * already holds never make the next change look different (resolved opt-out winners).
+   */
+  extraFields: JsonObject;
   /** Called with the apply outcome (`created`, `updated`, `unchanged`…) before the item completes. */
   afterApplied(outcome: string): Promise<void>;
 }

@@ -132,7 +132,7 @@ export class RecordApplier {
     }
     const prepared = (await flow.upsertHook?.prepare({ item, change, lane })) ?? null;
     if (!prepared) return this.applyUpsert(flow, item, change, entry, lane);
-    const result = await this.applyUpsert(flow, item, prepared.change, entry, lane, prepared.forceWrite);
+    const result = await this.applyUpsert(flow, item, prepared.change, entry, lane, prepared);
     if (result.kind === 'done') await prepared.afterApplied(result.outcome);
     return result;
   }
@@ -194,7 +194,7 @@ export class RecordApplier {
     change: UpsertChange,
     entry: KeyMapEntry | null,
     lane: WorkLane,
-    forceWrite = false,
+    extra: { forceWrite: boolean; extraFields: JsonObject } = { forceWrite: false, extraFields: {} },
   ): Promise<ApplyResult> {
     const key = item.recordKey;
     const links = await this.resolveLinks(flow, change.values);
@@ -222,14 +222,14 @@ export class RecordApplier {
     const version = item.sourceVersion ?? entry?.lastSourceVersion ?? null;
 
     if (entry?.campaignPKey) {
-      if (entry.lastPayloadHash === hash && !full && !forceWrite) {
+      if (entry.lastPayloadHash === hash && !full && !extra.forceWrite) {
         return this.done(
           'unchanged',
           { keyMap: { op: 'put', entry: { ...entry, lastSourceVersion: version } } },
           true,
         );
       }
-      const outcome = await flow.sink.update(entry.campaignPKey, fields, { lane });
+      const outcome = await flow.sink.update(entry.campaignPKey, { ...fields, ...extra.extraFields }, { lane });
       if (outcome === 'ok') {
         return this.done(
           'updated',
@@ -251,9 +251,10 @@ export class RecordApplier {
         lane,
         links.fields,
         'recreated after it disappeared from Campaign',
+        extra.extraFields,
       );
     }
-    return this.createOrAdopt(flow, item, change, entry, lane, links.fields, null);
+    return this.createOrAdopt(flow, item, change, entry, lane, links.fields, null, extra.extraFields);
   }
 
   private async createOrAdopt(
@@ -264,11 +265,13 @@ export class RecordApplier {
     lane: WorkLane,
     linkFields: JsonObject,
     detail: string | null,
+    extraFields: JsonObject = {},
   ): Promise<ApplyResult> {
     const key = item.recordKey;
     const mapped = flow.mapping.apply(change.values, 'create', flow.optionLabels);
     const fields: JsonObject = { ...mapped.fields, ...linkFields, [flow.sink.keyField]: key };
     const hash = hashFields(fields);
+    const written: JsonObject = { ...fields, ...extraFields };
     const fieldNames = Object.keys(fields).sort();
     const version = item.sourceVersion ?? null;
     const intentWritten = entry !== null && entry.campaignPKey === null && entry.origin === 'created';
@@ -277,7 +280,7 @@ export class RecordApplier {
     // one call does it. Otherwise (or after a crash) look up first so nothing is created twice.
     const lookupFirst = !flow.sink.keyIsUnique || intentWritten;
     if (lookupFirst) {
-      const adopted = await this.adoptExisting(flow, key, fields, hash, version, lane, intentWritten, detail);
+      const adopted = await this.adoptExisting(flow, key, written, hash, version, lane, intentWritten, detail);
       if (adopted) return adopted;
     }
     if (!intentWritten) {
@@ -290,9 +293,9 @@ export class RecordApplier {
         lastPayloadHash: null,
       });
     }
-    const created = await flow.sink.create(fields, { lane });
+    const created = await flow.sink.create(written, { lane });
     if ('duplicate' in created) {
-      const adopted = await this.adoptExisting(flow, key, fields, hash, version, lane, false, detail);
+      const adopted = await this.adoptExisting(flow, key, written, hash, version, lane, false, detail);
       if (adopted) return adopted;
       throw new SyncError(
         'SINK_KEY_CONFLICT',

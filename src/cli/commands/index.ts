@@ -9,6 +9,7 @@ import { registerReplayCommand } from './replay-command.js';
 import { registerFlowCommand } from './flow-command.js';
 import { registerPlanCommand } from './plan-command.js';
 import { registerConfigCommand } from './config-command.js';
+import { registerOptOutCommand } from './optout-command.js';
 import { registerPrivacyCommand } from './privacy-command.js';
 import { registerEmulateDynamicsCommand } from './emulate-dynamics-command.js';
 import { registerEmulateCampaignCommand } from './emulate-campaign-command.js';
@@ -24,6 +25,7 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerDlqCommand(program, context);
   registerFlowCommand(program, context);
   registerPrivacyCommand(program, context);
+  registerOptOutCommand(program, context);
   registerConfigCommand(program, context);
   const emulate = program.command('emulate').description('run a local emulator of a remote service');
   registerEmulateDynamicsCommand(emulate, context);

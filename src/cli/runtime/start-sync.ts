@@ -5,6 +5,7 @@ import type { ReadProgress } from '../../engine/table-poller.js';
 import { ProgressReporter } from '../progress-reporter.js';
 import { buildFlowDefinitions } from './build-flows.js';
 import { LogAlertSink } from './log-alert-sink.js';
+import { createOptOutRuntime, type OptOutRuntime } from './opt-out-runtime.js';
 import type { SyncRuntime } from './sync-runtime.js';
 
 export interface StartSyncOptions {
@@ -15,6 +16,8 @@ export interface StartSyncOptions {
   /** Only poll, or only work (multi-process deployments). */
   poll?: boolean;
   work?: boolean;
+  /** Receives the opt-out parts (provider for the operator server; the ingestor for tests). */
+  onOptOut?: (optOut: OptOutRuntime) => void;
 }
 
 function progressLabel(p: ReadProgress): string {
@@ -38,6 +41,9 @@ export async function createSyncEngine(
   };
   const reporter = options.progressStream ? new ProgressReporter({ stream: options.progressStream }) : null;
   const { engine: e } = runtime.config;
+  // Opt-outs (F4): the contact hook, the durable write flows and, with SFTP, the file ingestor.
+  const optOut = await createOptOutRuntime(runtime, flows, alerts, { ingest: options.poll !== false });
+  if (optOut) options.onOptOut?.(optOut);
   return new SyncEngine({
     store: runtime.store,
     flows,
@@ -49,6 +55,7 @@ export async function createSyncEngine(
     pollIntervalMs: e.pollIntervalMs,
     retry: e.retry,
     breaker: e.breaker,
+    ...(optOut ? { appliers: optOut.appliers, companions: optOut.companions } : {}),
     // Privacy holds and tombstones (I9) are honoured whether or not privacy requests are configured.
     guard: runtime.store.privacy,
     publish: () => ({ campaignBudget: runtime.campaign.budget.usage() as unknown as JsonObject }),

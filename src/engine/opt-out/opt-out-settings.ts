@@ -1,0 +1,48 @@
+import type { CampaignOptOutAttribute, OptOutMode } from '../../core/opt-out-resolver.js';
+
+/** One mapped opt-out: a Dynamics boolean column and the Campaign attribute it pairs with. */
+export interface OptOutPair {
+  dynamicsColumn: string;
+  campaignAttribute: CampaignOptOutAttribute;
+}
+
+/** Opt-out modes that move values (everything but `disabled`). */
+export type ActiveOptOutMode = Exclude<OptOutMode, 'disabled'>;
+
+/** The flow-level opt-out settings every part of F4 shares. */
+export interface OptOutSettings {
+  mode: ActiveOptOutMode;
+  pairs: readonly OptOutPair[];
+}
+
+/** `flows.optOut.mapping` (Dynamics column → Campaign attribute) as pairs, in mapping order. */
+export function toOptOutPairs(mapping: Readonly<Record<string, string>>): OptOutPair[] {
+  return Object.entries(mapping).map(([dynamicsColumn, campaignAttribute]) => ({
+    dynamicsColumn,
+    campaignAttribute: campaignAttribute as CampaignOptOutAttribute,
+  }));
+}
+
+/** Work flow whose items write one resolved opt-out column to Dynamics (retries, dead letters). */
+export const optOutDynamicsFlow = 'optout:dynamics';
+/** Work flow whose items write one resolved opt-out attribute to a Campaign profile. */
+export const optOutCampaignFlow = 'optout:campaign';
+
+/** Record key of an opt-out work item: one per contact and column/attribute, so two never coalesce. */
+export function optOutItemKey(contactId: string, field: string): string {
+  return `${contactId}|${field}`;
+}
+
+/** `YYYY-MM-DD HH:MM:SS.mmmZ` (Campaign) or ISO-8601 → ms; null when empty or invalid. */
+export function parseCampaignTime(value: unknown): number | null {
+  if (typeof value !== 'string' || value === '') return null;
+  const match = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,3})?Z$/.exec(value);
+  if (!match) return null;
+  const ms = Date.parse(value.replace(' ', 'T'));
+  if (Number.isNaN(ms)) return null;
+  // Reject values that JavaScript rolls over (Feb 30 → Mar 2).
+  const back = new Date(ms).toISOString();
+  return back.slice(0, 19) === `${match[1]}-${match[2]}-${match[3]}T${match[4]}:${match[5]}:${match[6]}`
+    ? ms
+    : null;
+}
