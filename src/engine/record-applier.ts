@@ -20,6 +20,9 @@ import type {
 import type { Clock } from '../core/clock.js';
 import type { FlowDefinition } from './flow-definition.js';
 import { noRecordGuard, privacyHoldParent, type RecordGuard } from '../core/ports/record-guard.js';
+import { resolveLinks } from './custom-tables/link-resolver.js';
+import { ParkedChildSettler } from './custom-tables/parked-child-settler.js';
+import { findVanishedParent, isNotFoundError } from './custom-tables/vanished-parent-check.js';
 
 /** What applying one work item did; the run summary counts these. */
 export const applyOutcomes = [
@@ -81,13 +84,25 @@ function sameKey(a: unknown, b: string): boolean {
  * - children whose parent has not landed are parked (I6).
  */
 export class RecordApplier {
+  private readonly settler: ParkedChildSettler;
+
   constructor(
     private readonly store: StateStore,
     private readonly flows: ReadonlyMap<string, FlowDefinition>,
     private readonly clock: Clock,
     private readonly guard: RecordGuard = noRecordGuard,
     private readonly appliers: ReadonlyMap<string, WorkItemApplier> = new Map(),
-  ) {}
+  ) {
+    this.settler = new ParkedChildSettler(store);
+  }
+
+  /**
+   * After a worker parked an item: a queued change may have folded into it (a delete of a record
+   * never written is dropped), and its parent may have landed between the look-up and the park.
+   */
+  async afterPark(flowId: string, recordKey: string, parent: ParentRef): Promise<void> {
+    await this.settler.afterPark(this.flows.get(flowId) ?? null, recordKey, parent);
+  }
 
   async apply(item: WorkItem): Promise<ApplyResult> {
     const own = this.appliers.get(item.flow);
@@ -131,7 +146,7 @@ export class RecordApplier {
       return this.done('filtered', {}, false);
     }
     const prepared = (await flow.upsertHook?.prepare({ item, change, lane })) ?? null;
-    if (!prepared) return this.applyUpsert(flow, item, change, entry, lane);
+    if (!prepared) return this.upsertOrPark(flow, item, change, entry, lane);
     const result = await this.applyUpsert(flow, item, prepared.change, entry, lane, prepared);
     if (result.kind === 'done') await prepared.afterApplied(result.outcome);
     return result;
@@ -161,31 +176,25 @@ export class RecordApplier {
     };
   }
 
-  /** Resolve link fields; returns the missing parent when one has not landed yet. */
-  private async resolveLinks(
+  /**
+   * Upsert a record with links; when Campaign answers "not found" because a linked parent vanished
+   * (a cascade our key map has not heard of yet), park on that parent instead of failing (I6).
+   */
+  private async upsertOrPark(
     flow: FlowDefinition,
-    values: JsonObject,
-  ): Promise<{ fields: JsonObject } | { missing: ParentRef }> {
-    const fields: JsonObject = {};
-    for (const link of flow.links) {
-      const raw = values[link.lookup];
-      if (raw === null || raw === undefined || raw === '') {
-        fields[link.link] = null;
-        continue;
-      }
-      if (typeof raw !== 'string') {
-        throw new RecordRejectedError(
-          '',
-          'LINK_INVALID',
-          `lookup ${link.lookup} of flow ${flow.id} does not hold an id`,
-        );
-      }
-      const parentKey = raw.toLowerCase();
-      const parent = await this.store.keyMap.get(link.parentFlow, parentKey);
-      if (!parent?.campaignPKey) return { missing: { flow: link.parentFlow, recordKey: parentKey } };
-      fields[link.link] = { PKey: parent.campaignPKey };
+    item: WorkItem,
+    change: UpsertChange,
+    entry: KeyMapEntry | null,
+    lane: WorkLane,
+  ): Promise<ApplyResult> {
+    try {
+      return await this.applyUpsert(flow, item, change, entry, lane);
+    } catch (error) {
+      if (flow.links.length === 0 || !isNotFoundError(error)) throw error;
+      const parent = await findVanishedParent(this.store.keyMap, this.flows, flow, change.values, lane);
+      if (!parent) throw error;
+      return { kind: 'park', parent, reason: `parent ${parent.flow}/${parent.recordKey} not in Campaign` };
     }
-    return { fields };
   }
 
   private async applyUpsert(
@@ -197,14 +206,8 @@ export class RecordApplier {
     extra: { forceWrite: boolean; extraFields: JsonObject } = { forceWrite: false, extraFields: {} },
   ): Promise<ApplyResult> {
     const key = item.recordKey;
-    const links = await this.resolveLinks(flow, change.values);
-    if ('missing' in links) {
-      return {
-        kind: 'park',
-        parent: links.missing,
-        reason: `parent ${links.missing.flow}/${links.missing.recordKey} not in Campaign yet`,
-      };
-    }
+    const links = await resolveLinks(this.store.keyMap, flow, change.values);
+    if (links.kind === 'missing') return { kind: 'park', parent: links.parent, reason: links.reason };
     const full = isFullWrite(change);
     const mode = entry?.campaignPKey ? (full ? 'full' : 'update') : 'create';
     const mapped = flow.mapping.apply(change.values, mode, flow.optionLabels);

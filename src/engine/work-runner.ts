@@ -162,10 +162,10 @@ export class WorkRunner {
         );
         if (outcome === 'ok') {
           this.options.stats.record(item.flow, 'parked', performance.now() - started);
-          // The parent may have landed between our look-up and the park: release again so the
-          // child never waits for an event that already happened.
-          const parent = await this.options.store.keyMap.get(result.parent.flow, result.parent.recordKey);
-          if (parent?.campaignPKey) await this.options.store.parked.release(result.parent);
+          // The parent may have landed between our look-up and the park, or a queued change
+          // (a delete) may have folded in: settle now so the child never waits for an event that
+          // already happened, nor for a parent it no longer needs.
+          await this.options.applier.afterPark(item.flow, item.recordKey, result.parent);
         }
         return;
       }
