@@ -46,9 +46,9 @@ export interface PrivacyRequestRunnerOptions {
   pollIntervalMs?: number;
   /** Longest wait between polls. @default 3600000 */
   maxPollIntervalMs?: number;
-  /** First wait after a retryable failure (network, 5xx, 429); doubles each time. @default 5000 */
+  /** First wait after a retryable failure (network, 5xx, 429); doubles each time. @default 1000 */
   retryDelayMs?: number;
-  /** Longest wait after a retryable failure. @default 300000 */
+  /** Longest wait after a retryable failure. @default 60000 */
   maxRetryDelayMs?: number;
   /** Times a "gone?" check may find the record still there before the request fails. @default 5 */
   verifyAttempts?: number;
@@ -121,16 +121,16 @@ export class PrivacyRequestRunner {
   constructor(private readonly options: PrivacyRequestRunnerOptions) {
     this.pollIntervalMs = options.pollIntervalMs ?? 60_000;
     this.maxPollIntervalMs = options.maxPollIntervalMs ?? 3_600_000;
-    this.retryDelayMs = options.retryDelayMs ?? 5000;
-    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 300_000;
+    this.retryDelayMs = options.retryDelayMs ?? 1000;
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
     this.verifyAttempts = options.verifyAttempts ?? 5;
     this.lockTtlMs = options.lockTtlMs ?? 60_000;
     this.guardRefreshMs = options.guardRefreshMs ?? PRIVACY_GUARD_REFRESH_MS;
   }
 
   /**
-   * Create a delete request and take the hold before returning (an active request for the same
-   * contact is returned as it is).
+   * Create a delete request and take the hold before returning. An active request for the same
+   * contact is returned as it is; for a contact already privacy-deleted, the request that did it.
    */
   async start(input: {
     contactKey: string;
@@ -138,6 +138,14 @@ export class PrivacyRequestRunner {
     requestedBy: string;
   }): Promise<PrivacyRequest> {
     const contactKey = input.contactKey.toLowerCase();
+    // Already privacy-deleted: answer with the request that did it instead of starting another.
+    if ((await this.options.store.privacy.guardOf(contactKey))?.kind === 'tombstone') {
+      const done = await this.options.store.privacy.list(
+        { contactKey, type: 'delete', state: 'completed' },
+        { limit: 1 },
+      );
+      if (done.items[0]) return done.items[0];
+    }
     const { request, created } = await this.options.store.privacy.create({
       type: 'delete',
       ...input,
@@ -211,7 +219,16 @@ export class PrivacyRequestRunner {
   /** Run one request until it completes or fails (the CLI's `--wait`). */
   async runToEnd(id: string, signal?: AbortSignal): Promise<PrivacyRequest> {
     for (;;) {
-      const outcome = await this.pass(id);
+      let outcome: PassOutcome;
+      try {
+        outcome = await this.pass(id);
+      } catch (error) {
+        // The store or a remote was briefly unavailable outside a step: look again shortly.
+        if (!(error instanceof SyncError) || !error.retryable || signal?.aborted) throw error;
+        this.options.logger.warn({ err: error, privacyRequest: id }, 'privacy request pass failed; retrying');
+        await sleep(1000, signal);
+        continue;
+      }
       const request = await this.options.store.privacy.get(id);
       if (!request) throw new SyncError('PRIVACY_REQUEST_UNKNOWN', `privacy request ${id} does not exist`);
       if (outcome === 'finished' || finalStates.has(request.state) || signal?.aborted) return request;
