@@ -5,11 +5,21 @@ import type { JsonValue } from '../core/json.js';
 import { DELTA_EXPIRED_CODE, type ChangePage } from '../core/ports/change-source.js';
 import type { AlertSink } from '../core/ports/alert-sink.js';
 import type { EngineLogger } from '../core/ports/engine-logger.js';
-import type { StateStore, WorkItemInput, WorkLane } from '../core/ports/state-store.js';
+import type {
+  CheckpointWrite,
+  EnqueueOutcome,
+  StateStore,
+  WorkItemInput,
+  WorkLane,
+} from '../core/ports/state-store.js';
 import type { ChangeOrigin, RecordChange } from '../core/record-change.js';
 import type { FlowDefinition } from './flow-definition.js';
 import type { FlowControl } from './flow-control.js';
 import { evaluateBreaker, type BreakerSettings } from './mass-change-breaker.js';
+import { ParkedChildSettler } from './custom-tables/parked-child-settler.js';
+
+/** How often a flow with links settles its parked children when no event does (crash windows). */
+const parkedSweepIntervalMs = 5 * 60_000;
 
 /** Phases of a flow's read cursor. */
 export const cursorPhases = ['initial', 'delta', 'rebaseline', 'rebaseline-finish'] as const;
@@ -88,6 +98,8 @@ export class TablePoller {
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private wakeRequested = false;
+  private parkedSettler: ParkedChildSettler | null = null;
+  private lastParkedSweepAt: number | null = null;
   private leader = false;
   private totalEstimate: number | null | undefined;
   private readonly abort = new AbortController();
@@ -187,6 +199,7 @@ export class TablePoller {
    * replay pages. Returns true when more work is immediately available (full read in progress).
    */
   async pollOnce(): Promise<boolean> {
+    await this.sweepParked();
     let cursor = await this.readCursor();
     if (cursor.phase === 'rebaseline-finish') {
       await this.finishRebaseline(cursor);
@@ -221,6 +234,33 @@ export class TablePoller {
       throw error;
     }
     return this.pollReplay();
+  }
+
+  private settler(): ParkedChildSettler {
+    return (this.parkedSettler ??= new ParkedChildSettler(this.options.store));
+  }
+
+  /**
+   * Stage changes (with a checkpoint); changes of parked children are judged on the way so a
+   * delete of a child never written is dropped and a child that no longer waits is unparked (I6).
+   */
+  private stage(items: readonly WorkItemInput[], checkpoint?: CheckpointWrite): Promise<EnqueueOutcome[]> {
+    return this.settler().stage(this.options.flow, items, (staged) =>
+      this.options.store.queue.enqueue(staged, checkpoint),
+    );
+  }
+
+  /** Settle this flow's parked children at start and now and then, for what no event settles. */
+  private async sweepParked(): Promise<void> {
+    if (this.options.flow.links.length === 0) return;
+    const now = this.options.clock.now();
+    if (this.lastParkedSweepAt !== null && now - this.lastParkedSweepAt < parkedSweepIntervalMs) return;
+    this.lastParkedSweepAt = now;
+    const swept = await this.settler().sweep(this.options.flow);
+    if (swept.dropped + swept.released > 0) {
+      this.options.logger.info({ flow: this.flowId, ...swept }, 'settled parked children');
+      this.options.onStaged();
+    }
   }
 
   private laneFor(phase: CursorPhase): WorkLane {
@@ -296,7 +336,7 @@ export class TablePoller {
       }
     }
     const items = this.buildItems(page, this.originFor(cursor.phase), this.laneFor(cursor.phase));
-    await store.queue.enqueue(items, { name: cursorCheckpoint(this.flowId), value: JSON.stringify(next) });
+    await this.stage(items, { name: cursorCheckpoint(this.flowId), value: JSON.stringify(next) });
     if (items.length > 0) this.options.onStaged();
     this.caughtUp = page.isFinal && cursor.phase === 'delta' && items.length === 0;
     if (cursor.phase !== 'delta') {
@@ -395,7 +435,7 @@ export class TablePoller {
       if (keys.length === 0) break;
       after = keys[keys.length - 1]!;
       const change: RecordChange = { op: 'delete', origin: 'rebaseline', reason: 'missing-after-rebaseline' };
-      await store.queue.enqueue(
+      await this.stage(
         keys.map((recordKey) => ({
           flow: this.flowId,
           recordKey,
@@ -445,11 +485,11 @@ export class TablePoller {
       const items = this.buildItems({ ...page, deletes: [] }, 'replay', 'bulk');
       current = { ...current, link: page.resumeLink, rows: current.rows + page.upserts.length };
       if (page.isFinal) {
-        await this.options.store.queue.enqueue(items);
+        await this.stage(items);
         await this.options.store.checkpoints.delete(replayCheckpoint(this.flowId));
         this.options.logger.info({ flow: this.flowId, rows: current.rows }, 'replay read complete');
       } else {
-        await this.options.store.queue.enqueue(items, {
+        await this.stage(items, {
           name: replayCheckpoint(this.flowId),
           value: JSON.stringify(current),
         });

@@ -85,8 +85,8 @@ describe('opt-out modes end to end', () => {
       winningSide: 'campaign',
       action: 'write-dynamics',
       source: 'file',
-      sourceRef: expect.stringMatching(new RegExp(`^${run.fileName}:\\d+$`)) as unknown as string,
     });
+    expect(decisions.items[0]!.sourceRef).toMatch(new RegExp(`^${run.fileName}:\\d+$`));
   });
 
   it('bidirectional: conflicting edits on both sides, equal timestamps included, converge by the rule', async () => {
