@@ -77,7 +77,11 @@ export async function buildHttpApp(deps: ServerDependencies): Promise<OperatorAp
     idleMinutes: options.sessionIdleMinutes ?? 120,
     maxHours: options.sessionMaxHours ?? 12,
   });
-  const status = new StatusReader(deps, options.statusCacheMs ?? 1000);
+  const status = new StatusReader(
+    deps,
+    options.statusCacheMs ?? 1000,
+    options.deadLetterCodesCacheMs ?? 15_000,
+  );
   const history = new StatusHistory(status, deps.logger, {
     intervalMs: options.historyIntervalMs ?? 5000,
     size: options.historySize ?? 720,

@@ -42,6 +42,8 @@ export interface ServerOptions {
   loginAttemptsPerMinute?: number;
   /** Status answers are reused for this long (dashboard polling, metrics scrapes). @default 1000 */
   statusCacheMs?: number;
+  /** Dead-letter counts per code are reused for this long (a full scan with many dead letters). @default 15000 */
+  deadLetterCodesCacheMs?: number;
   /** How often a status sample is kept for sparklines. @default 5000 */
   historyIntervalMs?: number;
   /** Samples kept (720 × 5 s = one hour). @default 720 */

@@ -11,7 +11,7 @@ var pageSize = 50;
 var csrfMeta = document.querySelector('meta[name="csrf-token"]');
 var csrf = csrfMeta ? csrfMeta.getAttribute('content') : '';
 
-var dl = { filter: { key: '', flow: '', code: '' }, cursor: null, stack: [], next: null, items: [] };
+var dl = { filter: { key: '', flow: '', code: '' }, cursor: null, stack: [], next: null, items: [], loadedAt: 0, loadedTotal: null };
 var parked = { cursor: null, next: null, page: 1 };
 var latestStatus = null;
 var latestHistory = [];
@@ -278,7 +278,10 @@ function updateBulkButtons() {
 function loadDeadLetters() {
   var key = dl.filter.key.trim().toLowerCase();
   var params = { limit: pageSize, cursor: dl.cursor, flow: dl.filter.flow, code: dl.filter.code, recordKey: key ? key + '*' : '' };
+  var total = latestStatus ? latestStatus.deadLetters.total : null;
   return request('GET', '/api/dead-letters' + query(params)).then(function (page) {
+    dl.loadedAt = Date.now();
+    dl.loadedTotal = total;
     dl.items = page.items;
     dl.next = page.nextCursor;
     var body = $('#dead-letters tbody');
@@ -425,9 +428,14 @@ var refreshing = false;
 function refreshAll() {
   if (refreshing) return Promise.resolve();
   refreshing = true;
-  var tasks = [refreshStatus().then(function () { return Promise.all([loadOptOut(), loadPrivacy()]); }), loadParked(), loadAlerts()];
-  // A selection in progress is not wiped by the live refresh.
-  if (selectedIds().length === 0) tasks.push(loadDeadLetters());
+  var tasks = [refreshStatus().then(function () {
+    // The list is re-read when the count moved (or every 30 s), not on every tick: a search over
+    // 100,000 dead letters is not free. A selection in progress is not wiped.
+    var stale = dl.loadedTotal !== latestStatus.deadLetters.total || Date.now() - dl.loadedAt > 30000;
+    var more = [loadOptOut(), loadPrivacy()];
+    if (stale && selectedIds().length === 0) more.push(loadDeadLetters());
+    return Promise.all(more);
+  }), loadParked(), loadAlerts()];
   return Promise.all(tasks).catch(function (error) {
     if (error.message !== 'signed out') notify('Refresh failed: ' + error.message, true);
   }).then(function () { refreshing = false; });

@@ -50,6 +50,7 @@ export interface StatusSnapshot {
   throughput: { recordsPerSecond: number; windowMs: number };
   lag: { p50Ms: number; p99Ms: number } | null;
   budget: CallBudgetUsage;
+  /** `total` is fresh; `byCode` is re-read when it no longer adds up to it, else at most every `deadLetterCodesCacheMs`. */
   deadLetters: { total: number; byCode: { flow: string; code: string; count: number }[] };
   parked: { total: number };
   synced: number;
@@ -95,15 +96,23 @@ function overallOf(flows: readonly FlowView[]): OverallState {
 export class StatusReader {
   private cached: { at: number; snapshot: StatusSnapshot } | null = null;
   private inFlight: Promise<StatusSnapshot> | null = null;
+  private codes: { at: number; value: StatusSnapshot['deadLetters']['byCode'] } | null = null;
 
+  /**
+   * @param cacheMs how long one snapshot is reused
+   * @param codeCountsCacheMs how long dead-letter counts per code are reused: grouping 100,000
+   *   dead letters costs a full scan, the per-flow totals stay fresh.
+   */
   constructor(
     private readonly deps: ServerDependencies,
     private readonly cacheMs: number,
+    private readonly codeCountsCacheMs: number,
   ) {}
 
-  /** Forget the cached answer (after an operator action changed state). */
+  /** Forget the cached answers (after an operator action changed state). */
   invalidate(): void {
     this.cached = null;
+    this.codes = null;
   }
 
   async read(): Promise<StatusSnapshot> {
@@ -119,15 +128,15 @@ export class StatusReader {
 
   private async readFresh(): Promise<StatusSnapshot> {
     const { engine, store, budget, clock } = this.deps;
-    const [statuses, byCode, byLane, optOut] = await Promise.all([
+    const [statuses, byLane, optOut] = await Promise.all([
       engine.flowStatuses(),
-      store.deadLetters.countByCode(),
       store.queue.backlog(),
       this.readOptOut(),
     ]);
     const flows = statuses.map(toFlowView);
     const percentiles = engine.stats.lagPercentiles();
-    const deadTotal = byCode.reduce((n, row) => n + row.count, 0);
+    const deadTotal = flows.reduce((n, f) => n + f.deadLetters, 0);
+    const byCode = await this.readCodeCounts(deadTotal);
     const problems: string[] = [];
     for (const flow of flows) if (flow.state === 'paused') problems.push(`flow ${flow.id} paused`);
     if (deadTotal > 0) problems.push(`${deadTotal} dead letters`);
@@ -161,6 +170,21 @@ export class StatusReader {
       },
       optOut,
     };
+  }
+
+  /** Counts per code, reused while young and still adding up to the fresh total. */
+  private async readCodeCounts(total: number): Promise<StatusSnapshot['deadLetters']['byCode']> {
+    const now = this.deps.clock.now();
+    const cached = this.codes;
+    if (
+      cached &&
+      now - cached.at < this.codeCountsCacheMs &&
+      cached.value.reduce((n, row) => n + row.count, 0) === total
+    )
+      return cached.value;
+    const value = await this.deps.store.deadLetters.countByCode();
+    this.codes = { at: now, value };
+    return value;
   }
 
   /** Provider trouble must not take the whole status page down: the part reads as null. */
