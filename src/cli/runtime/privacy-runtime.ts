@@ -16,6 +16,7 @@ import { PrivacyRequestLoop } from '../../engine/privacy/privacy-request-loop.js
 import { PrivacySubjectReader } from '../../engine/privacy/privacy-subject-reader.js';
 import { lookupReadName } from './build-flows.js';
 import { LogAlertSink } from './log-alert-sink.js';
+import { StorePrivacyProvider } from './store-privacy-provider.js';
 import type { SyncRuntime } from './sync-runtime.js';
 
 /**
@@ -223,5 +224,22 @@ export function startPrivacyLoop(
       await loop.stop();
       await privacy.close();
     },
+  };
+}
+
+/**
+ * The operator server's privacy provider for a runtime (null without a `privacy` section). Close
+ * it with the server.
+ */
+export function openPrivacyProvider(
+  runtime: SyncRuntime,
+  options: PrivacyRuntimeOptions = {},
+): { provider: StorePrivacyProvider; close(): Promise<void> } | null {
+  const privacy = runtime.config.privacy;
+  if (!privacy) return null;
+  const opened = openPrivacyRuntime(runtime, options);
+  return {
+    provider: new StorePrivacyProvider(runtime.store.privacy, opened.runner, privacy.regulation),
+    close: () => opened.close(),
   };
 }

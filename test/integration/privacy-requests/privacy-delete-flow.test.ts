@@ -6,7 +6,7 @@ import {
   runPrivacyDelete,
   runPrivacyStatus,
 } from '../../../src/cli/commands/privacy-command.js';
-import { openPrivacyRuntime } from '../../../src/cli/runtime/privacy-runtime.js';
+import { openPrivacyProvider, openPrivacyRuntime } from '../../../src/cli/runtime/privacy-runtime.js';
 import type { SyncRuntime } from '../../../src/cli/runtime/sync-runtime.js';
 import { storeKinds, type SyncTestBed } from '../../support/sync-test-bed.js';
 import {
@@ -228,6 +228,43 @@ describe('privacy delete while the sync runs (sqlite)', () => {
     } finally {
       await engine.stop();
       await privacy.close();
+    }
+  }, 60_000);
+
+  it('serves the operator API: create takes the hold, get shows the steps, list filters', async () => {
+    const person = createPerson(bed, 1);
+    await syncAll(bed);
+    const runtime = await bed.openRuntime();
+    const opened = openPrivacyProvider(runtime)!;
+    try {
+      const { provider } = opened;
+      await expect(provider.create({ contactId: 'not-a-guid', requestedBy: 'api' })).rejects.toMatchObject({
+        code: 'PRIVACY_INVALID_CONTACT',
+      });
+      const view = await provider.create({ contactId: person.contactId.toUpperCase(), requestedBy: 'api' });
+      expect(view).toMatchObject({
+        contactId: person.contactId,
+        regulation: 'gdpr',
+        state: 'in-progress',
+        step: 'hold',
+        requestedBy: 'api',
+        error: null,
+      });
+      expect(await runtime.store.privacy.check('contacts', person.contactId)).toBe('hold');
+      const again = await provider.create({ contactId: person.contactId, requestedBy: 'dashboard' });
+      expect(again.id).toBe(view.id);
+      const detail = await provider.get(view.id);
+      expect(detail?.steps.map((s) => [s.step, s.outcome])).toEqual([
+        ['hold', 'requested'],
+        ['hold', 'waiting'],
+      ]);
+      const listed = await provider.list({ contactId: person.contactId }, {});
+      expect(listed.items.map((r) => r.id)).toEqual([view.id]);
+      expect((await provider.list({ state: 'completed' }, {})).items.map((r) => r.id)).not.toContain(view.id);
+      expect(await provider.get('999999')).toBeNull();
+      expectNoCanary(JSON.stringify({ detail, listed }), person);
+    } finally {
+      await opened.close();
     }
   }, 60_000);
 
