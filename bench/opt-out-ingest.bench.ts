@@ -1,0 +1,163 @@
+/**
+ * Opt-out export ingest: a large export file (default 100,000 rows, `OPTOUT_BENCH_ROWS`) parsed
+ * and applied against the Dynamics emulator at latency 0 — read the contacts' values, resolve,
+ * `$batch` the writes, commit each batch's checkpoint and decisions to SQLite — plus a parse-only
+ * pass over 1,000,000 rows (`OPTOUT_BENCH_PARSE_ROWS`). Throughput and peak RSS.
+ */
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { once } from 'node:events';
+import { startDynamicsEmulator } from '../emulators/dynamics/dynamics-emulator.js';
+import {
+  formatOptOutExportHeader,
+  formatOptOutExportRow,
+} from '../emulators/campaign/sftp/opt-out-export-format.js';
+import { systemClock } from '../src/core/clock.js';
+import { silentLogger } from '../src/core/ports/engine-logger.js';
+import type { OptOutFileEntry, OptOutFileSource } from '../src/core/ports/opt-out-file-source.js';
+import { DynamicsOptOutWriter } from '../src/connectors/dynamics/dynamics-opt-out-writer.js';
+import { DynamicsRecordWriter } from '../src/connectors/dynamics/dynamics-record-writer.js';
+import { DynamicsWebApiClient } from '../src/connectors/dynamics/dynamics-web-api-client.js';
+import { OptOutFileIngestor } from '../src/engine/opt-out/opt-out-file-ingestor.js';
+import { parseOptOutExport } from '../src/engine/opt-out/opt-out-export-parser.js';
+import { openStateStore } from '../src/store/open-state-store.js';
+import { writeBenchResult } from './support/write-result.js';
+
+async function writeExport(path: string, ids: readonly string[], rows: number): Promise<void> {
+  const out = createWriteStream(path);
+  out.write(formatOptOutExportHeader());
+  const at = Date.UTC(2026, 0, 1, 1);
+  for (let i = 0; i < rows; i++) {
+    const id = ids[i % ids.length]!;
+    const line = formatOptOutExportRow({
+      PKey: `@bench-${i}`,
+      externalId: id,
+      attributes: { blackListEmail: { value: i % 2 === 0, lastModified: at } },
+    } as unknown as Parameters<typeof formatOptOutExportRow>[0]);
+    if (!out.write(line)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+function sampleRss(): { stop(): number } {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, process.memoryUsage.rss());
+    },
+  };
+}
+
+class LocalFile implements OptOutFileSource {
+  constructor(private readonly entry: OptOutFileEntry) {}
+  list = () => Promise.resolve([this.entry]);
+  listArchived = () => Promise.resolve([]);
+  download = (path: string) => createReadStream(path, { highWaterMark: 256 * 1024 });
+  archive = (entry: OptOutFileEntry) => Promise.resolve(entry.path);
+  remove = () => Promise.resolve();
+  usage = () => Promise.resolve({ usedBytes: this.entry.sizeBytes, fileCount: 1, measuredAt: Date.now() });
+  close = () => Promise.resolve();
+}
+
+export async function run(): Promise<void> {
+  const rows = Number(process.env.OPTOUT_BENCH_ROWS ?? 100_000);
+  const parseRows = Number(process.env.OPTOUT_BENCH_PARSE_ROWS ?? 1_000_000);
+  const dir = mkdtempSync(join(tmpdir(), 'dcsync-optout-bench-'));
+  const dynamics = await startDynamicsEmulator({ contacts: rows, seed: 11 });
+  const store = await openStateStore(`sqlite:${join(dir, 'state.db')}`);
+  const client = new DynamicsWebApiClient({
+    url: dynamics.url,
+    authorityHost: dynamics.authorityHost,
+    tenantId: 'contoso.onmicrosoft.com',
+    clientId: dynamics.clientId,
+    clientSecret: 'demo-secret',
+    ...(dynamics.caCert ? { caCert: dynamics.caCert } : {}),
+    clock: systemClock,
+  });
+  try {
+    const ids = dynamics.admin.listIds('contact');
+    // Parse only: the streaming parser over a million rows.
+    const parseFile = join(dir, 'optout_parse.csv');
+    await writeExport(parseFile, ids, parseRows);
+    const parseRss = sampleRss();
+    const parseStart = performance.now();
+    let parsed = 0;
+    for await (const line of parseOptOutExport(createReadStream(parseFile, { highWaterMark: 256 * 1024 }), {
+      requiredAttributes: ['blackListEmail'],
+    }))
+      if (line.kind === 'row') parsed++;
+    const parseSeconds = (performance.now() - parseStart) / 1000;
+    const parsePeak = parseRss.stop();
+
+    // Parse and apply.
+    const file = join(dir, 'optout_20260101_020000.csv');
+    await writeExport(file, ids, rows);
+    const entry = {
+      name: basename(file),
+      path: file,
+      sizeBytes: statSync(file).size,
+      modifiedAt: Date.now(),
+    };
+    const ingestor = new OptOutFileIngestor({
+      settings: {
+        mode: 'campaign-to-dynamics',
+        pairs: [{ dynamicsColumn: 'donotemail', campaignAttribute: 'blackListEmail' }],
+      },
+      file: {
+        pollIntervalMs: 60_000,
+        stableChecks: 1,
+        stalenessHours: 26,
+        retentionDays: 15,
+        afterProcessing: 'archive',
+        batchSize: 500,
+      },
+      source: new LocalFile(entry),
+      writer: new DynamicsOptOutWriter(client, new DynamicsRecordWriter(client), {
+        entitySetName: 'contacts',
+        primaryIdAttribute: 'contactid',
+        readChunkSize: 100,
+        batchSize: 500,
+      }),
+      store,
+      clock: systemClock,
+      logger: silentLogger,
+      alerts: { raise: () => Promise.resolve() },
+      quotaBytes: null,
+      owner: 'bench',
+    });
+    const applyRss = sampleRss();
+    const start = performance.now();
+    const report = await ingestor.ingest(entry, { dispose: false });
+    const seconds = (performance.now() - start) / 1000;
+    const applyPeak = applyRss.stop();
+    writeBenchResult('opt-out-ingest', {
+      parse: {
+        rows: parsed,
+        fileBytes: statSync(parseFile).size,
+        seconds: Math.round(parseSeconds * 10) / 10,
+        rowsPerSecond: Math.round(parsed / parseSeconds),
+        peakRssMiB: Math.round(parsePeak / 2 ** 20),
+        targets: { seconds: 60, peakRssMiB: 512 },
+      },
+      ingest: {
+        rows,
+        outcome: report.outcome,
+        rowsApplied: report.file.rowsApplied,
+        seconds: Math.round(seconds * 10) / 10,
+        rowsPerSecond: Math.round(rows / seconds),
+        peakRssMiB: Math.round(applyPeak / 2 ** 20),
+        batchSize: 500,
+        latencyMs: 0,
+      },
+    });
+  } finally {
+    await client.close();
+    await store.close();
+    await dynamics.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
