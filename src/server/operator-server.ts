@@ -89,12 +89,22 @@ export async function startOperatorServer(
     deps,
     listen ?? { host: inputs.runtime.config.server.host, port: inputs.runtime.config.server.port },
   );
+  const dispatcher = inputs.alerts;
   const monitor =
-    inputs.alerts && inputs.monitor !== false
+    dispatcher && inputs.monitor !== false
       ? new AlertMonitor({
           ...(inputs.monitor ?? {}),
           engine: inputs.engine,
-          alerts: inputs.alerts,
+          // Like the engine's alerts, the monitor's go to the log whether or not a webhook takes them.
+          alerts: {
+            raise: (alert) => {
+              const entry = { alert: alert.kind, subject: alert.subject, severity: alert.severity };
+              if (alert.severity === 'info') deps.logger.info(entry, alert.message);
+              else if (alert.severity === 'warning') deps.logger.warn(entry, alert.message);
+              else deps.logger.error(entry, alert.message);
+              return dispatcher.raise(alert);
+            },
+          },
           clock: deps.clock,
           logger: deps.logger,
           optOut: inputs.optOut,
