@@ -5,18 +5,9 @@ import { definedOnly, idListSchema, pageQuerySchema, parseInput } from './route-
 import type { RouteContext } from './route-context.js';
 
 /** A dead letter as the API shows it: no payload (it holds the record's personal data). */
-export interface DeadLetterView {
-  id: string;
-  flow: string;
-  recordKey: string;
-  sourceVersion: string | null;
-  code: string;
-  message: string;
-  attempts: number;
-  firstFailedAt: number;
-  lastFailedAt: number;
-}
+export type DeadLetterView = Omit<DeadLetter, 'payload'>;
 
+/** An allow-list copy, so a field the store adds later is not shown before someone decides to. */
 function toView(letter: DeadLetter): DeadLetterView {
   return {
     id: letter.id,
@@ -63,26 +54,21 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: RouteContext
     return { total: byCode.reduce((n, row) => n + row.count, 0), items: byCode };
   });
 
-  app.post('/api/dead-letters/retry', async (request) => {
-    const { ids } = parseInput(idListSchema, request.body, 'body');
-    const retried = await deps.store.deadLetters.retry(ids);
-    await ctx.audit(request, 'dlq.retry', {
-      outcome: 'ok',
-      detail: `retried ${retried} of ${ids.length} dead letters`,
+  const bulkActions = [
+    { name: 'retry', done: 'retried', run: (ids: string[]) => deps.store.deadLetters.retry(ids) },
+    { name: 'discard', done: 'discarded', run: (ids: string[]) => deps.store.deadLetters.discard(ids) },
+  ] as const;
+  for (const action of bulkActions) {
+    app.post(`/api/dead-letters/${action.name}`, async (request) => {
+      const { ids } = parseInput(idListSchema, request.body, 'body');
+      const count = await action.run(ids);
+      await ctx.audit(request, `dlq.${action.name}`, {
+        outcome: 'ok',
+        detail: `${action.done} ${count} of ${ids.length} dead letters`,
+      });
+      ctx.status.invalidate();
+      if (action.name === 'retry' && count > 0) deps.engine.wake();
+      return { requested: ids.length, [action.done]: count };
     });
-    ctx.status.invalidate();
-    if (retried > 0) deps.engine.wake();
-    return { requested: ids.length, retried };
-  });
-
-  app.post('/api/dead-letters/discard', async (request) => {
-    const { ids } = parseInput(idListSchema, request.body, 'body');
-    const discarded = await deps.store.deadLetters.discard(ids);
-    await ctx.audit(request, 'dlq.discard', {
-      outcome: 'ok',
-      detail: `discarded ${discarded} of ${ids.length} dead letters`,
-    });
-    ctx.status.invalidate();
-    return { requested: ids.length, discarded };
-  });
+  }
 }

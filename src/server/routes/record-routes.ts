@@ -5,17 +5,9 @@ import { definedOnly, pageQuerySchema, parseInput } from './route-input.js';
 import type { RouteContext } from './route-context.js';
 
 /** A parked child without its payload (personal data). */
-export interface ParkedView {
-  flow: string;
-  recordKey: string;
-  /** The parent it waits for. */
-  parent: { flow: string; recordKey: string };
-  reason: string;
-  sourceVersion: string | null;
-  parkedAt: number;
-  updatedAt: number;
-}
+export type ParkedView = Omit<ParkedItem, 'payload'>;
 
+/** An allow-list copy, as for dead letters. */
 function toParkedView(item: ParkedItem): ParkedView {
   return {
     flow: item.flow,
