@@ -59,7 +59,7 @@ export async function buildHttpApp(deps: ServerDependencies): Promise<OperatorAp
   const app = Fastify({
     logger: false,
     bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
-    trustProxy: false,
+    trustProxy: options.trustProxy ?? false,
     // Ids in paths are short; a long URL is abuse.
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,

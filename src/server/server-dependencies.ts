@@ -48,6 +48,12 @@ export interface ServerOptions {
   historyIntervalMs?: number;
   /** Samples kept (720 × 5 s = one hour). @default 720 */
   historySize?: number;
+  /**
+   * Behind a TLS-terminating reverse proxy: take protocol and host from `X-Forwarded-Proto` /
+   * `X-Forwarded-Host`, so the CSRF origin check and the cookie's `Secure` flag see what the
+   * browser sees. Only enable it when every request comes through that proxy. @default false
+   */
+  trustProxy?: boolean;
   /** Largest request body for the API. @default 65536 */
   bodyLimitBytes?: number;
   /** Largest Dataverse notification body (Dataverse sends up to 256 KB). @default 1048576 */
