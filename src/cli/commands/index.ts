@@ -5,6 +5,7 @@ import { registerRunCommand } from './run-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerStatusCommand } from './status-command.js';
 import { registerDlqCommand } from './dlq-command.js';
+import { registerParkedCommand } from './parked-command.js';
 import { registerReplayCommand } from './replay-command.js';
 import { registerFlowCommand } from './flow-command.js';
 import { registerPlanCommand } from './plan-command.js';
@@ -23,6 +24,7 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerPlanCommand(program, context);
   registerReplayCommand(program, context);
   registerDlqCommand(program, context);
+  registerParkedCommand(program, context);
   registerFlowCommand(program, context);
   registerPrivacyCommand(program, context);
   registerOptOutCommand(program, context);

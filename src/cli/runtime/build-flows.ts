@@ -7,6 +7,9 @@ import { DynamicsChangeSource } from '../../connectors/dynamics/dynamics-change-
 import { CampaignRecordSink } from '../../connectors/campaign/campaign-record-sink.js';
 import type { CampaignResourceMetadata } from '../../connectors/campaign/campaign-types.js';
 import { tableFlowId, type FlowDefinition, type LinkDefinition } from '../../engine/flow-definition.js';
+import { createMetadataSource } from '../../engine/custom-tables/custom-table-metadata-source.js';
+import { checkCustomTables } from '../../engine/custom-tables/custom-table-preflight.js';
+import { formatFinding } from '../../config/config-finding.js';
 import type { SyncRuntime } from './sync-runtime.js';
 
 /** Campaign metadata type → the mapper's target type. */
@@ -171,9 +174,24 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
   }
 
   const byResource = new Map(config.flows.customTables.map((t) => [t.resource, t]));
+  // Custom tables: the same pre-flight as `validate` (both tenants' metadata), fatal on errors.
+  const metadataSource = createMetadataSource({
+    dynamics: runtime.dynamics.metadata,
+    campaign: runtime.campaign.client,
+  });
+  if (config.flows.customTables.some((t) => t.enabled)) {
+    const findings = await checkCustomTables(config.flows, metadataSource);
+    for (const finding of findings.filter((f) => f.severity !== 'error'))
+      runtime.logger.warn({ code: finding.code, path: finding.path }, finding.message);
+    const errors = findings.filter((f) => f.severity === 'error');
+    if (errors.length > 0)
+      throw preflightError(
+        `Custom tables failed the pre-flight check:\n${errors.map((f) => `  ${formatFinding(f)}`).join('\n')}`,
+      );
+  }
   for (const table of config.flows.customTables) {
     if (!table.enabled) continue;
-    const metadata = await resourceMetadata(table.resource);
+    const metadata = await metadataSource.campaignResource(table.resource);
     const mapping = new FieldMapping(
       buildRules(table.mapping, table.picklist, metadata),
       `flows.customTables[${table.table}].mapping`,
@@ -188,6 +206,8 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
         lookup: lookupReadName(link.lookup),
         link: link.link,
         parentFlow: parent === 'contacts' ? 'contacts' : tableFlowId(parent.table),
+        // Without its parent a record of a cardinality-1 link would be hidden in Campaign.
+        required: metadata?.links[link.link]?.cardinality === '1',
       };
     });
     const filter = (table.filter as RecordFilter | undefined) ?? null;
@@ -196,10 +216,7 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
       id: tableFlowId(table.table),
       table: table.table,
       source: await tableSource(table.table, select),
-      sink: new CampaignRecordSink(runtime.campaign.client, {
-        resource: table.resource,
-        keyField: table.keyColumn,
-      }),
+      sink: recordSink(runtime, table.resource, table.keyColumn, metadata, null),
       mapping,
       optionLabels: {},
       filter,

@@ -6,9 +6,9 @@ import type { FlowDefinition } from '../flow-definition.js';
 /**
  * Record key of the pseudo-parent a child waits on when its lookup is empty but the Campaign link
  * has cardinality `1` (a record without that parent would be hidden in Campaign). No record has
- * this key, so only a later change that sets the lookup releases the child.
+ * this key (record keys are GUIDs), so only a later change that sets the lookup releases the child.
  */
-export const NO_PARENT_KEY = '';
+export const NO_PARENT_KEY = '(empty lookup)';
 
 /** A parent the record links to, as the key map knows it. */
 export interface LinkedParent {

@@ -1,0 +1,88 @@
+import type { Command } from 'commander';
+import { ConfigError } from '../../core/errors.js';
+import type { ParkedItem } from '../../core/ports/state-store.js';
+import { NO_PARENT_KEY } from '../../engine/custom-tables/link-resolver.js';
+import type { CliContext } from '../cli-context.js';
+import { exitCodes } from '../exit-codes.js';
+import { resolveFlowId } from '../runtime/build-flows.js';
+import { loadConfigForCommand } from '../runtime/load-config-for-command.js';
+import { openSyncRuntime } from '../runtime/sync-runtime.js';
+
+/** Options of `dcsync parked list`. */
+export interface ParkedListOptions {
+  /** Path of the YAML configuration. */
+  config: string;
+  /** Only this flow (flow id or table name). @default every flow */
+  flow?: string | undefined;
+  /** Page size. @default 50 */
+  limit?: number | undefined;
+  /** Continue after a previous page. */
+  cursor?: string | undefined;
+  /** Print JSON. @default false */
+  json?: boolean | undefined;
+}
+
+function describeParent(item: ParkedItem): string {
+  const parent = `${item.parent.flow}/${item.parent.recordKey}`;
+  return item.parent.recordKey === NO_PARENT_KEY ? `${parent} (set the lookup in Dynamics)` : parent;
+}
+
+/** One line per parked record: flow, record key, the parent it waits for, since when, why. */
+export function formatParked(items: readonly ParkedItem[]): string {
+  return items
+    .map(
+      (item) =>
+        `${item.flow}\t${item.recordKey}\twaiting for ${describeParent(item)}\tparked ${new Date(item.parkedAt).toISOString()}\t${item.reason}`,
+    )
+    .join('\n');
+}
+
+/**
+ * `dcsync parked list`: children waiting for their parent to land in Campaign, with the parent's
+ * key (never the record's values). Prints the total, the page, and how to get the next one.
+ */
+export async function runParkedList(options: ParkedListOptions, context: CliContext): Promise<number> {
+  const config = loadConfigForCommand(options.config, context);
+  let flow: string | undefined;
+  if (options.flow !== undefined) {
+    flow = resolveFlowId(config, options.flow) ?? undefined;
+    if (!flow) throw new ConfigError(`no enabled flow "${options.flow}"`);
+  }
+  const runtime = await openSyncRuntime(config, context.redactor, { logDestination: context.err });
+  try {
+    const filter = flow === undefined ? {} : { flow };
+    const [page, total] = await Promise.all([
+      runtime.store.parked.list(filter, { cursor: options.cursor, limit: options.limit ?? 50 }),
+      runtime.store.parked.count(flow),
+    ]);
+    if (options.json) {
+      const items = page.items.map(({ payload: _payload, ...item }) => item);
+      context.out.write(`${JSON.stringify({ total, items, nextCursor: page.nextCursor }, null, 2)}\n`);
+      return exitCodes.ok;
+    }
+    context.out.write(`${total} parked${flow === undefined ? '' : ` in flow ${flow}`}\n`);
+    if (page.items.length > 0) context.out.write(`${formatParked(page.items)}\n`);
+    if (page.nextCursor) context.out.write(`more: --cursor ${page.nextCursor}\n`);
+    return exitCodes.ok;
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** `dcsync parked list --config FILE [--flow F] [--limit N] [--cursor C] [--json]`. */
+export function registerParkedCommand(program: Command, context: CliContext): void {
+  const parked = program
+    .command('parked')
+    .description('children waiting for their parent record to land in Campaign');
+  parked
+    .command('list')
+    .description('list parked records with the key of the parent each waits for')
+    .requiredOption('-c, --config <file>', 'YAML configuration file')
+    .option('--flow <flow>', 'only this flow (flow id such as table:new_order, or the table name)')
+    .option('--limit <n>', 'page size (max 1000)', (v) => Number(v), 50)
+    .option('--cursor <cursor>', 'continue after a previous page')
+    .option('--json', 'print JSON')
+    .action(async (options: ParkedListOptions) => {
+      context.setExitCode(await runParkedList(options, context));
+    });
+}

@@ -1,0 +1,47 @@
+import { ConnectorError } from '../../core/errors.js';
+import type { DynamicsTableMetadata } from '../../connectors/dynamics/dynamics-metadata-reader.js';
+import type { CampaignResourceMetadata } from '../../connectors/campaign/campaign-types.js';
+
+/** What the custom-table pre-flight reads about both tenants; null = the table/resource does not exist. */
+export interface CustomTableMetadataSource {
+  dynamicsTable(logicalName: string): Promise<DynamicsTableMetadata | null>;
+  campaignResource(name: string): Promise<CampaignResourceMetadata | null>;
+}
+
+/** The two metadata readers (the production `DynamicsMetadataReader` and `CampaignClient`). */
+export interface MetadataReaders {
+  dynamics: { getTableMetadata(logicalName: string): Promise<DynamicsTableMetadata> };
+  campaign: { describeResource(resource: string): Promise<CampaignResourceMetadata> };
+}
+
+function absentOn404<T>(promise: Promise<T>): Promise<T | null> {
+  return promise.catch((error: unknown) => {
+    if (error instanceof ConnectorError && error.status === 404) return null;
+    throw error;
+  });
+}
+
+/**
+ * A metadata source over both readers, each table and resource read once (the pre-flight and the
+ * flow builder ask about the same ones). A "not found" answer means absent; other failures throw.
+ */
+export function createMetadataSource(readers: MetadataReaders): CustomTableMetadataSource {
+  const tables = new Map<string, Promise<DynamicsTableMetadata | null>>();
+  const resources = new Map<string, Promise<CampaignResourceMetadata | null>>();
+  function once<T>(cache: Map<string, Promise<T>>, name: string, read: () => Promise<T>): Promise<T> {
+    let pending = cache.get(name);
+    if (!pending) {
+      pending = read();
+      cache.set(name, pending);
+      // A failed read is not remembered: the next caller asks again.
+      pending.catch(() => cache.delete(name));
+    }
+    return pending;
+  }
+  return {
+    dynamicsTable: (logicalName) =>
+      once(tables, logicalName, () => absentOn404(readers.dynamics.getTableMetadata(logicalName))),
+    campaignResource: (name) =>
+      once(resources, name, () => absentOn404(readers.campaign.describeResource(name))),
+  };
+}

@@ -1,0 +1,368 @@
+import { createFinding, type ConfigFinding, type ConfigPath } from '../../config/config-finding.js';
+import type { ResolvedFlowsConfig, ResolvedCustomTable } from '../../config/resolved-config.js';
+import { formatHint } from '../../config/did-you-mean.js';
+import {
+  changeTrackingHint,
+  type DynamicsAttribute,
+  type DynamicsTableMetadata,
+} from '../../connectors/dynamics/dynamics-metadata-reader.js';
+import type {
+  CampaignFieldMetadata,
+  CampaignLinkMetadata,
+  CampaignResourceMetadata,
+} from '../../connectors/campaign/campaign-types.js';
+import type { CustomTableMetadataSource } from './custom-table-metadata-source.js';
+
+/** The parts of the configuration the custom-table pre-flight reads. */
+export type CustomTablePreflightConfig = Pick<ResolvedFlowsConfig, 'contacts' | 'customTables'>;
+
+/** Length of a Dynamics unique id written into the key column (`00000000-0000-0000-0000-000000000000`). */
+const guidLength = 36;
+
+/** Dynamics attribute types of lookup columns. */
+const lookupTypes: readonly string[] = ['Lookup', 'Customer', 'Owner'];
+
+/**
+ * Campaign field types (the metadata's high-level `type`, or `resType`) each Dynamics attribute type
+ * can be written to. Types not listed are not checked.
+ */
+function acceptedCampaignTypes(dynamicsType: string, picklist: 'label' | 'value'): readonly string[] | null {
+  switch (dynamicsType) {
+    case 'String':
+    case 'Memo':
+    case 'EntityName':
+      return ['string', 'memo', 'enumeration'];
+    case 'Uniqueidentifier':
+    case 'Lookup':
+    case 'Customer':
+    case 'Owner':
+      return ['string', 'memo'];
+    case 'Integer':
+    case 'BigInt':
+    case 'Decimal':
+    case 'Double':
+    case 'Money':
+      return ['number', 'string', 'memo'];
+    case 'Boolean':
+      return ['boolean', 'string'];
+    case 'DateTime':
+      return ['date', 'datetime', 'string'];
+    case 'Picklist':
+    case 'State':
+    case 'Status':
+      return picklist === 'label' ? ['string', 'memo', 'enumeration'] : ['number', 'string', 'memo'];
+    default:
+      return null;
+  }
+}
+
+function campaignTypeOf(field: CampaignFieldMetadata): string {
+  return field.resType === 'memo' ? 'memo' : field.type;
+}
+
+/** `_new_parent_value` → `new_parent`. */
+function logicalColumn(column: string): string {
+  return /^_(.+)_value$/.exec(column)?.[1] ?? column;
+}
+
+interface TableContext {
+  index: number;
+  table: ResolvedCustomTable;
+  owner: string;
+  dynamics: DynamicsTableMetadata | null;
+  campaign: CampaignResourceMetadata | null;
+}
+
+type Report = (severity: ConfigFinding['severity'], code: string, path: ConfigPath, message: string) => void;
+
+function tablePath(index: number, ...rest: (string | number)[]): ConfigPath {
+  return ['flows', 'customTables', index, ...rest];
+}
+
+/**
+ * Check the custom tables against both tenants (flow F2): the Dynamics table exists with change
+ * tracking on; mapped, filtered and lookup columns exist with compatible types; each lookup points
+ * at the table that feeds the link's target; the Campaign resource exists with the mapped fields,
+ * the key column (a string that can hold a Dynamics id; a declared identification key, else a
+ * warning) and the links, each targeting the configured parent; the parent's flow is enabled; and
+ * a resource marked `personalData` reaches the profile through links that cascade deletes at every
+ * hop. (Link depth, link count and tables mapped twice are rules of the file alone: `lintConfig`.)
+ * Findings name the table, resource and column, and say how to fix them.
+ */
+export async function checkCustomTables(
+  flows: CustomTablePreflightConfig,
+  source: CustomTableMetadataSource,
+): Promise<ConfigFinding[]> {
+  const findings: ConfigFinding[] = [];
+  const report: Report = (severity, code, path, message) =>
+    findings.push(createFinding(severity, code, path, message));
+  const contexts: TableContext[] = [];
+  const all = flows.customTables;
+  await Promise.all(
+    all.map(async (table, index) => {
+      if (!table.enabled) return;
+      const [dynamics, campaign] = await Promise.all([
+        source.dynamicsTable(table.table),
+        source.campaignResource(table.resource),
+      ]);
+      contexts[index] = {
+        index,
+        table,
+        owner: `custom table ${table.table} → ${table.resource}`,
+        dynamics,
+        campaign,
+      };
+    }),
+  );
+  const byResource = new Map(all.map((table) => [table.resource, table]));
+  for (const context of contexts) {
+    if (!context) continue;
+    checkDynamicsSide(context, report);
+    checkCampaignSide(context, report);
+    checkLinks(context, flows, byResource, report);
+  }
+  checkPersonalData(contexts, byResource, report);
+  return findings;
+}
+
+function checkDynamicsSide(context: TableContext, report: Report): void {
+  const { index, table, owner, dynamics } = context;
+  if (!dynamics) {
+    report(
+      'error',
+      'PREFLIGHT_TABLE_MISSING',
+      tablePath(index, 'table'),
+      `${owner}: Dynamics table ${table.table} does not exist in the environment; check the logical name`,
+    );
+    return;
+  }
+  if (!dynamics.changeTrackingEnabled)
+    report(
+      'error',
+      'PREFLIGHT_CHANGE_TRACKING',
+      tablePath(index, 'table'),
+      `Change tracking is not enabled on Dynamics table ${table.table}. ${changeTrackingHint(table.table)}.`,
+    );
+  const names = dynamics.attributes.map((a) => a.logicalName);
+  const missing = (column: string, path: ConfigPath, what: string): void =>
+    report(
+      'error',
+      'PREFLIGHT_COLUMN_MISSING',
+      path,
+      `${owner}: ${what} ${column} does not exist on Dynamics table ${table.table}${formatHint(logicalColumn(column), names)}`,
+    );
+  for (const column of Object.keys(table.mapping))
+    if (!attributeOf(dynamics, column)) missing(column, tablePath(index, 'mapping', column), 'column');
+  const filter = table.filter;
+  const conditions = filter ? (filter.all ?? filter.any ?? []) : [];
+  for (const condition of conditions)
+    if (!attributeOf(dynamics, condition.field))
+      missing(condition.field, tablePath(index, 'filter'), 'filter column');
+}
+
+function attributeOf(metadata: DynamicsTableMetadata, column: string): DynamicsAttribute | undefined {
+  const name = logicalColumn(column);
+  return metadata.attributes.find((a) => a.logicalName === name);
+}
+
+function checkCampaignSide(context: TableContext, report: Report): void {
+  const { index, table, owner, dynamics, campaign } = context;
+  if (!campaign) {
+    report(
+      'error',
+      'PREFLIGHT_RESOURCE_MISSING',
+      tablePath(index, 'resource'),
+      `${owner}: Campaign resource ${table.resource} does not exist; create and publish it (with its key column and links) before syncing`,
+    );
+    return;
+  }
+  const fieldNames = Object.keys(campaign.fields);
+  for (const [column, mapping] of Object.entries(table.mapping)) {
+    const path = tablePath(index, 'mapping', column);
+    const fieldName = mapping.to.split('.')[0]!;
+    const field = campaign.fields[fieldName];
+    if (!field) {
+      report(
+        'error',
+        'PREFLIGHT_FIELD_MISSING',
+        path,
+        `${owner}: Campaign field ${mapping.to} (for column ${column}) does not exist on resource ${table.resource}${formatHint(fieldName, fieldNames)}`,
+      );
+      continue;
+    }
+    if (field.readOnly)
+      report(
+        'error',
+        'PREFLIGHT_FIELD_READ_ONLY',
+        path,
+        `${owner}: Campaign field ${mapping.to} of ${table.resource} is read-only; column ${column} cannot be written to it`,
+      );
+    const attribute = dynamics ? attributeOf(dynamics, column) : undefined;
+    // Replacements may change the value's type; the mapper checks each written value anyway.
+    if (!attribute || mapping.replacements.length > 0 || mapping.to.includes('.')) continue;
+    const accepted = acceptedCampaignTypes(attribute.type, mapping.picklist ?? table.picklist);
+    const actual = campaignTypeOf(field);
+    if (accepted && !accepted.includes(actual) && !accepted.includes(field.resType))
+      report(
+        'error',
+        'PREFLIGHT_TYPE_MISMATCH',
+        path,
+        `${owner}: column ${column} of Dynamics table ${table.table} is ${attribute.type}, but Campaign field ${mapping.to} of ${table.resource} is ${actual}; it accepts ${accepted.join(', ')}`,
+      );
+  }
+
+  const key = campaign.fields[table.keyColumn];
+  const keyPath = tablePath(index, 'keyColumn');
+  if (!key) {
+    report(
+      'error',
+      'PREFLIGHT_KEY_COLUMN_MISSING',
+      keyPath,
+      `${owner}: key column ${table.keyColumn} does not exist on Campaign resource ${table.resource}${formatHint(table.keyColumn, fieldNames)}; it must hold the Dynamics id (${table.table}id)`,
+    );
+    return;
+  }
+  if (campaignTypeOf(key) !== 'string' || (key.length !== null && key.length < guidLength))
+    report(
+      'error',
+      'PREFLIGHT_KEY_COLUMN_TYPE',
+      keyPath,
+      `${owner}: key column ${table.keyColumn} of ${table.resource} is ${campaignTypeOf(key)}${key.length === null ? '' : `(${key.length})`}; it must be a string of at least ${guidLength} characters to hold a Dynamics id`,
+    );
+  if (!campaign.keyFields.includes(table.keyColumn))
+    report(
+      'warning',
+      'PREFLIGHT_KEY_NOT_DECLARED',
+      keyPath,
+      `${owner}: key column ${table.keyColumn} is not a declared identification ("CRM ID") key of ${table.resource}: Campaign does not refuse duplicates, so every create needs a look-up first (2 calls instead of 1); declare it as the resource's identification key`,
+    );
+}
+
+function checkLinks(
+  context: TableContext,
+  flows: CustomTablePreflightConfig,
+  byResource: ReadonlyMap<string, ResolvedCustomTable>,
+  report: Report,
+): void {
+  const { index, table, owner, dynamics, campaign } = context;
+  table.links.forEach((link, linkIndex) => {
+    const path = tablePath(index, 'links', linkIndex);
+    const parentTable = link.target === 'profile' ? flows.contacts.table : byResource.get(link.target)?.table;
+    const parentEnabled =
+      link.target === 'profile' ? flows.contacts.enabled : (byResource.get(link.target)?.enabled ?? true);
+    if (!parentEnabled)
+      report(
+        'error',
+        'PREFLIGHT_PARENT_FLOW_DISABLED',
+        [...path, 'target'],
+        `${owner}: link ${link.link} targets ${link.target}, whose flow is disabled, so its records would wait for parents forever; enable the ${link.target === 'profile' ? 'contacts flow' : `custom table ${parentTable ?? link.target}`}`,
+      );
+    if (dynamics) {
+      const column = logicalColumn(link.lookup);
+      const attribute = attributeOf(dynamics, link.lookup);
+      if (!attribute)
+        report(
+          'error',
+          'PREFLIGHT_LOOKUP_MISSING',
+          [...path, 'lookup'],
+          `${owner}: lookup column ${link.lookup} does not exist on Dynamics table ${table.table}${formatHint(
+            column,
+            dynamics.lookups.map((l) => l.attribute),
+          )}`,
+        );
+      else if (!lookupTypes.includes(attribute.type))
+        report(
+          'error',
+          'PREFLIGHT_LOOKUP_NOT_LOOKUP',
+          [...path, 'lookup'],
+          `${owner}: column ${link.lookup} of Dynamics table ${table.table} is ${attribute.type}, not a lookup`,
+        );
+      else if (parentTable !== undefined) {
+        const targets = dynamics.lookups.filter((l) => l.attribute === column).map((l) => l.target);
+        if (targets.length > 0 && !targets.includes(parentTable))
+          report(
+            'error',
+            'PREFLIGHT_LOOKUP_TARGET',
+            [...path, 'lookup'],
+            `${owner}: lookup ${link.lookup} of Dynamics table ${table.table} points to ${targets.join(' or ')}, but link ${link.link} targets ${link.target}, which is fed by Dynamics table ${parentTable}`,
+          );
+      }
+    }
+    if (!campaign) return;
+    const campaignLink = campaign.links[link.link];
+    if (!campaignLink) {
+      report(
+        'error',
+        'PREFLIGHT_LINK_MISSING',
+        [...path, 'link'],
+        `${owner}: Campaign resource ${table.resource} has no link ${link.link}${formatHint(link.link, Object.keys(campaign.links))}; create the link to ${link.target} in Campaign`,
+      );
+      return;
+    }
+    if (campaignLink.target !== link.target)
+      report(
+        'error',
+        'PREFLIGHT_LINK_TARGET',
+        [...path, 'target'],
+        `${owner}: Campaign link ${link.link} of ${table.resource} targets ${campaignLink.target || '(unknown)'}, but the configuration links it to ${link.target}`,
+      );
+    if (campaignLink.cardinality === '1' && campaignLink.onDelete === 'none')
+      report(
+        'warning',
+        'PREFLIGHT_LINK_HIDES_CHILDREN',
+        [...path, 'link'],
+        `${owner}: Campaign link ${link.link} has cardinality 1 and no cascade delete: when a ${link.target} record is deleted, its ${table.resource} records stay behind, hidden; use cascade delete or cardinality 0..1`,
+      );
+  });
+}
+
+/** Why a hop does not cascade, or null when it does. */
+function hopProblem(
+  resource: string,
+  linkName: string,
+  link: CampaignLinkMetadata | undefined,
+): string | null {
+  if (!link) return `link ${linkName} of ${resource} is missing in Campaign`;
+  if (link.onDelete !== 'cascade')
+    return `link ${linkName} of ${resource} deletes '${link.onDelete ?? 'unknown'}', not 'cascade'`;
+  return null;
+}
+
+function checkPersonalData(
+  contexts: readonly (TableContext | undefined)[],
+  byResource: ReadonlyMap<string, ResolvedCustomTable>,
+  report: Report,
+): void {
+  const byTable = new Map<ResolvedCustomTable, TableContext>();
+  for (const context of contexts) if (context) byTable.set(context.table, context);
+  // Walk configured links: a hop counts only when its Campaign link cascades deletes.
+  const walk = (table: ResolvedCustomTable, seen: Set<ResolvedCustomTable>, problems: string[]): boolean => {
+    if (seen.has(table)) return false;
+    seen.add(table);
+    const campaign = byTable.get(table)?.campaign;
+    if (!campaign) return false;
+    let reaches = false;
+    for (const link of table.links) {
+      const parent = link.target === 'profile' ? 'profile' : byResource.get(link.target);
+      if (!parent) continue;
+      const problem = hopProblem(table.resource, link.link, campaign.links[link.link]);
+      if (problem) {
+        problems.push(problem);
+        continue;
+      }
+      if (parent === 'profile' || walk(parent, seen, problems)) reaches = true;
+    }
+    return reaches;
+  };
+  for (const context of byTable.values()) {
+    if (!context.table.personalData || !context.campaign) continue;
+    const problems: string[] = [];
+    if (walk(context.table, new Set(), problems)) continue;
+    report(
+      'error',
+      'PREFLIGHT_PERSONAL_DATA_NOT_CASCADED',
+      tablePath(context.index, 'personalData'),
+      `${context.owner} holds personal data, but no chain of links with cascade delete reaches the profile${problems.length > 0 ? ` (${[...new Set(problems)].join('; ')})` : ''}, so a privacy delete of the profile would leave its records behind; in Campaign, set "Deleting the target record implies deleting records referenced by the link" on every link up to the profile`,
+    );
+  }
+}
