@@ -220,7 +220,7 @@ export class DynamicsEmulatorAdmin {
 
   /** Make every delta token and tracking paging cookie handed out so far expired. */
   expireDeltaTokens(): void {
-    this.deps.store.minimumValidVersion = this.deps.store.version + 1;
+    this.deps.store.expireVersionsSoFar();
   }
 
   // --- tokens ----------------------------------------------------------------------------------

@@ -200,6 +200,16 @@ export class DataverseDataStore {
     return this.currentVersion;
   }
 
+  /**
+   * Expire every delta token and tracking cookie minted so far. The counter moves past the
+   * expired range so that a full read started right after (with no write in between) mints a
+   * snapshot that is valid, as it would be on Dataverse.
+   */
+  expireVersionsSoFar(): void {
+    this.currentVersion += 1;
+    this.minimumValidVersion = this.currentVersion;
+  }
+
   onChange(listener: (event: ChangeEvent) => void): void {
     this.listeners.push(listener);
   }
