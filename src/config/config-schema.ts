@@ -236,6 +236,8 @@ export const dynamicsSchema = z.strictObject({
   maxConcurrency: positiveInt.max(52).default(4),
   /** Rows per change-tracking page (`odata.maxpagesize`, at most 5000). @default 5000 */
   pageSize: positiveInt.max(5000).default(5000),
+  /** Per-request timeout in ms: a hung connection is abandoned and retried. @default 30000 */
+  timeoutMs: positiveInt.max(600_000).default(30_000),
   /** Optional low-latency trigger from Dataverse webhooks. */
   webhook: dynamicsWebhookSchema.optional(),
 });
@@ -306,6 +308,8 @@ export const campaignSchema = z
     scope: nonEmpty.optional(),
     /** Call budget: the sync never exceeds it (invariant I10). */
     budget: budgetSchema,
+    /** Per-request timeout in ms: a hung connection is abandoned and retried. @default 30000 */
+    timeoutMs: positiveInt.max(600_000).default(30_000),
     /** Endpoint for profiles. @default 'profileAndServicesExt' */
     profileResource: z.enum(profileResources).default('profileAndServicesExt'),
     /** Custom filter that finds a profile by externalId (`/profile/<filter>?externalId_parameter=`). @default 'byExternalId' */

@@ -87,6 +87,7 @@ export async function openSyncRuntime(
     clientSecret: config.dynamics.clientSecret.reveal(),
     ...(config.dynamics.caFile ? { caCert: readCa(config.dynamics.caFile, 'dynamics.caFile')! } : {}),
     maxConcurrency: config.dynamics.maxConcurrency,
+    timeoutMs: config.dynamics.timeoutMs,
     clock,
   });
   const budget = new CallBudget({
@@ -105,6 +106,7 @@ export async function openSyncRuntime(
     scope: config.campaign.scope,
     budget,
     profileRoot: config.campaign.profileResource,
+    timeoutMs: config.campaign.timeoutMs,
     clock,
   });
   return {
