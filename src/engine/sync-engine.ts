@@ -24,7 +24,10 @@ export interface SyncEngineOptions {
   alerts: AlertSink;
   /** Items in flight at once. @default 8 */
   workers?: number;
-  /** @default 60000 */
+  /**
+   * How long a work item stays leased to one worker before others may take it; also bounds how
+   * long a crashed process's poller lock blocks a restarted one (at most 30 s). @default 60000
+   */
   leaseMs?: number;
   /** Delta poll interval. @default 5000 */
   pollIntervalMs?: number;
@@ -142,6 +145,10 @@ export class SyncEngine {
             breaker: options.breaker ?? { maxShare: 0.2, minRecords: 1000 },
             owner,
             pollIntervalMs: options.pollIntervalMs ?? 5000,
+            lockTtlMs: Math.min(
+              30_000,
+              Math.max(options.leaseMs ?? 60_000, 3 * (options.pollIntervalMs ?? 5000)),
+            ),
             onStaged: () => this.runner?.wake(),
             ...(options.onProgress ? { onProgress: options.onProgress } : {}),
           }),

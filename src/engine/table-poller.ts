@@ -65,6 +65,11 @@ export interface TablePollerOptions {
   onStaged: () => void;
   /** Progress of full reads, for the CLI progress bar. */
   onProgress?: (progress: ReadProgress) => void;
+  /**
+   * How long the poller lock outlives its holder: after a crash (`kill -9`), another process
+   * reads this table only once it expired. Renewed every third of it while held. @default 30000
+   */
+  lockTtlMs?: number;
 }
 
 export interface ReadProgress {
@@ -84,7 +89,7 @@ export function replayCheckpoint(flowId: string): string {
   return `flow:${flowId}:replay`;
 }
 
-const lockTtlMs = 30_000;
+const defaultLockTtlMs = 30_000;
 
 /**
  * Reads one flow's Dynamics table and stages its changes durably. The delta link only advances
@@ -103,10 +108,14 @@ export class TablePoller {
   private leader = false;
   private totalEstimate: number | null | undefined;
   private readonly abort = new AbortController();
+  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly lockTtlMs: number;
   /** True once a delta read reached its final page with nothing new. */
   caughtUp = false;
 
-  constructor(private readonly options: TablePollerOptions) {}
+  constructor(private readonly options: TablePollerOptions) {
+    this.lockTtlMs = options.lockTtlMs ?? defaultLockTtlMs;
+  }
 
   get flowId(): string {
     return this.options.flow.id;
@@ -115,7 +124,24 @@ export class TablePoller {
   start(): void {
     if (this.running) return;
     this.running = true;
+    // The lock is short so a crashed holder blocks others briefly; a long read (slow pages, a
+    // large delta) must not lose it meanwhile, hence renewal on a timer rather than per cycle.
+    this.heartbeat = setInterval(() => void this.renewLock(), Math.max(250, Math.floor(this.lockTtlMs / 3)));
+    this.heartbeat.unref();
     this.loop = this.run();
+  }
+
+  private async renewLock(): Promise<void> {
+    if (!this.leader) return;
+    try {
+      this.leader = await this.options.store.locks.renew(
+        `poller:${this.flowId}`,
+        this.options.owner,
+        this.lockTtlMs,
+      );
+    } catch (error) {
+      this.options.logger.warn({ err: error, flow: this.flowId }, 'renewing the poller lock failed');
+    }
   }
 
   /** A webhook or an operator asked for an immediate read. */
@@ -129,6 +155,8 @@ export class TablePoller {
     this.abort.abort();
     this.wake();
     await this.loop;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
     if (this.leader)
       await this.options.store.locks
         .release(`poller:${this.flowId}`, this.options.owner)
@@ -159,7 +187,7 @@ export class TablePoller {
         this.leader = await this.options.store.locks.tryAcquire(
           `poller:${this.flowId}`,
           this.options.owner,
-          lockTtlMs,
+          this.lockTtlMs,
         );
         if (this.leader && !this.options.control.isPaused(this.flowId)) busy = await this.pollOnce();
       } catch (error) {
