@@ -1,0 +1,81 @@
+/**
+ * 429 storms on both sides during an initial load and live changes: Dynamics service protection
+ * (429 with Retry-After) and Campaign throttling (429 without Retry-After). The sync must wait them
+ * out — no dead letters — and converge.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { SyncTestBed } from '../../support/sync-test-bed.js';
+import { buildContact } from '../../support/dynamics-builders.js';
+import { expectConverged, foreignProfiles } from './fixtures/sync-convergence.js';
+
+describe('429 storms', () => {
+  let bed: SyncTestBed | undefined;
+  afterEach(async () => {
+    await bed?.close();
+    bed = undefined;
+  });
+
+  it('Dynamics service protection: waits out Retry-After on the initial read and on deltas', async () => {
+    bed = await SyncTestBed.start({
+      dynamics: { contacts: 600, seed: 21 },
+      campaign: { profiles: 10, seed: 21 },
+      config: { dynamics: { pageSize: 50 } },
+    });
+    const foreign = foreignProfiles(bed);
+    const { runtime, engine } = await bed.engine();
+    // A burst on the initial read: 6 requests answered 429 with Retry-After 1 s.
+    bed.dynamics.admin.throttleNext(6, 1);
+    await engine.start();
+    const ids = bed.dynamics.admin.listIds('contact');
+    for (let i = 0; i < 100 && bed.dynamics.admin.stats().throttled < 6; i++) await sleep(100);
+    bed.dynamics.admin.updateContact(ids[0]!, { lastname: 'Throttled' });
+    bed.dynamics.admin.deleteContact(ids[1]!);
+    bed.dynamics.admin.createContact(buildContact({ lastname: 'During-Storm' }));
+    // A second burst while deltas are followed.
+    bed.dynamics.admin.throttleNext(4, 1, 'executionTime');
+    const summary = await engine.runUntilIdle({ timeoutMs: 60_000 });
+
+    const stats = bed.dynamics.admin.stats();
+    expect(stats.throttled).toBeGreaterThanOrEqual(10);
+    expect(stats.byRouteAndStatus['GET contacts 429'] ?? 0).toBeGreaterThanOrEqual(10);
+    expect(summary['dead-lettered']).toBe(0);
+    expect(await runtime.store.deadLetters.count()).toBe(0);
+    expect(expectConverged(bed)).toBe(600);
+    expect(bed.profilesByExternalId().get(ids[0]!)!.lastName).toBe('Throttled');
+    expect(foreignProfiles(bed)).toEqual(foreign);
+  });
+
+  it('Campaign throttling without Retry-After: backs off and adapts, loses and duplicates nothing', async () => {
+    bed = await SyncTestBed.start({
+      dynamics: { contacts: 400, seed: 22 },
+      // The gateway refuses more than 60 calls/s with a bare 429; the sync's budget allows far more.
+      campaign: { profiles: 10, seed: 22, callsPerSecond: 60, retryAfterSec: null },
+      config: {
+        campaign: { budget: { callsPerSecond: 1000, adaptive: true } },
+        engine: { retry: { initialDelayMs: 100, maxDelayMs: 2000, maxAttempts: 10 } },
+      },
+    });
+    const foreign = foreignProfiles(bed);
+    const { runtime, engine } = await bed.engine();
+    await engine.start();
+    const ids = bed.dynamics.admin.listIds('contact');
+    for (let i = 0; i < 50 && bed.profilesByExternalId().size < 50; i++) await sleep(100);
+    bed.dynamics.admin.updateContact(ids[5]!, { firstname: 'Storm' });
+    bed.dynamics.admin.deleteContact(ids[6]!);
+    const summary = await engine.runUntilIdle({ timeoutMs: 90_000 });
+
+    const stats = bed.campaign.admin.stats();
+    expect(stats.throttled).toBeGreaterThan(0);
+    expect(stats.byStatus['429'] ?? 0).toBe(stats.throttled);
+    expect(summary.retried).toBeGreaterThan(0);
+    expect(summary['dead-lettered']).toBe(0);
+    expect(await runtime.store.deadLetters.count()).toBe(0);
+    expect(expectConverged(bed)).toBe(399);
+    expect(bed.profilesByExternalId().get(ids[5]!)!.firstName).toBe('Storm');
+    expect(foreignProfiles(bed)).toEqual(foreign);
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
