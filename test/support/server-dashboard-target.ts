@@ -7,16 +7,12 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
-import { createSyncEngine } from '../../src/cli/runtime/start-sync.js';
-import { startOperatorServer } from '../../src/server/operator-server.js';
-import { SyncTestBed } from './sync-test-bed.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** A running sync with its operator server, as the browser test sees it. */
 export interface DashboardTarget {
-  /** `demo` (the `dcsync demo` process) or `in-process` (same server code over a test bed). */
-  kind: 'demo' | 'in-process';
+  kind: 'demo';
   /** Server origin, no trailing slash. */
   url: string;
   token: string;
@@ -127,47 +123,7 @@ export async function startDemoTarget(contacts: number): Promise<DashboardTarget
   }
 }
 
-/** The same operator server over a test bed (both emulators, the real engine, SQLite). */
-export async function startInProcessTarget(contacts: number): Promise<DashboardTarget> {
-  const bed = await SyncTestBed.start({ dynamics: { contacts, seed: 1 } });
-  try {
-    const runtime = await bed.openRuntime();
-    const engine = await createSyncEngine(runtime);
-    const server = await startOperatorServer({ runtime, engine }, { host: '127.0.0.1', port: 0 });
-    await engine.start();
-    const token = runtime.config.server.adminToken.reveal();
-    const agent = new Agent({ connect: { ca: bed.dynamics.caCert ?? undefined } });
-    return {
-      kind: 'in-process',
-      url: server.url,
-      token,
-      dataverseAdmin: jsonCaller(`${bed.dynamics.url}/_emulator`, agent, {}),
-      api: jsonCaller(server.url, undefined, { authorization: `Bearer ${token}` }),
-      close: async () => {
-        await server.close();
-        await engine.stop();
-        await agent.close();
-        await bed.close();
-      },
-    };
-  } catch (error) {
-    await bed.close();
-    throw error;
-  }
-}
-
-/**
- * The demo when it serves this dashboard; while `dcsync demo` still runs an interim operator server
- * (no `/login`), the same server code in-process, with a warning.
- */
-export async function startDashboardTarget(contacts: number): Promise<DashboardTarget> {
-  const demo = await startDemoTarget(contacts);
-  const login = await request(`${demo.url}/login`);
-  await login.body.dump();
-  if (login.statusCode === 200) return demo;
-  await demo.close();
-  console.warn(
-    'dcsync demo does not serve the dashboard yet (interim operator server): testing the in-process server',
-  );
-  return startInProcessTarget(contacts);
+/** The browser test's target: `dcsync demo`, started as an operator starts it. */
+export function startDashboardTarget(contacts: number): Promise<DashboardTarget> {
+  return startDemoTarget(contacts);
 }

@@ -15,9 +15,7 @@ import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { loadConfigForCommand } from '../runtime/load-config-for-command.js';
 import { openSyncRuntime, type SyncRuntime } from '../runtime/sync-runtime.js';
-import { createSyncEngine } from '../runtime/start-sync.js';
-import { startOperatorServer } from '../runtime/start-operator-server.js';
-import type { SyncEngine } from '../../engine/sync-engine.js';
+import { createSyncService, type SyncService } from '../runtime/start-service.js';
 
 export interface DemoOptions {
   port: number;
@@ -121,25 +119,27 @@ export async function runDemo(options: DemoOptions, context: CliContext): Promis
   });
 
   let runtime: SyncRuntime | null = null;
-  let engine: SyncEngine | null = null;
-  let server: { url: string; close(): Promise<void> } | null = null;
+  let service: SyncService | null = null;
   let trickle: NodeJS.Timeout | null = null;
   try {
     const configPath = demoConfig(dir, dynamics, campaign, options.port);
     const demoContext: CliContext = { ...context, env };
     const config = loadConfigForCommand(configPath, demoContext);
     runtime = await openSyncRuntime(config, context.redactor, { logDestination: context.err });
-    engine = await createSyncEngine(runtime, {
+    service = await createSyncService(runtime, {
       progressStream: context.err,
+      listen: { host: '127.0.0.1', port: options.port },
+      env,
     });
-    server = await startOperatorServer(runtime, engine, { host: '127.0.0.1', port: options.port });
+    const { engine } = service;
+    const url = service.url ?? '';
     context.out.write(
       [
         '',
         'dcsync demo is running.',
-        `Dashboard: ${server.url}/`,
-        `API:       ${server.url}/api/status`,
-        `Metrics:   ${server.url}/metrics`,
+        `Dashboard: ${url}/`,
+        `API:       ${url}/api/status`,
+        `Metrics:   ${url}/metrics`,
         `Admin token: ${generatedToken ? token : '(from DCSYNC_ADMIN_TOKEN)'}`,
         `Config:    ${configPath}`,
         `Dataverse emulator: ${dynamics.url}   Campaign emulator: ${campaign.url}`,
@@ -151,7 +151,7 @@ export async function runDemo(options: DemoOptions, context: CliContext): Promis
       context.out.write(`${JSON.stringify(summary)}\n`);
       return exitCodes.ok;
     }
-    await engine.start();
+    await service.start();
     if (options.trickle && options.rate > 0) {
       let tick = 0;
       trickle = setInterval(() => {
@@ -163,7 +163,7 @@ export async function runDemo(options: DemoOptions, context: CliContext): Promis
           deletes: tick % 20 === 0 ? 1 : 0,
           seed: options.seed * 100_000 + tick,
         });
-        engine?.wake('contacts');
+        engine.wake('contacts');
       }, 1000);
       trickle.unref();
     }
@@ -181,8 +181,7 @@ export async function runDemo(options: DemoOptions, context: CliContext): Promis
     return exitCodes.ok;
   } finally {
     if (trickle) clearInterval(trickle);
-    await engine?.stop();
-    await server?.close();
+    await service?.stop();
     await runtime?.close();
     await Promise.allSettled([dynamics.close(), campaign.close()]);
   }

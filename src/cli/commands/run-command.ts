@@ -4,13 +4,15 @@ import { exitCodes } from '../exit-codes.js';
 import { loadConfigForCommand } from '../runtime/load-config-for-command.js';
 import { openSyncRuntime } from '../runtime/sync-runtime.js';
 import { createSyncEngine } from '../runtime/start-sync.js';
-import { startPrivacyLoop } from '../runtime/privacy-runtime.js';
+import { createSyncService } from '../runtime/start-service.js';
 
 interface RunOptions {
   config: string;
   untilIdle?: boolean;
   poll: boolean;
   work: boolean;
+  /** Serve the operator surface. @default true */
+  server?: boolean;
 }
 
 /** Wait for SIGINT or SIGTERM once. */
@@ -37,27 +39,32 @@ export async function runSync(options: RunOptions, context: CliContext): Promise
     ...(options.untilIdle ? { logDestination: context.err } : {}),
   });
   try {
-    const engine = await createSyncEngine(runtime, {
-      progressStream: context.err,
-      poll: options.poll,
-      work: options.work,
-    });
     if (options.untilIdle) {
+      const engine = await createSyncEngine(runtime, {
+        progressStream: context.err,
+        poll: options.poll,
+        work: options.work,
+      });
       const summary = await engine.runUntilIdle();
       context.out.write(`${JSON.stringify(summary)}\n`);
       return exitCodes.ok;
     }
-    await engine.start();
-    const privacy = startPrivacyLoop(runtime, { env: context.env });
+    const service = await createSyncService(runtime, {
+      progressStream: context.err,
+      poll: options.poll,
+      work: options.work,
+      serve: options.server !== false,
+      env: context.env,
+    });
+    await service.start();
     runtime.logger.info(
-      { flows: engine.flows.map((f) => f.id) },
+      { flows: service.engine.flows.map((f) => f.id), url: service.url },
       'sync running; SIGTERM or SIGINT drains and stops',
     );
     const signal = await waitForSignal();
     runtime.logger.info({ signal }, 'draining');
-    await privacy?.stop();
-    await engine.stop();
-    runtime.logger.info(engine.summary(), 'stopped');
+    await service.stop();
+    runtime.logger.info(service.engine.summary(), 'stopped');
     return exitCodes.ok;
   } finally {
     await runtime.close();
@@ -75,6 +82,7 @@ export function registerRunCommand(program: Command, context: CliContext): void 
     )
     .option('--no-poll', 'do not read Dynamics in this process (workers only)')
     .option('--no-work', 'do not write Campaign in this process (pollers only)')
+    .option('--no-server', 'do not serve the HTTP API, dashboard and /metrics')
     .action(async (options: RunOptions) => {
       context.setExitCode(await runSync(options, context));
     });
