@@ -2,19 +2,9 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { formatFinding } from '../../config/config-finding.js';
 import { loadConfig } from '../../config/load-config.js';
-import { isSecret } from '../../config/secret.js';
-import { REDACTED } from '../../logging/redactor.js';
+import { toPrintableConfig } from '../../config/printable-config.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
-
-/** A plain copy for printing: each secret becomes `[redacted] (env:NAME)`, naming only its source. */
-function toPrintable(value: unknown): unknown {
-  if (isSecret(value)) return `${REDACTED} (${value.source})`;
-  if (Array.isArray(value)) return value.map(toPrintable);
-  if (value !== null && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, toPrintable(child)]));
-  return value;
-}
 
 /**
  * Print the configuration as the service will use it (defaults applied, secrets redacted).
@@ -29,7 +19,7 @@ export function runConfigShow(options: { config: string; secrets?: boolean }, co
   for (const finding of loaded.findings)
     if (finding.severity !== 'info') context.err.write(`${context.redactor.scrub(formatFinding(finding))}\n`);
   if (!loaded.ok) return exitCodes.config;
-  const text = stringify(toPrintable(loaded.config), { lineWidth: 0 });
+  const text = stringify(toPrintableConfig(loaded.config), { lineWidth: 0 });
   context.out.write(
     context.redactor.scrub(`# ${options.config}: defaults applied, secrets redacted\n${text}`),
   );
