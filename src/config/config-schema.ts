@@ -276,8 +276,6 @@ const sftpSchema = z
     archiveDir: nonEmpty.optional(),
     /** Licensed SFTP storage in bytes; usage alerts at 80 % and 90 %. */
     quotaBytes: positiveInt.optional(),
-    /** Days a processed file is kept before removal (Adobe's rule: 15 days at most). @default 15 */
-    retentionDays: positiveInt.default(15),
   })
   .superRefine((sftp, ctx) => {
     if ((sftp.privateKey === undefined) === (sftp.password === undefined))
