@@ -1,4 +1,4 @@
-import { ConnectorError } from '../../core/errors.js';
+import { ConnectorError, isRetryable } from '../../core/errors.js';
 import type { DynamicsTableMetadata } from '../../connectors/dynamics/dynamics-metadata-reader.js';
 import type { CampaignResourceMetadata } from '../../connectors/campaign/campaign-types.js';
 
@@ -14,11 +14,24 @@ export interface MetadataReaders {
   campaign: { describeResource(resource: string): Promise<CampaignResourceMetadata> };
 }
 
-function absentOn404<T>(promise: Promise<T>): Promise<T | null> {
-  return promise.catch((error: unknown) => {
-    if (error instanceof ConnectorError && error.status === 404) return null;
-    throw error;
-  });
+/** Attempts of a metadata read that fails with a retryable error (5xx, 429, timeouts). */
+const readAttempts = 5;
+const firstRetryDelayMs = 100;
+
+/**
+ * Read once, null when the remote says "not found"; retryable failures are tried again a few
+ * times, so a passing 5xx does not stop a start-up or fail `validate`.
+ */
+async function readOrAbsent<T>(read: () => Promise<T>): Promise<T | null> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (error) {
+      if (error instanceof ConnectorError && error.status === 404) return null;
+      if (attempt >= readAttempts || !isRetryable(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, firstRetryDelayMs * 2 ** (attempt - 1)));
+    }
+  }
 }
 
 /**
@@ -40,8 +53,8 @@ export function createMetadataSource(readers: MetadataReaders): CustomTableMetad
   }
   return {
     dynamicsTable: (logicalName) =>
-      once(tables, logicalName, () => absentOn404(readers.dynamics.getTableMetadata(logicalName))),
+      once(tables, logicalName, () => readOrAbsent(() => readers.dynamics.getTableMetadata(logicalName))),
     campaignResource: (name) =>
-      once(resources, name, () => absentOn404(readers.campaign.describeResource(name))),
+      once(resources, name, () => readOrAbsent(() => readers.campaign.describeResource(name))),
   };
 }
