@@ -23,6 +23,7 @@ import { noRecordGuard, privacyHoldParent, type RecordGuard } from '../core/port
 import { resolveLinks } from './custom-tables/link-resolver.js';
 import { ParkedChildSettler } from './custom-tables/parked-child-settler.js';
 import { findVanishedParent, isNotFoundError } from './custom-tables/vanished-parent-check.js';
+import { KeyMapIntentWriter } from './key-map-intent-writer.js';
 
 /** What applying one work item did; the run summary counts these. */
 export const applyOutcomes = [
@@ -85,6 +86,7 @@ function sameKey(a: unknown, b: string): boolean {
  */
 export class RecordApplier {
   private readonly settler: ParkedChildSettler;
+  private readonly intents: KeyMapIntentWriter;
 
   constructor(
     private readonly store: StateStore,
@@ -94,6 +96,7 @@ export class RecordApplier {
     private readonly appliers: ReadonlyMap<string, WorkItemApplier> = new Map(),
   ) {
     this.settler = new ParkedChildSettler(store);
+    this.intents = new KeyMapIntentWriter(store.keyMap);
   }
 
   /**
@@ -287,7 +290,7 @@ export class RecordApplier {
       if (adopted) return adopted;
     }
     if (!intentWritten) {
-      await this.store.keyMap.put({
+      await this.intents.write({
         flow: flow.id,
         recordKey: key,
         campaignPKey: null,

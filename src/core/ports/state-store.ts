@@ -307,6 +307,8 @@ export interface KeyMapStore {
   getMany(flow: string, recordKeys: readonly string[]): Promise<KeyMapEntry[]>;
   /** Insert or replace; `createdAt` is kept from the existing entry. */
   put(entry: Omit<KeyMapEntry, 'createdAt' | 'updatedAt'>): Promise<void>;
+  /** {@link put} for several entries, in one commit. */
+  putMany(entries: readonly Omit<KeyMapEntry, 'createdAt' | 'updatedAt'>[]): Promise<void>;
   delete(flow: string, recordKey: string): Promise<boolean>;
   /** Keys in ascending order after `afterKey`, for re-baseline comparison. */
   listKeys(flow: string, afterKey: string | null, limit: number): Promise<string[]>;

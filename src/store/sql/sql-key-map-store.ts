@@ -59,6 +59,18 @@ export class SqlKeyMapStore implements KeyMapStore {
     await writeKeyMapChanges(this.ctx.driver, [{ op: 'put', entry }], this.ctx.clock.now());
   }
 
+  async putMany(entries: readonly Omit<KeyMapEntry, 'createdAt' | 'updatedAt'>[]): Promise<void> {
+    if (entries.length === 0) return;
+    const now = this.ctx.clock.now();
+    await this.ctx.driver.transaction('key-map put', (tx) =>
+      writeKeyMapChanges(
+        tx,
+        entries.map((entry) => ({ op: 'put' as const, entry })),
+        now,
+      ),
+    );
+  }
+
   async delete(flow: string, recordKey: string): Promise<boolean> {
     const removed = await this.ctx.driver.run('DELETE FROM key_map WHERE flow = ? AND record_key = ?', [
       flow,
