@@ -394,7 +394,10 @@ function leaseFilter(
   let sql = '';
   const params: SqlParam[] = [];
   if (flows !== undefined) {
-    sql += ` AND ${alias}.flow IN (${placeholders(flows.length)})`;
+    // An expression, not the bare column: otherwise SQLite reads every queued item of the flow
+    // through the (flow, record_key) index and sorts them, per lease (O(backlog)); this way it
+    // walks the (lane_rank, id) lease-order index and stops at the limit.
+    sql += ` AND (${alias}.flow || '') IN (${placeholders(flows.length)})`;
     params.push(...flows);
   }
   const ranks = [...new Set(lanes)].map((lane) => {
