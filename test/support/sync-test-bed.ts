@@ -36,6 +36,7 @@ export const testEnv: NodeJS.ProcessEnv = {
   DYNAMICS_CLIENT_SECRET: 'demo-secret',
   CAMPAIGN_CLIENT_SECRET: 'demo-secret',
   DCSYNC_ADMIN_TOKEN: 'test-admin-token-0123456789',
+  DCSYNC_WEBHOOK_KEY: 'webhook-key-for-tests',
 };
 
 function merge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {

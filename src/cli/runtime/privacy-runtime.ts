@@ -172,6 +172,7 @@ export function openPrivacyRuntime(
     clientSecret: config.campaign.clientSecret.reveal(),
     caCert: config.campaign.caFile ? readFileSync(config.campaign.caFile, 'utf8') : undefined,
     scope: config.campaign.scope,
+    metrics: runtime.callMetrics,
     clock: runtime.clock,
   });
   const emailColumn =

@@ -1,4 +1,3 @@
-import { Registry } from 'prom-client';
 import type { SyncEngine } from '../../engine/sync-engine.js';
 import type { OptOutProvider } from '../../server/providers/opt-out-provider.js';
 import { createOperatorAlerts } from '../../server/operator-alerts.js';
@@ -54,7 +53,7 @@ export async function createSyncService(
             engine,
             alerts: alerts.dispatcher,
             engineStarted: () => started,
-            registry: new Registry(),
+            registry: runtime.metricsRegistry,
             ...(optOut ? { optOut } : {}),
             ...(privacy ? { privacy: privacy.provider } : {}),
           },

@@ -10,6 +10,9 @@ import { DynamicsRecordWriter } from '../../connectors/dynamics/dynamics-record-
 import { CallBudget } from '../../connectors/campaign/call-budget.js';
 import { CampaignClient } from '../../connectors/campaign/campaign-client.js';
 import { openStateStore } from '../../store/open-state-store.js';
+import { Registry } from 'prom-client';
+import { CallMetricsCounter } from '../../server/metrics/call-metrics.js';
+import type { CallMetrics } from '../../core/ports/call-metrics.js';
 import { createLogger, type Logger } from '../../logging/logger.js';
 import type { Redactor } from '../../logging/redactor.js';
 import type { Secret } from '../../config/secret.js';
@@ -31,6 +34,9 @@ export interface SyncRuntime {
     readonly client: CampaignClient;
     readonly budget: CallBudget;
   };
+  /** Prometheus registry served at `/metrics`; the clients count their calls on it. */
+  readonly metricsRegistry: Registry;
+  readonly callMetrics: CallMetrics;
   close(): Promise<void>;
 }
 
@@ -79,7 +85,10 @@ export async function openSyncRuntime(
     ...(config.store.schema ? { schema: config.store.schema } : {}),
     migrate: !options.skipMigrations,
   });
+  const metricsRegistry = new Registry();
+  const callMetrics = new CallMetricsCounter(metricsRegistry);
   const dynamicsClient = new DynamicsWebApiClient({
+    metrics: callMetrics,
     url: config.dynamics.url,
     authorityHost: config.dynamics.authorityHost,
     tenantId: config.dynamics.tenantId,
@@ -105,6 +114,7 @@ export async function openSyncRuntime(
     caCert: readCa(config.campaign.caFile, 'campaign.caFile'),
     scope: config.campaign.scope,
     budget,
+    metrics: callMetrics,
     profileRoot: config.campaign.profileResource,
     timeoutMs: config.campaign.timeoutMs,
     clock,
@@ -122,6 +132,8 @@ export async function openSyncRuntime(
       writer: new DynamicsRecordWriter(dynamicsClient),
     },
     campaign: { client: campaignClient, budget },
+    metricsRegistry,
+    callMetrics,
     async close() {
       budget.close();
       await Promise.allSettled([campaignClient.close(), dynamicsClient.close()]);

@@ -5,6 +5,7 @@ import { AdobeHttpTransport, TransportFailure, type HttpAnswer } from './adobe-h
 import type { BudgetLane, CallBudget, CallKind } from './call-budget.js';
 import { isInvalidTokenAnswer, parseRetryAfter } from './campaign-error.js';
 import { ImsTokenProvider } from './ims-token-provider.js';
+import type { CallMetrics, CallTarget } from '../../core/ports/call-metrics.js';
 
 /** A 5xx whose body carries a Campaign application error code rather than a server fault. */
 function isApplicationError(answer: HttpAnswer): boolean {
@@ -22,6 +23,8 @@ export interface AdobeApiCallerOptions {
   apiKey: string;
   /** Pacing gate; every attempt (replays included) passes it. @default none */
   budget?: CallBudget | undefined;
+  /** Per-call counts for `/metrics`. @default none */
+  metrics?: CallMetrics | undefined;
   /** Headers sent on every call (e.g. `x-gw-ims-org-id`). */
   headers?: Record<string, string>;
   clock?: Clock;
@@ -79,6 +82,10 @@ export class AdobeApiCaller {
         });
       } catch (error) {
         this.options.budget?.record({ failed: true, latencyMs: performance.now() - started });
+        this.options.metrics?.record(
+          this.metricsTarget(),
+          error instanceof TransportFailure && error.kind === 'timeout' ? 'timeout' : 'network',
+        );
         if (!(error instanceof TransportFailure)) throw error;
         const code = error.kind === 'timeout' ? `${codePrefix}_TIMEOUT` : `${codePrefix}_NETWORK`;
         throw new ConnectorError(target, code, `${target} ${call.what}: ${error.message}`, {
@@ -86,6 +93,7 @@ export class AdobeApiCaller {
           cause: error,
         });
       }
+      this.options.metrics?.record(this.metricsTarget(), answer.status);
       const retryAfterMs =
         answer.status === 429 ? parseRetryAfter(answer.headers['retry-after'], this.clock.now()) : undefined;
       this.options.budget?.record({
@@ -101,6 +109,10 @@ export class AdobeApiCaller {
       }
       return answer;
     }
+  }
+
+  private metricsTarget(): CallTarget {
+    return this.options.target === 'campaign' ? 'campaign' : 'privacy-service';
   }
 
   private async token(): Promise<string> {
@@ -139,6 +151,8 @@ export interface AdobeConnectionOptions {
   /** @default 32 */
   connections?: number | undefined;
   budget?: CallBudget | undefined;
+  /** Per-call counts for `/metrics`. */
+  metrics?: CallMetrics | undefined;
   headers?: Record<string, string>;
   clock?: Clock | undefined;
 }
@@ -176,6 +190,7 @@ export function openAdobeConnection(options: AdobeConnectionOptions): AdobeConne
     tokens,
     apiKey: options.clientId,
     budget: options.budget,
+    metrics: options.metrics,
     ...(options.headers === undefined ? {} : { headers: options.headers }),
     ...clock,
   });

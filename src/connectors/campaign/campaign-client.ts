@@ -18,6 +18,7 @@ import type {
   PrivacyToolRequestState,
 } from './campaign-types.js';
 import type { ImsTokenProvider } from './ims-token-provider.js';
+import type { CallMetrics } from '../../core/ports/call-metrics.js';
 
 export interface CampaignClientOptions {
   /** `https://mc.adobe.io/<organization>` (config `campaign.url`). */
@@ -52,6 +53,8 @@ export interface CampaignClientOptions {
   profileLookup?: 'customKey' | 'filter';
   /** Filter and parameter used when `profileLookup` is `filter`. @default byExternalId / externalId_parameter */
   externalIdFilter?: { name: string; parameter: string };
+  /** Per-call counts for `/metrics`. @default none */
+  metrics?: CallMetrics | undefined;
   clock?: Clock;
 }
 
@@ -102,6 +105,7 @@ export class CampaignClient {
       timeoutMs: options.timeoutMs,
       connections: options.connections,
       budget: options.budget,
+      metrics: options.metrics,
       clock: options.clock,
     });
     this.caller = this.connection.caller;

@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../../core/clock.js';
 import { ConfigError } from '../../core/errors.js';
 import { ClientSecretCredential, type DynamicsCredential } from './dynamics-credential.js';
+import type { CallMetrics } from '../../core/ports/call-metrics.js';
 
 /**
  * How to reach one Dataverse environment. The config loader maps the YAML (with secrets resolved
@@ -37,6 +38,8 @@ export interface DynamicsClientOptions {
   maxPacingWaitMs?: number;
   /** Time source for token expiry and pacing. @default systemClock */
   clock?: Clock;
+  /** Per-call counts for `/metrics`. @default none */
+  metrics?: CallMetrics;
 }
 
 export interface ResolvedDynamicsClientOptions {
@@ -57,6 +60,7 @@ export interface ResolvedDynamicsClientOptions {
   maxReadAttempts: number;
   maxPacingWaitMs: number;
   clock: Clock;
+  metrics: CallMetrics | undefined;
 }
 
 function positiveInteger(value: number | undefined, fallback: number, name: string): number {
@@ -113,5 +117,6 @@ export function resolveDynamicsClientOptions(options: DynamicsClientOptions): Re
     maxReadAttempts: positiveInteger(options.maxReadAttempts, 5, 'maxReadAttempts'),
     maxPacingWaitMs: positiveInteger(options.maxPacingWaitMs, 120_000, 'maxPacingWaitMs'),
     clock: options.clock ?? systemClock,
+    metrics: options.metrics,
   };
 }

@@ -259,8 +259,11 @@ export class DynamicsWebApiClient {
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
     } catch (error) {
-      throw toTransportError(error, description, this.options.timeoutMs);
+      const failure = toTransportError(error, description, this.options.timeoutMs);
+      this.options.metrics?.record('dynamics', failure.code === 'DYNAMICS_TIMEOUT' ? 'timeout' : 'network');
+      throw failure;
     }
+    this.options.metrics?.record('dynamics', response.statusCode);
     const responseHeaders = flattenHeaders(response.headers);
     let text: string;
     try {

@@ -8,6 +8,7 @@ import {
 import type { HttpAnswer } from '../campaign/adobe-http-transport.js';
 import { parseRetryAfter } from '../campaign/campaign-error.js';
 import type { ImsTokenProvider } from '../campaign/ims-token-provider.js';
+import type { CallMetrics } from '../../core/ports/call-metrics.js';
 
 /** Namespace qualifiers of a user identity (privacy-jobs.md appendix). */
 export const privacyIdentityTypes = [
@@ -62,6 +63,8 @@ export interface PrivacyServiceClientOptions {
   companyContexts?: ReadonlyArray<{ namespace: string; value: string }>;
   /** Logical identity kinds → namespaces. @default {@link defaultPrivacyNamespaces} */
   namespaces?: PrivacyNamespaceMap;
+  /** Per-call counts for `/metrics`. @default none */
+  metrics?: CallMetrics | undefined;
   clock?: Clock;
 }
 
@@ -133,6 +136,7 @@ export class PrivacyServiceClient {
       timeoutMs: options.timeoutMs,
       connections: 4,
       headers: { 'x-gw-ims-org-id': options.imsOrgId },
+      metrics: options.metrics,
       clock: options.clock,
     });
     this.caller = this.connection.caller;

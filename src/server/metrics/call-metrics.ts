@@ -1,16 +1,8 @@
 import { Counter, type Registry } from 'prom-client';
 
-/** Remote systems a call can go to (bounded label values). */
-export const callTargets = ['campaign', 'ims', 'privacy-service', 'dynamics', 'entra', 'sftp'] as const;
-export type CallTarget = (typeof callTargets)[number];
+import type { CallMetrics, CallTarget } from '../../core/ports/call-metrics.js';
 
-/**
- * What an HTTP client reports per answered (or failed) call. Clients accept it as an optional
- * dependency; `status` is the HTTP status, or `network` / `timeout` when there was no answer.
- */
-export interface CallMetrics {
-  record(target: CallTarget, status: number | 'network' | 'timeout'): void;
-}
+export { callTargets, type CallMetrics, type CallTarget } from '../../core/ports/call-metrics.js';
 
 /** Status label: the HTTP status as text, bounded to real status codes. */
 function statusLabel(status: number | 'network' | 'timeout'): string {
