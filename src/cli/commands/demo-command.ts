@@ -11,6 +11,8 @@ import {
   startCampaignEmulator,
   type CampaignEmulator,
 } from '../../../emulators/campaign/campaign-emulator.js';
+import type { CampaignSeedInput } from '../../../emulators/campaign/campaign-seed-file.js';
+import { parseSeedFile } from '../../../emulators/dynamics/schema/seed-file.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { loadConfigForCommand } from '../runtime/load-config-for-command.js';
@@ -29,6 +31,48 @@ export interface DemoOptions {
 }
 
 const demoClient = { id: 'demo-client', secret: 'demo-secret' };
+
+/** A custom table in Dataverse: memberships looking up contacts (a fifth of contacts have one). */
+const demoDynamicsSeed = parseSeedFile(
+  JSON.stringify({
+    tables: [
+      {
+        logicalName: 'new_membership',
+        entitySetName: 'new_memberships',
+        columns: [
+          { name: 'new_level', type: 'picklist', options: [1, 2, 3] },
+          { name: 'new_since', type: 'dateonly' },
+          {
+            name: 'new_contactid',
+            type: 'lookup',
+            target: 'contact',
+            navigationProperty: 'new_ContactId',
+            onDelete: 'cascade',
+          },
+        ],
+        generate: { perParent: 0.2 },
+      },
+    ],
+  }),
+  'demo seed',
+);
+
+/** Its Campaign custom resource, linked to the profile (cardinality 1, cascade delete). */
+const demoCampaignSeed: CampaignSeedInput = {
+  resources: [
+    {
+      name: 'cusMembership',
+      label: 'Memberships',
+      keyField: 'crmId',
+      fields: [
+        { name: 'crmId', type: 'string', length: 36 },
+        { name: 'level', type: 'string', length: 20 },
+        { name: 'since', type: 'date' },
+      ],
+      links: [{ name: 'profile', target: 'profile', cardinality: '1', onDelete: 'cascade' }],
+    },
+  ],
+};
 
 function writeSecret(dir: string, name: string, value: string): string {
   const path = join(dir, name);
@@ -78,6 +122,17 @@ function demoConfig(
           birthdate: 'birthDate',
         },
       },
+      customTables: [
+        {
+          table: 'new_membership',
+          resource: 'cusMembership',
+          keyColumn: 'crmId',
+          deletes: true,
+          personalData: true,
+          mapping: { new_level: 'level', new_since: 'since' },
+          links: [{ lookup: 'new_contactid', link: 'profile', target: 'profile' }],
+        },
+      ],
       optOut: {
         mode: 'dynamics-to-campaign',
         mapping: { donotemail: 'blackListEmail', donotbulkemail: 'blackList' },
@@ -108,9 +163,18 @@ export async function runDemo(options: DemoOptions, context: CliContext): Promis
   const env = { ...context.env, DCSYNC_ADMIN_TOKEN: token };
 
   context.err.write(`Starting the Dataverse emulator with ${options.contacts} contacts…\n`);
-  const dynamics = await startDynamicsEmulator({ contacts: options.contacts, seed: options.seed });
+  const dynamics = await startDynamicsEmulator({
+    contacts: options.contacts,
+    seed: options.seed,
+    seedData: demoDynamicsSeed,
+  });
   const contactIds = dynamics.admin.listIds('contact');
-  const campaign = await startCampaignEmulator({ seed: options.seed, profiles: 0, sftpPort: 0 });
+  const campaign = await startCampaignEmulator({
+    seed: options.seed,
+    profiles: 0,
+    sftpPort: 0,
+    seedFile: demoCampaignSeed,
+  });
   // Campaign before the sync: foreign profiles, plus profiles that already carry a contact id.
   const matching = contactIds.filter((_, i) => i % 50 === 0);
   campaign.admin.seedProfiles({
@@ -163,7 +227,14 @@ export async function runDemo(options: DemoOptions, context: CliContext): Promis
           deletes: tick % 20 === 0 ? 1 : 0,
           seed: options.seed * 100_000 + tick,
         });
-        engine.wake('contacts');
+        if (tick % 3 === 0)
+          dynamics.admin.mutate({
+            table: 'new_membership',
+            updates: 1,
+            creates: tick % 9 === 0 ? 1 : 0,
+            seed: options.seed * 100_000 + tick,
+          });
+        engine.wake();
       }, 1000);
       trickle.unref();
     }
