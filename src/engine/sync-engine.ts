@@ -145,10 +145,8 @@ export class SyncEngine {
             breaker: options.breaker ?? { maxShare: 0.2, minRecords: 1000 },
             owner,
             pollIntervalMs: options.pollIntervalMs ?? 5000,
-            lockTtlMs: Math.min(
-              30_000,
-              Math.max(options.leaseMs ?? 60_000, 3 * (options.pollIntervalMs ?? 5000)),
-            ),
+            // Renewed by a heartbeat, so it need not outlast a poll interval or a long read.
+            lockTtlMs: Math.min(30_000, options.leaseMs ?? 60_000),
             onStaged: () => this.runner?.wake(),
             ...(options.onProgress ? { onProgress: options.onProgress } : {}),
           }),

@@ -242,6 +242,7 @@ export class TablePoller {
         runOverwrites: 0,
         startedAt: this.options.clock.now(),
       };
+    const fullRead = cursor.phase !== 'delta';
     try {
       for await (const page of this.options.flow.source.readChanges(cursor.link, {
         signal: this.abort.signal,
@@ -250,6 +251,9 @@ export class TablePoller {
         if (next === null) return false; // breaker tripped: paused
         cursor = next;
         if (!this.running) return false;
+        // A full read just ended: follow its delta link at once (changes made during the read,
+        // and the proof of being caught up) rather than a poll interval later.
+        if (page.isFinal && fullRead) return true;
         if (page.isFinal) break;
         // Full reads are long: let replay and other flows breathe by returning to the loop.
         if (cursor.phase !== 'delta') return true;
