@@ -124,7 +124,7 @@ export class RecordApplier {
       };
     }
     if (verdict === 'tombstone') return this.done('tombstoned', {}, false);
-    const entry = await this.store.keyMap.get(flow.id, item.recordKey);
+    const entry = await this.intents.get(flow.id, item.recordKey);
     const lane = item.lane;
     if (change.op === 'delete') return this.applyDelete(flow, item, change, entry, lane, 'deleted');
 

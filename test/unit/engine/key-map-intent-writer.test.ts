@@ -34,6 +34,7 @@ describe('KeyMapIntentWriter', () => {
   it('commits the intents of concurrent creates together, and each caller resumes once its intent is stored', async () => {
     const batches: number[] = [];
     const writer = new KeyMapIntentWriter({
+      getMany: (flow, keys) => store.keyMap.getMany(flow, keys),
       putMany: async (entries) => {
         batches.push(entries.length);
         await store.keyMap.putMany(entries);
@@ -55,8 +56,30 @@ describe('KeyMapIntentWriter', () => {
     expect(batches).toEqual([50, 1]);
   });
 
+  it('answers concurrent look-ups with one read per flow, each with its own entry', async () => {
+    await store.keyMap.putMany([intent('a'), intent('b')]);
+    let reads = 0;
+    const writer = new KeyMapIntentWriter({
+      getMany: (flow, keys) => {
+        reads++;
+        return store.keyMap.getMany(flow, keys);
+      },
+      putMany: (entries) => store.keyMap.putMany(entries),
+    });
+    const [a, b, missing] = await Promise.all([
+      writer.get('contacts', 'a'),
+      writer.get('contacts', 'b'),
+      writer.get('contacts', 'nope'),
+    ]);
+    expect(reads).toBe(1);
+    expect(a?.recordKey).toBe('a');
+    expect(b?.recordKey).toBe('b');
+    expect(missing).toBeNull();
+  });
+
   it('fails every caller of a batch whose commit failed', async () => {
     const writer = new KeyMapIntentWriter({
+      getMany: () => Promise.resolve([]),
       putMany: () => Promise.reject(new Error('disk full')),
     });
     const results = await Promise.allSettled([writer.write(intent('a')), writer.write(intent('b'))]);
