@@ -28,8 +28,11 @@ interface CrashScenario {
 }
 
 const scenarios: CrashScenario[] = [
-  { store: 'sqlite', contacts: 20_000, kills: 50, seed: 5, customKey: null, callsPerSecond: 3000 },
-  { store: 'postgres', contacts: 5_000, kills: 8, seed: 9, customKey: 'externalId', callsPerSecond: 3000 },
+  // SQLite: the full load with Campaign's unique key (a duplicate create is refused and adopted).
+  { store: 'sqlite', contacts: 20_000, kills: 50, seed: 5, customKey: 'externalId', callsPerSecond: 3000 },
+  // PostgreSQL, smaller: no unique key in Campaign, so only the engine's key-map intent stands
+  // between a crash after a create and a second profile.
+  { store: 'postgres', contacts: 1_500, kills: 6, seed: 9, customKey: null, callsPerSecond: 3000 },
 ];
 
 const pageSize = 100;
