@@ -5,7 +5,7 @@ import { tableFlowId } from '../../../src/engine/flow-definition.js';
 import { NO_PARENT_KEY } from '../../../src/engine/custom-tables/link-resolver.js';
 import { buildContact } from '../../support/dynamics-builders.js';
 import { runDcsync } from '../../support/cli-runner.js';
-import { testEnv, type SyncTestBed } from '../../support/sync-test-bed.js';
+import { storeKinds, testEnv, type SyncTestBed } from '../../support/sync-test-bed.js';
 import { RawCampaignCaller } from '../../support/campaign-test-bed.js';
 import {
   buildNote,
@@ -34,7 +34,7 @@ async function linkOf(
   return value?.PKey ?? null;
 }
 
-describe('custom tables: parents first (I6)', () => {
+describe.each(storeKinds)('custom tables: parents first (I6), %s store', (store) => {
   let bed: SyncTestBed | undefined;
   let caller: RawCampaignCaller | undefined;
   afterEach(async () => {
@@ -59,7 +59,7 @@ describe('custom tables: parents first (I6)', () => {
   }
 
   it('parks children read before their parents and releases them, three levels deep, the moment each parent lands', async () => {
-    bed = await startCustomTableBed();
+    bed = await startCustomTableBed({ store });
     const contact = bed.dynamics.admin.createContact(buildContact());
     const contactId = String(contact.contactid);
     const order = bed.dynamics.admin.createRow('new_order', buildOrder(contactId, { new_amount: 42.5 }));
@@ -120,7 +120,7 @@ describe('custom tables: parents first (I6)', () => {
   });
 
   it('folds updates and deletes into parked children; a child created and deleted before its parent is never written', async () => {
-    bed = await startCustomTableBed();
+    bed = await startCustomTableBed({ store });
     const contactId = String(bed.dynamics.admin.createContact(buildContact()).contactid);
     const kept = String(bed.dynamics.admin.createRow('new_order', buildOrder(contactId)).new_orderid);
     const gone = String(bed.dynamics.admin.createRow('new_order', buildOrder(contactId)).new_orderid);
@@ -146,7 +146,7 @@ describe('custom tables: parents first (I6)', () => {
   });
 
   it('a parked child whose lookup moves to another parent waits for the new one; a cardinality-1 child with an empty lookup waits instead of hiding', async () => {
-    bed = await startCustomTableBed();
+    bed = await startCustomTableBed({ store });
     const first = String(bed.dynamics.admin.createContact(buildContact({ lastname: 'First' })).contactid);
     const second = String(bed.dynamics.admin.createContact(buildContact({ lastname: 'Second' })).contactid);
     const moved = String(bed.dynamics.admin.createRow('new_order', buildOrder(first)).new_orderid);
