@@ -211,6 +211,13 @@ export class SyncEngine {
     return backlog.every((b) => this.control.isPaused(b.flow) || b.queued + b.leased === 0);
   }
 
+  /** Nothing queued or in flight (sources may still have unread changes). */
+  private async isDrained(): Promise<boolean> {
+    if ((this.runner?.inFlightCount ?? 0) > 0) return false;
+    const backlog = await this.options.store.queue.backlog();
+    return backlog.every((b) => this.control.isPaused(b.flow) || b.queued + b.leased === 0);
+  }
+
   /** Start, wait until idle (checked `stableChecks` times in a row), stop, summarise. */
   async runUntilIdle(
     options: { checkIntervalMs?: number; stableChecks?: number; timeoutMs?: number } = {},
@@ -227,7 +234,9 @@ export class SyncEngine {
       }
       await new Promise((r) => setTimeout(r, interval));
       stable = (await this.isIdle()) ? stable + 1 : 0;
-      if (stable > 0) this.wake();
+      // Once the inbox is drained, confirm the sources are caught up now rather than at their
+      // next poll (a delta read that staged changes leaves its poller asleep a whole interval).
+      if (stable > 0 || (await this.isDrained())) this.wake();
     }
     await this.stop();
     return this.summary();

@@ -25,17 +25,33 @@ interface CrashScenario {
   customKey: string | null;
   /** Campaign call budget of the sync (slow enough that kills land mid-load). */
   callsPerSecond: number;
+  /** Dynamics page size: small, so the initial read itself spans several runs. */
+  pageSize: number;
 }
 
 const scenarios: CrashScenario[] = [
   // SQLite: the full load with Campaign's unique key (a duplicate create is refused and adopted).
-  { store: 'sqlite', contacts: 20_000, kills: 50, seed: 5, customKey: 'externalId', callsPerSecond: 3000 },
+  {
+    store: 'sqlite',
+    contacts: 20_000,
+    kills: 50,
+    seed: 5,
+    customKey: 'externalId',
+    callsPerSecond: 3000,
+    pageSize: 100,
+  },
   // PostgreSQL, smaller: no unique key in Campaign, so only the engine's key-map intent stands
   // between a crash after a create and a second profile.
-  { store: 'postgres', contacts: 1_500, kills: 6, seed: 9, customKey: null, callsPerSecond: 3000 },
+  {
+    store: 'postgres',
+    contacts: 1_500,
+    kills: 6,
+    seed: 9,
+    customKey: null,
+    callsPerSecond: 3000,
+    pageSize: 25,
+  },
 ];
-
-const pageSize = 100;
 
 /** Page number of an initial-read next link (the emulator's paging cookie), or null. */
 function initialPageOf(link: string | null): number | null {
@@ -71,7 +87,7 @@ describe.each(scenarios)('kill -9 during the initial load ($store store, $kills 
         seedFile: { profile: { customKey: scenario.customKey } },
       },
       config: {
-        dynamics: { pageSize },
+        dynamics: { pageSize: scenario.pageSize },
         campaign: { budget: { callsPerSecond: scenario.callsPerSecond, adaptive: false } },
         // Short leases: a killed process's items and poller lock are taken over quickly. A long
         // poll interval keeps delta reads to about one per run, so Dynamics' request count
@@ -207,7 +223,7 @@ describe.each(scenarios)('kill -9 during the initial load ($store store, $kills 
     // The initial read resumed after every kill: it advanced page by page, and Dynamics served
     // each page about once — a run re-reads at most the page it was killed in and reads its
     // delta link about once — never a second full read (that alone would add `pages`).
-    const pages = Math.ceil(scenario.contacts / pageSize);
+    const pages = Math.ceil(scenario.contacts / scenario.pageSize);
     expect(killedMidLoad).toBeGreaterThanOrEqual(Math.min(10, scenario.kills / 2));
     const changeReads = dynamics.stats().byRoute['GET contacts'] ?? 0;
     expect(changeReads).toBeGreaterThanOrEqual(pages);
@@ -286,5 +302,19 @@ describe('a run started after the initial read was cut short', () => {
     const summary = await engine.runUntilIdle({ timeoutMs: 30_000 });
     expect(summary.created).toBe(300);
     expect(bed.profilesByExternalId().size).toBe(300);
+  });
+
+  it('after a restart that finds new changes, reports idle once they are applied, not a poll later', async () => {
+    bed = await SyncTestBed.start({
+      dynamics: { contacts: 50, seed: 6 },
+      config: { engine: { pollIntervalMs: 600_000 } },
+    });
+    expect((await (await bed.engine()).engine.runUntilIdle({ timeoutMs: 30_000 })).created).toBe(50);
+    const id = bed.dynamics.admin.listIds('contact')[0]!;
+    bed.dynamics.admin.updateContact(id, { lastname: 'Changed-While-Down' });
+    // The first delta read stages the change; the poller then sleeps 10 minutes.
+    const summary = await (await bed.engine()).engine.runUntilIdle({ timeoutMs: 30_000 });
+    expect(summary.updated).toBe(1);
+    expect(bed.profilesByExternalId().get(id)!.lastName).toBe('Changed-While-Down');
   });
 });
