@@ -1,4 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { expect } from 'vitest';
+import type { SyncRuntime } from '../../src/cli/runtime/sync-runtime.js';
+import { FlowControl } from '../../src/engine/flow-control.js';
+import { tableFlowId } from '../../src/engine/flow-definition.js';
+import type { SyncEngine } from '../../src/engine/sync-engine.js';
 import { parseSeedFile, type SeedFile } from '../../emulators/dynamics/schema/seed-file.js';
 import type { CampaignEmulator } from '../../emulators/campaign/campaign-emulator.js';
 import { campaignTestSeed } from './campaign-test-bed.js';
@@ -147,4 +152,35 @@ export function recordsByKey(
     if (typeof key === 'string' && key !== '') out.set(key, { PKey: record.PKey, values: record.values });
   }
   return out;
+}
+
+/** The four flows of the custom-table bed. */
+export const customTableFlows: readonly string[] = [
+  'contacts',
+  tableFlowId('new_order'),
+  tableFlowId('new_orderline'),
+  tableFlowId('new_note'),
+];
+
+/** A fresh runtime and engine with `paused` flows paused (the sync reads those tables later). */
+export async function engineWithPaused(
+  bed: SyncTestBed,
+  paused: readonly string[],
+): Promise<{ runtime: SyncRuntime; engine: SyncEngine }> {
+  const started = await bed.engine();
+  const control = new FlowControl(started.runtime.store, started.runtime.clock);
+  for (const flow of customTableFlows) {
+    if (paused.includes(flow)) await control.pause(flow, 'test: read later');
+    else await control.resume(flow);
+  }
+  return started;
+}
+
+/** Run until idle with `paused` flows paused; no record may have been dead-lettered. */
+export async function runWithPaused(bed: SyncTestBed, paused: readonly string[] = []): Promise<SyncRuntime> {
+  const { runtime, engine } = await engineWithPaused(bed, paused);
+  const summary = await engine.runUntilIdle({ timeoutMs: 60_000 });
+  expect((await runtime.store.deadLetters.list({}, {})).items).toEqual([]);
+  expect(summary['dead-lettered']).toBe(0);
+  return runtime;
 }

@@ -2,8 +2,6 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FlowControl } from '../../../src/engine/flow-control.js';
-import { tableFlowId } from '../../../src/engine/flow-definition.js';
 import { buildContact } from '../../support/dynamics-builders.js';
 import { RawCampaignCaller } from '../../support/campaign-test-bed.js';
 import type { SyncTestBed } from '../../support/sync-test-bed.js';
@@ -11,6 +9,8 @@ import {
   buildNote,
   buildOrder,
   buildOrderLine,
+  customTableFlows,
+  engineWithPaused,
   hiddenCounts,
   startCustomTableBed,
 } from '../../support/custom-table-fixtures.js';
@@ -26,7 +26,6 @@ import {
  * - no record is hidden in Campaign, for any resource (I6);
  * - nothing is parked and nothing was dead-lettered (order never causes an error).
  */
-const flows = ['contacts', tableFlowId('new_order'), tableFlowId('new_orderline'), tableFlowId('new_note')];
 
 type Command =
   | { kind: 'contact'; last: string }
@@ -149,14 +148,11 @@ describe('custom table sync model (fast-check): three levels, any arrival order'
   }
 
   /** Start an engine with these flows paused (true = the sync reads that table later). */
-  async function startEngine(pausedFlows: readonly boolean[]) {
-    const started = await bed.engine();
-    const control = new FlowControl(started.runtime.store, started.runtime.clock);
-    for (const [i, flow] of flows.entries()) {
-      if (pausedFlows[i]) await control.pause(flow, 'model: read later');
-      else await control.resume(flow);
-    }
-    return started;
+  function startEngine(pausedFlows: readonly boolean[]) {
+    return engineWithPaused(
+      bed,
+      customTableFlows.filter((_, i) => pausedFlows[i]),
+    );
   }
 
   function pick(table: string, n: number): string | null {

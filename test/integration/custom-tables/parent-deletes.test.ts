@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FlowControl } from '../../../src/engine/flow-control.js';
 import { tableFlowId } from '../../../src/engine/flow-definition.js';
 import type { SyncRuntime } from '../../../src/cli/runtime/sync-runtime.js';
 import { buildContact } from '../../support/dynamics-builders.js';
@@ -11,6 +10,7 @@ import {
   buildOrderLine,
   hiddenCounts,
   recordsByKey,
+  runWithPaused,
   startCustomTableBed,
 } from '../../support/custom-table-fixtures.js';
 
@@ -26,17 +26,7 @@ describe('custom tables: deleting parents', () => {
     bed = undefined;
   });
 
-  async function runWith(paused: readonly string[] = []): Promise<SyncRuntime> {
-    const { runtime, engine } = await bed!.engine();
-    const control = new FlowControl(runtime.store, runtime.clock);
-    for (const flow of ['contacts', orders, lines, notes]) {
-      if (paused.includes(flow)) await control.pause(flow, 'test: read later');
-      else await control.resume(flow);
-    }
-    await engine.runUntilIdle({ timeoutMs: 60_000 });
-    expect((await runtime.store.deadLetters.list({}, {})).items).toEqual([]);
-    return runtime;
-  }
+  const runWith = (paused: readonly string[] = []): Promise<SyncRuntime> => runWithPaused(bed!, paused);
 
   /** A contact with an order, two lines and a note, all synced. */
   async function syncedFamily() {

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FlowControl } from '../../../src/engine/flow-control.js';
 import type { SyncRuntime } from '../../../src/cli/runtime/sync-runtime.js';
 import { tableFlowId } from '../../../src/engine/flow-definition.js';
 import { NO_PARENT_KEY } from '../../../src/engine/custom-tables/link-resolver.js';
@@ -13,6 +12,7 @@ import {
   buildOrderLine,
   hiddenCounts,
   recordsByKey,
+  runWithPaused,
   startCustomTableBed,
 } from '../../support/custom-table-fixtures.js';
 
@@ -45,18 +45,7 @@ describe.each(storeKinds)('custom tables: parents first (I6), %s store', (store)
   });
 
   /** Run an engine until idle with some flows paused (the sync reads those tables later). */
-  async function runWith(paused: readonly string[]): Promise<SyncRuntime> {
-    const { runtime, engine } = await bed!.engine();
-    const control = new FlowControl(runtime.store, runtime.clock);
-    for (const flow of ['contacts', orders, lines, notes]) {
-      if (paused.includes(flow)) await control.pause(flow, 'test: read later');
-      else await control.resume(flow);
-    }
-    const summary = await engine.runUntilIdle({ timeoutMs: 60_000 });
-    expect((await runtime.store.deadLetters.list({}, {})).items).toEqual([]);
-    expect(summary['dead-lettered']).toBe(0);
-    return runtime;
-  }
+  const runWith = (paused: readonly string[] = []): Promise<SyncRuntime> => runWithPaused(bed!, paused);
 
   it('parks children read before their parents and releases them, three levels deep, the moment each parent lands', async () => {
     bed = await startCustomTableBed({ store });
