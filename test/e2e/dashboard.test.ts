@@ -118,7 +118,8 @@ beforeAll(async () => {
     'the initial load',
     async () => {
       const status = await target.api<Status>('GET', '/api/status');
-      return status.synced === contacts && status.backlog.queued + status.backlog.leased === 0;
+      const contactFlow = status.flows.find((f) => f.id === 'contacts');
+      return contactFlow?.synced === contacts && status.backlog.queued + status.backlog.leased === 0;
     },
     60_000,
   );
@@ -192,11 +193,9 @@ describe(`operator dashboard in chromium`, () => {
       )
       .toBe('same');
     const { shown } = await shownAndAnswered();
-    expect(shown).toMatchObject({
-      synced: contacts,
-      deadLetters: 1,
-      flow: { state: 'running', synced: contacts },
-    });
+    // The demo also syncs a custom table, so the overall synced count is larger than the contacts'.
+    expect(shown.synced).toBeGreaterThanOrEqual(contacts);
+    expect(shown).toMatchObject({ deadLetters: 1, flow: { state: 'running', synced: contacts } });
     // A sparkline per flow, drawn from /api/history; panels without a provider are greyed out.
     expect(await page.locator('#flows tr[data-flow="contacts"] svg.spark').count()).toBe(2);
     const status = await target.api<{ providers: { optOut: boolean; privacy: boolean } }>(

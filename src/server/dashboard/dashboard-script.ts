@@ -11,7 +11,7 @@ var pageSize = 50;
 var csrfMeta = document.querySelector('meta[name="csrf-token"]');
 var csrf = csrfMeta ? csrfMeta.getAttribute('content') : '';
 
-var dl = { filter: { key: '', flow: '', code: '' }, cursor: null, stack: [], next: null, items: [], loadedAt: 0, loadedTotal: null };
+var dl = { filter: { key: '', flow: '', code: '' }, cursor: null, stack: [], next: null, items: [], loadedAt: 0, loadedTotal: null, followUntil: 0 };
 var parked = { cursor: null, next: null, page: 1 };
 var latestStatus = null;
 var latestHistory = [];
@@ -317,6 +317,9 @@ function actOnDeadLetters(action, ids) {
   return request('POST', '/api/dead-letters/' + action, { ids: ids }).then(function (result) {
     var n = action === 'retry' ? result.retried : result.discarded;
     notify((action === 'retry' ? 'Retried ' : 'Discarded ') + n + ' dead letter' + (n === 1 ? '' : 's') + '.');
+    // A retried letter may fail again within seconds with a new id while the total stays the same:
+    // follow the list closely for a while instead of waiting for the total to move.
+    dl.followUntil = Date.now() + 20000;
     return Promise.all([loadDeadLetters(), refreshStatus()]);
   }).catch(function (error) { notify(error.message, true); });
 }
@@ -431,7 +434,7 @@ function refreshAll() {
   var tasks = [refreshStatus().then(function () {
     // The list is re-read when the count moved (or every 30 s), not on every tick: a search over
     // 100,000 dead letters is not free. A selection in progress is not wiped.
-    var stale = dl.loadedTotal !== latestStatus.deadLetters.total || Date.now() - dl.loadedAt > 30000;
+    var stale = dl.loadedTotal !== latestStatus.deadLetters.total || Date.now() - dl.loadedAt > 30000 || Date.now() < dl.followUntil;
     var more = [loadOptOut(), loadPrivacy()];
     if (stale && selectedIds().length === 0) more.push(loadDeadLetters());
     return Promise.all(more);
