@@ -194,7 +194,7 @@ describe(`operator dashboard in chromium`, () => {
       .toBe('same');
     const { shown } = await shownAndAnswered();
     // The demo also syncs a custom table, so the overall synced count is larger than the contacts'.
-    expect(shown.synced).toBeGreaterThanOrEqual(contacts);
+    expect((shown as { synced: number }).synced).toBeGreaterThanOrEqual(contacts);
     expect(shown).toMatchObject({ deadLetters: 1, flow: { state: 'running', synced: contacts } });
     // A sparkline per flow, drawn from /api/history; panels without a provider are greyed out.
     expect(await page.locator('#flows tr[data-flow="contacts"] svg.spark').count()).toBe(2);

@@ -107,7 +107,20 @@ function demoConfig(
       clientId: demoClient.id,
       clientSecret: `file:${writeSecret(secrets, 'campaign-client-secret', demoClient.secret)}`,
       caFile: join(dir, 'campaign-ca.pem'),
-      budget: { callsPerSecond: 400, callsPerDay: 5_000_000 },
+      budget: { callsPerSecond: 800, callsPerDay: 5_000_000 },
+      ...(campaign.sftp
+        ? {
+            sftp: {
+              host: campaign.sftp.host,
+              port: campaign.sftp.port,
+              username: campaign.sftp.username,
+              password: `file:${writeSecret(secrets, 'campaign-sftp-password', 'demo-sftp-password')}`,
+              hostKeySha256: campaign.sftp.hostKeySha256,
+              exportDir: campaign.sftp.exportDir,
+              quotaBytes: 50 * 1024 * 1024,
+            },
+          }
+        : {}),
     },
     store: { url: `sqlite:${join(dir, 'state.db')}` },
     engine: { workers: 16, pollIntervalMs: 2000 },
@@ -134,9 +147,17 @@ function demoConfig(
         },
       ],
       optOut: {
-        mode: 'dynamics-to-campaign',
+        // Both ways: contact changes carry opt-outs to Campaign, Campaign's daily export file (on
+        // the emulator's SFTP server) carries them back; conflicts follow the timestamp rule.
+        mode: campaign.sftp ? 'bidirectional' : 'dynamics-to-campaign',
         mapping: { donotemail: 'blackListEmail', donotbulkemail: 'blackList' },
+        file: { pollIntervalMs: 10_000 },
       },
+    },
+    privacy: {
+      serviceUrl: campaign.privacyServiceUrl,
+      imsOrgId: campaign.imsOrgId,
+      pollIntervalMs: 2000,
     },
     server: { host: '127.0.0.1', port, adminToken: 'env:DCSYNC_ADMIN_TOKEN' },
     logging: { level: process.env.DCSYNC_LOG_LEVEL ?? 'warn' },
@@ -216,6 +237,8 @@ export async function runDemo(options: DemoOptions, context: CliContext): Promis
       return exitCodes.ok;
     }
     await service.start();
+    // The export workflow's first file, so the dashboard shows SFTP freshness from the start.
+    await campaign.admin.sftp?.runNow().catch(() => undefined);
     if (options.trickle && options.rate > 0) {
       let tick = 0;
       trickle = setInterval(() => {
@@ -234,6 +257,14 @@ export async function runDemo(options: DemoOptions, context: CliContext): Promis
             creates: tick % 9 === 0 ? 1 : 0,
             seed: options.seed * 100_000 + tick,
           });
+        // Now and then an operator opts someone out in Campaign; the export workflow writes its
+        // file to the SFTP server, and the sync carries the opt-out back to Dynamics.
+        if (tick % 15 === 0 && campaign.admin.sftp) {
+          const synced = campaign.admin.listRecords('profile').filter((p) => p.values.externalId);
+          const pick = synced[tick % Math.max(1, synced.length)];
+          if (pick) campaign.admin.editProfileAsOperator(pick.PKey, { blackListEmail: true });
+        }
+        if (tick % 30 === 0) void campaign.admin.sftp?.runNow().catch(() => undefined);
         engine.wake();
       }, 1000);
       trickle.unref();
