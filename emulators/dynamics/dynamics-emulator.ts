@@ -105,7 +105,7 @@ function routeKey(handler: WebApiHandler, method: string, url: string): string {
       case 'entity':
         return `${method} ${resource.entitySet}(id)${resource.property ? '/property' : ''}`;
       case 'entityDefinitions':
-        return `${method} EntityDefinitions${resource.navigation ? `/${resource.navigation}` : ''}`;
+        return `${method} EntityDefinitions${resource.navigation ? `/${resource.navigation}` : ''}${resource.cast ? `/${resource.cast}` : ''}`;
       default:
         return `${method} ${resource.kind}`;
     }

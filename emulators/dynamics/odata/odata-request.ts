@@ -114,6 +114,8 @@ export type ResourcePath =
       logicalName: string | undefined;
       metadataId: string | undefined;
       navigation: string | undefined;
+      /** A derived-type cast after the navigation (`Microsoft.Dynamics.CRM.PicklistAttributeMetadata`). */
+      cast: string | undefined;
     }
   | { kind: 'collection'; entitySet: string; count: boolean }
   | { kind: 'entity'; entitySet: string; id: string; property: string | undefined };
@@ -138,7 +140,7 @@ export function parseResourcePath(path: string): ResourcePath {
   if (trimmed === 'DeleteRecordChangeHistory') return { kind: 'deleteRecordChangeHistory' };
   if (trimmed === 'organizations') return { kind: 'organizations' };
   const definitionsMatch = new RegExp(
-    `^EntityDefinitions(?:\\((?:LogicalName='([^']*)'|(?:MetadataId=)?(${guidText}))\\))?(?:/(\\w+))?$`,
+    `^EntityDefinitions(?:\\((?:LogicalName='([^']*)'|(?:MetadataId=)?(${guidText}))\\))?(?:/(\\w+)(?:/([\\w.]+))?)?$`,
   ).exec(trimmed);
   if (definitionsMatch) {
     return {
@@ -146,6 +148,7 @@ export function parseResourcePath(path: string): ResourcePath {
       logicalName: definitionsMatch[1],
       metadataId: definitionsMatch[2]?.toLowerCase(),
       navigation: definitionsMatch[3],
+      cast: definitionsMatch[4],
     };
   }
   const entity = new RegExp(`^(\\w+)\\((?:\\w+=)?(${guidText})\\)(?:/(\\w+))?$`).exec(trimmed);

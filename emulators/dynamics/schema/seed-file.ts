@@ -7,11 +7,18 @@ import {
   contactTableSchema,
   lookupDeleteBehaviours,
   systemColumns,
+  type ChoiceOption,
   type ColumnSchema,
   type TableSchema,
 } from './table-schema.js';
 
 const namePattern = /^[a-z][a-z0-9_]*$/;
+
+/** An option: `{ value, label }`, or a bare number (its label is then the number as text). */
+const optionSchema = z.union([
+  z.number().int(),
+  z.object({ value: z.number().int(), label: z.string().min(1) }).strict(),
+]);
 
 const columnSchema = z
   .object({
@@ -23,10 +30,26 @@ const columnSchema = z
     target: z.string().optional(),
     navigationProperty: z.string().optional(),
     onDelete: z.enum(lookupDeleteBehaviours).optional(),
-    options: z.array(z.number().int()).optional(),
+    options: z.array(optionSchema).optional(),
   })
   .strict()
-  .refine((c) => c.type !== 'lookup' || c.target !== undefined, { message: 'a lookup column needs target' });
+  .refine((c) => c.type !== 'lookup' || c.target !== undefined, { message: 'a lookup column needs target' })
+  .refine((c) => c.options === undefined || ['picklist', 'state', 'status'].includes(c.type), {
+    message: 'options belong to picklist, state and status columns',
+  })
+  .refine(
+    (c) => {
+      const values = (c.options ?? []).map((o) => (typeof o === 'number' ? o : o.value));
+      return new Set(values).size === values.length;
+    },
+    { message: 'option values must be unique' },
+  );
+
+type SeedOption = z.infer<typeof optionSchema>;
+
+function toChoiceOption(option: SeedOption): ChoiceOption {
+  return typeof option === 'number' ? { value: option, label: String(option) } : option;
+}
 
 const tableSchema = z
   .object({
@@ -124,7 +147,7 @@ export function toTableSchema(table: SeedTable): TableSchema {
     target: c.target,
     navigationProperty: c.type === 'lookup' ? (c.navigationProperty ?? c.schemaName ?? c.name) : undefined,
     onDelete: c.type === 'lookup' ? (c.onDelete ?? 'removeLink') : undefined,
-    options: c.options,
+    options: c.options?.map(toChoiceOption),
   }));
   if (!own.some((c) => c.logicalName === primaryNameAttribute)) {
     own.unshift({

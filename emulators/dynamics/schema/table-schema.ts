@@ -27,6 +27,29 @@ export type ColumnType = (typeof columnTypes)[number];
 export const lookupDeleteBehaviours = ['removeLink', 'cascade', 'restrict'] as const;
 export type LookupDeleteBehaviour = (typeof lookupDeleteBehaviours)[number];
 
+/**
+ * One option of a choice column (picklist, state or status), with its display label in the
+ * organisation's base language (1033).
+ */
+export interface ChoiceOption {
+  value: number;
+  label: string;
+  /** For status options: the state (statecode value) the status belongs to. */
+  state?: number | undefined;
+  /** For state options: the status a row gets when it moves into this state. */
+  defaultStatus?: number | undefined;
+}
+
+/** Whether a column holds a choice (its metadata has an `OptionSet`). */
+export function isChoiceColumn(column: ColumnSchema): boolean {
+  return column.type === 'picklist' || column.type === 'state' || column.type === 'status';
+}
+
+/** Whether `value` is one of the column's options (columns without options accept any integer). */
+export function isAllowedOption(column: ColumnSchema, value: number): boolean {
+  return !column.options || column.options.some((o) => o.value === value);
+}
+
 export interface ColumnSchema {
   /** Lower-case logical name (`firstname`, `new_contactid`). */
   logicalName: string;
@@ -45,8 +68,8 @@ export interface ColumnSchema {
   navigationProperty?: string | undefined;
   /** For lookups: delete behaviour of the relationship. @default 'removeLink' */
   onDelete?: LookupDeleteBehaviour | undefined;
-  /** For picklists: allowed option values. */
-  options?: readonly number[] | undefined;
+  /** For picklist, state and status columns: the allowed options and their labels. */
+  options?: readonly ChoiceOption[] | undefined;
 }
 
 export interface TableSchema {
@@ -125,8 +148,26 @@ export function systemColumns(primaryIdAttribute: string): ColumnSchema[] {
       type: 'uniqueidentifier',
       readOnly: true,
     },
-    { logicalName: 'statecode', schemaName: 'StateCode', type: 'state', defaultValue: 0, options: [0, 1] },
-    { logicalName: 'statuscode', schemaName: 'StatusCode', type: 'status', defaultValue: 1, options: [1, 2] },
+    {
+      logicalName: 'statecode',
+      schemaName: 'StateCode',
+      type: 'state',
+      defaultValue: 0,
+      options: [
+        { value: 0, label: 'Active', defaultStatus: 1 },
+        { value: 1, label: 'Inactive', defaultStatus: 2 },
+      ],
+    },
+    {
+      logicalName: 'statuscode',
+      schemaName: 'StatusCode',
+      type: 'status',
+      defaultValue: 1,
+      options: [
+        { value: 1, label: 'Active', state: 0 },
+        { value: 2, label: 'Inactive', state: 1 },
+      ],
+    },
     { logicalName: 'createdon', schemaName: 'CreatedOn', type: 'datetime', readOnly: true },
     { logicalName: 'modifiedon', schemaName: 'ModifiedOn', type: 'datetime', readOnly: true },
     { logicalName: 'versionnumber', schemaName: 'VersionNumber', type: 'bigint', readOnly: true },
@@ -159,7 +200,13 @@ export function contactTableSchema(changeTrackingEnabled = true): TableSchema {
       schemaName: 'PreferredContactMethodCode',
       type: 'picklist',
       defaultValue: 1,
-      options: [1, 2, 3, 4, 5],
+      options: [
+        { value: 1, label: 'Any' },
+        { value: 2, label: 'Email' },
+        { value: 3, label: 'Phone' },
+        { value: 4, label: 'Fax' },
+        { value: 5, label: 'Mail' },
+      ],
     },
     booleanColumn('donotemail', false, 'DoNotEMail'),
     booleanColumn('donotbulkemail', false, 'DoNotBulkEMail'),

@@ -274,7 +274,7 @@ export class DataverseDataGenerator {
       case 'picklist':
       case 'state':
       case 'status':
-        return column.options && column.options.length > 0 ? random.pick(column.options) : null;
+        return column.options && column.options.length > 0 ? random.pick(column.options).value : null;
       case 'lookup': {
         const target = this.store.table(column.target ?? '');
         if (!target || target.rows.size === 0 || random.chance(0.1)) return null;

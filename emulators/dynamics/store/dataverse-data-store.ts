@@ -7,7 +7,7 @@ import {
   notFoundError,
   propertyNotFoundError,
 } from '../dataverse-error.js';
-import { readNameOf, type ColumnSchema, type TableSchema } from '../schema/table-schema.js';
+import { isAllowedOption, readNameOf, type ColumnSchema, type TableSchema } from '../schema/table-schema.js';
 
 export type RowValue = string | number | boolean | null;
 /** A stored row: logical column name → value. Lookups hold the target id under their logical name. */
@@ -353,7 +353,7 @@ export class DataverseDataStore {
       case 'state':
       case 'status': {
         if (typeof value !== 'number' || !Number.isInteger(value)) throw typeError('Edm.Int32');
-        if (column.options && !column.options.includes(value)) {
+        if (!isAllowedOption(column, value)) {
           throw new DataverseError(
             400,
             dataverseErrorCodes.validation,

@@ -5,8 +5,15 @@ import {
   propertyNotFoundError,
 } from '../dataverse-error.js';
 import { compileFilter, type FilterProperty } from '../odata/odata-filter.js';
-import type { QueryOptions } from '../odata/odata-request.js';
-import { attributeTypeOf, readNameOf, type ColumnSchema, type TableSchema } from '../schema/table-schema.js';
+import { resourceNotFound, type QueryOptions, type ResourcePath } from '../odata/odata-request.js';
+import {
+  attributeTypeOf,
+  isChoiceColumn,
+  readNameOf,
+  type ChoiceOption,
+  type ColumnSchema,
+  type TableSchema,
+} from '../schema/table-schema.js';
 import type { DataverseDataStore, TableData } from '../store/dataverse-data-store.js';
 import { guidFrom } from '../auth/entra-token-service.js';
 import { apiPathPrefix, jsonResponse, type WebApiResponse } from './web-api-types.js';
@@ -29,6 +36,22 @@ const metadataTypeNames: Record<string, string> = {
   Status: 'StatusAttributeMetadata',
   Lookup: 'LookupAttributeMetadata',
 };
+
+const typeNamespace = 'Microsoft.Dynamics.CRM.';
+
+/**
+ * Types the `Attributes` collection can be cast to. `EnumAttributeMetadata` is left out on purpose:
+ * Dataverse refuses a cast to it, so picklist, state and status options take one query each.
+ */
+const castableAttributeTypes: ReadonlySet<string> = new Set(
+  Object.values(metadataTypeNames).filter((name) => name !== 'AttributeMetadata'),
+);
+
+/** The organisation's base language (English). */
+const languageCode = 1033;
+
+/** Where an `EntityDefinitions` request points. */
+type DefinitionsPath = Extract<ResourcePath, { kind: 'entityDefinitions' }>;
 
 const edmTypes: Record<string, string> = {
   string: 'Edm.String',
@@ -74,6 +97,37 @@ function pick(object: Json, select: string[] | undefined): Json {
   }
   if ('MetadataId' in object) out.MetadataId = object.MetadataId;
   return out;
+}
+
+/** Parse one `$expand` item: `Name`, `Name($select=a,b)` or `Name($select=a;$filter=…)`. */
+function parseExpandItem(item: string): {
+  name: string;
+  select: string[] | undefined;
+  filter: string | null;
+} {
+  const match = /^(\w+)(?:\((.*)\))?$/.exec(item);
+  if (!match) throw badRequest(`Invalid $expand item '${item}'.`);
+  const nested = new URLSearchParams((match[2] ?? '').replace(/;/g, '&'));
+  return {
+    name: match[1] as string,
+    select: nested
+      .get('$select')
+      ?.split(',')
+      .map((s) => s.trim()),
+    filter: nested.get('$filter'),
+  };
+}
+
+/** A `Label` complex type with one localized label, also the user's. */
+function labelOf(text: string, metadataId: string, managed: boolean): Json {
+  const localized = () => ({
+    Label: text,
+    LanguageCode: languageCode,
+    IsManaged: managed,
+    MetadataId: metadataId,
+    HasChanged: null,
+  });
+  return { LocalizedLabels: [localized()], UserLocalizedLabel: localized() };
 }
 
 function objectResolver(name: string): FilterProperty<Json> {
@@ -152,6 +206,47 @@ export class MetadataHandler {
     return out;
   }
 
+  /** `OptionMetadata` (with the state/status extras of `StateOptionMetadata`/`StatusOptionMetadata`). */
+  private option(schema: TableSchema, column: ColumnSchema, option: ChoiceOption): Json {
+    const managed = !schema.isCustomEntity;
+    const out: Json = {
+      Value: option.value,
+      Color: null,
+      IsManaged: managed,
+      ExternalValue: null,
+      ParentValues: [],
+      Tag: null,
+      IsHidden: false,
+      MetadataId: null,
+      HasChanged: null,
+      Label: labelOf(
+        option.label,
+        guidFrom(`label:${schema.logicalName}.${column.logicalName}.${option.value}`),
+        managed,
+      ),
+      Description: { LocalizedLabels: [], UserLocalizedLabel: null },
+    };
+    if (column.type === 'state') {
+      out.DefaultStatus = option.defaultStatus ?? null;
+      out.InvariantName = option.label;
+    }
+    if (column.type === 'status') out.State = option.state ?? null;
+    return out;
+  }
+
+  /** The column's local option set (`OptionSetMetadata`). */
+  private optionSet(schema: TableSchema, column: ColumnSchema): Json {
+    return {
+      MetadataId: guidFrom(`optionset:${schema.logicalName}.${column.logicalName}`),
+      Name: `${schema.logicalName}_${column.logicalName}`,
+      IsGlobal: false,
+      IsCustomOptionSet: schema.isCustomEntity,
+      IsManaged: !schema.isCustomEntity,
+      OptionSetType: attributeTypeOf(column.type),
+      Options: (column.options ?? []).map((o) => this.option(schema, column, o)),
+    };
+  }
+
   private relationship(schema: TableSchema, column: ColumnSchema): Json {
     const target = this.store.requireTable(column.target ?? '').schema;
     const cascade =
@@ -211,13 +306,13 @@ export class MetadataHandler {
     return data;
   }
 
-  /** `GET EntityDefinitions…` in its collection, single and navigation forms. */
-  get(
-    logicalName: string | undefined,
-    metadataId: string | undefined,
-    navigation: string | undefined,
-    query: QueryOptions,
-  ): WebApiResponse {
+  /**
+   * `GET EntityDefinitions…` in its collection, single and navigation forms, and `Attributes` cast
+   * to one attribute type (`…/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata`), whose
+   * `OptionSet` can be expanded.
+   */
+  get(path: DefinitionsPath, query: QueryOptions): WebApiResponse {
+    const { logicalName, metadataId, navigation, cast } = path;
     const select = query.select;
     const selectPart = query.selectText ? `(${query.selectText})` : '';
     if (logicalName === undefined && metadataId === undefined) {
@@ -231,6 +326,7 @@ export class MetadataHandler {
     }
     const data = this.findTable(logicalName, metadataId);
     const key = logicalName !== undefined ? `LogicalName='${logicalName}'` : metadataId;
+    if (cast !== undefined) return this.castAttributes(data.schema, key ?? '', navigation, cast, query);
     if (navigation !== undefined) {
       let items = this.navigationItems(data.schema, navigation);
       if (query.filter !== undefined) items = items.filter(compileFilter(query.filter, objectResolver));
@@ -244,21 +340,58 @@ export class MetadataHandler {
       ...pick(this.definition(data.schema), select),
     };
     if (query.expand !== undefined) {
-      for (const item of splitTopLevel(query.expand)) {
-        const match = /^(\w+)(?:\((.*)\))?$/.exec(item);
-        if (!match) throw badRequest(`Invalid $expand item '${item}'.`);
-        const nested = new URLSearchParams((match[2] ?? '').replace(/;/g, '&'));
-        const nestedSelect = nested
-          .get('$select')
-          ?.split(',')
-          .map((s) => s.trim());
-        let items = this.navigationItems(data.schema, match[1] as string);
-        const nestedFilter = nested.get('$filter');
-        if (nestedFilter) items = items.filter(compileFilter(nestedFilter, objectResolver));
-        body[match[1] as string] = items.map((i) => pick(i, nestedSelect));
+      for (const text of splitTopLevel(query.expand)) {
+        const item = parseExpandItem(text);
+        let items = this.navigationItems(data.schema, item.name);
+        if (item.filter) items = items.filter(compileFilter(item.filter, objectResolver));
+        body[item.name] = items.map((i) => pick(i, item.select));
       }
     }
     return jsonResponse(200, body);
+  }
+
+  /** `EntityDefinitions(…)/Attributes/Microsoft.Dynamics.CRM.<Type>AttributeMetadata`. */
+  private castAttributes(
+    schema: TableSchema,
+    key: string,
+    navigation: string | undefined,
+    cast: string,
+    query: QueryOptions,
+  ): WebApiResponse {
+    const typeName = cast.startsWith(typeNamespace) ? cast.slice(typeNamespace.length) : '';
+    if (navigation !== 'Attributes' || !castableAttributeTypes.has(typeName)) throw resourceNotFound(cast);
+    const columns = schema.columns.filter((c) => metadataTypeNames[attributeTypeOf(c.type)] === typeName);
+    const expands = query.expand === undefined ? [] : splitTopLevel(query.expand).map(parseExpandItem);
+    for (const item of expands) {
+      const enumType = ['PicklistAttributeMetadata', 'StateAttributeMetadata', 'StatusAttributeMetadata'];
+      if (!enumType.includes(typeName) || (item.name !== 'OptionSet' && item.name !== 'GlobalOptionSet'))
+        throw propertyNotFoundError(item.name, typeName);
+    }
+    let entries = columns.map((column) => ({ column, json: this.attribute(schema, column) }));
+    if (query.filter !== undefined) {
+      const matches = compileFilter(query.filter, objectResolver);
+      entries = entries.filter((e) => matches(e.json));
+    }
+    const value = entries.map(({ column, json }) => {
+      const out = pick(json, query.select);
+      for (const item of expands) {
+        // Every option set here is local to its column: GlobalOptionSet is null, as in Dataverse.
+        out[item.name] =
+          item.name === 'OptionSet' && isChoiceColumn(column)
+            ? pick(this.optionSet(schema, column), item.select)
+            : null;
+      }
+      return out;
+    });
+    const shape = [
+      ...(query.select ?? []),
+      ...expands.map((e) => (e.select ? `${e.name}(${e.select.join(',')})` : e.name)),
+    ];
+    const shapePart = shape.length > 0 ? `(${shape.join(',')})` : '';
+    return jsonResponse(200, {
+      '@odata.context': `${this.base}$metadata#EntityDefinitions(${key})/Attributes/${cast}${shapePart}`,
+      value,
+    });
   }
 
   /**

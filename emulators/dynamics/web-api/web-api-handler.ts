@@ -97,8 +97,7 @@ export class WebApiHandler {
       case 'organizations':
         return this.metadata.organizations(query);
       case 'entityDefinitions':
-        if (method === 'GET')
-          return this.metadata.get(resource.logicalName, resource.metadataId, resource.navigation, query);
+        if (method === 'GET') return this.metadata.get(resource, query);
         if (method === 'PUT' && resource.navigation === undefined) {
           const body = JSON.parse(request.body ?? '{}') as Record<string, unknown>;
           return this.metadata.put(resource.logicalName, resource.metadataId, body);
