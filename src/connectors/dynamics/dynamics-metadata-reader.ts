@@ -55,6 +55,50 @@ interface EntityDefinitionBody {
   }[];
 }
 
+/** Labels of a table's choice columns: column → option value (as text, `"2"`) → label (`"Email"`). */
+export type DynamicsOptionLabels = Record<string, Record<string, string>>;
+
+/**
+ * Attribute types whose options carry labels, each read with its own cast: Dataverse does not let
+ * `Attributes` be cast to their common base type, `EnumAttributeMetadata`.
+ */
+const choiceAttributeCasts = [
+  'PicklistAttributeMetadata',
+  'StateAttributeMetadata',
+  'StatusAttributeMetadata',
+] as const;
+
+/** `AttributeType`s of columns with options (picklist, state, status). */
+export const choiceAttributeTypes: readonly string[] = ['Picklist', 'State', 'Status'];
+
+interface LocalizedLabelBody {
+  Label?: unknown;
+  LanguageCode?: unknown;
+}
+
+interface ChoiceAttributesBody {
+  value?: {
+    LogicalName?: unknown;
+    OptionSet?: {
+      Options?: {
+        Value?: unknown;
+        Label?: { LocalizedLabels?: LocalizedLabelBody[]; UserLocalizedLabel?: LocalizedLabelBody | null };
+      }[];
+    } | null;
+  }[];
+}
+
+/** The label in the caller's language (`UserLocalizedLabel`), else the first localized one. */
+function labelText(
+  label:
+    { LocalizedLabels?: LocalizedLabelBody[]; UserLocalizedLabel?: LocalizedLabelBody | null } | undefined,
+): string | undefined {
+  const user = label?.UserLocalizedLabel?.Label;
+  if (typeof user === 'string') return user;
+  const first = label?.LocalizedLabels?.[0]?.Label;
+  return typeof first === 'string' ? first : undefined;
+}
+
 /** How to enable change tracking, for error messages and `validate` output. */
 export function changeTrackingHint(table: string): string {
   return `Enable 'Track changes' on table ${table} in Power Apps (Tables → ${table} → Properties → Advanced options) or set ChangeTrackingEnabled=true on EntityDefinitions`;
@@ -122,6 +166,60 @@ export class DynamicsMetadataReader {
           target: typeof r.ReferencedEntity === 'string' ? r.ReferencedEntity : '',
         })),
     };
+  }
+
+  /**
+   * Labels of the table's choice columns (picklist, state and status) from their option sets:
+   * `EntityDefinitions(LogicalName='…')/Attributes/Microsoft.Dynamics.CRM.<Type>AttributeMetadata`
+   * with `$expand=OptionSet($select=Options)`, one request per type. Each option's
+   * `UserLocalizedLabel` is used (the calling user's language), else its first localized label;
+   * options without a label are left out. With `columns`, only those columns are returned
+   * (an empty list asks nothing).
+   */
+  async getOptionLabels(logicalName: string, columns?: readonly string[]): Promise<DynamicsOptionLabels> {
+    const labels: DynamicsOptionLabels = {};
+    if (columns && columns.length === 0) return labels;
+    const wanted = columns ? new Set(columns) : null;
+    const table = logicalName.replace(/'/g, "''");
+    const answers = await Promise.all(
+      choiceAttributeCasts.map((cast) =>
+        this.client.request<ChoiceAttributesBody>({
+          method: 'GET',
+          path: `EntityDefinitions(LogicalName='${table}')/Attributes/Microsoft.Dynamics.CRM.${cast}`,
+          query: { $select: 'LogicalName', $expand: 'OptionSet($select=Options)' },
+          acceptStatuses: [404],
+        }),
+      ),
+    );
+    for (const response of answers) {
+      if (response.status === 404) {
+        throw new ConnectorError(
+          'dynamics',
+          'DYNAMICS_TABLE_NOT_FOUND',
+          `Table ${logicalName} does not exist in the Dynamics environment`,
+          { status: 404, retryable: false },
+        );
+      }
+      if (!Array.isArray(response.body?.value)) {
+        throw new ConnectorError(
+          'dynamics',
+          'DYNAMICS_BAD_RESPONSE',
+          `Option set metadata of table ${logicalName} has no attribute list`,
+          { retryable: true },
+        );
+      }
+      for (const attribute of response.body.value) {
+        const name = attribute.LogicalName;
+        if (typeof name !== 'string' || (wanted && !wanted.has(name))) continue;
+        const options: Record<string, string> = {};
+        for (const option of attribute.OptionSet?.Options ?? []) {
+          const text = labelText(option.Label);
+          if (typeof option.Value === 'number' && text !== undefined) options[String(option.Value)] = text;
+        }
+        labels[name] = options;
+      }
+    }
+    return labels;
   }
 
   /** Fetch the metadata and fail unless change tracking is on (the start-up check). */
