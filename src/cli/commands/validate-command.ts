@@ -4,7 +4,7 @@ import type { LiveCheck } from '../../config/live-check.js';
 import { loadConfig } from '../../config/load-config.js';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
 import type { CliContext } from '../cli-context.js';
-import { createCustomTableLiveCheck } from '../../engine/custom-tables/custom-table-live-check.js';
+import { createContactFlowLiveCheck, createCustomTableLiveCheck } from '../../engine/metadata-live-checks.js';
 import { openMetadataSource } from '../runtime/open-metadata-source.js';
 import { exitCodes } from '../exit-codes.js';
 
@@ -13,7 +13,7 @@ import { exitCodes } from '../exit-codes.js';
  * here (one entry per check; each lives next to the connector it exercises).
  */
 export function createLiveChecks(): LiveCheck[] {
-  return [createCustomTableLiveCheck(openMetadataSource)];
+  return [createContactFlowLiveCheck(openMetadataSource), createCustomTableLiveCheck(openMetadataSource)];
 }
 
 /** Options of one `validate` run. */

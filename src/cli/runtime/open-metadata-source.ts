@@ -6,7 +6,7 @@ import { CampaignClient } from '../../connectors/campaign/campaign-client.js';
 import { DynamicsMetadataReader } from '../../connectors/dynamics/dynamics-metadata-reader.js';
 import { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-web-api-client.js';
 import { createMetadataSource } from '../../engine/custom-tables/custom-table-metadata-source.js';
-import type { OpenedMetadataSource } from '../../engine/custom-tables/custom-table-live-check.js';
+import type { OpenedMetadataSource } from '../../engine/metadata-live-checks.js';
 
 function plain(value: string | Secret): string {
   return typeof value === 'string' ? value : value.reveal();

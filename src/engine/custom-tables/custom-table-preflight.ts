@@ -1,16 +1,24 @@
-import { createFinding, type ConfigFinding, type ConfigPath } from '../../config/config-finding.js';
+import type { ConfigFinding, ConfigPath } from '../../config/config-finding.js';
 import type { ResolvedFlowsConfig, ResolvedCustomTable } from '../../config/resolved-config.js';
 import { formatHint } from '../../config/did-you-mean.js';
 import {
   changeTrackingHint,
-  type DynamicsAttribute,
   type DynamicsTableMetadata,
 } from '../../connectors/dynamics/dynamics-metadata-reader.js';
 import type {
-  CampaignFieldMetadata,
   CampaignLinkMetadata,
   CampaignResourceMetadata,
 } from '../../connectors/campaign/campaign-types.js';
+import {
+  attributeOf,
+  campaignTypeOf,
+  checkMappedColumns,
+  checkMappedFields,
+  collectFindings,
+  logicalColumn,
+  type MappingUnderCheck,
+  type PreflightReport,
+} from '../mapping-preflight.js';
 import type { CustomTableMetadataSource } from './custom-table-metadata-source.js';
 
 /** The parts of the configuration the custom-table pre-flight reads. */
@@ -22,49 +30,6 @@ const guidLength = 36;
 /** Dynamics attribute types of lookup columns. */
 const lookupTypes: readonly string[] = ['Lookup', 'Customer', 'Owner'];
 
-/**
- * Campaign field types (the metadata's high-level `type`, or `resType`) each Dynamics attribute type
- * can be written to. Types not listed are not checked.
- */
-function acceptedCampaignTypes(dynamicsType: string, picklist: 'label' | 'value'): readonly string[] | null {
-  switch (dynamicsType) {
-    case 'String':
-    case 'Memo':
-    case 'EntityName':
-      return ['string', 'memo', 'enumeration'];
-    case 'Uniqueidentifier':
-    case 'Lookup':
-    case 'Customer':
-    case 'Owner':
-      return ['string', 'memo'];
-    case 'Integer':
-    case 'BigInt':
-    case 'Decimal':
-    case 'Double':
-    case 'Money':
-      return ['number', 'string', 'memo'];
-    case 'Boolean':
-      return ['boolean', 'string'];
-    case 'DateTime':
-      return ['date', 'datetime', 'string'];
-    case 'Picklist':
-    case 'State':
-    case 'Status':
-      return picklist === 'label' ? ['string', 'memo', 'enumeration'] : ['number', 'string', 'memo'];
-    default:
-      return null;
-  }
-}
-
-function campaignTypeOf(field: CampaignFieldMetadata): string {
-  return field.resType === 'memo' ? 'memo' : field.type;
-}
-
-/** `_new_parent_value` → `new_parent`. */
-function logicalColumn(column: string): string {
-  return /^_(.+)_value$/.exec(column)?.[1] ?? column;
-}
-
 interface TableContext {
   index: number;
   table: ResolvedCustomTable;
@@ -73,7 +38,7 @@ interface TableContext {
   campaign: CampaignResourceMetadata | null;
 }
 
-type Report = (severity: ConfigFinding['severity'], code: string, path: ConfigPath, message: string) => void;
+type Report = PreflightReport;
 
 function tablePath(index: number, ...rest: (string | number)[]): ConfigPath {
   return ['flows', 'customTables', index, ...rest];
@@ -93,9 +58,7 @@ export async function checkCustomTables(
   flows: CustomTablePreflightConfig,
   source: CustomTableMetadataSource,
 ): Promise<ConfigFinding[]> {
-  const findings: ConfigFinding[] = [];
-  const report: Report = (severity, code, path, message) =>
-    findings.push(createFinding(severity, code, path, message));
+  const { findings, report } = collectFindings();
   const contexts: TableContext[] = [];
   const all = flows.customTables;
   await Promise.all(
@@ -125,6 +88,20 @@ export async function checkCustomTables(
   return findings;
 }
 
+function mappingUnderCheck({ index, table, owner }: TableContext): MappingUnderCheck {
+  const filter = table.filter;
+  return {
+    owner,
+    table: table.table,
+    resource: table.resource,
+    mapping: table.mapping,
+    picklist: table.picklist,
+    filterColumns: (filter ? (filter.all ?? filter.any ?? []) : []).map((condition) => condition.field),
+    mappingPath: (column) => tablePath(index, 'mapping', column),
+    filterPath: tablePath(index, 'filter'),
+  };
+}
+
 function checkDynamicsSide(context: TableContext, report: Report): void {
   const { index, table, owner, dynamics } = context;
   if (!dynamics) {
@@ -143,26 +120,7 @@ function checkDynamicsSide(context: TableContext, report: Report): void {
       tablePath(index, 'table'),
       `Change tracking is not enabled on Dynamics table ${table.table}. ${changeTrackingHint(table.table)}.`,
     );
-  const names = dynamics.attributes.map((a) => a.logicalName);
-  const missing = (column: string, path: ConfigPath, what: string): void =>
-    report(
-      'error',
-      'PREFLIGHT_COLUMN_MISSING',
-      path,
-      `${owner}: ${what} ${column} does not exist on Dynamics table ${table.table}${formatHint(logicalColumn(column), names)}`,
-    );
-  for (const column of Object.keys(table.mapping))
-    if (!attributeOf(dynamics, column)) missing(column, tablePath(index, 'mapping', column), 'column');
-  const filter = table.filter;
-  const conditions = filter ? (filter.all ?? filter.any ?? []) : [];
-  for (const condition of conditions)
-    if (!attributeOf(dynamics, condition.field))
-      missing(condition.field, tablePath(index, 'filter'), 'filter column');
-}
-
-function attributeOf(metadata: DynamicsTableMetadata, column: string): DynamicsAttribute | undefined {
-  const name = logicalColumn(column);
-  return metadata.attributes.find((a) => a.logicalName === name);
+  checkMappedColumns(mappingUnderCheck(context), dynamics, report);
 }
 
 function checkCampaignSide(context: TableContext, report: Report): void {
@@ -176,40 +134,8 @@ function checkCampaignSide(context: TableContext, report: Report): void {
     );
     return;
   }
+  checkMappedFields(mappingUnderCheck(context), dynamics, campaign, report);
   const fieldNames = Object.keys(campaign.fields);
-  for (const [column, mapping] of Object.entries(table.mapping)) {
-    const path = tablePath(index, 'mapping', column);
-    const fieldName = mapping.to.split('.')[0]!;
-    const field = campaign.fields[fieldName];
-    if (!field) {
-      report(
-        'error',
-        'PREFLIGHT_FIELD_MISSING',
-        path,
-        `${owner}: Campaign field ${mapping.to} (for column ${column}) does not exist on resource ${table.resource}${formatHint(fieldName, fieldNames)}`,
-      );
-      continue;
-    }
-    if (field.readOnly)
-      report(
-        'error',
-        'PREFLIGHT_FIELD_READ_ONLY',
-        path,
-        `${owner}: Campaign field ${mapping.to} of ${table.resource} is read-only; column ${column} cannot be written to it`,
-      );
-    const attribute = dynamics ? attributeOf(dynamics, column) : undefined;
-    // Replacements may change the value's type; the mapper checks each written value anyway.
-    if (!attribute || mapping.replacements.length > 0 || mapping.to.includes('.')) continue;
-    const accepted = acceptedCampaignTypes(attribute.type, mapping.picklist ?? table.picklist);
-    const actual = campaignTypeOf(field);
-    if (accepted && !accepted.includes(actual) && !accepted.includes(field.resType))
-      report(
-        'error',
-        'PREFLIGHT_TYPE_MISMATCH',
-        path,
-        `${owner}: column ${column} of Dynamics table ${table.table} is ${attribute.type}, but Campaign field ${mapping.to} of ${table.resource} is ${actual}; it accepts ${accepted.join(', ')}`,
-      );
-  }
 
   const key = campaign.fields[table.keyColumn];
   const keyPath = tablePath(index, 'keyColumn');
