@@ -86,7 +86,12 @@ export class AlertDispatcher implements AlertSink {
       results.forEach((result, index) => {
         if (result.status === 'rejected')
           this.options.logger.warn(
-            { err: result.reason as unknown, alert: alert.kind, subject: alert.subject, route: routes[index]!.name },
+            {
+              err: result.reason as unknown,
+              alert: alert.kind,
+              subject: alert.subject,
+              route: routes[index]!.name,
+            },
             'alert not delivered',
           );
       });

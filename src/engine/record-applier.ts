@@ -235,7 +235,11 @@ export class RecordApplier {
           true,
         );
       }
-      const outcome = await flow.sink.update(entry.campaignPKey, { ...fields, ...extra.extraFields }, { lane });
+      const outcome = await flow.sink.update(
+        entry.campaignPKey,
+        { ...fields, ...extra.extraFields },
+        { lane },
+      );
       if (outcome === 'ok') {
         return this.done(
           'updated',
@@ -286,7 +290,16 @@ export class RecordApplier {
     // one call does it. Otherwise (or after a crash) look up first so nothing is created twice.
     const lookupFirst = !flow.sink.keyIsUnique || intentWritten;
     if (lookupFirst) {
-      const adopted = await this.adoptExisting(flow, key, written, hash, version, lane, intentWritten, detail);
+      const adopted = await this.adoptExisting(
+        flow,
+        key,
+        written,
+        hash,
+        version,
+        lane,
+        intentWritten,
+        detail,
+      );
       if (adopted) return adopted;
     }
     if (!intentWritten) {
