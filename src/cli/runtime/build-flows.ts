@@ -1,8 +1,17 @@
 import { SyncError } from '../../core/errors.js';
-import { FieldMapping, type FieldMappingRule, type TargetType } from '../../core/field-mapping.js';
+import {
+  FieldMapping,
+  type FieldMappingRule,
+  type OptionLabels,
+  type TargetType,
+} from '../../core/field-mapping.js';
 import { filterColumns, type RecordFilter } from '../../core/record-filter.js';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
-import { changeTrackingHint } from '../../connectors/dynamics/dynamics-metadata-reader.js';
+import {
+  changeTrackingHint,
+  choiceAttributeTypes,
+  type DynamicsTableMetadata,
+} from '../../connectors/dynamics/dynamics-metadata-reader.js';
 import { DynamicsChangeSource } from '../../connectors/dynamics/dynamics-change-source.js';
 import { CampaignRecordSink } from '../../connectors/campaign/campaign-record-sink.js';
 import type { CampaignResourceMetadata } from '../../connectors/campaign/campaign-types.js';
@@ -97,18 +106,28 @@ function preflightError(message: string): SyncError {
   return new SyncError('PREFLIGHT_FAILED', message);
 }
 
+/** Mapped choice columns (picklist, state, status) whose rule writes the label. */
+function labelledChoiceColumns(mapping: FieldMapping, metadata: DynamicsTableMetadata): string[] {
+  const types = new Map(metadata.attributes.map((a) => [a.logicalName, a.type]));
+  return mapping.rules
+    .filter((r) => r.picklist === 'label' && choiceAttributeTypes.includes(types.get(r.source) ?? ''))
+    .map((r) => r.source);
+}
+
 /**
  * Turn the configuration into flow definitions, checking both tenants on the way: change tracking
- * must be enabled on every table (the error names the table and says how to enable it), and
- * Campaign metadata supplies the target field types.
+ * must be enabled on every table (the error names the table and says how to enable it), a
+ * configured `entitySet` must be the table's, Campaign metadata supplies the target field types,
+ * and the labels of choice columns written as labels are read from the table's option sets (once,
+ * here: a restart picks up changed labels).
  */
 export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDefinition[]> {
   const { config } = runtime;
   const flows: FlowDefinition[] = [];
   const pageSize = config.dynamics.pageSize;
 
-  async function tableSource(table: string, select: string[]): Promise<DynamicsChangeSource> {
-    const metadata = await runtime.dynamics.metadata.getTableMetadata(table);
+  function tableSource(metadata: DynamicsTableMetadata, select: string[]): DynamicsChangeSource {
+    const table = metadata.logicalName;
     if (!metadata.changeTrackingEnabled) {
       throw preflightError(
         `Change tracking is not enabled on Dynamics table "${table}". ${changeTrackingHint(table)}.`,
@@ -121,6 +140,29 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
       select: [...new Set(select)],
       pageSize,
     });
+  }
+
+  /**
+   * Labels of the mapped choice columns that are written as labels, read once from the table's
+   * option sets; none asked when no such column is mapped. Without them the flow would write raw
+   * values where labels are configured, so a failed read stops the start.
+   */
+  async function optionLabels(
+    mappingPath: string,
+    metadata: DynamicsTableMetadata,
+    mapping: FieldMapping,
+  ): Promise<OptionLabels> {
+    const columns = labelledChoiceColumns(mapping, metadata);
+    if (columns.length === 0) return {};
+    try {
+      return await runtime.dynamics.metadata.getOptionLabels(metadata.logicalName, columns);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw preflightError(
+        `Could not read the choice labels of Dynamics table "${metadata.logicalName}" (${mappingPath} writes ${columns.join(', ')} as labels): ${reason}. ` +
+          `Check that the application user may read the table's metadata, or set picklist: value.`,
+      );
+    }
   }
 
   async function resourceMetadata(resource: string): Promise<CampaignResourceMetadata | null> {
@@ -159,13 +201,15 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
     const select = [...mapping.sourceColumns(), ...filterColumns(filter)];
     if (optOut.mode === 'bidirectional' || optOut.mode === 'campaign-to-dynamics')
       select.push(...Object.keys(optOut.mapping));
+    const tableMetadata = await runtime.dynamics.metadata.getTableMetadata(contacts.table);
+    const source = tableSource(tableMetadata, select);
     flows.push({
       id: 'contacts',
       table: contacts.table,
-      source: await tableSource(contacts.table, select),
+      source,
       sink: recordSink(runtime, 'profile', 'externalId', metadata, config.campaign.externalIdFilter),
       mapping,
-      optionLabels: {},
+      optionLabels: await optionLabels('flows.contacts.mapping', tableMetadata, mapping),
       filter,
       deletes: contacts.deletes,
       deleteWhenFilteredOut: contacts.deleteWhenFilteredOut,
@@ -189,13 +233,18 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
         `Custom tables failed the pre-flight check:\n${errors.map((f) => `  ${formatFinding(f)}`).join('\n')}`,
       );
   }
-  for (const table of config.flows.customTables) {
+  for (const [index, table] of config.flows.customTables.entries()) {
     if (!table.enabled) continue;
     const metadata = await metadataSource.campaignResource(table.resource);
-    const mapping = new FieldMapping(
-      buildRules(table.mapping, table.picklist, metadata),
-      `flows.customTables[${table.table}].mapping`,
-    );
+    const mappingPath = `flows.customTables[${table.table}].mapping`;
+    const mapping = new FieldMapping(buildRules(table.mapping, table.picklist, metadata), mappingPath);
+    const tableMetadata = await runtime.dynamics.metadata.getTableMetadata(table.table);
+    if (table.entitySet !== undefined && table.entitySet !== tableMetadata.entitySetName) {
+      throw preflightError(
+        `flows.customTables[${index}].entitySet: "${table.entitySet}" is not the entity set of Dynamics table "${table.table}"; its metadata reports "${tableMetadata.entitySetName}". ` +
+          `Set entitySet to "${tableMetadata.entitySetName}" or leave it out (it is read from the metadata).`,
+      );
+    }
     const links: LinkDefinition[] = table.links.map((link) => {
       const parent = link.target === 'profile' ? 'contacts' : byResource.get(link.target);
       if (!parent)
@@ -212,13 +261,14 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
     });
     const filter = (table.filter as RecordFilter | undefined) ?? null;
     const select = [...mapping.sourceColumns(), ...filterColumns(filter), ...links.map((l) => l.lookup)];
+    const source = tableSource(tableMetadata, select);
     flows.push({
       id: tableFlowId(table.table),
       table: table.table,
-      source: await tableSource(table.table, select),
+      source,
       sink: recordSink(runtime, table.resource, table.keyColumn, metadata, null),
       mapping,
-      optionLabels: {},
+      optionLabels: await optionLabels(mappingPath, tableMetadata, mapping),
       filter,
       deletes: table.deletes,
       deleteWhenFilteredOut: table.deleteWhenFilteredOut,
