@@ -95,54 +95,44 @@ export function registerDlqCommand(program: Command, context: CliContext): void 
       });
       context.setExitCode(exitCodes.ok);
     });
-  common(dlq.command('retry').description('put dead letters back in the queue'))
-    .option('--id <id...>', 'dead letter ids')
-    .option('--all', 'every dead letter matching the filters')
-    .action(async (options: DlqOptions) => {
-      const code = await withStore(options, context, async (store) => {
-        const ids = await selectedIds(store, options, context);
-        if (!ids) return exitCodes.usage;
-        const n = await store.deadLetters.retry(ids);
-        await store.audit.append([
-          {
-            at: Date.now(),
-            actor: 'cli',
-            action: 'dlq.retry',
-            flow: options.flow ?? null,
-            recordKey: null,
-            fields: [],
-            outcome: `${n} retried`,
-            detail: null,
-          },
-        ]);
-        context.out.write(`${n} dead letter(s) queued again\n`);
-        return exitCodes.ok;
+  const actions = [
+    {
+      name: 'retry',
+      description: 'put dead letters back in the queue',
+      done: 'queued again',
+      outcome: 'retried',
+    },
+    {
+      name: 'discard',
+      description: 'remove dead letters without applying them',
+      done: 'discarded',
+      outcome: 'discarded',
+    },
+  ] as const;
+  for (const action of actions)
+    common(dlq.command(action.name).description(action.description))
+      .option('--id <id...>', 'dead letter ids')
+      .option('--all', 'every dead letter matching the filters')
+      .action(async (options: DlqOptions) => {
+        const code = await withStore(options, context, async (store) => {
+          const ids = await selectedIds(store, options, context);
+          if (!ids) return exitCodes.usage;
+          const n = await store.deadLetters[action.name](ids);
+          await store.audit.append([
+            {
+              at: Date.now(),
+              actor: 'cli',
+              action: `dlq.${action.name}`,
+              flow: options.flow ?? null,
+              recordKey: null,
+              fields: [],
+              outcome: `${n} ${action.outcome}`,
+              detail: null,
+            },
+          ]);
+          context.out.write(`${n} dead letter(s) ${action.done}\n`);
+          return exitCodes.ok;
+        });
+        context.setExitCode(code);
       });
-      context.setExitCode(code);
-    });
-  common(dlq.command('discard').description('remove dead letters without applying them'))
-    .option('--id <id...>', 'dead letter ids')
-    .option('--all', 'every dead letter matching the filters')
-    .action(async (options: DlqOptions) => {
-      const code = await withStore(options, context, async (store) => {
-        const ids = await selectedIds(store, options, context);
-        if (!ids) return exitCodes.usage;
-        const n = await store.deadLetters.discard(ids);
-        await store.audit.append([
-          {
-            at: Date.now(),
-            actor: 'cli',
-            action: 'dlq.discard',
-            flow: options.flow ?? null,
-            recordKey: null,
-            fields: [],
-            outcome: `${n} discarded`,
-            detail: null,
-          },
-        ]);
-        context.out.write(`${n} dead letter(s) discarded\n`);
-        return exitCodes.ok;
-      });
-      context.setExitCode(code);
-    });
 }

@@ -1,27 +1,24 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
 import {
   startCampaignEmulator,
   type CampaignEmulatorOptions,
 } from '../../../emulators/campaign/campaign-emulator.js';
 import type { CliContext } from '../cli-context.js';
-import { exitCodes } from '../exit-codes.js';
+import {
+  addEmulatorServerOptions,
+  emulatorServerOptions,
+  nonNegativeInteger as count,
+  serveUntilStopped,
+  type EmulatorServerFlags,
+} from './emulate-common.js';
 
-interface EmulateCampaignFlags {
-  port: number;
-  host: string;
+interface EmulateCampaignFlags extends EmulatorServerFlags {
   sftpPort?: number;
   org: string;
-  clientId: string;
-  clientSecret?: string;
   seed: number;
   seedFile?: string;
   profiles: number;
-  tlsCert?: string;
-  tlsKey?: string;
-  caOut?: string;
-  insecureHttp?: boolean;
-  adminKey?: string;
   tokenLifetime?: number;
   callsPerSecond?: number;
   sftpRoot?: string;
@@ -31,30 +28,9 @@ interface EmulateCampaignFlags {
   sftpPublicKey?: string;
 }
 
-function count(name: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0)
-      throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-    return n;
-  };
-}
-
-/** Resolve with the first of SIGINT/SIGTERM, then stop listening for them. */
-function untilStopped(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
-    const onSignal = (signal: NodeJS.Signals): void => {
-      for (const s of signals) process.off(s, onSignal);
-      resolve(signal);
-    };
-    for (const s of signals) process.on(s, onSignal);
-  });
-}
-
 /** `dcsync emulate campaign`: run the Campaign Standard + IMS + Privacy Service (+ SFTP) emulator until interrupted. */
 export function registerEmulateCampaignCommand(program: Command, context: CliContext): void {
-  program
+  const command = program
     .command('campaign')
     .description(
       'run the Adobe Campaign Standard emulator with IMS, Privacy Service and (optionally) its SFTP server',
@@ -77,15 +53,13 @@ export function registerEmulateCampaignCommand(program: Command, context: CliCon
       '--seed-file <file>',
       'YAML/JSON file declaring custom resources, the profile key and initial data',
     )
-    .option('--profiles <n>', 'foreign profiles (no externalId) to generate at start', count('--profiles'), 0)
-    .option('--tls-cert <file>', 'serve this certificate (PEM) instead of a generated one')
-    .option('--tls-key <file>', 'private key (PEM) of --tls-cert')
-    .option('--ca-out <file>', 'write the CA certificate (PEM) clients must trust to this file')
-    .option('--insecure-http', 'serve plain HTTP (debugging only)')
     .option(
-      '--admin-key <key>',
-      'require this key (header x-emulator-admin-key) on /_emulator/ (prefer DCSYNC_EMULATOR_ADMIN_KEY)',
-    )
+      '--profiles <n>',
+      'foreign profiles (no externalId) to generate at start',
+      count('--profiles'),
+      0,
+    );
+  addEmulatorServerOptions(command, 'serve plain HTTP (debugging only)')
     .option('--token-lifetime <seconds>', 'IMS token lifetime (expires_in)', count('--token-lifetime'))
     .option(
       '--calls-per-second <n>',
@@ -101,32 +75,17 @@ export function registerEmulateCampaignCommand(program: Command, context: CliCon
     )
     .option('--sftp-public-key <file>', 'OpenSSH public key accepted for the SFTP account')
     .action(async (flags: EmulateCampaignFlags) => {
-      if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
-        context.err.write('dcsync: --tls-cert and --tls-key go together\n');
-        context.setExitCode(exitCodes.usage);
-        return;
-      }
-      const clientSecret = flags.clientSecret ?? context.env.DCSYNC_EMULATOR_CLIENT_SECRET ?? 'demo-secret';
-      const adminKey = flags.adminKey ?? context.env.DCSYNC_EMULATOR_ADMIN_KEY;
+      const server = emulatorServerOptions(flags, context);
+      if (!server) return;
       const sftpPassword =
         flags.sftpPassword ?? context.env.DCSYNC_EMULATOR_SFTP_PASSWORD ?? 'demo-sftp-password';
-      context.redactor.addSecret(clientSecret);
-      context.redactor.addSecret(adminKey);
       context.redactor.addSecret(sftpPassword);
       const options: CampaignEmulatorOptions = {
-        port: flags.port,
-        host: flags.host,
+        ...server,
         org: flags.org,
-        clientId: flags.clientId,
-        clientSecret,
         seed: flags.seed,
         profiles: flags.profiles,
         ...(flags.seedFile ? { seedFile: flags.seedFile } : {}),
-        ...(flags.insecureHttp ? { insecureHttp: true } : {}),
-        ...(flags.tlsCert && flags.tlsKey
-          ? { tls: { cert: readFileSync(flags.tlsCert, 'utf8'), key: readFileSync(flags.tlsKey, 'utf8') } }
-          : {}),
-        ...(adminKey ? { adminKey } : {}),
         ...(flags.tokenLifetime !== undefined ? { tokenLifetimeSec: flags.tokenLifetime } : {}),
         ...(flags.callsPerSecond ? { callsPerSecond: flags.callsPerSecond } : {}),
         ...(flags.sftpPort !== undefined
@@ -149,7 +108,6 @@ export function registerEmulateCampaignCommand(program: Command, context: CliCon
           : {}),
       };
       const emulator = await startCampaignEmulator(options);
-      if (flags.caOut && emulator.caCert) writeFileSync(flags.caOut, emulator.caCert);
       const counts = emulator.admin.countRecords('profile');
       const lines = [
         'Campaign emulator listening',
@@ -159,7 +117,7 @@ export function registerEmulateCampaignCommand(program: Command, context: CliCon
         `  IMS org id:                     ${emulator.imsOrgId}`,
         `  client id (X-Api-Key):          ${emulator.clientId}`,
         `  profiles:                       ${counts.total}`,
-        `  admin API:                      ${emulator.adminUrl}/ (${adminKey ? 'needs x-emulator-admin-key' : 'loopback only'})`,
+        `  admin API:                      ${emulator.adminUrl}/ (${server.adminKey ? 'needs x-emulator-admin-key' : 'loopback only'})`,
       ];
       if (emulator.sftp) {
         lines.push(
@@ -168,12 +126,6 @@ export function registerEmulateCampaignCommand(program: Command, context: CliCon
           `  opt-out exports:                /${emulator.sftp.exportDir} (daily, emulated clock)`,
         );
       }
-      if (flags.caOut && emulator.caCert) lines.push(`  CA certificate written to:      ${flags.caOut}`);
-      else if (!emulator.caCert && !flags.tlsCert) lines.push('  plain HTTP: for debugging only');
-      context.out.write(`${lines.join('\n')}\nPress Ctrl+C to stop.\n`);
-      const signal = await untilStopped();
-      context.out.write(`received ${signal}, stopping\n`);
-      await emulator.close();
-      context.setExitCode(exitCodes.ok);
+      await serveUntilStopped(emulator, flags, lines, context);
     });
 }
