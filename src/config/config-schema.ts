@@ -133,7 +133,7 @@ const customResourceName = z
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
 const replacementSchema = z.strictObject({
-  /** Dynamics value to replace (for picklists: the label or value, as configured). */
+  /** Dynamics value to replace (for picklists in label mode: the label or the value). */
   from: scalar,
   /** Value written to Campaign instead. */
   to: scalar,

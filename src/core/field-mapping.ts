@@ -148,17 +148,15 @@ export class FieldMapping {
       if (mode === 'update' && !rule.applyOnUpdate) continue;
       if (!(rule.source in values)) continue;
       const raw = values[rule.source] ?? null;
-      const replacement = rule.replacements.find((r) => sameValue(raw, r.from));
-      let value: JsonValue;
-      if (replacement) {
-        value = replacement.to;
-      } else {
-        value = raw;
-        const labels = optionLabels[rule.source];
-        if (rule.picklist === 'label' && labels && raw !== null && typeof raw !== 'object') {
-          value = labels[String(raw)] ?? raw;
-        }
-      }
+      let value: JsonValue = raw;
+      const labels = optionLabels[rule.source];
+      if (rule.picklist === 'label' && labels && raw !== null && typeof raw !== 'object')
+        value = labels[String(raw)] ?? raw;
+      // A replacement names the value as configured (the label in label mode) or the raw value.
+      const replacement =
+        rule.replacements.find((r) => sameValue(value, r.from)) ??
+        rule.replacements.find((r) => sameValue(raw, r.from));
+      if (replacement) value = replacement.to;
       const converted = convert(value, rule);
       if (converted.ok) fields[rule.target] = converted.value;
       else problems.push({ source: rule.source, target: rule.target, reason: converted.reason });

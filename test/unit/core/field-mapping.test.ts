@@ -31,7 +31,24 @@ describe('field mapping', () => {
     expect(m.apply(values, 'full').fields).toEqual({ firstName: 'Ada', title: 'Engineer' });
   });
 
-  it('applies replacements before picklist labels', () => {
+  it('matches a replacement against the label in label mode, or against the raw value', () => {
+    const m = new FieldMapping([
+      rule('preferredcontactmethodcode', 'contactMethod', {
+        replacements: [
+          { from: 'Email', to: 'E-mail' },
+          { from: 3, to: 'telephone' },
+        ],
+      }),
+    ]);
+    const labels = { preferredcontactmethodcode: { '2': 'Email', '3': 'Phone', '5': 'Mail' } };
+    const write = (value: number): unknown =>
+      m.apply({ preferredcontactmethodcode: value }, 'update', labels).fields.contactMethod;
+    expect(write(2)).toBe('E-mail');
+    expect(write(3)).toBe('telephone');
+    expect(write(5)).toBe('Mail');
+  });
+
+  it('applies replacements of raw values before picklist labels', () => {
     const m = new FieldMapping([
       rule('preferredcontactmethodcode', 'contactMethod', { replacements: [{ from: 2, to: 'mail' }] }),
     ]);
