@@ -18,7 +18,8 @@ import type { CampaignResourceMetadata } from '../../connectors/campaign/campaig
 import { tableFlowId, type FlowDefinition, type LinkDefinition } from '../../engine/flow-definition.js';
 import { createMetadataSource } from '../../engine/custom-tables/custom-table-metadata-source.js';
 import { checkCustomTables } from '../../engine/custom-tables/custom-table-preflight.js';
-import { formatFinding } from '../../config/config-finding.js';
+import { checkContactFlow } from '../../engine/contact-flow-preflight.js';
+import { formatFinding, type ConfigFinding } from '../../config/config-finding.js';
 import type { SyncRuntime } from './sync-runtime.js';
 
 /** Campaign metadata type → the mapper's target type. */
@@ -177,6 +178,28 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
     }
   }
 
+  // The same pre-flights as `validate` (both tenants' metadata), fatal on errors.
+  const metadataSource = createMetadataSource({
+    dynamics: runtime.dynamics.metadata,
+    campaign: runtime.campaign.client,
+  });
+  function reportPreflight(what: string, findings: readonly ConfigFinding[]): void {
+    for (const finding of findings.filter((f) => f.severity !== 'error'))
+      runtime.logger.warn({ code: finding.code, path: finding.path }, finding.message);
+    const errors = findings.filter((f) => f.severity === 'error');
+    if (errors.length > 0)
+      throw preflightError(
+        `${what} failed the pre-flight check:\n${errors.map((f) => `  ${formatFinding(f)}`).join('\n')}`,
+      );
+  }
+  // Contacts and opt-outs: a metadata read that keeps failing only costs the check (the flow
+  // below still refuses a table without change tracking); wrong columns and fields stop the start.
+  const contactFindings = await checkContactFlow(config.flows, metadataSource).catch((error: unknown) => {
+    runtime.logger.warn({ err: error }, 'contact pre-flight skipped: metadata unavailable');
+    return [];
+  });
+  reportPreflight('The contact flow', contactFindings);
+
   const contacts = config.flows.contacts;
   if (contacts.enabled) {
     const metadata = await resourceMetadata('profile');
@@ -218,20 +241,9 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
   }
 
   const byResource = new Map(config.flows.customTables.map((t) => [t.resource, t]));
-  // Custom tables: the same pre-flight as `validate` (both tenants' metadata), fatal on errors.
-  const metadataSource = createMetadataSource({
-    dynamics: runtime.dynamics.metadata,
-    campaign: runtime.campaign.client,
-  });
   if (config.flows.customTables.some((t) => t.enabled)) {
-    const findings = await checkCustomTables(config.flows, metadataSource);
-    for (const finding of findings.filter((f) => f.severity !== 'error'))
-      runtime.logger.warn({ code: finding.code, path: finding.path }, finding.message);
-    const errors = findings.filter((f) => f.severity === 'error');
-    if (errors.length > 0)
-      throw preflightError(
-        `Custom tables failed the pre-flight check:\n${errors.map((f) => `  ${formatFinding(f)}`).join('\n')}`,
-      );
+    // Custom tables: the same pre-flight as `validate`; a tenant that cannot answer stops the start.
+    reportPreflight('Custom tables', await checkCustomTables(config.flows, metadataSource));
   }
   for (const [index, table] of config.flows.customTables.entries()) {
     if (!table.enabled) continue;

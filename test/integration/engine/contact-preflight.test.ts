@@ -1,14 +1,14 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { parse, stringify } from 'yaml';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runValidate } from '../../../src/cli/commands/validate-command.js';
 import type { CliContext } from '../../../src/cli/cli-context.js';
 import { exitCodes } from '../../../src/cli/exit-codes.js';
 import type { ConfigFinding } from '../../../src/config/config-finding.js';
 import { Redactor } from '../../../src/logging/redactor.js';
+import { runDcsync } from '../../support/cli-runner.js';
 import { SyncTestBed, testEnv } from '../../support/sync-test-bed.js';
 
 let bed: SyncTestBed;
@@ -23,13 +23,19 @@ afterAll(async () => {
   await bed.close();
 });
 
+/** The test configuration with these flows overrides; returns its path. */
+function writeConfig(flows: Record<string, unknown>): string {
+  const path = join(bed.dir, `contact-preflight-${++file}.yaml`);
+  const baseFlows = base.flows as Record<string, unknown>;
+  writeFileSync(path, stringify({ ...base, flows: { ...baseFlows, ...flows } }));
+  return path;
+}
+
 /** `validate --json` of the test configuration with these flows overrides. */
 async function validate(
   flows: Record<string, unknown>,
 ): Promise<{ code: number; findings: ConfigFinding[] }> {
-  const path = join(bed.dir, `contact-preflight-${++file}.yaml`);
-  const baseFlows = base.flows as Record<string, unknown>;
-  writeFileSync(path, stringify({ ...base, flows: { ...baseFlows, ...flows } }));
+  const path = writeConfig(flows);
   const out = new PassThrough();
   let written = '';
   out.on('data', (chunk: Buffer) => (written += chunk.toString()));
@@ -117,5 +123,19 @@ describe('contacts and opt-outs: pre-flight against both tenants (validate live 
       ]),
     );
     expect(found).toHaveLength(2);
+  });
+
+  it('dcsync run refuses to start on the same findings (exit 6) and syncs nothing', async () => {
+    const path = writeConfig({
+      ...contacts({ firstname: 'firstName', lastname: 'lastName', emailaddress1: 'emial' }),
+      optOut: { mode: 'dynamics-to-campaign', mapping: { mobilephone: 'blackListMobile' } },
+    });
+    bed.dynamics.admin.createContact({ firstname: 'Refused', lastname: 'Start' });
+    const result = await runDcsync(['run', '--config', path, '--until-idle'], testEnv);
+    expect(result.code).toBe(exitCodes.preflight);
+    expect(result.stderr).toContain('The contact flow failed the pre-flight check:');
+    expect(result.stderr).toContain('error PREFLIGHT_FIELD_MISSING flows.contacts.mapping.emailaddress1');
+    expect(result.stderr).toContain('error PREFLIGHT_OPTOUT_COLUMN_TYPE flows.optOut.mapping.mobilephone');
+    expect(bed.campaign.admin.countRecords('profile').total).toBe(0);
   });
 });
