@@ -40,7 +40,15 @@ const demoDynamicsSeed = parseSeedFile(
         logicalName: 'new_membership',
         entitySetName: 'new_memberships',
         columns: [
-          { name: 'new_level', type: 'picklist', options: [1, 2, 3] },
+          {
+            name: 'new_level',
+            type: 'picklist',
+            options: [
+              { value: 1, label: 'Bronze' },
+              { value: 2, label: 'Silver' },
+              { value: 3, label: 'Gold' },
+            ],
+          },
           { name: 'new_since', type: 'dateonly' },
           {
             name: 'new_contactid',
