@@ -305,7 +305,11 @@ export class CollectionReader {
       if (top === undefined && offset + pageSize < rows.length) next = { ...base, offset: offset + pageSize };
     } else {
       let after = cookie?.after ?? 0;
-      for (const row of this.store.changedRows(data, after)) {
+      const byId = rowsNamedByFilter(data, query.filter);
+      const candidates = byId
+        ? byId.filter((row) => (row.versionnumber as number) > after)
+        : this.store.changedRows(data, after);
+      for (const row of candidates) {
         if (!predicate(row)) continue;
         if (value.length >= pageSize) {
           if (top === undefined) next = { ...base, after };
@@ -348,4 +352,24 @@ export class CollectionReader {
   static selectableNames(data: TableData): string[] {
     return data.schema.columns.map(readNameOf);
   }
+}
+
+const guid = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+
+/**
+ * The rows a filter of the form `<primary id> eq <guid> or …` names, in version order (the order of
+ * a scan), or null for any other filter. Dataverse answers such queries from its primary-key index;
+ * scanning every row per request made large tables look slow where the real service is not.
+ */
+function rowsNamedByFilter(data: TableData, filter: string | undefined): Row[] | null {
+  if (filter === undefined) return null;
+  const key = data.schema.primaryIdAttribute;
+  const term = `\\s*${key}\\s+eq\\s+(${guid})\\s*`;
+  if (!new RegExp(`^${term}(?:or${term})*$`).test(filter)) return null;
+  const rows: Row[] = [];
+  for (const match of filter.matchAll(new RegExp(guid, 'g'))) {
+    const row = data.rows.get(match[0].toLowerCase());
+    if (row && !rows.includes(row)) rows.push(row);
+  }
+  return rows.sort((a, b) => (a.versionnumber as number) - (b.versionnumber as number));
 }
