@@ -1,14 +1,15 @@
 /**
- * Opt-out export ingest: a large export file (default 100,000 rows, `OPTOUT_BENCH_ROWS`) parsed
- * and applied against the Dynamics emulator at latency 0 — read the contacts' values, resolve,
- * `$batch` the writes, commit each batch's checkpoint and decisions to SQLite — plus a parse-only
- * pass over 1,000,000 rows (`OPTOUT_BENCH_PARSE_ROWS`). Throughput and peak RSS.
+ * Opt-out export ingest: an export file of 1,000,000 rows (`OPTOUT_BENCH_ROWS`) parsed and applied
+ * against the Dynamics emulator (latency 0, in a process of its own, holding one contact per row)
+ * — read the contacts' values, resolve, `$batch` the writes, commit each batch's checkpoint and
+ * decisions to SQLite — plus a parse-only pass over the same file. Throughput and peak RSS of this
+ * process (the ingest alone; the emulator's memory is not counted).
  */
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { once } from 'node:events';
-import { startDynamicsEmulator } from '../emulators/dynamics/dynamics-emulator.js';
+import { EmulatorHost } from '../test/support/sync-process.js';
 import {
   formatOptOutExportHeader,
   formatOptOutExportRow,
@@ -64,10 +65,16 @@ class LocalFile implements OptOutFileSource {
 }
 
 export async function run(): Promise<void> {
-  const rows = Number(process.env.OPTOUT_BENCH_ROWS ?? 100_000);
-  const parseRows = Number(process.env.OPTOUT_BENCH_PARSE_ROWS ?? 1_000_000);
+  const rows = Number(process.env.OPTOUT_BENCH_ROWS ?? 1_000_000);
   const dir = mkdtempSync(join(tmpdir(), 'dcsync-optout-bench-'));
-  const dynamics = await startDynamicsEmulator({ contacts: rows, seed: 11 });
+  // Service protection lifted on both sides: this measures the ingest, not Dataverse's limit of
+  // 6,000 requests per 5 minutes (which bounds a real tenant at about 10 minutes per million rows
+  // with 100 look-ups per read and 500 updates per $batch).
+  const host = await EmulatorHost.start({
+    dynamics: { contacts: rows, seed: 11, limits: { requests: 1_000_000_000, executionTimeMs: 1e12 } },
+    campaign: { seed: 11 },
+  });
+  const dynamics = host.endpoints.dynamics;
   const store = await openStateStore(`sqlite:${join(dir, 'state.db')}`);
   const client = new DynamicsWebApiClient({
     url: dynamics.url,
@@ -77,16 +84,18 @@ export async function run(): Promise<void> {
     clientSecret: 'demo-secret',
     ...(dynamics.caCert ? { caCert: dynamics.caCert } : {}),
     clock: systemClock,
+    requestsPer5Min: 1_000_000_000,
   });
   try {
-    const ids = dynamics.admin.listIds('contact');
-    // Parse only: the streaming parser over a million rows.
-    const parseFile = join(dir, 'optout_parse.csv');
-    await writeExport(parseFile, ids, parseRows);
+    // One export file for both passes; the contact ids are dropped before anything is measured.
+    const file = join(dir, 'optout_20260101_020000.csv');
+    await writeExport(file, await host.call<string[]>('contactIds'), rows);
+    (globalThis as { gc?: () => void }).gc?.();
+    // Parse only: the streaming parser over the whole file.
     const parseRss = sampleRss();
     const parseStart = performance.now();
     let parsed = 0;
-    for await (const line of parseOptOutExport(createReadStream(parseFile, { highWaterMark: 256 * 1024 }), {
+    for await (const line of parseOptOutExport(createReadStream(file, { highWaterMark: 256 * 1024 }), {
       requiredAttributes: ['blackListEmail'],
     }))
       if (line.kind === 'row') parsed++;
@@ -94,8 +103,6 @@ export async function run(): Promise<void> {
     const parsePeak = parseRss.stop();
 
     // Parse and apply.
-    const file = join(dir, 'optout_20260101_020000.csv');
-    await writeExport(file, ids, rows);
     const entry = {
       name: basename(file),
       path: file,
@@ -134,10 +141,14 @@ export async function run(): Promise<void> {
     const report = await ingestor.ingest(entry, { dispose: false });
     const seconds = (performance.now() - start) / 1000;
     const applyPeak = applyRss.stop();
+    const parseMet = parseSeconds <= 60 && parsePeak <= 512 * 2 ** 20;
     writeBenchResult('opt-out-ingest', {
+      setup: `export file of ${rows} rows (one blackListEmail value per contact); Dynamics emulator with ${rows} contacts in a process of its own, latency 0; ingest in this process on SQLite, $batch of 500; RSS of this process sampled every 50 ms`,
+      targets: { parseSeconds: '<= 60', peakRssMiB: '<= 512' },
+      met: parseMet && applyPeak <= 512 * 2 ** 20,
       parse: {
         rows: parsed,
-        fileBytes: statSync(parseFile).size,
+        fileBytes: statSync(file).size,
         seconds: Math.round(parseSeconds * 10) / 10,
         rowsPerSecond: Math.round(parsed / parseSeconds),
         peakRssMiB: Math.round(parsePeak / 2 ** 20),
@@ -157,7 +168,7 @@ export async function run(): Promise<void> {
   } finally {
     await client.close();
     await store.close();
-    await dynamics.close();
+    await host.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

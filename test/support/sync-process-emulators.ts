@@ -94,6 +94,7 @@ const handlers: Record<string, Handler> = {
   },
   countProfiles: () => campaign.admin.countRecords('profile'),
   countContacts: () => dynamics.admin.countRows('contact'),
+  contactIds: () => dynamics.admin.listIds('contact'),
   campaignLimits: (args) => campaign.admin.setLimits(args),
   registerWebhook: (args) => dynamics.admin.registerWebhook(args as never),
   latencyRun: (args) => runLatency(args as unknown as LatencyRunArgs),
