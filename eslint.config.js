@@ -33,6 +33,7 @@ export default tseslint.config(
       'dist/**',
       'node_modules/**',
       'data/**',
+      '.tmp/**',
       'bench/results/**',
       'test-results/**',
       'eslint.config.js',
