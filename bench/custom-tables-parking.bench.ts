@@ -17,12 +17,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { stringify } from 'yaml';
 import { startDynamicsEmulator } from '../emulators/dynamics/dynamics-emulator.js';
 import { startCampaignEmulator } from '../emulators/campaign/campaign-emulator.js';
@@ -32,6 +31,7 @@ import { tableFlowId } from '../src/engine/flow-definition.js';
 import { systemClock } from '../src/core/clock.js';
 import { campaignTestSeed } from '../test/support/campaign-test-bed.js';
 import { buildOrder, customTableDynamicsSeed, orderTable } from '../test/support/custom-table-fixtures.js';
+import { bundleScript } from '../test/support/sync-process.js';
 import { writeBenchResult } from './support/write-result.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -66,23 +66,6 @@ async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out ${label}`);
     await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-/** The CLI bundled into one file (npm packages external), as the built binary runs it. */
-async function bundleCli(): Promise<string> {
-  mkdirSync(join(root, '.tmp'), { recursive: true });
-  const outfile = join(root, '.tmp', `dcsync-bench-${process.pid}.mjs`);
-  await build({
-    entryPoints: [join(root, 'src', 'cli', 'main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile,
-    logLevel: 'error',
-  });
-  return outfile;
 }
 
 interface ScenarioResult {
@@ -263,7 +246,9 @@ async function runScenario(cli: string, nodeArgs: readonly string[]): Promise<Sc
 }
 
 export async function run(): Promise<void> {
-  const cli = await bundleCli();
+  // The CLI bundled into one file (npm packages external), as the built binary runs it.
+  const bundle = await bundleScript(join(root, 'src', 'cli', 'main.ts'), 'dcsync-bench');
+  const cli = bundle.path;
   try {
     const defaultHeap = await runScenario(cli, []);
     const budgeted = await runScenario(cli, ['--max-old-space-size=128']);
@@ -277,6 +262,6 @@ export async function run(): Promise<void> {
     });
     if (!pass) process.exitCode = 1;
   } finally {
-    rmSync(cli, { force: true });
+    bundle.dispose();
   }
 }

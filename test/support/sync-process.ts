@@ -27,12 +27,17 @@ export interface SyncChildScript {
  * Bundle the sync child into `<repo>/.tmp/` (inside the repository, so its npm packages resolve
  * from node_modules; `.tmp` is git-ignored).
  */
-export async function bundleSyncChild(): Promise<SyncChildScript> {
+export function bundleSyncChild(): Promise<SyncChildScript> {
+  return bundleScript(childSource, 'sync-child');
+}
+
+/** Bundle `entry` with esbuild into `.tmp/` (packages stay external), so child processes start fast. */
+export async function bundleScript(entry: string, prefix: string): Promise<SyncChildScript> {
   const dir = join(repoRoot, '.tmp');
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, `sync-child-${process.pid}-${Date.now()}.mjs`);
+  const path = join(dir, `${prefix}-${process.pid}-${Date.now()}.mjs`);
   await build({
-    entryPoints: [childSource],
+    entryPoints: [entry],
     bundle: true,
     platform: 'node',
     format: 'esm',

@@ -1,41 +1,19 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { testEnv } from '../../../support/sync-test-bed.js';
+import { bundleScript, type SyncChildExit, type SyncChildScript } from '../../../support/sync-process.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
 /** `dcsync` bundled once with esbuild, so each of many short child processes starts fast. */
-export interface CliBundle {
-  readonly path: string;
-  dispose(): void;
+export type CliBundle = SyncChildScript;
+
+export function bundleCli(): Promise<CliBundle> {
+  return bundleScript(join(repoRoot, 'src', 'cli', 'main.ts'), 'dcsync-privacy');
 }
 
-export async function bundleCli(): Promise<CliBundle> {
-  const dir = join(repoRoot, '.tmp');
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `dcsync-privacy-${process.pid}-${Date.now()}.mjs`);
-  await build({
-    entryPoints: [join(repoRoot, 'src', 'cli', 'main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile: path,
-    logLevel: 'error',
-  });
-  return { path, dispose: () => rmSync(path, { force: true }) };
-}
-
-export interface CliExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliExit = SyncChildExit;
 
 /** One `dcsync` process; `exited` resolves when it is gone (by itself, a signal, or SIGKILL). */
 export interface CliProcess {
