@@ -1,6 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { adminRefusal } from '../shared/admin-access.js';
 import { definedOnly, faultSettingsSchema } from '../shared/fault-settings-schema.js';
 import type { CampaignEmulatorAdmin } from './campaign-emulator-admin.js';
 import { errorEnvelopes } from './campaign-wire-format.js';
@@ -17,8 +17,6 @@ class AdminError extends Error {
     super(message);
   }
 }
-
-const loopback = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body ?? {});
@@ -82,22 +80,8 @@ export function registerCampaignAdminRoutes(
   adminKey: string | undefined,
 ): void {
   const guard = (request: FastifyRequest): void => {
-    if (adminKey !== undefined) {
-      const given = Buffer.from(String(request.headers['x-emulator-admin-key'] ?? ''));
-      const wanted = Buffer.from(adminKey);
-      if (given.length !== wanted.length || !timingSafeEqual(given, wanted))
-        throw new AdminError(
-          401,
-          'EMULATOR_UNAUTHORIZED',
-          'The admin API needs the x-emulator-admin-key header.',
-        );
-    } else if (!loopback.has(request.socket.remoteAddress ?? '')) {
-      throw new AdminError(
-        403,
-        'EMULATOR_FORBIDDEN',
-        'The admin API is open to loopback callers only; set an admin key.',
-      );
-    }
+    const refusal = adminRefusal(request, adminKey);
+    if (refusal) throw new AdminError(refusal.status, refusal.code, refusal.message);
   };
   const route = (
     method: 'GET' | 'POST' | 'PUT' | 'DELETE',

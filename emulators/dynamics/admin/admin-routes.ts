@@ -1,6 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { adminRefusal } from '../../shared/admin-access.js';
 import { definedOnly, faultSettingsSchema } from '../../shared/fault-settings-schema.js';
 import { changeMessages } from '../store/dataverse-data-store.js';
 import { DataverseError } from '../dataverse-error.js';
@@ -47,8 +47,6 @@ const webhookSchema = z
   })
   .strict();
 
-const loopback = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
-
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body ?? {});
   if (!result.success) {
@@ -81,23 +79,8 @@ export function registerAdminRoutes(
   adminKey: string | undefined,
 ): void {
   const guard = (request: FastifyRequest): void => {
-    if (adminKey !== undefined) {
-      const given = Buffer.from(String(request.headers['x-emulator-admin-key'] ?? ''));
-      const wanted = Buffer.from(adminKey);
-      if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
-        throw new DataverseError(
-          401,
-          'EMULATOR_UNAUTHORIZED',
-          'The admin API needs the x-emulator-admin-key header.',
-        );
-      }
-    } else if (!loopback.has(request.socket.remoteAddress ?? '')) {
-      throw new DataverseError(
-        403,
-        'EMULATOR_FORBIDDEN',
-        'The admin API is open to loopback callers only; set an admin key.',
-      );
-    }
+    const refusal = adminRefusal(request, adminKey);
+    if (refusal) throw new DataverseError(refusal.status, refusal.code, refusal.message);
   };
   const route = (
     method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
