@@ -18,6 +18,7 @@ import {
   invalidTokenBody,
   oopsBody,
 } from './campaign-wire-format.js';
+import { isRecord } from '../shared/is-record.js';
 
 /** An answer before it is written: JSON body (or none) and extra headers. */
 interface ApiAnswer {
@@ -26,10 +27,6 @@ interface ApiAnswer {
 }
 
 const json = 'application/json;charset=utf-8';
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function payloadOf(request: FastifyRequest): Record<string, unknown> {
   const body = request.body;

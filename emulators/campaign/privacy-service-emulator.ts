@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CampaignPrivacyTool, PrivacyToolRequest } from './campaign-privacy-tool.js';
+import { isRecord } from '../shared/is-record.js';
 
 /** Regulations the job API accepts (privacy-jobs.md, June 2025 list plus the legacy `ccpa`). */
 export const privacyRegulations = [
@@ -103,10 +104,6 @@ export function privacyError(
       },
     },
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

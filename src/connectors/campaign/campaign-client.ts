@@ -19,6 +19,7 @@ import type {
 } from './campaign-types.js';
 import type { ImsTokenProvider } from './ims-token-provider.js';
 import type { CallMetrics } from '../../core/ports/call-metrics.js';
+import { isRecord } from '../../core/json.js';
 
 export interface CampaignClientOptions {
   /** `https://mc.adobe.io/<organization>` (config `campaign.url`). */
@@ -70,10 +71,6 @@ function encodeSegment(segment: string): string {
 
 function shortRef(ref: string): string {
   return ref.startsWith('@') && ref.length > 14 ? `${ref.slice(0, 12)}…` : ref;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

@@ -9,6 +9,7 @@ import type { HttpAnswer } from '../campaign/adobe-http-transport.js';
 import { parseRetryAfter } from '../campaign/campaign-error.js';
 import type { ImsTokenProvider } from '../campaign/ims-token-provider.js';
 import type { CallMetrics } from '../../core/ports/call-metrics.js';
+import { isRecord } from '../../core/json.js';
 
 /** Namespace qualifiers of a user identity (privacy-jobs.md appendix). */
 export const privacyIdentityTypes = [
@@ -106,10 +107,6 @@ export interface PrivacyJobRequest {
   /** Identities, raw or by logical kind (`{ email: '…', externalId: '…' }`). */
   identities: readonly PrivacyIdentity[] | Record<string, string>;
   regulation: string;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
