@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import type { DeadLetter, DeadLetterFilter, StateStore } from '../../core/ports/state-store.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
-import { loadConfigForCommand } from '../runtime/load-config-for-command.js';
-import { openSyncRuntime } from '../runtime/sync-runtime.js';
+import { withCommandRuntime } from '../runtime/load-config-for-command.js';
 
 interface DlqOptions {
   config: string;
@@ -37,18 +36,12 @@ function describe(d: DeadLetter): string {
   return `${d.id}\t${d.flow}\t${d.recordKey}\t${d.code}\tattempts ${d.attempts}\tlast ${new Date(d.lastFailedAt).toISOString()}\t${d.message}`;
 }
 
-async function withStore<T>(
+function withStore<T>(
   options: DlqOptions,
   context: CliContext,
   fn: (store: StateStore) => Promise<T>,
 ): Promise<T> {
-  const config = loadConfigForCommand(options.config, context);
-  const runtime = await openSyncRuntime(config, context.redactor, { logDestination: context.err });
-  try {
-    return await fn(runtime.store);
-  } finally {
-    await runtime.close();
-  }
+  return withCommandRuntime(options.config, context, (runtime) => fn(runtime.store));
 }
 
 async function selectedIds(

@@ -8,7 +8,7 @@ import type { OptOutDecision, OptOutFileRecord } from '../../core/ports/opt-out-
 import { readOptOutFreshness } from '../../engine/opt-out/opt-out-file-ingestor.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
-import { loadConfigForCommand } from '../runtime/load-config-for-command.js';
+import { withCommandRuntime } from '../runtime/load-config-for-command.js';
 import { LogAlertSink } from '../runtime/log-alert-sink.js';
 import {
   createOptOutIngestor,
@@ -16,7 +16,6 @@ import {
   openOptOutFileSource,
   readOptOutSettings,
 } from '../runtime/opt-out-runtime.js';
-import { openSyncRuntime, type SyncRuntime } from '../runtime/sync-runtime.js';
 
 interface CommonOptions {
   config: string;
@@ -49,20 +48,6 @@ class LocalOptOutFile implements OptOutFileSource {
   }
 }
 
-async function withRuntime<T>(
-  options: CommonOptions,
-  context: CliContext,
-  fn: (runtime: SyncRuntime) => Promise<T>,
-): Promise<T> {
-  const config = loadConfigForCommand(options.config, context);
-  const runtime = await openSyncRuntime(config, context.redactor, { logDestination: context.err });
-  try {
-    return await fn(runtime);
-  } finally {
-    await runtime.close();
-  }
-}
-
 const iso = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());
 const flag = (value: boolean | null): string => (value === null ? '?' : value ? 'true' : 'false');
 
@@ -77,7 +62,7 @@ export async function runOptOutIngest(
   options: CommonOptions & { file: string; force?: boolean },
   context: CliContext,
 ): Promise<number> {
-  return withRuntime(options, context, async (runtime) => {
+  return withCommandRuntime(options.config, context, async (runtime) => {
     const settings = readOptOutSettings(runtime);
     if (settings === null || settings.mode === 'dynamics-to-campaign') {
       throw new ConfigError(
@@ -149,7 +134,7 @@ export async function runOptOutDecisions(
   options: CommonOptions & { contact: string; limit: number; cursor?: string },
   context: CliContext,
 ): Promise<number> {
-  return withRuntime(options, context, async (runtime) => {
+  return withCommandRuntime(options.config, context, async (runtime) => {
     const page = await runtime.store.optOut.listDecisions(
       { recordKey: options.contact.toLowerCase() },
       { limit: options.limit, ...(options.cursor ? { cursor: options.cursor } : {}) },
@@ -185,7 +170,7 @@ export async function runOptOutFiles(
   options: CommonOptions & { limit: number },
   context: CliContext,
 ): Promise<number> {
-  return withRuntime(options, context, async (runtime) => {
+  return withCommandRuntime(options.config, context, async (runtime) => {
     const files = await runtime.store.optOut.listFiles({ limit: options.limit });
     const freshness = await readOptOutFreshness(
       runtime.store,

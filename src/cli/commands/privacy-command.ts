@@ -4,9 +4,8 @@ import type { PrivacyRequest, PrivacyStepEntry } from '../../core/ports/privacy-
 import { privacyRequestStates } from '../../core/ports/privacy-store.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
-import { loadConfigForCommand } from '../runtime/load-config-for-command.js';
+import { withCommandRuntime } from '../runtime/load-config-for-command.js';
 import { openPrivacyRuntime } from '../runtime/privacy-runtime.js';
-import { openSyncRuntime, type SyncRuntime } from '../runtime/sync-runtime.js';
 
 interface CommonOptions {
   config: string;
@@ -77,25 +76,10 @@ function checkContact(contact: string, context: CliContext): boolean {
   return false;
 }
 
-/** Open the runtime with logs on stderr, so stdout carries only the command's answer. */
-async function withRuntime(
-  options: CommonOptions,
-  context: CliContext,
-  fn: (runtime: SyncRuntime) => Promise<number>,
-): Promise<number> {
-  const config = loadConfigForCommand(options.config, context);
-  const runtime = await openSyncRuntime(config, context.redactor, { logDestination: context.err });
-  try {
-    return await fn(runtime);
-  } finally {
-    await runtime.close();
-  }
-}
-
 /** `dcsync privacy delete`: start a request (the hold is taken before it returns); `--wait` runs it to the end. */
 export function runPrivacyDelete(options: DeleteOptions, context: CliContext): Promise<number> {
   if (!checkContact(options.contact, context)) return Promise.resolve(exitCodes.usage);
-  return withRuntime(options, context, async (runtime) => {
+  return withCommandRuntime(options.config, context, async (runtime) => {
     const privacy = openPrivacyRuntime(runtime, { env: context.env });
     try {
       let request = await privacy.runner.start({
@@ -134,7 +118,7 @@ export function runPrivacyStatus(
   id: string | undefined,
   context: CliContext,
 ): Promise<number> {
-  return withRuntime(options, context, async (runtime) => {
+  return withCommandRuntime(options.config, context, async (runtime) => {
     const { privacy } = runtime.store;
     if (id === undefined) {
       const active = [
@@ -161,7 +145,7 @@ export function runPrivacyList(options: ListOptions, context: CliContext): Promi
     context.err.write('dcsync: --limit must be a positive whole number\n');
     return Promise.resolve(exitCodes.usage);
   }
-  return withRuntime(options, context, async (runtime) => {
+  return withCommandRuntime(options.config, context, async (runtime) => {
     const page = await runtime.store.privacy.list(
       options.state ? { state: options.state as PrivacyRequest['state'] } : {},
       { limit },
@@ -177,7 +161,7 @@ export function runPrivacyList(options: ListOptions, context: CliContext): Promi
  */
 export function runPrivacyAccess(options: DeleteOptions, context: CliContext): Promise<number> {
   if (!checkContact(options.contact, context)) return Promise.resolve(exitCodes.usage);
-  return withRuntime(options, context, async (runtime) => {
+  return withCommandRuntime(options.config, context, async (runtime) => {
     const privacy = openPrivacyRuntime(runtime);
     try {
       const { request, document } = await privacy.runner.access({

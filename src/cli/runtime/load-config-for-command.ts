@@ -3,6 +3,7 @@ import { loadConfig } from '../../config/load-config.js';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
 import { ConfigError } from '../../core/errors.js';
 import type { CliContext } from '../cli-context.js';
+import { openSyncRuntime, type SyncRuntime } from './sync-runtime.js';
 
 /**
  * Load and validate the configuration for a command. Warnings go to stderr; errors are printed
@@ -21,4 +22,22 @@ export function loadConfigForCommand(path: string, context: CliContext): Resolve
     );
   }
   return loaded.config;
+}
+
+/**
+ * Load the configuration of a command, open the runtime with logs on stderr (stdout carries only
+ * the command's answer), run `fn`, and close the runtime whatever happens.
+ */
+export async function withCommandRuntime<T>(
+  configPath: string,
+  context: CliContext,
+  fn: (runtime: SyncRuntime) => Promise<T>,
+): Promise<T> {
+  const config = loadConfigForCommand(configPath, context);
+  const runtime = await openSyncRuntime(config, context.redactor, { logDestination: context.err });
+  try {
+    return await fn(runtime);
+  } finally {
+    await runtime.close();
+  }
 }
