@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { optOutModes } from '../core/opt-out-resolver.js';
+import { privacyIdentityTypes } from '../core/ports/privacy-systems.js';
 import { secretOrLiteralSchema, secretRefSchema, valueOrRefSchema } from './config-ref.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -41,18 +42,6 @@ export type JitterMode = (typeof jitterModes)[number];
 /** What happens to an opt-out export file once every row is applied. */
 export const afterProcessingActions = ['archive', 'delete'] as const;
 export type AfterProcessingAction = (typeof afterProcessingActions)[number];
-
-/** Privacy Service identity types (Adobe Experience Platform). */
-export const privacyIdentityTypes = [
-  'standard',
-  'custom',
-  'integrationCode',
-  'namespaceId',
-  'unregistered',
-  'analytics',
-  'target',
-] as const;
-export type PrivacyIdentityType = (typeof privacyIdentityTypes)[number];
 
 /** Where the identity value of a privacy namespace comes from. */
 export const privacyIdentitySources = ['email', 'externalId'] as const;

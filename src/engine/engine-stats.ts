@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 
-/** Every outcome the run summary and metrics count. */
-export const statOutcomes = [
+/** What applying one work item did; the run summary counts these. */
+export const applyOutcomes = [
   'created',
   'updated',
   'adopted',
@@ -13,10 +13,11 @@ export const statOutcomes = [
   'skipped-foreign',
   'absent',
   'tombstoned',
-  'parked',
-  'retried',
-  'dead-lettered',
 ] as const;
+export type ApplyOutcome = (typeof applyOutcomes)[number];
+
+/** Every outcome the run summary and metrics count. */
+export const statOutcomes = [...applyOutcomes, 'parked', 'retried', 'dead-lettered'] as const;
 export type StatOutcome = (typeof statOutcomes)[number];
 
 export type OutcomeCounts = Record<StatOutcome, number>;

@@ -25,21 +25,8 @@ import { ParkedChildSettler } from './custom-tables/parked-child-settler.js';
 import { findVanishedParent, isNotFoundError } from './custom-tables/vanished-parent-check.js';
 import { KeyMapIntentWriter } from './key-map-intent-writer.js';
 
-/** What applying one work item did; the run summary counts these. */
-export const applyOutcomes = [
-  'created',
-  'updated',
-  'adopted',
-  'deleted',
-  'unchanged',
-  'filtered',
-  'stale',
-  'skipped-delete',
-  'skipped-foreign',
-  'absent',
-  'tombstoned',
-] as const;
-export type ApplyOutcome = (typeof applyOutcomes)[number];
+export { applyOutcomes, type ApplyOutcome } from './engine-stats.js';
+import type { ApplyOutcome } from './engine-stats.js';
 
 /** Applies the work items of a flow that is not a table flow (e.g. `optout:dynamics`). */
 export interface WorkItemApplier {

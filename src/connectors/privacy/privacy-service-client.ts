@@ -11,17 +11,7 @@ import type { ImsTokenProvider } from '../campaign/ims-token-provider.js';
 import type { CallMetrics } from '../../core/ports/call-metrics.js';
 import { isRecord } from '../../core/json.js';
 
-/** Namespace qualifiers of a user identity (privacy-jobs.md appendix). */
-export const privacyIdentityTypes = [
-  'standard',
-  'custom',
-  'integrationCode',
-  'namespaceId',
-  'unregistered',
-  'analytics',
-  'target',
-] as const;
-export type PrivacyIdentityType = (typeof privacyIdentityTypes)[number];
+import type { PrivacyIdentityType } from '../../core/ports/privacy-systems.js';
 
 export const privacyJobActions = ['access', 'delete'] as const;
 export type PrivacyJobAction = (typeof privacyJobActions)[number];

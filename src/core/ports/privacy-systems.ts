@@ -4,12 +4,23 @@
  * adapter); tests use the same clients against the emulators.
  */
 
+/** Namespace qualifiers of a user identity (privacy-jobs.md appendix). */
+export const privacyIdentityTypes = [
+  'standard',
+  'custom',
+  'integrationCode',
+  'namespaceId',
+  'unregistered',
+  'analytics',
+  'target',
+] as const;
+export type PrivacyIdentityType = (typeof privacyIdentityTypes)[number];
+
 /** One identity of the data subject as the Privacy Service takes it. */
 export interface PrivacyJobIdentity {
   namespace: string;
   value: string;
-  /** `standard`, `custom`, … (privacy-jobs.md appendix). */
-  type: 'standard' | 'custom' | 'integrationCode' | 'namespaceId' | 'unregistered' | 'analytics' | 'target';
+  type: PrivacyIdentityType;
 }
 
 export interface PrivacyJobSubmission {
