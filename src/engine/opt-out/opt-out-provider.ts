@@ -8,40 +8,69 @@ import {
   type OptOutFreshness,
 } from './opt-out-file-ingestor.js';
 
-/** One decision as the operator surface shows it (ids, flags and times only). */
+/** Sides of an opt-out decision. */
+export const optOutSides = ['dynamics', 'campaign'] as const;
+export type OptOutSide = (typeof optOutSides)[number];
+
+/** One resolution of an opt-out attribute as the operator surface shows it (ids, flags and times only). */
 export interface OptOutDecisionView {
   id: string;
+  /** When the decision was taken (ms since epoch). */
   at: number;
   recordKey: string;
+  /** Dynamics column, e.g. `donotemail`. */
   dynamicsColumn: string;
+  /** Campaign attribute, e.g. `blackListEmail`. */
   campaignAttribute: string;
   dynamicsValue: boolean | null;
   campaignValue: boolean | null;
+  /** Dynamics `modifiedon` (ms), when known. */
   dynamicsChangedAt: number | null;
+  /** Campaign `blackList*LastModified` (ms), when known. */
   campaignChangedAt: number | null;
+  /** The value written to both sides. */
   winner: boolean;
-  winningSide: 'dynamics' | 'campaign';
+  /** Where the winning value came from. */
+  winningSide: OptOutSide;
+  /** Rule applied, e.g. `campaign-newer`, `true-wins`, `mode:dynamics-to-campaign`. */
   rule: string;
-  /** The export file's name, or `contact-flow`. */
+  /** What carried the change: the export file's name, or `contact-flow`. */
   source: string;
 }
 
-export type OptOutFileState = 'waiting' | 'processing' | 'processed' | 'archived' | 'deleted' | 'failed';
+/** Processing states of an export file. */
+export const optOutFileStates = [
+  'waiting',
+  'processing',
+  'processed',
+  'archived',
+  'deleted',
+  'failed',
+] as const;
+export type OptOutFileState = (typeof optOutFileStates)[number];
 
+/** An export file on the SFTP server or in the ledger. */
 export interface OptOutFileView {
+  /** File name (no directory). */
   name: string;
   sizeBytes: number;
+  /** Modification time on the server (ms), when known. */
   modifiedAt: number | null;
   state: OptOutFileState;
+  /** Rows applied, when processed. */
   rows: number | null;
+  /** Rows quarantined (malformed), when processed. */
   quarantined: number | null;
   processedAt: number | null;
 }
 
+/** SFTP storage use. */
 export interface OptOutUsageView {
   usedBytes: number;
+  /** Licensed storage (`campaign.sftp.quotaBytes`); null when not configured. */
   quotaBytes: number | null;
   files: number;
+  /** When the usage was measured (ms). */
   measuredAt: number;
 }
 

@@ -1,4 +1,9 @@
 import type { Page, PageRequest } from '../../core/ports/state-store.js';
+import type {
+  OptOutDecisionView,
+  OptOutFileView as SftpFileView,
+  OptOutUsageView as SftpUsageView,
+} from '../../engine/opt-out/opt-out-provider.js';
 
 /**
  * What the operator surface shows about opt-outs (flow F4). Issue 7 implements it over its
@@ -21,69 +26,15 @@ export interface OptOutDecisionFilter {
   recordKey?: string | undefined;
 }
 
-/** Sides of an opt-out decision. */
-export const optOutSides = ['dynamics', 'campaign'] as const;
-export type OptOutSide = (typeof optOutSides)[number];
-
-/** One resolution of an opt-out attribute (issue 7: the decision audit). */
-export interface OptOutDecisionView {
-  id: string;
-  /** When the decision was taken (ms since epoch). */
-  at: number;
-  recordKey: string;
-  /** Dynamics column, e.g. `donotemail`. */
-  dynamicsColumn: string;
-  /** Campaign attribute, e.g. `blackListEmail`. */
-  campaignAttribute: string;
-  dynamicsValue: boolean | null;
-  campaignValue: boolean | null;
-  /** Dynamics `modifiedon` (ms), when known. */
-  dynamicsChangedAt: number | null;
-  /** Campaign `blackList*LastModified` (ms), when known. */
-  campaignChangedAt: number | null;
-  /** The value written to both sides. */
-  winner: boolean;
-  /** Where the winning value came from. */
-  winningSide: OptOutSide;
-  /** Rule applied, e.g. `campaign-newer`, `true-wins`, `mode:dynamics-to-campaign`. */
-  rule: string;
-  /** What carried the change: the contact flow or an SFTP export file (file name). */
-  source: string;
-}
-
-/** Processing states of an export file. */
-export const sftpFileStates = [
-  'waiting',
-  'processing',
-  'processed',
-  'archived',
-  'deleted',
-  'failed',
-] as const;
-export type SftpFileState = (typeof sftpFileStates)[number];
-
-export interface SftpFileView {
-  /** File name (no directory). */
-  name: string;
-  sizeBytes: number;
-  /** Modification time on the server (ms), when known. */
-  modifiedAt: number | null;
-  state: SftpFileState;
-  /** Rows applied, when processed. */
-  rows: number | null;
-  /** Rows quarantined (malformed), when processed. */
-  quarantined: number | null;
-  processedAt: number | null;
-}
-
-export interface SftpUsageView {
-  usedBytes: number;
-  /** Licensed storage (`campaign.sftp.quotaBytes`); null when not configured. */
-  quotaBytes: number | null;
-  files: number;
-  /** When the usage was measured (ms). */
-  measuredAt: number;
-}
+export {
+  optOutSides,
+  optOutFileStates as sftpFileStates,
+  type OptOutSide,
+  type OptOutDecisionView,
+  type OptOutFileState as SftpFileState,
+  type OptOutFileView as SftpFileView,
+  type OptOutUsageView as SftpUsageView,
+} from '../../engine/opt-out/opt-out-provider.js';
 
 export interface OptOutFreshnessView {
   /** Arrival of the newest export file (ms); null when none ever arrived. */
