@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { Redactor } from '../../src/logging/redactor.js';
 import { runCli } from '../../src/cli/run-cli.js';
+import type { ConfigFinding } from '../../src/config/config-finding.js';
 
 export interface CliResult {
   code: number;
@@ -34,4 +35,13 @@ export async function runDcsync(args: string[], env: NodeJS.ProcessEnv = {}): Pr
   out.end();
   err.end();
   return { code, stdout: stdout(), stderr: stderr() };
+}
+
+/** `dcsync validate --config FILE --json` (live checks included): the exit code and the findings. */
+export async function validateJson(
+  configPath: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; findings: ConfigFinding[] }> {
+  const run = await runDcsync(['validate', '--config', configPath, '--json'], env);
+  return { code: run.code, findings: JSON.parse(run.stdout) as ConfigFinding[] };
 }

@@ -1,16 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runValidate } from '../../../src/cli/commands/validate-command.js';
-import type { CliContext } from '../../../src/cli/cli-context.js';
 import { exitCodes } from '../../../src/cli/exit-codes.js';
 import type { ConfigFinding } from '../../../src/config/config-finding.js';
-import { Redactor } from '../../../src/logging/redactor.js';
 import type { CampaignSeedInput } from '../../../emulators/campaign/campaign-seed-file.js';
 import { campaignTestSeed } from '../../support/campaign-test-bed.js';
-import { runDcsync } from '../../support/cli-runner.js';
+import { runDcsync, validateJson } from '../../support/cli-runner.js';
 import { testEnv, type SyncTestBed } from '../../support/sync-test-bed.js';
 import {
   noteTable,
@@ -69,22 +65,11 @@ function writeConfig(tables: readonly CustomTableEntry[], flows: Record<string, 
   return path;
 }
 
-async function validate(
+function validate(
   tables: readonly CustomTableEntry[],
   flows: Record<string, unknown> = {},
 ): Promise<{ code: number; findings: ConfigFinding[] }> {
-  const out = new PassThrough();
-  let written = '';
-  out.on('data', (chunk: Buffer) => (written += chunk.toString()));
-  const context: CliContext = {
-    redactor: new Redactor(),
-    out,
-    err: new PassThrough(),
-    env: testEnv,
-    setExitCode: () => undefined,
-  };
-  const code = await runValidate({ config: writeConfig(tables, flows), json: true }, context);
-  return { code, findings: JSON.parse(written) as ConfigFinding[] };
+  return validateJson(writeConfig(tables, flows), testEnv);
 }
 
 function only(findings: ConfigFinding[], code: string): ConfigFinding {

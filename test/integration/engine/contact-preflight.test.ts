@@ -1,14 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runValidate } from '../../../src/cli/commands/validate-command.js';
-import type { CliContext } from '../../../src/cli/cli-context.js';
 import { exitCodes } from '../../../src/cli/exit-codes.js';
 import type { ConfigFinding } from '../../../src/config/config-finding.js';
-import { Redactor } from '../../../src/logging/redactor.js';
-import { runDcsync } from '../../support/cli-runner.js';
+import { runDcsync, validateJson } from '../../support/cli-runner.js';
 import { SyncTestBed, testEnv } from '../../support/sync-test-bed.js';
 
 let bed: SyncTestBed;
@@ -32,22 +28,8 @@ function writeConfig(flows: Record<string, unknown>): string {
 }
 
 /** `validate --json` of the test configuration with these flows overrides. */
-async function validate(
-  flows: Record<string, unknown>,
-): Promise<{ code: number; findings: ConfigFinding[] }> {
-  const path = writeConfig(flows);
-  const out = new PassThrough();
-  let written = '';
-  out.on('data', (chunk: Buffer) => (written += chunk.toString()));
-  const context: CliContext = {
-    redactor: new Redactor(),
-    out,
-    err: new PassThrough(),
-    env: testEnv,
-    setExitCode: () => undefined,
-  };
-  const code = await runValidate({ config: path, json: true }, context);
-  return { code, findings: JSON.parse(written) as ConfigFinding[] };
+function validate(flows: Record<string, unknown>): Promise<{ code: number; findings: ConfigFinding[] }> {
+  return validateJson(writeConfig(flows), testEnv);
 }
 
 const errors = (findings: ConfigFinding[]): ConfigFinding[] => findings.filter((f) => f.severity === 'error');
