@@ -89,7 +89,7 @@ interface ChoiceAttributesBody {
 }
 
 /** The label in the caller's language (`UserLocalizedLabel`), else the first localized one. */
-function labelText(
+export function labelText(
   label:
     { LocalizedLabels?: LocalizedLabelBody[]; UserLocalizedLabel?: LocalizedLabelBody | null } | undefined,
 ): string | undefined {
