@@ -126,6 +126,18 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
   const { config } = runtime;
   const flows: FlowDefinition[] = [];
   const pageSize = config.dynamics.pageSize;
+  // Every metadata read of the start goes through one source: each table and resource is read
+  // once (the pre-flights and the flows below ask about the same ones).
+  const metadataSource = createMetadataSource({
+    dynamics: runtime.dynamics.metadata,
+    campaign: runtime.campaign.client,
+  });
+
+  async function readTable(table: string): Promise<DynamicsTableMetadata> {
+    const metadata = await metadataSource.dynamicsTable(table);
+    if (!metadata) throw preflightError(`Dynamics table "${table}" does not exist in the environment.`);
+    return metadata;
+  }
 
   function tableSource(metadata: DynamicsTableMetadata, select: string[]): DynamicsChangeSource {
     const table = metadata.logicalName;
@@ -168,7 +180,7 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
 
   async function resourceMetadata(resource: string): Promise<CampaignResourceMetadata | null> {
     try {
-      return await runtime.campaign.client.describeResource(resource);
+      return await metadataSource.campaignResource(resource);
     } catch (error) {
       runtime.logger.warn(
         { err: error, resource },
@@ -179,10 +191,6 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
   }
 
   // The same pre-flights as `validate` (both tenants' metadata), fatal on errors.
-  const metadataSource = createMetadataSource({
-    dynamics: runtime.dynamics.metadata,
-    campaign: runtime.campaign.client,
-  });
   function reportPreflight(what: string, findings: readonly ConfigFinding[]): void {
     for (const finding of findings.filter((f) => f.severity !== 'error'))
       runtime.logger.warn({ code: finding.code, path: finding.path }, finding.message);
@@ -224,7 +232,7 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
     const select = [...mapping.sourceColumns(), ...filterColumns(filter)];
     if (optOut.mode === 'bidirectional' || optOut.mode === 'campaign-to-dynamics')
       select.push(...Object.keys(optOut.mapping));
-    const tableMetadata = await runtime.dynamics.metadata.getTableMetadata(contacts.table);
+    const tableMetadata = await readTable(contacts.table);
     const source = tableSource(tableMetadata, select);
     flows.push({
       id: 'contacts',
@@ -245,18 +253,12 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
     // Custom tables: the same pre-flight as `validate`; a tenant that cannot answer stops the start.
     reportPreflight('Custom tables', await checkCustomTables(config.flows, metadataSource));
   }
-  for (const [index, table] of config.flows.customTables.entries()) {
+  for (const table of config.flows.customTables) {
     if (!table.enabled) continue;
     const metadata = await metadataSource.campaignResource(table.resource);
     const mappingPath = `flows.customTables[${table.table}].mapping`;
     const mapping = new FieldMapping(buildRules(table.mapping, table.picklist, metadata), mappingPath);
-    const tableMetadata = await runtime.dynamics.metadata.getTableMetadata(table.table);
-    if (table.entitySet !== undefined && table.entitySet !== tableMetadata.entitySetName) {
-      throw preflightError(
-        `flows.customTables[${index}].entitySet: "${table.entitySet}" is not the entity set of Dynamics table "${table.table}"; its metadata reports "${tableMetadata.entitySetName}". ` +
-          `Set entitySet to "${tableMetadata.entitySetName}" or leave it out (it is read from the metadata).`,
-      );
-    }
+    const tableMetadata = await readTable(table.table);
     const links: LinkDefinition[] = table.links.map((link) => {
       const parent = link.target === 'profile' ? 'contacts' : byResource.get(link.target);
       if (!parent)

@@ -120,6 +120,13 @@ function checkDynamicsSide(context: TableContext, report: Report): void {
       tablePath(index, 'table'),
       `Change tracking is not enabled on Dynamics table ${table.table}. ${changeTrackingHint(table.table)}.`,
     );
+  if (table.entitySet !== undefined && table.entitySet !== dynamics.entitySetName)
+    report(
+      'error',
+      'PREFLIGHT_ENTITY_SET',
+      tablePath(index, 'entitySet'),
+      `${owner}: "${table.entitySet}" is not the entity set of Dynamics table ${table.table}; its metadata reports "${dynamics.entitySetName}". Set entitySet to "${dynamics.entitySetName}" or leave it out (it is read from the metadata)`,
+    );
   checkMappedColumns(mappingUnderCheck(context), dynamics, report);
 }
 

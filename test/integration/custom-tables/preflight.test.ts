@@ -132,6 +132,17 @@ describe('custom tables: pre-flight against both tenants (validate live check)',
     expect(resource.message).toContain('Campaign resource cusNotes does not exist');
   });
 
+  it('names a configured entitySet that is not the table’s', async () => {
+    const { code, findings } = await validate([
+      orderTable,
+      change(orderLineTable, { entitySet: 'new_orderlinez' }),
+    ]);
+    expect(code).toBe(exitCodes.preflight);
+    const finding = only(findings, 'PREFLIGHT_ENTITY_SET');
+    expect(finding.path).toBe('flows.customTables[1].entitySet');
+    expect(finding.message).toContain('its metadata reports "new_orderlines"');
+  });
+
   it('rejects a column whose type Campaign cannot hold', async () => {
     const { findings } = await validate([change(orderTable, { mapping: { new_amount: 'status' } })]);
     const finding = only(findings, 'PREFLIGHT_TYPE_MISMATCH');

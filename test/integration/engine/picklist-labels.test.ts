@@ -167,7 +167,7 @@ describe('custom table flow: picklist labels and entitySet', () => {
     const error = await failureOf(createSyncEngine(runtime));
     expect(error).toMatchObject({ code: 'PREFLIGHT_FAILED' });
     expect((error as Error).message).toContain(
-      'flows.customTables[0].entitySet: "new_notez" is not the entity set of Dynamics table "new_note"; its metadata reports "new_notes".',
+      'error PREFLIGHT_ENTITY_SET flows.customTables[0].entitySet: custom table new_note → cusNote: "new_notez" is not the entity set of Dynamics table new_note; its metadata reports "new_notes".',
     );
   });
 
