@@ -4,8 +4,7 @@ import { FlowControl } from '../../engine/flow-control.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { resolveFlowId } from '../runtime/build-flows.js';
-import { loadConfigForCommand } from '../runtime/load-config-for-command.js';
-import { openSyncRuntime } from '../runtime/sync-runtime.js';
+import { loadConfigForCommand, withCommandRuntime } from '../runtime/load-config-for-command.js';
 
 interface FlowOptions {
   config: string;
@@ -22,8 +21,7 @@ async function control(
   const config = loadConfigForCommand(options.config, context);
   const flowId = resolveFlowId(config, options.flow);
   if (!flowId) throw new ConfigError(`no enabled flow "${options.flow}"`);
-  const runtime = await openSyncRuntime(config, context.redactor, { logDestination: context.err });
-  try {
+  return withCommandRuntime(config, context, async (runtime) => {
     const flows = new FlowControl(runtime.store, runtime.clock);
     await flows.refresh([flowId]);
     if (action === 'pause') await flows.pause(flowId, options.reason ?? 'paused by operator');
@@ -42,9 +40,7 @@ async function control(
     ]);
     context.out.write(`flow ${flowId} ${action === 'pause' ? 'paused' : 'resumed'}\n`);
     return exitCodes.ok;
-  } finally {
-    await runtime.close();
-  }
+  });
 }
 
 export function registerFlowCommand(program: Command, context: CliContext): void {

@@ -5,8 +5,7 @@ import { NO_PARENT_KEY } from '../../engine/custom-tables/link-resolver.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { resolveFlowId } from '../runtime/build-flows.js';
-import { loadConfigForCommand } from '../runtime/load-config-for-command.js';
-import { openSyncRuntime } from '../runtime/sync-runtime.js';
+import { loadConfigForCommand, withCommandRuntime } from '../runtime/load-config-for-command.js';
 
 /** Options of `dcsync parked list`. */
 export interface ParkedListOptions {
@@ -48,8 +47,7 @@ export async function runParkedList(options: ParkedListOptions, context: CliCont
     flow = resolveFlowId(config, options.flow) ?? undefined;
     if (!flow) throw new ConfigError(`no enabled flow "${options.flow}"`);
   }
-  const runtime = await openSyncRuntime(config, context.redactor, { logDestination: context.err });
-  try {
+  return withCommandRuntime(config, context, async (runtime) => {
     const filter = flow === undefined ? {} : { flow };
     const [page, total] = await Promise.all([
       runtime.store.parked.list(filter, { cursor: options.cursor, limit: options.limit ?? 50 }),
@@ -64,9 +62,7 @@ export async function runParkedList(options: ParkedListOptions, context: CliCont
     if (page.items.length > 0) context.out.write(`${formatParked(page.items)}\n`);
     if (page.nextCursor) context.out.write(`more: --cursor ${page.nextCursor}\n`);
     return exitCodes.ok;
-  } finally {
-    await runtime.close();
-  }
+  });
 }
 
 /** `dcsync parked list --config FILE [--flow F] [--limit N] [--cursor C] [--json]`. */

@@ -6,8 +6,7 @@ import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { ProgressReporter } from '../progress-reporter.js';
 import { buildFlowDefinitions } from '../runtime/build-flows.js';
-import { loadConfigForCommand } from '../runtime/load-config-for-command.js';
-import { openSyncRuntime } from '../runtime/sync-runtime.js';
+import { loadConfigForCommand, withCommandRuntime } from '../runtime/load-config-for-command.js';
 
 function formatPlan(plan: SyncPlan): string {
   const c = plan.counts;
@@ -39,8 +38,7 @@ export async function runPlan(
   context: CliContext,
 ): Promise<number> {
   const config = loadConfigForCommand(options.config, context);
-  const runtime = await openSyncRuntime(config, context.redactor, { logDestination: context.err });
-  try {
+  return withCommandRuntime(config, context, async (runtime) => {
     const flows = await buildFlowDefinitions(runtime);
     const reporter = new ProgressReporter({
       stream: context.err,
@@ -75,9 +73,7 @@ export async function runPlan(
     if (options.json) context.out.write(`${JSON.stringify(plans, null, 2)}\n`);
     else for (const plan of plans) context.out.write(formatPlan(plan));
     return exitCodes.ok;
-  } finally {
-    await runtime.close();
-  }
+  });
 }
 
 export function registerPlanCommand(program: Command, context: CliContext): void {

@@ -4,8 +4,7 @@ import { replayCheckpoint } from '../../engine/table-poller.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { resolveFlowId } from '../runtime/build-flows.js';
-import { loadConfigForCommand } from '../runtime/load-config-for-command.js';
-import { openSyncRuntime } from '../runtime/sync-runtime.js';
+import { loadConfigForCommand, withCommandRuntime } from '../runtime/load-config-for-command.js';
 import { createSyncEngine } from '../runtime/start-sync.js';
 
 interface ReplayOptions {
@@ -23,8 +22,7 @@ export async function runReplay(options: ReplayOptions, context: CliContext): Pr
   const config = loadConfigForCommand(options.config, context);
   const flowId = resolveFlowId(config, options.table);
   if (!flowId) throw new ConfigError(`no enabled flow reads table "${options.table}"`);
-  const runtime = await openSyncRuntime(config, context.redactor, { logDestination: context.err });
-  try {
+  return withCommandRuntime(config, context, async (runtime) => {
     const engine = await createSyncEngine(runtime, {
       progressStream: context.err,
     });
@@ -35,9 +33,7 @@ export async function runReplay(options: ReplayOptions, context: CliContext): Pr
     const summary = await engine.runUntilIdle();
     context.out.write(`${JSON.stringify(summary)}\n`);
     return exitCodes.ok;
-  } finally {
-    await runtime.close();
-  }
+  });
 }
 
 export function registerReplayCommand(program: Command, context: CliContext): void {

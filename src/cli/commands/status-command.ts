@@ -4,8 +4,7 @@ import { readHeartbeats, type HeartbeatRecord } from '../../engine/process-heart
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { configuredFlows } from '../runtime/build-flows.js';
-import { loadConfigForCommand } from '../runtime/load-config-for-command.js';
-import { openSyncRuntime } from '../runtime/sync-runtime.js';
+import { loadConfigForCommand, withCommandRuntime } from '../runtime/load-config-for-command.js';
 
 function ago(ms: number | null | undefined, now: number): string {
   if (ms === null || ms === undefined) return 'never';
@@ -67,16 +66,13 @@ export async function runStatus(
   context: CliContext,
 ): Promise<number> {
   const config = loadConfigForCommand(options.config, context);
-  const runtime = await openSyncRuntime(config, context.redactor, { logDestination: context.err });
-  try {
+  return withCommandRuntime(config, context, async (runtime) => {
     const flows = await collectFlowStatuses(runtime.store, runtime.clock, configuredFlows(config));
     const heartbeats = await readHeartbeats(runtime.store, runtime.clock);
     if (options.json) context.out.write(`${JSON.stringify({ flows, processes: heartbeats }, null, 2)}\n`);
     else context.out.write(formatStatus(flows, heartbeats, runtime.clock.now()));
     return exitCodes.ok;
-  } finally {
-    await runtime.close();
-  }
+  });
 }
 
 export function registerStatusCommand(program: Command, context: CliContext): void {

@@ -25,15 +25,16 @@ export function loadConfigForCommand(path: string, context: CliContext): Resolve
 }
 
 /**
- * Load the configuration of a command, open the runtime with logs on stderr (stdout carries only
+ * Load the configuration of a command (unless given loaded), open the runtime with logs on stderr (stdout carries only
  * the command's answer), run `fn`, and close the runtime whatever happens.
  */
 export async function withCommandRuntime<T>(
-  configPath: string,
+  configOrPath: string | ResolvedConfig,
   context: CliContext,
   fn: (runtime: SyncRuntime) => Promise<T>,
 ): Promise<T> {
-  const config = loadConfigForCommand(configPath, context);
+  const config =
+    typeof configOrPath === 'string' ? loadConfigForCommand(configOrPath, context) : configOrPath;
   const runtime = await openSyncRuntime(config, context.redactor, { logDestination: context.err });
   try {
     return await fn(runtime);
