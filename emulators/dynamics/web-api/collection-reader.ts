@@ -366,10 +366,10 @@ function rowsNamedByFilter(data: TableData, filter: string | undefined): Row[] |
   const key = data.schema.primaryIdAttribute;
   const term = `\\s*${key}\\s+eq\\s+(${guid})\\s*`;
   if (!new RegExp(`^${term}(?:or${term})*$`).test(filter)) return null;
-  const rows: Row[] = [];
+  const rows = new Set<Row>();
   for (const match of filter.matchAll(new RegExp(guid, 'g'))) {
     const row = data.rows.get(match[0].toLowerCase());
-    if (row && !rows.includes(row)) rows.push(row);
+    if (row) rows.add(row);
   }
-  return rows.sort((a, b) => (a.versionnumber as number) - (b.versionnumber as number));
+  return [...rows].sort((a, b) => (a.versionnumber as number) - (b.versionnumber as number));
 }
