@@ -54,13 +54,13 @@ describe('dcsync optout commands', () => {
     const first = await dcsync('optout', 'ingest', '--file', file, '--json');
     expect(first.code).toBe(exitCodes.ok);
     const report = JSON.parse(first.stdout) as { outcome: string; file: { rowsApplied: number } };
-    expect(report.outcome).toBe('processed');
+    expect(report).toMatchObject({ outcome: 'processed', file: { rowsApplied: 2 } });
     expect(bed.dynamics.getRow('contact', optedOut)?.donotemail).toBe(true);
     expect(bed.dynamics.getRow('contact', untouched)?.donotemail).toBe(false);
 
     const again = await dcsync('optout', 'ingest', '--file', file, '--json');
     expect(again.code).toBe(exitCodes.ok);
-    expect((JSON.parse(again.stdout) as { outcome: string }).outcome).not.toBe('processed');
+    expect((JSON.parse(again.stdout) as { outcome: string }).outcome).toBe('already-processed');
 
     bed.dynamics.updateContact(optedOut, { donotemail: false });
     const forced = await dcsync('optout', 'ingest', '--file', file, '--force', '--json');
