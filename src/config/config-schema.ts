@@ -346,6 +346,11 @@ const retrySchema = z
     maxAttempts: positiveInt.default(10),
     /** @default 'full' */
     jitter: z.enum(jitterModes).default('full'),
+    /**
+     * Throttling (a 429, or the call budget refusing to wait) does not use up attempts; an item
+     * still throttled this long after its first failure becomes a dead letter. @default 86400000
+     */
+    maxThrottledMs: positiveInt.default(86_400_000),
   })
   .superRefine((retry, ctx) => {
     if (retry.initialDelayMs > retry.maxDelayMs)

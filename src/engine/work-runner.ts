@@ -1,6 +1,6 @@
 import { SyncError, errorCode, isRetryable, RateLimitedError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
-import { computeRetryDelay, hasAttemptsLeft, type ResolvedRetryPolicy } from '../core/retry-policy.js';
+import { planRetry, type ResolvedRetryPolicy, type RetryDecision } from '../core/retry-policy.js';
 import type { Completion, StateStore, WorkItem } from '../core/ports/state-store.js';
 import type { EngineLogger } from '../core/ports/engine-logger.js';
 import type { RecordApplier, ApplyOutcome } from './record-applier.js';
@@ -31,6 +31,12 @@ export interface WorkRunnerOptions {
   groupCommitDelayMs?: number;
   random?: () => number;
 }
+
+const deadLetterMessages: Record<Extract<RetryDecision, { retry: false }>['reason'], string> = {
+  'non-retryable': 'non-retryable failure: dead letter',
+  'attempts-exhausted': 'attempts exhausted: dead letter',
+  'throttled-too-long': 'throttled longer than engine.retry.maxThrottledMs: dead letter',
+};
 
 interface PendingCompletion {
   completion: Completion;
@@ -184,19 +190,31 @@ export class WorkRunner {
   private async handleFailure(item: WorkItem, error: unknown): Promise<void> {
     const code = errorCode(error);
     const retryable = isRetryable(error);
-    const message = error instanceof Error ? error.message : String(error);
-    const retry = retryable && hasAttemptsLeft(this.options.retryPolicy, item.attempts);
-    const retryAfterMs = error instanceof RateLimitedError ? error.retryAfterMs : undefined;
-    const retryAt = retry
-      ? this.options.clock.now() +
-        computeRetryDelay(this.options.retryPolicy, item.attempts, this.random, retryAfterMs)
-      : null;
+    const throttled = error instanceof RateLimitedError;
+    const now = this.options.clock.now();
+    const decision = planRetry(
+      this.options.retryPolicy,
+      {
+        attempts: item.attempts,
+        retryable,
+        throttled,
+        retryAfterMs: throttled ? error.retryAfterMs : undefined,
+        firstFailedAt: item.firstFailedAt,
+        now,
+      },
+      this.random,
+    );
+    let message = error instanceof Error ? error.message : String(error);
+    if (!decision.retry && decision.reason === 'throttled-too-long') {
+      message += ` (throttled since ${new Date(item.firstFailedAt ?? now).toISOString()}, longer than engine.retry.maxThrottledMs)`;
+    }
     try {
       await this.options.store.queue.fail({
         id: item.id,
         owner: this.options.owner,
         error: { code, message, retryable },
-        retryAt,
+        retryAt: decision.retry ? decision.retryAt : null,
+        ...(decision.retry ? { countsAttempt: decision.countsAttempt } : {}),
       });
     } catch (storeError) {
       this.options.logger.error(
@@ -205,11 +223,11 @@ export class WorkRunner {
       );
       return;
     }
-    if (retryAt === null) {
+    if (!decision.retry) {
       this.options.stats.record(item.flow, 'dead-lettered');
       this.options.logger.warn(
         { flow: item.flow, recordKey: item.recordKey, code, attempts: item.attempts },
-        retryable ? 'attempts exhausted: dead letter' : 'non-retryable failure: dead letter',
+        deadLetterMessages[decision.reason],
       );
     } else {
       this.options.stats.record(item.flow, 'retried');
@@ -219,7 +237,8 @@ export class WorkRunner {
           recordKey: item.recordKey,
           code,
           attempts: item.attempts,
-          retryInMs: retryAt - this.options.clock.now(),
+          throttled,
+          retryInMs: decision.retryAt - now,
         },
         'retry scheduled',
       );

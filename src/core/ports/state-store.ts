@@ -69,6 +69,8 @@ export interface WorkItem {
   leaseExpiresAt: number | null;
   /** Last failure, if the item was retried. */
   lastError: FailureInfo | null;
+  /** When the item (or an item it superseded) first failed; null if it never failed. */
+  firstFailedAt: number | null;
 }
 
 export interface FailureInfo {
@@ -103,6 +105,11 @@ export interface FailRequest {
    * computes it from its `RetryPolicy` (and the remote's `Retry-After`).
    */
   retryAt: number | null;
+  /**
+   * Whether this try uses up an attempt. `false` gives the attempt its lease took back (a
+   * throttled try: not the record's fault). Only meaningful with a `retryAt`. @default true
+   */
+  countsAttempt?: boolean;
 }
 
 export interface CheckpointWrite {

@@ -216,6 +216,8 @@ export class SqlWorkQueue implements WorkQueue {
     return this.withOwnLeasedItem('fail', request.id, request.owner, async (tx, item, successor) => {
       const error = request.error;
       const firstFailedAt = toNumberOrNull(item.first_failed_at) ?? now;
+      // A try that does not count gives back the attempt its lease took.
+      const attempts = Number(item.attempts) - (request.countsAttempt === false ? 1 : 0);
       if (request.retryAt === null) {
         await tx.run(
           'INSERT INTO dead_letters (flow, record_key, payload, source_version, code, message, attempts, first_failed_at, last_failed_at) ' +
@@ -236,7 +238,7 @@ export class SqlWorkQueue implements WorkQueue {
       } else if (successor !== null) {
         await tx.run('DELETE FROM work_items WHERE id = ?', [String(item.id)]);
         await carryIntoSuccessor(tx, String(successor.id), {
-          attempts: Number(item.attempts),
+          attempts,
           error,
           firstFailedAt,
           availableAt: request.retryAt,
@@ -244,9 +246,10 @@ export class SqlWorkQueue implements WorkQueue {
       } else {
         await tx.run(
           "UPDATE work_items SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, available_at = ?, " +
-            'last_error_code = ?, last_error_message = ?, last_error_retryable = ?, first_failed_at = ? WHERE id = ?',
+            'attempts = ?, last_error_code = ?, last_error_message = ?, last_error_retryable = ?, first_failed_at = ? WHERE id = ?',
           [
             request.retryAt,
+            attempts,
             error.code,
             error.message,
             error.retryable ? 1 : 0,

@@ -65,6 +65,7 @@ export function toWorkItem(row: WorkItemRow): WorkItem {
             message: row.last_error_message ?? '',
             retryable: Number(row.last_error_retryable) === 1,
           },
+    firstFailedAt: toNumberOrNull(row.first_failed_at),
   };
 }
 

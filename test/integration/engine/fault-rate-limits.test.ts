@@ -52,9 +52,9 @@ describe('429 storms', () => {
       campaign: { profiles: 10, seed: 22, callsPerSecond: 60, retryAfterSec: null },
       config: {
         campaign: { budget: { callsPerSecond: 1000, adaptive: true } },
-        // Throttling counts as an attempt: enough of them that a slow first adaptation on a busy
-        // machine cannot exhaust a record (one in four CI runs did with 10).
-        engine: { retry: { initialDelayMs: 100, maxDelayMs: 2000, maxAttempts: 20 } },
+        // Throttling does not use up attempts: with only 2, any record throttled twice would
+        // otherwise be a dead letter.
+        engine: { retry: { initialDelayMs: 100, maxDelayMs: 2000, maxAttempts: 2 } },
       },
     });
     const foreign = foreignProfiles(bed);
@@ -74,6 +74,49 @@ describe('429 storms', () => {
     expect(await runtime.store.deadLetters.count()).toBe(0);
     expect(expectConverged(bed)).toBe(399);
     expect(bed.profilesByExternalId().get(ids[5]!)!.firstName).toBe('Storm');
+    expect(foreignProfiles(bed)).toEqual(foreign);
+  });
+});
+
+describe('a refusal that does not end', () => {
+  let bed: SyncTestBed | undefined;
+  afterEach(async () => {
+    await bed?.close();
+    bed = undefined;
+  });
+
+  it('dead-letters records throttled longer than maxThrottledMs; once it ends, a retry converges', async () => {
+    bed = await SyncTestBed.start({
+      dynamics: { contacts: 30, seed: 23 },
+      // One call a second gets through; the budget's adaptive floor stays far above that.
+      campaign: { profiles: 5, seed: 23, callsPerSecond: 1, retryAfterSec: null },
+      config: {
+        campaign: { budget: { callsPerSecond: 1000, adaptive: true } },
+        engine: { retry: { initialDelayMs: 100, maxDelayMs: 400, maxAttempts: 2, maxThrottledMs: 2000 } },
+      },
+    });
+    const foreign = foreignProfiles(bed);
+    const { runtime, engine } = await bed.engine();
+    await engine.start();
+    const first = await engine.runUntilIdle({ timeoutMs: 30_000 });
+
+    const { items } = await runtime.store.deadLetters.list({}, { limit: 100 });
+    expect(first['dead-lettered']).toBe(items.length);
+    expect(items.length).toBeGreaterThan(0);
+    expect(items.length + bed.profilesByExternalId().size).toBe(30);
+    for (const letter of items) {
+      expect(letter.code).toBe('CAMPAIGN_RATE_LIMITED');
+      expect(letter.message).toContain('longer than engine.retry.maxThrottledMs');
+      expect(letter.lastFailedAt - letter.firstFailedAt).toBeGreaterThanOrEqual(2000);
+    }
+
+    bed.campaign.admin.setLimits({ callsPerSecond: null });
+    expect(await runtime.store.deadLetters.retry(items.map((d) => d.id))).toBe(items.length);
+    const second = await engine.runUntilIdle({ timeoutMs: 30_000 });
+    // The summary counts since start: nothing more was dead-lettered.
+    expect(second['dead-lettered']).toBe(first['dead-lettered']);
+    expect(await runtime.store.deadLetters.count()).toBe(0);
+    expect(expectConverged(bed)).toBe(30);
     expect(foreignProfiles(bed)).toEqual(foreign);
   });
 });

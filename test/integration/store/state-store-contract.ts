@@ -575,6 +575,46 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
         expect(await store.deadLetters.count()).toBe(0);
       });
 
+      it('gives the attempt back for a try that does not count (throttling), here and in a successor', async () => {
+        const store = await openEmpty();
+        const throttled = { code: 'RATE_LIMITED', message: 'Campaign: too many calls', retryable: true };
+        await store.queue.enqueue([change('k1', { sourceVersion: '1' })]);
+        const first = await leaseOne(store);
+        expect(first).toMatchObject({ attempts: 1, firstFailedAt: null });
+        const failedAt = clock.now();
+        await store.queue.fail({
+          id: first.id,
+          owner: 'w1',
+          error: throttled,
+          retryAt: failedAt + 10,
+          countsAttempt: false,
+        });
+        expect((await store.queue.itemsForKey(flow, 'k1'))[0]).toMatchObject({
+          attempts: 0,
+          lastError: throttled,
+        });
+        clock.advance(10);
+        const second = await leaseOne(store);
+        expect(second).toMatchObject({ id: first.id, attempts: 1, firstFailedAt: failedAt });
+        // A counted failure still counts; a newer queued item inherits what was not given back.
+        await store.queue.enqueue([change('k1', { sourceVersion: '2' })]);
+        await store.queue.fail({ id: second.id, owner: 'w1', error, retryAt: clock.now() + 10 });
+        clock.advance(10);
+        const third = await leaseOne(store);
+        expect(third).toMatchObject({ sourceVersion: '2', attempts: 2, firstFailedAt: failedAt });
+        await store.queue.enqueue([change('k1', { sourceVersion: '3' })]);
+        await store.queue.fail({
+          id: third.id,
+          owner: 'w1',
+          error: throttled,
+          retryAt: clock.now(),
+          countsAttempt: false,
+        });
+        expect(await store.queue.itemsForKey(flow, 'k1')).toMatchObject([
+          { sourceVersion: '3', attempts: 1 },
+        ]);
+      });
+
       it('dead-letters the failed item even when a newer one is queued, and keeps the newer', async () => {
         const store = await openEmpty();
         await store.queue.enqueue([change('k1', { sourceVersion: '1' })]);

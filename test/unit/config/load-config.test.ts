@@ -55,7 +55,14 @@ describe('loadConfig', () => {
       workers: 8,
       leaseMs: 60_000,
       pollIntervalMs: 5000,
-      retry: { initialDelayMs: 1000, maxDelayMs: 60_000, multiplier: 2, maxAttempts: 10, jitter: 'full' },
+      retry: {
+        initialDelayMs: 1000,
+        maxDelayMs: 60_000,
+        multiplier: 2,
+        maxAttempts: 10,
+        jitter: 'full',
+        maxThrottledMs: 86_400_000,
+      },
       breaker: { maxShare: 0.2, minRecords: 1000 },
     });
     expect(config.flows.contacts).toMatchObject({

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { computeRetryDelay, hasAttemptsLeft, resolveRetryPolicy } from '../../../src/core/retry-policy.js';
+import {
+  computeRetryDelay,
+  hasAttemptsLeft,
+  planRetry,
+  resolveRetryPolicy,
+} from '../../../src/core/retry-policy.js';
 import { ConfigError } from '../../../src/core/errors.js';
 
 describe('retry policy', () => {
@@ -11,6 +16,7 @@ describe('retry policy', () => {
       multiplier: 2,
       maxAttempts: 10,
       jitter: 'full',
+      maxThrottledMs: 86_400_000,
     });
   });
 
@@ -56,5 +62,97 @@ describe('retry policy', () => {
     const p = resolveRetryPolicy({ maxAttempts: 3 });
     expect(hasAttemptsLeft(p, 2)).toBe(true);
     expect(hasAttemptsLeft(p, 3)).toBe(false);
+  });
+
+  describe('planRetry', () => {
+    const p = resolveRetryPolicy({
+      initialDelayMs: 100,
+      maxDelayMs: 10_000,
+      maxAttempts: 3,
+      maxThrottledMs: 60_000,
+    });
+    const now = 1_000_000;
+    const half = (): number => 0.5;
+
+    it('dead-letters a non-retryable failure at once, throttled or not', () => {
+      for (const throttled of [false, true]) {
+        expect(planRetry(p, { attempts: 1, retryable: false, throttled, firstFailedAt: null, now })).toEqual({
+          retry: false,
+          reason: 'non-retryable',
+        });
+      }
+    });
+
+    it('counts ordinary failures until the attempts run out', () => {
+      const failed = { retryable: true, throttled: false, firstFailedAt: now - 500, now };
+      expect(planRetry(p, { ...failed, attempts: 2 }, half)).toEqual({
+        retry: true,
+        retryAt: now + 100,
+        countsAttempt: true,
+      });
+      expect(planRetry(p, { ...failed, attempts: 3 }, half)).toEqual({
+        retry: false,
+        reason: 'attempts-exhausted',
+      });
+    });
+
+    it('never dead-letters for throttling on attempts, and gives the attempt back', () => {
+      const decision = planRetry(p, {
+        attempts: 50,
+        retryable: true,
+        throttled: true,
+        firstFailedAt: now - 1000,
+        now,
+      });
+      expect(decision).toMatchObject({ retry: true, countsAttempt: false });
+    });
+
+    it('backs a throttled item off by half to all of the time it has been failing, within the bounds', () => {
+      const at = (failingForMs: number | null, r: number): number => {
+        const d = planRetry(
+          p,
+          {
+            attempts: 1,
+            retryable: true,
+            throttled: true,
+            firstFailedAt: failingForMs === null ? null : now - failingForMs,
+            now,
+          },
+          () => r,
+        );
+        if (!d.retry) throw new Error('expected a retry');
+        return d.retryAt - now;
+      };
+      expect([at(null, 0), at(null, 1)]).toEqual([50, 100]);
+      expect([at(4000, 0), at(4000, 1)]).toEqual([2000, 4000]);
+      expect([at(50_000, 0), at(50_000, 1)]).toEqual([5000, 10_000]);
+    });
+
+    it("waits a throttled item out by the server's Retry-After", () => {
+      const d = planRetry(p, {
+        attempts: 1,
+        retryable: true,
+        throttled: true,
+        retryAfterMs: 30_000,
+        firstFailedAt: now - 20_000,
+        now,
+      });
+      expect(d).toEqual({ retry: true, retryAt: now + 30_000, countsAttempt: false });
+    });
+
+    it('dead-letters an item throttled for longer than maxThrottledMs', () => {
+      const failed = { attempts: 1, retryable: true, throttled: true, now };
+      expect(planRetry(p, { ...failed, firstFailedAt: now - 59_999 })).toMatchObject({ retry: true });
+      expect(planRetry(p, { ...failed, firstFailedAt: now - 60_000 })).toEqual({
+        retry: false,
+        reason: 'throttled-too-long',
+      });
+    });
+
+    it('rejects a maxThrottledMs that is not positive', () => {
+      expect(() => resolveRetryPolicy({ maxThrottledMs: 0 })).toThrow(
+        /engine\.retry\.maxThrottledMs must be > 0/,
+      );
+    });
   });
 });
