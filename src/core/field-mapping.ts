@@ -61,6 +61,24 @@ export function toCampaignDateTime(value: string): string | null {
   return new Date(ms).toISOString().replace('T', ' ');
 }
 
+/** A multi-select (choices) value as the Web API reads it: option values joined by commas. */
+const multiSelectValue = /^-?\d+(,-?\d+)+$/;
+
+/**
+ * The label of a choice value; for a multi-select value (`"1,3"`) the labels of its options
+ * joined by `"; "`, as Dataverse formats them. A value without a label stays as it is.
+ */
+function choiceLabel(raw: JsonPrimitive, labels: Readonly<Record<string, string>>): JsonPrimitive {
+  const text = String(raw);
+  const single = labels[text];
+  if (single !== undefined) return single;
+  if (typeof raw !== 'string' || !multiSelectValue.test(raw)) return raw;
+  return raw
+    .split(',')
+    .map((v) => labels[v] ?? v)
+    .join('; ');
+}
+
 function convert(
   value: JsonValue,
   rule: FieldMappingRule,
@@ -151,7 +169,7 @@ export class FieldMapping {
       let value: JsonValue = raw;
       const labels = optionLabels[rule.source];
       if (rule.picklist === 'label' && labels && raw !== null && typeof raw !== 'object')
-        value = labels[String(raw)] ?? raw;
+        value = choiceLabel(raw, labels);
       // A replacement names the value as configured (the label in label mode) or the raw value.
       const replacement =
         rule.replacements.find((r) => sameValue(value, r.from)) ??

@@ -60,6 +60,9 @@ export function acceptedCampaignTypes(
     case 'State':
     case 'Status':
       return picklist === 'label' ? ['string', 'memo', 'enumeration'] : ['number', 'string', 'memo'];
+    // Several labels ("Email; Phone") or values ("2,3"): only text holds them.
+    case 'MultiSelectPicklist':
+      return ['string', 'memo'];
     default:
       return null;
   }

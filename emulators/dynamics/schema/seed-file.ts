@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import {
+  choiceColumnTypes,
   columnTypes,
   contactTableSchema,
   lookupDeleteBehaviours,
@@ -34,8 +35,8 @@ const columnSchema = z
   })
   .strict()
   .refine((c) => c.type !== 'lookup' || c.target !== undefined, { message: 'a lookup column needs target' })
-  .refine((c) => c.options === undefined || ['picklist', 'state', 'status'].includes(c.type), {
-    message: 'options belong to picklist, state and status columns',
+  .refine((c) => c.options === undefined || choiceColumnTypes.includes(c.type), {
+    message: 'options belong to picklist, state, status and multiselectpicklist columns',
   })
   .refine(
     (c) => {

@@ -19,6 +19,7 @@ export const columnTypes = [
   'picklist',
   'state',
   'status',
+  'multiselectpicklist',
   'lookup',
 ] as const;
 export type ColumnType = (typeof columnTypes)[number];
@@ -40,9 +41,17 @@ export interface ChoiceOption {
   defaultStatus?: number | undefined;
 }
 
+/** Column types whose metadata has an `OptionSet` (multi-select choices included). */
+export const choiceColumnTypes: readonly ColumnType[] = [
+  'picklist',
+  'state',
+  'status',
+  'multiselectpicklist',
+];
+
 /** Whether a column holds a choice (its metadata has an `OptionSet`). */
 export function isChoiceColumn(column: ColumnSchema): boolean {
-  return column.type === 'picklist' || column.type === 'state' || column.type === 'status';
+  return choiceColumnTypes.includes(column.type);
 }
 
 /** Whether `value` is one of the column's options (columns without options accept any integer). */
@@ -68,7 +77,10 @@ export interface ColumnSchema {
   navigationProperty?: string | undefined;
   /** For lookups: delete behaviour of the relationship. @default 'removeLink' */
   onDelete?: LookupDeleteBehaviour | undefined;
-  /** For picklist, state and status columns: the allowed options and their labels. */
+  /**
+   * For picklist, state, status and multi-select columns: the allowed options and their labels.
+   * A multi-select value is read and written as the chosen values joined by commas (`"1,3"`).
+   */
   options?: readonly ChoiceOption[] | undefined;
 }
 
@@ -116,9 +128,17 @@ export function attributeTypeOf(type: ColumnType): string {
       return 'State';
     case 'status':
       return 'Status';
+    // Dataverse reports multi-select choices as `Virtual`; `AttributeTypeName` tells them apart.
+    case 'multiselectpicklist':
+      return 'Virtual';
     case 'lookup':
       return 'Lookup';
   }
+}
+
+/** `AttributeTypeName.Value` as the metadata reports it (`StringType`, `MultiSelectPicklistType`). */
+export function attributeTypeNameOf(type: ColumnType): string {
+  return type === 'multiselectpicklist' ? 'MultiSelectPicklistType' : `${attributeTypeOf(type)}Type`;
 }
 
 /** The OData property name a column is read as: lookups surface as `_<name>_value`. */

@@ -275,6 +275,10 @@ export class DataverseDataGenerator {
       case 'state':
       case 'status':
         return column.options && column.options.length > 0 ? random.pick(column.options).value : null;
+      case 'multiselectpicklist': {
+        const chosen = (column.options ?? []).filter(() => random.chance(0.4)).map((o) => o.value);
+        return chosen.length > 0 ? chosen.join(',') : null;
+      }
       case 'lookup': {
         const target = this.store.table(column.target ?? '');
         if (!target || target.rows.size === 0 || random.chance(0.1)) return null;

@@ -388,6 +388,27 @@ export class DataverseDataStore {
       case 'uniqueidentifier':
         if (typeof value !== 'string' || !isGuid(value)) throw typeError('Edm.Guid');
         return value.toLowerCase();
+      case 'multiselectpicklist': {
+        // The chosen values joined by commas ("1,3"); '' clears the column, like null.
+        if (typeof value !== 'string' || !/^\s*(-?\d+\s*(,\s*-?\d+\s*)*)?$/.test(value))
+          throw typeError('Edm.String');
+        const chosen = [
+          ...new Set(
+            value
+              .split(',')
+              .filter((v) => v.trim() !== '')
+              .map(Number),
+          ),
+        ];
+        if (chosen.some((v) => !isAllowedOption(column, v))) {
+          throw new DataverseError(
+            400,
+            dataverseErrorCodes.validation,
+            `A validation error occurred.  The value of '${column.logicalName}' on record of type '${table.logicalName}' is outside the valid range.`,
+          );
+        }
+        return chosen.length > 0 ? chosen.join(',') : null;
+      }
       case 'lookup': {
         if (typeof value !== 'string' || !isGuid(value)) throw typeError('Edm.Guid');
         const id = value.toLowerCase();

@@ -7,11 +7,14 @@ import {
 import { compileFilter, type FilterProperty } from '../odata/odata-filter.js';
 import { resourceNotFound, type QueryOptions, type ResourcePath } from '../odata/odata-request.js';
 import {
+  attributeTypeNameOf,
   attributeTypeOf,
+  choiceColumnTypes,
   isChoiceColumn,
   readNameOf,
   type ChoiceOption,
   type ColumnSchema,
+  type ColumnType,
   type TableSchema,
 } from '../schema/table-schema.js';
 import type { DataverseDataStore, TableData } from '../store/dataverse-data-store.js';
@@ -20,22 +23,28 @@ import { apiPathPrefix, jsonResponse, type WebApiResponse } from './web-api-type
 
 type Json = Record<string, unknown>;
 
-const metadataTypeNames: Record<string, string> = {
-  String: 'StringAttributeMetadata',
-  Memo: 'MemoAttributeMetadata',
-  Integer: 'IntegerAttributeMetadata',
-  BigInt: 'BigIntAttributeMetadata',
-  Decimal: 'DecimalAttributeMetadata',
-  Double: 'DoubleAttributeMetadata',
-  Money: 'MoneyAttributeMetadata',
-  Boolean: 'BooleanAttributeMetadata',
-  DateTime: 'DateTimeAttributeMetadata',
-  Uniqueidentifier: 'AttributeMetadata',
-  Picklist: 'PicklistAttributeMetadata',
-  State: 'StateAttributeMetadata',
-  Status: 'StatusAttributeMetadata',
-  Lookup: 'LookupAttributeMetadata',
+/** The metadata entity type of each column type (`…AttributeMetadata`). */
+const metadataTypeNames: Record<ColumnType, string> = {
+  string: 'StringAttributeMetadata',
+  memo: 'MemoAttributeMetadata',
+  integer: 'IntegerAttributeMetadata',
+  bigint: 'BigIntAttributeMetadata',
+  decimal: 'DecimalAttributeMetadata',
+  double: 'DoubleAttributeMetadata',
+  money: 'MoneyAttributeMetadata',
+  boolean: 'BooleanAttributeMetadata',
+  datetime: 'DateTimeAttributeMetadata',
+  dateonly: 'DateTimeAttributeMetadata',
+  uniqueidentifier: 'AttributeMetadata',
+  picklist: 'PicklistAttributeMetadata',
+  state: 'StateAttributeMetadata',
+  status: 'StatusAttributeMetadata',
+  multiselectpicklist: 'MultiSelectPicklistAttributeMetadata',
+  lookup: 'LookupAttributeMetadata',
 };
+
+/** Metadata types with an `OptionSet` to expand. */
+const enumMetadataTypes: ReadonlySet<string> = new Set(choiceColumnTypes.map((t) => metadataTypeNames[t]));
 
 const typeNamespace = 'Microsoft.Dynamics.CRM.';
 
@@ -68,6 +77,7 @@ const edmTypes: Record<string, string> = {
   picklist: 'Edm.Int32',
   state: 'Edm.Int32',
   status: 'Edm.Int32',
+  multiselectpicklist: 'Edm.String',
   lookup: 'Edm.Guid',
 };
 
@@ -184,12 +194,12 @@ export class MetadataHandler {
   private attribute(schema: TableSchema, column: ColumnSchema): Json {
     const attributeType = attributeTypeOf(column.type);
     const out: Json = {
-      '@odata.type': `#Microsoft.Dynamics.CRM.${metadataTypeNames[attributeType] ?? 'AttributeMetadata'}`,
+      '@odata.type': `#Microsoft.Dynamics.CRM.${metadataTypeNames[column.type]}`,
       MetadataId: guidFrom(`attribute:${schema.logicalName}.${column.logicalName}`),
       LogicalName: column.logicalName,
       SchemaName: column.schemaName,
       AttributeType: attributeType,
-      AttributeTypeName: { Value: `${attributeType}Type` },
+      AttributeTypeName: { Value: attributeTypeNameOf(column.type) },
       EntityLogicalName: schema.logicalName,
       IsPrimaryId: column.logicalName === schema.primaryIdAttribute,
       IsPrimaryName: column.logicalName === schema.primaryNameAttribute,
@@ -242,7 +252,8 @@ export class MetadataHandler {
       IsGlobal: false,
       IsCustomOptionSet: schema.isCustomEntity,
       IsManaged: !schema.isCustomEntity,
-      OptionSetType: attributeTypeOf(column.type),
+      // A multi-select column's option set is of type Picklist, as in Dataverse.
+      OptionSetType: column.type === 'multiselectpicklist' ? 'Picklist' : attributeTypeOf(column.type),
       Options: (column.options ?? []).map((o) => this.option(schema, column, o)),
     };
   }
@@ -360,11 +371,10 @@ export class MetadataHandler {
   ): WebApiResponse {
     const typeName = cast.startsWith(typeNamespace) ? cast.slice(typeNamespace.length) : '';
     if (navigation !== 'Attributes' || !castableAttributeTypes.has(typeName)) throw resourceNotFound(cast);
-    const columns = schema.columns.filter((c) => metadataTypeNames[attributeTypeOf(c.type)] === typeName);
+    const columns = schema.columns.filter((c) => metadataTypeNames[c.type] === typeName);
     const expands = query.expand === undefined ? [] : splitTopLevel(query.expand).map(parseExpandItem);
     for (const item of expands) {
-      const enumType = ['PicklistAttributeMetadata', 'StateAttributeMetadata', 'StatusAttributeMetadata'];
-      if (!enumType.includes(typeName) || (item.name !== 'OptionSet' && item.name !== 'GlobalOptionSet'))
+      if (!enumMetadataTypes.has(typeName) || (item.name !== 'OptionSet' && item.name !== 'GlobalOptionSet'))
         throw propertyNotFoundError(item.name, typeName);
     }
     let entries = columns.map((column) => ({ column, json: this.attribute(schema, column) }));

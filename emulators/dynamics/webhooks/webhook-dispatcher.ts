@@ -217,6 +217,10 @@ export class WebhookDispatcher {
       case 'state':
       case 'status':
         return { __type: `OptionSetValue:${contractNs}`, Value: value };
+      case 'multiselectpicklist':
+        return String(value)
+          .split(',')
+          .map((v) => ({ __type: `OptionSetValue:${contractNs}`, Value: Number(v) }));
       case 'money':
         return { __type: `Money:${contractNs}`, Value: value };
       case 'datetime':

@@ -4,7 +4,11 @@ import type { DynamicsWebApiClient } from './dynamics-web-api-client.js';
 /** One column as the metadata reports it. */
 export interface DynamicsAttribute {
   logicalName: string;
-  /** `AttributeType`: String, Memo, Integer, BigInt, Decimal, Double, Money, Boolean, DateTime, Lookup, Picklist, … */
+  /**
+   * `AttributeType`: String, Memo, Integer, BigInt, Decimal, Double, Money, Boolean, DateTime,
+   * Lookup, Picklist, …; `MultiSelectPicklist` for a choices column (which Dataverse reports as
+   * `Virtual` with `AttributeTypeName` `MultiSelectPicklistType`).
+   */
   type: string;
 }
 
@@ -47,7 +51,11 @@ interface EntityDefinitionBody {
   ChangeTrackingEnabled?: unknown;
   EntitySetName?: unknown;
   PrimaryIdAttribute?: unknown;
-  Attributes?: { LogicalName?: unknown; AttributeType?: unknown }[];
+  Attributes?: {
+    LogicalName?: unknown;
+    AttributeType?: unknown;
+    AttributeTypeName?: { Value?: unknown } | null;
+  }[];
   ManyToOneRelationships?: {
     ReferencingAttribute?: unknown;
     ReferencingEntityNavigationPropertyName?: unknown;
@@ -66,10 +74,20 @@ const choiceAttributeCasts = [
   'PicklistAttributeMetadata',
   'StateAttributeMetadata',
   'StatusAttributeMetadata',
+  'MultiSelectPicklistAttributeMetadata',
 ] as const;
 
-/** `AttributeType`s of columns with options (picklist, state, status). */
-export const choiceAttributeTypes: readonly string[] = ['Picklist', 'State', 'Status'];
+/** Attribute types (as {@link DynamicsAttribute.type}) of columns with options. */
+export const choiceAttributeTypes: readonly string[] = ['Picklist', 'State', 'Status', 'MultiSelectPicklist'];
+
+/** A column's type: its `AttributeType`, except `MultiSelectPicklist` for a choices column. */
+function attributeTypeOf(attribute: {
+  AttributeType?: unknown;
+  AttributeTypeName?: { Value?: unknown } | null;
+}): string {
+  if (attribute.AttributeTypeName?.Value === 'MultiSelectPicklistType') return 'MultiSelectPicklist';
+  return typeof attribute.AttributeType === 'string' ? attribute.AttributeType : 'Unknown';
+}
 
 interface LocalizedLabelBody {
   Label?: unknown;
@@ -118,7 +136,7 @@ export class DynamicsMetadataReader {
       query: {
         $select: 'LogicalName,ChangeTrackingEnabled,EntitySetName,PrimaryIdAttribute',
         $expand:
-          'Attributes($select=LogicalName,AttributeType),ManyToOneRelationships($select=ReferencingAttribute,ReferencingEntityNavigationPropertyName,ReferencedEntity)',
+          'Attributes($select=LogicalName,AttributeType,AttributeTypeName),ManyToOneRelationships($select=ReferencingAttribute,ReferencingEntityNavigationPropertyName,ReferencedEntity)',
       },
       acceptStatuses: [404],
     });
@@ -151,10 +169,7 @@ export class DynamicsMetadataReader {
       primaryIdAttribute: body.PrimaryIdAttribute,
       attributes: (body.Attributes ?? [])
         .filter((a) => typeof a.LogicalName === 'string')
-        .map((a) => ({
-          logicalName: a.LogicalName as string,
-          type: typeof a.AttributeType === 'string' ? a.AttributeType : 'Unknown',
-        })),
+        .map((a) => ({ logicalName: a.LogicalName as string, type: attributeTypeOf(a) })),
       lookups: (body.ManyToOneRelationships ?? [])
         .filter((r) => typeof r.ReferencingAttribute === 'string')
         .map((r) => ({
@@ -169,7 +184,7 @@ export class DynamicsMetadataReader {
   }
 
   /**
-   * Labels of the table's choice columns (picklist, state and status) from their option sets:
+   * Labels of the table's choice columns (picklist, state, status, multi-select) from their option sets:
    * `EntityDefinitions(LogicalName='…')/Attributes/Microsoft.Dynamics.CRM.<Type>AttributeMetadata`
    * with `$expand=OptionSet($select=Options)`, one request per type. Each option's
    * `UserLocalizedLabel` is used (the calling user's language), else its first localized label;

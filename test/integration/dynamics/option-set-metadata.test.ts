@@ -26,6 +26,15 @@ const tierSeed = {
           options: [{ value: 100000000, label: 'Gold' }, { value: 100000001, label: 'Silver' }, 7],
         },
         { name: 'new_note', type: 'string' as const },
+        {
+          name: 'new_perks',
+          type: 'multiselectpicklist' as const,
+          options: [
+            { value: 100000000, label: 'Lounge' },
+            { value: 100000001, label: 'Upgrade' },
+            { value: 100000002, label: 'Priority' },
+          ],
+        },
       ],
       rows: [],
     },
@@ -169,6 +178,50 @@ describe('option set metadata on the wire', () => {
     expect(good.status).toBe(204);
     expect(bed.emulator.admin.getContact(id)!.preferredcontactmethodcode).toBe(2);
   });
+
+  it('serves a multi-select column as Virtual/MultiSelectPicklistType with its own cast and options', async () => {
+    const attributes = (
+      await api.api(
+        'GET',
+        "EntityDefinitions(LogicalName='new_tier')/Attributes?$select=LogicalName,AttributeType,AttributeTypeName&$filter=LogicalName eq 'new_perks'",
+      )
+    ).json<{
+      value: { AttributeType: string; AttributeTypeName: { Value: string }; '@odata.type'?: string }[];
+    }>();
+    expect(attributes.value).toMatchObject([
+      { AttributeType: 'Virtual', AttributeTypeName: { Value: 'MultiSelectPicklistType' } },
+    ]);
+    const body = (
+      await api.api('GET', castPath('new_tier', 'MultiSelectPicklistAttributeMetadata'))
+    ).json<CastBody>();
+    expect(body.value.map((a) => a.LogicalName)).toEqual(['new_perks']);
+    expect(labelsOf(body.value[0]!.OptionSet!.Options)).toEqual([
+      [100000000, 'Lounge', 'Lounge'],
+      [100000001, 'Upgrade', 'Upgrade'],
+      [100000002, 'Priority', 'Priority'],
+    ]);
+  });
+
+  it('reads and writes a multi-select value as the chosen values joined by commas, checked against the options', async () => {
+    const row = bed.emulator.admin.createRow('new_tier', {});
+    const id = String(row.new_tierid);
+    const patch = (value: unknown) =>
+      api.api('PATCH', `new_tiers(${id})`, { headers: { 'if-match': '*' }, json: { new_perks: value } });
+    expect((await patch('100000002,100000000,100000002')).status).toBe(204);
+    const read = await api.api('GET', `new_tiers(${id})?$select=new_perks`);
+    expect(read.json<{ new_perks: string | null }>().new_perks).toBe('100000002,100000000');
+    const outside = await patch('100000000,5');
+    expect(outside.status).toBe(400);
+    expect(outside.json<{ error: { code: string } }>().error.code).toBe('0x80044331');
+    const notText = await patch(100000000);
+    expect(notText.status).toBe(400);
+    expect(notText.json<{ error: { code: string } }>().error.code).toBe('0x80048d19');
+    expect((await patch('')).status).toBe(204);
+    expect(
+      (await api.api('GET', `new_tiers(${id})?$select=new_perks`)).json<{ new_perks: string | null }>()
+        .new_perks,
+    ).toBeNull();
+  });
 });
 
 describe('DynamicsMetadataReader.getOptionLabels', () => {
@@ -181,6 +234,7 @@ describe('DynamicsMetadataReader.getOptionLabels', () => {
     });
     expect(await reader.getOptionLabels('new_tier')).toEqual({
       new_rank: { '100000000': 'Gold', '100000001': 'Silver', '7': '7' },
+      new_perks: { '100000000': 'Lounge', '100000001': 'Upgrade', '100000002': 'Priority' },
       statecode: { '0': 'Active', '1': 'Inactive' },
       statuscode: { '1': 'Active', '2': 'Inactive' },
     });
@@ -195,6 +249,16 @@ describe('DynamicsMetadataReader.getOptionLabels', () => {
     const before = client.stats().requests;
     expect(await reader.getOptionLabels('contact', [])).toEqual({});
     expect(client.stats().requests).toBe(before);
+  });
+
+  it('reports a multi-select column as MultiSelectPicklist in the table metadata', async () => {
+    const reader = new DynamicsMetadataReader(bed.createClient());
+    const metadata = await reader.getTableMetadata('new_tier');
+    expect(metadata.attributes.find((a) => a.logicalName === 'new_perks')).toEqual({
+      logicalName: 'new_perks',
+      type: 'MultiSelectPicklist',
+    });
+    expect(metadata.attributes.find((a) => a.logicalName === 'new_rank')!.type).toBe('Picklist');
   });
 
   it('fails with DYNAMICS_TABLE_NOT_FOUND for a table that does not exist', async () => {

@@ -108,6 +108,15 @@ const ticketDynamicsSeed = {
             { value: 100000001, label: 'Urgent' },
           ],
         },
+        {
+          name: 'new_channels',
+          type: 'multiselectpicklist' as const,
+          options: [
+            { value: 100000000, label: 'Email' },
+            { value: 100000001, label: 'Phone' },
+            { value: 100000002, label: 'Post' },
+          ],
+        },
       ],
       rows: [],
     },
@@ -121,6 +130,8 @@ const ticketCampaignSeed = {
       fields: [
         { name: 'crmId', type: 'string' as const, length: 36 },
         { name: 'priority', type: 'string' as const, length: 20 },
+        { name: 'channels', type: 'string' as const, length: 60 },
+        { name: 'rank', type: 'long' as const },
       ],
     },
   ],
@@ -159,6 +170,70 @@ describe('custom table flow: picklist labels and entitySet', () => {
       await bed.close();
       bed = undefined;
     }
+  });
+
+  it('writes a multi-select column as its labels joined by "; ", as raw values in value mode, and follows changes', async () => {
+    for (const [picklist, first, second] of [
+      ['label', 'Email; Post', 'Phone'],
+      ['value', '100000000,100000002', '100000001'],
+    ] as const) {
+      bed = await SyncTestBed.start({
+        dynamics: { seedData: ticketDynamicsSeed },
+        campaign: { seedFile: ticketCampaignSeed },
+        config: {
+          flows: {
+            customTables: [
+              {
+                table: 'new_ticket',
+                resource: 'cusTicket',
+                keyColumn: 'crmId',
+                picklist,
+                mapping: { new_channels: 'channels' },
+              },
+            ],
+          },
+        },
+      });
+      const ticket = bed.dynamics.admin.createRow('new_ticket', { new_channels: '100000000,100000002' });
+      const { engine } = await bed.engine();
+      expect(await engine.runUntilIdle({ timeoutMs: 60_000 })).toMatchObject({
+        created: 1,
+        'dead-lettered': 0,
+      });
+      const channels = (): unknown => bed!.campaign.admin.listRecords('cusTicket')[0]!.values.channels;
+      expect(channels()).toBe(first);
+      bed.dynamics.admin.updateRow('new_ticket', String(ticket.new_ticketid), { new_channels: '100000001' });
+      expect(await engine.runUntilIdle({ timeoutMs: 60_000 })).toMatchObject({
+        updated: 1,
+        'dead-lettered': 0,
+      });
+      expect(channels()).toBe(second);
+      await bed.close();
+      bed = undefined;
+    }
+  });
+
+  it('fails the pre-flight when a multi-select column is mapped to a field that cannot hold text', async () => {
+    bed = await SyncTestBed.start({
+      dynamics: { seedData: ticketDynamicsSeed },
+      campaign: { seedFile: ticketCampaignSeed },
+      config: {
+        flows: {
+          customTables: [
+            {
+              table: 'new_ticket',
+              resource: 'cusTicket',
+              keyColumn: 'crmId',
+              mapping: { new_channels: 'rank' },
+            },
+          ],
+        },
+      },
+    });
+    const runtime = await bed.openRuntime();
+    const error = await failureOf(createSyncEngine(runtime));
+    expect(error).toMatchObject({ code: 'PREFLIGHT_FAILED' });
+    expect((error as Error).message).toMatch(/new_channels[^\n]*MultiSelectPicklist[^\n]*rank/);
   });
 
   it('fails the pre-flight when a configured entitySet is not the table’s, naming the path and both names', async () => {

@@ -71,6 +71,30 @@ describe('field mapping', () => {
     });
   });
 
+  it('writes a multi-select value as its labels joined by "; " in label mode, and as is in value mode', () => {
+    const labels = { new_channels: { '100000000': 'Email', '100000001': 'Phone', '100000002': 'Post' } };
+    const asLabels = new FieldMapping([
+      rule('new_channels', 'channels', {
+        targetType: 'string',
+        replacements: [{ from: 'Email; Phone; Post', to: 'all' }],
+      }),
+    ]);
+    const write = (value: string | null): unknown =>
+      asLabels.apply({ new_channels: value }, 'update', labels).fields.channels;
+    expect(write('100000000,100000002')).toBe('Email; Post');
+    expect(write('100000001')).toBe('Phone');
+    // An option the metadata has no label for keeps its number.
+    expect(write('100000002,7')).toBe('Post; 7');
+    expect(write('100000000,100000001,100000002')).toBe('all');
+    expect(write(null)).toBeNull();
+    const asValues = new FieldMapping([
+      rule('new_channels', 'channels', { picklist: 'value', targetType: 'string' }),
+    ]);
+    expect(asValues.apply({ new_channels: '100000000,100000002' }, 'update', labels).fields).toEqual({
+      channels: '100000000,100000002',
+    });
+  });
+
   it('converts to Campaign types and reports problems by field name only', () => {
     const m = new FieldMapping([
       rule('birthdate', 'birthDate', { targetType: 'date' }),

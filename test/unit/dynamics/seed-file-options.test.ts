@@ -36,7 +36,7 @@ tables:
       parseSeedFile(table("{ name: new_x, type: picklist, options: [{ value: 1, label: '' }] }")),
     ).toThrow(/tables\.0\.columns\.0\.options\.0/);
     expect(() => parseSeedFile(table('{ name: new_x, type: integer, options: [1, 2] }'))).toThrow(
-      'options belong to picklist, state and status columns',
+      'options belong to picklist, state, status and multiselectpicklist columns',
     );
   });
 });
