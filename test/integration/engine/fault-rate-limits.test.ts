@@ -1,7 +1,8 @@
 /**
  * 429 storms on both sides during an initial load and live changes: Dynamics service protection
  * (429 with Retry-After) and Campaign throttling (429 without Retry-After). The sync must wait them
- * out — no dead letters — and converge.
+ * out — no dead letters, throttling uses up no attempts — and converge; only a refusal longer than
+ * `engine.retry.maxThrottledMs` turns records into dead letters.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { SyncTestBed } from '../../support/sync-test-bed.js';
@@ -75,14 +76,6 @@ describe('429 storms', () => {
     expect(expectConverged(bed)).toBe(399);
     expect(bed.profilesByExternalId().get(ids[5]!)!.firstName).toBe('Storm');
     expect(foreignProfiles(bed)).toEqual(foreign);
-  });
-});
-
-describe('a refusal that does not end', () => {
-  let bed: SyncTestBed | undefined;
-  afterEach(async () => {
-    await bed?.close();
-    bed = undefined;
   });
 
   it('dead-letters records throttled longer than maxThrottledMs; once it ends, a retry converges', async () => {

@@ -137,29 +137,34 @@ const ticketCampaignSeed = {
   ],
 };
 
+/** Both emulators with the ticket table and resource, syncing `new_ticket` → `cusTicket` with `mapping`. */
+function startTicketBed(mapping: Record<string, string>, picklist?: 'label' | 'value'): Promise<SyncTestBed> {
+  return SyncTestBed.start({
+    dynamics: { seedData: ticketDynamicsSeed },
+    campaign: { seedFile: ticketCampaignSeed },
+    config: {
+      flows: {
+        customTables: [
+          {
+            table: 'new_ticket',
+            resource: 'cusTicket',
+            keyColumn: 'crmId',
+            ...(picklist ? { picklist } : {}),
+            mapping,
+          },
+        ],
+      },
+    },
+  });
+}
+
 describe('custom table flow: picklist labels and entitySet', () => {
   it('writes the label of a custom choice column, and the value where the table says picklist: value', async () => {
     for (const [picklist, expected] of [
       ['label', 'Urgent'],
       ['value', '100000001'],
     ] as const) {
-      bed = await SyncTestBed.start({
-        dynamics: { seedData: ticketDynamicsSeed },
-        campaign: { seedFile: ticketCampaignSeed },
-        config: {
-          flows: {
-            customTables: [
-              {
-                table: 'new_ticket',
-                resource: 'cusTicket',
-                keyColumn: 'crmId',
-                picklist,
-                mapping: { new_priority: 'priority' },
-              },
-            ],
-          },
-        },
-      });
+      bed = await startTicketBed({ new_priority: 'priority' }, picklist);
       const ticket = bed.dynamics.admin.createRow('new_ticket', { new_priority: 100000001 });
       const { engine } = await bed.engine();
       expect(await engine.runUntilIdle({ timeoutMs: 60_000 })).toMatchObject({ 'dead-lettered': 0 });
@@ -177,23 +182,7 @@ describe('custom table flow: picklist labels and entitySet', () => {
       ['label', 'Email; Post', 'Phone'],
       ['value', '100000000,100000002', '100000001'],
     ] as const) {
-      bed = await SyncTestBed.start({
-        dynamics: { seedData: ticketDynamicsSeed },
-        campaign: { seedFile: ticketCampaignSeed },
-        config: {
-          flows: {
-            customTables: [
-              {
-                table: 'new_ticket',
-                resource: 'cusTicket',
-                keyColumn: 'crmId',
-                picklist,
-                mapping: { new_channels: 'channels' },
-              },
-            ],
-          },
-        },
-      });
+      bed = await startTicketBed({ new_channels: 'channels' }, picklist);
       const ticket = bed.dynamics.admin.createRow('new_ticket', { new_channels: '100000000,100000002' });
       const { engine } = await bed.engine();
       expect(await engine.runUntilIdle({ timeoutMs: 60_000 })).toMatchObject({
@@ -214,22 +203,7 @@ describe('custom table flow: picklist labels and entitySet', () => {
   });
 
   it('fails the pre-flight when a multi-select column is mapped to a field that cannot hold text', async () => {
-    bed = await SyncTestBed.start({
-      dynamics: { seedData: ticketDynamicsSeed },
-      campaign: { seedFile: ticketCampaignSeed },
-      config: {
-        flows: {
-          customTables: [
-            {
-              table: 'new_ticket',
-              resource: 'cusTicket',
-              keyColumn: 'crmId',
-              mapping: { new_channels: 'rank' },
-            },
-          ],
-        },
-      },
-    });
+    bed = await startTicketBed({ new_channels: 'rank' });
     const runtime = await bed.openRuntime();
     const error = await failureOf(createSyncEngine(runtime));
     expect(error).toMatchObject({ code: 'PREFLIGHT_FAILED' });
