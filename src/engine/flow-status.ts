@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.js';
-import type { StateStore } from '../core/ports/state-store.js';
+import type { RetryingEntry, StateStore } from '../core/ports/state-store.js';
 import type { OutcomeCounts } from './engine-stats.js';
 import { controlCheckpoint, type FlowControlState } from './flow-control.js';
 import { cursorCheckpoint, replayCheckpoint, type CursorState, type ReplayState } from './table-poller.js';
@@ -14,11 +14,20 @@ export interface FlowStatus {
   backlog: { queued: number; leased: number; live: number; bulk: number };
   /** Age of the oldest queued change, ms; null when the inbox is empty. */
   lagMs: number | null;
+  /** Changes that failed and wait for (or are in) a retry — not dead letters yet — by last error code. */
+  retrying: { total: number; byCode: Omit<RetryingEntry, 'flow'>[] };
   deadLetters: number;
   parked: number;
   synced: number;
   /** What this process applied since it started (null when not known here). */
   processed: OutcomeCounts | null;
+}
+
+function retryingOf(entries: readonly RetryingEntry[], flow: string): FlowStatus['retrying'] {
+  const byCode = entries
+    .filter((e) => e.flow === flow)
+    .map(({ code, count, oldestFailedAt }) => ({ code, count, oldestFailedAt }));
+  return { total: byCode.reduce((n, e) => n + e.count, 0), byCode };
 }
 
 function parse<T>(raw: string | null): T | null {
@@ -36,6 +45,7 @@ export async function collectFlowStatuses(
   processed: Record<string, OutcomeCounts> = {},
 ): Promise<FlowStatus[]> {
   const backlog = await store.queue.backlog();
+  const retrying = await store.queue.retrying();
   const out: FlowStatus[] = [];
   for (const flow of flows) {
     const mine = backlog.filter((b) => b.flow === flow.id);
@@ -69,6 +79,7 @@ export async function collectFlowStatuses(
         bulk: mine.filter((b) => b.lane === 'bulk').reduce((n, b) => n + b.queued + b.leased, 0),
       },
       lagMs: oldest === null ? null : Math.max(0, clock.now() - oldest),
+      retrying: retryingOf(retrying, flow.id),
       deadLetters: await store.deadLetters.count({ flow: flow.id }),
       parked: await store.parked.count(flow.id),
       synced: await store.keyMap.count(flow.id),

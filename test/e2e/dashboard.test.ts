@@ -15,6 +15,7 @@ interface Status {
   synced: number;
   backlog: { queued: number; leased: number };
   deadLetters: { total: number; byCode: { flow: string; code: string; count: number }[] };
+  retrying: { total: number };
   parked: { total: number };
   budget: { callsToday: number; callsPerDay: number; engineCallsToday: number };
   flows: {
@@ -22,6 +23,7 @@ interface Status {
     state: string;
     synced: number;
     deadLetters: number;
+    retrying: number;
     parked: number;
     backlog: { queued: number; leased: number };
   }[];
@@ -61,6 +63,7 @@ async function shownAndAnswered(): Promise<{ shown: unknown; api: unknown }> {
     queued: await field('backlog-queued'),
     leased: await field('backlog-leased'),
     deadLetters: await field('dead-letters-total'),
+    retrying: await field('retrying-total'),
     parked: await field('parked-total'),
     callsToday: await field('budget-calls-today'),
     callsPerDay: await field('budget-calls-per-day'),
@@ -69,6 +72,7 @@ async function shownAndAnswered(): Promise<{ shown: unknown; api: unknown }> {
       synced: await flowCell('contacts', 'synced'),
       queued: await flowCell('contacts', 'queued'),
       deadLetters: await flowCell('contacts', 'dead-letters'),
+      retrying: await flowCell('contacts', 'retrying'),
       parked: await flowCell('contacts', 'parked'),
       state: (
         await page.locator('#flows tr[data-flow="contacts"] [data-field="flow-state"]').textContent()
@@ -87,6 +91,7 @@ async function shownAndAnswered(): Promise<{ shown: unknown; api: unknown }> {
     queued: status.backlog.queued,
     leased: status.backlog.leased,
     deadLetters: status.deadLetters.total,
+    retrying: status.retrying.total,
     parked: status.parked.total,
     callsToday: status.budget.callsToday,
     callsPerDay: status.budget.callsPerDay,
@@ -95,6 +100,7 @@ async function shownAndAnswered(): Promise<{ shown: unknown; api: unknown }> {
       synced: flow.synced,
       queued: flow.backlog.queued,
       deadLetters: flow.deadLetters,
+      retrying: flow.retrying,
       parked: flow.parked,
       state: flow.state,
     },

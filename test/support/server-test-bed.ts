@@ -45,6 +45,9 @@ export class ServerTestBed {
         runtime,
         engine,
         ...options.inputs,
+        // Tests read the status right after changing the store: no reuse of a second-old answer
+        // (the history's first sample, taken at build, would otherwise be served after a fast sync).
+        options: { statusCacheMs: 0, ...options.inputs?.options },
         ...(options.registry ? { registry: options.registry } : {}),
         ...(options.alerts ? { alerts: options.alerts } : {}),
       });

@@ -26,7 +26,11 @@ export function formatStatus(flows: FlowStatus[], heartbeats: HeartbeatRecord[],
     lines.push(
       `  backlog ${f.backlog.queued} queued, ${f.backlog.leased} in flight (live ${f.backlog.live}, bulk ${f.backlog.bulk}); lag ${formatLag(f.lagMs)}`,
     );
-    lines.push(`  synced ${f.synced}; dead letters ${f.deadLetters}; parked ${f.parked}`);
+    lines.push(
+      `  synced ${f.synced}; retrying ${f.retrying.total}; dead letters ${f.deadLetters}; parked ${f.parked}`,
+    );
+    for (const r of f.retrying.byCode)
+      lines.push(`  retrying ${r.count} after ${r.code} (oldest first failed ${ago(r.oldestFailedAt, now)})`);
     const phase =
       f.cursor.phase === 'delta'
         ? 'following deltas'

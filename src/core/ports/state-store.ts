@@ -171,6 +171,12 @@ export interface WorkQueue {
   /** Backlog per flow and lane (queued + leased), for status and metrics. */
   backlog(): Promise<BacklogEntry[]>;
 
+  /**
+   * Items that failed at least once and are not done yet (queued for a retry, or leased again),
+   * per flow and last error code: what is failing before it becomes a dead letter, and why.
+   */
+  retrying(): Promise<RetryingEntry[]>;
+
   /** The oldest `enqueuedAt` per flow among queued items (lag), or null when empty. */
   oldestQueuedAt(flow: string): Promise<number | null>;
 
@@ -200,6 +206,16 @@ export interface BacklogEntry {
   lane: WorkLane;
   queued: number;
   leased: number;
+}
+
+/** Work items that failed and wait for (or are in) a retry, per flow and last error code. */
+export interface RetryingEntry {
+  flow: string;
+  /** The code of the items' last failure, e.g. `CAMPAIGN_RATE_LIMITED`. */
+  code: string;
+  count: number;
+  /** The earliest `firstFailedAt` among them (ms): how long the oldest has been failing. */
+  oldestFailedAt: number | null;
 }
 
 /** Reference to the parent record a child waits for. */
@@ -331,6 +347,10 @@ export interface KeyMapStore {
   listUnseen(flow: string, runId: string, afterKey: string | null, limit: number): Promise<string[]>;
   /** Forget the seen marks of a finished run. */
   clearSeen(flow: string, runId: string): Promise<void>;
+  /**
+   * Records in Campaign (entries with a PKey): an intent whose create has not been confirmed is
+   * not counted, so "synced" never runs ahead of Campaign.
+   */
   count(flow?: string): Promise<number>;
 }
 

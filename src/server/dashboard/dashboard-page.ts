@@ -34,6 +34,7 @@ export function renderDashboardPage(options: { csrfToken: string }): string {
     <div class="card"><dt>Queued</dt><dd data-field="backlog-queued">—</dd></div>
     <div class="card"><dt>In flight</dt><dd data-field="backlog-leased">—</dd></div>
     <div class="card"><dt>Synced records</dt><dd data-field="synced">—</dd></div>
+    <div class="card"><dt>Retrying</dt><dd data-field="retrying-total">—</dd></div>
     <div class="card"><dt>Dead letters</dt><dd data-field="dead-letters-total">—</dd></div>
     <div class="card"><dt>Parked</dt><dd data-field="parked-total">—</dd></div>
     <div class="card"><dt>Lag p50 / p99</dt><dd data-field="lag">—</dd></div>
@@ -57,6 +58,12 @@ export function renderDashboardPage(options: { csrfToken: string }): string {
     <thead><tr><th scope="col">Flow</th><th scope="col">Code</th><th scope="col">Dead letters</th></tr></thead>
     <tbody></tbody>
   </table>
+  <h3 id="retrying-h">Retrying (not dead letters yet)</h3>
+  <table id="retrying" aria-labelledby="retrying-h">
+    <caption class="visually-hidden">Changes waiting for a retry per flow and last error code</caption>
+    <thead><tr><th scope="col">Flow</th><th scope="col">Code</th><th scope="col">Changes</th><th scope="col">Oldest failing since</th></tr></thead>
+    <tbody></tbody>
+  </table>
 </section>
 
 <section aria-labelledby="flows-h" class="panel wide">
@@ -67,7 +74,7 @@ export function renderDashboardPage(options: { csrfToken: string }): string {
     <thead><tr>
       <th scope="col">Flow</th><th scope="col">Table</th><th scope="col">State</th><th scope="col">Phase</th>
       <th scope="col">Queued</th><th scope="col">In flight</th><th scope="col">Lag</th>
-      <th scope="col">Dead letters</th><th scope="col">Parked</th><th scope="col">Synced</th>
+      <th scope="col">Retrying</th><th scope="col">Dead letters</th><th scope="col">Parked</th><th scope="col">Synced</th>
       <th scope="col">Backlog (1 h)</th><th scope="col">Lag (1 h)</th><th scope="col">Actions</th>
     </tr></thead>
     <tbody></tbody>

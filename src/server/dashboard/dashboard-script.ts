@@ -165,6 +165,7 @@ function renderStatus(status) {
   setField('backlog-queued', fmt(status.backlog.queued), status.backlog.queued);
   setField('backlog-leased', fmt(status.backlog.leased), status.backlog.leased);
   setField('synced', fmt(status.synced), status.synced);
+  setField('retrying-total', fmt(status.retrying.total), status.retrying.total);
   setField('dead-letters-total', fmt(status.deadLetters.total), status.deadLetters.total);
   setField('parked-total', fmt(status.parked.total), status.parked.total);
   setField('lag', status.lag ? fmtMs(status.lag.p50Ms) + ' / ' + fmtMs(status.lag.p99Ms) : '—');
@@ -186,6 +187,7 @@ function renderStatus(status) {
 
   renderFlows(status.flows);
   renderCodes(status.deadLetters.byCode);
+  renderRetrying(status.retrying.byCode);
   renderProviders(status);
 }
 
@@ -209,6 +211,7 @@ function renderFlows(flows) {
       el('td', { 'data-field': 'flow-queued', 'data-value': flow.backlog.queued, className: 'num', text: fmt(flow.backlog.queued) }),
       el('td', { 'data-field': 'flow-leased', 'data-value': flow.backlog.leased, className: 'num', text: fmt(flow.backlog.leased) }),
       el('td', { 'data-field': 'flow-lag', className: 'num', text: fmtMs(flow.lagMs) }),
+      el('td', { 'data-field': 'flow-retrying', 'data-value': flow.retrying, className: 'num', text: fmt(flow.retrying) }),
       el('td', { 'data-field': 'flow-dead-letters', 'data-value': flow.deadLetters, className: 'num', text: fmt(flow.deadLetters) }),
       el('td', { 'data-field': 'flow-parked', 'data-value': flow.parked, className: 'num', text: fmt(flow.parked) }),
       el('td', { 'data-field': 'flow-synced', 'data-value': flow.synced, className: 'num', text: fmt(flow.synced) }),
@@ -237,6 +240,18 @@ function renderCodes(byCode) {
   var known = $all('#dl-code option').map(function (o) { return o.value; });
   byCode.forEach(function (row) {
     if (known.indexOf(row.code) < 0) { codeSelect.appendChild(el('option', { value: row.code, text: row.code })); known.push(row.code); }
+  });
+}
+
+function renderRetrying(byCode) {
+  var body = $('#retrying tbody');
+  body.replaceChildren();
+  if (byCode.length === 0) body.appendChild(el('tr', null, el('td', { colspan: 4, className: 'empty', text: 'Nothing is waiting for a retry.' })));
+  byCode.forEach(function (row) {
+    body.appendChild(el('tr', { 'data-flow': row.flow, 'data-code': row.code },
+      el('td', { text: row.flow }), el('td', null, el('code', { text: row.code })),
+      el('td', { className: 'num', 'data-field': 'count', 'data-value': row.count, text: fmt(row.count) }),
+      el('td', { 'data-field': 'oldest', text: row.oldestFailedAt === null ? '—' : fmtTime(row.oldestFailedAt) })));
   });
 }
 

@@ -13,6 +13,8 @@ export class OperatorMetrics {
   private readonly backlog: GaugeOf<'flow' | 'lane' | 'state'>;
   private readonly lag: GaugeOf<'flow'>;
   private readonly deadLetters: GaugeOf<'flow' | 'code'>;
+  private readonly retrying: GaugeOf<'flow' | 'code'>;
+  private readonly retryingAge: GaugeOf<'flow' | 'code'>;
   private readonly parked: GaugeOf<'flow'>;
   private readonly synced: GaugeOf<'flow'>;
   private readonly paused: GaugeOf<'flow'>;
@@ -67,6 +69,18 @@ export class OperatorMetrics {
     this.deadLetters = new Gauge({
       name: 'dcsync_dead_letters',
       help: 'Dead letters per flow and error code',
+      labelNames: ['flow', 'code'],
+      registers,
+    });
+    this.retrying = new Gauge({
+      name: 'dcsync_retrying_items',
+      help: 'Changes that failed and wait for a retry (not dead letters yet), per flow and last error code',
+      labelNames: ['flow', 'code'],
+      registers,
+    });
+    this.retryingAge = new Gauge({
+      name: 'dcsync_retrying_oldest_seconds',
+      help: 'How long the oldest retrying change per flow and last error code has been failing',
       labelNames: ['flow', 'code'],
       registers,
     });
@@ -143,7 +157,16 @@ export class OperatorMetrics {
 
   /** Set every gauge from a snapshot (label sets that vanished are dropped). */
   update(snapshot: StatusSnapshot): void {
-    for (const gauge of [this.backlog, this.lag, this.deadLetters, this.parked, this.synced, this.paused])
+    for (const gauge of [
+      this.backlog,
+      this.lag,
+      this.deadLetters,
+      this.retrying,
+      this.retryingAge,
+      this.parked,
+      this.synced,
+      this.paused,
+    ])
       gauge.reset();
     for (const flow of snapshot.flows) {
       this.lag.set({ flow: flow.id }, (flow.lagMs ?? 0) / 1000);
@@ -157,6 +180,11 @@ export class OperatorMetrics {
     }
     for (const row of snapshot.deadLetters.byCode)
       this.deadLetters.set({ flow: row.flow, code: row.code }, row.count);
+    for (const row of snapshot.retrying.byCode) {
+      this.retrying.set({ flow: row.flow, code: row.code }, row.count);
+      const age = row.oldestFailedAt === null ? 0 : Math.max(0, snapshot.generatedAt - row.oldestFailedAt);
+      this.retryingAge.set({ flow: row.flow, code: row.code }, age / 1000);
+    }
     this.throughput.set(snapshot.throughput.recordsPerSecond);
     const b = snapshot.budget;
     this.budget.reset();

@@ -1,4 +1,4 @@
-import type { BacklogEntry } from '../../core/ports/state-store.js';
+import type { BacklogEntry, RetryingEntry } from '../../core/ports/state-store.js';
 import type { CallBudgetUsage } from '../../connectors/campaign/call-budget.js';
 import type { OutcomeCounts } from '../../engine/engine-stats.js';
 import type { FlowStatus } from '../../engine/sync-engine.js';
@@ -25,6 +25,8 @@ export interface FlowView {
   replay: { rows: number; total: number | null; startedAt: number } | null;
   backlog: FlowStatus['backlog'];
   lagMs: number | null;
+  /** Changes that failed and wait for a retry (not dead letters yet). */
+  retrying: number;
   deadLetters: number;
   parked: number;
   synced: number;
@@ -50,6 +52,11 @@ export interface StatusSnapshot {
   throughput: { recordsPerSecond: number; windowMs: number };
   lag: { p50Ms: number; p99Ms: number } | null;
   budget: CallBudgetUsage;
+  /**
+   * Changes that failed and wait for a retry, per flow and last error code, with how long the
+   * oldest has been failing: throttling can keep a change here for up to `engine.retry.maxThrottledMs`.
+   */
+  retrying: { total: number; byCode: RetryingEntry[] };
   /** `total` is fresh; `byCode` is re-read when it no longer adds up to it, else at most every `deadLetterCodesCacheMs`. */
   deadLetters: { total: number; byCode: { flow: string; code: string; count: number }[] };
   parked: { total: number };
@@ -59,6 +66,9 @@ export interface StatusSnapshot {
 }
 
 const throughputWindowMs = 10_000;
+
+/** A change failing for longer than this makes the status unhealthy (it needs a look). */
+export const retryingProblemAfterMs = 15 * 60_000;
 
 function toFlowView(status: FlowStatus): FlowView {
   return {
@@ -76,6 +86,7 @@ function toFlowView(status: FlowStatus): FlowView {
       : null,
     backlog: status.backlog,
     lagMs: status.lagMs,
+    retrying: status.retrying.total,
     deadLetters: status.deadLetters,
     parked: status.parked,
     synced: status.synced,
@@ -128,9 +139,10 @@ export class StatusReader {
 
   private async readFresh(): Promise<StatusSnapshot> {
     const { engine, store, budget, clock } = this.deps;
-    const [statuses, byLane, optOut] = await Promise.all([
+    const [statuses, byLane, retrying, optOut] = await Promise.all([
       engine.flowStatuses(),
       store.queue.backlog(),
+      store.queue.retrying(),
       this.readOptOut(),
     ]);
     const flows = statuses.map(toFlowView);
@@ -140,6 +152,13 @@ export class StatusReader {
     const problems: string[] = [];
     for (const flow of flows) if (flow.state === 'paused') problems.push(`flow ${flow.id} paused`);
     if (deadTotal > 0) problems.push(`${deadTotal} dead letters`);
+    const longFailing = retrying.filter(
+      (r) => r.oldestFailedAt !== null && clock.now() - r.oldestFailedAt > retryingProblemAfterMs,
+    );
+    if (longFailing.length > 0) {
+      const codes = [...new Set(longFailing.map((r) => r.code))].join(', ');
+      problems.push(`changes failing for over ${retryingProblemAfterMs / 60_000} min (${codes})`);
+    }
     if (optOut?.freshness?.stale) problems.push('opt-out export file is stale');
     const usage = optOut?.sftpUsage;
     if (usage?.quotaBytes && usage.usedBytes / usage.quotaBytes >= 0.8)
@@ -160,6 +179,7 @@ export class StatusReader {
       },
       lag: percentiles ? { p50Ms: percentiles.p50, p99Ms: percentiles.p99 } : null,
       budget: budget.usage(),
+      retrying: { total: retrying.reduce((n, r) => n + r.count, 0), byCode: retrying },
       deadLetters: { total: deadTotal, byCode },
       parked: { total: flows.reduce((n, f) => n + f.parked, 0) },
       synced: flows.reduce((n, f) => n + f.synced, 0),

@@ -113,8 +113,8 @@ export class SqlKeyMapStore implements KeyMapStore {
   async count(flow?: string): Promise<number> {
     const rows = await this.ctx.driver.all<{ n: number | string }>(
       flow === undefined
-        ? 'SELECT COUNT(*) AS n FROM key_map'
-        : 'SELECT COUNT(*) AS n FROM key_map WHERE flow = ?',
+        ? 'SELECT COUNT(*) AS n FROM key_map WHERE campaign_pkey IS NOT NULL'
+        : 'SELECT COUNT(*) AS n FROM key_map WHERE flow = ? AND campaign_pkey IS NOT NULL',
       flow === undefined ? [] : [flow],
     );
     return Number(rows[0]?.n ?? 0);

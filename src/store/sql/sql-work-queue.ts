@@ -10,6 +10,7 @@ import {
   type LeaseOutcome,
   type LeaseRequest,
   type ParentRef,
+  type RetryingEntry,
   type WorkItem,
   type WorkItemInput,
   type WorkQueue,
@@ -339,6 +340,25 @@ export class SqlWorkQueue implements WorkQueue {
       lane: laneOfRank(row.lane_rank),
       queued: Number(row.queued),
       leased: Number(row.leased),
+    }));
+  }
+
+  async retrying(): Promise<RetryingEntry[]> {
+    // Served by the partial index work_items_failing (migration 0004): cheap with a large backlog.
+    const rows = await this.ctx.driver.all<{
+      flow: string;
+      code: string;
+      count: number | string;
+      oldest: number | string | null;
+    }>(
+      'SELECT flow, last_error_code AS code, COUNT(*) AS count, MIN(first_failed_at) AS oldest FROM work_items ' +
+        'WHERE last_error_code IS NOT NULL GROUP BY flow, last_error_code ORDER BY flow, last_error_code',
+    );
+    return rows.map((row) => ({
+      flow: row.flow,
+      code: row.code,
+      count: Number(row.count),
+      oldestFailedAt: toNumberOrNull(row.oldest),
     }));
   }
 

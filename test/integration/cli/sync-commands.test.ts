@@ -82,7 +82,7 @@ describe('dcsync plan, run, status, dlq, replay, flow (as a user runs them)', ()
     const status = await dcsync(['status', '--config', bed.configPath]);
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('flow contacts (table contact): running');
-    expect(status.stdout).toContain('synced 20; dead letters 1; parked 0');
+    expect(status.stdout).toContain('synced 20; retrying 0; dead letters 1; parked 0');
     const json = JSON.parse((await dcsync(['status', '--config', bed.configPath, '--json'])).stdout) as {
       flows: { synced: number; cursor: { phase: string } }[];
     };

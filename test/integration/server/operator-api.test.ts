@@ -4,17 +4,23 @@
  * nothing personal (payloads) or secret (config) is answered.
  */
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallMetricsCounter } from '../../../src/server/metrics/call-metrics.js';
 import { startHttpServer, type RunningHttpServer } from '../../../src/server/http-server.js';
 import { buildContact } from '../../support/dynamics-builders.js';
+import { runDcsync } from '../../support/cli-runner.js';
 import { bulkSeedDeadLetters, syntheticKey } from '../../support/server-dead-letters.js';
 import { InMemoryOptOutProvider, InMemoryPrivacyProvider } from '../../support/server-providers.js';
 import { ServerTestBed } from '../../support/server-test-bed.js';
+import { testEnv } from '../../support/sync-test-bed.js';
 
 interface StatusBody {
+  overall: { healthy: boolean; problems: string[] };
+  retrying: { total: number; byCode: unknown[] };
   flows: {
+    retrying: number;
     id: string;
     state: string;
     reason: string | null;
@@ -254,6 +260,69 @@ describe('dead letters: retry and discard', () => {
       '/api/audit?action=dlq.retry',
     );
     expect(audit.json.items[0]!.detail).toBe('retried 2 of 2 dead letters');
+  });
+});
+
+describe('changes waiting for a retry', () => {
+  let t: ServerTestBed;
+
+  beforeAll(async () => {
+    t = await ServerTestBed.start({
+      dynamics: { contacts: 5, seed: 6 },
+      syncFirst: false,
+      // Every write fails once, then waits an hour: the changes stay retrying, not dead letters.
+      config: { engine: { retry: { initialDelayMs: 3_600_000, maxDelayMs: 3_600_000, jitter: 'none' } } },
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('shows them per flow and code in the API, /metrics and dcsync status; an old one makes the status unhealthy', async () => {
+    t.bed.campaign.admin.setFaults({ errorRate: 1, errorStatus: 503, pathPattern: 'profileAndServices' });
+    await t.engine.start();
+    const deadline = Date.now() + 30_000;
+    let body = (await t.api<StatusBody>('GET', '/api/status')).json;
+    while (body.retrying.total < 5 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      body = (await t.api<StatusBody>('GET', '/api/status')).json;
+    }
+    expect(body.retrying).toEqual({
+      total: 5,
+      byCode: [
+        {
+          flow: 'contacts',
+          code: 'CAMPAIGN_HTTP_503',
+          count: 5,
+          oldestFailedAt: expect.any(Number) as number,
+        },
+      ],
+    });
+    expect(body.flows.find((f) => f.id === 'contacts')!.retrying).toBe(5);
+    expect(body.deadLetters.total).toBe(0);
+    expect(body.overall.healthy).toBe(true);
+
+    // Twenty minutes later (the store's first failures moved back), the status needs a look.
+    const db = new Database(join(t.bed.dir, 'state.db'));
+    try {
+      db.pragma('busy_timeout = 5000');
+      db.prepare('UPDATE work_items SET first_failed_at = first_failed_at - ?').run(20 * 60_000);
+    } finally {
+      db.close();
+    }
+    body = (await t.api<StatusBody>('GET', '/api/status')).json;
+    expect(body.overall.healthy).toBe(false);
+    expect(body.overall.problems).toContain('changes failing for over 15 min (CAMPAIGN_HTTP_503)');
+    const { text } = await t.api('GET', '/metrics');
+    expect(metricValue(text, 'dcsync_retrying_items{flow="contacts",code="CAMPAIGN_HTTP_503"}')).toBe(5);
+    expect(
+      metricValue(text, 'dcsync_retrying_oldest_seconds{flow="contacts",code="CAMPAIGN_HTTP_503"}'),
+    ).toBeGreaterThanOrEqual(20 * 60);
+    const status = await runDcsync(['status', '--config', t.bed.configPath], testEnv);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('synced 0; retrying 5; dead letters 0; parked 0');
+    expect(status.stdout).toContain('retrying 5 after CAMPAIGN_HTTP_503 (oldest first failed 20m ago)');
   });
 });
 

@@ -615,6 +615,49 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
         ]);
       });
 
+      it('counts what is retrying per flow and last error code, with the oldest first failure', async () => {
+        const store = await openEmpty();
+        const throttled = {
+          code: 'CAMPAIGN_RATE_LIMITED',
+          message: 'Campaign: too many calls',
+          retryable: true,
+        };
+        await store.queue.enqueue([change('k1'), change('k2'), change('k3'), change('k4')]);
+        await store.queue.enqueue([change('t1', { flow: 'table:new_ticket' })]);
+        expect(await store.queue.retrying()).toEqual([]);
+        const leased = await store.queue.lease({ owner: 'w1', limit: 10, leaseMs });
+        const byKey = new Map(leased.map((item) => [item.recordKey, item]));
+        const firstAt = clock.now();
+        await store.queue.fail({ id: byKey.get('k1')!.id, owner: 'w1', error, retryAt: firstAt + 10 });
+        clock.advance(5);
+        await store.queue.fail({ id: byKey.get('k2')!.id, owner: 'w1', error, retryAt: firstAt + 10 });
+        await store.queue.fail({
+          id: byKey.get('k3')!.id,
+          owner: 'w1',
+          error: throttled,
+          retryAt: firstAt + 10,
+        });
+        await store.queue.fail({
+          id: byKey.get('t1')!.id,
+          owner: 'w1',
+          error: throttled,
+          retryAt: firstAt + 10,
+        });
+        // A dead letter is no longer retrying; a completed item neither.
+        await store.queue.fail({ id: byKey.get('k4')!.id, owner: 'w1', error, retryAt: null });
+        expect(await store.queue.retrying()).toEqual([
+          { flow, code: 'CAMPAIGN_HTTP_503', count: 2, oldestFailedAt: firstAt },
+          { flow, code: 'CAMPAIGN_RATE_LIMITED', count: 1, oldestFailedAt: firstAt + 5 },
+          { flow: 'table:new_ticket', code: 'CAMPAIGN_RATE_LIMITED', count: 1, oldestFailedAt: firstAt + 5 },
+        ]);
+        clock.advance(10);
+        const again = await store.queue.lease({ owner: 'w1', limit: 10, leaseMs });
+        // Leased again for its retry, an item still counts until it is done.
+        expect((await store.queue.retrying()).reduce((n, e) => n + e.count, 0)).toBe(4);
+        await store.queue.completeMany(again.map((item) => ({ id: item.id, owner: 'w1' })));
+        expect(await store.queue.retrying()).toEqual([]);
+      });
+
       it('dead-letters the failed item even when a newer one is queued, and keeps the newer', async () => {
         const store = await openEmpty();
         await store.queue.enqueue([change('k1', { sourceVersion: '1' })]);
@@ -905,6 +948,10 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
         expect(await store.keyMap.delete(flow, 'a')).toBe(true);
         expect(await store.keyMap.delete(flow, 'a')).toBe(false);
         expect(await store.keyMap.count(flow)).toBe(4);
+        // An intent (create not confirmed, no PKey yet) is not a synced record.
+        await store.keyMap.put(keyMapEntry('intent', { campaignPKey: null }));
+        expect(await store.keyMap.count(flow)).toBe(4);
+        expect(await store.keyMap.count()).toBe(5);
       });
 
       it('tracks re-baseline seen marks per run and lists the keys not seen', async () => {
