@@ -6,12 +6,13 @@
  * own) by `dcsync run --until-idle` in a separate process, so the sync process is measured alone.
  * Target: ≥ 2,000 contacts/s on SQLite; PostgreSQL is reported.
  *
- * Where the time goes (2-core machine, 2026-11-28, 30,000 contacts at ~1,100/s): the sync process
- * uses 0.88 of a core and the emulators 0.50. In the sync process a CPU profile shows SQLite
- * COMMITs 29 % (2,692 transactions, ~2.5 ms each with synchronous=FULL; 0.75 ms with OFF, which
- * made the whole run only 7 % faster), SQLite statements 16 %, the HTTP client ~20 %, GC 5 %.
- * Reaching 2,000/s on this machine needs the per-record CPU roughly halved (fewer, larger
- * transactions: lease, key-map intent and completion are three per batch today).
+ * Machines differ more than the engine does. On the 2-core Intel Xeon host of 2026-11-28 evening
+ * (store bench: SQLite 37,444 items/s) 40,000 contacts sync at 2,895/s; on the 2-core AMD EPYC
+ * host of the same morning (store bench 10,270 items/s: slower CPU and ~2.5 ms fsyncs) the same
+ * code reached 1,051/s. Where the time goes on the faster host (CPU profile of the sync process,
+ * 40,000 contacts): it is busy 70 % of the time and waits on the emulators (same 2 cores) for the
+ * rest; of the busy time SQLite takes ~45 % (2,040 commits, 1.2 ms each: lease, key-map intents
+ * and completions are one transaction each per batch of ~60), the HTTP client ~8 %, GC ~10 %.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

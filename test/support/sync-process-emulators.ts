@@ -6,6 +6,8 @@
  * `{ id, result }` or `{ id, error }` on stdout. Stops on SIGTERM or when stdin closes.
  * {@link startEmulatorHost} in ./sync-process.ts is the client.
  */
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import {
   startDynamicsEmulator,
@@ -16,6 +18,10 @@ import {
   type CampaignEmulatorOptions,
 } from '../../emulators/campaign/campaign-emulator.js';
 import { SeededRandom } from '../../emulators/shared/seeded-random.js';
+import {
+  formatOptOutExportHeader,
+  formatOptOutExportRow,
+} from '../../emulators/campaign/sftp/opt-out-export-format.js';
 
 interface HostOptions {
   dynamics?: DynamicsEmulatorOptions;
@@ -85,6 +91,28 @@ async function runLatency(args: LatencyRunArgs): Promise<{ latenciesMs: number[]
   return { latenciesMs: latencies, lost };
 }
 
+/**
+ * Write an opt-out export file of `rows` rows (`blackListEmail` alternating true/false) for the
+ * emulator's contacts, here: the contact ids never enter the measured process.
+ */
+async function writeOptOutExport(path: string, rows: number): Promise<{ bytes: number }> {
+  const ids = dynamics.admin.listIds('contact');
+  const out = createWriteStream(path);
+  out.write(formatOptOutExportHeader());
+  const at = Date.UTC(2026, 0, 1, 1);
+  for (let i = 0; i < rows; i++) {
+    const line = formatOptOutExportRow({
+      PKey: `@bench-${i}`,
+      externalId: ids[i % ids.length]!,
+      attributes: { blackListEmail: { value: i % 2 === 0, lastModified: at } },
+    });
+    if (!out.write(line)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  return { bytes: out.bytesWritten };
+}
+
 type Handler = (args: Record<string, unknown>) => unknown;
 const handlers: Record<string, Handler> = {
   stats: () => ({ dynamics: dynamics.admin.stats(), campaign: campaign.admin.stats() }),
@@ -95,6 +123,7 @@ const handlers: Record<string, Handler> = {
   countProfiles: () => campaign.admin.countRecords('profile'),
   countContacts: () => dynamics.admin.countRows('contact'),
   contactIds: () => dynamics.admin.listIds('contact'),
+  writeOptOutExport: (args) => writeOptOutExport(String(args.path), Number(args.rows)),
   campaignLimits: (args) => campaign.admin.setLimits(args),
   registerWebhook: (args) => dynamics.admin.registerWebhook(args as never),
   latencyRun: (args) => runLatency(args as unknown as LatencyRunArgs),
