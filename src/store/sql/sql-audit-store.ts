@@ -39,7 +39,15 @@ export class SqlAuditStore implements AuditStore {
       filter.flow === undefined ? null : ['flow = ?', filter.flow],
       filter.recordKey === undefined ? null : ['record_key = ?', filter.recordKey],
       filter.action === undefined ? null : ['action = ?', filter.action],
-      filter.since === undefined ? null : ['at >= ?', filter.since],
+      // Paged in id order: start at the first id of the period (found through the `at` index), so
+      // a recent period does not read the whole trail before it.
+      filter.since === undefined
+        ? null
+        : [
+            'at >= ? AND id >= (SELECT MIN(s.id) FROM audit_entries s WHERE s.at >= ?)',
+            filter.since,
+            filter.since,
+          ],
     ]);
     return selectPage(
       this.ctx.driver,

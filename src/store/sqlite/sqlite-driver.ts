@@ -8,6 +8,8 @@ export interface SqliteDriverOptions {
   filename: string;
   /** How long a writer waits for another connection's write lock. @default 5000 */
   busyTimeoutMs?: number | undefined;
+  /** Called with each distinct statement when it is first prepared (diagnostics). */
+  onPrepare?: ((sql: string) => void) | undefined;
 }
 
 const maxCachedStatements = 500;
@@ -32,6 +34,7 @@ export class SqliteDriver implements SqlDriver {
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly busyTimeoutMs: number;
+  private readonly onPrepare: ((sql: string) => void) | undefined;
   private readonly tx: SqlTransaction = {
     forUpdate: '',
     forUpdateSkipLocked: '',
@@ -44,6 +47,7 @@ export class SqliteDriver implements SqlDriver {
 
   constructor(options: SqliteDriverOptions) {
     this.busyTimeoutMs = Math.max(0, options.busyTimeoutMs ?? 5000);
+    this.onPrepare = options.onPrepare;
     try {
       this.db = new Database(options.filename, { timeout: 0 });
       this.db.pragma('journal_mode = WAL');
@@ -140,6 +144,7 @@ export class SqliteDriver implements SqlDriver {
       if (this.statements.size >= maxCachedStatements) this.statements.clear();
       statement = this.db.prepare(sql);
       this.statements.set(sql, statement);
+      this.onPrepare?.(sql);
     }
     return statement;
   }

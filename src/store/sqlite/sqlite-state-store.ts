@@ -10,6 +10,8 @@ export interface SqliteStateStoreOptions {
   clock?: Clock | undefined;
   /** How long a writer waits for another process's write lock. @default 5000 */
   busyTimeoutMs?: number | undefined;
+  /** Called with each distinct statement the store prepares (diagnostics: query-plan checks). */
+  onPrepare?: ((sql: string) => void) | undefined;
 }
 
 /**
@@ -19,7 +21,11 @@ export interface SqliteStateStoreOptions {
 export class SqliteStateStore extends SqlStateStore {
   constructor(options: SqliteStateStoreOptions) {
     super(
-      new SqliteDriver({ filename: options.filename, busyTimeoutMs: options.busyTimeoutMs }),
+      new SqliteDriver({
+        filename: options.filename,
+        busyTimeoutMs: options.busyTimeoutMs,
+        onPrepare: options.onPrepare,
+      }),
       sqliteMigrations,
       options.clock ?? systemClock,
     );
