@@ -7,7 +7,7 @@
  * Target: ≥ 2,000 contacts/s on SQLite; PostgreSQL is reported.
  *
  * Machines differ more than the engine does. On the 2-core Intel Xeon host of 2026-11-28 evening
- * (store bench: SQLite 37,444 items/s) 40,000 contacts sync at 2,895/s; on the 2-core AMD EPYC
+ * (store bench: SQLite 32,000–37,000 items/s) 40,000 contacts sync at 2,757/s; on the 2-core AMD EPYC
  * host of the same morning (store bench 10,270 items/s: slower CPU and ~2.5 ms fsyncs) the same
  * code reached 1,051/s. Where the time goes on the faster host (CPU profile of the sync process,
  * 40,000 contacts): it is busy 70 % of the time and waits on the emulators (same 2 cores) for the
