@@ -2,12 +2,12 @@ import type { SqlMigration } from '../sql/sql-migration.js';
 import { initialPostgresMigration } from './migrations/0001-initial.js';
 import { optOutPostgresMigration } from './migrations/0002-opt-out.js';
 import { privacyPostgresMigration } from './migrations/0003-privacy.js';
-import { workItemIndexesPostgresMigration } from './migrations/0004-work-item-indexes.js';
+import { storeIndexesMigration } from '../sql/store-indexes-migration.js';
 
-/** Every PostgreSQL migration, in version order. Append; never edit one that has shipped. */
+/** Every PostgreSQL migration, in version order. Append; never edit one that has shipped. Migration 4 is dialect-neutral and shared. */
 export const postgresMigrations: readonly SqlMigration[] = [
   initialPostgresMigration,
   optOutPostgresMigration,
   privacyPostgresMigration,
-  workItemIndexesPostgresMigration,
+  storeIndexesMigration,
 ];

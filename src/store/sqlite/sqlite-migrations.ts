@@ -2,12 +2,12 @@ import type { SqlMigration } from '../sql/sql-migration.js';
 import { initialSqliteMigration } from './migrations/0001-initial.js';
 import { optOutSqliteMigration } from './migrations/0002-opt-out.js';
 import { privacySqliteMigration } from './migrations/0003-privacy.js';
-import { workItemIndexesSqliteMigration } from './migrations/0004-work-item-indexes.js';
+import { storeIndexesMigration } from '../sql/store-indexes-migration.js';
 
-/** Every SQLite migration, in version order. Append; never edit one that has shipped. */
+/** Every SQLite migration, in version order. Append; never edit one that has shipped. Migration 4 is dialect-neutral and shared. */
 export const sqliteMigrations: readonly SqlMigration[] = [
   initialSqliteMigration,
   optOutSqliteMigration,
   privacySqliteMigration,
-  workItemIndexesSqliteMigration,
+  storeIndexesMigration,
 ];

@@ -1,7 +1,7 @@
-import type { SqlMigration } from '../../sql/sql-migration.js';
+import type { SqlMigration } from './sql-migration.js';
 
 /**
- * Indexes the store was missing:
+ * Migration 4, the same SQL in both dialects (so written once): indexes the store was missing.
  * - `work_items_by_key`: a record's items (queued and leased). Only partial indexes per state
  *   existed, which a look-up by key alone cannot use, so every park, failure and staging look-up
  *   scanned the whole inbox (parking 100,000 children slowed from ~900/s to under 100/s).
@@ -12,9 +12,9 @@ import type { SqlMigration } from '../../sql/sql-migration.js';
  *   (`/api/audit?recordKey=…`, `?action=…`, paged by id) without reading the whole audit trail,
  *   which grows by one entry per write.
  */
-export const workItemIndexesSqliteMigration: SqlMigration = {
+export const storeIndexesMigration: SqlMigration = {
   version: 4,
-  name: 'work-item-indexes',
+  name: 'store-indexes',
   sql: `
 CREATE INDEX work_items_by_key ON work_items (flow, record_key);
 CREATE INDEX work_items_failing ON work_items (flow, last_error_code, first_failed_at) WHERE last_error_code IS NOT NULL;
