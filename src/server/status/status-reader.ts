@@ -139,12 +139,15 @@ export class StatusReader {
 
   private async readFresh(): Promise<StatusSnapshot> {
     const { engine, store, budget, clock } = this.deps;
-    const [statuses, byLane, retrying, optOut] = await Promise.all([
+    const [statuses, byLane, optOut] = await Promise.all([
       engine.flowStatuses(),
       store.queue.backlog(),
-      store.queue.retrying(),
       this.readOptOut(),
     ]);
+    // The flow statuses already read what is retrying; the snapshot lists it across flows.
+    const retrying: RetryingEntry[] = statuses.flatMap((s) =>
+      s.retrying.byCode.map((entry) => ({ flow: s.flow, ...entry })),
+    );
     const flows = statuses.map(toFlowView);
     const percentiles = engine.stats.lagPercentiles();
     const deadTotal = flows.reduce((n, f) => n + f.deadLetters, 0);

@@ -344,7 +344,7 @@ export class SqlWorkQueue implements WorkQueue {
   }
 
   async retrying(): Promise<RetryingEntry[]> {
-    // Served by the partial index work_items_failing (migration 0004): cheap with a large backlog.
+    // Served by the partial index work_items_failing (migration 4): cheap with a large backlog.
     const rows = await this.ctx.driver.all<{
       flow: string;
       code: string;
