@@ -25,7 +25,6 @@ import { ParkedChildSettler } from './custom-tables/parked-child-settler.js';
 import { findVanishedParent, isNotFoundError } from './custom-tables/vanished-parent-check.js';
 import { KeyMapIntentWriter } from './key-map-intent-writer.js';
 
-export { applyOutcomes, type ApplyOutcome } from './engine-stats.js';
 import type { ApplyOutcome } from './engine-stats.js';
 
 /** Applies the work items of a flow that is not a table flow (e.g. `optout:dynamics`). */

@@ -3,8 +3,8 @@ import type { Clock } from '../core/clock.js';
 import { planRetry, type ResolvedRetryPolicy, type RetryDecision } from '../core/retry-policy.js';
 import type { Completion, StateStore, WorkItem } from '../core/ports/state-store.js';
 import type { EngineLogger } from '../core/ports/engine-logger.js';
-import type { RecordApplier, ApplyOutcome } from './record-applier.js';
-import type { EngineStats } from './engine-stats.js';
+import type { RecordApplier } from './record-applier.js';
+import type { ApplyOutcome, EngineStats } from './engine-stats.js';
 
 export interface WorkRunnerOptions {
   store: StateStore;

@@ -6,8 +6,8 @@ import type {
   OptOutDecisionView,
   OptOutFreshnessView,
   OptOutProvider,
-  SftpFileView,
-  SftpUsageView,
+  OptOutFileView,
+  OptOutUsageView,
 } from '../../src/server/providers/opt-out-provider.js';
 import type {
   PrivacyProvider,
@@ -30,8 +30,8 @@ function pageOf<T>(items: readonly T[], page: PageRequest): Page<T> {
  */
 export class InMemoryOptOutProvider implements OptOutProvider {
   decisions: OptOutDecisionView[] = [];
-  files: SftpFileView[] = [];
-  usage: SftpUsageView | null = null;
+  files: OptOutFileView[] = [];
+  usage: OptOutUsageView | null = null;
   freshnessView: OptOutFreshnessView = { lastFileAt: null, stalenessHours: 26, stale: false };
 
   listDecisions(filter: OptOutDecisionFilter, page: PageRequest): Promise<Page<OptOutDecisionView>> {
@@ -41,11 +41,11 @@ export class InMemoryOptOutProvider implements OptOutProvider {
     return Promise.resolve(pageOf(matching, page));
   }
 
-  listFiles(page: PageRequest): Promise<Page<SftpFileView>> {
+  listFiles(page: PageRequest): Promise<Page<OptOutFileView>> {
     return Promise.resolve(pageOf(this.files, page));
   }
 
-  sftpUsage(): Promise<SftpUsageView | null> {
+  sftpUsage(): Promise<OptOutUsageView | null> {
     return Promise.resolve(this.usage);
   }
 

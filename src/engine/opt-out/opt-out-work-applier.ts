@@ -5,7 +5,8 @@ import type { OptOutStore } from '../../core/ports/opt-out-store.js';
 import { privacyHoldParent, type RecordGuard } from '../../core/ports/record-guard.js';
 import type { RecordSink } from '../../core/ports/record-sink.js';
 import type { AuditEntry, WorkItem } from '../../core/ports/state-store.js';
-import type { ApplyOutcome, ApplyResult, WorkItemApplier } from '../record-applier.js';
+import type { ApplyResult, WorkItemApplier } from '../record-applier.js';
+import type { ApplyOutcome } from '../engine-stats.js';
 import { optOutCampaignFlow, optOutDynamicsFlow } from './opt-out-settings.js';
 
 /** Payload of an `optout:dynamics` item: write one resolved column of one contact. */

@@ -1,8 +1,8 @@
 import type { Page, PageRequest } from '../../core/ports/state-store.js';
 import type {
   OptOutDecisionView,
-  OptOutFileView as SftpFileView,
-  OptOutUsageView as SftpUsageView,
+  OptOutFileView,
+  OptOutUsageView,
 } from '../../engine/opt-out/opt-out-provider.js';
 
 /**
@@ -14,9 +14,9 @@ export interface OptOutProvider {
   /** Decisions, newest first; `recordKey` narrows to one contact (exact Dynamics contact id). */
   listDecisions(filter: OptOutDecisionFilter, page: PageRequest): Promise<Page<OptOutDecisionView>>;
   /** Export files seen on the SFTP server or in the ledger, newest first. */
-  listFiles(page: PageRequest): Promise<Page<SftpFileView>>;
+  listFiles(page: PageRequest): Promise<Page<OptOutFileView>>;
   /** Space used on the Campaign SFTP server; null when it cannot be measured (no SFTP configured). */
-  sftpUsage(): Promise<SftpUsageView | null>;
+  sftpUsage(): Promise<OptOutUsageView | null>;
   /** When the last export file arrived, and whether that is too long ago. */
   freshness(): Promise<OptOutFreshnessView>;
 }
@@ -26,15 +26,8 @@ export interface OptOutDecisionFilter {
   recordKey?: string | undefined;
 }
 
-export {
-  optOutSides,
-  optOutFileStates as sftpFileStates,
-  type OptOutSide,
-  type OptOutDecisionView,
-  type OptOutFileState as SftpFileState,
-  type OptOutFileView as SftpFileView,
-  type OptOutUsageView as SftpUsageView,
-} from '../../engine/opt-out/opt-out-provider.js';
+/** The view types are the engine's (it produces them); the server shows them as they are. */
+export type { OptOutDecisionView, OptOutFileView, OptOutUsageView };
 
 export interface OptOutFreshnessView {
   /** Arrival of the newest export file (ms); null when none ever arrived. */

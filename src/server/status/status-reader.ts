@@ -2,7 +2,7 @@ import type { BacklogEntry, RetryingEntry } from '../../core/ports/state-store.j
 import type { CallBudgetUsage } from '../../connectors/campaign/call-budget.js';
 import type { OutcomeCounts } from '../../engine/engine-stats.js';
 import type { FlowStatus } from '../../engine/sync-engine.js';
-import type { OptOutFreshnessView, SftpUsageView } from '../providers/opt-out-provider.js';
+import type { OptOutFreshnessView, OptOutUsageView } from '../providers/opt-out-provider.js';
 import type { ServerDependencies } from '../server-dependencies.js';
 
 /** One flow as the API shows it (no delta links: they are opaque tokens of the tenant). */
@@ -62,7 +62,7 @@ export interface StatusSnapshot {
   parked: { total: number };
   synced: number;
   providers: { optOut: boolean; privacy: boolean; dynamicsWebhook: boolean };
-  optOut: { freshness: OptOutFreshnessView | null; sftpUsage: SftpUsageView | null } | null;
+  optOut: { freshness: OptOutFreshnessView | null; sftpUsage: OptOutUsageView | null } | null;
 }
 
 const throughputWindowMs = 10_000;
