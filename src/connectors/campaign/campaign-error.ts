@@ -68,6 +68,43 @@ export function parseAdobeErrorBody(text: string): AdobeErrorBody {
   return { message, errorCode, appCodes };
 }
 
+/** The boilerplate Campaign puts before every application error; the codes are listed separately. */
+const boilerplate = /RST-360011 An error has occurred - please contact your administrator\.?\s*/g;
+/** Quoted names Campaign uses in its messages: `the 'email' property`, `the '@gender' field`, `resource 'cusOrder'`. */
+const quotedName =
+  /(\bthe\s+'[@\w:.-]{1,100}'\s+(?:property|field|enumeration|resource|schema)\b)|(\b(?:resource|schema|type|property|field)\s+'[@\w:.-]{1,100}')/g;
+/** From the first remaining quote to the last: a value may itself hold quotes (`O'Brien`). */
+const quotedText = /'[\s\S]*'/;
+const keyValue = /(Key \([^)]*\)=\()[^)]*\)/g;
+const email = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+
+/**
+ * Campaign's own reason for refusing a record, without personal values (I11). Campaign quotes both
+ * names and values in single quotes (`The value 'x' is not valid for the 'nms:recipient:gender'
+ * enumeration of the '@gender' field`): quoted text stays only where the phrase says it is a name
+ * (property, field, enumeration, resource, schema); everything from the first other quote to the
+ * last (a value may hold quotes itself), an unpaired quote to the end, the value of a duplicate
+ * `Key (col)=(value)`, and anything shaped like an e-mail address become `…`.
+ */
+export function redactCampaignMessage(message: string): string {
+  const names: string[] = [];
+  const kept = message
+    .replace(boilerplate, '')
+    .replace(quotedName, (phrase) => {
+      names.push(phrase);
+      return `\u0000${names.length - 1}\u0000`;
+    })
+    .replace(quotedText, '\u0001')
+    .replace(/'.*$/s, "'…")
+    .replace('\u0001', "'…'")
+    .replace(keyValue, '$1…)')
+    .replace(email, '…')
+    .replace(/\u0000(\d+)\u0000/g, (_, index: string) => names[Number(index)] ?? '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return kept.length > 400 ? `${kept.slice(0, 400)}…` : kept;
+}
+
 /** True when a 401 body says the token is not valid (the one case worth a refresh and replay). */
 export function isInvalidTokenAnswer(answer: HttpAnswer): boolean {
   return answer.status === 401 && parseAdobeErrorBody(answer.text).errorCode === '401013';
@@ -154,5 +191,11 @@ export function campaignErrorFromAnswer(
       status,
       retryable: true,
     });
-  return new ConnectorError('campaign', 'CAMPAIGN_REJECTED', `${base}: request refused`, { status });
+  const reason = body.message === null ? '' : redactCampaignMessage(body.message);
+  return new ConnectorError(
+    'campaign',
+    'CAMPAIGN_REJECTED',
+    `${base}: request refused${reason === '' ? '' : `: ${reason}`}`,
+    { status },
+  );
 }

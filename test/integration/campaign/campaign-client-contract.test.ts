@@ -114,6 +114,8 @@ describe('profiles by externalId', () => {
     const error = await connectorErrorOf(bed.client.createProfile({ externalId: 'v-1', gender: 'martian' }));
     expect(error).toMatchObject({ code: 'CAMPAIGN_REJECTED', status: 500, retryable: false });
     expect(error.message).toContain('RST-360011');
+    // Campaign's reason names the field, never the value.
+    expect(error.message).toContain("enumeration of the '@gender' field");
     expect(error.message).not.toContain('martian');
   });
 

@@ -5,6 +5,7 @@ import {
   isInvalidTokenAnswer,
   parseAdobeErrorBody,
   parseRetryAfter,
+  redactCampaignMessage,
 } from '../../../src/connectors/campaign/campaign-error.js';
 import { RateLimitedError } from '../../../src/core/errors.js';
 
@@ -95,12 +96,50 @@ describe('campaignErrorFromAnswer', () => {
     ).toBe('CAMPAIGN_AUTH');
   });
 
+  it("keeps Campaign's reason in a rejection, naming the field, without the value", () => {
+    const rejected = campaignErrorFromAnswer(
+      answer(500, {
+        code: 500,
+        message:
+          "RST-360011 An error has occurred - please contact your administrator. The value 'martian' is not valid for the 'nms:recipient:gender' enumeration of the '@gender' field",
+      }),
+      'POST profile',
+      false,
+    );
+    expect(rejected.message).toBe(
+      "Campaign POST profile answered HTTP 500 (RST-360011): request refused: The value '…' is not valid for the 'nms:recipient:gender' enumeration of the '@gender' field",
+    );
+  });
+
   it('maps 429 to RateLimitedError with the Retry-After it carries', () => {
     const plain = campaignErrorFromAnswer(answer(429, { code: 429 }), 'GET profile', false);
     expect(plain).toBeInstanceOf(RateLimitedError);
     expect((plain as RateLimitedError).retryAfterMs).toBeUndefined();
     const timed = campaignErrorFromAnswer(answer(429, {}, { 'retry-after': '3' }), 'GET profile', false);
     expect((timed as RateLimitedError).retryAfterMs).toBe(3000);
+  });
+});
+
+describe('redactCampaignMessage', () => {
+  it.each([
+    [
+      "The value of the 'email' property does not follow the 'email' data policy",
+      "The value of the 'email' property does not follow the '…' data policy",
+    ],
+    // A value holding quotes: everything from the first value quote to the last goes.
+    [
+      "The value 'O'Brien' is not valid for the 'nms:recipient:x' enumeration of the '@x' field",
+      "The value '…' is not valid for the 'nms:recipient:x' enumeration of the '@x' field",
+    ],
+    // An unpaired quote hides the rest of the message.
+    ["The value 'Ann is not valid", "The value '…"],
+    [
+      duplicate,
+      'A \'…\' already exists. PGS-220000 PostgreSQL error: ERROR: duplicate key value violates unique constraint "nmsrecipient_externalid" DETAIL: Key (sexternalid)=(…) already exists.',
+    ],
+    ['mail ann@example.org refused', 'mail … refused'],
+  ])('%s', (message, expected) => {
+    expect(redactCampaignMessage(message)).toBe(expected);
   });
 });
 
