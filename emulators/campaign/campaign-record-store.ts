@@ -426,7 +426,8 @@ function coerceValue(field: FieldDefinition, raw: unknown, schema: string): Fiel
       if (typeof raw !== 'string' && typeof raw !== 'number')
         throw campaignErrors.invalidValue(field.name, field.type);
       const text = String(raw);
-      if (field.length !== undefined && text.length > field.length)
+      // PostgreSQL's varchar(N) counts characters (code points), not UTF-16 units.
+      if (field.length !== undefined && text.length > field.length && [...text].length > field.length)
         throw campaignErrors.valueTooLong(field.length);
       if (field.dataPolicy === 'email' && text !== '' && !emailPolicy.test(text))
         throw campaignErrors.dataPolicy(field.name, 'email');

@@ -79,6 +79,23 @@ function choiceLabel(raw: JsonPrimitive, labels: Readonly<Record<string, string>
     .join('; ');
 }
 
+/**
+ * Length as Campaign's PostgreSQL `varchar(N)` counts it: characters (code points), not the UTF-16
+ * units of `String.length` — an emoji is one character but two units.
+ */
+export function characterCount(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    count++;
+  }
+  return count;
+}
+
 function convert(
   value: JsonValue,
   rule: FieldMappingRule,
@@ -89,7 +106,11 @@ function convert(
       return { ok: true, value };
     case 'string': {
       const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
-      if (rule.maxLength !== undefined && text.length > rule.maxLength)
+      if (
+        rule.maxLength !== undefined &&
+        text.length > rule.maxLength &&
+        characterCount(text) > rule.maxLength
+      )
         return { ok: false, reason: `value longer than ${rule.maxLength} characters` };
       return { ok: true, value: text };
     }

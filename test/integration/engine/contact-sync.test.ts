@@ -80,4 +80,24 @@ describe.each(storeKinds)('contact sync end to end (%s store)', (store) => {
     expect(letters.items[0]!.message).toContain('firstname');
     expect(letters.items[0]!.message).not.toContain('Bartholomew');
   });
+
+  it("counts characters as Campaign does, and keeps Campaign's reason (field, not value) in a rejection", async () => {
+    bed = await SyncTestBed.start({ store });
+    // 20 characters, 40 UTF-16 units: fits Dynamics' 50 units and Campaign's varchar(30).
+    const emoji = bed.dynamics.admin.createContact(buildContact({ firstname: '😀'.repeat(20) }));
+    // Campaign's e-mail data policy refuses it; the mapping cannot know.
+    const refused = bed.dynamics.admin.createContact(buildContact({ emailaddress1: 'no-at-sign.example' }));
+    const { runtime, engine } = await bed.engine();
+    const summary = await engine.runUntilIdle({ timeoutMs: 60_000 });
+    expect(summary).toMatchObject({ created: 1, 'dead-lettered': 1 });
+    expect(bed.profilesByExternalId().get(String(emoji.contactid))!.firstName).toBe('😀'.repeat(20));
+    const letters = await runtime.store.deadLetters.list({ flow: 'contacts' }, {});
+    expect(letters.items).toHaveLength(1);
+    expect(letters.items[0]).toMatchObject({
+      recordKey: String(refused.contactid),
+      code: 'CAMPAIGN_REJECTED',
+    });
+    expect(letters.items[0]!.message).toContain("the 'email' property does not follow");
+    expect(letters.items[0]!.message).not.toContain('no-at-sign');
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FieldMapping, type FieldMappingRule } from '../../../src/core/field-mapping.js';
+import { characterCount, FieldMapping, type FieldMappingRule } from '../../../src/core/field-mapping.js';
 import { ConfigError } from '../../../src/core/errors.js';
 
 function rule(source: string, target: string, extra: Partial<FieldMappingRule> = {}): FieldMappingRule {
@@ -120,6 +120,21 @@ describe('field mapping', () => {
       { source: 'emailaddress1', target: 'email', reason: 'value longer than 10 characters' },
     ]);
     expect(JSON.stringify(out.problems)).not.toContain('example.org');
+  });
+
+  it('counts characters as Campaign does (code points), not UTF-16 units', () => {
+    const m = new FieldMapping([rule('lastname', 'lastName', { targetType: 'string', maxLength: 30 })]);
+    const emoji = '😀'.repeat(20); // 20 characters, 40 UTF-16 units
+    expect(characterCount(emoji)).toBe(20);
+    expect(m.apply({ lastname: emoji }, 'create')).toMatchObject({
+      fields: { lastName: emoji },
+      problems: [],
+    });
+    expect(m.apply({ lastname: '😀'.repeat(31) }, 'create').problems).toEqual([
+      { source: 'lastname', target: 'lastName', reason: 'value longer than 30 characters' },
+    ]);
+    // A lone surrogate is one character, as PostgreSQL would refuse it whole anyway.
+    expect(characterCount('a\ud800b')).toBe(3);
   });
 
   it('rejects a column mapped twice and two sources into one target', () => {
