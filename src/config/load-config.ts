@@ -1,6 +1,6 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { Redactor } from '../logging/redactor.js';
 import type { ConfigFinding, ConfigPath, LocateConfigPath } from './config-finding.js';
 import { createFinding, hasErrors } from './config-finding.js';
@@ -70,6 +70,29 @@ function yamlFindings(document: Document, lineCounter: LineCounter): ConfigFindi
     ...document.errors.map((error) => fromYaml('error', error)),
     ...document.warnings.map((warning) => fromYaml('warning', warning)),
   ];
+}
+
+/** How many nodes one alias may expand to; a configuration needs a handful, a "billion laughs" billions. */
+const maxAliasExpansion = 100;
+
+/** The finding for aliases that would expand without bound, at the first alias's line. */
+function aliasBombFinding(document: Document, lineCounter: LineCounter): ConfigFinding {
+  let first: number | null = null;
+  let count = 0;
+  visit(document, {
+    Alias(_, node) {
+      count += 1;
+      if (first === null && node.range) first = node.range[0];
+    },
+  });
+  const at = first === null ? null : lineCounter.linePos(first);
+  return {
+    severity: 'error',
+    code: 'CONFIG_YAML_ALIASES',
+    path: '',
+    message: `YAML aliases expand too far (${count} aliases; one alias may stand for at most ${maxAliasExpansion} nodes): write the values out instead of nesting aliases`,
+    ...(at ? { line: at.line, column: at.col } : {}),
+  };
 }
 
 function valueAt(root: unknown, path: ConfigPath): unknown {
@@ -180,7 +203,13 @@ export function parseConfigText(
   const syntax = yamlFindings(document, lineCounter);
   if (hasErrors(syntax)) return finish(syntax);
   const locate = createYamlLocator(document, lineCounter);
-  const raw: unknown = document.toJS({ maxAliasCount: 100 });
+  let raw: unknown;
+  try {
+    raw = document.toJS({ maxAliasCount: maxAliasExpansion });
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    return finish([...syntax, aliasBombFinding(document, lineCounter)]);
+  }
   if (raw === null || raw === undefined)
     return finish([...syntax, createFinding('error', 'CONFIG_EMPTY', [], 'the configuration file is empty')]);
   if (typeof raw !== 'object' || Array.isArray(raw))

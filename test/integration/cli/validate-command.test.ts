@@ -56,6 +56,24 @@ describe('dcsync validate (own process)', () => {
     ]);
   });
 
+  it('exits 3 on a YAML alias bomb, naming the file and the line of the first alias', async () => {
+    const bombFile = join(dir, 'bomb.yaml');
+    const laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let level = 1; level < 9; level++) {
+      const previous = String.fromCharCode(96 + level);
+      const name = String.fromCharCode(97 + level);
+      laughs.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(',')}]`);
+    }
+    writeFileSync(bombFile, `${minimalConfigYaml}${laughs.join('\n')}\n`);
+    const aliasLine = minimalConfigYaml.split('\n').length + 1;
+    const run = await runCli(['validate', '--config', bombFile, '--offline'], buildTestEnv());
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(exitCodes.config);
+    expect(run.stdout.trim().split('\n')[0]).toBe(
+      `${bombFile}:${aliasLine}:8 error CONFIG_YAML_ALIASES (root): YAML aliases expand too far (72 aliases; one alias may stand for at most 100 nodes): write the values out instead of nesting aliases`,
+    );
+  });
+
   it('prints a JSON array with --json', async () => {
     const run = await runCli(['validate', '--config', brokenFile, '--json'], buildTestEnv());
     expect(run.code).toBe(exitCodes.config);
