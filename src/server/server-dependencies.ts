@@ -38,7 +38,7 @@ export interface ServerOptions {
   sessionIdleMinutes?: number;
   /** A session ends this long after login, whatever its use. @default 12 */
   sessionMaxHours?: number;
-  /** Login attempts per minute per client address before 429. @default 10 */
+  /** Failed sign-ins per minute per client address before 429 (successful ones do not count). @default 10 */
   loginAttemptsPerMinute?: number;
   /** Status answers are reused for this long (dashboard polling, metrics scrapes). @default 1000 */
   statusCacheMs?: number;

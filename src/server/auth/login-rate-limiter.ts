@@ -1,34 +1,45 @@
 import type { Clock } from '../../core/clock.js';
 
 /**
- * Sliding one-minute window of login attempts per client address (successful ones count too), so
- * the admin token cannot be guessed at speed.
+ * Failed sign-ins per client address in a sliding one-minute window, so the admin token cannot be
+ * guessed at speed. Only failures count: a process that signs in with the right token, however
+ * often, never locks the operator out; a success clears the address's failures.
  */
 export class LoginRateLimiter {
-  private readonly attempts = new Map<string, number[]>();
+  private readonly failures = new Map<string, number[]>();
 
   constructor(
     private readonly clock: Clock,
-    private readonly perMinute: number,
+    private readonly failuresPerMinute: number,
   ) {}
 
-  /** Record an attempt; returns ms to wait when over the limit (the attempt is refused), else 0. */
-  take(address: string): number {
+  /** Ms to wait before this address may try again (it failed too often this minute), else 0. */
+  waitMs(address: string): number {
     const now = this.clock.now();
-    const since = now - 60_000;
-    const recent = (this.attempts.get(address) ?? []).filter((at) => at > since);
-    if (recent.length >= this.perMinute) {
-      this.attempts.set(address, recent);
-      return Math.max(1, recent[0]! + 60_000 - now);
-    }
+    const recent = this.recent(address, now);
+    if (recent.length < this.failuresPerMinute) return 0;
+    return Math.max(1, recent[0]! + 60_000 - now);
+  }
+
+  recordFailure(address: string): void {
+    const now = this.clock.now();
+    const recent = this.recent(address, now);
     recent.push(now);
-    this.attempts.set(address, recent);
-    if (this.attempts.size > 10_000) this.prune(since);
-    return 0;
+    this.failures.set(address, recent);
+    if (this.failures.size > 10_000) this.prune(now - 60_000);
+  }
+
+  recordSuccess(address: string): void {
+    this.failures.delete(address);
+  }
+
+  private recent(address: string, now: number): number[] {
+    const since = now - 60_000;
+    return (this.failures.get(address) ?? []).filter((at) => at > since);
   }
 
   private prune(since: number): void {
-    for (const [address, times] of this.attempts)
-      if (times.every((at) => at <= since)) this.attempts.delete(address);
+    for (const [address, times] of this.failures)
+      if (times.every((at) => at <= since)) this.failures.delete(address);
   }
 }

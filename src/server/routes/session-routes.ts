@@ -28,7 +28,7 @@ function cookie(request: FastifyRequest, value: string, maxAgeSeconds: number): 
   return `${sessionCookieName}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`;
 }
 
-/** Sign-in page, sign-in (rate-limited), sign-out. */
+/** Sign-in page, sign-in (failed attempts rate-limited), sign-out. */
 export function registerSessionRoutes(
   app: FastifyInstance,
   ctx: RouteContext,
@@ -39,10 +39,10 @@ export function registerSessionRoutes(
   );
 
   app.post('/login', { config: { access: 'public', page: true } }, (request, reply) => {
-    const waitMs = ctx.loginLimiter.take(request.ip);
+    const waitMs = ctx.loginLimiter.waitMs(request.ip);
     if (waitMs > 0) {
       reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
-      throw new HttpError(429, 'LOGIN_RATE_LIMITED', 'too many sign-in attempts; wait a minute');
+      throw new HttpError(429, 'LOGIN_RATE_LIMITED', 'too many failed sign-in attempts; wait a minute');
     }
     // A sign-in from a foreign page (login CSRF) is refused; browsers always send Origin on POST.
     const hasOrigin = request.headers.origin !== undefined || request.headers.referer !== undefined;
@@ -50,10 +50,12 @@ export function registerSessionRoutes(
       throw new HttpError(403, 'CSRF_ORIGIN', 'cross-origin sign-in refused');
     const token = (request.body as { token?: unknown } | undefined)?.token;
     if (typeof token !== 'string' || !isSameSecret(token, ctx.deps.adminToken)) {
+      ctx.loginLimiter.recordFailure(request.ip);
       ctx.deps.logger.warn({ ip: request.ip }, 'dashboard sign-in refused');
       if (wantsJson(request)) throw new HttpError(401, 'LOGIN_FAILED', 'the admin token is not valid');
       return sendLoginPage(reply, 401, 'The admin token is not valid.');
     }
+    ctx.loginLimiter.recordSuccess(request.ip);
     const previous = readCookie(request.headers.cookie, sessionCookieName);
     if (previous) ctx.sessions.destroy(previous);
     const session = ctx.sessions.create();
