@@ -218,16 +218,24 @@ export class SyncEngine {
     return backlog.every((b) => this.control.isPaused(b.flow) || b.queued + b.leased === 0);
   }
 
-  /** Start, wait until idle (checked `stableChecks` times in a row), stop, summarise. */
+  /**
+   * Start, wait until idle (checked `stableChecks` times in a row) or until `signal` aborts, stop
+   * (graceful drain), summarise.
+   */
   async runUntilIdle(
-    options: { checkIntervalMs?: number; stableChecks?: number; timeoutMs?: number } = {},
+    options: {
+      checkIntervalMs?: number;
+      stableChecks?: number;
+      timeoutMs?: number;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<RunSummary> {
     await this.start();
     const interval = options.checkIntervalMs ?? 200;
     const needed = options.stableChecks ?? 2;
     const deadline = options.timeoutMs ? Date.now() + options.timeoutMs : Infinity;
     let stable = 0;
-    while (stable < needed) {
+    while (stable < needed && !options.signal?.aborted) {
       if (Date.now() > deadline) {
         await this.stop();
         throw new Error('timed out waiting for the sync to become idle');

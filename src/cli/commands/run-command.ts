@@ -15,59 +15,101 @@ interface RunOptions {
   server?: boolean;
 }
 
-/** Wait for SIGINT or SIGTERM once. */
-function waitForSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const handler = (signal: NodeJS.Signals): void => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
-      resolve(signal);
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-  });
+/** The first stop signal, and an abort signal that fires with it. */
+interface StopSignals {
+  readonly first: Promise<NodeJS.Signals>;
+  readonly abort: AbortSignal;
+  received(): NodeJS.Signals | null;
+  /** What to do on a second signal (while draining). @default nothing */
+  onSecond(handler: (signal: NodeJS.Signals) => void): void;
+  dispose(): void;
 }
 
 /**
- * `dcsync run`: runs the sync until SIGTERM/SIGINT (graceful drain), or with `--until-idle` until
- * every source is caught up and the inbox is empty, then prints a JSON summary.
+ * Listen for SIGINT and SIGTERM from the very start of the command, so a signal during start-up is
+ * a stop request too and never meets Node's default handler (which ends the process by the signal
+ * instead of our exit code).
+ */
+function listenForStopSignals(): StopSignals {
+  const controller = new AbortController();
+  let first: NodeJS.Signals | null = null;
+  let second: (signal: NodeJS.Signals) => void = () => undefined;
+  let resolveFirst: (signal: NodeJS.Signals) => void = () => undefined;
+  const firstSignal = new Promise<NodeJS.Signals>((resolve) => (resolveFirst = resolve));
+  const handler = (signal: NodeJS.Signals): void => {
+    if (first !== null) return second(signal);
+    first = signal;
+    resolveFirst(signal);
+    controller.abort();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    first: firstSignal,
+    abort: controller.signal,
+    received: () => first,
+    onSecond: (h) => (second = h),
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+/**
+ * `dcsync run`: runs the sync until SIGTERM/SIGINT (graceful drain; SIGTERM exits 0, SIGINT 130, a
+ * second signal stops at once with 130), or with `--until-idle` until every source is caught up and
+ * the inbox is empty, then prints a JSON summary (130 when a signal stopped it first).
  */
 export async function runSync(options: RunOptions, context: CliContext): Promise<number> {
-  const config = loadConfigForCommand(options.config, context);
-  const runtime = await openSyncRuntime(config, context.redactor, {
-    // Keep stdout for the summary when it is requested.
-    ...(options.untilIdle ? { logDestination: context.err } : {}),
-  });
+  const signals = listenForStopSignals();
   try {
-    if (options.untilIdle) {
-      const engine = await createSyncEngine(runtime, {
+    const config = loadConfigForCommand(options.config, context);
+    const runtime = await openSyncRuntime(config, context.redactor, {
+      // Keep stdout for the summary when it is requested.
+      ...(options.untilIdle ? { logDestination: context.err } : {}),
+    });
+    signals.onSecond((second) => {
+      // Everything staged is durable and leases expire: stopping mid-drain loses nothing.
+      runtime.logger.warn({ signal: second }, 'second signal while draining: stopping at once');
+      runtime.logger.flush();
+      process.exit(exitCodes.interrupted);
+    });
+    try {
+      if (options.untilIdle) {
+        const engine = await createSyncEngine(runtime, {
+          progressStream: context.err,
+          poll: options.poll,
+          work: options.work,
+        });
+        const summary = await engine.runUntilIdle({ signal: signals.abort });
+        context.out.write(`${JSON.stringify(summary)}\n`);
+        return signals.received() === null ? exitCodes.ok : exitCodes.interrupted;
+      }
+      const service = await createSyncService(runtime, {
         progressStream: context.err,
         poll: options.poll,
         work: options.work,
+        serve: options.server !== false,
+        env: context.env,
       });
-      const summary = await engine.runUntilIdle();
-      context.out.write(`${JSON.stringify(summary)}\n`);
-      return exitCodes.ok;
+      await service.start();
+      runtime.logger.info(
+        { flows: service.engine.flows.map((f) => f.id), url: service.url },
+        'sync running; SIGTERM or SIGINT drains and stops',
+      );
+      const signal = await signals.first;
+      runtime.logger.info({ signal }, 'draining (a second signal stops at once)');
+      await service.stop();
+      runtime.logger.info(service.engine.summary(), 'stopped');
+      // SIGTERM is how process managers stop a service: a clean drain is a success. SIGINT is an
+      // operator's interrupt: 130, as shells report it.
+      return signal === 'SIGINT' ? exitCodes.interrupted : exitCodes.ok;
+    } finally {
+      await runtime.close();
     }
-    const service = await createSyncService(runtime, {
-      progressStream: context.err,
-      poll: options.poll,
-      work: options.work,
-      serve: options.server !== false,
-      env: context.env,
-    });
-    await service.start();
-    runtime.logger.info(
-      { flows: service.engine.flows.map((f) => f.id), url: service.url },
-      'sync running; SIGTERM or SIGINT drains and stops',
-    );
-    const signal = await waitForSignal();
-    runtime.logger.info({ signal }, 'draining');
-    await service.stop();
-    runtime.logger.info(service.engine.summary(), 'stopped');
-    return exitCodes.ok;
   } finally {
-    await runtime.close();
+    signals.dispose();
   }
 }
 
