@@ -72,6 +72,12 @@ export const alertEvents = [
   'sftp-usage-high',
   'rebaseline',
   'privacy-request-failed',
+  'dead-letters',
+  'changes-retrying',
+  'campaign-throttled',
+  'campaign-failing',
+  'campaign-rate-cut',
+  'backlog-growing',
 ] as const;
 export type AlertEvent = (typeof alertEvents)[number];
 

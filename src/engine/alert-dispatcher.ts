@@ -23,7 +23,7 @@ export interface DispatchedAlert extends Alert {
 
 export interface AlertDispatcherOptions {
   /** De-duplication marks live here, so a restart does not send them again. */
-  checkpoints: Pick<CheckpointStore, 'get' | 'set'>;
+  checkpoints: Pick<CheckpointStore, 'get' | 'set' | 'delete' | 'list'>;
   clock: Clock;
   logger: EngineLogger;
   routes: readonly AlertRoute[];
@@ -33,16 +33,22 @@ export interface AlertDispatcherOptions {
   recentSize?: number;
 }
 
-/** Checkpoint holding when an alert of this kind and subject was last sent. */
-export function alertDedupeCheckpoint(kind: AlertKind, subject: string): string {
-  return `alert:${kind}:${subject}`;
+/** Checkpoint holding when an alert of this kind, subject and severity was last sent. */
+export function alertDedupeCheckpoint(kind: AlertKind, subject: string, severity: Alert['severity']): string {
+  return `${alertMarkPrefix(kind, subject)}${severity}`;
+}
+
+function alertMarkPrefix(kind: AlertKind, subject: string): string {
+  return `alert:${kind}:${subject}#`;
 }
 
 /**
- * Fans alerts out to their routes with de-duplication: one kind + subject is sent at most once per
- * `dedupeMinutes`, across restarts and processes (the mark is a store checkpoint). An alert no
- * route accepted is not marked, so the next raise tries again. Never throws: a failing webhook
- * must not stop a poller or a worker.
+ * Fans alerts out to their routes with de-duplication: one kind + subject + severity is sent at
+ * most once per `dedupeMinutes`, across restarts and processes (the mark is a store checkpoint), so
+ * a problem getting worse (warning → critical) is news. A resolved alert is sent only when its
+ * firing alert was sent, and clears the marks, so every page gets its "resolved" and the next time
+ * the problem starts it pages again. An alert no route accepted is not marked, so the next raise
+ * tries again. Never throws: a failing webhook must not stop a poller or a worker.
  */
 export class AlertDispatcher implements AlertSink {
   private readonly recentAlerts: DispatchedAlert[] = [];
@@ -75,13 +81,23 @@ export class AlertDispatcher implements AlertSink {
   private async dispatch(alert: Alert): Promise<AlertDelivery> {
     const routes = this.options.routes.filter((r) => r.kinds === undefined || r.kinds.includes(alert.kind));
     if (routes.length === 0) return 'logged';
-    const key = alertDedupeCheckpoint(alert.kind, alert.subject);
+    const resolved = alert.state === 'resolved';
+    const key = resolved
+      ? `${alertMarkPrefix(alert.kind, alert.subject)}resolved`
+      : alertDedupeCheckpoint(alert.kind, alert.subject, alert.severity);
     if (this.inFlight.has(key)) return 'suppressed';
     this.inFlight.add(key);
     try {
-      const last = await this.options.checkpoints.get(key);
       const now = this.options.clock.now();
-      if (last !== null && now - Number(last) < this.dedupeMs) return 'suppressed';
+      const marks = resolved
+        ? await this.options.checkpoints.list(alertMarkPrefix(alert.kind, alert.subject))
+        : [];
+      if (resolved) {
+        if (marks.length === 0) return 'suppressed';
+      } else {
+        const last = await this.options.checkpoints.get(key);
+        if (last !== null && now - Number(last) < this.dedupeMs) return 'suppressed';
+      }
       const results = await Promise.allSettled(routes.map((route) => route.sink.raise(alert)));
       results.forEach((result, index) => {
         if (result.status === 'rejected')
@@ -96,7 +112,8 @@ export class AlertDispatcher implements AlertSink {
           );
       });
       if (!results.some((r) => r.status === 'fulfilled')) return 'failed';
-      await this.options.checkpoints.set(key, String(now));
+      if (resolved) for (const mark of marks) await this.options.checkpoints.delete(mark.name);
+      else await this.options.checkpoints.set(key, String(now));
       return 'sent';
     } finally {
       this.inFlight.delete(key);

@@ -4,7 +4,7 @@ import type { EngineLogger } from '../core/ports/engine-logger.js';
 import type { StateStore } from '../core/ports/state-store.js';
 import type { CallBudgetUsage } from '../connectors/campaign/call-budget.js';
 import type { ResolvedConfig } from '../config/resolved-config.js';
-import { AlertMonitor, type AlertMonitorOptions } from '../engine/alert-monitor.js';
+import { HealthMonitor, type HealthMonitorOptions } from '../engine/health/health-monitor.js';
 import type { AlertDispatcher } from '../engine/alert-dispatcher.js';
 import type { Redactor } from '../logging/redactor.js';
 import { startHttpServer, type RunningHttpServer } from './http-server.js';
@@ -29,11 +29,19 @@ export interface OperatorServerInputs {
   engineStarted?: () => boolean;
   /** Registry served at `/metrics` (register call metrics on it first). @default a new Registry */
   registry?: Registry;
-  /** The alert dispatcher the engine raises to: its recent alerts show on the dashboard, and the alert monitor raises to it. */
+  /** The alert dispatcher the engine raises to: its recent alerts show on the dashboard, and the health monitor raises to it. */
   alerts?: AlertDispatcher;
-  /** Alert monitor tunables; `false` runs no monitor. @default {} when `alerts` is given */
+  /**
+   * Health monitor tunables; `false` runs no monitor (each status read then assesses the moment).
+   * @default {}
+   */
   monitor?:
-    | Partial<Omit<AlertMonitorOptions, 'engine' | 'alerts' | 'clock' | 'logger' | 'optOut' | 'privacy'>>
+    | Partial<
+        Omit<
+          HealthMonitorOptions,
+          'engine' | 'alerts' | 'clock' | 'logger' | 'optOut' | 'privacy' | 'campaign' | 'checkpoints'
+        >
+      >
     | false;
   optOut?: OptOutProvider;
   privacy?: PrivacyProvider;
@@ -77,40 +85,49 @@ export function createServerDependencies(inputs: OperatorServerInputs): ServerDe
 
 /**
  * Start the operator surface for a running sync: HTTP API, dashboard, `/metrics`, health probes,
- * the Dataverse webhook receiver and (with `alerts`) the alert monitor. Listens on
- * `config.server.host:port` unless `listen` says otherwise. `close()` stops all of it.
+ * the Dataverse webhook receiver and the health monitor (its alerts go to the log and, with
+ * `alerts`, to the dispatcher). Listens on `config.server.host:port` unless `listen` says
+ * otherwise. `close()` stops all of it.
  */
 export async function startOperatorServer(
   inputs: OperatorServerInputs,
   listen?: { host: string; port: number },
 ): Promise<RunningHttpServer> {
-  const deps = createServerDependencies(inputs);
-  const server = await startHttpServer(
-    deps,
-    listen ?? { host: inputs.runtime.config.server.host, port: inputs.runtime.config.server.port },
-  );
+  const { runtime } = inputs;
   const dispatcher = inputs.alerts;
   const monitor =
-    dispatcher && inputs.monitor !== false
-      ? new AlertMonitor({
+    inputs.monitor !== false
+      ? new HealthMonitor({
           ...(inputs.monitor ?? {}),
           engine: inputs.engine,
           // Like the engine's alerts, the monitor's go to the log whether or not a webhook takes them.
           alerts: {
-            raise: (alert) => {
-              const entry = { alert: alert.kind, subject: alert.subject, severity: alert.severity };
-              if (alert.severity === 'info') deps.logger.info(entry, alert.message);
-              else if (alert.severity === 'warning') deps.logger.warn(entry, alert.message);
-              else deps.logger.error(entry, alert.message);
-              return dispatcher.raise(alert);
+            raise: async (alert) => {
+              const entry = {
+                alert: alert.kind,
+                subject: alert.subject,
+                severity: alert.severity,
+                state: alert.state ?? 'firing',
+              };
+              if (alert.severity === 'info') runtime.logger.info(entry, alert.message);
+              else if (alert.severity === 'warning') runtime.logger.warn(entry, alert.message);
+              else runtime.logger.error(entry, alert.message);
+              await dispatcher?.raise(alert);
             },
           },
-          clock: deps.clock,
-          logger: deps.logger,
+          clock: runtime.clock,
+          logger: runtime.logger,
+          checkpoints: runtime.store.checkpoints,
+          campaign: () => runtime.campaign.budget.usage(),
           optOut: inputs.optOut,
           privacy: inputs.privacy,
         })
       : null;
+  const deps = { ...createServerDependencies(inputs), ...(monitor ? { health: monitor } : {}) };
+  const server = await startHttpServer(
+    deps,
+    listen ?? { host: runtime.config.server.host, port: runtime.config.server.port },
+  );
   monitor?.start();
   deps.logger.info({ url: server.url }, 'operator server listening');
   return {

@@ -8,6 +8,8 @@ import type { DispatchedAlert } from '../engine/alert-dispatcher.js';
 import type { EngineStats } from '../engine/engine-stats.js';
 import type { FlowControl } from '../engine/flow-control.js';
 import type { FlowStatus } from '../engine/sync-engine.js';
+import type { HealthSettings } from '../engine/health/health-assessment.js';
+import type { HealthProblem } from '../engine/health/health-tracker.js';
 import type { Redactor } from '../logging/redactor.js';
 import type { OptOutProvider } from './providers/opt-out-provider.js';
 import type { PrivacyProvider } from './providers/privacy-provider.js';
@@ -82,5 +84,10 @@ export interface ServerDependencies {
   privacy?: PrivacyProvider | undefined;
   /** Recent alerts (the alert dispatcher). */
   alerts?: { recent(): readonly DispatchedAlert[] } | undefined;
+  /**
+   * The health monitor, when one runs: the status shows its problems (with hysteresis). Without
+   * one, each status read assesses the moment it reads.
+   */
+  health?: { problems(): HealthProblem[]; readonly assessmentSettings: HealthSettings } | undefined;
   options?: ServerOptions | undefined;
 }

@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
 import { collectFlowStatuses, type FlowStatus } from '../../engine/flow-status.js';
 import { readHeartbeats, type HeartbeatRecord } from '../../engine/process-heartbeat.js';
+import { assessHealth } from '../../engine/health/health-assessment.js';
+import {
+  healthCheckpoint,
+  parseHealthRecord,
+  type HealthRecord,
+} from '../../engine/health/health-monitor.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { configuredFlows } from '../runtime/build-flows.js';
@@ -17,9 +23,53 @@ function formatLag(ms: number | null): string {
   return ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${(ms / 60_000).toFixed(1)}m`;
 }
 
+/** A running service's monitor writes its problems every few seconds; older than this, it is gone. */
+const healthRecordFreshMs = 60_000;
+
+/** Where the problems shown come from: a running service's monitor, or this read of the store. */
+export interface StatusProblems {
+  source: 'monitor' | 'store';
+  at: number;
+  problems: HealthRecord['problems'];
+}
+
+/**
+ * The problems a running service's health monitor last wrote, while fresh; else the same health
+ * model assessed over what the store holds (no Campaign budget or trend: no process runs here).
+ */
+export function readStatusProblems(
+  record: HealthRecord | null,
+  flows: readonly FlowStatus[],
+  now: number,
+): StatusProblems {
+  if (record && now - record.at <= healthRecordFreshMs) return { source: 'monitor', ...record };
+  const problems = assessHealth({ now, flows, campaign: null, backlogTrends: [], optOut: null }).map((c) => ({
+    ...c,
+    since: now,
+  }));
+  return { source: 'store', at: now, problems };
+}
+
 /** Human-readable status table. */
-export function formatStatus(flows: FlowStatus[], heartbeats: HeartbeatRecord[], now: number): string {
+export function formatStatus(
+  flows: FlowStatus[],
+  heartbeats: HeartbeatRecord[],
+  now: number,
+  health: StatusProblems,
+): string {
   const lines: string[] = [];
+  if (health.problems.length === 0) lines.push('health: no problems');
+  else {
+    const seen =
+      health.source === 'monitor'
+        ? `seen by the running service ${ago(health.at, now)}`
+        : 'read from the store';
+    lines.push(`health: ${health.problems.length} problem(s), ${seen}`);
+    for (const p of health.problems)
+      lines.push(
+        `  ${p.severity}: ${p.summary}${health.source === 'monitor' ? ` (since ${ago(p.since, now)})` : ''}`,
+      );
+  }
   for (const f of flows) {
     const state = f.control.status === 'paused' ? `PAUSED (${f.control.reason ?? 'by operator'})` : 'running';
     lines.push(`flow ${f.flow} (table ${f.table}): ${state}`);
@@ -73,8 +123,15 @@ export async function runStatus(
   return withCommandRuntime(config, context, async (runtime) => {
     const flows = await collectFlowStatuses(runtime.store, runtime.clock, configuredFlows(config));
     const heartbeats = await readHeartbeats(runtime.store, runtime.clock);
-    if (options.json) context.out.write(`${JSON.stringify({ flows, processes: heartbeats }, null, 2)}\n`);
-    else context.out.write(formatStatus(flows, heartbeats, runtime.clock.now()));
+    const now = runtime.clock.now();
+    const health = readStatusProblems(
+      parseHealthRecord(await runtime.store.checkpoints.get(healthCheckpoint)),
+      flows,
+      now,
+    );
+    if (options.json)
+      context.out.write(`${JSON.stringify({ flows, processes: heartbeats, health }, null, 2)}\n`);
+    else context.out.write(formatStatus(flows, heartbeats, now, health));
     return exitCodes.ok;
   });
 }

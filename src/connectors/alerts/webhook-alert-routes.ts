@@ -15,6 +15,12 @@ export const alertKindOfEvent: Readonly<Record<AlertEvent, AlertKind>> = {
   'sftp-usage-high': 'sftp-usage',
   rebaseline: 'delta-rebaseline',
   'privacy-request-failed': 'privacy-request-failed',
+  'dead-letters': 'dead-letters',
+  'changes-retrying': 'changes-retrying',
+  'campaign-throttled': 'campaign-throttled',
+  'campaign-failing': 'campaign-failing',
+  'campaign-rate-cut': 'campaign-rate-cut',
+  'backlog-growing': 'backlog-growing',
 };
 
 /** One webhook route, shaped for the alert dispatcher. */

@@ -33,7 +33,10 @@ function escapeMrkdwn(text: string): string {
 export function formatSlackAlert(alert: Alert, redactor: Redactor): { text: string; blocks: unknown[] } {
   const message = escapeMrkdwn(redactor.scrub(alert.message));
   const subject = escapeMrkdwn(redactor.scrub(alert.subject));
-  const headline = `${severityIcon[alert.severity]} *[${alert.severity.toUpperCase()}] ${alert.kind}* — ${subject}`;
+  const headline =
+    alert.state === 'resolved'
+      ? `:white_check_mark: *[RESOLVED] ${alert.kind}* — ${subject}`
+      : `${severityIcon[alert.severity]} *[${alert.severity.toUpperCase()}] ${alert.kind}* — ${subject}`;
   return {
     text: `${headline}\n${message}`,
     blocks: [
@@ -43,7 +46,7 @@ export function formatSlackAlert(alert: Alert, redactor: Redactor): { text: stri
         elements: [
           {
             type: 'mrkdwn',
-            text: `dcsync · kind \`${alert.kind}\` · subject \`${subject}\` · ${new Date(alert.at).toISOString()}`,
+            text: `dcsync · kind \`${alert.kind}\` · ${alert.state ?? 'firing'} · subject \`${subject}\` · ${new Date(alert.at).toISOString()}`,
           },
         ],
       },

@@ -92,14 +92,14 @@ export function redactCampaignMessage(message: string): string {
     .replace(boilerplate, '')
     .replace(quotedName, (phrase) => {
       names.push(phrase);
-      return `\u0000${names.length - 1}\u0000`;
+      return `\uE000${names.length - 1}\uE000`;
     })
-    .replace(quotedText, '\u0001')
+    .replace(quotedText, '\uE001')
     .replace(/'.*$/s, "'…")
-    .replace('\u0001', "'…'")
+    .replace('\uE001', "'…'")
     .replace(keyValue, '$1…)')
     .replace(email, '…')
-    .replace(/\u0000(\d+)\u0000/g, (_, index: string) => names[Number(index)] ?? '')
+    .replace(/\uE000(\d+)\uE000/g, (_, index: string) => names[Number(index)] ?? '')
     .replace(/\s+/g, ' ')
     .trim();
   return kept.length > 400 ? `${kept.slice(0, 400)}…` : kept;

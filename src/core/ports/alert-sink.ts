@@ -8,12 +8,25 @@ export const alertKinds = [
   'sftp-usage',
   'delta-rebaseline',
   'privacy-request-failed',
+  // Health problems (src/engine/health): raised when a problem starts, and resolved when it ends.
+  'dead-letters',
+  'changes-retrying',
+  'campaign-throttled',
+  'campaign-failing',
+  'campaign-rate-cut',
+  'backlog-growing',
 ] as const;
 export type AlertKind = (typeof alertKinds)[number];
+
+/** A problem starting (or getting worse), or the same problem ending. */
+export const alertStates = ['firing', 'resolved'] as const;
+export type AlertState = (typeof alertStates)[number];
 
 export interface Alert {
   kind: AlertKind;
   severity: 'info' | 'warning' | 'critical';
+  /** @default 'firing' */
+  state?: AlertState | undefined;
   /** Flow, table or request the alert is about; part of the de-duplication key. */
   subject: string;
   /** Text without personal data. */

@@ -30,6 +30,7 @@ export class OperatorMetrics {
     sftpRatio: GaugeOf<never>;
   } | null;
   private readonly up: GaugeOf<never>;
+  private readonly problems: GaugeOf<'kind' | 'subject' | 'severity'>;
 
   constructor(
     readonly registry: Registry,
@@ -148,6 +149,12 @@ export class OperatorMetrics {
           }),
         }
       : null;
+    this.problems = new Gauge({
+      name: 'dcsync_problems',
+      help: '1 per current health problem (the status header and the alerts see the same), by kind, subject and severity',
+      labelNames: ['kind', 'subject', 'severity'],
+      registers,
+    });
     this.up = new Gauge({
       name: 'dcsync_status_up',
       help: '1 when the last status read succeeded',
@@ -166,8 +173,11 @@ export class OperatorMetrics {
       this.parked,
       this.synced,
       this.paused,
+      this.problems,
     ])
       gauge.reset();
+    for (const problem of snapshot.overall.details)
+      this.problems.set({ kind: problem.kind, subject: problem.subject, severity: problem.severity }, 1);
     for (const flow of snapshot.flows) {
       this.lag.set({ flow: flow.id }, (flow.lagMs ?? 0) / 1000);
       this.parked.set({ flow: flow.id }, flow.parked);

@@ -2,6 +2,11 @@ import type { BacklogEntry, RetryingEntry } from '../../core/ports/state-store.j
 import type { CallBudgetUsage } from '../../connectors/campaign/call-budget.js';
 import type { OutcomeCounts } from '../../engine/engine-stats.js';
 import type { FlowStatus } from '../../engine/sync-engine.js';
+import {
+  assessHealth,
+  type HealthSeverity,
+  type HealthProblemKind,
+} from '../../engine/health/health-assessment.js';
 import type { OptOutFreshnessView, OptOutUsageView } from '../providers/opt-out-provider.js';
 import type { ServerDependencies } from '../server-dependencies.js';
 
@@ -33,6 +38,17 @@ export interface FlowView {
   processed: OutcomeCounts | null;
 }
 
+/** One problem as the API shows it. */
+export interface ProblemView {
+  kind: HealthProblemKind;
+  subject: string;
+  severity: HealthSeverity;
+  summary: string;
+  detail: string;
+  /** When the condition was first seen (ms); the read's time when assessed on the spot. */
+  since: number;
+}
+
 export const overallStates = ['running', 'paused', 'partially-paused'] as const;
 export type OverallState = (typeof overallStates)[number];
 
@@ -41,10 +57,12 @@ export interface StatusSnapshot {
   generatedAt: number;
   overall: {
     state: OverallState;
-    /** False when something needs the operator (paused flow, dead letters, stale opt-out file…). */
+    /** False when something needs the operator (paused flow, dead letters, Campaign failing…). */
     healthy: boolean;
-    /** Short reasons without personal data, e.g. `flow contacts paused`. */
+    /** Short reasons without personal data, e.g. `flow contacts paused` (the summaries of `details`). */
     problems: string[];
+    /** Each problem: what, since when, how bad, what to do. */
+    details: ProblemView[];
   };
   flows: FlowView[];
   totals: OutcomeCounts;
@@ -66,9 +84,6 @@ export interface StatusSnapshot {
 }
 
 const throughputWindowMs = 10_000;
-
-/** A change failing for longer than this makes the status unhealthy (it needs a look). */
-export const retryingProblemAfterMs = 15 * 60_000;
 
 function toFlowView(status: FlowStatus): FlowView {
   return {
@@ -152,23 +167,16 @@ export class StatusReader {
     const percentiles = engine.stats.lagPercentiles();
     const deadTotal = flows.reduce((n, f) => n + f.deadLetters, 0);
     const byCode = await this.readCodeCounts(deadTotal);
-    const problems: string[] = [];
-    for (const flow of flows) if (flow.state === 'paused') problems.push(`flow ${flow.id} paused`);
-    if (deadTotal > 0) problems.push(`${deadTotal} dead letters`);
-    const longFailing = retrying.filter(
-      (r) => r.oldestFailedAt !== null && clock.now() - r.oldestFailedAt > retryingProblemAfterMs,
-    );
-    if (longFailing.length > 0) {
-      const codes = [...new Set(longFailing.map((r) => r.code))].join(', ');
-      problems.push(`changes failing for over ${retryingProblemAfterMs / 60_000} min (${codes})`);
-    }
-    if (optOut?.freshness?.stale) problems.push('opt-out export file is stale');
-    const usage = optOut?.sftpUsage;
-    if (usage?.quotaBytes && usage.usedBytes / usage.quotaBytes >= 0.8)
-      problems.push(`SFTP usage at ${Math.floor((100 * usage.usedBytes) / usage.quotaBytes)} %`);
+    const usage = budget.usage();
+    const details = this.problems(statuses, usage, optOut);
     return {
       generatedAt: clock.now(),
-      overall: { state: overallOf(flows), healthy: problems.length === 0, problems },
+      overall: {
+        state: overallOf(flows),
+        healthy: details.length === 0,
+        problems: details.map((p) => p.summary),
+        details,
+      },
       flows,
       totals: engine.stats.totals(),
       backlog: {
@@ -181,7 +189,7 @@ export class StatusReader {
         windowMs: throughputWindowMs,
       },
       lag: percentiles ? { p50Ms: percentiles.p50, p99Ms: percentiles.p99 } : null,
-      budget: budget.usage(),
+      budget: usage,
       retrying: { total: retrying.reduce((n, r) => n + r.count, 0), byCode: retrying },
       deadLetters: { total: deadTotal, byCode },
       parked: { total: flows.reduce((n, f) => n + f.parked, 0) },
@@ -193,6 +201,27 @@ export class StatusReader {
       },
       optOut,
     };
+  }
+
+  /**
+   * The health monitor's problems when one runs (they carry its hysteresis); else the same model
+   * assessed on this read.
+   */
+  private problems(
+    statuses: readonly FlowStatus[],
+    campaign: CallBudgetUsage,
+    optOut: StatusSnapshot['optOut'],
+  ): ProblemView[] {
+    const { health, clock } = this.deps;
+    if (health) return health.problems();
+    const now = clock.now();
+    return assessHealth({
+      now,
+      flows: statuses,
+      campaign,
+      backlogTrends: [],
+      optOut: optOut ? { freshness: optOut.freshness, usage: optOut.sftpUsage } : null,
+    }).map((condition) => ({ ...condition, since: now }));
   }
 
   /** Counts per code, reused while young and still adding up to the fresh total. */

@@ -16,7 +16,7 @@ import { Secret } from '../../../src/config/secret.js';
 import { buildWebhookAlertRoutes } from '../../../src/connectors/alerts/webhook-alert-routes.js';
 import { WebhookAlertSink } from '../../../src/connectors/alerts/webhook-alert-sink.js';
 import { AlertDispatcher } from '../../../src/engine/alert-dispatcher.js';
-import { AlertMonitor } from '../../../src/engine/alert-monitor.js';
+import { HealthMonitor } from '../../../src/engine/health/health-monitor.js';
 import { Redactor } from '../../../src/logging/redactor.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
 import { createSyncEngine } from '../../../src/cli/runtime/start-sync.js';
@@ -85,7 +85,7 @@ describe('webhook alert sink', () => {
         elements: [
           {
             type: 'mrkdwn',
-            text: 'dcsync · kind `breaker-tripped` · subject `contacts` · 2026-01-01T00:00:00.000Z',
+            text: 'dcsync · kind `breaker-tripped` · firing · subject `contacts` · 2026-01-01T00:00:00.000Z',
           },
         ],
       },
@@ -222,7 +222,7 @@ describe('alert monitor and engine alerts through the CLI wiring', () => {
     await bed?.close();
   });
 
-  it('raises flow paused, flow failed, dead letters growing, stale opt-out file, SFTP at 80/90 % and failed privacy requests', async () => {
+  it('raises flow paused, dead letters, stale opt-out file, SFTP usage and failed privacy requests once each, worse and resolved', async () => {
     bed = await SyncTestBed.start({
       dynamics: { contacts: 3 },
       config: { alerts: { webhooks: [{ url: receiver.url }] } },
@@ -233,20 +233,24 @@ describe('alert monitor and engine alerts through the CLI wiring', () => {
     await engine.runUntilIdle({ timeoutMs: 60_000 });
     const optOut = new InMemoryOptOutProvider();
     const privacy = new InMemoryPrivacyProvider();
-    const monitor = new AlertMonitor({
+    const monitor = new HealthMonitor({
       engine,
       alerts: alerts.dispatcher,
       clock: runtime.clock,
       logger: silentLogger,
       optOut,
       privacy,
-      staleReadMs: 60_000,
+      settings: { staleReadMs: 60_000 },
       deadLetterGrowth: { threshold: 3, windowMs: 60_000 },
     });
-    const kinds = (): string[] => alerts.dispatcher.recent().map((a) => `${a.kind}:${a.subject}`);
+    const sent = (): string[] =>
+      alerts.dispatcher
+        .recent()
+        .filter((a) => a.delivery === 'sent')
+        .map((a) => `${a.kind}:${a.subject}:${a.state ?? 'firing'}:${a.severity}`);
 
     await monitor.checkOnce();
-    expect(kinds()).toEqual([]);
+    expect(sent()).toEqual([]);
 
     await engine.control.pause('contacts', 'paused by operator');
     await failIntoDeadLetters(runtime.store, 'contacts', ['k1', 'k2', 'k3'], {
@@ -261,34 +265,60 @@ describe('alert monitor and engine alerts through the CLI wiring', () => {
       error: { code: 'PRIVACY_JOB_ERROR', message: 'job failed' },
     });
     await monitor.checkOnce();
-    expect(kinds().sort()).toEqual(
+    expect(sent().sort()).toEqual(
       [
-        'dead-letters-growing:contacts',
-        'flow-paused:contacts',
-        'opt-out-file-stale:opt-out-export',
-        'sftp-usage:sftp-80',
-        `privacy-request-failed:${privacy.requests[0]!.id}`,
+        'dead-letters:contacts:firing:warning',
+        'dead-letters-growing:contacts:firing:warning',
+        'flow-paused:contacts:firing:warning',
+        'opt-out-file-stale:opt-out-export:firing:critical',
+        'sftp-usage:sftp:firing:warning',
+        `privacy-request-failed:${privacy.requests[0]!.id}:firing:critical`,
       ].sort(),
     );
+    expect(monitor.problems().map((p) => p.kind)).toEqual([
+      'opt-out-file-stale',
+      'flow-paused',
+      'dead-letters',
+      'sftp-usage',
+    ]);
 
+    // Unchanged conditions raise nothing more; SFTP at 95 % is worse, and is news.
     optOut.usage = { usedBytes: 95, quotaBytes: 100, files: 2, measuredAt: 0 };
+    const before = sent().length;
     await monitor.checkOnce();
-    expect(kinds()).toContain('sftp-usage:sftp-90');
-    expect(alerts.dispatcher.recent().filter((a) => a.kind === 'privacy-request-failed')).toHaveLength(1);
+    expect(sent().slice(before)).toEqual(['sftp-usage:sftp:firing:critical']);
 
-    // Resumed but nothing reads: the engine is stopped, so its last completed read ages.
+    // Resumed, dead letters discarded, a file arrived, space freed: each problem is resolved once.
     await engine.control.resume('contacts');
-    const failing = new AlertMonitor({
+    const letters = await runtime.store.deadLetters.list({ flow: 'contacts' }, {});
+    await runtime.store.deadLetters.discard(letters.items.map((l) => l.id));
+    optOut.freshnessView = { lastFileAt: runtime.clock.now(), stalenessHours: 26, stale: false };
+    optOut.usage = { usedBytes: 10, quotaBytes: 100, files: 2, measuredAt: 0 };
+    const beforeResolve = sent().length;
+    await monitor.checkOnce();
+    await monitor.checkOnce();
+    expect(sent().slice(beforeResolve).sort()).toEqual(
+      [
+        'dead-letters:contacts:resolved:info',
+        'flow-paused:contacts:resolved:info',
+        'opt-out-file-stale:opt-out-export:resolved:info',
+        'sftp-usage:sftp:resolved:info',
+      ].sort(),
+    );
+    expect(monitor.problems()).toEqual([]);
+    expect(receiver.texts().some((t) => t.includes('*[RESOLVED] flow-paused* — contacts'))).toBe(true);
+
+    // Nothing reads: the engine is stopped, so its last completed read ages.
+    const failing = new HealthMonitor({
       engine,
       alerts: alerts.dispatcher,
       clock: { now: () => runtime.clock.now() + 3_600_000 },
       logger: silentLogger,
-      staleReadMs: 60_000,
+      settings: { staleReadMs: 60_000 },
     });
     await failing.checkOnce();
-    expect(kinds()).toContain('flow-failed:contacts');
+    expect(sent()).toContain('flow-failed:contacts:firing:critical');
     const texts = receiver.texts().join('\n');
-    expect(texts).toContain('flow-failed');
     expect(texts).toContain('has not completed a read of table contact');
     await alerts.close();
   });
