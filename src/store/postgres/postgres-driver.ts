@@ -29,6 +29,7 @@ export class PostgresDriver implements SqlDriver {
   private readonly pool: pg.Pool;
   private readonly schema: string | null;
   private readonly texts = new Map<string, string>();
+  private readonly guarded = new WeakSet<pg.PoolClient>();
   private closed = false;
 
   constructor(options: PostgresDriverOptions) {
@@ -166,11 +167,21 @@ export class PostgresDriver implements SqlDriver {
 
   private async connect(label: string): Promise<pg.PoolClient> {
     if (this.closed) throw new StoreError('STORE_CLOSED', `postgres ${label}: the state store is closed`);
+    let client: pg.PoolClient;
     try {
-      return await this.pool.connect();
+      client = await this.pool.connect();
     } catch (error) {
       throw toStoreError(error, label);
     }
+    // A checked-out connection that dies (failover, restart, pg_terminate_backend) emits 'error'
+    // on the client, which the pool only handles while the client is idle: unhandled, it would end
+    // the process. The query in flight fails with the same error, and the client is released as
+    // broken, so there is nothing more to do here.
+    if (!this.guarded.has(client)) {
+      this.guarded.add(client);
+      client.on('error', () => undefined);
+    }
+    return client;
   }
 
   private async query<R extends SqlRow>(
