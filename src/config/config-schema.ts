@@ -337,6 +337,11 @@ export const storeSchema = z
       .string()
       .regex(/^[a-z_][a-z0-9_]*$/, { message: 'must be a lower-case SQL identifier' })
       .default('public'),
+    /**
+     * SQLite only: how long a write waits for a lock another process holds (a backup, an open
+     * `sqlite3` shell) before it fails and is retried. @default 5000
+     */
+    busyTimeoutMs: positiveInt.default(5000),
   })
   .prefault({});
 

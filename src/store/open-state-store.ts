@@ -13,6 +13,8 @@ export interface OpenStateStoreOptions {
   schema?: string | undefined;
   /** PostgreSQL only: connections in the pool. @default 10 */
   poolSize?: number | undefined;
+  /** SQLite only: how long a write waits for another process's lock before failing. @default 5000 */
+  busyTimeoutMs?: number | undefined;
   /** Apply pending migrations before returning. @default true */
   migrate?: boolean | undefined;
 }
@@ -59,7 +61,7 @@ function createStateStore(url: string, options: OpenStateStoreOptions, clock: Cl
     } catch (error) {
       throw new ConfigError(`store.url: cannot create the directory for ${filename}`, { cause: error });
     }
-    return new SqliteStateStore({ filename, clock });
+    return new SqliteStateStore({ filename, clock, busyTimeoutMs: options.busyTimeoutMs });
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     try {

@@ -83,6 +83,7 @@ export async function openSyncRuntime(
   const store = await openStateStore(config.store.url, {
     clock,
     ...(config.store.schema ? { schema: config.store.schema } : {}),
+    busyTimeoutMs: config.store.busyTimeoutMs,
     migrate: !options.skipMigrations,
   });
   const metricsRegistry = new Registry();

@@ -1,10 +1,13 @@
 /**
  * Store failures: PostgreSQL kills the sync's connections (as a failover, a restart or an
  * administrator's pg_terminate_backend does) again and again during the initial load and during
- * live changes. Every statement in flight fails; the engine must retry through it and converge
- * with nothing lost and nothing duplicated (I1, I3, I4).
+ * live changes; another process (a backup, an open `sqlite3` shell) holds the SQLite file's write
+ * lock longer than the busy timeout. Every statement in flight fails; the engine must retry through
+ * it and converge with nothing lost and nothing duplicated (I1, I3, I4).
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildContact } from '../../support/dynamics-builders.js';
@@ -80,6 +83,51 @@ describe('store failures', () => {
       const contact = bed.dynamics.admin.getContact(id)!;
       expect(byKey.get(id)?.lastName ?? null).toBe(contact.lastname ?? null);
     }
+    expect(await runtime.store.deadLetters.count()).toBe(0);
+  }, 180_000);
+
+  it('SQLite locked by another process beyond the busy timeout, again and again: retries through, converges exactly', async () => {
+    bed = await SyncTestBed.start({
+      dynamics: { contacts: 1500, seed: 22 },
+      config: {
+        store: { busyTimeoutMs: 50 },
+        engine: { retry: { initialDelayMs: 20, maxDelayMs: 200, maxAttempts: 50 } },
+      },
+    });
+    const { runtime, engine } = await bed.engine();
+    const intruder = new Database(join(bed.dir, 'state.db'));
+    let locks = 0;
+    try {
+      await engine.start();
+      for (; locks < 8; locks++) {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        intruder.exec('BEGIN EXCLUSIVE');
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 400));
+        } finally {
+          intruder.exec('COMMIT');
+        }
+        if (locks === 3) {
+          const ids = bed.dynamics.admin.listIds('contact');
+          for (const id of ids.slice(0, 20)) bed.dynamics.admin.updateContact(id, { lastname: 'AfterLock' });
+          for (const id of ids.slice(20, 30)) bed.dynamics.admin.deleteContact(id);
+        }
+      }
+    } finally {
+      intruder.close();
+    }
+    // The locks did bite: writes failed and were retried.
+    expect(engine.summary().retried).toBeGreaterThan(0);
+    await engine.stop();
+    const summary = await (await bed.engine()).engine.runUntilIdle({ timeoutMs: 120_000 });
+    expect(summary['dead-lettered']).toBe(0);
+    const contacts = bed.dynamics.admin.listIds('contact');
+    const profiles = bed.campaign.admin.listRecords('profile').filter((p) => p.values.externalId);
+    expect(profiles).toHaveLength(contacts.length);
+    expect(new Set(profiles.map((p) => p.values.externalId)).size).toBe(contacts.length);
+    const byKey = bed.profilesByExternalId();
+    for (const id of contacts)
+      expect(byKey.get(id)?.lastName ?? null).toBe(bed.dynamics.admin.getContact(id)!.lastname ?? null);
     expect(await runtime.store.deadLetters.count()).toBe(0);
   }, 180_000);
 });
