@@ -220,7 +220,8 @@ const unavailableNodeCodes = new Set([
   'EHOSTUNREACH',
 ]);
 
-function toStoreError(error: unknown, label: string): SyncError {
+/** A node-postgres failure as a StoreError: connection loss is retryable (STORE_UNAVAILABLE). */
+export function toStoreError(error: unknown, label: string): SyncError {
   if (error instanceof SyncError) return error;
   const code = typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : '';
   const message = error instanceof Error ? error.message : String(error);
@@ -235,7 +236,8 @@ function toStoreError(error: unknown, label: string): SyncError {
     code.startsWith('08') ||
     code.startsWith('57P') ||
     code === '53300' ||
-    /Connection terminated|timeout exceeded when trying to connect/i.test(message)
+    // node-postgres' own words for a connection that died under a client (no SQLSTATE).
+    /Connection terminated|not queryable|timeout exceeded when trying to connect/i.test(message)
   ) {
     return new StoreError(
       'STORE_UNAVAILABLE',

@@ -43,7 +43,8 @@ describe('store failures', () => {
       dynamics: { contacts: 1500, seed: 21 },
       config: {
         store: { url: `${postgresTestUrl}?application_name=${applicationName}` },
-        engine: { retry: { initialDelayMs: 20, maxDelayMs: 200, maxAttempts: 50 } },
+        // Leases a failed completion left behind expire soon, so the calm run need not wait long.
+        engine: { leaseMs: 2000, retry: { initialDelayMs: 20, maxDelayMs: 200, maxAttempts: 50 } },
       },
     });
     const { runtime, engine } = await bed.engine();
@@ -91,7 +92,8 @@ describe('store failures', () => {
       dynamics: { contacts: 1500, seed: 22 },
       config: {
         store: { busyTimeoutMs: 50 },
-        engine: { retry: { initialDelayMs: 20, maxDelayMs: 200, maxAttempts: 50 } },
+        // Leases a failed completion left behind expire soon, so the calm run need not wait long.
+        engine: { leaseMs: 2000, retry: { initialDelayMs: 20, maxDelayMs: 200, maxAttempts: 50 } },
       },
     });
     const { runtime, engine } = await bed.engine();
