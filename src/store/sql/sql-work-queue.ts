@@ -60,8 +60,8 @@ export class SqlWorkQueue implements WorkQueue {
     if (!Number.isInteger(request.limit) || request.limit < 0) {
       throw new StoreError('STORE_INVALID_INPUT', 'lease limit must be a non-negative integer');
     }
-    if (!Number.isFinite(request.leaseMs) || request.leaseMs <= 0) {
-      throw new StoreError('STORE_INVALID_INPUT', 'leaseMs must be a positive number of milliseconds');
+    if (!Number.isSafeInteger(request.leaseMs) || request.leaseMs <= 0) {
+      throw new StoreError('STORE_INVALID_INPUT', 'leaseMs must be a positive whole number of milliseconds');
     }
     const lanes = request.lanes ?? workLanes;
     const flows = request.flows;

@@ -256,6 +256,7 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
           change('k2', { sourceVersion: '-1' }),
           change(''),
           change('k2', { lane: 'urgent' as 'live' }),
+          change('k2', { availableAt: Date.UTC(2026, 0, 1) + 0.5 }),
         ]) {
           const error = await rejectionOf(store.queue.enqueue([change('k1'), bad]));
           expect(error.code).toBe('STORE_INVALID_INPUT');
@@ -524,6 +525,26 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
         expect(await store.queue.lease({ owner: 'w1', limit: 1, leaseMs })).toEqual([]);
         clock.advance(1);
         expect(await leaseOne(store)).toMatchObject({ id: item.id, attempts: 2, lastError: error });
+      });
+
+      it('refuses times that are not whole milliseconds, in both dialects, and keeps the lease', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1')]);
+        const item = await leaseOne(store);
+        const retryAt = clock.now() + 52.25;
+        expect((await rejectionOf(store.queue.fail({ id: item.id, owner: 'w1', error, retryAt }))).code).toBe(
+          'STORE_INVALID_INPUT',
+        );
+        expect((await rejectionOf(store.queue.lease({ owner: 'w2', limit: 1, leaseMs: 1000.5 }))).code).toBe(
+          'STORE_INVALID_INPUT',
+        );
+        expect((await rejectionOf(store.locks.tryAcquire('poller:x', 'w1', 0.5))).code).toBe(
+          'STORE_INVALID_INPUT',
+        );
+        expect((await store.queue.itemsForKey(flow, 'k1'))[0]).toMatchObject({
+          state: 'leased',
+          leaseOwner: 'w1',
+        });
       });
 
       it('dead-letters the item when `retryAt` is null', async () => {
