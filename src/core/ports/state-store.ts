@@ -101,8 +101,10 @@ export interface FailRequest {
   owner: string;
   error: FailureInfo;
   /**
-   * When to try again (ms since epoch). `null` moves the item to the dead letters. The engine
-   * computes it from its `RetryPolicy` (and the remote's `Retry-After`).
+   * When to try again (whole ms since epoch). `null` moves the item to the dead letters: one dead
+   * letter per flow, record key and error code, so a record that fails again for the same cause
+   * updates its dead letter (see {@link DeadLetter}) instead of adding one. The engine computes it
+   * from its `RetryPolicy` (and the remote's `Retry-After`).
    */
   retryAt: number | null;
   /**
@@ -248,6 +250,14 @@ export interface ParkedStore {
   count(flow?: string): Promise<number>;
 }
 
+/**
+ * A record that failed and will not be retried without an operator. There is at most one per flow,
+ * record key and error `code`: when the same record fails again for the same cause (a re-baseline
+ * or replay reads it again, an operator's retry fails again), its dead letter keeps its id and
+ * takes the newer state (the payload with the higher source version; on a tie or an unknown
+ * version the later failure's), the later message, the sum of the attempts and the later
+ * `lastFailedAt`; `firstFailedAt` stays the earliest.
+ */
 export interface DeadLetter {
   id: string;
   flow: string;
@@ -256,8 +266,10 @@ export interface DeadLetter {
   sourceVersion: string | null;
   code: string;
   message: string;
+  /** Tries of every failure this dead letter stands for (a repeat failure adds its own). */
   attempts: number;
   firstFailedAt: number;
+  /** When the record last failed for this cause. */
   lastFailedAt: number;
 }
 

@@ -872,11 +872,67 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
         expect(items.map((i) => i.payload)).toEqual(['newer']);
       });
 
+      it('keeps one dead letter per record and cause: a repeat failure updates it', async () => {
+        const store = await openEmpty();
+        await deadLetter(store, 'k1', 'E', { sourceVersion: '3', payload: 'v3' });
+        const [first] = (await store.deadLetters.list({}, {})).items;
+        const firstAt = clock.now();
+
+        // The record is read again (a re-baseline), fails once for a retry, then for good: same cause.
+        clock.advance(1000);
+        await store.queue.enqueue([change('k1', { sourceVersion: '5', payload: 'v5' })]);
+        const retried = await leaseOne(store);
+        const transient = { code: 'CAMPAIGN_HTTP_503', message: 'busy', retryable: true };
+        await store.queue.fail({ id: retried.id, owner: 'w1', error: transient, retryAt: clock.now() });
+        clock.advance(1000);
+        const again = await leaseOne(store);
+        const failure = { code: 'E', message: 'failed E again', retryable: false };
+        expect(await store.queue.fail({ id: again.id, owner: 'w1', error: failure, retryAt: null })).toBe(
+          'ok',
+        );
+        expect((await store.deadLetters.list({}, {})).items).toEqual([
+          {
+            id: first!.id,
+            flow,
+            recordKey: 'k1',
+            payload: 'v5',
+            sourceVersion: '5',
+            code: 'E',
+            message: 'failed E again',
+            attempts: 3,
+            firstFailedAt: firstAt,
+            lastFailedAt: clock.now(),
+          },
+        ]);
+
+        // An older state failing for the same cause counts, but does not replace the newer state.
+        clock.advance(1000);
+        await deadLetter(store, 'k1', 'E', { sourceVersion: '4', payload: 'v4' });
+        expect((await store.deadLetters.list({}, {})).items[0]).toMatchObject({
+          id: first!.id,
+          payload: 'v5',
+          sourceVersion: '5',
+          message: 'failed E',
+          attempts: 4,
+          firstFailedAt: firstAt,
+          lastFailedAt: clock.now(),
+        });
+        // Another cause is another dead letter; another flow's record too.
+        await deadLetter(store, 'k1', 'E2');
+        await deadLetter(store, 'k1', 'E', { flow: 'table:order' });
+        expect(await store.deadLetters.count()).toBe(3);
+        expect(await store.deadLetters.countByCode()).toEqual([
+          { flow, code: 'E', count: 1 },
+          { flow, code: 'E2', count: 1 },
+          { flow: 'table:order', code: 'E', count: 1 },
+        ]);
+      });
+
       it('discards dead letters and resolves them per key', async () => {
         const store = await openEmpty();
         await deadLetter(store, 'k1', 'E');
         await deadLetter(store, 'k2', 'E');
-        await deadLetter(store, 'k2', 'E');
+        await deadLetter(store, 'k2', 'E2');
         const [first] = (await store.deadLetters.list({}, {})).items;
         expect(await store.deadLetters.discard([first!.id, first!.id, 'bogus'])).toBe(1);
         expect(await store.deadLetters.resolveKey(flow, 'k2')).toBe(2);
