@@ -353,10 +353,13 @@ export interface KeyMapStore {
    */
   markSeen(flow: string, recordKeys: readonly string[], runId: string): Promise<void>;
   /**
-   * Key-map keys (ascending, after `afterKey`) NOT marked seen in `runId`: records that vanished
-   * from Dynamics while the delta link was dead.
+   * Keys of `flow` NOT marked seen in `runId` that the store holds anything for: a key-map entry
+   * (a synced record or a create intent), a queued or leased work item, a parked item or a dead
+   * letter. After a re-baseline's full read these are the records that vanished from Dynamics while
+   * the delta link was dead, whether or not they ever reached Campaign. At most `limit` keys,
+   * ascending (bytewise) after `afterKey`, each once.
    */
-  listUnseen(flow: string, runId: string, afterKey: string | null, limit: number): Promise<string[]>;
+  listUnseen(flow: string, runId: string, afterKey: string | null, limit: number): Promise<UnseenKey[]>;
   /** Forget the seen marks of a finished run. */
   clearSeen(flow: string, runId: string): Promise<void>;
   /**
@@ -364,6 +367,16 @@ export interface KeyMapStore {
    * not counted, so "synced" never runs ahead of Campaign.
    */
   count(flow?: string): Promise<number>;
+}
+
+/** A key a re-baseline's full read did not see ({@link KeyMapStore.listUnseen}). */
+export interface UnseenKey {
+  recordKey: string;
+  /**
+   * It has a key-map entry, so Campaign holds (or, for a create intent, may hold) its record; keys
+   * with only pending work (queued, leased, parked, dead-lettered) never reached Campaign.
+   */
+  mapped: boolean;
 }
 
 /** Audit trail of writes: ids and field names, never values. Append-only. */

@@ -1037,12 +1037,68 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
         await store.keyMap.markSeen(flow, ['k1', 'k3', 'new-one', 'k1'], 'run-1');
         await store.keyMap.markSeen(flow, ['k2'], 'run-2');
         await store.keyMap.markSeen('table:order', ['k4'], 'run-1');
-        expect(await store.keyMap.listUnseen(flow, 'run-1', null, 10)).toEqual(['k2', 'k4']);
-        expect(await store.keyMap.listUnseen(flow, 'run-1', 'k2', 10)).toEqual(['k4']);
-        expect(await store.keyMap.listUnseen(flow, 'run-1', null, 1)).toEqual(['k2']);
+        const keysOf = (unseen: { recordKey: string }[]): string[] => unseen.map((k) => k.recordKey);
+        expect(await store.keyMap.listUnseen(flow, 'run-1', null, 10)).toEqual([
+          { recordKey: 'k2', mapped: true },
+          { recordKey: 'k4', mapped: true },
+        ]);
+        expect(keysOf(await store.keyMap.listUnseen(flow, 'run-1', 'k2', 10))).toEqual(['k4']);
+        expect(keysOf(await store.keyMap.listUnseen(flow, 'run-1', null, 1))).toEqual(['k2']);
         await store.keyMap.clearSeen(flow, 'run-1');
-        expect(await store.keyMap.listUnseen(flow, 'run-1', null, 10)).toEqual(['k1', 'k2', 'k3', 'k4']);
-        expect(await store.keyMap.listUnseen(flow, 'run-2', null, 10)).toEqual(['k1', 'k3', 'k4']);
+        expect(keysOf(await store.keyMap.listUnseen(flow, 'run-1', null, 10))).toEqual([
+          'k1',
+          'k2',
+          'k3',
+          'k4',
+        ]);
+        expect(keysOf(await store.keyMap.listUnseen(flow, 'run-2', null, 10))).toEqual(['k1', 'k3', 'k4']);
+      });
+
+      it('lists unseen keys with pending work too: queued, leased, parked, dead-lettered, each once', async () => {
+        const store = await openEmpty();
+        const failure = { code: 'E', message: 'refused', retryable: false };
+        // Dead letters (two causes, one key), a parked child, a leased item with a queued successor,
+        // queued items; key-map entries (synced and an intent).
+        for (const code of ['E', 'E2']) {
+          await store.queue.enqueue([change('d1')]);
+          const item = await leaseOne(store);
+          await store.queue.fail({ id: item.id, owner: 'w1', error: { ...failure, code }, retryAt: null });
+        }
+        await store.queue.enqueue([change('p1')]);
+        await store.queue.park((await leaseOne(store)).id, 'w1', { flow: 'table:x', recordKey: 'x' }, 'wait');
+        await store.queue.enqueue([change('l1')]);
+        await leaseOne(store);
+        await store.queue.enqueue([change('l1'), change('q1'), change('seen-q')]);
+        expect((await store.queue.itemsForKey(flow, 'l1')).map((i) => i.state)).toEqual(['leased', 'queued']);
+        expect(await store.deadLetters.count({ recordKey: 'd1' })).toBe(2);
+        await store.keyMap.put(keyMapEntry('m1'));
+        await store.keyMap.put(keyMapEntry('i1', { campaignPKey: null }));
+        await store.keyMap.put(keyMapEntry('q1'));
+        await store.queue.enqueue([change('other', { flow: 'table:order' })]);
+        await store.keyMap.markSeen(flow, ['seen-q'], 'run-1');
+
+        const all = [
+          { recordKey: 'd1', mapped: false },
+          { recordKey: 'i1', mapped: true },
+          { recordKey: 'l1', mapped: false },
+          { recordKey: 'm1', mapped: true },
+          { recordKey: 'p1', mapped: false },
+          { recordKey: 'q1', mapped: true },
+        ];
+        expect(await store.keyMap.listUnseen(flow, 'run-1', null, 100)).toEqual(all);
+        // Paged by any limit, the pages add up to the whole list, without gaps or repeats.
+        for (const limit of [1, 2, 4]) {
+          const pages: { recordKey: string; mapped: boolean }[] = [];
+          let after: string | null = null;
+          for (;;) {
+            const page = await store.keyMap.listUnseen(flow, 'run-1', after, limit);
+            if (page.length === 0) break;
+            expect(page.length).toBeLessThanOrEqual(limit);
+            pages.push(...page);
+            after = page[page.length - 1]!.recordKey;
+          }
+          expect(pages, `limit ${limit}`).toEqual(all);
+        }
       });
     });
 
