@@ -95,6 +95,14 @@ export interface FailedTry {
   now: number;
 }
 
+/**
+ * Retry times are whole milliseconds, rounded up (never earlier than the delay asks): the store
+ * keeps them as 64-bit integers, and PostgreSQL refuses a fraction (jitter makes one).
+ */
+function wholeMs(at: number): number {
+  return Math.ceil(at);
+}
+
 export type RetryDecision =
   /** Try again at `retryAt`; a throttled try gives its attempt back (`countsAttempt: false`). */
   | { retry: true; retryAt: number; countsAttempt: boolean }
@@ -121,12 +129,12 @@ export function planRetry(
       failed.retryAfterMs !== undefined && failed.retryAfterMs >= 0
         ? failed.retryAfterMs
         : base / 2 + random() * (base / 2);
-    return { retry: true, retryAt: failed.now + delay, countsAttempt: false };
+    return { retry: true, retryAt: wholeMs(failed.now + delay), countsAttempt: false };
   }
   if (!hasAttemptsLeft(policy, failed.attempts)) return { retry: false, reason: 'attempts-exhausted' };
   return {
     retry: true,
-    retryAt: failed.now + computeRetryDelay(policy, failed.attempts, random, failed.retryAfterMs),
+    retryAt: wholeMs(failed.now + computeRetryDelay(policy, failed.attempts, random, failed.retryAfterMs)),
     countsAttempt: true,
   };
 }

@@ -381,6 +381,13 @@ export class RecordApplier {
     );
   }
 
+  /**
+   * Apply a delete (or a record leaving the filter). A delete supersedes the key's dead letters
+   * whatever happens in Campaign: they hold older states of a record that is gone, and an
+   * operator's later retry must not bring it back. That is recorded as `dlq.superseded`. A delete
+   * of a record Campaign does not hold (a create that never got there, cancelled by a delete or a
+   * re-baseline) is recorded with the outcome `absent`.
+   */
   private async applyDelete(
     flow: FlowDefinition,
     item: WorkItem,
@@ -390,34 +397,66 @@ export class RecordApplier {
     why: 'deleted' | 'filtered-out',
   ): Promise<ApplyResult> {
     const key = item.recordKey;
-    if (!flow.deletes && why === 'deleted') return this.done('skipped-delete', {}, false);
+    const superseded = await this.supersedeDeadLetters(flow, key, why);
+    if (!flow.deletes && why === 'deleted') return this.done('skipped-delete', superseded, false);
     let pkey = entry?.campaignPKey ?? null;
     if (!pkey) {
       const existing = await flow.sink.findByKey(key, { lane });
       if (existing && sameKey(existing.fields[flow.sink.keyField], key)) pkey = existing.pkey;
     }
-    if (!pkey) {
-      return this.done(
-        'absent',
-        entry ? { keyMap: { op: 'delete', flow: flow.id, recordKey: key } } : {},
-        false,
-      );
-    }
-    const outcome = await flow.sink.delete(pkey, { lane });
     const detail =
       why === 'filtered-out'
         ? 'regular delete: record left the flow filter'
         : change.reason === 'missing-after-rebaseline'
           ? 'regular delete: record missing from Dynamics after re-baseline (not a privacy delete)'
           : 'regular delete (not a privacy delete)';
+    const action = `${flow.sink.resource}.delete`;
+    if (!pkey) {
+      return this.done(
+        'absent',
+        {
+          ...(entry ? { keyMap: { op: 'delete' as const, flow: flow.id, recordKey: key } } : {}),
+          audit: [
+            this.audit(flow, key, action, [], 'absent', `${detail}; not in Campaign`),
+            ...(superseded.audit ?? []),
+          ],
+          resolveDeadLetters: true,
+        },
+        false,
+      );
+    }
+    const outcome = await flow.sink.delete(pkey, { lane });
     return this.done(
       outcome === 'ok' ? 'deleted' : 'absent',
       {
         keyMap: { op: 'delete', flow: flow.id, recordKey: key },
-        audit: [this.audit(flow, key, `${flow.sink.resource}.delete`, [], outcome, detail)],
+        audit: [this.audit(flow, key, action, [], outcome, detail), ...(superseded.audit ?? [])],
         resolveDeadLetters: true,
       },
       false,
     );
+  }
+
+  /** Completion effects that resolve the key's dead letters, with an audit entry when there are any. */
+  private async supersedeDeadLetters(
+    flow: FlowDefinition,
+    key: string,
+    why: 'deleted' | 'filtered-out',
+  ): Promise<CompletionEffects> {
+    const count = await this.store.deadLetters.count({ flow: flow.id, recordKey: key });
+    if (count === 0) return {};
+    return {
+      audit: [
+        this.audit(
+          flow,
+          key,
+          'dlq.superseded',
+          [],
+          'ok',
+          `${count} dead letter(s) superseded: the record ${why === 'deleted' ? 'was deleted in Dynamics' : 'left the flow filter'}`,
+        ),
+      ],
+      resolveDeadLetters: true,
+    };
   }
 }

@@ -441,42 +441,48 @@ export class TablePoller {
     });
   }
 
-  /** After a re-baseline's full read: stage deletes for synced records that were not seen. */
+  /**
+   * After a re-baseline's full read: stage a delete for every key the read did not see that the
+   * store holds anything for. Work that never reached Campaign is cancelled at once — a queued
+   * create (the delete replaces its queued state, or follows its lease), a parked child (dropped),
+   * a dead letter (superseded by the delete, so a later retry cannot bring the record back): that
+   * deletes nothing in Campaign, so the mass-change breaker neither counts nor holds it. Keys with
+   * a key-map entry (a synced record, or a create intent whose record may be in Campaign) are
+   * counted against the synced records (PKeys only) and deleted only if the breaker allows.
+   */
   private async finishRebaseline(cursor: CursorState): Promise<void> {
     const { store } = this.options;
     const runId = cursor.runId ?? 'rebaseline';
-    let missing = 0;
+    let cancelled = 0;
+    let mapped = 0;
     let after: string | null = null;
     for (;;) {
-      const keys = await store.keyMap.listUnseen(this.flowId, runId, after, 1000);
-      if (keys.length === 0) break;
-      missing += keys.length;
-      after = keys[keys.length - 1]!;
+      const unseen = await store.keyMap.listUnseen(this.flowId, runId, after, 1000);
+      if (unseen.length === 0) break;
+      after = unseen[unseen.length - 1]!.recordKey;
+      mapped += unseen.filter((k) => k.mapped).length;
+      const pending = unseen.filter((k) => !k.mapped).map((k) => k.recordKey);
+      cancelled += pending.length;
+      await this.stageRebaselineDeletes(pending, runId);
     }
-    if (missing > 0 && !this.options.control.isMassChangeAccepted(this.flowId, cursor.runId)) {
+    if (cancelled > 0) this.options.onStaged();
+    if (mapped > 0 && !this.options.control.isMassChangeAccepted(this.flowId, cursor.runId)) {
       const synced = await store.keyMap.count(this.flowId);
-      const verdict = evaluateBreaker(this.options.breaker, { synced, deletes: missing, overwrites: 0 });
+      const verdict = evaluateBreaker(this.options.breaker, { synced, deletes: mapped, overwrites: 0 });
       if (verdict) {
         await this.trip(cursor, `re-baseline found ${verdict}`);
         return;
       }
     }
+    let deleted = 0;
     after = null;
     for (;;) {
-      const keys = await store.keyMap.listUnseen(this.flowId, runId, after, 1000);
-      if (keys.length === 0) break;
+      const unseen = await store.keyMap.listUnseen(this.flowId, runId, after, 1000);
+      if (unseen.length === 0) break;
+      const keys = unseen.map((k) => k.recordKey);
       after = keys[keys.length - 1]!;
-      const change: RecordChange = { op: 'delete', origin: 'rebaseline', reason: 'missing-after-rebaseline' };
-      await this.stage(
-        keys.map((recordKey) => ({
-          flow: this.flowId,
-          recordKey,
-          payload: change as unknown as JsonValue,
-          lane: 'bulk' as const,
-        })),
-      );
-      // Mark them seen so a crash here does not stage them twice on the next pass.
-      await store.keyMap.markSeen(this.flowId, keys, runId);
+      deleted += keys.length;
+      await this.stageRebaselineDeletes(keys, runId);
     }
     const next: CursorState = {
       ...cursor,
@@ -486,9 +492,27 @@ export class TablePoller {
     };
     await store.checkpoints.set(cursorCheckpoint(this.flowId), JSON.stringify(next));
     await store.keyMap.clearSeen(this.flowId, runId);
-    if (missing > 0) this.options.onStaged();
-    this.options.logger.info({ flow: this.flowId, rows: cursor.runRows, missing }, 're-baseline complete');
+    if (deleted > 0) this.options.onStaged();
+    this.options.logger.info(
+      { flow: this.flowId, rows: cursor.runRows, missing: cancelled + deleted, cancelled },
+      're-baseline complete',
+    );
     await this.reportProgress('rebaseline', cursor.runRows, cursor.startedAt, true);
+  }
+
+  /** Stage deletes for keys a re-baseline did not see, then mark them seen (a crash here stages them once). */
+  private async stageRebaselineDeletes(keys: readonly string[], runId: string): Promise<void> {
+    if (keys.length === 0) return;
+    const change: RecordChange = { op: 'delete', origin: 'rebaseline', reason: 'missing-after-rebaseline' };
+    await this.stage(
+      keys.map((recordKey) => ({
+        flow: this.flowId,
+        recordKey,
+        payload: change as unknown as JsonValue,
+        lane: 'bulk' as const,
+      })),
+    );
+    await this.options.store.keyMap.markSeen(this.flowId, keys, runId);
   }
 
   /** Ask for a replay of every row of the table (resumable; paced as bulk work). */

@@ -69,7 +69,7 @@ export class SyncTestBed {
     readonly campaign: CampaignEmulator,
     readonly dir: string,
     readonly configPath: string,
-    private readonly dropSchema: (() => Promise<void>) | null,
+    private readonly schema: { drop(): Promise<void>; emptyTables(): Promise<void> } | null,
   ) {}
 
   static async start(options: SyncTestBedOptions = {}): Promise<SyncTestBed> {
@@ -79,11 +79,10 @@ export class SyncTestBed {
     writeFileSync(join(dir, 'dynamics-ca.pem'), dynamics.caCert ?? '');
     writeFileSync(join(dir, 'campaign-ca.pem'), campaign.caCert ?? '');
     let storeConfig: Record<string, unknown> = { url: `sqlite:${join(dir, 'state.db')}` };
-    let dropSchema: (() => Promise<void>) | null = null;
+    let schema: { name: string; drop(): Promise<void>; emptyTables(): Promise<void> } | null = null;
     if (options.store === 'postgres') {
-      const schema = await createPostgresTestSchema('sync');
+      schema = await createPostgresTestSchema('sync');
       storeConfig = { url: 'postgres://postgres@127.0.0.1:5432/test', schema: schema.name };
-      dropSchema = () => schema.drop();
     }
     const base: Record<string, unknown> = {
       dynamics: {
@@ -121,7 +120,7 @@ export class SyncTestBed {
     };
     const configPath = join(dir, 'sync.yaml');
     writeFileSync(configPath, stringify(merge(base, options.config ?? {})));
-    return new SyncTestBed(dynamics, campaign, dir, configPath, dropSchema);
+    return new SyncTestBed(dynamics, campaign, dir, configPath, schema);
   }
 
   loadConfig(redactor = new Redactor()): ResolvedConfig {
@@ -152,10 +151,19 @@ export class SyncTestBed {
     return out;
   }
 
+  /** Close every runtime and empty the store (SQLite file removed, PostgreSQL tables emptied). */
+  async resetStore(): Promise<void> {
+    for (const runtime of this.runtimes) await runtime.close().catch(() => undefined);
+    this.runtimes = [];
+    if (this.schema) await this.schema.emptyTables();
+    else
+      for (const suffix of ['', '-wal', '-shm']) rmSync(join(this.dir, `state.db${suffix}`), { force: true });
+  }
+
   async close(): Promise<void> {
     for (const runtime of this.runtimes) await runtime.close().catch(() => undefined);
     await Promise.allSettled([this.dynamics.close(), this.campaign.close()]);
-    if (this.dropSchema) await this.dropSchema();
+    if (this.schema) await this.schema.drop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

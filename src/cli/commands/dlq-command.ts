@@ -65,7 +65,11 @@ export function registerDlqCommand(program: Command, context: CliContext): void 
       .option('--flow <flow>', 'only this flow (e.g. contacts)')
       .option('--key <recordKey>', 'only this record key (a trailing * matches a prefix)')
       .option('--code <code>', 'only this error code');
-  common(dlq.command('list').description('list dead letters (newest first), with code, reason and attempts'))
+  common(
+    dlq
+      .command('list')
+      .description('list dead letters (oldest first), with code, reason, attempts and last failure'),
+  )
     .option('--limit <n>', 'page size (max 1000)', (v) => Number(v), 50)
     .option('--cursor <cursor>', 'continue after a previous page')
     .option('--json', 'print JSON')

@@ -101,8 +101,10 @@ export interface FailRequest {
   owner: string;
   error: FailureInfo;
   /**
-   * When to try again (ms since epoch). `null` moves the item to the dead letters. The engine
-   * computes it from its `RetryPolicy` (and the remote's `Retry-After`).
+   * When to try again (whole ms since epoch). `null` moves the item to the dead letters: one dead
+   * letter per flow, record key and error code, so a record that fails again for the same cause
+   * updates its dead letter (see {@link DeadLetter}) instead of adding one. The engine computes it
+   * from its `RetryPolicy` (and the remote's `Retry-After`).
    */
   retryAt: number | null;
   /**
@@ -248,6 +250,14 @@ export interface ParkedStore {
   count(flow?: string): Promise<number>;
 }
 
+/**
+ * A record that failed and will not be retried without an operator. There is at most one per flow,
+ * record key and error `code`: when the same record fails again for the same cause (a re-baseline
+ * or replay reads it again, an operator's retry fails again), its dead letter keeps its id and
+ * takes the newer state (the payload with the higher source version; on a tie or an unknown
+ * version the later failure's), the later message, the sum of the attempts and the later
+ * `lastFailedAt`; `firstFailedAt` stays the earliest.
+ */
 export interface DeadLetter {
   id: string;
   flow: string;
@@ -256,8 +266,10 @@ export interface DeadLetter {
   sourceVersion: string | null;
   code: string;
   message: string;
+  /** Tries of every failure this dead letter stands for (a repeat failure adds its own). */
   attempts: number;
   firstFailedAt: number;
+  /** When the record last failed for this cause. */
   lastFailedAt: number;
 }
 
@@ -341,10 +353,13 @@ export interface KeyMapStore {
    */
   markSeen(flow: string, recordKeys: readonly string[], runId: string): Promise<void>;
   /**
-   * Key-map keys (ascending, after `afterKey`) NOT marked seen in `runId`: records that vanished
-   * from Dynamics while the delta link was dead.
+   * Keys of `flow` NOT marked seen in `runId` that the store holds anything for: a key-map entry
+   * (a synced record or a create intent), a queued or leased work item, a parked item or a dead
+   * letter. After a re-baseline's full read these are the records that vanished from Dynamics while
+   * the delta link was dead, whether or not they ever reached Campaign. At most `limit` keys,
+   * ascending (bytewise) after `afterKey`, each once.
    */
-  listUnseen(flow: string, runId: string, afterKey: string | null, limit: number): Promise<string[]>;
+  listUnseen(flow: string, runId: string, afterKey: string | null, limit: number): Promise<UnseenKey[]>;
   /** Forget the seen marks of a finished run. */
   clearSeen(flow: string, runId: string): Promise<void>;
   /**
@@ -352,6 +367,16 @@ export interface KeyMapStore {
    * not counted, so "synced" never runs ahead of Campaign.
    */
   count(flow?: string): Promise<number>;
+}
+
+/** A key a re-baseline's full read did not see ({@link KeyMapStore.listUnseen}). */
+export interface UnseenKey {
+  recordKey: string;
+  /**
+   * It has a key-map entry, so Campaign holds (or, for a create intent, may hold) its record; keys
+   * with only pending work (queued, leased, parked, dead-lettered) never reached Campaign.
+   */
+  mapped: boolean;
 }
 
 /** Audit trail of writes: ids and field names, never values. Append-only. */

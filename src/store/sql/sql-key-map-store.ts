@@ -4,6 +4,7 @@ import {
   type CompletionEffects,
   type KeyMapEntry,
   type KeyMapStore,
+  type UnseenKey,
 } from '../../core/ports/state-store.js';
 import type { SqlExecutor } from './sql-driver.js';
 import { chunk, keyOf, placeholders } from './sql-list.js';
@@ -96,14 +97,32 @@ export class SqlKeyMapStore implements KeyMapStore {
     }
   }
 
-  async listUnseen(flow: string, runId: string, afterKey: string | null, limit: number): Promise<string[]> {
-    return this.listKeysWhere(
-      flow,
-      afterKey,
-      limit,
-      ' AND NOT EXISTS (SELECT 1 FROM key_seen s WHERE s.flow = key_map.flow AND s.run_id = ? AND s.record_key = key_map.record_key)',
-      [runId],
-    );
+  /**
+   * One indexed range read per table that can hold a key (each stops after `limit` distinct
+   * unseen keys), merged: the first `limit` keys of the union are complete up to the last of them,
+   * because a table whose list was cut holds `limit` keys below anything it left out.
+   */
+  async listUnseen(
+    flow: string,
+    runId: string,
+    afterKey: string | null,
+    limit: number,
+  ): Promise<UnseenKey[]> {
+    requireText(runId, 'listUnseen runId');
+    const mapped = await this.listKeysWhere(flow, afterKey, limit, unseenIn('key_map'), [runId]);
+    const found = new Map<string, boolean>(mapped.map((key) => [key, true]));
+    for (const table of pendingWorkTables) {
+      const after = afterKey === null ? '' : ' AND t.record_key > ?';
+      const rows = await this.ctx.driver.all<{ record_key: string }>(
+        `SELECT DISTINCT t.record_key FROM ${table} t WHERE t.flow = ?${after}${unseenIn('t')} ORDER BY t.record_key LIMIT ?`,
+        [flow, ...(afterKey === null ? [] : [afterKey]), runId, limit],
+      );
+      for (const row of rows) if (!found.has(row.record_key)) found.set(row.record_key, false);
+    }
+    return [...found]
+      .sort(([a], [b]) => compareBytewise(a, b))
+      .slice(0, limit)
+      .map(([recordKey, isMapped]) => ({ recordKey, mapped: isMapped }));
   }
 
   async clearSeen(flow: string, runId: string): Promise<void> {
@@ -137,6 +156,19 @@ export class SqlKeyMapStore implements KeyMapStore {
     );
     return rows.map((row) => row.record_key);
   }
+}
+
+/** Tables holding work for a record that may not have reached Campaign yet. */
+const pendingWorkTables = ['work_items', 'parked_items', 'dead_letters'] as const;
+
+/** `AND` the row of `alias` (a table with flow and record_key) was not seen in the run bound next. */
+function unseenIn(alias: string): string {
+  return ` AND NOT EXISTS (SELECT 1 FROM key_seen s WHERE s.flow = ${alias}.flow AND s.run_id = ? AND s.record_key = ${alias}.record_key)`;
+}
+
+/** The order of `ORDER BY record_key` in both dialects (SQLite BINARY, PostgreSQL `COLLATE "C"`). */
+function compareBytewise(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
 /**

@@ -39,10 +39,10 @@ export class SqlLockStore implements LockStore {
 function checkLockArguments(name: string, owner: string, ttlMs: number): void {
   requireText(name, 'lock name');
   requireText(owner, `lock ${name}: owner`);
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
+  if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
     throw new StoreError(
       'STORE_INVALID_INPUT',
-      `lock ${name}: ttlMs must be a positive number of milliseconds`,
+      `lock ${name}: ttlMs must be a positive whole number of milliseconds`,
     );
   }
 }

@@ -21,7 +21,7 @@ import type { SqlExecutor, SqlParam, SqlTransaction } from './sql-driver.js';
 import { writeKeyMapChanges, type KeyMapChange } from './sql-key-map-store.js';
 import { chunk, isStoreId, keyOf, placeholders } from './sql-list.js';
 import type { SqlStoreContext } from './sql-store-context.js';
-import { newerSourceVersion } from './source-version.js';
+import { isOlderSourceVersion, newerSourceVersion } from './source-version.js';
 import { stageChanges } from './stage-changes.js';
 import { requireText, requireTime, toStagedChange } from './staged-change-input.js';
 import {
@@ -60,8 +60,8 @@ export class SqlWorkQueue implements WorkQueue {
     if (!Number.isInteger(request.limit) || request.limit < 0) {
       throw new StoreError('STORE_INVALID_INPUT', 'lease limit must be a non-negative integer');
     }
-    if (!Number.isFinite(request.leaseMs) || request.leaseMs <= 0) {
-      throw new StoreError('STORE_INVALID_INPUT', 'leaseMs must be a positive number of milliseconds');
+    if (!Number.isSafeInteger(request.leaseMs) || request.leaseMs <= 0) {
+      throw new StoreError('STORE_INVALID_INPUT', 'leaseMs must be a positive whole number of milliseconds');
     }
     const lanes = request.lanes ?? workLanes;
     const flows = request.flows;
@@ -220,21 +220,7 @@ export class SqlWorkQueue implements WorkQueue {
       // A try that does not count gives back the attempt its lease took.
       const attempts = Number(item.attempts) - (request.countsAttempt === false ? 1 : 0);
       if (request.retryAt === null) {
-        await tx.run(
-          'INSERT INTO dead_letters (flow, record_key, payload, source_version, code, message, attempts, first_failed_at, last_failed_at) ' +
-            'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-          [
-            item.flow,
-            item.record_key,
-            item.payload,
-            item.source_version,
-            error.code,
-            error.message,
-            Number(item.attempts),
-            firstFailedAt,
-            now,
-          ],
-        );
+        await writeDeadLetter(tx, item, error, firstFailedAt, now);
         await tx.run('DELETE FROM work_items WHERE id = ?', [String(item.id)]);
       } else if (successor !== null) {
         await tx.run('DELETE FROM work_items WHERE id = ?', [String(item.id)]);
@@ -406,6 +392,62 @@ async function applyCompletionEffects(
       );
     }
   }
+}
+
+/**
+ * Dead-letter a failed item: one dead letter per flow, record key and error code. A repeat failure
+ * of the same cause updates the existing one (rules on {@link DeadLetter}); the caller holds the
+ * key's lock, so no other writer adds one meanwhile (the unique index makes sure of it anyway).
+ */
+async function writeDeadLetter(
+  tx: SqlTransaction,
+  item: WorkItemRow,
+  error: { code: string; message: string },
+  firstFailedAt: number,
+  now: number,
+): Promise<void> {
+  const existing = await tx.all<{
+    id: string | number;
+    source_version: string | null;
+    first_failed_at: number | string;
+  }>(
+    `SELECT id, source_version, first_failed_at FROM dead_letters WHERE flow = ? AND record_key = ? AND code = ? ${tx.forUpdate}`,
+    [item.flow, item.record_key, error.code],
+  );
+  const held = existing[0];
+  if (held === undefined) {
+    await tx.run(
+      'INSERT INTO dead_letters (flow, record_key, payload, source_version, code, message, attempts, first_failed_at, last_failed_at) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [
+        item.flow,
+        item.record_key,
+        item.payload,
+        item.source_version,
+        error.code,
+        error.message,
+        Number(item.attempts),
+        firstFailedAt,
+        now,
+      ],
+    );
+    return;
+  }
+  // The newer state of the record wins; a repeat failure of an older state keeps the held one.
+  const state = isOlderSourceVersion(item.source_version, held.source_version)
+    ? { sql: '', params: [] }
+    : { sql: 'payload = ?, source_version = ?, ', params: [item.payload, item.source_version] };
+  await tx.run(
+    `UPDATE dead_letters SET ${state.sql}message = ?, attempts = attempts + ?, first_failed_at = ?, last_failed_at = ? WHERE id = ?`,
+    [
+      ...state.params,
+      error.message,
+      Number(item.attempts),
+      Math.min(Number(held.first_failed_at), firstFailedAt),
+      now,
+      String(held.id),
+    ],
+  );
 }
 
 /** Extra WHERE terms for the lease filters on table alias `alias`. */

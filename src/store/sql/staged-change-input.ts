@@ -38,9 +38,12 @@ export function requireText(value: unknown, field: string): asserts value is str
   }
 }
 
-/** A finite millisecond value, or a StoreError naming the field. */
+/**
+ * A whole number of milliseconds, or a StoreError naming the field. Times are 64-bit integers in
+ * both dialects; PostgreSQL would refuse a fraction that SQLite stores, so both refuse it here.
+ */
 export function requireTime(value: unknown, field: string): asserts value is number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new StoreError('STORE_INVALID_INPUT', `${field} must be a finite number of milliseconds`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw new StoreError('STORE_INVALID_INPUT', `${field} must be a whole number of milliseconds`);
   }
 }

@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SyncTestBed, testEnv } from '../../support/sync-test-bed.js';
 import { runDcsync } from '../../support/cli-runner.js';
+import { buildContact } from '../../support/dynamics-builders.js';
+import { readUntilCaughtUp, waitUntil } from '../../support/rebaseline-helpers.js';
+import { createSyncEngine } from '../../../src/cli/runtime/start-sync.js';
+import { expectConverged } from './fixtures/sync-convergence.js';
 
 describe('mass-change breaker', () => {
   let bed: SyncTestBed | undefined;
@@ -64,5 +68,62 @@ describe('mass-change breaker', () => {
     const [status] = await engine.flowStatuses();
     expect(status!.control).toMatchObject({ status: 'paused' });
     expect(status!.control.reason).toContain('overwrites');
+  });
+
+  it('after a re-baseline counts the synced records it would delete; cancelling creates that never reached Campaign is no mass delete', async () => {
+    bed = await syncedBed();
+    const stageCreates = async (count: number): Promise<string[]> => {
+      const ids = Array.from({ length: count }, (_, n) =>
+        String(bed!.dynamics.admin.createContact(buildContact({ lastname: `Waiting-${n}` })).contactid),
+      );
+      await readUntilCaughtUp(bed!, { flowIds: ['contacts'], work: false });
+      return ids;
+    };
+    const synced = bed.dynamics.admin.listIds('contact');
+
+    // 20 queued creates and 3 synced records vanish while the delta link is dead: 23 unseen keys,
+    // but only 3 of the 30 synced records (10 %) would be deleted.
+    const waiting = await stageCreates(20);
+    for (const id of [...waiting, ...synced.slice(0, 3)]) bed.dynamics.admin.deleteContact(id);
+    bed.dynamics.admin.expireDeltaTokens();
+    await readUntilCaughtUp(bed, { flowIds: ['contacts'], work: false });
+    const first = await (await bed.engine()).engine.runUntilIdle({ timeoutMs: 60_000 });
+    expect(first.deleted).toBe(3);
+    expect(first.created).toBe(0);
+    expect(expectConverged(bed)).toBe(27);
+
+    // 5 more queued creates and 8 of the 27 synced records (30 %): the creates are cancelled (they
+    // never reached Campaign), the deletes wait for the operator with the paused flow.
+    const more = await stageCreates(5);
+    for (const id of [...more, ...synced.slice(3, 11)]) bed.dynamics.admin.deleteContact(id);
+    bed.dynamics.admin.expireDeltaTokens();
+    const poller = await createSyncEngine(await bed.openRuntime(), { work: false });
+    await poller.start();
+    await waitUntil('the breaker paused the flow', async () => {
+      const [status] = await poller.flowStatuses();
+      return status!.control.status === 'paused';
+    });
+    await poller.stop();
+    const [status] = await poller.flowStatuses();
+    expect(status!.control.reason).toContain('re-baseline found 8 deletes of 27 synced records');
+    const { runtime, engine } = await bed.engine();
+    const paused = await engine.runUntilIdle({ timeoutMs: 60_000 });
+    expect(paused.deleted + paused.created).toBe(0);
+    expect(bed.profilesByExternalId().size).toBe(27);
+    for (const id of more) {
+      const items = await runtime.store.queue.itemsForKey('contacts', id);
+      expect(items.map((i) => (i.payload as { op: string }).op)).toEqual(['delete']);
+    }
+    for (const id of synced.slice(3, 11))
+      expect(await runtime.store.queue.itemsForKey('contacts', id)).toEqual([]);
+
+    await runDcsync(
+      ['flow', 'resume', '--config', bed.configPath, '--flow', 'contacts', '--accept-mass-change'],
+      testEnv,
+    );
+    const accepted = await (await bed.engine()).engine.runUntilIdle({ timeoutMs: 60_000 });
+    expect(accepted.deleted).toBe(8);
+    expect(accepted.created).toBe(0);
+    expect(expectConverged(bed)).toBe(19);
   });
 });

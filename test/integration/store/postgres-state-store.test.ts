@@ -5,7 +5,10 @@ import { openStateStore } from '../../../src/store/open-state-store.js';
 import { PostgresStateStore } from '../../../src/store/postgres/postgres-state-store.js';
 import { postgresMigrations } from '../../../src/store/postgres/postgres-migrations.js';
 import { createPostgresTestSchema, type PostgresTestSchema } from '../../support/postgres-test-schema.js';
+import { SqlStateStore } from '../../../src/store/sql/sql-state-store.js';
+import { PostgresDriver } from '../../../src/store/postgres/postgres-driver.js';
 import { describeStateStoreContract } from './state-store-contract.js';
+import { expectMergedDeadLetters, insertDuplicateDeadLetters } from './fixtures/dead-letter-duplicates.js';
 
 let schema: PostgresTestSchema;
 
@@ -52,6 +55,32 @@ describe('postgres state store adapter', () => {
         [fresh.name],
       );
       expect(tables.map((t) => t.tablename)).toContain('work_items');
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('migration 6 merges the dead letters of one record and cause that older versions kept apart', async () => {
+    const fresh = await createPostgresTestSchema('pg_dead_letters');
+    const clock = new ManualClock();
+    try {
+      const old = new SqlStateStore(
+        new PostgresDriver({ connectionString: fresh.url, schema: fresh.name, poolSize: 1 }),
+        postgresMigrations.filter((m) => m.version < 6),
+        clock,
+      );
+      await old.migrate();
+      await old.close();
+      await insertDuplicateDeadLetters(
+        (sql, params) => fresh.query(sql, params),
+        (i) => `$${i}`,
+      );
+      const store = await openStateStore(fresh.url, { schema: fresh.name, clock });
+      try {
+        await expectMergedDeadLetters(store);
+      } finally {
+        await store.close();
+      }
     } finally {
       await fresh.drop();
     }

@@ -8,7 +8,10 @@ import { ConfigError, StoreError } from '../../../src/core/errors.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
 import { SqliteStateStore } from '../../../src/store/sqlite/sqlite-state-store.js';
 import { sqliteMigrations } from '../../../src/store/sqlite/sqlite-migrations.js';
+import { SqlStateStore } from '../../../src/store/sql/sql-state-store.js';
+import { SqliteDriver } from '../../../src/store/sqlite/sqlite-driver.js';
 import { describeStateStoreContract } from './state-store-contract.js';
+import { expectMergedDeadLetters, insertDuplicateDeadLetters } from './fixtures/dead-letter-duplicates.js';
 
 let dir: string;
 let files = 0;
@@ -97,6 +100,33 @@ describe('sqlite state store adapter', () => {
       );
     } finally {
       db.close();
+    }
+  });
+
+  it('migration 6 merges the dead letters of one record and cause that older versions kept apart', async () => {
+    const file = join(dir, 'dead-letters.db');
+    const clock = new ManualClock();
+    const old = new SqlStateStore(
+      new SqliteDriver({ filename: file }),
+      sqliteMigrations.filter((m) => m.version < 6),
+      clock,
+    );
+    await old.migrate();
+    await old.close();
+    const db = new Database(file);
+    try {
+      await insertDuplicateDeadLetters(
+        (sql, params) => db.prepare(sql).run(...params),
+        () => '?',
+      );
+    } finally {
+      db.close();
+    }
+    const store = await openStateStore(`sqlite:${file}`, { clock });
+    try {
+      await expectMergedDeadLetters(store);
+    } finally {
+      await store.close();
     }
   });
 

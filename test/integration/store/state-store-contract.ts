@@ -256,6 +256,7 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
           change('k2', { sourceVersion: '-1' }),
           change(''),
           change('k2', { lane: 'urgent' as 'live' }),
+          change('k2', { availableAt: Date.UTC(2026, 0, 1) + 0.5 }),
         ]) {
           const error = await rejectionOf(store.queue.enqueue([change('k1'), bad]));
           expect(error.code).toBe('STORE_INVALID_INPUT');
@@ -524,6 +525,26 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
         expect(await store.queue.lease({ owner: 'w1', limit: 1, leaseMs })).toEqual([]);
         clock.advance(1);
         expect(await leaseOne(store)).toMatchObject({ id: item.id, attempts: 2, lastError: error });
+      });
+
+      it('refuses times that are not whole milliseconds, in both dialects, and keeps the lease', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1')]);
+        const item = await leaseOne(store);
+        const retryAt = clock.now() + 52.25;
+        expect((await rejectionOf(store.queue.fail({ id: item.id, owner: 'w1', error, retryAt }))).code).toBe(
+          'STORE_INVALID_INPUT',
+        );
+        expect((await rejectionOf(store.queue.lease({ owner: 'w2', limit: 1, leaseMs: 1000.5 }))).code).toBe(
+          'STORE_INVALID_INPUT',
+        );
+        expect((await rejectionOf(store.locks.tryAcquire('poller:x', 'w1', 0.5))).code).toBe(
+          'STORE_INVALID_INPUT',
+        );
+        expect((await store.queue.itemsForKey(flow, 'k1'))[0]).toMatchObject({
+          state: 'leased',
+          leaseOwner: 'w1',
+        });
       });
 
       it('dead-letters the item when `retryAt` is null', async () => {
@@ -851,11 +872,67 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
         expect(items.map((i) => i.payload)).toEqual(['newer']);
       });
 
+      it('keeps one dead letter per record and cause: a repeat failure updates it', async () => {
+        const store = await openEmpty();
+        await deadLetter(store, 'k1', 'E', { sourceVersion: '3', payload: 'v3' });
+        const [first] = (await store.deadLetters.list({}, {})).items;
+        const firstAt = clock.now();
+
+        // The record is read again (a re-baseline), fails once for a retry, then for good: same cause.
+        clock.advance(1000);
+        await store.queue.enqueue([change('k1', { sourceVersion: '5', payload: 'v5' })]);
+        const retried = await leaseOne(store);
+        const transient = { code: 'CAMPAIGN_HTTP_503', message: 'busy', retryable: true };
+        await store.queue.fail({ id: retried.id, owner: 'w1', error: transient, retryAt: clock.now() });
+        clock.advance(1000);
+        const again = await leaseOne(store);
+        const failure = { code: 'E', message: 'failed E again', retryable: false };
+        expect(await store.queue.fail({ id: again.id, owner: 'w1', error: failure, retryAt: null })).toBe(
+          'ok',
+        );
+        expect((await store.deadLetters.list({}, {})).items).toEqual([
+          {
+            id: first!.id,
+            flow,
+            recordKey: 'k1',
+            payload: 'v5',
+            sourceVersion: '5',
+            code: 'E',
+            message: 'failed E again',
+            attempts: 3,
+            firstFailedAt: firstAt,
+            lastFailedAt: clock.now(),
+          },
+        ]);
+
+        // An older state failing for the same cause counts, but does not replace the newer state.
+        clock.advance(1000);
+        await deadLetter(store, 'k1', 'E', { sourceVersion: '4', payload: 'v4' });
+        expect((await store.deadLetters.list({}, {})).items[0]).toMatchObject({
+          id: first!.id,
+          payload: 'v5',
+          sourceVersion: '5',
+          message: 'failed E',
+          attempts: 4,
+          firstFailedAt: firstAt,
+          lastFailedAt: clock.now(),
+        });
+        // Another cause is another dead letter; another flow's record too.
+        await deadLetter(store, 'k1', 'E2');
+        await deadLetter(store, 'k1', 'E', { flow: 'table:order' });
+        expect(await store.deadLetters.count()).toBe(3);
+        expect(await store.deadLetters.countByCode()).toEqual([
+          { flow, code: 'E', count: 1 },
+          { flow, code: 'E2', count: 1 },
+          { flow: 'table:order', code: 'E', count: 1 },
+        ]);
+      });
+
       it('discards dead letters and resolves them per key', async () => {
         const store = await openEmpty();
         await deadLetter(store, 'k1', 'E');
         await deadLetter(store, 'k2', 'E');
-        await deadLetter(store, 'k2', 'E');
+        await deadLetter(store, 'k2', 'E2');
         const [first] = (await store.deadLetters.list({}, {})).items;
         expect(await store.deadLetters.discard([first!.id, first!.id, 'bogus'])).toBe(1);
         expect(await store.deadLetters.resolveKey(flow, 'k2')).toBe(2);
@@ -960,12 +1037,68 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
         await store.keyMap.markSeen(flow, ['k1', 'k3', 'new-one', 'k1'], 'run-1');
         await store.keyMap.markSeen(flow, ['k2'], 'run-2');
         await store.keyMap.markSeen('table:order', ['k4'], 'run-1');
-        expect(await store.keyMap.listUnseen(flow, 'run-1', null, 10)).toEqual(['k2', 'k4']);
-        expect(await store.keyMap.listUnseen(flow, 'run-1', 'k2', 10)).toEqual(['k4']);
-        expect(await store.keyMap.listUnseen(flow, 'run-1', null, 1)).toEqual(['k2']);
+        const keysOf = (unseen: { recordKey: string }[]): string[] => unseen.map((k) => k.recordKey);
+        expect(await store.keyMap.listUnseen(flow, 'run-1', null, 10)).toEqual([
+          { recordKey: 'k2', mapped: true },
+          { recordKey: 'k4', mapped: true },
+        ]);
+        expect(keysOf(await store.keyMap.listUnseen(flow, 'run-1', 'k2', 10))).toEqual(['k4']);
+        expect(keysOf(await store.keyMap.listUnseen(flow, 'run-1', null, 1))).toEqual(['k2']);
         await store.keyMap.clearSeen(flow, 'run-1');
-        expect(await store.keyMap.listUnseen(flow, 'run-1', null, 10)).toEqual(['k1', 'k2', 'k3', 'k4']);
-        expect(await store.keyMap.listUnseen(flow, 'run-2', null, 10)).toEqual(['k1', 'k3', 'k4']);
+        expect(keysOf(await store.keyMap.listUnseen(flow, 'run-1', null, 10))).toEqual([
+          'k1',
+          'k2',
+          'k3',
+          'k4',
+        ]);
+        expect(keysOf(await store.keyMap.listUnseen(flow, 'run-2', null, 10))).toEqual(['k1', 'k3', 'k4']);
+      });
+
+      it('lists unseen keys with pending work too: queued, leased, parked, dead-lettered, each once', async () => {
+        const store = await openEmpty();
+        const failure = { code: 'E', message: 'refused', retryable: false };
+        // Dead letters (two causes, one key), a parked child, a leased item with a queued successor,
+        // queued items; key-map entries (synced and an intent).
+        for (const code of ['E', 'E2']) {
+          await store.queue.enqueue([change('d1')]);
+          const item = await leaseOne(store);
+          await store.queue.fail({ id: item.id, owner: 'w1', error: { ...failure, code }, retryAt: null });
+        }
+        await store.queue.enqueue([change('p1')]);
+        await store.queue.park((await leaseOne(store)).id, 'w1', { flow: 'table:x', recordKey: 'x' }, 'wait');
+        await store.queue.enqueue([change('l1')]);
+        await leaseOne(store);
+        await store.queue.enqueue([change('l1'), change('q1'), change('seen-q')]);
+        expect((await store.queue.itemsForKey(flow, 'l1')).map((i) => i.state)).toEqual(['leased', 'queued']);
+        expect(await store.deadLetters.count({ recordKey: 'd1' })).toBe(2);
+        await store.keyMap.put(keyMapEntry('m1'));
+        await store.keyMap.put(keyMapEntry('i1', { campaignPKey: null }));
+        await store.keyMap.put(keyMapEntry('q1'));
+        await store.queue.enqueue([change('other', { flow: 'table:order' })]);
+        await store.keyMap.markSeen(flow, ['seen-q'], 'run-1');
+
+        const all = [
+          { recordKey: 'd1', mapped: false },
+          { recordKey: 'i1', mapped: true },
+          { recordKey: 'l1', mapped: false },
+          { recordKey: 'm1', mapped: true },
+          { recordKey: 'p1', mapped: false },
+          { recordKey: 'q1', mapped: true },
+        ];
+        expect(await store.keyMap.listUnseen(flow, 'run-1', null, 100)).toEqual(all);
+        // Paged by any limit, the pages add up to the whole list, without gaps or repeats.
+        for (const limit of [1, 2, 4]) {
+          const pages: { recordKey: string; mapped: boolean }[] = [];
+          let after: string | null = null;
+          for (;;) {
+            const page = await store.keyMap.listUnseen(flow, 'run-1', after, limit);
+            if (page.length === 0) break;
+            expect(page.length).toBeLessThanOrEqual(limit);
+            pages.push(...page);
+            after = page[page.length - 1]!.recordKey;
+          }
+          expect(pages, `limit ${limit}`).toEqual(all);
+        }
       });
     });
 

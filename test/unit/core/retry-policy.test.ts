@@ -149,6 +149,37 @@ describe('retry policy', () => {
       });
     });
 
+    it('retries at a whole millisecond, never earlier than the jittered delay (the store keeps integers)', () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 5 }),
+          fc.boolean(),
+          fc.option(fc.integer({ min: 0, max: 50_000 })),
+          fc.double({ min: 0, max: 0.999999, noNaN: true }),
+          (attempts, throttled, failingFor, r) => {
+            const d = planRetry(
+              p,
+              {
+                attempts,
+                retryable: true,
+                throttled,
+                firstFailedAt: failingFor === null ? null : now - failingFor,
+                now,
+              },
+              () => r,
+            );
+            return !d.retry || (Number.isSafeInteger(d.retryAt) && d.retryAt >= now);
+          },
+        ),
+      );
+      const jittered = planRetry(
+        p,
+        { attempts: 1, retryable: true, throttled: false, firstFailedAt: null, now },
+        () => 0.123,
+      );
+      expect(jittered).toEqual({ retry: true, retryAt: now + 13, countsAttempt: true });
+    });
+
     it('rejects a maxThrottledMs that is not positive', () => {
       expect(() => resolveRetryPolicy({ maxThrottledMs: 0 })).toThrow(
         /engine\.retry\.maxThrottledMs must be > 0/,
