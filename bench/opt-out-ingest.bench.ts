@@ -99,6 +99,10 @@ export async function run(): Promise<void> {
         retentionDays: 15,
         afterProcessing: 'archive',
         batchSize: 500,
+        maxLineBytes: 64 * 1024,
+        requireTrailer: false,
+        incompleteAfterMinutes: 60,
+        maxAttempts: 10,
       },
       source: new LocalFile(entry),
       writer: new DynamicsOptOutWriter(client, new DynamicsRecordWriter(client), {

@@ -2,7 +2,11 @@ import type { BacklogEntry, RetryingEntry } from '../../core/ports/state-store.j
 import type { CallBudgetUsage } from '../../connectors/campaign/call-budget.js';
 import type { OutcomeCounts } from '../../engine/engine-stats.js';
 import type { FlowStatus } from '../../engine/sync-engine.js';
-import type { OptOutFreshnessView, OptOutUsageView } from '../providers/opt-out-provider.js';
+import type {
+  OptOutFileProblemView,
+  OptOutFreshnessView,
+  OptOutUsageView,
+} from '../providers/opt-out-provider.js';
 import type { ServerDependencies } from '../server-dependencies.js';
 
 /** One flow as the API shows it (no delta links: they are opaque tokens of the tenant). */
@@ -62,7 +66,12 @@ export interface StatusSnapshot {
   parked: { total: number };
   synced: number;
   providers: { optOut: boolean; privacy: boolean; dynamicsWebhook: boolean };
-  optOut: { freshness: OptOutFreshnessView | null; sftpUsage: OptOutUsageView | null } | null;
+  optOut: {
+    freshness: OptOutFreshnessView | null;
+    sftpUsage: OptOutUsageView | null;
+    /** Export files that need the operator (quarantined lines, failed, held too long, retried). */
+    fileProblems: OptOutFileProblemView[] | null;
+  } | null;
 }
 
 const throughputWindowMs = 10_000;
@@ -166,6 +175,7 @@ export class StatusReader {
     const usage = optOut?.sftpUsage;
     if (usage?.quotaBytes && usage.usedBytes / usage.quotaBytes >= 0.8)
       problems.push(`SFTP usage at ${Math.floor((100 * usage.usedBytes) / usage.quotaBytes)} %`);
+    for (const file of optOut?.fileProblems ?? []) problems.push(file.summary);
     return {
       generatedAt: clock.now(),
       overall: { state: overallOf(flows), healthy: problems.length === 0, problems },
@@ -214,11 +224,12 @@ export class StatusReader {
   private async readOptOut(): Promise<StatusSnapshot['optOut']> {
     const provider = this.deps.optOut;
     if (!provider) return null;
-    const [freshness, sftpUsage] = await Promise.all([
+    const [freshness, sftpUsage, fileProblems] = await Promise.all([
       provider.freshness().catch((error: unknown) => this.warn(error, 'opt-out freshness')),
       provider.sftpUsage().catch((error: unknown) => this.warn(error, 'SFTP usage')),
+      provider.fileProblems().catch((error: unknown) => this.warn(error, 'opt-out file problems')),
     ]);
-    return { freshness, sftpUsage };
+    return { freshness, sftpUsage, fileProblems };
   }
 
   private warn(error: unknown, what: string): null {

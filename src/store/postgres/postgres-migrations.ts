@@ -3,6 +3,7 @@ import { initialPostgresMigration } from './migrations/0001-initial.js';
 import { optOutPostgresMigration } from './migrations/0002-opt-out.js';
 import { privacyPostgresMigration } from './migrations/0003-privacy.js';
 import { storeIndexesMigration } from '../sql/store-indexes-migration.js';
+import { optOutLinesPostgresMigration } from './migrations/0005-opt-out-lines.js';
 
 /** Every PostgreSQL migration, in version order. Append; never edit one that has shipped. Migration 4 is dialect-neutral and shared. */
 export const postgresMigrations: readonly SqlMigration[] = [
@@ -10,4 +11,5 @@ export const postgresMigrations: readonly SqlMigration[] = [
   optOutPostgresMigration,
   privacyPostgresMigration,
   storeIndexesMigration,
+  optOutLinesPostgresMigration,
 ];
