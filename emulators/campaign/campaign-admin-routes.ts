@@ -62,7 +62,12 @@ const slowWriteSchema = z
   .nullable();
 
 const workflowSettingsSchema = z
-  .object({ runAtUtc: z.string(), whenNoChanges: z.enum(noChangeBehaviours), slowWrite: slowWriteSchema })
+  .object({
+    runAtUtc: z.string(),
+    whenNoChanges: z.enum(noChangeBehaviours),
+    slowWrite: slowWriteSchema,
+    trailer: z.boolean(),
+  })
   .partial()
   .strict();
 

@@ -69,6 +69,7 @@ export const alertEvents = [
   'breaker-tripped',
   'dead-letters-growing',
   'optout-file-stale',
+  'optout-file-problem',
   'sftp-usage-high',
   'rebaseline',
   'privacy-request-failed',
@@ -454,7 +455,10 @@ const optOutFileSchema = z
   .strictObject({
     /** How often the export folder is listed. @default 60000 */
     pollIntervalMs: positiveInt.default(60_000),
-    /** Consecutive listings with unchanged size before a file counts as complete. @default 2 */
+    /**
+     * Consecutive listings with unchanged size and time before a file is read. 1 reads a file at
+     * first sight, possibly while Campaign still writes it (lint warns). @default 2
+     */
     stableChecks: positiveInt.default(2),
     /** Alert when no new file arrived for this long. @default 26 */
     stalenessHours: z.number().positive().default(26),
@@ -464,6 +468,28 @@ const optOutFileSchema = z
     afterProcessing: z.enum(afterProcessingActions).default('archive'),
     /** Dynamics rows written per batch. @default 100 */
     batchSize: positiveInt.max(1000).default(100),
+    /**
+     * Longest line of an export file, in bytes (an export line is about 200). A longer line is
+     * skipped to its newline without being held in memory and quarantined (`line-too-long`); the
+     * header longer than this fails the file. @default 65536
+     */
+    maxLineBytes: positiveInt
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(64 * 1024),
+    /**
+     * Hold a file until its last line is the trailer `#EOF;N` (N data lines). Only for an export
+     * workflow that writes one (none is documented for ACS); a trailer present is always checked.
+     * @default false
+     */
+    requireTrailer: z.boolean().default(false),
+    /** A file held as not whole (cut last line, missing trailer) for longer is a problem and an alert. @default 60 */
+    incompleteAfterMinutes: positiveInt.default(60),
+    /**
+     * Failed attempts at one file (connection, Dynamics or store errors; it is retried at every
+     * poll) before it is a problem and an alert. @default 10
+     */
+    maxAttempts: positiveInt.max(1000).default(10),
   })
   .prefault({});
 

@@ -172,6 +172,8 @@ function lintOptOut(config: LintableConfig, report: Report): void {
         ['flows', 'optOut', 'mode'],
         `opt-out mode ${optOut.mode} reads Campaign's daily export file over SFTP; configure campaign.sftp`,
       );
+  if (optOut.mode === 'campaign-to-dynamics' || optOut.mode === 'bidirectional')
+    lintOptOutFile(optOut.file, report);
   report(
     'info',
     'CONFIG_OPTOUT_TYPOLOGY',
@@ -198,6 +200,37 @@ function lintOptOut(config: LintableConfig, report: Report): void {
         `Campaign attribute ${field.to} receives ${column} here and ${targetsSeen.get(field.to)} from flows.optOut.mapping; two sources cannot feed one attribute`,
       );
   }
+}
+
+/** A file counts as complete after this long without change at the least (docs/opt-outs.md). */
+const minStableWindowMs = 60_000;
+/** Above this, one line may hold this much memory while it is read. */
+const largeLineBytes = 1024 * 1024;
+
+/** Settings that weaken the guards against reading a file Campaign is still writing, or cost memory. */
+function lintOptOutFile(file: Flows['optOut']['file'], report: Report): void {
+  const path: ConfigPath = ['flows', 'optOut', 'file'];
+  if (file.stableChecks === 1)
+    report(
+      'warning',
+      'CONFIG_OPTOUT_STABLE_CHECKS',
+      [...path, 'stableChecks'],
+      'stableChecks: 1 reads an export file at first sight, while Campaign may still be writing it; only a cut last line (or a trailer, with requireTrailer) then shows it is not whole. Use 2 or more',
+    );
+  else if ((file.stableChecks - 1) * file.pollIntervalMs < minStableWindowMs)
+    report(
+      'warning',
+      'CONFIG_OPTOUT_STABLE_WINDOW',
+      [...path, 'stableChecks'],
+      `a file counts as complete after ${(file.stableChecks - 1) * file.pollIntervalMs} ms without change (stableChecks ${file.stableChecks} × pollIntervalMs ${file.pollIntervalMs}); a Campaign workflow pausing longer between writes would be read half-written. Allow at least ${minStableWindowMs / 1000} s`,
+    );
+  if (file.maxLineBytes > largeLineBytes)
+    report(
+      'warning',
+      'CONFIG_OPTOUT_LINE_LIMIT',
+      [...path, 'maxLineBytes'],
+      `maxLineBytes ${file.maxLineBytes} lets one line of an export file hold that much memory; an export line is about 200 bytes, the default is 65536`,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

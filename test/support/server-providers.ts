@@ -4,6 +4,7 @@ import { SyncError } from '../../src/core/errors.js';
 import type {
   OptOutDecisionFilter,
   OptOutDecisionView,
+  OptOutFileProblemView,
   OptOutFreshnessView,
   OptOutProvider,
   OptOutFileView,
@@ -33,6 +34,7 @@ export class InMemoryOptOutProvider implements OptOutProvider {
   files: OptOutFileView[] = [];
   usage: OptOutUsageView | null = null;
   freshnessView: OptOutFreshnessView = { lastFileAt: null, stalenessHours: 26, stale: false };
+  problems: OptOutFileProblemView[] = [];
 
   listDecisions(filter: OptOutDecisionFilter, page: PageRequest): Promise<Page<OptOutDecisionView>> {
     const matching = this.decisions.filter(
@@ -51,6 +53,10 @@ export class InMemoryOptOutProvider implements OptOutProvider {
 
   freshness(): Promise<OptOutFreshnessView> {
     return Promise.resolve(this.freshnessView);
+  }
+
+  fileProblems(): Promise<OptOutFileProblemView[]> {
+    return Promise.resolve(this.problems);
   }
 }
 

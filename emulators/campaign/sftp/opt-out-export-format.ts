@@ -21,6 +21,7 @@ export const optOutExportColumns = [
 /** Kinds of broken rows the workflow can inject for quarantine tests. */
 export const malformedRowKinds = [
   'bad-quoting',
+  'unclosed-quote',
   'wrong-column-count',
   'invalid-boolean',
   'invalid-date',
@@ -58,18 +59,30 @@ export function formatOptOutExportRow(row: OptOutExportRow): string {
 }
 
 /**
+ * The optional trailer line (emulator assumption, README.md "Completeness"): `#EOF;N`, N the number
+ * of data lines between the header and the trailer, malformed ones included.
+ */
+export function formatOptOutExportTrailer(dataLines: number): string {
+  return `#EOF${optOutExportDelimiter}${dataLines}${optOutExportLineEnd}`;
+}
+
+/**
  * A deliberately broken line for quarantine tests. Each is broken in exactly one way and stays on
- * one physical line, so a tolerant reader can skip it and go on. Keys are synthetic (`@malformed-N`),
- * never those of real profiles.
+ * one physical line, so a line-by-line reader can quarantine it alone and go on. Keys are synthetic
+ * (`@malformed-N`), never those of real profiles.
  */
 export function formatMalformedRow(kind: MalformedRowKind, index: number, atMs: number): string {
   const cells: string[] = [`@malformed-${index}`, `malformed-external-${index}`];
   for (let i = 0; i < optOutExportAttributes.length; i += 1) cells.push('0', formatExportTimestamp(atMs));
   switch (kind) {
     case 'bad-quoting':
-      // A stray quote inside an unquoted field. (A quoted field with text after its closing quote
-      // would make common parsers swallow the rest of the file, so it could not be quarantined alone.)
+      // A stray quote inside an unquoted field.
       cells[1] = `malformed"external-${index}`;
+      break;
+    case 'unclosed-quote':
+      // The first cell opens a quote that never closes: a whole-file CSV parser reads the rest of
+      // the file as one field; one record per line stops it at the newline.
+      cells[0] = `"${cells[0]}`;
       break;
     case 'wrong-column-count':
       cells.splice(cells.length - 2, 2);

@@ -6,6 +6,7 @@ import {
   formatMalformedRow,
   formatOptOutExportHeader,
   formatOptOutExportRow,
+  formatOptOutExportTrailer,
   type MalformedRowKind,
 } from './opt-out-export-format.js';
 import type { OptOutExportSource } from './opt-out-export-source.js';
@@ -33,6 +34,11 @@ export interface OptOutExportSettings {
   whenNoChanges: NoChangeBehaviour;
   /** Slow (growing) write mode; null writes each file in one go. @default null */
   slowWrite: SlowWriteSettings | null;
+  /**
+   * End each file with the trailer `#EOF;N` (N data lines). Not a documented ACS feature: an
+   * assumption a reader may be configured to require (README.md "Completeness"). @default false
+   */
+  trailer: boolean;
 }
 
 /** Options of {@link OptOutExportWorkflow}. */
@@ -118,7 +124,7 @@ export class OptOutExportWorkflow {
     this.exportDir = options.exportDir ?? 'd365_loads/exports';
     this.initialSinceMs = options.initialSinceMs ?? 0;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
-    this.settings = { runAtUtc: '02:00', whenNoChanges: 'header-only', slowWrite: null };
+    this.settings = { runAtUtc: '02:00', whenNoChanges: 'header-only', slowWrite: null, trailer: false };
     this.nextRunAtMs = 0;
     this.configure(options);
     this.windowStartMs = this.initialSinceMs;
@@ -148,6 +154,7 @@ export class OptOutExportWorkflow {
       }
       next.slowWrite = slow === null ? null : { ...slow };
     }
+    if (settings.trailer !== undefined) next.trailer = settings.trailer === true;
     const scheduleChanged = next.runAtUtc !== this.settings.runAtUtc;
     this.settings = next;
     if (scheduleChanged) this.nextRunAtMs = this.nextOccurrence(this.clock.now(), true);
@@ -251,6 +258,7 @@ export class OptOutExportWorkflow {
       if (row !== undefined) lines.push(formatOptOutExportRow(row));
     }
     run.rowCount = rows.length;
+    if (this.settings.trailer) lines.push(formatOptOutExportTrailer(lines.length - 1));
 
     const content = Buffer.from(lines.join(''), 'utf8');
     const file = await this.openNewFile(windowEndMs);

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
 import type { OptOutFileEntry, OptOutFileSource } from '../../core/ports/opt-out-file-source.js';
 import type { OptOutDecision, OptOutFileRecord } from '../../core/ports/opt-out-store.js';
-import { readOptOutFreshness } from '../../engine/opt-out/opt-out-file-ingestor.js';
+import { readOptOutFileProblems, readOptOutFreshness } from '../../engine/opt-out/opt-out-file-ingestor.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { withCommandRuntime } from '../runtime/load-config-for-command.js';
@@ -52,14 +52,36 @@ const iso = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toI
 const flag = (value: boolean | null): string => (value === null ? '?' : value ? 'true' : 'false');
 
 /**
+ * `--lines 12,15-20`: line numbers, ranges inclusive. Line 1 is the header, so lines start at 2.
+ * @throws Error naming what is wrong (commander prints it as a usage error)
+ */
+export function parseLineList(value: string): number[] {
+  const lines = new Set<number>();
+  for (const part of value.split(',')) {
+    const match = /^\s*(\d{1,9})(?:\s*-\s*(\d{1,9}))?\s*$/.exec(part);
+    if (!match) throw new Error(`expected line numbers such as 12,15-20, got ${JSON.stringify(value)}`);
+    const from = Number(match[1]);
+    const to = match[2] === undefined ? from : Number(match[2]);
+    if (from < 2 || to < from || to - from > 100_000)
+      throw new Error(
+        `line range ${part.trim()} is not valid (data lines start at 2; at most 100,000 per range)`,
+      );
+    for (let line = from; line <= to; line += 1) lines.add(line);
+  }
+  return [...lines].sort((a, b) => a - b);
+}
+
+/**
  * `dcsync optout ingest --file PATH`: process one export file by hand, exactly as the service
  * does — a local file when PATH exists here, else a path on the Campaign SFTP server (which is then
  * archived or deleted as configured). A file the ledger lists as processed is left alone unless
- * `--force`. Writes that need the engine (retries, Campaign writes in bidirectional mode) are
- * queued and applied by the next `dcsync run`.
+ * `--force`. With `--lines`, only those lines are read and applied (the operator fixed quarantined
+ * lines in a copy of the file; the file name is the key of its quarantine) and their quarantine
+ * entries are resolved; the file's ledger entry is not touched. Writes that need the engine
+ * (retries, Campaign writes in bidirectional mode) are queued and applied by the next `dcsync run`.
  */
 export async function runOptOutIngest(
-  options: CommonOptions & { file: string; force?: boolean },
+  options: CommonOptions & { file: string; force?: boolean; lines?: number[] },
   context: CliContext,
 ): Promise<number> {
   return withCommandRuntime(options.config, context, async (runtime) => {
@@ -103,13 +125,30 @@ export async function runOptOutIngest(
         writer,
         new LogAlertSink(runtime.logger),
       );
+      if (options.lines) {
+        const lines = await ingestor.applyLines(entry, options.lines);
+        if (options.json) context.out.write(`${JSON.stringify(lines)}\n`);
+        else {
+          const list = (values: readonly number[]) => (values.length === 0 ? '-' : values.join(','));
+          context.out.write(
+            `${lines.file}\tapplied ${list(lines.applied)}\tskipped ${list(lines.skipped)}\t` +
+              `still quarantined ${list(lines.stillQuarantined.map((q) => q.line))}\tmissing ${list(lines.missing)}\n`,
+          );
+          for (const q of lines.stillQuarantined)
+            context.out.write(`${lines.file}:${q.line}\t${q.reason}${q.column ? `\t${q.column}` : ''}\n`);
+        }
+        return lines.stillQuarantined.length > 0 || lines.missing.length > 0
+          ? exitCodes.attention
+          : exitCodes.ok;
+      }
       const report = await ingestor.ingest(entry, {
         force: options.force === true,
         dispose: !local?.isFile(),
       });
       if (options.json) context.out.write(`${JSON.stringify(report)}\n`);
       else context.out.write(`${describeFile(report.file)}\t${report.outcome}\n`);
-      return report.outcome === 'failed' ? exitCodes.connector : exitCodes.ok;
+      if (report.outcome === 'failed' || report.outcome === 'held') return exitCodes.attention;
+      return report.file.quarantineOpen > 0 ? exitCodes.attention : exitCodes.ok;
     } finally {
       await source.close();
     }
@@ -153,10 +192,10 @@ function describeFile(f: OptOutFileRecord): string {
   return [
     f.name,
     `${f.sizeBytes} B`,
-    f.status,
+    f.errorCode && f.status !== 'processed' ? `${f.status} (${f.errorCode})` : f.status,
     f.disposition,
     `applied ${f.rowsApplied}`,
-    `quarantined ${f.rowsQuarantined}`,
+    `quarantined ${f.rowsQuarantined}${f.quarantineOpen > 0 ? ` (${f.quarantineOpen} open)` : ''}`,
     `skipped ${f.rowsSkipped}`,
     `line ${f.lineCheckpoint}`,
     `started ${iso(f.startedAt)}`,
@@ -165,7 +204,10 @@ function describeFile(f: OptOutFileRecord): string {
   ].join('\t');
 }
 
-/** `dcsync optout files`: the file ledger, SFTP usage against the quota, and export freshness. */
+/**
+ * `dcsync optout files`: the file ledger, SFTP usage against the quota, export freshness, and the
+ * files that need the operator (exit code 7 while there are any).
+ */
 export async function runOptOutFiles(
   options: CommonOptions & { limit: number },
   context: CliContext,
@@ -176,6 +218,11 @@ export async function runOptOutFiles(
       runtime.store,
       runtime.clock,
       runtime.config.flows.optOut.file.stalenessHours,
+    );
+    const problems = await readOptOutFileProblems(
+      runtime.store,
+      runtime.clock,
+      runtime.config.flows.optOut.file,
     );
     const source = openOptOutFileSource(runtime);
     const quotaBytes = runtime.config.campaign.sftp?.quotaBytes ?? null;
@@ -202,7 +249,8 @@ export async function runOptOutFiles(
     } finally {
       await source?.close();
     }
-    if (options.json) context.out.write(`${JSON.stringify({ files: files.items, usage, freshness })}\n`);
+    if (options.json)
+      context.out.write(`${JSON.stringify({ files: files.items, usage, freshness, problems })}\n`);
     else {
       for (const f of files.items) context.out.write(`${describeFile(f)}\n`);
       if (files.items.length === 0) context.out.write('no export files processed yet\n');
@@ -214,8 +262,73 @@ export async function runOptOutFiles(
       context.out.write(
         `last export file: ${iso(freshness.lastFileAt)}${freshness.stale ? `  STALE (none within ${freshness.stalenessHours} h)` : ''}\n`,
       );
+      for (const p of problems) context.out.write(`PROBLEM: ${p.summary}\n`);
+    }
+    return problems.length > 0 ? exitCodes.attention : exitCodes.ok;
+  });
+}
+
+/** `dcsync optout quarantine [--file NAME] [--all]`: quarantined lines (open ones unless `--all`). */
+export async function runOptOutQuarantine(
+  options: CommonOptions & { file?: string; all?: boolean; limit: number; cursor?: string },
+  context: CliContext,
+): Promise<number> {
+  return withCommandRuntime(options.config, context, async (runtime) => {
+    const page = await runtime.store.optOut.listQuarantine(
+      { fileName: options.file, open: options.all !== true },
+      { limit: options.limit, ...(options.cursor ? { cursor: options.cursor } : {}) },
+    );
+    if (options.json) context.out.write(`${JSON.stringify(page)}\n`);
+    else {
+      for (const q of page.items)
+        context.out.write(
+          [
+            `${q.fileName}:${q.line}`,
+            q.reason,
+            q.column ?? '-',
+            iso(q.at),
+            q.resolution ? `${q.resolution} ${iso(q.resolvedAt)}` : 'open',
+          ].join('\t') + '\n',
+        );
+      if (page.items.length === 0) context.out.write('no quarantined lines\n');
+      if (page.nextCursor) context.out.write(`more: --cursor ${page.nextCursor}\n`);
     }
     return exitCodes.ok;
+  });
+}
+
+/**
+ * `dcsync optout dismiss --file NAME [--lines …]`: the operator decided not to apply something.
+ * With `--lines`, those quarantined lines are resolved as `dismissed`; without, the file's `failed`
+ * or `held` ledger entries are. Either way it is no longer a problem; the entries stay.
+ */
+export async function runOptOutDismiss(
+  options: CommonOptions & { file: string; lines?: number[] },
+  context: CliContext,
+): Promise<number> {
+  return withCommandRuntime(options.config, context, async (runtime) => {
+    const name = basename(options.file);
+    let dismissed: string[];
+    if (options.lines) {
+      const lines = await runtime.store.optOut.resolveQuarantine({
+        fileName: name,
+        lines: options.lines,
+        resolution: 'dismissed',
+      });
+      dismissed = lines.map((line) => `${name}:${line}`);
+    } else {
+      const entries = (await runtime.store.optOut.filesNamed(name)).filter(
+        (f) => (f.status === 'failed' || f.status === 'held') && f.dismissedAt === null,
+      );
+      for (const f of entries) await runtime.store.optOut.dismissFile(f.id);
+      dismissed = entries.map((f) => `${f.name} (${f.status}, ${f.errorCode ?? '-'})`);
+    }
+    if (options.json) context.out.write(`${JSON.stringify({ dismissed })}\n`);
+    else
+      context.out.write(
+        dismissed.length === 0 ? `nothing to dismiss for ${name}\n` : `dismissed ${dismissed.join(', ')}\n`,
+      );
+    return dismissed.length === 0 ? exitCodes.usage : exitCodes.ok;
   });
 }
 
@@ -226,7 +339,7 @@ function positiveInt(value: string): number {
   return n;
 }
 
-/** `dcsync optout ingest|decisions|files`. */
+/** `dcsync optout ingest|decisions|files|quarantine|dismiss`. */
 export function registerOptOutCommand(program: Command, context: CliContext): void {
   const optout = program
     .command('optout')
@@ -237,9 +350,38 @@ export function registerOptOutCommand(program: Command, context: CliContext): vo
     .requiredOption('-c, --config <file>', 'YAML configuration file')
     .requiredOption('--file <path>', 'export file')
     .option('--force', 'process it again even if the ledger lists it as processed')
+    .option(
+      '--lines <list>',
+      'apply only these lines (e.g. 12,15-20) of a fixed copy of the file, resolving their quarantine',
+      parseLineList,
+    )
     .option('--json', 'print the result as JSON')
-    .action(async (options: CommonOptions & { file: string; force?: boolean }) => {
+    .action(async (options: CommonOptions & { file: string; force?: boolean; lines?: number[] }) => {
       context.setExitCode(await runOptOutIngest(options, context));
+    });
+  optout
+    .command('quarantine')
+    .description('quarantined lines of the export files (open ones unless --all)')
+    .requiredOption('-c, --config <file>', 'YAML configuration file')
+    .option('--file <name>', 'only this export file')
+    .option('--all', 'also the lines already re-applied or dismissed')
+    .option('--limit <n>', 'lines per page', positiveInt, 100)
+    .option('--cursor <cursor>', 'next page')
+    .option('--json', 'print JSON')
+    .action(
+      async (options: CommonOptions & { file?: string; all?: boolean; limit: number; cursor?: string }) => {
+        context.setExitCode(await runOptOutQuarantine(options, context));
+      },
+    );
+  optout
+    .command('dismiss')
+    .description('stop treating quarantined lines (--lines) or a failed or held file as a problem')
+    .requiredOption('-c, --config <file>', 'YAML configuration file')
+    .requiredOption('--file <name>', 'export file name')
+    .option('--lines <list>', 'quarantined lines to dismiss (e.g. 12,15-20)', parseLineList)
+    .option('--json', 'print JSON')
+    .action(async (options: CommonOptions & { file: string; lines?: number[] }) => {
+      context.setExitCode(await runOptOutDismiss(options, context));
     });
   optout
     .command('decisions')

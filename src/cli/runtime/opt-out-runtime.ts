@@ -158,6 +158,7 @@ export async function createOptOutRuntime(
       ingestor,
       quotaBytes: config.campaign.sftp?.quotaBytes ?? null,
       stalenessHours: optOut.file.stalenessHours,
+      problems: optOut.file,
       clock: runtime.clock,
     }),
     close: async () => {

@@ -12,6 +12,7 @@ export const alertKindOfEvent: Readonly<Record<AlertEvent, AlertKind>> = {
   'breaker-tripped': 'breaker-tripped',
   'dead-letters-growing': 'dead-letters-growing',
   'optout-file-stale': 'opt-out-file-stale',
+  'optout-file-problem': 'opt-out-file-problem',
   'sftp-usage-high': 'sftp-usage',
   rebaseline: 'delta-rebaseline',
   'privacy-request-failed': 'privacy-request-failed',

@@ -5,6 +5,7 @@ export const alertKinds = [
   'breaker-tripped',
   'dead-letters-growing',
   'opt-out-file-stale',
+  'opt-out-file-problem',
   'sftp-usage',
   'delta-rebaseline',
   'privacy-request-failed',

@@ -14,9 +14,24 @@ import type { Page, PageRequest } from './state-store.js';
 export const optOutSystems = ['dynamics', 'campaign'] as const;
 export type OptOutSystem = (typeof optOutSystems)[number];
 
-/** Processing states of an export file in the ledger. */
-export const optOutFileStatuses = ['processing', 'processed', 'failed'] as const;
+/**
+ * Processing states of an export file in the ledger (docs/opt-outs.md, "File states"):
+ * - `processing`: lines are being applied (a crash or a transient failure resumes after the last
+ *   committed batch);
+ * - `processed`: every line is accounted for — applied, skipped or quarantined;
+ * - `held`: not read because it is not whole (the last line has no newline, or a required trailer
+ *   is missing); nothing of it was applied;
+ * - `failed`: it cannot be read as an export (empty, wrong header, trailer count mismatch, an
+ *   unexpected error); never retried by itself;
+ * - `superseded`: the file grew after it was seen (it was a prefix of a newer version of the same
+ *   name), and that version carries on from its line checkpoint.
+ */
+export const optOutFileStatuses = ['processing', 'processed', 'held', 'failed', 'superseded'] as const;
 export type OptOutFileStatus = (typeof optOutFileStatuses)[number];
+
+/** How a quarantined line was resolved by the operator. */
+export const quarantineResolutions = ['reapplied', 'dismissed'] as const;
+export type QuarantineResolution = (typeof quarantineResolutions)[number];
 
 /** What happened to a processed file on the SFTP server. */
 export const optOutFileDispositions = ['kept', 'archived', 'deleted'] as const;
@@ -53,8 +68,14 @@ export interface OptOutFileRecord extends OptOutFileInput {
   /** Path after archiving; null otherwise. */
   archivedPath: string | null;
   disposedAt: number | null;
-  /** Error code when `failed`. */
+  /** Why it is `failed` or `held`, or the last transient error while `processing`. */
   errorCode: string | null;
+  /** Processing attempts that ended in an error (transient ones included). */
+  attempts: number;
+  /** Quarantined lines of this file name neither re-applied nor dismissed. */
+  quarantineOpen: number;
+  /** When the operator dismissed a `failed` or `held` file (it is no longer a problem). */
+  dismissedAt: number | null;
 }
 
 /** A row that could not be applied. No values: only where it is and why. */
@@ -68,6 +89,9 @@ export interface QuarantinedRow {
   /** Column the reason is about, when one is. */
   column: string | null;
   at: number;
+  /** When the operator re-applied (after fixing) or dismissed the line; null while open. */
+  resolvedAt: number | null;
+  resolution: QuarantineResolution | null;
 }
 
 /** A value the service wrote to one side, kept to recognise it when it comes back (I8). */
@@ -135,14 +159,44 @@ export interface OptOutBatchCommit {
   rowsApplied: number;
   rowsQuarantined: number;
   rowsSkipped: number;
-  quarantined: readonly Omit<QuarantinedRow, 'id'>[];
+  quarantined: readonly NewQuarantinedRow[];
   writes: readonly OptOutWrite[];
   decisions: readonly Omit<OptOutDecision, 'id'>[];
 }
 
+/** A line to quarantine. */
+export type NewQuarantinedRow = Omit<QuarantinedRow, 'id' | 'resolvedAt' | 'resolution'>;
+
 export interface OptOutFileFinish {
-  status: Exclude<OptOutFileStatus, 'processing'>;
+  status: Exclude<OptOutFileStatus, 'processing' | 'superseded'>;
   errorCode?: string | null | undefined;
+}
+
+/** Options of {@link OptOutStore.beginFile}. */
+export interface BeginFileOptions {
+  /**
+   * Id of an earlier entry of the same name whose content is a prefix of this one (the file grew):
+   * the new entry starts at its line checkpoint and counters, and the earlier one becomes
+   * `superseded` — in the same transaction.
+   */
+  supersedes?: string | null | undefined;
+}
+
+/** Lines of a file the operator re-applied (with what that wrote) or dismissed, in one transaction. */
+export interface QuarantineResolutionInput {
+  fileName: string;
+  lines: readonly number[];
+  resolution: QuarantineResolution;
+  writes?: readonly OptOutWrite[] | undefined;
+  decisions?: readonly Omit<OptOutDecision, 'id'>[] | undefined;
+}
+
+/** What still needs the operator, straight from the ledger. */
+export interface OptOutFileProblemRows {
+  /** `failed`, `held` and `processing` entries, not dismissed, oldest first. */
+  files: OptOutFileRecord[];
+  /** Open quarantined lines per file name, with the first such line. */
+  quarantined: { fileName: string; lines: number; firstLine: number }[];
 }
 
 export interface OptOutStore {
@@ -150,7 +204,10 @@ export interface OptOutStore {
    * Start (or resume) a file: returns the ledger entry for this name, size and checksum, creating
    * it in `processing` when absent. `created` tells which.
    */
-  beginFile(input: OptOutFileInput): Promise<{ file: OptOutFileRecord; created: boolean }>;
+  beginFile(
+    input: OptOutFileInput,
+    options?: BeginFileOptions,
+  ): Promise<{ file: OptOutFileRecord; created: boolean }>;
   /** The entry of this exact identity, or null. */
   findFile(identity: OptOutFileIdentity): Promise<OptOutFileRecord | null>;
   /** Entries with this name (any size or content), newest first. */
@@ -158,6 +215,10 @@ export interface OptOutStore {
   /** Advance a file by one batch: counters, checkpoint, quarantined rows, writes, decisions — atomically. */
   commitBatch(commit: OptOutBatchCommit): Promise<void>;
   finishFile(fileId: string, finish: OptOutFileFinish): Promise<void>;
+  /** Count a processing attempt that ended in `errorCode`; returns the attempts so far. */
+  recordAttempt(fileId: string, errorCode: string): Promise<number>;
+  /** The operator dismissed a `failed` or `held` entry: it is no longer a problem. */
+  dismissFile(fileId: string): Promise<void>;
   /** Put a file back to the start (an operator re-ingests it by hand). */
   restartFile(fileId: string): Promise<void>;
   /** Record what became of the file on the server. */
@@ -170,10 +231,23 @@ export interface OptOutStore {
   listFiles(page: PageRequest): Promise<Page<OptOutFileRecord>>;
   /** Files archived before `before` (ms) and not deleted yet, oldest first: due for retention. */
   archivedBefore(before: number, limit: number): Promise<OptOutFileRecord[]>;
+  /** Entries archived at or after `since` (ms), not superseded, oldest first: to look at again. */
+  archivedSince(since: number, limit: number): Promise<OptOutFileRecord[]>;
   /** When the newest file was first seen (its ledger start), or null. */
   lastFileStartedAt(): Promise<number | null>;
 
-  listQuarantine(filter: { fileName?: string | undefined }, page: PageRequest): Promise<Page<QuarantinedRow>>;
+  /** Quarantined lines, oldest first; `open` keeps those neither re-applied nor dismissed. */
+  listQuarantine(
+    filter: { fileName?: string | undefined; open?: boolean | undefined },
+    page: PageRequest,
+  ): Promise<Page<QuarantinedRow>>;
+  /**
+   * Resolve open quarantined lines of a file, recording the writes and decisions of re-applied ones
+   * in the same transaction. Returns the lines that were open and are now resolved.
+   */
+  resolveQuarantine(input: QuarantineResolutionInput): Promise<number[]>;
+  /** Entries and quarantined lines that need the operator (at most `limit` of each). */
+  fileProblems(limit: number): Promise<OptOutFileProblemRows>;
 
   /** Record writes outside a file batch (the contact flow, retries). */
   recordWrites(writes: readonly OptOutWrite[]): Promise<void>;
@@ -181,6 +255,13 @@ export interface OptOutStore {
   latestWrites(system: OptOutSystem, recordKeys: readonly string[]): Promise<OptOutWrite[]>;
 
   recordDecisions(decisions: readonly Omit<OptOutDecision, 'id'>[]): Promise<void>;
+  /**
+   * For these contacts, the newest Campaign `…LastModified` decided from an export file, per
+   * attribute: a file row older than it is stale (files and fixed lines may be applied late).
+   */
+  latestFileCampaignTimes(
+    recordKeys: readonly string[],
+  ): Promise<{ recordKey: string; attribute: string; campaignChangedAt: number }[]>;
   /** Decisions newest first, optionally for one contact. */
   listDecisions(filter: { recordKey?: string | undefined }, page: PageRequest): Promise<Page<OptOutDecision>>;
 }

@@ -14,6 +14,7 @@ export const healthProblemKinds = [
   'campaign-rate-cut',
   'backlog-growing',
   'opt-out-file-stale',
+  'opt-out-file-problem',
   'sftp-usage',
 ] as const;
 export type HealthProblemKind = (typeof healthProblemKinds)[number];
@@ -56,6 +57,9 @@ export interface BacklogTrend {
 export interface OptOutHealthInput {
   freshness: { lastFileAt: number | null; stalenessHours: number; stale: boolean } | null;
   usage: { usedBytes: number; quotaBytes: number | null } | null;
+  /** Export files that need the operator (quarantined lines, failed, held too long, retried). */
+  fileProblems?:
+    readonly { file: string; problem: string; summary: string; detail: string }[] | null | undefined;
 }
 
 export interface HealthInputs {
@@ -236,6 +240,14 @@ function optOutConditions(input: OptOutHealthInput): HealthCondition[] {
         freshness.lastFileAt === null
           ? `No opt-out export file has arrived on the Campaign SFTP server (window ${freshness.stalenessHours} h): opt-outs made in Campaign are not reaching Dynamics. Check (and restart) the Campaign export workflow.`
           : `No new opt-out export file for more than ${freshness.stalenessHours} h (last ${new Date(freshness.lastFileAt).toISOString()}): opt-outs made in Campaign are not reaching Dynamics. Check (and restart) the Campaign export workflow.`,
+    });
+  for (const file of input.fileProblems ?? [])
+    out.push({
+      kind: 'opt-out-file-problem',
+      subject: `${file.problem}:${file.file}`,
+      severity: 'critical',
+      summary: file.summary,
+      detail: file.detail,
     });
   if (usage?.quotaBytes) {
     const share = usage.usedBytes / usage.quotaBytes;

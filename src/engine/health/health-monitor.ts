@@ -26,6 +26,8 @@ import {
 export interface OptOutHealthSource {
   freshness(): Promise<{ lastFileAt: number | null; stalenessHours: number; stale: boolean }>;
   sftpUsage(): Promise<{ usedBytes: number; quotaBytes: number | null } | null>;
+  /** Export files that need the operator. @default none */
+  fileProblems?(): Promise<NonNullable<OptOutHealthInput['fileProblems']>>;
 }
 
 /** What the monitor reads about privacy requests (the privacy provider satisfies it). */
@@ -213,8 +215,12 @@ export class HealthMonitor {
   private async readOptOut(): Promise<OptOutHealthInput | null> {
     const source = this.options.optOut;
     if (!source) return null;
-    const [freshness, usage] = await Promise.all([source.freshness(), source.sftpUsage()]);
-    return { freshness, usage };
+    const [freshness, usage, fileProblems] = await Promise.all([
+      source.freshness(),
+      source.sftpUsage(),
+      source.fileProblems?.() ?? [],
+    ]);
+    return { freshness, usage, fileProblems };
   }
 
   /** Each flow's queued count now against the oldest sample of the window (once the window is mostly covered). */

@@ -37,6 +37,7 @@ export const defaultHealthHysteresis: HealthHysteresis = {
     'campaign-rate-cut': 60_000,
     'backlog-growing': 0,
     'opt-out-file-stale': 0,
+    'opt-out-file-problem': 0,
     'sftp-usage': 0,
   },
   leaveAfterMs: {
@@ -49,6 +50,7 @@ export const defaultHealthHysteresis: HealthHysteresis = {
     'campaign-rate-cut': 120_000,
     'backlog-growing': 120_000,
     'opt-out-file-stale': 0,
+    'opt-out-file-problem': 0,
     'sftp-usage': 0,
   },
 };

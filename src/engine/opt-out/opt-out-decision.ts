@@ -90,6 +90,20 @@ export function recordEcho(
   };
 }
 
+/**
+ * The audit entry for a file row older than one already applied for the same contact and
+ * attribute (a held file or a fixed line applied late): nothing is resolved or written.
+ */
+export function recordSupersededRow(o: OptOutObservation): Omit<OptOutDecision, 'id'> {
+  return {
+    ...auditFields(o),
+    winner: o.dynamicsValue ?? false,
+    winningSide: 'dynamics',
+    rule: 'newer-file-row-applied',
+    action: 'superseded',
+  };
+}
+
 function auditFields(
   o: OptOutObservation,
 ): Omit<OptOutDecision, 'id' | 'winner' | 'winningSide' | 'rule' | 'action'> {

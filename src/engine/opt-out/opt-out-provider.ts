@@ -3,8 +3,11 @@ import type { OptOutFileSource } from '../../core/ports/opt-out-file-source.js';
 import type { OptOutDecision, OptOutFileRecord, OptOutStore } from '../../core/ports/opt-out-store.js';
 import type { Page, PageRequest, StateStore } from '../../core/ports/state-store.js';
 import {
+  readOptOutFileProblems,
   readOptOutFreshness,
   type OptOutFileIngestor,
+  type OptOutFileProblem,
+  type OptOutFileProblemSettings,
   type OptOutFreshness,
 } from './opt-out-file-ingestor.js';
 
@@ -38,14 +41,20 @@ export interface OptOutDecisionView {
   source: string;
 }
 
-/** Processing states of an export file. */
+/**
+ * States of an export file as the operator sees them: `waiting` (on the server, not read yet), the
+ * ledger's `processing`, `held` (not whole), `failed` and `superseded` (the file grew), and for a
+ * processed file what became of it: `processed` (still in the export folder), `archived`, `deleted`.
+ */
 export const optOutFileStates = [
   'waiting',
   'processing',
+  'held',
   'processed',
   'archived',
   'deleted',
   'failed',
+  'superseded',
 ] as const;
 export type OptOutFileState = (typeof optOutFileStates)[number];
 
@@ -61,8 +70,15 @@ export interface OptOutFileView {
   rows: number | null;
   /** Rows quarantined (malformed), when processed. */
   quarantined: number | null;
+  /** Quarantined lines neither re-applied nor dismissed (a problem while above 0). */
+  quarantineOpen: number | null;
+  /** Why it is held or failed (`OPTOUT_FILE_…`), or the last error of a retried file. */
+  errorCode: string | null;
   processedAt: number | null;
 }
+
+/** An export file that needs the operator (a problem of the status). */
+export type OptOutFileProblemView = OptOutFileProblem;
 
 /** SFTP storage use. */
 export interface OptOutUsageView {
@@ -83,6 +99,8 @@ export interface OptOutStatusProviderOptions {
   clock?: Clock | undefined;
   quotaBytes: number | null;
   stalenessHours: number;
+  /** When held and retried files become problems. */
+  problems: OptOutFileProblemSettings;
   /** A usage measurement younger than this is reused. @default 300000 */
   usageMaxAgeMs?: number | undefined;
 }
@@ -107,7 +125,7 @@ function toDecisionView(d: OptOutDecision): OptOutDecisionView {
 
 function toFileView(f: OptOutFileRecord): OptOutFileView {
   const state: OptOutFileState =
-    f.disposition !== 'kept' ? f.disposition : f.status === 'processing' ? 'processing' : f.status;
+    f.status === 'processed' && f.disposition !== 'kept' ? f.disposition : f.status;
   return {
     name: f.name,
     sizeBytes: f.sizeBytes,
@@ -115,13 +133,16 @@ function toFileView(f: OptOutFileRecord): OptOutFileView {
     state,
     rows: f.status === 'processed' ? f.rowsApplied : null,
     quarantined: f.status === 'processed' ? f.rowsQuarantined : null,
+    quarantineOpen: f.quarantineOpen,
+    errorCode: f.status === 'processed' ? null : f.errorCode,
     processedAt: f.finishedAt,
   };
 }
 
 /**
  * What the operator server shows about opt-outs (its `OptOutProvider`): the decision audit, the
- * export files (waiting on the server, then the ledger), SFTP usage and export freshness.
+ * export files (waiting on the server, then the ledger), SFTP usage, export freshness and the
+ * export files that need the operator.
  */
 export class OptOutStatusProvider {
   private readonly clock: Clock;
@@ -156,6 +177,8 @@ export class OptOutStatusProvider {
             state: 'waiting',
             rows: null,
             quarantined: null,
+            quarantineOpen: null,
+            errorCode: null,
             processedAt: null,
           });
         }
@@ -183,5 +206,10 @@ export class OptOutStatusProvider {
 
   freshness(): Promise<OptOutFreshness> {
     return readOptOutFreshness(this.options.store, this.clock, this.options.stalenessHours);
+  }
+
+  /** Export files with quarantined lines, failed, held too long or failing again and again. */
+  fileProblems(): Promise<OptOutFileProblemView[]> {
+    return readOptOutFileProblems(this.options.store, this.clock, this.options.problems);
   }
 }

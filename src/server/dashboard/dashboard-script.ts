@@ -385,8 +385,10 @@ function loadOptOut() {
     answers[1].items.forEach(function (f) {
       files.appendChild(el('tr', null,
         el('td', null, el('code', { text: f.name })), el('td', { className: 'num', text: fmtBytes(f.sizeBytes) }),
-        el('td', { text: f.state }), el('td', { className: 'num', text: fmt(f.rows) }),
-        el('td', { className: 'num', text: fmt(f.quarantined) }), el('td', { text: fmtTime(f.processedAt) })));
+        el('td', { text: f.errorCode ? f.state + ' (' + f.errorCode + ')' : f.state, className: f.errorCode || f.quarantineOpen ? 'severity warning' : '' }),
+        el('td', { className: 'num', text: fmt(f.rows) }),
+        el('td', { className: 'num', text: fmt(f.quarantined) + (f.quarantineOpen ? ' (' + fmt(f.quarantineOpen) + ' open)' : '') }),
+        el('td', { text: fmtTime(f.processedAt) })));
     });
   });
 }

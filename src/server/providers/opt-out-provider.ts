@@ -1,6 +1,7 @@
 import type { Page, PageRequest } from '../../core/ports/state-store.js';
 import type {
   OptOutDecisionView,
+  OptOutFileProblemView,
   OptOutFileView,
   OptOutUsageView,
 } from '../../engine/opt-out/opt-out-provider.js';
@@ -19,6 +20,8 @@ export interface OptOutProvider {
   sftpUsage(): Promise<OptOutUsageView | null>;
   /** When the last export file arrived, and whether that is too long ago. */
   freshness(): Promise<OptOutFreshnessView>;
+  /** Export files that need the operator: quarantined lines, failed, held too long, retried in vain. */
+  fileProblems(): Promise<OptOutFileProblemView[]>;
 }
 
 export interface OptOutDecisionFilter {
@@ -27,7 +30,7 @@ export interface OptOutDecisionFilter {
 }
 
 /** The view types are the engine's (it produces them); the server shows them as they are. */
-export type { OptOutDecisionView, OptOutFileView, OptOutUsageView };
+export type { OptOutDecisionView, OptOutFileProblemView, OptOutFileView, OptOutUsageView };
 
 export interface OptOutFreshnessView {
   /** Arrival of the newest export file (ms); null when none ever arrived. */

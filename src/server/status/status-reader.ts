@@ -7,7 +7,11 @@ import {
   type HealthSeverity,
   type HealthProblemKind,
 } from '../../engine/health/health-assessment.js';
-import type { OptOutFreshnessView, OptOutUsageView } from '../providers/opt-out-provider.js';
+import type {
+  OptOutFileProblemView,
+  OptOutFreshnessView,
+  OptOutUsageView,
+} from '../providers/opt-out-provider.js';
 import type { ServerDependencies } from '../server-dependencies.js';
 
 /** One flow as the API shows it (no delta links: they are opaque tokens of the tenant). */
@@ -80,7 +84,12 @@ export interface StatusSnapshot {
   parked: { total: number };
   synced: number;
   providers: { optOut: boolean; privacy: boolean; dynamicsWebhook: boolean };
-  optOut: { freshness: OptOutFreshnessView | null; sftpUsage: OptOutUsageView | null } | null;
+  optOut: {
+    freshness: OptOutFreshnessView | null;
+    sftpUsage: OptOutUsageView | null;
+    /** Export files that need the operator (quarantined lines, failed, held too long, retried). */
+    fileProblems: OptOutFileProblemView[] | null;
+  } | null;
 }
 
 const throughputWindowMs = 10_000;
@@ -220,7 +229,9 @@ export class StatusReader {
       flows: statuses,
       campaign,
       backlogTrends: [],
-      optOut: optOut ? { freshness: optOut.freshness, usage: optOut.sftpUsage } : null,
+      optOut: optOut
+        ? { freshness: optOut.freshness, usage: optOut.sftpUsage, fileProblems: optOut.fileProblems }
+        : null,
     }).map((condition) => ({ ...condition, since: now }));
   }
 
@@ -243,11 +254,12 @@ export class StatusReader {
   private async readOptOut(): Promise<StatusSnapshot['optOut']> {
     const provider = this.deps.optOut;
     if (!provider) return null;
-    const [freshness, sftpUsage] = await Promise.all([
+    const [freshness, sftpUsage, fileProblems] = await Promise.all([
       provider.freshness().catch((error: unknown) => this.warn(error, 'opt-out freshness')),
       provider.sftpUsage().catch((error: unknown) => this.warn(error, 'SFTP usage')),
+      provider.fileProblems().catch((error: unknown) => this.warn(error, 'opt-out file problems')),
     ]);
-    return { freshness, sftpUsage };
+    return { freshness, sftpUsage, fileProblems };
   }
 
   private warn(error: unknown, what: string): null {

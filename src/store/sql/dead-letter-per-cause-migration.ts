@@ -7,9 +7,6 @@ import type { SqlMigration } from './sql-migration.js';
  * duplicates are merged into the newest row (its id, payload, version and message stay): attempts
  * summed, the earliest first failure, the latest last failure. The unique index also serves the
  * look-ups by flow and key, so the old `dead_letters_key` index goes.
- *
- * Version 5 is reserved for the opt-out export migration, written on another branch; the runner
- * applies whatever versions are missing, in order, so either may land first.
  */
 export const deadLetterPerCauseMigration: SqlMigration = {
   version: 6,

@@ -1,17 +1,22 @@
 import { StoreError } from '../../core/errors.js';
 import type {
+  BeginFileOptions,
+  NewQuarantinedRow,
   OptOutBatchCommit,
   OptOutDecision,
   OptOutFileDisposition,
   OptOutFileFinish,
   OptOutFileIdentity,
   OptOutFileInput,
+  OptOutFileProblemRows,
   OptOutFileRecord,
   OptOutStore,
   OptOutSystem,
   OptOutWrite,
   QuarantinedRow,
+  QuarantineResolutionInput,
 } from '../../core/ports/opt-out-store.js';
+import { quarantineResolutions } from '../../core/ports/opt-out-store.js';
 import type { Page, PageRequest } from '../../core/ports/state-store.js';
 import { selectPage } from './page-cursor.js';
 import type { SqlExecutor, SqlParam } from './sql-driver.js';
@@ -23,7 +28,12 @@ type Row = Record<string, unknown>;
 
 const fileColumns =
   'id, name, path, size_bytes, checksum, modified_at, status, line_checkpoint, rows_applied, rows_quarantined, ' +
-  'rows_skipped, started_at, finished_at, disposition, archived_path, disposed_at, error_code';
+  'rows_skipped, started_at, finished_at, disposition, archived_path, disposed_at, error_code, attempts, ' +
+  'dismissed_at, (SELECT COUNT(*) FROM opt_out_quarantine q WHERE q.file_name = opt_out_files.name ' +
+  'AND q.resolved_at IS NULL) AS quarantine_open';
+const quarantineColumns = 'id, file_name, line, reason, column_name, at, resolved_at, resolution';
+/** Entries that may need the operator (partial index `opt_out_files_open`). */
+const openFileStates = "status IN ('processing', 'held', 'failed') AND dismissed_at IS NULL";
 const decisionColumns =
   'at, record_key, dynamics_column, campaign_attribute, dynamics_value, dynamics_changed_at, campaign_value, ' +
   'campaign_changed_at, winner, winning_side, rule, mode, source, source_ref, action';
@@ -32,22 +42,61 @@ const keysPerStatement = 500;
 
 /**
  * The opt-out ledgers (`opt_out_files`, `opt_out_quarantine`, `opt_out_writes`,
- * `opt_out_decisions`, migration 0002). A batch of a file commits its checkpoint, counters,
- * quarantined rows, writes and decisions in one transaction, so a crash never half-records one.
+ * `opt_out_decisions`, migrations 0002 and 0005). A batch of a file commits its checkpoint,
+ * counters, quarantined rows, writes and decisions in one transaction, so a crash never
+ * half-records one; so does the re-application of quarantined lines.
  */
 export class SqlOptOutStore implements OptOutStore {
   constructor(private readonly ctx: SqlStoreContext) {}
 
-  async beginFile(input: OptOutFileInput): Promise<{ file: OptOutFileRecord; created: boolean }> {
+  async beginFile(
+    input: OptOutFileInput,
+    options: BeginFileOptions = {},
+  ): Promise<{ file: OptOutFileRecord; created: boolean }> {
     requireText(input.name, 'opt-out file name');
     requireText(input.path, `opt-out file ${input.name}: path`);
     requireText(input.checksum, `opt-out file ${input.name}: checksum`);
     requireCount(input.sizeBytes, `opt-out file ${input.name}: sizeBytes`);
-    const inserted = await this.ctx.driver.run(
-      'INSERT INTO opt_out_files (name, path, size_bytes, checksum, modified_at, status, started_at) ' +
-        "VALUES (?, ?, ?, ?, ?, 'processing', ?) ON CONFLICT (name, size_bytes, checksum) DO NOTHING",
-      [input.name, input.path, input.sizeBytes, input.checksum, input.modifiedAt, this.ctx.clock.now()],
-    );
+    const supersedes = options.supersedes ?? null;
+    if (supersedes !== null) requireFileId(supersedes);
+    const now = this.ctx.clock.now();
+    const inserted = await this.ctx.driver.transaction('opt-out file begin', async (tx) => {
+      const count = await tx.run(
+        'INSERT INTO opt_out_files (name, path, size_bytes, checksum, modified_at, status, started_at) ' +
+          "VALUES (?, ?, ?, ?, ?, 'processing', ?) ON CONFLICT (name, size_bytes, checksum) DO NOTHING",
+        [input.name, input.path, input.sizeBytes, input.checksum, input.modifiedAt, now],
+      );
+      if (count === 0 || supersedes === null) return count;
+      const [earlier] = await tx.all(
+        'SELECT name, line_checkpoint, rows_applied, rows_quarantined, rows_skipped FROM opt_out_files ' +
+          "WHERE id = ? AND status <> 'superseded'",
+        [supersedes],
+      );
+      if (earlier === undefined || String(earlier.name) !== input.name) {
+        throw new StoreError(
+          'STORE_INVALID_INPUT',
+          `opt-out file ${input.name} cannot supersede entry ${supersedes}: no such current entry of that name`,
+        );
+      }
+      await tx.run(
+        'UPDATE opt_out_files SET line_checkpoint = ?, rows_applied = ?, rows_quarantined = ?, rows_skipped = ? ' +
+          'WHERE name = ? AND size_bytes = ? AND checksum = ?',
+        [
+          Number(earlier.line_checkpoint),
+          Number(earlier.rows_applied),
+          Number(earlier.rows_quarantined),
+          Number(earlier.rows_skipped),
+          input.name,
+          input.sizeBytes,
+          input.checksum,
+        ],
+      );
+      await tx.run("UPDATE opt_out_files SET status = 'superseded', finished_at = ? WHERE id = ?", [
+        now,
+        supersedes,
+      ]);
+      return count;
+    });
     const file = await this.findFile(input);
     if (file === null)
       throw new StoreError('STORE_QUERY_FAILED', `opt-out file ${input.name} vanished after insert`);
@@ -106,10 +155,32 @@ export class SqlOptOutStore implements OptOutStore {
     );
   }
 
+  async recordAttempt(fileId: string, errorCode: string): Promise<number> {
+    const id = requireFileId(fileId);
+    requireText(errorCode, 'opt-out attempt error code');
+    return this.ctx.driver.transaction('opt-out attempt', async (tx) => {
+      await tx.run('UPDATE opt_out_files SET attempts = attempts + 1, error_code = ? WHERE id = ?', [
+        errorCode,
+        id,
+      ]);
+      const [row] = await tx.all('SELECT attempts FROM opt_out_files WHERE id = ?', [id]);
+      if (row === undefined) throw new StoreError('STORE_INVALID_INPUT', `opt-out file ${id} names no file`);
+      return Number(row.attempts);
+    });
+  }
+
+  async dismissFile(fileId: string): Promise<void> {
+    await this.ctx.driver.run(
+      "UPDATE opt_out_files SET dismissed_at = ? WHERE id = ? AND status IN ('held', 'failed')",
+      [this.ctx.clock.now(), requireFileId(fileId)],
+    );
+  }
+
   async restartFile(fileId: string): Promise<void> {
     await this.ctx.driver.run(
       "UPDATE opt_out_files SET status = 'processing', line_checkpoint = 0, rows_applied = 0, rows_quarantined = 0, " +
-        'rows_skipped = 0, finished_at = NULL, error_code = NULL, started_at = ? WHERE id = ?',
+        'rows_skipped = 0, finished_at = NULL, error_code = NULL, attempts = 0, dismissed_at = NULL, ' +
+        'started_at = ? WHERE id = ?',
       [this.ctx.clock.now(), requireFileId(fileId)],
     );
   }
@@ -149,6 +220,16 @@ export class SqlOptOutStore implements OptOutStore {
     return rows.map(toFile);
   }
 
+  async archivedSince(since: number, limit: number): Promise<OptOutFileRecord[]> {
+    requireTime(since, 'archivedSince since');
+    const rows = await this.ctx.driver.all(
+      `SELECT ${fileColumns} FROM opt_out_files WHERE disposition = 'archived' AND disposed_at >= ? ` +
+        "AND status <> 'superseded' ORDER BY disposed_at, id LIMIT ?",
+      [since, limit],
+    );
+    return rows.map(toFile);
+  }
+
   async lastFileStartedAt(): Promise<number | null> {
     const rows = await this.ctx.driver.all<{ latest: number | string | null }>(
       'SELECT MAX(started_at) AS latest FROM opt_out_files',
@@ -158,7 +239,7 @@ export class SqlOptOutStore implements OptOutStore {
   }
 
   listQuarantine(
-    filter: { fileName?: string | undefined },
+    filter: { fileName?: string | undefined; open?: boolean | undefined },
     page: PageRequest,
   ): Promise<Page<QuarantinedRow>> {
     return selectPage(
@@ -166,19 +247,72 @@ export class SqlOptOutStore implements OptOutStore {
       {
         label: 'opt-out quarantine',
         table: 'opt_out_quarantine',
-        columns: 'id, file_name, line, reason, column_name, at',
-        where: whereAll([filter.fileName === undefined ? null : ['file_name = ?', filter.fileName]]),
+        columns: quarantineColumns,
+        where: whereAll([
+          filter.fileName === undefined ? null : ['file_name = ?', filter.fileName],
+          filter.open === true ? ['resolved_at IS NULL'] : null,
+        ]),
       },
       page,
-      (row: Row & { id: unknown }) => ({
-        id: String(row.id),
-        fileName: String(row.file_name),
-        line: Number(row.line),
-        reason: String(row.reason),
-        column: readText(row.column_name),
-        at: Number(row.at),
-      }),
+      toQuarantinedRow,
     );
+  }
+
+  async resolveQuarantine(input: QuarantineResolutionInput): Promise<number[]> {
+    requireText(input.fileName, 'opt-out quarantine file name');
+    if (!quarantineResolutions.includes(input.resolution))
+      throw new StoreError(
+        'STORE_INVALID_INPUT',
+        `quarantine resolution ${String(input.resolution)} is unknown`,
+      );
+    const lines = [...new Set(input.lines)];
+    for (const line of lines) requireCount(line, 'quarantined line');
+    const now = this.ctx.clock.now();
+    return this.ctx.driver.transaction('opt-out quarantine resolution', async (tx) => {
+      const resolved: number[] = [];
+      for (const part of chunk(lines, keysPerStatement)) {
+        const open = await tx.all(
+          'SELECT line FROM opt_out_quarantine WHERE file_name = ? AND resolved_at IS NULL ' +
+            `AND line IN (${placeholders(part.length)})`,
+          [input.fileName, ...part],
+        );
+        if (open.length === 0) continue;
+        await tx.run(
+          'UPDATE opt_out_quarantine SET resolved_at = ?, resolution = ? WHERE file_name = ? AND resolved_at IS NULL ' +
+            `AND line IN (${placeholders(part.length)})`,
+          [now, input.resolution, input.fileName, ...part],
+        );
+        resolved.push(...open.map((row) => Number(row.line)));
+      }
+      await upsertWrites(tx, input.writes ?? []);
+      await insertDecisions(tx, input.decisions ?? []);
+      return resolved.sort((a, b) => a - b);
+    });
+  }
+
+  async fileProblems(limit: number): Promise<OptOutFileProblemRows> {
+    requireCount(limit, 'opt-out file problems limit');
+    const files = await this.ctx.driver.all(
+      `SELECT ${fileColumns} FROM opt_out_files WHERE ${openFileStates} ORDER BY id LIMIT ?`,
+      [limit],
+    );
+    const quarantined = await this.ctx.driver.all<{
+      file_name: string;
+      lines: number | string;
+      first_line: number | string;
+    }>(
+      'SELECT file_name, COUNT(*) AS lines, MIN(line) AS first_line FROM opt_out_quarantine ' +
+        'WHERE resolved_at IS NULL GROUP BY file_name ORDER BY file_name LIMIT ?',
+      [limit],
+    );
+    return {
+      files: files.map(toFile),
+      quarantined: quarantined.map((row) => ({
+        fileName: String(row.file_name),
+        lines: Number(row.lines),
+        firstLine: Number(row.first_line),
+      })),
+    };
   }
 
   async recordWrites(writes: readonly OptOutWrite[]): Promise<void> {
@@ -211,6 +345,28 @@ export class SqlOptOutStore implements OptOutStore {
   async recordDecisions(decisions: readonly Omit<OptOutDecision, 'id'>[]): Promise<void> {
     if (decisions.length === 0) return;
     await this.ctx.driver.transaction('opt-out decisions', (tx) => insertDecisions(tx, decisions));
+  }
+
+  async latestFileCampaignTimes(
+    recordKeys: readonly string[],
+  ): Promise<{ recordKey: string; attribute: string; campaignChangedAt: number }[]> {
+    const out: { recordKey: string; attribute: string; campaignChangedAt: number }[] = [];
+    for (const keys of chunk([...new Set(recordKeys)], keysPerStatement)) {
+      const rows = await this.ctx.driver.all(
+        'SELECT record_key, campaign_attribute, MAX(campaign_changed_at) AS latest FROM opt_out_decisions ' +
+          `WHERE record_key IN (${placeholders(keys.length)}) AND source = 'file' AND campaign_changed_at IS NOT NULL ` +
+          'GROUP BY record_key, campaign_attribute ORDER BY record_key, campaign_attribute',
+        keys,
+      );
+      out.push(
+        ...rows.map((row) => ({
+          recordKey: String(row.record_key),
+          attribute: String(row.campaign_attribute),
+          campaignChangedAt: Number(row.latest),
+        })),
+      );
+    }
+    return out;
   }
 
   listDecisions(
@@ -249,19 +405,31 @@ const readFlag = (value: unknown): boolean | null => (value === null ? null : Nu
 const readTime = (value: unknown): number | null => (value === null ? null : Number(value));
 const readText = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
-async function insertQuarantine(
-  executor: SqlExecutor,
-  rows: readonly Omit<QuarantinedRow, 'id'>[],
-): Promise<void> {
+async function insertQuarantine(executor: SqlExecutor, rows: readonly NewQuarantinedRow[]): Promise<void> {
   for (const part of chunk(rows, rowsPerStatement)) {
-    // A file re-ingested by hand quarantines the same lines again: keep the first record.
+    // A file re-ingested by hand quarantines the same lines again: one record per line, open again
+    // (with the reason found now) if it had been resolved.
     await executor.run(
       'INSERT INTO opt_out_quarantine (file_name, line, reason, column_name, at) VALUES ' +
         part.map(() => '(?, ?, ?, ?, ?)').join(', ') +
-        ' ON CONFLICT (file_name, line) DO NOTHING',
+        ' ON CONFLICT (file_name, line) DO UPDATE SET reason = excluded.reason, column_name = excluded.column_name, ' +
+        'at = excluded.at, resolved_at = NULL, resolution = NULL WHERE opt_out_quarantine.resolved_at IS NOT NULL',
       part.flatMap((q) => [q.fileName, q.line, q.reason, q.column, q.at]),
     );
   }
+}
+
+function toQuarantinedRow(row: Row & { id: unknown }): QuarantinedRow {
+  return {
+    id: String(row.id),
+    fileName: String(row.file_name),
+    line: Number(row.line),
+    reason: String(row.reason),
+    column: readText(row.column_name),
+    at: Number(row.at),
+    resolvedAt: readTime(row.resolved_at),
+    resolution: readText(row.resolution) as QuarantinedRow['resolution'],
+  };
 }
 
 async function upsertWrites(executor: SqlExecutor, writes: readonly OptOutWrite[]): Promise<void> {
@@ -334,6 +502,9 @@ function toFile(row: Row): OptOutFileRecord {
     archivedPath: readText(row.archived_path),
     disposedAt: readTime(row.disposed_at),
     errorCode: readText(row.error_code),
+    attempts: Number(row.attempts),
+    quarantineOpen: Number(row.quarantine_open),
+    dismissedAt: readTime(row.dismissed_at),
   };
 }
 

@@ -3,6 +3,7 @@ import { initialSqliteMigration } from './migrations/0001-initial.js';
 import { optOutSqliteMigration } from './migrations/0002-opt-out.js';
 import { privacySqliteMigration } from './migrations/0003-privacy.js';
 import { storeIndexesMigration } from '../sql/store-indexes-migration.js';
+import { optOutLinesSqliteMigration } from './migrations/0005-opt-out-lines.js';
 import { deadLetterPerCauseMigration } from '../sql/dead-letter-per-cause-migration.js';
 
 /** Every SQLite migration, in version order. Append; never edit one that has shipped. Migrations 4 and 6 are dialect-neutral and shared. */
@@ -11,6 +12,6 @@ export const sqliteMigrations: readonly SqlMigration[] = [
   optOutSqliteMigration,
   privacySqliteMigration,
   storeIndexesMigration,
-  // 5 is reserved: the opt-out export migration (another branch) takes that number.
+  optOutLinesSqliteMigration,
   deadLetterPerCauseMigration,
 ];

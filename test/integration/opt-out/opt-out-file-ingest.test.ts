@@ -192,12 +192,16 @@ describe('opt-out export ingest', () => {
     expect(parts.alerts.kinds().filter((k) => k.startsWith('sftp-usage'))).toEqual([]);
     writeFileSync(join(root, 'd365_loads', 'other-export.bin'), Buffer.alloc(8_300));
     await pollTimes(parts, 1);
-    expect(parts.alerts.kinds().filter((k) => k.startsWith('sftp-usage'))).toEqual(['sftp-usage:sftp-80']);
+    expect(parts.alerts.kinds().filter((k) => k.startsWith('sftp-usage'))).toEqual(['sftp-usage:sftp']);
     writeFileSync(join(root, 'd365_loads', 'other-export.bin'), Buffer.alloc(9_300));
     await pollTimes(parts, 1);
     expect(parts.alerts.kinds().filter((k) => k.startsWith('sftp-usage'))).toEqual([
-      'sftp-usage:sftp-80',
-      'sftp-usage:sftp-90',
+      'sftp-usage:sftp',
+      'sftp-usage:sftp',
+    ]);
+    expect(parts.alerts.alerts.filter((a) => a.kind === 'sftp-usage').map((a) => a.severity)).toEqual([
+      'warning',
+      'critical',
     ]);
     expect(await parts.optOut.provider.sftpUsage()).toMatchObject({ quotaBytes: 10_000 });
   });

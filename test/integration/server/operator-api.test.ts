@@ -451,11 +451,25 @@ describe('opt-out and privacy providers', () => {
         state: 'archived',
         rows: 10,
         quarantined: 1,
+        quarantineOpen: 1,
+        errorCode: null,
         processedAt: Date.UTC(2026, 0, 2, 1),
       },
     ];
     optOut.usage = { usedBytes: 850, quotaBytes: 1000, files: 3, measuredAt: Date.UTC(2026, 0, 2) };
     optOut.freshnessView = { lastFileAt: Date.UTC(2026, 0, 2), stalenessHours: 26, stale: true };
+    optOut.problems = [
+      {
+        file: 'optout_20260102.csv',
+        problem: 'quarantined-lines',
+        code: null,
+        lines: 1,
+        firstLine: 7,
+        summary: 'opt-out file optout_20260102.csv: 1 line quarantined',
+        detail:
+          'Opt-out export file optout_20260102.csv has 1 line quarantined and not applied (first: line 7).',
+      },
+    ];
     t = await ServerTestBed.start({
       dynamics: { contacts: 1 },
       syncFirst: false,
@@ -477,7 +491,11 @@ describe('opt-out and privacy providers', () => {
     expect((await t.api('GET', '/api/opt-out/freshness')).json).toEqual(optOut.freshnessView);
     const status = await t.api<StatusBody & { overall: { problems: string[] } }>('GET', '/api/status');
     expect(status.json.providers).toMatchObject({ optOut: true, privacy: true });
-    expect(status.json.overall.problems).toEqual(['opt-out export file is stale', 'SFTP usage at 85 %']);
+    expect(status.json.overall.problems).toEqual([
+      'opt-out export file is stale',
+      'SFTP usage at 85 %',
+      'opt-out file optout_20260102.csv: 1 line quarantined',
+    ]);
     const metrics = (await t.api('GET', '/metrics')).text;
     expect(metricValue(metrics, 'dcsync_optout_file_stale')).toBe(1);
     expect(metricValue(metrics, 'dcsync_sftp_usage_ratio')).toBe(0.85);

@@ -217,6 +217,24 @@ describe('OptOutExportWorkflow', () => {
     expect(next.malformedRows).toEqual([]);
   });
 
+  it('can inject a line whose quote never closes, and can end files with a #EOF;N trailer', async () => {
+    for (let i = 1; i <= 4; i += 1) source.setAttribute(`@pk${i}`, `c${i}`, 'blackList', true, jan1 + i);
+    const workflow = startWorkflow();
+    clock.advance(hour);
+    workflow.configure({ trailer: true });
+    workflow.injectMalformedRows(['unclosed-quote']);
+
+    const run = await workflow.runOnce();
+
+    const lines = readExport(run.fileName!).toString('utf8').split('\n');
+    const { line } = run.malformedRows[0]!;
+    expect(lines[line - 1]).toMatch(/^"@malformed-1;[^"]*$/);
+    // header, 4 good rows, the broken one, the trailer, '' after the last newline
+    expect(lines).toHaveLength(8);
+    expect(lines.at(-2)).toBe('#EOF;5');
+    expect(workflow.state().settings.trailer).toBe(true);
+  });
+
   it('fails like a full disk when the file does not fit the quota, and keeps the window for the next run', async () => {
     await storage.destroy();
     storage = new SftpStorage({ quotaBytes: 400 });

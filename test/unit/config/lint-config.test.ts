@@ -136,6 +136,34 @@ describe('lintConfig', () => {
       ]);
     });
 
+    it('warns about file settings that let a half-written export be read, or a line hold much memory', () => {
+      const codes = (file: NonNullable<NonNullable<SyncConfigInput['flows']['optOut']>['file']>) =>
+        lint(withOptOut({ mode: 'campaign-to-dynamics', mapping: { donotemail: 'blackListEmail' }, file }))
+          .filter((finding) => finding.severity === 'warning')
+          .map(({ code, path }) => [code, path]);
+      expect(codes({})).toEqual([]);
+      expect(codes({ stableChecks: 1 })).toEqual([
+        ['CONFIG_OPTOUT_STABLE_CHECKS', 'flows.optOut.file.stableChecks'],
+      ]);
+      expect(codes({ stableChecks: 3, pollIntervalMs: 10_000 })).toEqual([
+        ['CONFIG_OPTOUT_STABLE_WINDOW', 'flows.optOut.file.stableChecks'],
+      ]);
+      expect(codes({ stableChecks: 3, pollIntervalMs: 30_000 })).toEqual([]);
+      expect(codes({ maxLineBytes: 8 * 1024 * 1024 })).toEqual([
+        ['CONFIG_OPTOUT_LINE_LIMIT', 'flows.optOut.file.maxLineBytes'],
+      ]);
+      // Nothing to warn about when no file is read.
+      expect(
+        lint(
+          withOptOut({
+            mode: 'dynamics-to-campaign',
+            mapping: { donotemail: 'blackListEmail' },
+            file: { stableChecks: 1 },
+          }),
+        ).filter((finding) => finding.severity === 'warning'),
+      ).toEqual([]);
+    });
+
     it('rejects a column or attribute that the contact mapping also uses', () => {
       const input = withOptOut({ mode: 'bidirectional', mapping: { donotemail: 'blackListEmail' } });
       input.flows.contacts.mapping = {

@@ -85,6 +85,10 @@ describe('loadConfig', () => {
       retentionDays: 15,
       afterProcessing: 'archive',
       batchSize: 100,
+      maxLineBytes: 65_536,
+      requireTrailer: false,
+      incompleteAfterMinutes: 60,
+      maxAttempts: 10,
     });
     expect(config.privacy).toBeUndefined();
     expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8080 });

@@ -12,11 +12,13 @@ import { ManualClock, type Clock } from '../../../../src/core/clock.js';
 import type { Alert, AlertSink } from '../../../../src/core/ports/alert-sink.js';
 import type { OptOutMode } from '../../../../src/core/opt-out-resolver.js';
 import { Redactor } from '../../../../src/logging/redactor.js';
+import { buildContact } from '../../../support/dynamics-builders.js';
+import { runDcsync, type CliResult } from '../../../support/cli-runner.js';
 import type { OptOutRuntime } from '../../../../src/cli/runtime/opt-out-runtime.js';
 import { createSyncEngine } from '../../../../src/cli/runtime/start-sync.js';
 import { openSyncRuntime, type SyncRuntime } from '../../../../src/cli/runtime/sync-runtime.js';
 import type { SyncEngine } from '../../../../src/engine/sync-engine.js';
-import { SyncTestBed, type StoreKind } from '../../../support/sync-test-bed.js';
+import { SyncTestBed, testEnv, type StoreKind } from '../../../support/sync-test-bed.js';
 
 export interface OptOutBedOptions {
   store?: StoreKind;
@@ -128,12 +130,49 @@ export class OptOutTestBed {
     return calls.insert + calls.update + calls.unchangedUpdate;
   }
 
+  /** Contacts synced to Campaign, each opted out there (so the next export holds one row each). */
+  async optedOutInCampaign(n: number): Promise<string[]> {
+    const ids = Array.from({ length: n }, () =>
+      String(this.dynamics.createContact(buildContact()).contactid),
+    );
+    await (await this.bed.engine()).engine.runUntilIdle({ timeoutMs: 30_000 });
+    for (const id of ids) this.campaign.editProfileAsOperator(id, { blackListEmail: true });
+    return ids;
+  }
+
+  /** `donotemail` of each contact in Dynamics. */
+  donotemail(ids: readonly string[]): unknown[] {
+    return ids.map((id) => this.dynamics.getContact(id)!.donotemail);
+  }
+
+  /** Where a path of the SFTP account (`d365_loads/exports/…`) is on disk. */
+  onDisk(sftpPath: string): string {
+    return join(this.bed.campaign.sftp!.rootDir, sftpPath);
+  }
+
+  /** `dcsync …` in this process, with this bed's configuration. */
+  dcsync(...args: string[]): Promise<CliResult> {
+    return runDcsync([...args, '--config', this.bed.configPath], testEnv);
+  }
+
   /** Run the export workflow now (a moment later, so changes made just before are inside its window). */
-  async exportNow(): Promise<{ outcome: string; path: string; rowCount: number; fileName: string }> {
+  async exportNow(): Promise<{
+    outcome: string;
+    path: string;
+    rowCount: number;
+    fileName: string;
+    malformedRows: { line: number; kind: string }[];
+  }> {
     this.emulatedClock.advance(1000);
     const run = await this.sftp.runNow();
     this.emulatedClock.advance(1000);
-    return run as unknown as { outcome: string; path: string; rowCount: number; fileName: string };
+    return run as unknown as {
+      outcome: string;
+      path: string;
+      rowCount: number;
+      fileName: string;
+      malformedRows: { line: number; kind: string }[];
+    };
   }
 
   close(): Promise<void> {
