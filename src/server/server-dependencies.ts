@@ -86,8 +86,14 @@ export interface ServerDependencies {
   alerts?: { recent(): readonly DispatchedAlert[] } | undefined;
   /**
    * The health monitor, when one runs: the status shows its problems (with hysteresis). Without
-   * one, each status read assesses the moment it reads.
+   * one, or before its first check, each status read assesses the moment it reads.
    */
-  health?: { problems(): HealthProblem[]; readonly assessmentSettings: HealthSettings } | undefined;
+  health?:
+    | {
+        problems(): HealthProblem[];
+        readonly hasChecked: boolean;
+        readonly assessmentSettings: HealthSettings;
+      }
+    | undefined;
   options?: ServerOptions | undefined;
 }

@@ -241,14 +241,6 @@ function optOutConditions(input: OptOutHealthInput): HealthCondition[] {
           ? `No opt-out export file has arrived on the Campaign SFTP server (window ${freshness.stalenessHours} h): opt-outs made in Campaign are not reaching Dynamics. Check (and restart) the Campaign export workflow.`
           : `No new opt-out export file for more than ${freshness.stalenessHours} h (last ${new Date(freshness.lastFileAt).toISOString()}): opt-outs made in Campaign are not reaching Dynamics. Check (and restart) the Campaign export workflow.`,
     });
-  for (const file of input.fileProblems ?? [])
-    out.push({
-      kind: 'opt-out-file-problem',
-      subject: `${file.problem}:${file.file}`,
-      severity: 'critical',
-      summary: file.summary,
-      detail: file.detail,
-    });
   if (usage?.quotaBytes) {
     const share = usage.usedBytes / usage.quotaBytes;
     if (share >= 0.8)
@@ -260,6 +252,14 @@ function optOutConditions(input: OptOutHealthInput): HealthCondition[] {
         detail: `Campaign SFTP storage is ${Math.floor(share * 100)} % used (${usage.usedBytes} of ${usage.quotaBytes} bytes); a full SFTP server can lose or corrupt files. Processed files are removed after flows.optOut.file.retentionDays: lower it or free space.`,
       });
   }
+  for (const file of input.fileProblems ?? [])
+    out.push({
+      kind: 'opt-out-file-problem',
+      subject: `${file.problem}:${file.file}`,
+      severity: 'critical',
+      summary: file.summary,
+      detail: file.detail,
+    });
   return out;
 }
 

@@ -110,6 +110,7 @@ export class HealthMonitor {
   private readonly backlogSamples = new Map<string, { at: number; queued: number }[]>();
   private readonly deadLetterSamples = new Map<string, { at: number; count: number }[]>();
   private readonly announcedPrivacyFailures = new Set<string>();
+  private checked = false;
 
   constructor(private readonly options: HealthMonitorOptions) {
     this.settings = { ...defaultHealthSettings, ...options.settings };
@@ -130,6 +131,11 @@ export class HealthMonitor {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running;
+  }
+
+  /** Whether a check has completed (before that, {@link problems} knows nothing yet). */
+  get hasChecked(): boolean {
+    return this.checked;
   }
 
   /** The problems as of the last check, critical first. */
@@ -187,6 +193,7 @@ export class HealthMonitor {
       const growth = this.deadLetterGrowth(flow.flow, flow.deadLetters, now);
       if (growth) await this.raise(growth);
     }
+    this.checked = true;
     await this.options.checkpoints?.set(
       healthCheckpoint,
       JSON.stringify({ at: now, problems: this.tracker.problems() } satisfies HealthRecord),

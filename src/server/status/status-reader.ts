@@ -222,17 +222,20 @@ export class StatusReader {
     optOut: StatusSnapshot['optOut'],
   ): ProblemView[] {
     const { health, clock } = this.deps;
-    if (health) return health.problems();
+    if (health?.hasChecked) return health.problems();
     const now = clock.now();
-    return assessHealth({
-      now,
-      flows: statuses,
-      campaign,
-      backlogTrends: [],
-      optOut: optOut
-        ? { freshness: optOut.freshness, usage: optOut.sftpUsage, fileProblems: optOut.fileProblems }
-        : null,
-    }).map((condition) => ({ ...condition, since: now }));
+    return assessHealth(
+      {
+        now,
+        flows: statuses,
+        campaign,
+        backlogTrends: [],
+        optOut: optOut
+          ? { freshness: optOut.freshness, usage: optOut.sftpUsage, fileProblems: optOut.fileProblems }
+          : null,
+      },
+      health?.assessmentSettings,
+    ).map((condition) => ({ ...condition, since: now }));
   }
 
   /** Counts per code, reused while young and still adding up to the fresh total. */
