@@ -8,6 +8,7 @@ import {
   type UpsertChange,
 } from '../core/record-change.js';
 import { matchesFilter } from '../core/record-filter.js';
+import { holdsRecordKey, isOlderSourceVersion } from '../core/record-key.js';
 import type {
   AuditEntry,
   CompletionEffects,
@@ -36,14 +37,6 @@ export type ApplyResult =
   | { kind: 'done'; outcome: ApplyOutcome; effects: CompletionEffects; landed: boolean }
   | { kind: 'park'; parent: ParentRef; reason: string };
 
-/** Compare two decimal version strings numerically. */
-export function compareVersions(a: string, b: string): number {
-  const x = a.replace(/^0+(?=\d)/, '');
-  const y = b.replace(/^0+(?=\d)/, '');
-  if (x.length !== y.length) return x.length - y.length;
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
 function stableStringify(value: JsonValue): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
@@ -54,10 +47,6 @@ function stableStringify(value: JsonValue): string {
 /** Hash of the fields written, to skip writes that would change nothing. */
 export function hashFields(fields: JsonObject): string {
   return createHash('sha256').update(stableStringify(fields)).digest('base64url').slice(0, 32);
-}
-
-function sameKey(a: unknown, b: string): boolean {
-  return typeof a === 'string' && a.toLowerCase() === b.toLowerCase();
 }
 
 /**
@@ -114,11 +103,7 @@ export class RecordApplier {
     const lane = item.lane;
     if (change.op === 'delete') return this.applyDelete(flow, item, change, entry, lane, 'deleted');
 
-    if (
-      entry?.lastSourceVersion &&
-      item.sourceVersion &&
-      compareVersions(item.sourceVersion, entry.lastSourceVersion) < 0
-    ) {
+    if (isOlderSourceVersion(item.sourceVersion, entry?.lastSourceVersion ?? null)) {
       return this.done('stale', {}, false);
     }
     if (!matchesFilter(flow.filter, change.values)) {
@@ -345,7 +330,7 @@ export class RecordApplier {
   ): Promise<ApplyResult | null> {
     const existing = await flow.sink.findByKey(key, { lane });
     if (!existing) return null;
-    if (!sameKey(existing.fields[flow.sink.keyField], key)) {
+    if (!holdsRecordKey(existing.fields[flow.sink.keyField], key)) {
       // The look-up answered with a record that does not carry this key: never touch it (I2).
       return this.done('skipped-foreign', {}, false);
     }
@@ -402,7 +387,7 @@ export class RecordApplier {
     let pkey = entry?.campaignPKey ?? null;
     if (!pkey) {
       const existing = await flow.sink.findByKey(key, { lane });
-      if (existing && sameKey(existing.fields[flow.sink.keyField], key)) pkey = existing.pkey;
+      if (existing && holdsRecordKey(existing.fields[flow.sink.keyField], key)) pkey = existing.pkey;
     }
     const detail =
       why === 'filtered-out'

@@ -1,3 +1,4 @@
+import { isDynamicsId } from '../../core/record-key.js';
 import { userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
 import type { PrivacyRequest, PrivacyStepEntry } from '../../core/ports/privacy-store.js';
@@ -22,8 +23,6 @@ interface ListOptions extends CommonOptions {
   state?: string;
   limit?: string;
 }
-
-const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function whoAsked(explicit: string | undefined, env: NodeJS.ProcessEnv): string {
   if (explicit) return `cli:${explicit}`;
@@ -71,7 +70,7 @@ function viewOf(request: PrivacyRequest, steps?: readonly PrivacyStepEntry[]): R
 }
 
 function checkContact(contact: string, context: CliContext): boolean {
-  if (guidPattern.test(contact)) return true;
+  if (isDynamicsId(contact)) return true;
   context.err.write('dcsync: --contact must be a Dynamics contact id (a GUID)\n');
   return false;
 }

@@ -1,3 +1,4 @@
+import { isDynamicsId } from '../../core/record-key.js';
 import { SyncError } from '../../core/errors.js';
 import type { PrivacyRequest, PrivacyStore } from '../../core/ports/privacy-store.js';
 import type { Page, PageRequest } from '../../core/ports/state-store.js';
@@ -9,8 +10,6 @@ import type {
   PrivacyRequestInput,
   PrivacyRequestView,
 } from '../../server/providers/privacy-provider.js';
-
-const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function viewOf(request: PrivacyRequest): PrivacyRequestView {
   return {
@@ -61,7 +60,7 @@ export class StorePrivacyProvider implements PrivacyProvider {
   }
 
   async create(input: PrivacyRequestInput): Promise<PrivacyRequestView> {
-    if (!guidPattern.test(input.contactId)) {
+    if (!isDynamicsId(input.contactId)) {
       throw new SyncError('PRIVACY_INVALID_CONTACT', 'contactId must be a Dynamics contact id (a GUID)');
     }
     const request = await this.runner.start({

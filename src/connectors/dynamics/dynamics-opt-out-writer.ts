@@ -1,4 +1,5 @@
 import { ConnectorError } from '../../core/errors.js';
+import { isDynamicsId } from '../../core/record-key.js';
 import type {
   ContactOptOutState,
   ContactOptOutUpdate,
@@ -17,13 +18,6 @@ export interface DynamicsOptOutWriterOptions {
   readChunkSize?: number | undefined;
   /** Updates per `$batch`. @default 100 */
   batchSize?: number | undefined;
-}
-
-const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Whether `id` can be a Dataverse row id (a GUID). */
-export function isDynamicsId(id: string): boolean {
-  return guidPattern.test(id);
 }
 
 function parseTime(value: unknown): number | null {

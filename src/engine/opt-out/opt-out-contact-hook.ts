@@ -1,3 +1,4 @@
+import { holdsRecordKey } from '../../core/record-key.js';
 import type { Clock } from '../../core/clock.js';
 import type { JsonObject } from '../../core/json.js';
 import type { OptOutDecision, OptOutStore, OptOutWrite } from '../../core/ports/opt-out-store.js';
@@ -101,7 +102,7 @@ export class OptOutContactHook implements UpsertHook {
     if (live.length > 0) {
       const found = await this.options.profiles.findByKey(key, { lane });
       const foundKey = found?.fields[this.options.profiles.keyField];
-      if (found && typeof foundKey === 'string' && foundKey.toLowerCase() === key) profile = found.fields;
+      if (found && holdsRecordKey(foundKey, key)) profile = found.fields;
     }
     const extraFields: JsonObject = {};
     const campaignWrites: Omit<OptOutWrite, 'at'>[] = [];

@@ -1,7 +1,7 @@
 import { TextDecoder } from 'node:util';
 import { campaignOptOutAttributes, isCampaignOptOutAttribute } from '../../core/opt-out-resolver.js';
 import { SyncError } from '../../core/errors.js';
-import { isDynamicsId } from '../../connectors/dynamics/dynamics-opt-out-writer.js';
+import { isDynamicsId } from '../../core/record-key.js';
 import { readExportLines, type LineReaderStats } from './opt-out-line-reader.js';
 import { parseCampaignTime } from './opt-out-settings.js';
 

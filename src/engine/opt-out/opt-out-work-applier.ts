@@ -1,3 +1,4 @@
+import { holdsRecordKey } from '../../core/record-key.js';
 import type { Clock } from '../../core/clock.js';
 import { SyncError } from '../../core/errors.js';
 import type { OptOutDynamicsWriter } from '../../core/ports/opt-out-dynamics-writer.js';
@@ -137,7 +138,7 @@ export class OptOutWorkApplier implements WorkItemApplier {
     if (!profile) return this.done('absent');
     const key = profile.fields[profiles.keyField];
     // Only a profile that carries this contact's id is ever written (I2).
-    if (typeof key !== 'string' || key.toLowerCase() !== p.contactId) return this.done('skipped-foreign');
+    if (!holdsRecordKey(key, p.contactId)) return this.done('skipped-foreign');
     const current = profile.fields[p.attribute] === true;
     if (current === p.value) return this.done('unchanged');
     if (p.basis !== null && current !== p.basis) return this.done('stale');

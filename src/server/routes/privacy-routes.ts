@@ -1,3 +1,4 @@
+import { isDynamicsId } from '../../core/record-key.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { privacyRegulations } from '../../config/config-schema.js';
@@ -7,18 +8,18 @@ import { privacyRequestStates, type PrivacyProvider } from '../providers/privacy
 import { definedOnly, pageQuerySchema, parseInput } from './route-input.js';
 import type { RouteContext } from './route-context.js';
 
-const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const isLowerCaseDynamicsId = (id: string): boolean => isDynamicsId(id) && id === id.toLowerCase();
 
 const listQuery = pageQuerySchema.extend({
   state: z.enum(privacyRequestStates).optional(),
-  contact: z.string().regex(guid, 'must be a lower-case contact id (GUID)').optional(),
+  contact: z.string().refine(isLowerCaseDynamicsId, 'must be a lower-case contact id (GUID)').optional(),
 });
 const idParams = z.object({ id: z.string().min(1).max(200) });
 const createBody = z.strictObject({
   contactId: z
     .string()
     .transform((id) => id.toLowerCase())
-    .pipe(z.string().regex(guid, 'must be a Dynamics contact id (GUID)')),
+    .pipe(z.string().refine(isLowerCaseDynamicsId, 'must be a Dynamics contact id (GUID)')),
   regulation: z.enum(privacyRegulations).optional(),
 });
 

@@ -4,7 +4,7 @@
  * each change's outcome and the rows to insert or update.
  */
 import type { EnqueueOutcome } from '../../core/ports/state-store.js';
-import { isOlderSourceVersion, newerSourceVersion } from './source-version.js';
+import { isOlderSourceVersion, newerSourceVersion } from '../../core/record-key.js';
 import { keyOf } from './sql-list.js';
 
 /** A validated change, ready to stage. */

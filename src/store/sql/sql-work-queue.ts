@@ -21,7 +21,7 @@ import type { SqlExecutor, SqlParam, SqlTransaction } from './sql-driver.js';
 import { writeKeyMapChanges, type KeyMapChange } from './sql-key-map-store.js';
 import { chunk, isStoreId, keyOf, placeholders } from './sql-list.js';
 import type { SqlStoreContext } from './sql-store-context.js';
-import { isOlderSourceVersion, newerSourceVersion } from './source-version.js';
+import { isOlderSourceVersion, newerSourceVersion } from '../../core/record-key.js';
 import { stageChanges } from './stage-changes.js';
 import { requireText, requireTime, toStagedChange } from './staged-change-input.js';
 import {
