@@ -27,7 +27,7 @@ import { startDynamicsEmulator } from '../emulators/dynamics/dynamics-emulator.j
 import { startCampaignEmulator } from '../emulators/campaign/campaign-emulator.js';
 import { openStateStore } from '../src/store/open-state-store.js';
 import { FlowControl } from '../src/engine/flow-control.js';
-import { tableFlowId } from '../src/engine/flow-definition.js';
+import { tableFlowId } from '../src/engine/records/record-flow.js';
 import { systemClock } from '../src/core/clock.js';
 import { campaignTestSeed } from '../test/support/campaign-test-bed.js';
 import { buildOrder, customTableDynamicsSeed, orderTable } from '../test/support/custom-table-fixtures.js';

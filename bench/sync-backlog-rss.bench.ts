@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStateStore } from '../src/store/open-state-store.js';
-import { cursorCheckpoint, type CursorState } from '../src/engine/table-poller.js';
+import { cursorCheckpoint, type CursorState } from '../src/engine/feed-cursor.js';
 import { bundleSyncChild, EmulatorHost, SyncChild, writeSyncConfig } from '../test/support/sync-process.js';
 import { writeBenchResult } from './support/write-result.js';
 
@@ -49,7 +49,7 @@ export async function run(): Promise<void> {
       await sleep(2000);
       const store = await openStateStore(storeUrl, { migrate: false });
       try {
-        const raw = await store.checkpoints.get(cursorCheckpoint('contacts'));
+        const raw = await store.checkpoints.get(cursorCheckpoint.name('contacts'));
         if (raw && (JSON.parse(raw) as CursorState).phase === 'delta') stagedAt = performance.now();
       } finally {
         await store.close();

@@ -1,4 +1,5 @@
-import type { JsonObject } from './json.js';
+import { z } from 'zod';
+import { jsonObjectSchema, type JsonObject } from './json.js';
 
 /** Where a change came from: the first full read, a delta read, an operator replay, a re-baseline. */
 export const changeOrigins = ['initial', 'delta', 'replay', 'rebaseline'] as const;
@@ -24,18 +25,32 @@ export interface DeleteChange {
 
 export type RecordChange = UpsertChange | DeleteChange;
 
-/** Narrow an untyped stored payload back to a {@link RecordChange}; throws on a malformed payload. */
-export function parseRecordChange(payload: unknown): RecordChange {
-  if (typeof payload === 'object' && payload !== null && !Array.isArray(payload)) {
-    const p = payload as Record<string, unknown>;
-    if (p.op === 'upsert' && typeof p.values === 'object' && p.values !== null)
-      return p as unknown as UpsertChange;
-    if (p.op === 'delete') return p as unknown as DeleteChange;
-  }
-  throw new TypeError('work item payload is not a record change');
-}
+/**
+ * The payload schema of record flows (F1, F2): a work item's stored payload is read back through it,
+ * so a malformed payload is a clear error naming the record, never a cast.
+ */
+export const recordChangeSchema: z.ZodType<RecordChange> = z.discriminatedUnion('op', [
+  z.object({
+    op: z.literal('upsert'),
+    origin: z.enum(changeOrigins),
+    values: jsonObjectSchema,
+    modifiedOn: z.string().nullable(),
+  }),
+  z.object({
+    op: z.literal('delete'),
+    origin: z.enum(changeOrigins),
+    reason: z.enum(['deleted', 'missing-after-rebaseline']),
+  }),
+]);
 
 /** Whether the change is part of a bulk load whose "apply on create/replay only" fields must be written. */
 export function isFullWrite(change: RecordChange): boolean {
   return change.origin === 'initial' || change.origin === 'replay' || change.origin === 'rebaseline';
+}
+
+/** A record change as a stored work-item payload (JSON; read back through {@link recordChangeSchema}). */
+export function recordChangePayload(change: RecordChange): JsonObject {
+  return change.op === 'upsert'
+    ? { op: change.op, origin: change.origin, values: change.values, modifiedOn: change.modifiedOn }
+    : { op: change.op, origin: change.origin, reason: change.reason };
 }

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import type { EngineEvents } from './engine-events.js';
 
 /** What applying one work item did; the run summary counts these. */
 export const applyOutcomes = [
@@ -51,7 +52,14 @@ export class EngineStats {
     this.listeners.push(listener);
   }
 
-  record(flow: string, outcome: StatOutcome, durationMs?: number, enqueuedAt?: number): void {
+  /** Count what the engine reports: applied, parked, retried and dead-lettered items. */
+  subscribe(events: EngineEvents): void {
+    events.on('item.applied', (e) => this.record(e.flow, e.outcome, e.elapsedMs, e.lagMs));
+    events.on('item.parked', (e) => this.record(e.flow, 'parked'));
+    events.on('item.failed', (e) => this.record(e.flow, e.deadLettered ? 'dead-lettered' : 'retried'));
+  }
+
+  record(flow: string, outcome: StatOutcome, durationMs?: number, lagMs?: number): void {
     let counts = this.perFlow.get(flow);
     if (!counts) {
       counts = emptyCounts();
@@ -59,12 +67,10 @@ export class EngineStats {
     }
     counts[outcome]++;
     const now = this.clock.now();
-    let lagMs: number | undefined;
     if (outcome !== 'retried' && outcome !== 'parked') {
       this.recent.push(now);
       if (this.recent.length > 100_000) this.recent.splice(0, this.recent.length - 100_000);
-      if (enqueuedAt !== undefined) {
-        lagMs = Math.max(0, now - enqueuedAt);
+      if (lagMs !== undefined) {
         this.lags.push(lagMs);
         if (this.lags.length > 10_000) this.lags.splice(0, this.lags.length - 10_000);
       }

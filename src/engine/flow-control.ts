@@ -1,20 +1,34 @@
+import { z } from 'zod';
 import type { Clock } from '../core/clock.js';
 import type { StateStore } from '../core/ports/state-store.js';
+import { defineCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoints.js';
 
-/** Operator-visible state of a flow (checkpoint `flow:<id>:control`). */
-export interface FlowControlState {
-  status: 'running' | 'paused';
-  reason: string | null;
-  since: number;
+const flowControlSchema = z.object({
+  status: z.enum(['running', 'paused']),
+  reason: z.string().nullable(),
+  since: z.number(),
   /** Run whose mass change the operator accepted (the breaker stays quiet for it). */
-  acceptedRunId: string | null;
+  acceptedRunId: z.string().nullable(),
   /** Run that tripped the breaker, when paused by it. */
-  trippedRunId: string | null;
-}
+  trippedRunId: z.string().nullable(),
+});
 
-export function controlCheckpoint(flowId: string): string {
-  return `flow:${flowId}:control`;
-}
+/** Operator-visible state of a flow. */
+export type FlowControlState = z.infer<typeof flowControlSchema>;
+
+/** Checkpoint `flow:<id>:control`: paused or running, why, since when. */
+export const controlCheckpoint = defineCheckpoint<FlowControlState>({
+  description: 'pause state of a flow',
+  name: (flowId) => `flow:${flowId}:control`,
+  schema: flowControlSchema,
+  initial: (now) => ({
+    status: 'running',
+    reason: null,
+    since: now,
+    acceptedRunId: null,
+    trippedRunId: null,
+  }),
+});
 
 /**
  * Pause/resume state of every flow, persisted so a pause survives restarts and is seen by every
@@ -29,24 +43,15 @@ export class FlowControl {
   ) {}
 
   async refresh(flowIds: readonly string[]): Promise<void> {
-    for (const id of flowIds) {
-      const raw = await this.store.checkpoints.get(controlCheckpoint(id));
-      this.states.set(id, raw ? (JSON.parse(raw) as FlowControlState) : this.initial());
-    }
-  }
-
-  private initial(): FlowControlState {
-    return {
-      status: 'running',
-      reason: null,
-      since: this.clock.now(),
-      acceptedRunId: null,
-      trippedRunId: null,
-    };
+    for (const id of flowIds)
+      this.states.set(
+        id,
+        await readCheckpoint(this.store.checkpoints, controlCheckpoint, id, this.clock.now()),
+      );
   }
 
   get(flowId: string): FlowControlState {
-    return this.states.get(flowId) ?? this.initial();
+    return this.states.get(flowId) ?? controlCheckpoint.initial(this.clock.now());
   }
 
   isPaused(flowId: string): boolean {
@@ -59,7 +64,7 @@ export class FlowControl {
 
   private async write(flowId: string, state: FlowControlState): Promise<void> {
     this.states.set(flowId, state);
-    await this.store.checkpoints.set(controlCheckpoint(flowId), JSON.stringify(state));
+    await writeCheckpoint(this.store.checkpoints, controlCheckpoint, flowId, state);
   }
 
   async pause(flowId: string, reason: string, trippedRunId: string | null = null): Promise<void> {

@@ -1,8 +1,9 @@
 import type { Clock } from '../core/clock.js';
 import type { RetryingEntry, StateStore } from '../core/ports/state-store.js';
 import type { OutcomeCounts } from './engine-stats.js';
+import { readCheckpoint } from './checkpoints.js';
+import { cursorCheckpoint, replayCheckpoint, type CursorState, type ReplayState } from './feed-cursor.js';
 import { controlCheckpoint, type FlowControlState } from './flow-control.js';
-import { cursorCheckpoint, replayCheckpoint, type CursorState, type ReplayState } from './table-poller.js';
 
 export interface FlowStatus {
   flow: string;
@@ -30,10 +31,6 @@ function retryingOf(entries: readonly RetryingEntry[], flow: string): FlowStatus
   return { total: byCode.reduce((n, e) => n + e.count, 0), byCode };
 }
 
-function parse<T>(raw: string | null): T | null {
-  return raw ? (JSON.parse(raw) as T) : null;
-}
-
 /**
  * Status of flows as the store knows it — works from any process (`dcsync status`, the HTTP API)
  * whether or not the engine runs there.
@@ -50,35 +47,21 @@ export async function collectFlowStatuses(
   for (const flow of flows) {
     const mine = backlog.filter((b) => b.flow === flow.id);
     const oldest = await store.queue.oldestQueuedAt(flow.id);
-    const control = parse<FlowControlState>(await store.checkpoints.get(controlCheckpoint(flow.id))) ?? {
-      status: 'running',
-      reason: null,
-      since: clock.now(),
-      acceptedRunId: null,
-      trippedRunId: null,
-    };
+    const now = clock.now();
+    const control = await readCheckpoint(store.checkpoints, controlCheckpoint, flow.id, now);
     out.push({
       flow: flow.id,
       table: flow.table,
       control,
-      cursor: parse<CursorState>(await store.checkpoints.get(cursorCheckpoint(flow.id))) ?? {
-        phase: 'initial',
-        link: null,
-        runId: null,
-        runRows: 0,
-        runDeletes: 0,
-        runOverwrites: 0,
-        startedAt: clock.now(),
-        caughtUpAt: null,
-      },
-      replay: parse<ReplayState>(await store.checkpoints.get(replayCheckpoint(flow.id))),
+      cursor: await readCheckpoint(store.checkpoints, cursorCheckpoint, flow.id, now),
+      replay: await readCheckpoint(store.checkpoints, replayCheckpoint, flow.id, now),
       backlog: {
         queued: mine.reduce((n, b) => n + b.queued, 0),
         leased: mine.reduce((n, b) => n + b.leased, 0),
         live: mine.filter((b) => b.lane === 'live').reduce((n, b) => n + b.queued + b.leased, 0),
         bulk: mine.filter((b) => b.lane === 'bulk').reduce((n, b) => n + b.queued + b.leased, 0),
       },
-      lagMs: oldest === null ? null : Math.max(0, clock.now() - oldest),
+      lagMs: oldest === null ? null : Math.max(0, now - oldest),
       retrying: retryingOf(retrying, flow.id),
       deadLetters: await store.deadLetters.count({ flow: flow.id }),
       parked: await store.parked.count(flow.id),

@@ -1,15 +1,23 @@
+import { z } from 'zod';
 import type { Clock } from '../core/clock.js';
-import type { JsonObject } from '../core/json.js';
+import { jsonObjectSchema, type JsonObject } from '../core/json.js';
 import type { EngineLogger } from '../core/ports/engine-logger.js';
 import type { StateStore } from '../core/ports/state-store.js';
+import { checkpointWrite, defineCheckpoint } from './checkpoints.js';
 
 const prefix = 'process:';
 
-export interface HeartbeatRecord {
-  owner: string;
-  at: number;
-  sample: JsonObject;
-}
+const heartbeatSchema = z.object({ owner: z.string(), at: z.number(), sample: jsonObjectSchema });
+
+export type HeartbeatRecord = z.infer<typeof heartbeatSchema>;
+
+/** Checkpoint `process:<owner>`: what a running process last published about itself. */
+export const heartbeatCheckpoint = defineCheckpoint<HeartbeatRecord | null>({
+  description: 'heartbeat of a sync process',
+  name: (owner) => `${prefix}${owner}`,
+  schema: heartbeatSchema,
+  initial: () => null,
+});
 
 /**
  * Each running sync process publishes what only it knows (call-budget use, throughput, lag) to
@@ -40,7 +48,9 @@ export class ProcessHeartbeat {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.options.store.checkpoints.delete(`${prefix}${this.options.owner}`).catch(() => undefined);
+    await this.options.store.checkpoints
+      .delete(heartbeatCheckpoint.name(this.options.owner))
+      .catch(() => undefined);
   }
 
   private async beat(): Promise<void> {
@@ -50,7 +60,8 @@ export class ProcessHeartbeat {
       sample: this.options.sample(),
     };
     try {
-      await this.options.store.checkpoints.set(`${prefix}${this.options.owner}`, JSON.stringify(record));
+      const write = checkpointWrite(heartbeatCheckpoint, this.options.owner, record);
+      await this.options.store.checkpoints.set(write.name, write.value);
     } catch (error) {
       this.options.logger.warn({ err: error }, 'publishing the process heartbeat failed');
     }
@@ -64,7 +75,17 @@ export async function readHeartbeats(
   maxAgeMs = 30_000,
 ): Promise<HeartbeatRecord[]> {
   const rows = await store.checkpoints.list(prefix);
-  return rows
-    .map((r) => JSON.parse(r.value) as HeartbeatRecord)
-    .filter((r) => clock.now() - r.at <= maxAgeMs);
+  const records: HeartbeatRecord[] = [];
+  for (const row of rows) {
+    // A heartbeat that does not parse (another version's) says nothing about a live process.
+    let json: unknown = null;
+    try {
+      json = JSON.parse(row.value);
+    } catch {
+      continue;
+    }
+    const parsed = heartbeatSchema.safeParse(json);
+    if (parsed.success && clock.now() - parsed.data.at <= maxAgeMs) records.push(parsed.data);
+  }
+  return records;
 }

@@ -3,25 +3,28 @@ import type { Clock } from '../core/clock.js';
 import type { AlertSink } from '../core/ports/alert-sink.js';
 import type { EngineLogger } from '../core/ports/engine-logger.js';
 import type { StateStore } from '../core/ports/state-store.js';
-import type { RecordGuard } from '../core/ports/record-guard.js';
 import { resolveRetryPolicy, type RetryPolicyOptions } from '../core/retry-policy.js';
-import { EngineStats } from './engine-stats.js';
-import { ProcessHeartbeat } from './process-heartbeat.js';
 import type { JsonObject } from '../core/json.js';
-import type { FlowDefinition } from './flow-definition.js';
+import { EngineEvents } from './engine-events.js';
+import { EngineStats } from './engine-stats.js';
+import { FeedPoller } from './feed-poller.js';
 import { FlowControl } from './flow-control.js';
 import { collectFlowStatuses, type FlowStatus } from './flow-status.js';
+import { FlowRegistry, type Flow } from './flow.js';
 import type { BreakerSettings } from './mass-change-breaker.js';
-import { RecordApplier, type WorkItemApplier } from './record-applier.js';
-import { TablePoller, type ReadProgress } from './table-poller.js';
+import { Parking } from './parking.js';
+import { ProcessHeartbeat } from './process-heartbeat.js';
 import { WorkRunner } from './work-runner.js';
 
 export interface SyncEngineOptions {
   store: StateStore;
-  flows: readonly FlowDefinition[];
+  /** Every flow this process knows: the runner's task list; flows with a feed are polled. */
+  flows: readonly Flow<unknown>[];
   clock: Clock;
   logger: EngineLogger;
   alerts: AlertSink;
+  /** The event bus to report on (status, metrics and progress subscribe). @default a new one */
+  events?: EngineEvents;
   /** Items in flight at once. @default 8 */
   workers?: number;
   /**
@@ -29,30 +32,29 @@ export interface SyncEngineOptions {
    * long a crashed process's poller lock blocks a restarted one (at most 30 s). @default 60000
    */
   leaseMs?: number;
-  /** Delta poll interval. @default 5000 */
+  /** Feed poll interval. @default 5000 */
   pollIntervalMs?: number;
   retry?: RetryPolicyOptions;
   /** @default { maxShare: 0.2, minRecords: 1000 } */
   breaker?: BreakerSettings;
-  /** Run the pollers (one process per table is elected). @default true */
+  /** Run the pollers (one process per feed is elected). @default true */
   poll?: boolean;
   /** Run the workers. @default true */
   work?: boolean;
-  onProgress?: (progress: ReadProgress) => void;
   /** Worker identity. @default host:pid */
   owner?: string;
-  /** Privacy holds and tombstones (I9). @default none */
-  guard?: RecordGuard;
-  /** Appliers of flows that read no table (e.g. `optout:dynamics`), by flow id. @default none */
-  appliers?: ReadonlyMap<string, WorkItemApplier>;
-  /** Services started, stopped and waited for together with the engine. @default none */
-  companions?: readonly EngineCompanion[];
+  /** Sources with a loop of their own (e.g. the opt-out export ingestor), run with the engine. @default none */
+  services?: readonly SourceService[];
   /** Extra facts this process publishes in its heartbeat (e.g. call-budget use). */
   publish?: () => JsonObject;
 }
 
-/** A service that runs alongside the engine (e.g. the opt-out file ingestor). */
-export interface EngineCompanion {
+/**
+ * A source that runs its own loop next to the engine and stages into (or applies for) its flows —
+ * the opt-out export ingestor reads files from the Campaign SFTP server. Started, stopped and
+ * waited for together with the engine.
+ */
+export interface SourceService {
   start(): void;
   /** Stop and wait for work in progress to reach a safe point. */
   stop(): Promise<void>;
@@ -81,9 +83,10 @@ export interface RunSummary {
 export class SyncEngine {
   readonly stats: EngineStats;
   readonly control: FlowControl;
-  private readonly pollers = new Map<string, TablePoller>();
+  readonly events: EngineEvents;
+  readonly registry: FlowRegistry;
+  private readonly pollers = new Map<string, FeedPoller>();
   private readonly runner: WorkRunner | null;
-  private readonly flowsById: Map<string, FlowDefinition>;
   private controlTimer: NodeJS.Timeout | null = null;
   private readonly heartbeat: ProcessHeartbeat;
   private started = false;
@@ -91,8 +94,14 @@ export class SyncEngine {
 
   constructor(private readonly options: SyncEngineOptions) {
     const { store, clock, logger } = options;
-    this.flowsById = new Map(options.flows.map((f) => [f.id, f]));
+    this.registry = new FlowRegistry(options.flows);
+    this.events =
+      options.events ??
+      new EngineEvents((error, event) =>
+        logger.warn({ err: error, event }, 'an engine event listener failed'),
+      );
     this.stats = new EngineStats(clock);
+    this.stats.subscribe(this.events);
     this.control = new FlowControl(store, clock);
     const owner = options.owner ?? `${hostname()}:${process.pid}`;
     this.heartbeat = new ProcessHeartbeat({
@@ -109,70 +118,67 @@ export class SyncEngine {
         ...(options.publish ? options.publish() : {}),
       }),
     });
-    const parentFlows = new Set(options.flows.flatMap((f) => f.links.map((l) => l.parentFlow)));
-    const appliers = options.appliers ?? new Map<string, WorkItemApplier>();
-    const applier = new RecordApplier(store, this.flowsById, clock, options.guard, appliers);
+    const parking = new Parking(store, this.registry, this.events);
     this.runner =
       options.work === false
         ? null
         : new WorkRunner({
             store,
-            applier,
+            flows: this.registry,
+            parking,
+            events: this.events,
             clock,
             logger,
-            stats: this.stats,
             retryPolicy: resolveRetryPolicy(options.retry),
             owner,
             window: options.workers ?? 8,
             leaseMs: options.leaseMs ?? 60_000,
-            activeFlows: () =>
-              [...options.flows.map((f) => f.id), ...appliers.keys()].filter(
-                (id) => !this.control.isPaused(id),
-              ),
-            parentFlows,
+            activeFlows: () => this.registry.ids.filter((id) => !this.control.isPaused(id)),
           });
+    this.events.on('item.staged', () => this.runner?.wake());
     if (options.poll !== false) {
-      for (const flow of options.flows) {
+      for (const flow of this.registry.fed) {
         this.pollers.set(
           flow.id,
-          new TablePoller({
+          new FeedPoller({
             flow,
             store,
             clock,
             logger,
             alerts: options.alerts,
             control: this.control,
+            parking,
+            events: this.events,
             breaker: options.breaker ?? { maxShare: 0.2, minRecords: 1000 },
             owner,
             pollIntervalMs: options.pollIntervalMs ?? 5000,
             // Renewed by a heartbeat, so it need not outlast a poll interval or a long read.
             lockTtlMs: Math.min(30_000, options.leaseMs ?? 60_000),
-            onStaged: () => this.runner?.wake(),
-            ...(options.onProgress ? { onProgress: options.onProgress } : {}),
           }),
         );
       }
     }
   }
 
-  get flows(): readonly FlowDefinition[] {
-    return this.options.flows;
+  /** The flows read from a change feed, with what they read (`table`), for status and commands. */
+  get flows(): readonly { id: string; table: string }[] {
+    return this.registry.fed.map((f) => ({ id: f.id, table: f.feed.table }));
   }
 
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
     this.startedAt = this.options.clock.now();
-    await this.control.refresh([...this.flowsById.keys()]);
+    await this.control.refresh(this.registry.ids);
     this.controlTimer = setInterval(() => {
-      this.control.refresh([...this.flowsById.keys()]).catch((error: unknown) => {
+      this.control.refresh(this.registry.ids).catch((error: unknown) => {
         this.options.logger.warn({ err: error }, 'refreshing flow control failed');
       });
     }, 2000);
     this.controlTimer.unref();
     for (const poller of this.pollers.values()) poller.start();
     this.runner?.start();
-    for (const companion of this.options.companions ?? []) companion.start();
+    for (const companion of this.options.services ?? []) companion.start();
     this.heartbeat.start();
   }
 
@@ -181,7 +187,7 @@ export class SyncEngine {
     if (!this.started) return;
     if (this.controlTimer) clearInterval(this.controlTimer);
     await Promise.all([...this.pollers.values()].map((p) => p.stop()));
-    await Promise.all((this.options.companions ?? []).map((c) => c.stop()));
+    await Promise.all((this.options.services ?? []).map((c) => c.stop()));
     await this.runner?.stop();
     await this.heartbeat.stop();
     this.started = false;
@@ -205,7 +211,7 @@ export class SyncEngine {
       if (!poller.caughtUp) return false;
       if (await poller.readReplay()) return false;
     }
-    for (const companion of this.options.companions ?? []) if (!(await companion.isIdle())) return false;
+    for (const companion of this.options.services ?? []) if (!(await companion.isIdle())) return false;
     if ((this.runner?.inFlightCount ?? 0) > 0) return false;
     const backlog = await this.options.store.queue.backlog();
     return backlog.every((b) => this.control.isPaused(b.flow) || b.queued + b.leased === 0);
@@ -268,13 +274,8 @@ export class SyncEngine {
   }
 
   async flowStatuses(): Promise<FlowStatus[]> {
-    await this.control.refresh([...this.flowsById.keys()]);
-    return collectFlowStatuses(
-      this.options.store,
-      this.options.clock,
-      this.options.flows.map((f) => ({ id: f.id, table: f.table })),
-      this.stats.byFlow(),
-    );
+    await this.control.refresh(this.registry.ids);
+    return collectFlowStatuses(this.options.store, this.options.clock, this.flows, this.stats.byFlow());
   }
 }
 

@@ -2,7 +2,7 @@ import type { JsonObject, JsonValue } from '../core/json.js';
 import type { SinkRecord } from '../core/ports/record-sink.js';
 import type { StateStore } from '../core/ports/state-store.js';
 import { matchesFilter } from '../core/record-filter.js';
-import type { FlowDefinition } from './flow-definition.js';
+import type { RecordFlowSettings } from './records/record-flow.js';
 
 /** What `dcsync plan` would do, per category; samples are ids only (no personal data). */
 export interface SyncPlan {
@@ -55,7 +55,7 @@ function differs(mapped: JsonObject, current: JsonObject): boolean {
  * hundred MiB.
  */
 export async function planFlow(
-  flow: FlowDefinition,
+  flow: RecordFlowSettings,
   store: StateStore,
   campaignRecords: AsyncIterable<SinkRecord>,
   options: PlanOptions = {},
@@ -86,7 +86,7 @@ export async function planFlow(
   const mapped = new Map<string, string>();
   const filteredOut = new Set<string>();
   const byMatch = new Map<string, string>();
-  for await (const page of flow.source.readChanges(null)) {
+  for await (const page of flow.feed.readChanges(null)) {
     for (const row of page.upserts) {
       plan.dynamicsRows++;
       const id = row.id.toLowerCase();

@@ -1,17 +1,21 @@
-import { SyncError, errorCode, isRetryable, RateLimitedError } from '../core/errors.js';
+import { RecordRejectedError, SyncError, errorCode, isRetryable, RateLimitedError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import { planRetry, type ResolvedRetryPolicy, type RetryDecision } from '../core/retry-policy.js';
 import type { Completion, StateStore, WorkItem } from '../core/ports/state-store.js';
 import type { EngineLogger } from '../core/ports/engine-logger.js';
-import type { RecordApplier } from './record-applier.js';
-import type { ApplyOutcome, EngineStats } from './engine-stats.js';
+import type { EngineEvents } from './engine-events.js';
+import type { ApplyOutcome } from './engine-stats.js';
+import type { FlowRegistry } from './flow.js';
+import type { Parking } from './parking.js';
 
 export interface WorkRunnerOptions {
   store: StateStore;
-  applier: RecordApplier;
+  /** The task list: each item's flow finds its payload schema and applier here. */
+  flows: FlowRegistry;
+  parking: Parking;
+  events: EngineEvents;
   clock: Clock;
   logger: EngineLogger;
-  stats: EngineStats;
   retryPolicy: ResolvedRetryPolicy;
   /** Worker identity recorded on leases. */
   owner: string;
@@ -21,8 +25,6 @@ export interface WorkRunnerOptions {
   leaseMs: number;
   /** Flows this runner may lease; re-read before every lease (paused flows are left out). */
   activeFlows: () => readonly string[];
-  /** Flows whose records are parents of another flow's records (their landing releases children). */
-  parentFlows: ReadonlySet<string>;
   /** How long to wait when there is nothing to lease. @default 200 */
   idleWaitMs?: number;
   /** Completions are committed together once this many are pending. @default 64 */
@@ -42,15 +44,19 @@ interface PendingCompletion {
   completion: Completion;
   item: WorkItem;
   outcome: ApplyOutcome;
-  landed: boolean;
+  /** `performance.now()` when the item's apply started. */
+  started: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
 
 /**
- * Leases work items and applies them with bounded parallelism. Per-key order comes from the store
- * (one lease per key at a time); completions are group-committed; failures are retried with the
- * retry policy (a server's Retry-After wins) or become dead letters with code, reason and attempts.
+ * Leases work items and applies them with bounded parallelism: each item's flow (looked up by id in
+ * the {@link FlowRegistry}) validates the payload and applies it; the runner knows nothing of what
+ * an applier does. Per-key order comes from the store (one lease per key at a time); completions
+ * are group-committed, each with the release of the children its record was the parent of; items
+ * that must wait are parked through {@link Parking}; failures are retried with the retry policy (a
+ * server's Retry-After wins) or become dead letters with code, reason and attempts.
  */
 export class WorkRunner {
   private readonly inFlight = new Map<string, WorkItem>();
@@ -158,30 +164,44 @@ export class WorkRunner {
   private async process(item: WorkItem): Promise<void> {
     const started = performance.now();
     try {
-      const result = await this.options.applier.apply(item);
-      if (result.kind === 'park') {
-        const outcome = await this.options.store.queue.park(
-          item.id,
-          this.options.owner,
-          result.parent,
-          result.reason,
+      const flow = this.options.flows.get(item.flow);
+      if (!flow) {
+        throw new RecordRejectedError(
+          item.recordKey,
+          'FLOW_UNKNOWN',
+          `work item ${item.id} (record ${item.recordKey}) belongs to flow "${item.flow}", which is not configured in this process`,
         );
-        if (outcome === 'ok') {
-          this.options.stats.record(item.flow, 'parked', performance.now() - started);
-          // The parent may have landed between our look-up and the park, or a queued change
-          // (a delete) may have folded in: settle now so the child never waits for an event that
-          // already happened, nor for a parent it no longer needs.
-          await this.options.applier.afterPark(item.flow, item.recordKey, result.parent);
-        }
+      }
+      const payload = flow.payload.safeParse(item.payload);
+      if (!payload.success) {
+        const where = payload.error.issues
+          .slice(0, 3)
+          .map((issue) => `${issue.path.join('.') || '(payload)'}: ${issue.message}`)
+          .join('; ');
+        throw new RecordRejectedError(
+          item.recordKey,
+          'PAYLOAD_INVALID',
+          `work item ${item.id} of flow ${flow.id} (record ${item.recordKey}) does not hold a valid payload: ${where}`,
+        );
+      }
+      const result = await flow.applier.apply(item, payload.data);
+      if (result.kind === 'park') {
+        await this.options.parking.park(item, this.options.owner, result.parent, result.reason);
         return;
       }
+      const release = result.landed
+        ? this.options.parking.releaseOnLanding(item.flow, item.recordKey)
+        : undefined;
       await this.complete({
-        completion: { id: item.id, owner: this.options.owner, effects: result.effects },
+        completion: {
+          id: item.id,
+          owner: this.options.owner,
+          effects: release ? { ...result.effects, releaseParked: release } : result.effects,
+        },
         item,
         outcome: result.outcome,
-        landed: result.landed,
+        started,
       });
-      this.options.stats.record(item.flow, result.outcome, performance.now() - started, item.enqueuedAt);
     } catch (error) {
       await this.handleFailure(item, error);
     }
@@ -223,14 +243,19 @@ export class WorkRunner {
       );
       return;
     }
+    this.options.events.emit('item.failed', {
+      flow: item.flow,
+      recordKey: item.recordKey,
+      code,
+      deadLettered: !decision.retry,
+      throttled,
+    });
     if (!decision.retry) {
-      this.options.stats.record(item.flow, 'dead-lettered');
       this.options.logger.warn(
         { flow: item.flow, recordKey: item.recordKey, code, attempts: item.attempts },
         deadLetterMessages[decision.reason],
       );
     } else {
-      this.options.stats.record(item.flow, 'retried');
       this.options.logger.info(
         {
           flow: item.flow,
@@ -262,7 +287,7 @@ export class WorkRunner {
     });
   }
 
-  /** Commit pending completions in one transaction; then release children of landed parents. */
+  /** Commit pending completions, with the release of their children, in one transaction. */
   private flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
       if (this.flushTimer) {
@@ -279,6 +304,7 @@ export class WorkRunner {
         for (const p of batch) p.reject(error);
         return;
       }
+      const now = this.options.clock.now();
       for (let i = 0; i < batch.length; i++) {
         const p = batch[i]!;
         if (outcomes[i] === 'lost') {
@@ -286,13 +312,16 @@ export class WorkRunner {
             { flow: p.item.flow, recordKey: p.item.recordKey },
             'lease lost before completion; another worker owns the item',
           );
-        }
-        if (outcomes[i] === 'ok' && p.landed && this.options.parentFlows.has(p.item.flow)) {
-          try {
-            await this.options.store.parked.release({ flow: p.item.flow, recordKey: p.item.recordKey });
-          } catch (error) {
-            this.options.logger.error({ err: error, flow: p.item.flow }, 'releasing parked children failed');
-          }
+        } else {
+          const { events } = this.options;
+          events.emit('item.applied', {
+            flow: p.item.flow,
+            outcome: p.outcome,
+            elapsedMs: performance.now() - p.started,
+            lagMs: Math.max(0, now - p.item.enqueuedAt),
+          });
+          const released = p.completion.effects?.releaseParked;
+          if (released) events.emit('item.released', { parent: released, count: null });
         }
         p.resolve();
       }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import type { SyncRuntime } from '../../src/cli/runtime/sync-runtime.js';
 import { FlowControl } from '../../src/engine/flow-control.js';
-import { tableFlowId } from '../../src/engine/flow-definition.js';
+import { tableFlowId } from '../../src/engine/records/record-flow.js';
 import type { SyncEngine } from '../../src/engine/sync-engine.js';
 import { parseSeedFile, type SeedFile } from '../../emulators/dynamics/schema/seed-file.js';
 import type { CampaignEmulator } from '../../emulators/campaign/campaign-emulator.js';

@@ -1,7 +1,8 @@
 import { createSyncEngine } from '../../src/cli/runtime/start-sync.js';
 import type { SyncRuntime } from '../../src/cli/runtime/sync-runtime.js';
 import { FlowControl } from '../../src/engine/flow-control.js';
-import { cursorCheckpoint, type CursorState } from '../../src/engine/table-poller.js';
+import { readCheckpointIfAny } from '../../src/engine/checkpoints.js';
+import { cursorCheckpoint, type CursorState } from '../../src/engine/feed-cursor.js';
 import type { SyncEngine } from '../../src/engine/sync-engine.js';
 import type { SyncTestBed } from './sync-test-bed.js';
 
@@ -23,8 +24,7 @@ export async function waitUntil(
 
 /** The persisted read position of a flow, or null before its first read. */
 export async function readCursor(runtime: SyncRuntime, flowId: string): Promise<CursorState | null> {
-  const raw = await runtime.store.checkpoints.get(cursorCheckpoint(flowId));
-  return raw === null ? null : (JSON.parse(raw) as CursorState);
+  return readCheckpointIfAny(runtime.store.checkpoints, cursorCheckpoint, flowId);
 }
 
 /** True once every flow's last read ended (delta phase, caught up) at or after `since`. */

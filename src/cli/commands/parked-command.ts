@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
 import type { ParkedItem } from '../../core/ports/state-store.js';
-import { NO_PARENT_KEY } from '../../engine/custom-tables/link-resolver.js';
+import { NO_PARENT_KEY } from '../../engine/records/link-resolver.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { resolveFlowId } from '../runtime/build-flows.js';

@@ -5,7 +5,7 @@ import { planFlow, type SyncPlan } from '../../engine/sync-planner.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { ProgressReporter } from '../progress-reporter.js';
-import { buildFlowDefinitions } from '../runtime/build-flows.js';
+import { buildRecordFlows } from '../runtime/build-flows.js';
 import { loadConfigForCommand, withCommandRuntime } from '../runtime/load-config-for-command.js';
 
 function formatPlan(plan: SyncPlan): string {
@@ -39,7 +39,7 @@ export async function runPlan(
 ): Promise<number> {
   const config = loadConfigForCommand(options.config, context);
   return withCommandRuntime(config, context, async (runtime) => {
-    const flows = await buildFlowDefinitions(runtime);
+    const flows = await buildRecordFlows(runtime);
     const reporter = new ProgressReporter({
       stream: context.err,
     });

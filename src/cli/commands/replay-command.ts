@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
-import { replayCheckpoint } from '../../engine/table-poller.js';
+import { replayCheckpoint } from '../../engine/feed-cursor.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { resolveFlowId } from '../runtime/build-flows.js';
@@ -26,7 +26,7 @@ export async function runReplay(options: ReplayOptions, context: CliContext): Pr
     const engine = await createSyncEngine(runtime, {
       progressStream: context.err,
     });
-    const existing = await runtime.store.checkpoints.get(replayCheckpoint(flowId));
+    const existing = await runtime.store.checkpoints.get(replayCheckpoint.name(flowId));
     await engine.requestReplay(flowId);
     context.err.write(existing ? `resuming the replay of ${flowId}\n` : `replay of ${flowId} requested\n`);
     if (options.requestOnly) return exitCodes.ok;

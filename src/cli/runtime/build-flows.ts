@@ -15,7 +15,11 @@ import {
 import { DynamicsChangeSource } from '../../connectors/dynamics/dynamics-change-source.js';
 import { CampaignRecordSink } from '../../connectors/campaign/campaign-record-sink.js';
 import type { CampaignResourceMetadata } from '../../connectors/campaign/campaign-types.js';
-import { tableFlowId, type FlowDefinition, type LinkDefinition } from '../../engine/flow-definition.js';
+import {
+  tableFlowId,
+  type LinkDefinition,
+  type RecordFlowSettings,
+} from '../../engine/records/record-flow.js';
 import { createMetadataSource } from '../../engine/custom-tables/custom-table-metadata-source.js';
 import { checkCustomTables } from '../../engine/custom-tables/custom-table-preflight.js';
 import { checkContactFlow } from '../../engine/contact-flow-preflight.js';
@@ -122,9 +126,9 @@ function labelledChoiceColumns(mapping: FieldMapping, metadata: DynamicsTableMet
  * and the labels of choice columns written as labels are read from the table's option sets (once,
  * here: a restart picks up changed labels).
  */
-export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDefinition[]> {
+export async function buildRecordFlows(runtime: SyncRuntime): Promise<RecordFlowSettings[]> {
   const { config } = runtime;
-  const flows: FlowDefinition[] = [];
+  const flows: RecordFlowSettings[] = [];
   const pageSize = config.dynamics.pageSize;
   // Every metadata read of the start goes through one source: each table and resource is read
   // once (the pre-flights and the flows below ask about the same ones).
@@ -237,7 +241,7 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
     flows.push({
       id: 'contacts',
       table: contacts.table,
-      source,
+      feed: source,
       sink: recordSink(runtime, 'profile', 'externalId', metadata, config.campaign.externalIdFilter),
       mapping,
       optionLabels: await optionLabels('flows.contacts.mapping', tableMetadata, mapping),
@@ -279,7 +283,7 @@ export async function buildFlowDefinitions(runtime: SyncRuntime): Promise<FlowDe
     flows.push({
       id: tableFlowId(table.table),
       table: table.table,
-      source,
+      feed: source,
       sink: recordSink(runtime, table.resource, table.keyColumn, metadata, null),
       mapping,
       optionLabels: await optionLabels(mappingPath, tableMetadata, mapping),

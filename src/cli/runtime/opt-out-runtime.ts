@@ -7,23 +7,23 @@ import { CampaignRecordSink } from '../../connectors/campaign/campaign-record-si
 import { DynamicsOptOutWriter } from '../../connectors/dynamics/dynamics-opt-out-writer.js';
 import { SftpOptOutFileSource } from '../../connectors/sftp/sftp-opt-out-file-source.js';
 import { SftpReader } from '../../connectors/sftp/sftp-reader.js';
-import type { FlowDefinition } from '../../engine/flow-definition.js';
+import type { Flow } from '../../engine/flow.js';
+import type { RecordFlowSettings } from '../../engine/records/record-flow.js';
 import { OptOutContactHook } from '../../engine/opt-out/opt-out-contact-hook.js';
 import { OptOutFileIngestor } from '../../engine/opt-out/opt-out-file-ingestor.js';
 import { OptOutStatusProvider } from '../../engine/opt-out/opt-out-provider.js';
 import { toOptOutPairs, type OptOutSettings } from '../../engine/opt-out/opt-out-settings.js';
 import { OptOutWorkApplier } from '../../engine/opt-out/opt-out-work-applier.js';
-import type { WorkItemApplier } from '../../engine/record-applier.js';
-import type { EngineCompanion } from '../../engine/sync-engine.js';
+import type { SourceService } from '../../engine/sync-engine.js';
 import type { SyncRuntime } from './sync-runtime.js';
 
 /** The opt-out parts of a running sync (flow F4), wired from the configuration. */
 export interface OptOutRuntime {
   settings: OptOutSettings;
-  /** Appliers of `optout:dynamics` and `optout:campaign`. */
-  appliers: Map<string, WorkItemApplier>;
-  /** The file ingestor as an engine companion (empty without SFTP or in `dynamics-to-campaign`). */
-  companions: EngineCompanion[];
+  /** The durable write flows `optout:dynamics` and `optout:campaign`. */
+  flows: Flow<unknown>[];
+  /** The file ingestor as a source service (empty without SFTP or in `dynamics-to-campaign`). */
+  services: SourceService[];
   /** Null when the mode reads no files or `campaign.sftp` is not configured. */
   ingestor: OptOutFileIngestor | null;
   /** What the operator server shows (decisions, files, usage, freshness). */
@@ -101,7 +101,7 @@ export function readOptOutSettings(runtime: SyncRuntime): OptOutSettings | null 
  */
 export async function createOptOutRuntime(
   runtime: SyncRuntime,
-  flows: readonly FlowDefinition[],
+  flows: readonly RecordFlowSettings[],
   alerts: AlertSink,
   options: OptOutRuntimeOptions = {},
 ): Promise<OptOutRuntime | null> {
@@ -129,12 +129,12 @@ export async function createOptOutRuntime(
     clock: runtime.clock,
     guard: runtime.store.privacy,
   });
-  const appliers = new Map<string, WorkItemApplier>(OptOutWorkApplier.flows.map((flow) => [flow, applier]));
+
   const readsFiles = settings.mode !== 'dynamics-to-campaign';
   const source = readsFiles || options.alwaysSftp ? openOptOutFileSource(runtime) : null;
   const ingestor =
     source && readsFiles ? createOptOutIngestor(runtime, settings, source, writer, alerts) : null;
-  const companions: EngineCompanion[] =
+  const services: SourceService[] =
     ingestor && options.ingest !== false
       ? [
           {
@@ -149,8 +149,8 @@ export async function createOptOutRuntime(
       : [];
   return {
     settings,
-    appliers,
-    companions,
+    flows: applier.flows(),
+    services,
     ingestor,
     provider: new OptOutStatusProvider({
       store: runtime.store,

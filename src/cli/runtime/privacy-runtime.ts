@@ -6,7 +6,7 @@ import type { PrivacyDynamicsTarget, PrivacyLinkedTable } from '../../core/ports
 import type { Secret } from '../../config/secret.js';
 import type { DynamicsTableMetadata } from '../../connectors/dynamics/dynamics-metadata-reader.js';
 import { PrivacyServiceClient } from '../../connectors/privacy/privacy-service-client.js';
-import { tableFlowId } from '../../engine/flow-definition.js';
+import { tableFlowId } from '../../engine/records/record-flow.js';
 import {
   PrivacyRequestRunner,
   privacyCheckpoints,

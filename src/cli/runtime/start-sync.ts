@@ -1,9 +1,10 @@
 import type { AlertSink } from '../../core/ports/alert-sink.js';
 import type { JsonObject } from '../../core/json.js';
 import { SyncEngine } from '../../engine/sync-engine.js';
-import type { ReadProgress } from '../../engine/table-poller.js';
+import type { ReadProgress } from '../../engine/engine-events.js';
+import { recordFlows } from '../../engine/records/record-flows.js';
 import { ProgressReporter } from '../progress-reporter.js';
-import { buildFlowDefinitions } from './build-flows.js';
+import { buildRecordFlows } from './build-flows.js';
 import { LogAlertSink } from './log-alert-sink.js';
 import { createOptOutRuntime, type OptOutRuntime } from './opt-out-runtime.js';
 import type { SyncRuntime } from './sync-runtime.js';
@@ -25,12 +26,15 @@ function progressLabel(p: ReadProgress): string {
   return `${p.flow} ${kind}`;
 }
 
-/** Build the engine for a runtime: flows (with pre-flight checks), alerts, progress. Not started. */
+/**
+ * Build the engine for a runtime: the record flows (with pre-flight checks) and the opt-out flows
+ * and services, alerts, progress. Not started.
+ */
 export async function createSyncEngine(
   runtime: SyncRuntime,
   options: StartSyncOptions = {},
 ): Promise<SyncEngine> {
-  const flows = await buildFlowDefinitions(runtime);
+  const records = await buildRecordFlows(runtime);
   const logSink = new LogAlertSink(runtime.logger);
   const extra = options.alerts;
   const alerts: AlertSink = {
@@ -42,11 +46,15 @@ export async function createSyncEngine(
   const reporter = options.progressStream ? new ProgressReporter({ stream: options.progressStream }) : null;
   const { engine: e } = runtime.config;
   // Opt-outs (F4): the contact hook, the durable write flows and, with SFTP, the file ingestor.
-  const optOut = await createOptOutRuntime(runtime, flows, alerts, { ingest: options.poll !== false });
+  const optOut = await createOptOutRuntime(runtime, records, alerts, { ingest: options.poll !== false });
   if (optOut) options.onOptOut?.(optOut);
-  return new SyncEngine({
+  const engine = new SyncEngine({
     store: runtime.store,
-    flows,
+    flows: [
+      // Privacy holds and tombstones (I9) are honoured whether or not privacy requests are configured.
+      ...recordFlows(records, { store: runtime.store, clock: runtime.clock, guard: runtime.store.privacy }),
+      ...(optOut?.flows ?? []),
+    ],
     clock: runtime.clock,
     logger: runtime.logger,
     alerts,
@@ -55,23 +63,22 @@ export async function createSyncEngine(
     pollIntervalMs: e.pollIntervalMs,
     retry: e.retry,
     breaker: e.breaker,
-    ...(optOut ? { appliers: optOut.appliers, companions: optOut.companions } : {}),
-    // Privacy holds and tombstones (I9) are honoured whether or not privacy requests are configured.
-    guard: runtime.store.privacy,
+    ...(optOut ? { services: optOut.services } : {}),
     publish: () => ({ campaignBudget: runtime.campaign.budget.usage() as unknown as JsonObject }),
     ...(options.poll === undefined ? {} : { poll: options.poll }),
     ...(options.work === undefined ? {} : { work: options.work }),
-    ...(reporter
-      ? {
-          onProgress: (p: ReadProgress) =>
-            reporter.update({
-              label: progressLabel(p),
-              done: p.rows,
-              total: p.total,
-              startedAt: p.startedAt,
-              finished: p.done,
-            }),
-        }
-      : {}),
   });
+  if (reporter) {
+    const show = (p: ReadProgress): void =>
+      reporter.update({
+        label: progressLabel(p),
+        done: p.rows,
+        total: p.total,
+        startedAt: p.startedAt,
+        finished: p.done,
+      });
+    engine.events.on('run.progressed', show);
+    engine.events.on('run.ended', show);
+  }
+  return engine;
 }

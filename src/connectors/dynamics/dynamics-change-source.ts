@@ -1,4 +1,7 @@
-import type { ChangePage, ChangeSource } from '../../core/ports/change-source.js';
+import { CURSOR_EXPIRED_CODE, type ChangeFeed, type ChangePage } from '../../core/ports/change-feed.js';
+import { dynamicsRecordKey } from '../../core/record-key.js';
+import { SyncError } from '../../core/errors.js';
+import { DeltaTokenExpiredError } from './dynamics-errors.js';
 import type { DynamicsChangeReader } from './dynamics-change-reader.js';
 import type { DynamicsWebApiClient } from './dynamics-web-api-client.js';
 
@@ -15,8 +18,11 @@ export interface DynamicsChangeSourceOptions {
   pageSize?: number | undefined;
 }
 
-/** The engine's {@link ChangeSource} over one Dataverse table's change tracking. */
-export class DynamicsChangeSource implements ChangeSource {
+/**
+ * The engine's {@link ChangeFeed} over one Dataverse table's change tracking: record keys are the
+ * row ids in lower case, and an expired delta link is the feed's expired cursor.
+ */
+export class DynamicsChangeSource implements ChangeFeed {
   readonly table: string;
 
   constructor(
@@ -28,6 +34,16 @@ export class DynamicsChangeSource implements ChangeSource {
   }
 
   async *readChanges(link: string | null): AsyncIterable<ChangePage> {
+    try {
+      yield* this.readPages(link);
+    } catch (error) {
+      if (error instanceof DeltaTokenExpiredError)
+        throw new SyncError(CURSOR_EXPIRED_CODE, `table ${this.table}: ${error.message}`, { cause: error });
+      throw error;
+    }
+  }
+
+  private async *readPages(link: string | null): AsyncIterable<ChangePage> {
     for await (const page of this.reader.readChanges({
       entitySetName: this.options.entitySetName,
       primaryIdAttribute: this.options.primaryIdAttribute,
@@ -37,12 +53,12 @@ export class DynamicsChangeSource implements ChangeSource {
     })) {
       yield {
         upserts: page.upserts.map((row) => ({
-          id: row.id,
+          id: dynamicsRecordKey(row.id),
           version: row.versionNumber === undefined ? null : String(row.versionNumber),
           modifiedOn: row.modifiedOn ?? null,
           values: row.columns,
         })),
-        deletes: page.deletes,
+        deletes: page.deletes.map(dynamicsRecordKey),
         resumeLink: page.resumeLink,
         isFinal: page.isFinal,
       };

@@ -1,7 +1,8 @@
 /**
  * Privacy guards on records (I9). The engine asks before applying any change:
  * - `hold`: a privacy request is running for this record — write nothing; the change is parked on
- *   the pseudo-parent {@link privacyHoldParent} and released when the hold ends;
+ *   the pseudo-parent of {@link PRIVACY_HOLD_FLOW} (the engine's parking) and released when the
+ *   hold ends;
  * - `tombstone`: the record was privacy-deleted — never write it again (the change is dropped);
  * - `null`: no guard, apply normally.
  */
@@ -13,10 +14,6 @@ export interface RecordGuard {
 
 /** Parked items waiting for a privacy hold to end hang on this pseudo-parent flow. */
 export const PRIVACY_HOLD_FLOW = 'privacy-hold';
-
-export function privacyHoldParent(recordKey: string): { flow: string; recordKey: string } {
-  return { flow: PRIVACY_HOLD_FLOW, recordKey };
-}
 
 /** No guards (privacy orchestration not configured). */
 export const noRecordGuard: RecordGuard = { check: () => Promise.resolve(null) };

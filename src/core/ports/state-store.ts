@@ -195,6 +195,11 @@ export interface CompletionEffects {
   audit?: readonly Omit<AuditEntry, 'id'>[] | undefined;
   /** Remove the dead letters of this item's key (a newer state of it was applied). @default false */
   resolveDeadLetters?: boolean | undefined;
+  /**
+   * Release the items parked on this parent (the completed record landed), in the same transaction
+   * as the completion, as {@link ParkedStore.release} does.
+   */
+  releaseParked?: ParentRef | undefined;
 }
 
 export interface Completion {

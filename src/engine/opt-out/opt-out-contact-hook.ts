@@ -4,7 +4,7 @@ import type { JsonObject } from '../../core/json.js';
 import type { OptOutDecision, OptOutStore, OptOutWrite } from '../../core/ports/opt-out-store.js';
 import type { RecordSink } from '../../core/ports/record-sink.js';
 import type { WorkItemInput, WorkQueue } from '../../core/ports/state-store.js';
-import type { PreparedUpsert, UpsertHook } from '../flow-definition.js';
+import type { PreparedUpsert, UpsertHook } from '../records/record-flow.js';
 import { decideOptOut, recordEcho, type OptOutObservation } from './opt-out-decision.js';
 import {
   optOutDynamicsFlow,

@@ -20,7 +20,7 @@ import type {
   OptOutWrite,
 } from '../../core/ports/opt-out-store.js';
 import type { StateStore, WorkItemInput } from '../../core/ports/state-store.js';
-import type { EngineCompanion } from '../sync-engine.js';
+import type { SourceService } from '../sync-engine.js';
 import { decideOptOut, recordEcho, recordSupersededRow, type OptOutObservation } from './opt-out-decision.js';
 import { parseOptOutExport, type ParsedExportLine, type QuarantineReason } from './opt-out-export-parser.js';
 import { assessExportScan, scanOptOutExport, type ExportScan } from './opt-out-export-scan.js';
@@ -285,7 +285,7 @@ export async function readOptOutFreshness(
  * missing file (no new file within `stalenessHours`) and on every file problem (quarantined lines,
  * failed, held too long, failing again and again). A file that fails never stops the ones after it.
  */
-export class OptOutFileIngestor implements EngineCompanion {
+export class OptOutFileIngestor implements SourceService {
   private readonly columns: string[];
   private readonly echoToleranceMs: number;
   private readonly conflictRetries: number;

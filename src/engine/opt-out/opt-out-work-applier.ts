@@ -1,36 +1,42 @@
+import { z } from 'zod';
 import { holdsRecordKey } from '../../core/record-key.js';
 import type { Clock } from '../../core/clock.js';
 import { SyncError } from '../../core/errors.js';
 import type { OptOutDynamicsWriter } from '../../core/ports/opt-out-dynamics-writer.js';
 import type { OptOutStore } from '../../core/ports/opt-out-store.js';
-import { privacyHoldParent, type RecordGuard } from '../../core/ports/record-guard.js';
+import type { RecordGuard } from '../../core/ports/record-guard.js';
 import type { RecordSink } from '../../core/ports/record-sink.js';
 import type { AuditEntry, WorkItem } from '../../core/ports/state-store.js';
-import type { ApplyResult, WorkItemApplier } from '../record-applier.js';
+import type { ApplyResult, Flow } from '../flow.js';
+import { privacyHold } from '../parking.js';
 import type { ApplyOutcome } from '../engine-stats.js';
 import { optOutCampaignFlow, optOutDynamicsFlow } from './opt-out-settings.js';
 
-/** Payload of an `optout:dynamics` item: write one resolved column of one contact. */
-export type OptOutDynamicsPayload = {
-  contactId: string;
-  column: string;
+const optOutDynamicsPayloadSchema = z.object({
+  contactId: z.string(),
+  column: z.string(),
   /** The Campaign attribute the column pairs with (the ledger's name for the pair). */
-  attribute: string;
-  value: boolean;
+  attribute: z.string(),
+  value: z.boolean(),
   /** Dynamics value the decision saw; a different current value means a newer Dynamics change. */
-  basis: boolean | null;
-  sourceRef: string | null;
-};
+  basis: z.boolean().nullable(),
+  sourceRef: z.string().nullable(),
+});
+
+/** Payload of an `optout:dynamics` item: write one resolved column of one contact. */
+export type OptOutDynamicsPayload = z.infer<typeof optOutDynamicsPayloadSchema>;
+
+const optOutCampaignPayloadSchema = z.object({
+  contactId: z.string(),
+  attribute: z.string(),
+  value: z.boolean(),
+  /** Campaign value the decision saw. */
+  basis: z.boolean().nullable(),
+  sourceRef: z.string().nullable(),
+});
 
 /** Payload of an `optout:campaign` item: write one resolved attribute of one profile. */
-export type OptOutCampaignPayload = {
-  contactId: string;
-  attribute: string;
-  value: boolean;
-  /** Campaign value the decision saw. */
-  basis: boolean | null;
-  sourceRef: string | null;
-};
+export type OptOutCampaignPayload = z.infer<typeof optOutCampaignPayloadSchema>;
 
 export interface OptOutWorkApplierOptions {
   store: { optOut: OptOutStore };
@@ -44,17 +50,6 @@ export interface OptOutWorkApplierOptions {
   contactsFlow?: string;
 }
 
-function parsePayload<T>(item: WorkItem, keys: readonly string[]): T {
-  const payload = item.payload;
-  if (typeof payload === 'object' && payload !== null && !Array.isArray(payload)) {
-    if (keys.every((k) => k in payload)) return payload as unknown as T;
-  }
-  throw new SyncError(
-    'OPTOUT_PAYLOAD_INVALID',
-    `work item ${item.id} of ${item.flow} is not an opt-out write`,
-  );
-}
-
 /**
  * Applies the durable opt-out writes (flows `optout:dynamics` and `optout:campaign`), so they get
  * the engine's retries and dead letters. Each write is checked against the target's current value
@@ -63,33 +58,50 @@ function parsePayload<T>(item: WorkItem, keys: readonly string[]): T {
  * written (Dynamics with `If-Match`, a 412 retries with a fresh read) and recorded in the ledger so
  * its echo is recognised.
  */
-export class OptOutWorkApplier implements WorkItemApplier {
+export class OptOutWorkApplier {
   constructor(private readonly options: OptOutWorkApplierOptions) {}
 
-  /** The flows this applier serves. */
-  static readonly flows = [optOutDynamicsFlow, optOutCampaignFlow] as const;
+  /** The two flows of durable opt-out writes, as engine flows. */
+  flows(): [Flow<OptOutDynamicsPayload>, Flow<OptOutCampaignPayload>] {
+    return [
+      {
+        id: optOutDynamicsFlow,
+        direction: 'campaign-to-dynamics',
+        description: 'opt-out decisions → Dynamics contact columns',
+        payload: optOutDynamicsPayloadSchema,
+        applier: {
+          apply: (item, payload) => this.guarded(payload, () => this.applyDynamics(item, payload)),
+        },
+      },
+      {
+        id: optOutCampaignFlow,
+        direction: 'dynamics-to-campaign',
+        description: 'opt-out decisions → Campaign profile attributes',
+        payload: optOutCampaignPayloadSchema,
+        applier: {
+          apply: (item, payload) => this.guarded(payload, () => this.applyCampaign(item, payload)),
+        },
+      },
+    ];
+  }
 
-  async apply(item: WorkItem): Promise<ApplyResult> {
-    const contactId = item.recordKey.split('|')[0]!;
-    const verdict = await this.options.guard.check(this.options.contactsFlow ?? 'contacts', contactId);
-    if (verdict === 'hold') {
+  /** No write to a contact under a privacy request (held) or privacy-deleted (tombstoned). */
+  private async guarded(
+    payload: { contactId: string },
+    apply: () => Promise<ApplyResult>,
+  ): Promise<ApplyResult> {
+    const verdict = await this.options.guard.check(
+      this.options.contactsFlow ?? 'contacts',
+      payload.contactId,
+    );
+    if (verdict === 'hold')
       return {
         kind: 'park',
-        parent: privacyHoldParent(contactId),
+        parent: privacyHold(payload.contactId),
         reason: 'held: a privacy request is in progress',
       };
-    }
     if (verdict === 'tombstone') return this.done('tombstoned');
-    if (item.flow === optOutDynamicsFlow) {
-      return this.applyDynamics(
-        item,
-        parsePayload<OptOutDynamicsPayload>(item, ['contactId', 'column', 'attribute', 'value', 'basis']),
-      );
-    }
-    return this.applyCampaign(
-      item,
-      parsePayload<OptOutCampaignPayload>(item, ['contactId', 'attribute', 'value', 'basis']),
-    );
+    return apply();
   }
 
   private async applyDynamics(item: WorkItem, p: OptOutDynamicsPayload): Promise<ApplyResult> {

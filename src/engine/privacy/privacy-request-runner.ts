@@ -2,7 +2,7 @@ import type { Clock } from '../../core/clock.js';
 import { SyncError } from '../../core/errors.js';
 import type { AlertSink } from '../../core/ports/alert-sink.js';
 import type { EngineLogger } from '../../core/ports/engine-logger.js';
-import { privacyHoldParent } from '../../core/ports/record-guard.js';
+import { releasePrivacyHold } from '../parking.js';
 import {
   PRIVACY_GUARD_REFRESH_MS,
   privacyDeleteSteps,
@@ -630,7 +630,7 @@ export class PrivacyRequestRunner {
     ];
     const purged = await store.privacy.purge(records);
     // Anything parked on the hold since is released: the guard drops it as tombstoned.
-    for (const key of keys) await store.parked.release(privacyHoldParent(key));
+    for (const key of keys) await releasePrivacyHold(store, key);
     await store.privacy.releaseHolds(keys, request.id);
     return {
       kind: 'next',

@@ -3,6 +3,7 @@ import { parsePayload } from './work-item-row.js';
 import { selectPage } from './page-cursor.js';
 import { keyOf, whereAll, type SqlWhere } from './sql-list.js';
 import type { SqlStoreContext } from './sql-store-context.js';
+import type { SqlTransaction } from './sql-driver.js';
 import { restageStoredStates } from './stage-changes.js';
 
 interface ParkedRow {
@@ -26,29 +27,9 @@ const parkedColumns =
 export class SqlParkedStore implements ParkedStore {
   constructor(private readonly ctx: SqlStoreContext) {}
 
-  async release(parent: ParentRef): Promise<number> {
+  release(parent: ParentRef): Promise<number> {
     const now = this.ctx.clock.now();
-    const byParent = 'FROM parked_items WHERE parent_flow = ? AND parent_key = ?';
-    return this.ctx.driver.transaction('release parked', async (tx) => {
-      const waiting = await tx.all<{ flow: string; record_key: string }>(
-        `SELECT flow, record_key ${byParent}`,
-        [parent.flow, parent.recordKey],
-      );
-      if (waiting.length === 0) return 0;
-      const keys = new Set(waiting.map((row) => keyOf(row.flow, row.record_key)));
-      await tx.lockKeys([...keys]);
-      // Read again under the key locks; a child parked meanwhile waits for the next release.
-      const rows = (
-        await tx.all<ParkedRow>(`SELECT ${parkedColumns} ${byParent} ORDER BY id ${tx.forUpdate}`, [
-          parent.flow,
-          parent.recordKey,
-        ])
-      ).filter((row) => keys.has(keyOf(row.flow, row.record_key)));
-      if (rows.length === 0) return 0;
-      for (const row of rows) await tx.run('DELETE FROM parked_items WHERE id = ?', [String(row.id)]);
-      await restageStoredStates(tx, rows, now);
-      return rows.length;
-    });
+    return this.ctx.driver.transaction('release parked', (tx) => releaseParkedIn(tx, parent, now));
   }
 
   async get(flow: string, recordKey: string): Promise<ParkedItem | null> {
@@ -84,6 +65,32 @@ export class SqlParkedStore implements ParkedStore {
     );
     return Number(rows[0]?.n ?? 0);
   }
+}
+
+/**
+ * Move every item parked on `parent` back to the queue inside `tx` (a release of its own, or the
+ * parent's completion): each coalesces with a queued item of its key as `enqueue` does.
+ */
+export async function releaseParkedIn(tx: SqlTransaction, parent: ParentRef, now: number): Promise<number> {
+  const byParent = 'FROM parked_items WHERE parent_flow = ? AND parent_key = ?';
+  const waiting = await tx.all<{ flow: string; record_key: string }>(`SELECT flow, record_key ${byParent}`, [
+    parent.flow,
+    parent.recordKey,
+  ]);
+  if (waiting.length === 0) return 0;
+  const keys = new Set(waiting.map((row) => keyOf(row.flow, row.record_key)));
+  await tx.lockKeys([...keys]);
+  // Read again under the key locks; a child parked meanwhile waits for the next release.
+  const rows = (
+    await tx.all<ParkedRow>(`SELECT ${parkedColumns} ${byParent} ORDER BY id ${tx.forUpdate}`, [
+      parent.flow,
+      parent.recordKey,
+    ])
+  ).filter((row) => keys.has(keyOf(row.flow, row.record_key)));
+  if (rows.length === 0) return 0;
+  for (const row of rows) await tx.run('DELETE FROM parked_items WHERE id = ?', [String(row.id)]);
+  await restageStoredStates(tx, rows, now);
+  return rows.length;
 }
 
 function parkedWhere(filter: { flow?: string; parent?: ParentRef }): SqlWhere {

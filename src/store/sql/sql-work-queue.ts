@@ -23,6 +23,7 @@ import { chunk, isStoreId, keyOf, placeholders } from './sql-list.js';
 import type { SqlStoreContext } from './sql-store-context.js';
 import { isOlderSourceVersion, newerSourceVersion } from '../../core/record-key.js';
 import { stageChanges } from './stage-changes.js';
+import { releaseParkedIn } from './sql-parked-store.js';
 import { requireText, requireTime, toStagedChange } from './staged-change-input.js';
 import {
   compareLeaseOrder,
@@ -180,11 +181,12 @@ export class SqlWorkQueue implements WorkQueue {
         effects !== undefined &&
         (effects.keyMap !== undefined ||
           (effects.audit?.length ?? 0) > 0 ||
-          effects.resolveDeadLetters === true),
+          effects.resolveDeadLetters === true ||
+          effects.releaseParked !== undefined),
     );
     const now = this.ctx.clock.now();
 
-    const completeAll = async (tx: SqlExecutor): Promise<LeaseOutcome[]> => {
+    const completeAll = async (tx: SqlExecutor | SqlTransaction): Promise<LeaseOutcome[]> => {
       const removed = new Map<string, { flow: string; record_key: string }>();
       for (const { owner, ids } of deletes) {
         const rows = await tx.all<{ id: string | number; flow: string; record_key: string }>(
@@ -367,7 +369,7 @@ export class SqlWorkQueue implements WorkQueue {
 
 /** The store changes that commit with completed items: key map, audit, resolved dead letters. */
 async function applyCompletionEffects(
-  tx: SqlExecutor,
+  tx: SqlExecutor | SqlTransaction,
   applied: readonly { item: { flow: string; record_key: string }; effects: CompletionEffects }[],
   now: number,
 ): Promise<void> {
@@ -384,6 +386,13 @@ async function applyCompletionEffects(
   }
   if (keyMapChanges.length > 0) await writeKeyMapChanges(tx, keyMapChanges, now);
   if (audit.length > 0) await insertAuditEntries(tx, audit);
+  // After the key map: a released child that leases at once finds its parent's PKey.
+  for (const { effects } of applied) {
+    if (effects.releaseParked === undefined) continue;
+    // Completions with effects always run in a transaction (see completeMany).
+    if (!('lockKeys' in tx)) throw new Error('releasing parked items needs a transaction');
+    await releaseParkedIn(tx, effects.releaseParked, now);
+  }
   for (const [flow, keys] of resolved) {
     for (const part of chunk([...keys], 500)) {
       await tx.run(

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { tableFlowId } from '../../../src/engine/flow-definition.js';
+import { tableFlowId } from '../../../src/engine/records/record-flow.js';
 import type { SyncRuntime } from '../../../src/cli/runtime/sync-runtime.js';
 import { buildContact } from '../../support/dynamics-builders.js';
 import { RawCampaignCaller } from '../../support/campaign-test-bed.js';

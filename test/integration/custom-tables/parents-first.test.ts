@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SyncRuntime } from '../../../src/cli/runtime/sync-runtime.js';
-import { tableFlowId } from '../../../src/engine/flow-definition.js';
-import { NO_PARENT_KEY } from '../../../src/engine/custom-tables/link-resolver.js';
+import { tableFlowId } from '../../../src/engine/records/record-flow.js';
+import { NO_PARENT_KEY } from '../../../src/engine/records/link-resolver.js';
 import { buildContact } from '../../support/dynamics-builders.js';
 import { runDcsync } from '../../support/cli-runner.js';
 import { storeKinds, testEnv, type SyncTestBed } from '../../support/sync-test-bed.js';

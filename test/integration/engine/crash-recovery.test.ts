@@ -9,8 +9,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../../emulators/shared/seeded-random.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
-import type { CursorState } from '../../../src/engine/table-poller.js';
-import { cursorCheckpoint } from '../../../src/engine/table-poller.js';
+import type { CursorState } from '../../../src/engine/feed-cursor.js';
+import { cursorCheckpoint } from '../../../src/engine/feed-cursor.js';
+import { readCheckpointIfAny } from '../../../src/engine/checkpoints.js';
 import { SyncTestBed, type StoreKind } from '../../support/sync-test-bed.js';
 import { buildContact } from '../../support/dynamics-builders.js';
 import { bundleSyncChild, SyncChild, type SyncChildScript } from '../../support/sync-process.js';
@@ -136,8 +137,7 @@ describe.each(scenarios)('kill -9 during the initial load ($store store, $kills 
           ...(config.store.schema ? { schema: config.store.schema } : {}),
         });
         try {
-          const raw = await store.checkpoints.get(cursorCheckpoint('contacts'));
-          return raw ? (JSON.parse(raw) as CursorState) : null;
+          return await readCheckpointIfAny(store.checkpoints, cursorCheckpoint, 'contacts');
         } finally {
           await store.close();
         }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { tableFlowId } from '../../../src/engine/flow-definition.js';
+import { tableFlowId } from '../../../src/engine/records/record-flow.js';
 import { buildContact } from '../../support/dynamics-builders.js';
 import { storeKinds, type SyncTestBed } from '../../support/sync-test-bed.js';
 import {

@@ -6,7 +6,7 @@
  * equal to Dynamics.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { tableFlowId } from '../../../src/engine/flow-definition.js';
+import { tableFlowId } from '../../../src/engine/records/record-flow.js';
 import { SyncTestBed, storeKinds } from '../../support/sync-test-bed.js';
 import { buildContact } from '../../support/dynamics-builders.js';
 import {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
-import { privacyHoldParent } from '../../../src/core/ports/record-guard.js';
+import { privacyHold } from '../../../src/engine/parking.js';
 import { PRIVACY_GUARD_REFRESH_MS } from '../../../src/core/ports/privacy-store.js';
 import type { StateStore } from '../../../src/core/ports/state-store.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
@@ -243,7 +243,7 @@ describe.each(Object.keys(adapters))('privacy store contract (%s)', (name) => {
     ]);
     const leased = await store.queue.lease({ owner: 'w', limit: 10, leaseMs: 60_000 });
     const byKey = new Map(leased.map((item) => [item.recordKey, item]));
-    await store.queue.park(byKey.get(contact)!.id, 'w', privacyHoldParent(contact), 'held');
+    await store.queue.park(byKey.get(contact)!.id, 'w', privacyHold(contact), 'held');
     await store.queue.park(byKey.get('o-1')!.id, 'w', { flow: 'contacts', recordKey: contact }, 'parent');
     await store.queue.fail({
       id: byKey.get('o-2')!.id,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KeyMapEntry, StateStore } from '../../../src/core/ports/state-store.js';
-import { KeyMapIntentWriter } from '../../../src/engine/key-map-intent-writer.js';
+import { KeyMapIntentWriter } from '../../../src/engine/records/key-map-intent-writer.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
 
 type IntentEntry = Omit<KeyMapEntry, 'createdAt' | 'updatedAt'>;

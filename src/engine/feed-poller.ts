@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SyncError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
-import type { JsonValue } from '../core/json.js';
-import { DELTA_EXPIRED_CODE, type ChangePage } from '../core/ports/change-source.js';
+import { CURSOR_EXPIRED_CODE, type ChangeFeed, type ChangePage } from '../core/ports/change-feed.js';
 import type { AlertSink } from '../core/ports/alert-sink.js';
 import type { EngineLogger } from '../core/ports/engine-logger.js';
 import type {
@@ -10,100 +9,64 @@ import type {
   EnqueueOutcome,
   StateStore,
   WorkItemInput,
-  WorkLane,
 } from '../core/ports/state-store.js';
-import type { ChangeOrigin, RecordChange } from '../core/record-change.js';
-import type { FlowDefinition } from './flow-definition.js';
+import { recordChangePayload, type RecordChange } from '../core/record-change.js';
+import { checkpointWrite, readCheckpoint, writeCheckpoint } from './checkpoints.js';
+import type { EngineEvents, ReadProgress } from './engine-events.js';
+import {
+  cursorCheckpoint,
+  laneOf,
+  originOf,
+  pageItems,
+  replayCheckpoint,
+  type CursorState,
+  type ReplayState,
+} from './feed-cursor.js';
 import type { FlowControl } from './flow-control.js';
 import { evaluateBreaker, type BreakerSettings } from './mass-change-breaker.js';
-import { ParkedChildSettler } from './custom-tables/parked-child-settler.js';
+import type { Parking } from './parking.js';
 
-/** How often a flow with links settles its parked children when no event does (crash windows). */
+/** How often a flow with parking settles its parked children when no event does (crash windows). */
 const parkedSweepIntervalMs = 5 * 60_000;
 
-/** Phases of a flow's read cursor. */
-export const cursorPhases = ['initial', 'delta', 'rebaseline', 'rebaseline-finish'] as const;
-export type CursorPhase = (typeof cursorPhases)[number];
-
-/** The persisted read position of a flow (checkpoint `flow:<id>:cursor`). */
-export interface CursorState {
-  phase: CursorPhase;
-  /** Next page or delta link; null = start a full read. */
-  link: string | null;
-  /** Identifies the current read run (breaker counts and re-baseline seen marks belong to it). */
-  runId: string | null;
-  runRows: number;
-  runDeletes: number;
-  runOverwrites: number;
-  startedAt: number;
-  /** When the last read reached its final page. */
-  caughtUpAt: number | null;
-}
-
-/** An operator replay in progress (checkpoint `flow:<id>:replay`). */
-export interface ReplayState {
-  link: string | null;
-  rows: number;
-  startedAt: number;
-  total: number | null;
-}
-
-export interface TablePollerOptions {
-  flow: FlowDefinition;
+export interface FeedPollerOptions {
+  /** The flow and the feed it reads. */
+  flow: { id: string; feed: ChangeFeed };
   store: StateStore;
   clock: Clock;
   logger: EngineLogger;
   alerts: AlertSink;
   control: FlowControl;
+  parking: Parking;
+  /** Staged changes and read progress are reported here (the runner wakes on `item.staged`). */
+  events: EngineEvents;
   breaker: BreakerSettings;
   owner: string;
   /** @default 5000 */
   pollIntervalMs: number;
   /** Replay pages read per poll cycle, so live deltas are read in between. @default 1 */
   replayPagesPerCycle?: number;
-  /** Called after changes were staged (wakes the workers). */
-  onStaged: () => void;
-  /** Progress of full reads, for the CLI progress bar. */
-  onProgress?: (progress: ReadProgress) => void;
   /**
    * How long the poller lock outlives its holder: after a crash (`kill -9`), another process
-   * reads this table only once it expired. Renewed every third of it while held. @default 30000
+   * reads this feed only once it expired. Renewed every third of it while held. @default 30000
    */
   lockTtlMs?: number;
-}
-
-export interface ReadProgress {
-  flow: string;
-  kind: 'initial' | 'rebaseline' | 'replay';
-  rows: number;
-  total: number | null;
-  startedAt: number;
-  done: boolean;
-}
-
-export function cursorCheckpoint(flowId: string): string {
-  return `flow:${flowId}:cursor`;
-}
-
-export function replayCheckpoint(flowId: string): string {
-  return `flow:${flowId}:replay`;
 }
 
 const defaultLockTtlMs = 30_000;
 
 /**
- * Reads one flow's Dynamics table and stages its changes durably. The delta link only advances
- * in the same transaction that stages the page's changes; an interrupted full read resumes from
- * its last page; an expired delta link triggers a re-baseline (full read, then deletes for the
- * records that vanished meanwhile). Replays are read interleaved with live deltas, in read order,
- * so a replayed (older) state is never staged after a newer live one.
+ * Reads one flow's change feed (a Dynamics table's change tracking) and stages its changes
+ * durably. The cursor only advances in the same transaction that stages the page's changes; an
+ * interrupted full read resumes from its last page; an expired cursor triggers a re-baseline (full
+ * read, then deletes for the records that vanished meanwhile). Replays are read interleaved with
+ * live changes, in read order, so a replayed (older) state is never staged after a newer live one.
  */
-export class TablePoller {
+export class FeedPoller {
   private running = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private wakeRequested = false;
-  private parkedSettler: ParkedChildSettler | null = null;
   private lastParkedSweepAt: number | null = null;
   private leader = false;
   private totalEstimate: number | null | undefined;
@@ -113,7 +76,7 @@ export class TablePoller {
   /** True once a delta read reached its final page with nothing new. */
   caughtUp = false;
 
-  constructor(private readonly options: TablePollerOptions) {
+  constructor(private readonly options: FeedPollerOptions) {
     this.lockTtlMs = options.lockTtlMs ?? defaultLockTtlMs;
   }
 
@@ -202,24 +165,30 @@ export class TablePoller {
     }
   }
 
-  async readCursor(): Promise<CursorState> {
-    const raw = await this.options.store.checkpoints.get(cursorCheckpoint(this.flowId));
-    if (raw) return JSON.parse(raw) as CursorState;
-    return {
-      phase: 'initial',
-      link: null,
-      runId: null,
-      runRows: 0,
-      runDeletes: 0,
-      runOverwrites: 0,
-      startedAt: this.options.clock.now(),
-      caughtUpAt: null,
-    };
+  readCursor(): Promise<CursorState> {
+    return readCheckpoint(
+      this.options.store.checkpoints,
+      cursorCheckpoint,
+      this.flowId,
+      this.options.clock.now(),
+    );
   }
 
-  async readReplay(): Promise<ReplayState | null> {
-    const raw = await this.options.store.checkpoints.get(replayCheckpoint(this.flowId));
-    return raw ? (JSON.parse(raw) as ReplayState) : null;
+  readReplay(): Promise<ReplayState | null> {
+    return readCheckpoint(
+      this.options.store.checkpoints,
+      replayCheckpoint,
+      this.flowId,
+      this.options.clock.now(),
+    );
+  }
+
+  private saveCursor(cursor: CursorState): Promise<void> {
+    return writeCheckpoint(this.options.store.checkpoints, cursorCheckpoint, this.flowId, cursor);
+  }
+
+  private staged(count: number, lane: 'live' | 'bulk'): void {
+    if (count > 0) this.options.events.emit('item.staged', { flow: this.flowId, count, lane });
   }
 
   /**
@@ -233,7 +202,7 @@ export class TablePoller {
       await this.finishRebaseline(cursor);
       return true;
     }
-    if (cursor.runId === null)
+    if (cursor.runId === null) {
       cursor = {
         ...cursor,
         runId: randomUUID(),
@@ -242,9 +211,11 @@ export class TablePoller {
         runOverwrites: 0,
         startedAt: this.options.clock.now(),
       };
+      if (cursor.phase === 'initial') await this.reportProgress('initial', 0, cursor.startedAt, false, true);
+    }
     const fullRead = cursor.phase !== 'delta';
     try {
-      for await (const page of this.options.flow.source.readChanges(cursor.link, {
+      for await (const page of this.options.flow.feed.readChanges(cursor.link, {
         signal: this.abort.signal,
       })) {
         const next = await this.stagePage(cursor, page);
@@ -259,7 +230,7 @@ export class TablePoller {
         if (cursor.phase !== 'delta') return true;
       }
     } catch (error) {
-      if (error instanceof SyncError && error.code === DELTA_EXPIRED_CODE) {
+      if (error instanceof SyncError && error.code === CURSOR_EXPIRED_CODE) {
         await this.startRebaseline(cursor);
         return true;
       }
@@ -268,63 +239,24 @@ export class TablePoller {
     return this.pollReplay();
   }
 
-  private settler(): ParkedChildSettler {
-    return (this.parkedSettler ??= new ParkedChildSettler(this.options.store));
-  }
-
   /**
    * Stage changes (with a checkpoint); changes of parked children are judged on the way so a
    * delete of a child never written is dropped and a child that no longer waits is unparked (I6).
    */
   private stage(items: readonly WorkItemInput[], checkpoint?: CheckpointWrite): Promise<EnqueueOutcome[]> {
-    return this.settler().stage(this.options.flow, items, (staged) =>
+    return this.options.parking.stage(this.flowId, items, (staged) =>
       this.options.store.queue.enqueue(staged, checkpoint),
     );
   }
 
   /** Settle this flow's parked children at start and now and then, for what no event settles. */
   private async sweepParked(): Promise<void> {
-    if (this.options.flow.links.length === 0) return;
     const now = this.options.clock.now();
     if (this.lastParkedSweepAt !== null && now - this.lastParkedSweepAt < parkedSweepIntervalMs) return;
     this.lastParkedSweepAt = now;
-    const swept = await this.settler().sweep(this.options.flow);
-    if (swept.dropped + swept.released > 0) {
+    const swept = await this.options.parking.sweep(this.flowId);
+    if (swept.dropped + swept.released > 0)
       this.options.logger.info({ flow: this.flowId, ...swept }, 'settled parked children');
-      this.options.onStaged();
-    }
-  }
-
-  private laneFor(phase: CursorPhase): WorkLane {
-    return phase === 'delta' ? 'live' : 'bulk';
-  }
-
-  private originFor(phase: CursorPhase): ChangeOrigin {
-    return phase === 'delta' ? 'delta' : phase === 'initial' ? 'initial' : 'rebaseline';
-  }
-
-  private buildItems(page: ChangePage, origin: ChangeOrigin, lane: WorkLane): WorkItemInput[] {
-    const items: WorkItemInput[] = [];
-    for (const row of page.upserts) {
-      const change: RecordChange = { op: 'upsert', origin, values: row.values, modifiedOn: row.modifiedOn };
-      items.push({
-        flow: this.flowId,
-        recordKey: row.id.toLowerCase(),
-        payload: change as unknown as JsonValue,
-        sourceVersion: row.version ?? undefined,
-        lane,
-      });
-    }
-    for (const id of page.deletes) {
-      const change: RecordChange = { op: 'delete', origin, reason: 'deleted' };
-      items.push({
-        flow: this.flowId,
-        recordKey: id.toLowerCase(),
-        payload: change as unknown as JsonValue,
-        lane,
-      });
-    }
-    return items;
   }
 
   /** Stage one page with its checkpoint; null when the mass-change breaker paused the flow. */
@@ -336,14 +268,11 @@ export class TablePoller {
       runRows: cursor.runRows + page.upserts.length + page.deletes.length,
     };
     if (cursor.phase === 'delta') {
-      const keys = [
-        ...page.upserts.map((r) => r.id.toLowerCase()),
-        ...page.deletes.map((d) => d.toLowerCase()),
-      ];
+      const keys = [...page.upserts.map((r) => r.id), ...page.deletes];
       if (keys.length > 0) {
         const synced = new Set((await store.keyMap.getMany(this.flowId, keys)).map((e) => e.recordKey));
-        next.runOverwrites += page.upserts.filter((r) => synced.has(r.id.toLowerCase())).length;
-        next.runDeletes += page.deletes.filter((d) => synced.has(d.toLowerCase())).length;
+        next.runOverwrites += page.upserts.filter((r) => synced.has(r.id)).length;
+        next.runDeletes += page.deletes.filter((d) => synced.has(d)).length;
         const verdict = await this.checkBreaker(next);
         if (verdict) {
           await this.trip(cursor, verdict);
@@ -354,7 +283,7 @@ export class TablePoller {
     if (cursor.phase === 'rebaseline' && page.upserts.length > 0) {
       await store.keyMap.markSeen(
         this.flowId,
-        page.upserts.map((r) => r.id.toLowerCase()),
+        page.upserts.map((r) => r.id),
         cursor.runId ?? 'rebaseline',
       );
     }
@@ -367,9 +296,9 @@ export class TablePoller {
         next.caughtUpAt = clock.now();
       }
     }
-    const items = this.buildItems(page, this.originFor(cursor.phase), this.laneFor(cursor.phase));
-    await this.stage(items, { name: cursorCheckpoint(this.flowId), value: JSON.stringify(next) });
-    if (items.length > 0) this.options.onStaged();
+    const items = pageItems(this.flowId, page, originOf(cursor.phase), laneOf(cursor.phase));
+    await this.stage(items, checkpointWrite(cursorCheckpoint, this.flowId, next));
+    this.staged(items.length, laneOf(cursor.phase));
     this.caughtUp = page.isFinal && cursor.phase === 'delta' && items.length === 0;
     if (cursor.phase !== 'delta') {
       await this.reportProgress(
@@ -400,7 +329,7 @@ export class TablePoller {
 
   private async trip(cursor: CursorState, reason: string): Promise<void> {
     // Persist the run's counters at the last staged page; the tripping page is read again on resume.
-    await this.options.store.checkpoints.set(cursorCheckpoint(this.flowId), JSON.stringify(cursor));
+    await this.saveCursor(cursor);
     await this.options.control.pause(this.flowId, `mass-change breaker: ${reason}`, cursor.runId);
     this.options.logger.warn(
       { flow: this.flowId, runId: cursor.runId },
@@ -427,7 +356,8 @@ export class TablePoller {
       startedAt: this.options.clock.now(),
       caughtUpAt: cursor.caughtUpAt,
     };
-    await this.options.store.checkpoints.set(cursorCheckpoint(this.flowId), JSON.stringify(next));
+    await this.saveCursor(next);
+    await this.reportProgress('rebaseline', 0, next.startedAt, false, true);
     this.options.logger.warn(
       { flow: this.flowId, runId },
       'delta link expired: re-baselining with a full read',
@@ -465,7 +395,7 @@ export class TablePoller {
       cancelled += pending.length;
       await this.stageRebaselineDeletes(pending, runId);
     }
-    if (cancelled > 0) this.options.onStaged();
+    this.staged(cancelled, 'bulk');
     if (mapped > 0 && !this.options.control.isMassChangeAccepted(this.flowId, cursor.runId)) {
       const synced = await store.keyMap.count(this.flowId);
       const verdict = evaluateBreaker(this.options.breaker, { synced, deletes: mapped, overwrites: 0 });
@@ -490,9 +420,9 @@ export class TablePoller {
       runId: null,
       caughtUpAt: this.options.clock.now(),
     };
-    await store.checkpoints.set(cursorCheckpoint(this.flowId), JSON.stringify(next));
+    await this.saveCursor(next);
     await store.keyMap.clearSeen(this.flowId, runId);
-    if (deleted > 0) this.options.onStaged();
+    this.staged(deleted, 'bulk');
     this.options.logger.info(
       { flow: this.flowId, rows: cursor.runRows, missing: cancelled + deleted, cancelled },
       're-baseline complete',
@@ -508,7 +438,7 @@ export class TablePoller {
       keys.map((recordKey) => ({
         flow: this.flowId,
         recordKey,
-        payload: change as unknown as JsonValue,
+        payload: recordChangePayload(change),
         lane: 'bulk' as const,
       })),
     );
@@ -525,7 +455,8 @@ export class TablePoller {
       startedAt: this.options.clock.now(),
       total: await this.estimateTotal(),
     };
-    await this.options.store.checkpoints.set(replayCheckpoint(this.flowId), JSON.stringify(state));
+    await writeCheckpoint(this.options.store.checkpoints, replayCheckpoint, this.flowId, state);
+    this.options.events.emit('run.started', { flow: this.flowId, kind: 'replay', ...state, done: false });
     this.wake();
   }
 
@@ -535,23 +466,20 @@ export class TablePoller {
     const pages = this.options.replayPagesPerCycle ?? 1;
     let read = 0;
     let current = state;
-    for await (const page of this.options.flow.source.readChanges(current.link, {
+    for await (const page of this.options.flow.feed.readChanges(current.link, {
       signal: this.abort.signal,
     })) {
-      const items = this.buildItems({ ...page, deletes: [] }, 'replay', 'bulk');
+      const items = pageItems(this.flowId, { ...page, deletes: [] }, 'replay', 'bulk');
       current = { ...current, link: page.resumeLink, rows: current.rows + page.upserts.length };
       if (page.isFinal) {
         await this.stage(items);
-        await this.options.store.checkpoints.delete(replayCheckpoint(this.flowId));
+        await this.options.store.checkpoints.delete(replayCheckpoint.name(this.flowId));
         this.options.logger.info({ flow: this.flowId, rows: current.rows }, 'replay read complete');
       } else {
-        await this.stage(items, {
-          name: replayCheckpoint(this.flowId),
-          value: JSON.stringify(current),
-        });
+        await this.stage(items, checkpointWrite(replayCheckpoint, this.flowId, current));
       }
-      if (items.length > 0) this.options.onStaged();
-      this.options.onProgress?.({
+      this.staged(items.length, 'bulk');
+      this.progress({
         flow: this.flowId,
         kind: 'replay',
         rows: current.rows,
@@ -568,7 +496,7 @@ export class TablePoller {
 
   private async estimateTotal(): Promise<number | null> {
     if (this.totalEstimate === undefined) {
-      this.totalEstimate = await this.options.flow.source.estimateCount().catch(() => null);
+      this.totalEstimate = await this.options.flow.feed.estimateCount().catch(() => null);
     }
     return this.totalEstimate;
   }
@@ -578,15 +506,16 @@ export class TablePoller {
     rows: number,
     startedAt: number,
     done: boolean,
+    starting = false,
   ): Promise<void> {
-    if (!this.options.onProgress) return;
-    this.options.onProgress({
-      flow: this.flowId,
-      kind,
-      rows,
-      total: await this.estimateTotal(),
-      startedAt,
-      done,
-    });
+    // The total is asked for once the read is under way (a start costs no extra call).
+    const total = starting ? (this.totalEstimate ?? null) : await this.estimateTotal();
+    const progress = { flow: this.flowId, kind, rows, total, startedAt, done };
+    if (starting) this.options.events.emit('run.started', progress);
+    else this.progress(progress);
+  }
+
+  private progress(progress: ReadProgress): void {
+    this.options.events.emit(progress.done ? 'run.ended' : 'run.progressed', progress);
   }
 }

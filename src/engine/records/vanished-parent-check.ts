@@ -1,7 +1,7 @@
 import { ConnectorError, SyncError } from '../../core/errors.js';
 import type { JsonObject } from '../../core/json.js';
 import type { KeyMapStore, ParentRef, WorkLane } from '../../core/ports/state-store.js';
-import type { FlowDefinition } from '../flow-definition.js';
+import type { RecordFlowSettings } from './record-flow.js';
 import { resolveLinks } from './link-resolver.js';
 
 /** A remote "not found": for a write with links, possibly the linked parent rather than the record. */
@@ -22,8 +22,8 @@ export function isNotFoundError(error: unknown): boolean {
  */
 export async function findVanishedParent(
   keyMap: KeyMapStore,
-  flows: ReadonlyMap<string, FlowDefinition>,
-  flow: FlowDefinition,
+  flows: ReadonlyMap<string, RecordFlowSettings>,
+  flow: RecordFlowSettings,
   values: JsonObject,
   lane: WorkLane,
 ): Promise<ParentRef | null> {

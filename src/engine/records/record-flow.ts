@@ -1,10 +1,10 @@
-import type { FieldMapping, OptionLabels } from '../core/field-mapping.js';
-import type { RecordFilter } from '../core/record-filter.js';
-import type { ChangeSource } from '../core/ports/change-source.js';
-import type { RecordSink } from '../core/ports/record-sink.js';
-import type { UpsertChange } from '../core/record-change.js';
-import type { JsonObject } from '../core/json.js';
-import type { WorkItem, WorkLane } from '../core/ports/state-store.js';
+import type { FieldMapping, OptionLabels } from '../../core/field-mapping.js';
+import type { RecordFilter } from '../../core/record-filter.js';
+import type { ChangeFeed } from '../../core/ports/change-feed.js';
+import type { RecordSink } from '../../core/ports/record-sink.js';
+import type { UpsertChange } from '../../core/record-change.js';
+import type { JsonObject } from '../../core/json.js';
+import type { WorkItem, WorkLane } from '../../core/ports/state-store.js';
 
 /** A Dynamics lookup that becomes a Campaign link (custom tables, F2). */
 export interface LinkDefinition {
@@ -21,13 +21,17 @@ export interface LinkDefinition {
   required?: boolean | undefined;
 }
 
-/** Everything the engine needs to run one flow (one Dynamics table → one Campaign resource). */
-export interface FlowDefinition {
+/**
+ * A record flow (F1 contacts, F2 custom tables): one Dynamics table's rows kept as records of one
+ * Campaign resource, addressed by the key field that holds the Dynamics id. `recordFlow()` turns it
+ * into an engine `Flow` (feed, applier, payload schema, parking).
+ */
+export interface RecordFlowSettings {
   /** `contacts` or `table:<logical name>`. */
   id: string;
   /** Dynamics table logical name. */
   table: string;
-  source: ChangeSource;
+  feed: ChangeFeed;
   sink: RecordSink;
   mapping: FieldMapping;
   optionLabels: OptionLabels;

@@ -1,41 +1,31 @@
 import { createHash } from 'node:crypto';
-import { RecordRejectedError, SyncError } from '../core/errors.js';
-import type { JsonObject, JsonValue } from '../core/json.js';
+import { RecordRejectedError, SyncError } from '../../core/errors.js';
+import type { JsonObject, JsonValue } from '../../core/json.js';
 import {
   isFullWrite,
-  parseRecordChange,
   type DeleteChange,
+  type RecordChange,
   type UpsertChange,
-} from '../core/record-change.js';
-import { matchesFilter } from '../core/record-filter.js';
-import { holdsRecordKey, isOlderSourceVersion } from '../core/record-key.js';
+} from '../../core/record-change.js';
+import { matchesFilter } from '../../core/record-filter.js';
+import { holdsRecordKey, isOlderSourceVersion } from '../../core/record-key.js';
 import type {
   AuditEntry,
   CompletionEffects,
   KeyMapEntry,
-  ParentRef,
   StateStore,
   WorkItem,
   WorkLane,
-} from '../core/ports/state-store.js';
-import type { Clock } from '../core/clock.js';
-import type { FlowDefinition } from './flow-definition.js';
-import { noRecordGuard, privacyHoldParent, type RecordGuard } from '../core/ports/record-guard.js';
-import { resolveLinks } from './custom-tables/link-resolver.js';
-import { ParkedChildSettler } from './custom-tables/parked-child-settler.js';
-import { findVanishedParent, isNotFoundError } from './custom-tables/vanished-parent-check.js';
+} from '../../core/ports/state-store.js';
+import type { Clock } from '../../core/clock.js';
+import { noRecordGuard, type RecordGuard } from '../../core/ports/record-guard.js';
+import type { ApplyOutcome } from '../engine-stats.js';
+import type { Applier, ApplyResult } from '../flow.js';
+import { privacyHold } from '../parking.js';
 import { KeyMapIntentWriter } from './key-map-intent-writer.js';
-
-import type { ApplyOutcome } from './engine-stats.js';
-
-/** Applies the work items of a flow that is not a table flow (e.g. `optout:dynamics`). */
-export interface WorkItemApplier {
-  apply(item: WorkItem): Promise<ApplyResult>;
-}
-
-export type ApplyResult =
-  | { kind: 'done'; outcome: ApplyOutcome; effects: CompletionEffects; landed: boolean }
-  | { kind: 'park'; parent: ParentRef; reason: string };
+import { resolveLinks } from './link-resolver.js';
+import type { RecordFlowSettings } from './record-flow.js';
+import { findVanishedParent, isNotFoundError } from './vanished-parent-check.js';
 
 function stableStringify(value: JsonValue): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
@@ -59,42 +49,30 @@ export function hashFields(fields: JsonObject): string {
  * - a change older than the last applied version is skipped (I5);
  * - children whose parent has not landed are parked (I6).
  */
-export class RecordApplier {
-  private readonly settler: ParkedChildSettler;
+export class RecordApplier implements Applier<RecordChange> {
   private readonly intents: KeyMapIntentWriter;
 
+  /**
+   * @param flow the record flow this applier writes
+   * @param recordFlows every record flow by id (a child's parents are found through them)
+   */
   constructor(
     private readonly store: StateStore,
-    private readonly flows: ReadonlyMap<string, FlowDefinition>,
+    private readonly flow: RecordFlowSettings,
+    private readonly recordFlows: ReadonlyMap<string, RecordFlowSettings>,
     private readonly clock: Clock,
     private readonly guard: RecordGuard = noRecordGuard,
-    private readonly appliers: ReadonlyMap<string, WorkItemApplier> = new Map(),
   ) {
-    this.settler = new ParkedChildSettler(store);
     this.intents = new KeyMapIntentWriter(store.keyMap);
   }
 
-  /**
-   * After a worker parked an item: a queued change may have folded into it (a delete of a record
-   * never written is dropped), and its parent may have landed between the look-up and the park.
-   */
-  async afterPark(flowId: string, recordKey: string, parent: ParentRef): Promise<void> {
-    await this.settler.afterPark(this.flows.get(flowId) ?? null, recordKey, parent);
-  }
-
-  async apply(item: WorkItem): Promise<ApplyResult> {
-    const own = this.appliers.get(item.flow);
-    if (own) return own.apply(item);
-    const flow = this.flows.get(item.flow);
-    if (!flow) {
-      throw new RecordRejectedError(item.recordKey, 'FLOW_UNKNOWN', `flow "${item.flow}" is not configured`);
-    }
-    const change = parseRecordChange(item.payload);
+  async apply(item: WorkItem, change: RecordChange): Promise<ApplyResult> {
+    const flow = this.flow;
     const verdict = await this.guard.check(flow.id, item.recordKey);
     if (verdict === 'hold') {
       return {
         kind: 'park',
-        parent: privacyHoldParent(item.recordKey),
+        parent: privacyHold(item.recordKey),
         reason: 'held: a privacy request is in progress',
       };
     }
@@ -131,7 +109,7 @@ export class RecordApplier {
   }
 
   private audit(
-    flow: FlowDefinition,
+    flow: RecordFlowSettings,
     key: string,
     action: string,
     fields: string[],
@@ -155,7 +133,7 @@ export class RecordApplier {
    * (a cascade our key map has not heard of yet), park on that parent instead of failing (I6).
    */
   private async upsertOrPark(
-    flow: FlowDefinition,
+    flow: RecordFlowSettings,
     item: WorkItem,
     change: UpsertChange,
     entry: KeyMapEntry | null,
@@ -165,14 +143,14 @@ export class RecordApplier {
       return await this.applyUpsert(flow, item, change, entry, lane);
     } catch (error) {
       if (flow.links.length === 0 || !isNotFoundError(error)) throw error;
-      const parent = await findVanishedParent(this.store.keyMap, this.flows, flow, change.values, lane);
+      const parent = await findVanishedParent(this.store.keyMap, this.recordFlows, flow, change.values, lane);
       if (!parent) throw error;
       return { kind: 'park', parent, reason: `parent ${parent.flow}/${parent.recordKey} not in Campaign` };
     }
   }
 
   private async applyUpsert(
-    flow: FlowDefinition,
+    flow: RecordFlowSettings,
     item: WorkItem,
     change: UpsertChange,
     entry: KeyMapEntry | null,
@@ -239,7 +217,7 @@ export class RecordApplier {
   }
 
   private async createOrAdopt(
-    flow: FlowDefinition,
+    flow: RecordFlowSettings,
     item: WorkItem,
     change: UpsertChange,
     entry: KeyMapEntry | null,
@@ -319,7 +297,7 @@ export class RecordApplier {
    * (our intent is in the key map) or it existed before the sync and carries the Dynamics id.
    */
   private async adoptExisting(
-    flow: FlowDefinition,
+    flow: RecordFlowSettings,
     key: string,
     fields: JsonObject,
     hash: string,
@@ -374,7 +352,7 @@ export class RecordApplier {
    * re-baseline) is recorded with the outcome `absent`.
    */
   private async applyDelete(
-    flow: FlowDefinition,
+    flow: RecordFlowSettings,
     item: WorkItem,
     change: DeleteChange,
     entry: KeyMapEntry | null,
@@ -424,7 +402,7 @@ export class RecordApplier {
 
   /** Completion effects that resolve the key's dead letters, with an audit entry when there are any. */
   private async supersedeDeadLetters(
-    flow: FlowDefinition,
+    flow: RecordFlowSettings,
     key: string,
     why: 'deleted' | 'filtered-out',
   ): Promise<CompletionEffects> {

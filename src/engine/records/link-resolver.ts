@@ -1,7 +1,7 @@
 import { RecordRejectedError } from '../../core/errors.js';
 import type { JsonObject } from '../../core/json.js';
 import type { KeyMapStore, ParentRef } from '../../core/ports/state-store.js';
-import type { FlowDefinition } from '../flow-definition.js';
+import type { RecordFlowSettings } from './record-flow.js';
 
 /**
  * Record key of the pseudo-parent a child waits on when its lookup is empty but the Campaign link
@@ -31,7 +31,7 @@ export type LinkResolution =
  */
 export async function resolveLinks(
   keyMap: Pick<KeyMapStore, 'get'>,
-  flow: FlowDefinition,
+  flow: RecordFlowSettings,
   values: JsonObject,
 ): Promise<LinkResolution> {
   const fields: JsonObject = {};

@@ -1,5 +1,5 @@
-import type { KeyMapEntry, KeyMapStore } from '../core/ports/state-store.js';
-import { TickBatcher } from './tick-batcher.js';
+import type { KeyMapEntry, KeyMapStore } from '../../core/ports/state-store.js';
+import { TickBatcher } from '../tick-batcher.js';
 
 type IntentEntry = Omit<KeyMapEntry, 'createdAt' | 'updatedAt'>;
 

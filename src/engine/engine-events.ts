@@ -1,0 +1,83 @@
+import type { ParentRef, WorkLane } from '../core/ports/state-store.js';
+import type { ApplyOutcome } from './engine-stats.js';
+
+/** A long read of a flow (initial load, re-baseline, replay) moving on. */
+export interface ReadProgress {
+  flow: string;
+  kind: 'initial' | 'rebaseline' | 'replay';
+  rows: number;
+  total: number | null;
+  startedAt: number;
+  done: boolean;
+}
+
+/**
+ * What the engine tells the rest of the process, by event name. Status, metrics, alerts and the
+ * CLI's progress subscribe here instead of being called from inside the engine.
+ */
+export interface EngineEventMap {
+  /** Changes were staged durably (with their checkpoint). */
+  'item.staged': { flow: string; count: number; lane: WorkLane };
+  /** A work item was applied and its completion committed. `lagMs`: staged → applied. */
+  'item.applied': { flow: string; outcome: ApplyOutcome; elapsedMs: number; lagMs: number };
+  /** A work item now waits for `parent`. */
+  'item.parked': { flow: string; recordKey: string; parent: ParentRef; reason: string };
+  /**
+   * Items parked on `parent` went back to the queue. `count` is null when the release committed
+   * with the parent's completion (every landed record of a parent flow releases its children,
+   * however many — possibly none).
+   */
+  'item.released': { parent: ParentRef; count: number | null };
+  /** Applying a work item failed: retried later, or a dead letter. */
+  'item.failed': {
+    flow: string;
+    recordKey: string;
+    code: string;
+    deadLettered: boolean;
+    throttled: boolean;
+  };
+  /** A long read started, moved on, or ended. */
+  'run.started': ReadProgress;
+  'run.progressed': ReadProgress;
+  'run.ended': ReadProgress;
+  /** The engine's view of the target's call budget changed (published by the composition root). */
+  'budget.changed': { target: string; callsPerSecond: number; limit: number; reason: string | null };
+}
+
+export type EngineEventName = keyof EngineEventMap;
+type Listener<K extends EngineEventName> = (event: EngineEventMap[K]) => void;
+
+/**
+ * A small typed event bus. Listeners run synchronously in registration order; one that throws is
+ * reported to `onListenerError` and does not stop the others or the engine.
+ */
+export class EngineEvents {
+  private readonly listeners = new Map<EngineEventName, Listener<never>[]>();
+
+  constructor(
+    private readonly onListenerError: (error: unknown, event: EngineEventName) => void = () => {},
+  ) {}
+
+  on<K extends EngineEventName>(name: K, listener: Listener<K>): () => void {
+    const list = this.listeners.get(name) ?? [];
+    list.push(listener);
+    this.listeners.set(name, list);
+    return () => {
+      const current = this.listeners.get(name) ?? [];
+      this.listeners.set(
+        name,
+        current.filter((l) => l !== (listener as Listener<never>)),
+      );
+    };
+  }
+
+  emit<K extends EngineEventName>(name: K, event: EngineEventMap[K]): void {
+    for (const listener of this.listeners.get(name) ?? []) {
+      try {
+        (listener as Listener<K>)(event);
+      } catch (error) {
+        this.onListenerError(error, name);
+      }
+    }
+  }
+}

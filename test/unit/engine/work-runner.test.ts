@@ -1,0 +1,253 @@
+/**
+ * The engine's work path in milliseconds: the runner over an in-memory SQLite store and small
+ * flows defined here (their appliers are the "fake sink" of the test — no emulator). It finds each
+ * item's applier by flow id, validates payloads, parks and releases through the one parking module
+ * (the release commits with the parent's completion), retries and dead-letters, and reports it all
+ * on the event bus.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ManualClock } from '../../../src/core/clock.js';
+import { ConnectorError } from '../../../src/core/errors.js';
+import { silentLogger } from '../../../src/core/ports/engine-logger.js';
+import type { KeyMapStore, ParentRef, StateStore } from '../../../src/core/ports/state-store.js';
+import { resolveRetryPolicy } from '../../../src/core/retry-policy.js';
+import { EngineEvents, type EngineEventMap } from '../../../src/engine/engine-events.js';
+import { FlowRegistry, type ApplyResult, type Flow, type ParkingPolicy } from '../../../src/engine/flow.js';
+import { Parking } from '../../../src/engine/parking.js';
+import { WorkRunner } from '../../../src/engine/work-runner.js';
+import { openStateStore } from '../../../src/store/open-state-store.js';
+
+const valueSchema = z.object({ value: z.number(), parent: z.string().nullable().optional() });
+type Value = z.infer<typeof valueSchema>;
+
+/** A target system in memory: what each flow wrote, and failures to inject. */
+class FakeSink {
+  readonly written = new Map<string, number>();
+  readonly calls: string[] = [];
+  failures: Error[] = [];
+
+  write(flow: string, key: string, value: number): void {
+    this.calls.push(`${flow}/${key}`);
+    const failure = this.failures.shift();
+    if (failure) throw failure;
+    this.written.set(`${flow}/${key}`, value);
+  }
+}
+
+/** A parent flow whose records land in the sink, and a child flow whose records wait for them. */
+function buildFlows(sink: FakeSink, keyMap: KeyMapStore): Flow<Value>[] {
+  const parentFlow: Flow<Value> = {
+    id: 'parents',
+    direction: 'dynamics-to-campaign',
+    description: 'test parents',
+    payload: valueSchema,
+    applier: {
+      apply: (item, payload): Promise<ApplyResult> => {
+        sink.write('parents', item.recordKey, payload.value);
+        return Promise.resolve({
+          kind: 'done',
+          outcome: 'created',
+          landed: true,
+          effects: {
+            keyMap: {
+              op: 'put',
+              entry: {
+                flow: 'parents',
+                recordKey: item.recordKey,
+                campaignPKey: `pk-${item.recordKey}`,
+                origin: 'created',
+                lastSourceVersion: null,
+                lastPayloadHash: null,
+              },
+            },
+          },
+        });
+      },
+    },
+  };
+  const waitsForParent: ParkingPolicy = {
+    parentFlows: ['parents'],
+    judge: async (_key, payload, parent, map) => {
+      const parsed = valueSchema.safeParse(payload);
+      if (!parsed.success || parsed.data.parent !== parent.recordKey) return 'unpark';
+      return (await map.get('parents', parent.recordKey))?.campaignPKey ? 'unpark' : 'keep';
+    },
+  };
+  const childFlow: Flow<Value> = {
+    id: 'children',
+    direction: 'dynamics-to-campaign',
+    description: 'test children',
+    payload: valueSchema,
+    parking: waitsForParent,
+    applier: {
+      apply: async (item, payload): Promise<ApplyResult> => {
+        if (payload.parent && !(await keyMap.get('parents', payload.parent))?.campaignPKey)
+          return {
+            kind: 'park',
+            parent: { flow: 'parents', recordKey: payload.parent },
+            reason: 'parent missing',
+          };
+        sink.write('children', item.recordKey, payload.value);
+        return { kind: 'done', outcome: 'created', landed: true, effects: {} };
+      },
+    },
+  };
+  return [parentFlow, childFlow];
+}
+
+describe('WorkRunner over flows as data', () => {
+  let store: StateStore;
+  let clock: ManualClock;
+  let sink: FakeSink;
+  let events: EngineEvents;
+  let seen: { name: keyof EngineEventMap; event: unknown }[];
+  let runner: WorkRunner;
+
+  beforeEach(async () => {
+    clock = new ManualClock(Date.UTC(2026, 11, 1));
+    store = await openStateStore('sqlite::memory:', { clock });
+    sink = new FakeSink();
+    events = new EngineEvents();
+    seen = [];
+    for (const name of ['item.applied', 'item.parked', 'item.released', 'item.failed'] as const)
+      events.on(name, (event) => seen.push({ name, event }));
+    const flows = new FlowRegistry(buildFlows(sink, store.keyMap));
+    runner = new WorkRunner({
+      store,
+      flows,
+      parking: new Parking(store, flows, events),
+      events,
+      clock,
+      logger: silentLogger,
+      retryPolicy: resolveRetryPolicy({
+        initialDelayMs: 1000,
+        maxDelayMs: 1000,
+        maxAttempts: 2,
+        jitter: 'none',
+      }),
+      owner: 'test',
+      window: 4,
+      leaseMs: 60_000,
+      activeFlows: () => ['parents', 'children', 'nobody'],
+      idleWaitMs: 1,
+      groupCommitDelayMs: 1,
+    });
+    runner.start();
+  });
+
+  afterEach(async () => {
+    await runner.stop();
+    await store.close();
+  });
+
+  /** Wait (briefly, in real time: the runner's own timers) until `done` holds. */
+  async function until(done: () => boolean | Promise<boolean>): Promise<void> {
+    for (let i = 0; i < 1000; i++) {
+      if ((await done()) && runner.inFlightCount === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    throw new Error('the runner did not get there');
+  }
+
+  const count = (name: keyof EngineEventMap): number => seen.filter((s) => s.name === name).length;
+
+  it('applies each item with its flow’s applier and its validated payload', async () => {
+    await store.queue.enqueue([{ flow: 'parents', recordKey: 'p1', payload: { value: 7 } }]);
+    runner.wake();
+    await until(() => count('item.applied') === 1);
+    expect(sink.written.get('parents/p1')).toBe(7);
+    // A parent's completion always carries the release of its children (none here).
+    expect(seen.map((s) => s.name)).toEqual(['item.applied', 'item.released']);
+    expect(seen[0]!.event).toMatchObject({ flow: 'parents', outcome: 'created' });
+  });
+
+  it('dead-letters an item of an unknown flow and a payload its flow does not accept, naming the record', async () => {
+    await store.queue.enqueue([
+      { flow: 'nobody', recordKey: 'x', payload: { value: 1 } },
+      { flow: 'parents', recordKey: 'bad', payload: { value: 'seven' } },
+    ]);
+    runner.wake();
+    await until(() => count('item.failed') === 2);
+    const letters = (await store.deadLetters.list({}, {})).items;
+    expect(letters.map((l) => [l.flow, l.recordKey, l.code]).sort()).toEqual([
+      ['nobody', 'x', 'FLOW_UNKNOWN'],
+      ['parents', 'bad', 'PAYLOAD_INVALID'],
+    ]);
+    expect(letters.find((l) => l.code === 'PAYLOAD_INVALID')!.message).toContain(
+      'of flow parents (record bad) does not hold a valid payload: value:',
+    );
+    expect(sink.calls).toEqual([]);
+  });
+
+  it('parks a child before its parent, and releases it with the parent’s completion', async () => {
+    await store.queue.enqueue([{ flow: 'children', recordKey: 'c1', payload: { value: 1, parent: 'p1' } }]);
+    runner.wake();
+    await until(() => count('item.parked') === 1);
+    expect(await store.parked.count('children')).toBe(1);
+    expect(seen.map((s) => s.name)).toEqual(['item.parked']);
+
+    await store.queue.enqueue([{ flow: 'parents', recordKey: 'p1', payload: { value: 2 } }]);
+    runner.wake();
+    await until(() => count('item.applied') === 2);
+    expect(await store.parked.count()).toBe(0);
+    expect([...sink.written.keys()].sort()).toEqual(['children/c1', 'parents/p1']);
+    const released = seen.find((s) => s.name === 'item.released')!.event as EngineEventMap['item.released'];
+    expect(released).toEqual({ parent: { flow: 'parents', recordKey: 'p1' }, count: null });
+  });
+
+  it('commits the release in the same transaction as the parent’s completion', async () => {
+    const parent: ParentRef = { flow: 'parents', recordKey: 'p1' };
+    await store.queue.enqueue([{ flow: 'children', recordKey: 'c2', payload: { value: 1, parent: 'p1' } }]);
+    const [child] = await store.queue.lease({
+      owner: 'other',
+      limit: 1,
+      leaseMs: 60_000,
+      flows: ['children'],
+    });
+    await store.queue.park(child!.id, 'other', parent, 'parent missing');
+    await store.queue.enqueue([{ flow: 'parents', recordKey: 'p1', payload: { value: 2 } }]);
+    const [item] = await store.queue.lease({ owner: 'other', limit: 1, leaseMs: 60_000, flows: ['parents'] });
+    // A completion whose effects cannot commit (an invalid key-map entry) releases nothing either.
+    await expect(
+      store.queue.complete(item!.id, 'other', {
+        keyMap: {
+          op: 'put',
+          entry: {
+            flow: '',
+            recordKey: '',
+            campaignPKey: null,
+            origin: 'created',
+            lastSourceVersion: null,
+            lastPayloadHash: null,
+          },
+        },
+        releaseParked: parent,
+      }),
+    ).rejects.toThrow();
+    expect(await store.parked.count()).toBe(1);
+    expect(await store.queue.complete(item!.id, 'other', { releaseParked: parent })).toBe('ok');
+    expect(await store.parked.count()).toBe(0);
+    expect((await store.queue.itemsForKey('children', 'c2')).map((i) => i.state)).toEqual(['queued']);
+  });
+
+  it('retries a retryable failure when its time comes, and dead-letters when attempts run out', async () => {
+    sink.failures = [
+      new ConnectorError('campaign', 'CAMPAIGN_HTTP_503', 'unavailable', { status: 503, retryable: true }),
+      new ConnectorError('campaign', 'CAMPAIGN_HTTP_503', 'unavailable', { status: 503, retryable: true }),
+    ];
+    await store.queue.enqueue([{ flow: 'parents', recordKey: 'k1', payload: { value: 3 } }]);
+    runner.wake();
+    await until(() => count('item.failed') === 1);
+    expect(seen.map((s) => s.name)).toEqual(['item.failed']);
+    expect(seen[0]!.event).toMatchObject({ code: 'CAMPAIGN_HTTP_503', deadLettered: false });
+    clock.advance(1000);
+    runner.wake();
+    await until(() => count('item.failed') === 2);
+    expect(seen.map((s) => s.name)).toEqual(['item.failed', 'item.failed']);
+    expect(seen[1]!.event).toMatchObject({ deadLettered: true });
+    expect((await store.deadLetters.list({}, {})).items).toMatchObject([
+      { flow: 'parents', recordKey: 'k1', code: 'CAMPAIGN_HTTP_503', attempts: 2 },
+    ]);
+  });
+});
