@@ -1,17 +1,17 @@
-import type { SqlMigration } from './sql-migration.js';
+import type { SqlMigration } from '../sql-migration.js';
 
 /**
- * Migration 6, the same SQL in both dialects (so written once): one dead letter per flow, record
- * key and error code. Every re-baseline or replay used to add another dead letter for a record
- * that kept failing for the same reason; now a repeat failure updates the one there is. Existing
- * duplicates are merged into the newest row (its id, payload, version and message stay): attempts
- * summed, the earliest first failure, the latest last failure. The unique index also serves the
- * look-ups by flow and key, so the old `dead_letters_key` index goes.
+ * One dead letter per flow, record key and error code (the same SQL in both dialects). Every
+ * re-baseline or replay used to add another dead letter for a record that kept failing for the
+ * same reason; now a repeat failure updates the one there is. Existing duplicates are merged into
+ * the newest row (its id, payload, version and message stay): attempts summed, the earliest first
+ * failure, the latest last failure. The unique index also serves the look-ups by flow and key, so
+ * the old `dead_letters_key` index goes.
  */
 export const deadLetterPerCauseMigration: SqlMigration = {
   version: 6,
   name: 'dead-letter-per-cause',
-  sql: `
+  sql: () => `
 UPDATE dead_letters SET
   attempts = (SELECT SUM(d.attempts) FROM dead_letters d
     WHERE d.flow = dead_letters.flow AND d.record_key = dead_letters.record_key AND d.code = dead_letters.code),
