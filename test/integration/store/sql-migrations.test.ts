@@ -153,9 +153,9 @@ describe.each([sqlite, postgres])('store migrations on $dialect.name', ({ dialec
   }));
 
   it('render byte for byte the SQL the shipped migrations ran', () => {
-    expect(shipped.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(shipped.length).toBeGreaterThanOrEqual(6);
     const rendered = storeMigrations
-      .filter((m) => m.version <= 6)
+      .slice(0, shipped.length)
       .map(({ version, name, sql }) => ({ version, name, sql: sql(dialect) }));
     expect(rendered).toEqual(shipped.map(({ version, name, sql }) => ({ version, name, sql: sql(dialect) })));
   });
@@ -174,12 +174,12 @@ describe.each([sqlite, postgres])('store migrations on $dialect.name', ({ dialec
     }
   });
 
-  it('upgrade a database the previous release migrated to any version, running only what is missing', async () => {
+  it('upgrade a database a previous release migrated to any shipped version, running only what is missing', async () => {
     const fresh = await create('reference');
     try {
       await (await fresh.open(new ManualClock())).close();
       const reference = await fresh.schema();
-      for (let version = 1; version <= shipped.length; version++) {
+      for (const { version } of shipped) {
         const db = await create(`from_${version}`);
         try {
           const before = new ManualClock(1_000);
