@@ -3,6 +3,7 @@ import pg from 'pg';
 import { ConfigError, StoreError, SyncError } from '../../core/errors.js';
 import type { SqlDriver, SqlParam, SqlRow, SqlTransaction } from '../sql/sql-driver.js';
 import { applyPendingMigrations, type SqlMigration } from '../sql/sql-migration.js';
+import { postgresMigrationDialect } from './postgres-migration-dialect.js';
 
 export interface PostgresDriverOptions {
   connectionString: string;
@@ -117,7 +118,7 @@ export class PostgresDriver implements SqlDriver {
           },
           migrations,
           now,
-          'postgres',
+          postgresMigrationDialect,
         );
       } finally {
         await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]);

@@ -1,7 +1,6 @@
 import { systemClock, type Clock } from '../../core/clock.js';
 import { SqlStateStore } from '../sql/sql-state-store.js';
 import { PostgresDriver } from './postgres-driver.js';
-import { postgresMigrations } from './postgres-migrations.js';
 
 export interface PostgresStateStoreOptions {
   /** `postgres://user@host:port/database`. */
@@ -27,7 +26,6 @@ export class PostgresStateStore extends SqlStateStore {
         schema: options.schema,
         poolSize: options.poolSize,
       }),
-      postgresMigrations,
       options.clock ?? systemClock,
     );
   }

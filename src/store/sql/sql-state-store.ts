@@ -7,6 +7,7 @@ import type { SqlDriver } from './sql-driver.js';
 import { SqlKeyMapStore } from './sql-key-map-store.js';
 import { SqlLockStore } from './sql-lock-store.js';
 import type { SqlMigration } from './sql-migration.js';
+import { storeMigrations } from './migrations/store-migrations.js';
 import { SqlOptOutStore } from './sql-opt-out-store.js';
 import { SqlParkedStore } from './sql-parked-store.js';
 import { SqlPrivacyStore } from './sql-privacy-store.js';
@@ -14,7 +15,8 @@ import { SqlWorkQueue } from './sql-work-queue.js';
 
 /**
  * The State port over any {@link SqlDriver}: the dialect-neutral core that the SQLite and
- * PostgreSQL adapters share. Each adapter only supplies its driver and its migrations.
+ * PostgreSQL adapters share. Each adapter only supplies its driver; both run the one list of
+ * migrations, rendered by the driver for its dialect.
  */
 export class SqlStateStore implements StateStore {
   readonly dialect: string;
@@ -29,10 +31,14 @@ export class SqlStateStore implements StateStore {
   readonly privacy: SqlPrivacyStore;
   private closing: Promise<void> | null = null;
 
+  /**
+   * @param migrations What `migrate()` applies; a prefix of the list builds the schema of an older
+   *   release (upgrade tests). @default storeMigrations
+   */
   constructor(
     private readonly driver: SqlDriver,
-    private readonly migrations: readonly SqlMigration[],
     private readonly clock: Clock,
+    private readonly migrations: readonly SqlMigration[] = storeMigrations,
   ) {
     const ctx = { driver, clock };
     this.dialect = driver.dialect;

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { StoreError, SyncError } from '../../core/errors.js';
 import type { SqlDriver, SqlParam, SqlRow, SqlTransaction } from '../sql/sql-driver.js';
 import { applyPendingMigrations, type SqlMigration } from '../sql/sql-migration.js';
+import { sqliteMigrationDialect } from './sqlite-migration-dialect.js';
 
 export interface SqliteDriverOptions {
   /** Database file, or `:memory:`. The parent directory must exist. */
@@ -82,7 +83,7 @@ export class SqliteDriver implements SqlDriver {
           },
           migrations,
           now,
-          'sqlite',
+          sqliteMigrationDialect,
         ),
       ),
     );

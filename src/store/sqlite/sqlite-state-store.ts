@@ -1,7 +1,6 @@
 import { systemClock, type Clock } from '../../core/clock.js';
 import { SqlStateStore } from '../sql/sql-state-store.js';
 import { SqliteDriver } from './sqlite-driver.js';
-import { sqliteMigrations } from './sqlite-migrations.js';
 
 export interface SqliteStateStoreOptions {
   /** Database file (its directory must exist), or `:memory:`. */
@@ -26,7 +25,6 @@ export class SqliteStateStore extends SqlStateStore {
         busyTimeoutMs: options.busyTimeoutMs,
         onPrepare: options.onPrepare,
       }),
-      sqliteMigrations,
       options.clock ?? systemClock,
     );
   }

@@ -3,7 +3,7 @@ import { ManualClock, type Clock } from '../../../src/core/clock.js';
 import { ConfigError, StoreError } from '../../../src/core/errors.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
 import { PostgresStateStore } from '../../../src/store/postgres/postgres-state-store.js';
-import { postgresMigrations } from '../../../src/store/postgres/postgres-migrations.js';
+import { storeMigrations } from '../../../src/store/sql/migrations/store-migrations.js';
 import { createPostgresTestSchema, type PostgresTestSchema } from '../../support/postgres-test-schema.js';
 import { SqlStateStore } from '../../../src/store/sql/sql-state-store.js';
 import { PostgresDriver } from '../../../src/store/postgres/postgres-driver.js';
@@ -49,7 +49,7 @@ describe('postgres state store adapter', () => {
       const rows = await fresh.query<{ version: number }>(
         'SELECT version FROM schema_migrations ORDER BY version',
       );
-      expect(rows.map((r) => Number(r.version))).toEqual(postgresMigrations.map((m) => m.version));
+      expect(rows.map((r) => Number(r.version))).toEqual(storeMigrations.map((m) => m.version));
       const tables = await fresh.query<{ tablename: string }>(
         'SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename',
         [fresh.name],
@@ -66,8 +66,8 @@ describe('postgres state store adapter', () => {
     try {
       const old = new SqlStateStore(
         new PostgresDriver({ connectionString: fresh.url, schema: fresh.name, poolSize: 1 }),
-        postgresMigrations.filter((m) => m.version < 6),
         clock,
+        storeMigrations.filter((m) => m.version < 6),
       );
       await old.migrate();
       await old.close();

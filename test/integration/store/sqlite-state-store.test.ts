@@ -7,7 +7,7 @@ import { ManualClock, type Clock } from '../../../src/core/clock.js';
 import { ConfigError, StoreError } from '../../../src/core/errors.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
 import { SqliteStateStore } from '../../../src/store/sqlite/sqlite-state-store.js';
-import { sqliteMigrations } from '../../../src/store/sqlite/sqlite-migrations.js';
+import { storeMigrations } from '../../../src/store/sql/migrations/store-migrations.js';
 import { SqlStateStore } from '../../../src/store/sql/sql-state-store.js';
 import { SqliteDriver } from '../../../src/store/sqlite/sqlite-driver.js';
 import { describeStateStoreContract } from './state-store-contract.js';
@@ -96,7 +96,7 @@ describe('sqlite state store adapter', () => {
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all()).toEqual(
-        sqliteMigrations.map(({ version, name }) => ({ version, name })),
+        storeMigrations.map(({ version, name }) => ({ version, name })),
       );
     } finally {
       db.close();
@@ -108,8 +108,8 @@ describe('sqlite state store adapter', () => {
     const clock = new ManualClock();
     const old = new SqlStateStore(
       new SqliteDriver({ filename: file }),
-      sqliteMigrations.filter((m) => m.version < 6),
       clock,
+      storeMigrations.filter((m) => m.version < 6),
     );
     await old.migrate();
     await old.close();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { openStateStore } from '../../../../src/store/open-state-store.js';
 import { PostgresDriver } from '../../../../src/store/postgres/postgres-driver.js';
-import { postgresMigrations } from '../../../../src/store/postgres/postgres-migrations.js';
+import { storeMigrations } from '../../../../src/store/sql/migrations/store-migrations.js';
 import { SqlStateStore } from '../../../../src/store/sql/sql-state-store.js';
 import { createPostgresTestSchema, type PostgresTestSchema } from '../../../support/postgres-test-schema.js';
 import { describeOptOutStoreContract } from './opt-out-store-contract.js';
@@ -28,8 +28,8 @@ describeOptOutStoreContract('postgres', {
     const driver = new PostgresDriver({ connectionString: fresh.url, schema: fresh.name, poolSize: 1 });
     const old = new SqlStateStore(
       driver,
-      postgresMigrations.filter((m) => m.version <= 4),
       clock,
+      storeMigrations.filter((m) => m.version <= 4),
     );
     await old.migrate();
     await seed((sql, params) => driver.run(sql, params));

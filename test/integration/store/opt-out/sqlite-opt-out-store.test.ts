@@ -5,7 +5,7 @@ import { afterAll } from 'vitest';
 import { openStateStore } from '../../../../src/store/open-state-store.js';
 import { SqlStateStore } from '../../../../src/store/sql/sql-state-store.js';
 import { SqliteDriver } from '../../../../src/store/sqlite/sqlite-driver.js';
-import { sqliteMigrations } from '../../../../src/store/sqlite/sqlite-migrations.js';
+import { storeMigrations } from '../../../../src/store/sql/migrations/store-migrations.js';
 import { describeOptOutStoreContract } from './opt-out-store-contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dcsync-opt-out-store-'));
@@ -19,8 +19,8 @@ describeOptOutStoreContract('sqlite', {
     const driver = new SqliteDriver({ filename });
     const old = new SqlStateStore(
       driver,
-      sqliteMigrations.filter((m) => m.version <= 4),
       clock,
+      storeMigrations.filter((m) => m.version <= 4),
     );
     await old.migrate();
     await seed((sql, params) => driver.run(sql, params));

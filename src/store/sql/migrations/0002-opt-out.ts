@@ -1,32 +1,31 @@
-import type { SqlMigration } from '../../sql/sql-migration.js';
+import type { SqlMigration } from '../sql-migration.js';
 
 /**
  * Opt-outs (flow F4): the ledger of processed export files with row-level progress, quarantined
  * rows (file, line, reason — never values), the newest opt-out value the service wrote per contact,
- * attribute and system (echo suppression, I8), and the decision audit. Keys use the "C"
- * collation, as in 0001.
+ * attribute and system (echo suppression, I8), and the decision audit.
  */
-export const optOutPostgresMigration: SqlMigration = {
+export const optOutMigration: SqlMigration = {
   version: 2,
   name: 'opt-out',
-  sql: `
+  sql: (d) => `
 CREATE TABLE opt_out_files (
-  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  name TEXT COLLATE "C" NOT NULL,
+  id ${d.autoId},
+  name ${d.key} NOT NULL,
   path TEXT NOT NULL,
-  size_bytes BIGINT NOT NULL,
+  size_bytes ${d.bigint} NOT NULL,
   checksum TEXT NOT NULL,
-  modified_at BIGINT,
+  modified_at ${d.bigint},
   status TEXT NOT NULL CHECK (status IN ('processing', 'processed', 'failed')),
-  line_checkpoint BIGINT NOT NULL DEFAULT 0,
-  rows_applied BIGINT NOT NULL DEFAULT 0,
-  rows_quarantined BIGINT NOT NULL DEFAULT 0,
-  rows_skipped BIGINT NOT NULL DEFAULT 0,
-  started_at BIGINT NOT NULL,
-  finished_at BIGINT,
+  line_checkpoint ${d.bigint} NOT NULL DEFAULT 0,
+  rows_applied ${d.bigint} NOT NULL DEFAULT 0,
+  rows_quarantined ${d.bigint} NOT NULL DEFAULT 0,
+  rows_skipped ${d.bigint} NOT NULL DEFAULT 0,
+  started_at ${d.bigint} NOT NULL,
+  finished_at ${d.bigint},
   disposition TEXT NOT NULL DEFAULT 'kept' CHECK (disposition IN ('kept', 'archived', 'deleted')),
   archived_path TEXT,
-  disposed_at BIGINT,
+  disposed_at ${d.bigint},
   error_code TEXT,
   UNIQUE (name, size_bytes, checksum)
 );
@@ -34,36 +33,36 @@ CREATE INDEX opt_out_files_name ON opt_out_files (name);
 CREATE INDEX opt_out_files_disposition ON opt_out_files (disposition, disposed_at);
 
 CREATE TABLE opt_out_quarantine (
-  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  file_name TEXT COLLATE "C" NOT NULL,
-  line BIGINT NOT NULL,
+  id ${d.autoId},
+  file_name ${d.key} NOT NULL,
+  line ${d.bigint} NOT NULL,
   reason TEXT NOT NULL,
   column_name TEXT,
-  at BIGINT NOT NULL,
+  at ${d.bigint} NOT NULL,
   UNIQUE (file_name, line)
 );
 
 CREATE TABLE opt_out_writes (
   system TEXT NOT NULL CHECK (system IN ('dynamics', 'campaign')),
-  record_key TEXT COLLATE "C" NOT NULL,
-  attribute TEXT COLLATE "C" NOT NULL,
-  value SMALLINT NOT NULL,
-  at BIGINT NOT NULL,
+  record_key ${d.key} NOT NULL,
+  attribute ${d.key} NOT NULL,
+  value ${d.smallint} NOT NULL,
+  at ${d.bigint} NOT NULL,
   result_version TEXT,
   PRIMARY KEY (system, record_key, attribute)
 );
 
 CREATE TABLE opt_out_decisions (
-  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  at BIGINT NOT NULL,
-  record_key TEXT COLLATE "C" NOT NULL,
+  id ${d.autoId},
+  at ${d.bigint} NOT NULL,
+  record_key ${d.key} NOT NULL,
   dynamics_column TEXT NOT NULL,
   campaign_attribute TEXT NOT NULL,
-  dynamics_value SMALLINT,
-  dynamics_changed_at BIGINT,
-  campaign_value SMALLINT,
-  campaign_changed_at BIGINT,
-  winner SMALLINT NOT NULL,
+  dynamics_value ${d.smallint},
+  dynamics_changed_at ${d.bigint},
+  campaign_value ${d.smallint},
+  campaign_changed_at ${d.bigint},
+  winner ${d.smallint} NOT NULL,
   winning_side TEXT NOT NULL,
   rule TEXT NOT NULL,
   mode TEXT NOT NULL,

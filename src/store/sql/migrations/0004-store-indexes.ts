@@ -1,7 +1,7 @@
-import type { SqlMigration } from './sql-migration.js';
+import type { SqlMigration } from '../sql-migration.js';
 
 /**
- * Migration 4, the same SQL in both dialects (so written once): indexes the store was missing.
+ * Indexes the store was missing (the same SQL in both dialects).
  * - `work_items_by_key`: a record's items (queued and leased). Only partial indexes per state
  *   existed, which a look-up by key alone cannot use, so every park, failure and staging look-up
  *   scanned the whole inbox (parking 100,000 children slowed from ~900/s to under 100/s).
@@ -15,7 +15,7 @@ import type { SqlMigration } from './sql-migration.js';
 export const storeIndexesMigration: SqlMigration = {
   version: 4,
   name: 'store-indexes',
-  sql: `
+  sql: () => `
 CREATE INDEX work_items_by_key ON work_items (flow, record_key);
 CREATE INDEX work_items_failing ON work_items (flow, last_error_code, first_failed_at) WHERE last_error_code IS NOT NULL;
 CREATE INDEX key_map_synced ON key_map (flow) WHERE campaign_pkey IS NOT NULL;
