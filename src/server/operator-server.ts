@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
 import type { EngineLogger } from '../core/ports/engine-logger.js';
 import type { StateStore } from '../core/ports/state-store.js';
-import type { CallBudgetUsage } from '../connectors/campaign/call-budget.js';
+import type { CallBudgetUsage } from '../core/ports/call-budget.js';
 import type { ResolvedConfig } from '../config/resolved-config.js';
 import { HealthMonitor, type HealthMonitorOptions } from '../engine/health/health-monitor.js';
 import type { AlertDispatcher } from '../engine/alert-dispatcher.js';

@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
 import type { EngineLogger } from '../core/ports/engine-logger.js';
 import type { StateStore } from '../core/ports/state-store.js';
-import type { CallBudgetUsage } from '../connectors/campaign/call-budget.js';
+import type { CallBudgetUsage } from '../core/ports/call-budget.js';
 import type { ResolvedConfig } from '../config/resolved-config.js';
 import type { DispatchedAlert } from '../engine/alert-dispatcher.js';
 import type { EngineStats } from '../engine/engine-stats.js';

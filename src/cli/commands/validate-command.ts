@@ -4,7 +4,10 @@ import type { LiveCheck } from '../../config/live-check.js';
 import { loadConfig } from '../../config/load-config.js';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
 import type { CliContext } from '../cli-context.js';
-import { createContactFlowLiveCheck, createCustomTableLiveCheck } from '../../engine/metadata-live-checks.js';
+import {
+  createContactFlowLiveCheck,
+  createCustomTableLiveCheck,
+} from '../../preflight/metadata-live-checks.js';
 import { openMetadataSource } from '../runtime/open-metadata-source.js';
 import { exitCodes } from '../exit-codes.js';
 

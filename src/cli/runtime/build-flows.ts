@@ -7,22 +7,22 @@ import {
 } from '../../core/field-mapping.js';
 import { filterColumns, type RecordFilter } from '../../core/record-filter.js';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
-import {
-  changeTrackingHint,
-  choiceAttributeTypes,
-  type DynamicsTableMetadata,
-} from '../../connectors/dynamics/dynamics-metadata-reader.js';
 import { DynamicsChangeSource } from '../../connectors/dynamics/dynamics-change-source.js';
 import { CampaignRecordSink } from '../../connectors/campaign/campaign-record-sink.js';
-import type { CampaignResourceMetadata } from '../../connectors/campaign/campaign-types.js';
+import {
+  changeTrackingMessage,
+  choiceColumnTypes,
+  type SourceTableMetadata,
+  type TargetResourceMetadata,
+} from '../../core/ports/metadata.js';
 import {
   tableFlowId,
   type LinkDefinition,
   type RecordFlowSettings,
 } from '../../engine/records/record-flow.js';
-import { createMetadataSource } from '../../engine/custom-tables/custom-table-metadata-source.js';
-import { checkCustomTables } from '../../engine/custom-tables/custom-table-preflight.js';
-import { checkContactFlow } from '../../engine/contact-flow-preflight.js';
+import { createMetadataSource } from '../../preflight/metadata-source.js';
+import { checkCustomTables } from '../../preflight/custom-table-preflight.js';
+import { checkContactFlow } from '../../preflight/contact-flow-preflight.js';
 import { formatFinding, type ConfigFinding } from '../../config/config-finding.js';
 import type { SyncRuntime } from './sync-runtime.js';
 
@@ -67,7 +67,7 @@ type MappingConfig = ResolvedConfig['flows']['contacts']['mapping'];
 function buildRules(
   mapping: MappingConfig,
   flowPicklist: 'label' | 'value',
-  metadata: CampaignResourceMetadata | null,
+  metadata: TargetResourceMetadata | null,
   extra: readonly FieldMappingRule[] = [],
 ): FieldMappingRule[] {
   const rules: FieldMappingRule[] = Object.entries(mapping).map(([source, m]) => {
@@ -94,7 +94,7 @@ function recordSink(
   runtime: SyncRuntime,
   resource: string,
   keyField: string,
-  metadata: CampaignResourceMetadata | null,
+  metadata: TargetResourceMetadata | null,
   filterName: string | null,
 ): CampaignRecordSink {
   const keyIsUnique = metadata?.keyFields.includes(keyField) ?? false;
@@ -112,10 +112,10 @@ function preflightError(message: string): SyncError {
 }
 
 /** Mapped choice columns (picklist, state, status) whose rule writes the label. */
-function labelledChoiceColumns(mapping: FieldMapping, metadata: DynamicsTableMetadata): string[] {
+function labelledChoiceColumns(mapping: FieldMapping, metadata: SourceTableMetadata): string[] {
   const types = new Map(metadata.attributes.map((a) => [a.logicalName, a.type]));
   return mapping.rules
-    .filter((r) => r.picklist === 'label' && choiceAttributeTypes.includes(types.get(r.source) ?? ''))
+    .filter((r) => r.picklist === 'label' && choiceColumnTypes.includes(types.get(r.source) ?? ''))
     .map((r) => r.source);
 }
 
@@ -137,18 +137,16 @@ export async function buildRecordFlows(runtime: SyncRuntime): Promise<RecordFlow
     campaign: runtime.campaign.client,
   });
 
-  async function readTable(table: string): Promise<DynamicsTableMetadata> {
-    const metadata = await metadataSource.dynamicsTable(table);
+  async function readTable(table: string): Promise<SourceTableMetadata> {
+    const metadata = await metadataSource.sourceTable(table);
     if (!metadata) throw preflightError(`Dynamics table "${table}" does not exist in the environment.`);
     return metadata;
   }
 
-  function tableSource(metadata: DynamicsTableMetadata, select: string[]): DynamicsChangeSource {
+  function tableSource(metadata: SourceTableMetadata, select: string[]): DynamicsChangeSource {
     const table = metadata.logicalName;
     if (!metadata.changeTrackingEnabled) {
-      throw preflightError(
-        `Change tracking is not enabled on Dynamics table "${table}". ${changeTrackingHint(table)}.`,
-      );
+      throw preflightError(changeTrackingMessage(table));
     }
     return new DynamicsChangeSource(runtime.dynamics.reader, runtime.dynamics.client, {
       table,
@@ -166,7 +164,7 @@ export async function buildRecordFlows(runtime: SyncRuntime): Promise<RecordFlow
    */
   async function optionLabels(
     mappingPath: string,
-    metadata: DynamicsTableMetadata,
+    metadata: SourceTableMetadata,
     mapping: FieldMapping,
   ): Promise<OptionLabels> {
     const columns = labelledChoiceColumns(mapping, metadata);
@@ -182,9 +180,9 @@ export async function buildRecordFlows(runtime: SyncRuntime): Promise<RecordFlow
     }
   }
 
-  async function resourceMetadata(resource: string): Promise<CampaignResourceMetadata | null> {
+  async function resourceMetadata(resource: string): Promise<TargetResourceMetadata | null> {
     try {
-      return await metadataSource.campaignResource(resource);
+      return await metadataSource.targetResource(resource);
     } catch (error) {
       runtime.logger.warn(
         { err: error, resource },
@@ -259,7 +257,7 @@ export async function buildRecordFlows(runtime: SyncRuntime): Promise<RecordFlow
   }
   for (const table of config.flows.customTables) {
     if (!table.enabled) continue;
-    const metadata = await metadataSource.campaignResource(table.resource);
+    const metadata = await metadataSource.targetResource(table.resource);
     const mappingPath = `flows.customTables[${table.table}].mapping`;
     const mapping = new FieldMapping(buildRules(table.mapping, table.picklist, metadata), mappingPath);
     const tableMetadata = await readTable(table.table);

@@ -5,8 +5,8 @@ import { CallBudget } from '../../connectors/campaign/call-budget.js';
 import { CampaignClient } from '../../connectors/campaign/campaign-client.js';
 import { DynamicsMetadataReader } from '../../connectors/dynamics/dynamics-metadata-reader.js';
 import { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-web-api-client.js';
-import { createMetadataSource } from '../../engine/custom-tables/custom-table-metadata-source.js';
-import type { OpenedMetadataSource } from '../../engine/metadata-live-checks.js';
+import { createMetadataSource } from '../../preflight/metadata-source.js';
+import type { OpenedMetadataSource } from '../../preflight/metadata-live-checks.js';
 
 function plain(value: string | Secret): string {
   return typeof value === 'string' ? value : value.reveal();

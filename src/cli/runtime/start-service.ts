@@ -1,6 +1,6 @@
 import type { SyncEngine } from '../../engine/sync-engine.js';
 import type { OptOutProvider } from '../../server/providers/opt-out-provider.js';
-import { createOperatorAlerts } from '../../server/operator-alerts.js';
+import { createOperatorAlerts } from './operator-alerts.js';
 import { startOperatorServer } from '../../server/operator-server.js';
 import { openPrivacyProvider, startPrivacyLoop } from './privacy-runtime.js';
 import { createSyncEngine, type StartSyncOptions } from './start-sync.js';

@@ -1,3 +1,4 @@
+import { budgetLanes, type BudgetLane, type CallBudgetUsage } from '../../core/ports/call-budget.js';
 import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
 import { RateLimitedError } from '../../core/errors.js';
@@ -5,10 +6,6 @@ import { RateLimitedError } from '../../core/errors.js';
 /** What a call does, for engine-call accounting. */
 export const callKinds = ['read', 'insert', 'update', 'delete'] as const;
 export type CallKind = (typeof callKinds)[number];
-
-/** Live work (streaming changes, privacy steps) goes before bulk work (first load, replay). */
-export const budgetLanes = ['live', 'bulk'] as const;
-export type BudgetLane = (typeof budgetLanes)[number];
 
 /** Timers the budget waits with; injectable so tests drive it with a manual clock. */
 export interface BudgetScheduler {
@@ -95,24 +92,6 @@ export interface CallOutcome {
 }
 
 /** What the budget reports for metrics and status pages. */
-export interface CallBudgetUsage {
-  day: string;
-  callsToday: number;
-  callsPerDay: number | null;
-  engineCallsToday: number;
-  engineCallsPerDay: number | null;
-  /** The adaptive rate now in force. */
-  currentCallsPerSecond: number;
-  callsPerSecondLimit: number;
-  /** Calls started in the last second (plus the jitter margin). */
-  callsInLastSecond: number;
-  waiting: Record<BudgetLane, number>;
-  /** Until when a server's Retry-After holds every call back (ms since epoch), or null. */
-  pausedUntil: number | null;
-  /** How often trouble cut the rate. */
-  rateCuts: number;
-  lastTrouble: { at: number; reason: string } | null;
-}
 
 interface Waiter {
   kind: CallKind;

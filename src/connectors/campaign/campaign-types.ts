@@ -1,4 +1,4 @@
-import type { BudgetLane } from './call-budget.js';
+import type { BudgetLane } from '../../core/ports/call-budget.js';
 
 /** The REST roots of Campaign Standard (campaign-api.md §2.1). */
 export const campaignRoots = ['profileAndServices', 'profileAndServicesExt', 'customResources'] as const;

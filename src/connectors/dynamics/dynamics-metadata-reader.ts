@@ -1,35 +1,20 @@
 import { ConnectorError } from '../../core/errors.js';
+import {
+  changeTrackingMessage,
+  type SourceColumn,
+  type SourceLookup,
+  type SourceTableMetadata,
+} from '../../core/ports/metadata.js';
 import type { DynamicsWebApiClient } from './dynamics-web-api-client.js';
 
-/** One column as the metadata reports it. */
-export interface DynamicsAttribute {
-  logicalName: string;
-  /**
-   * `AttributeType`: String, Memo, Integer, BigInt, Decimal, Double, Money, Boolean, DateTime,
-   * Lookup, Picklist, …; `MultiSelectPicklist` for a choices column (which Dataverse reports as
-   * `Virtual` with `AttributeTypeName` `MultiSelectPicklistType`).
-   */
-  type: string;
-}
+/** One column as the metadata reports it (the metadata port's neutral type). */
+export type DynamicsAttribute = SourceColumn;
 
 /** A lookup column and how to write it. */
-export interface DynamicsLookup {
-  /** Logical name of the lookup column (read as `_<name>_value`). */
-  attribute: string;
-  /** Navigation property for `<name>@odata.bind` (case-sensitive). */
-  navigationProperty: string;
-  /** Logical name of the referenced table. */
-  target: string;
-}
+export type DynamicsLookup = SourceLookup;
 
-export interface DynamicsTableMetadata {
-  logicalName: string;
-  changeTrackingEnabled: boolean;
-  entitySetName: string;
-  primaryIdAttribute: string;
-  attributes: DynamicsAttribute[];
-  lookups: DynamicsLookup[];
-}
+/** A table's definition (the metadata port's neutral type). */
+export type DynamicsTableMetadata = SourceTableMetadata;
 
 /** A column the sync needs, and the attribute types it accepts. */
 export interface RequiredColumn {
@@ -77,9 +62,6 @@ const choiceAttributeCasts = [
   'MultiSelectPicklistAttributeMetadata',
 ] as const;
 
-/** Attribute types (as {@link DynamicsAttribute.type}) of columns with options. */
-export const choiceAttributeTypes: readonly string[] = ['Picklist', 'State', 'Status', 'MultiSelectPicklist'];
-
 /** A column's type: its `AttributeType`, except `MultiSelectPicklist` for a choices column. */
 function attributeTypeOf(attribute: {
   AttributeType?: unknown;
@@ -115,11 +97,6 @@ export function labelText(
   if (typeof user === 'string') return user;
   const first = label?.LocalizedLabels?.[0]?.Label;
   return typeof first === 'string' ? first : undefined;
-}
-
-/** How to enable change tracking, for error messages and `validate` output. */
-export function changeTrackingHint(table: string): string {
-  return `Enable 'Track changes' on table ${table} in Power Apps (Tables → ${table} → Properties → Advanced options) or set ChangeTrackingEnabled=true on EntityDefinitions`;
 }
 
 /**
@@ -251,7 +228,7 @@ export function assertChangeTracking(metadata: DynamicsTableMetadata): void {
   throw new ConnectorError(
     'dynamics',
     'DYNAMICS_CHANGE_TRACKING_DISABLED',
-    `Change tracking is not enabled on Dynamics table ${metadata.logicalName}. ${changeTrackingHint(metadata.logicalName)}.`,
+    changeTrackingMessage(metadata.logicalName),
     { retryable: false },
   );
 }

@@ -1,5 +1,5 @@
 import type { BacklogEntry, RetryingEntry } from '../../core/ports/state-store.js';
-import type { CallBudgetUsage } from '../../connectors/campaign/call-budget.js';
+import type { CallBudgetUsage } from '../../core/ports/call-budget.js';
 import type { OutcomeCounts } from '../../engine/engine-stats.js';
 import type { FlowStatus } from '../../engine/sync-engine.js';
 import {

@@ -15,7 +15,7 @@ import {
   parseHealthRecord,
 } from '../../../src/engine/health/health-monitor.js';
 import { buildHttpApp, type OperatorApp } from '../../../src/server/http-server.js';
-import { createOperatorAlerts } from '../../../src/server/operator-alerts.js';
+import { createOperatorAlerts } from '../../../src/cli/runtime/operator-alerts.js';
 import { createServerDependencies } from '../../../src/server/operator-server.js';
 import { SyncTestBed } from '../../support/sync-test-bed.js';
 import { adminToken } from '../../support/server-test-bed.js';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { createSyncEngine } from '../../../src/cli/runtime/start-sync.js';
 import type { RunningHttpServer } from '../../../src/server/http-server.js';
-import { createOperatorAlerts } from '../../../src/server/operator-alerts.js';
+import { createOperatorAlerts } from '../../../src/cli/runtime/operator-alerts.js';
 import { startOperatorServer } from '../../../src/server/operator-server.js';
 import type { SyncEngine } from '../../../src/engine/sync-engine.js';
 import { SyncTestBed } from '../../support/sync-test-bed.js';

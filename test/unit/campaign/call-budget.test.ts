@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RateLimitedError } from '../../../src/core/errors.js';
+import type { BudgetLane } from '../../../src/core/ports/call-budget.js';
 import {
   CallBudget,
-  type BudgetLane,
   type CallBudgetOptions,
   type CallKind,
 } from '../../../src/connectors/campaign/call-budget.js';

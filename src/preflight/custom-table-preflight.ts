@@ -1,14 +1,12 @@
-import type { ConfigFinding, ConfigPath } from '../../config/config-finding.js';
-import type { ResolvedFlowsConfig, ResolvedCustomTable } from '../../config/resolved-config.js';
-import { formatHint } from '../../config/did-you-mean.js';
+import type { ConfigFinding, ConfigPath } from '../config/config-finding.js';
+import type { ResolvedFlowsConfig, ResolvedCustomTable } from '../config/resolved-config.js';
+import { formatHint } from '../config/did-you-mean.js';
 import {
-  changeTrackingHint,
-  type DynamicsTableMetadata,
-} from '../../connectors/dynamics/dynamics-metadata-reader.js';
-import type {
-  CampaignLinkMetadata,
-  CampaignResourceMetadata,
-} from '../../connectors/campaign/campaign-types.js';
+  changeTrackingMessage,
+  type SourceTableMetadata,
+  type TargetLink,
+  type TargetResourceMetadata,
+} from '../core/ports/metadata.js';
 import {
   attributeOf,
   campaignTypeOf,
@@ -18,8 +16,8 @@ import {
   logicalColumn,
   type MappingUnderCheck,
   type PreflightReport,
-} from '../mapping-preflight.js';
-import type { CustomTableMetadataSource } from './custom-table-metadata-source.js';
+} from './mapping-preflight.js';
+import type { MetadataSource } from '../core/ports/metadata.js';
 
 /** The parts of the configuration the custom-table pre-flight reads. */
 export type CustomTablePreflightConfig = Pick<ResolvedFlowsConfig, 'contacts' | 'customTables'>;
@@ -34,8 +32,8 @@ interface TableContext {
   index: number;
   table: ResolvedCustomTable;
   owner: string;
-  dynamics: DynamicsTableMetadata | null;
-  campaign: CampaignResourceMetadata | null;
+  dynamics: SourceTableMetadata | null;
+  campaign: TargetResourceMetadata | null;
 }
 
 type Report = PreflightReport;
@@ -56,7 +54,7 @@ function tablePath(index: number, ...rest: (string | number)[]): ConfigPath {
  */
 export async function checkCustomTables(
   flows: CustomTablePreflightConfig,
-  source: CustomTableMetadataSource,
+  source: MetadataSource,
 ): Promise<ConfigFinding[]> {
   const { findings, report } = collectFindings();
   const contexts: TableContext[] = [];
@@ -65,8 +63,8 @@ export async function checkCustomTables(
     all.map(async (table, index) => {
       if (!table.enabled) return;
       const [dynamics, campaign] = await Promise.all([
-        source.dynamicsTable(table.table),
-        source.campaignResource(table.resource),
+        source.sourceTable(table.table),
+        source.targetResource(table.resource),
       ]);
       contexts[index] = {
         index,
@@ -118,7 +116,7 @@ function checkDynamicsSide(context: TableContext, report: Report): void {
       'error',
       'PREFLIGHT_CHANGE_TRACKING',
       tablePath(index, 'table'),
-      `Change tracking is not enabled on Dynamics table ${table.table}. ${changeTrackingHint(table.table)}.`,
+      changeTrackingMessage(table.table),
     );
   if (table.entitySet !== undefined && table.entitySet !== dynamics.entitySetName)
     report(
@@ -250,11 +248,7 @@ function checkLinks(
 }
 
 /** Why a hop does not cascade, or null when it does. */
-function hopProblem(
-  resource: string,
-  linkName: string,
-  link: CampaignLinkMetadata | undefined,
-): string | null {
+function hopProblem(resource: string, linkName: string, link: TargetLink | undefined): string | null {
   if (!link) return `link ${linkName} of ${resource} is missing in Campaign`;
   if (link.onDelete !== 'cascade')
     return `link ${linkName} of ${resource} deletes '${link.onDelete ?? 'unknown'}', not 'cascade'`;

@@ -1,8 +1,8 @@
 import type { ConfigFinding } from '../config/config-finding.js';
 import type { ResolvedFlowsConfig } from '../config/resolved-config.js';
 import { formatHint } from '../config/did-you-mean.js';
-import { changeTrackingHint } from '../connectors/dynamics/dynamics-metadata-reader.js';
-import type { CustomTableMetadataSource } from './custom-tables/custom-table-metadata-source.js';
+import { changeTrackingMessage } from '../core/ports/metadata.js';
+import type { MetadataSource } from '../core/ports/metadata.js';
 import {
   attributeOf,
   campaignTypeOf,
@@ -26,15 +26,15 @@ const optOutColumnTypes: readonly string[] = ['Boolean'];
  */
 export async function checkContactFlow(
   flows: ContactPreflightConfig,
-  source: CustomTableMetadataSource,
+  source: MetadataSource,
 ): Promise<ConfigFinding[]> {
   const { findings, report } = collectFindings();
   const { contacts, optOut } = flows;
   const optOutOn = optOut.mode !== 'disabled' && Object.keys(optOut.mapping).length > 0;
   if (!contacts.enabled && !optOutOn) return findings;
   const [dynamics, profile] = await Promise.all([
-    source.dynamicsTable(contacts.table),
-    source.campaignResource('profile'),
+    source.sourceTable(contacts.table),
+    source.targetResource('profile'),
   ]);
   const owner = `contacts (${contacts.table} → profile)`;
   const flow = {
@@ -63,7 +63,7 @@ export async function checkContactFlow(
           'error',
           'PREFLIGHT_CHANGE_TRACKING',
           ['flows', 'contacts', 'table'],
-          `Change tracking is not enabled on Dynamics table ${contacts.table}. ${changeTrackingHint(contacts.table)}.`,
+          changeTrackingMessage(contacts.table),
         );
       checkMappedColumns(flow, dynamics, report);
     }

@@ -3,7 +3,10 @@ import type { AlertEvent } from '../../config/config-schema.js';
 import type { ResolvedAlertsConfig } from '../../config/resolved-config.js';
 import { isSecret } from '../../config/secret.js';
 import type { Redactor } from '../../logging/redactor.js';
-import { WebhookAlertSink, type WebhookAlertSinkOptions } from './webhook-alert-sink.js';
+import {
+  WebhookAlertSink,
+  type WebhookAlertSinkOptions,
+} from '../../connectors/alerts/webhook-alert-sink.js';
 
 /** Configuration event names (`alerts.webhooks[].events`) → alert kinds raised by the service. */
 export const alertKindOfEvent: Readonly<Record<AlertEvent, AlertKind>> = {

@@ -1,13 +1,13 @@
 import type { ConfigFinding } from '../config/config-finding.js';
 import type { LiveCheck } from '../config/live-check.js';
 import type { ResolvedConfig } from '../config/resolved-config.js';
-import type { CustomTableMetadataSource } from './custom-tables/custom-table-metadata-source.js';
-import { checkCustomTables } from './custom-tables/custom-table-preflight.js';
+import type { MetadataSource } from '../core/ports/metadata.js';
+import { checkCustomTables } from './custom-table-preflight.js';
 import { checkContactFlow } from './contact-flow-preflight.js';
 
 /** A metadata source over clients that must be closed after the check. */
 export interface OpenedMetadataSource {
-  readonly source: CustomTableMetadataSource;
+  readonly source: MetadataSource;
   close(): Promise<void>;
 }
 
@@ -36,7 +36,7 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 function metadataLiveCheck(
   name: string,
   appliesTo: (config: ResolvedConfig) => boolean,
-  check: (config: ResolvedConfig, source: CustomTableMetadataSource) => Promise<ConfigFinding[]>,
+  check: (config: ResolvedConfig, source: MetadataSource) => Promise<ConfigFinding[]>,
   open: OpenMetadataSource,
 ): LiveCheck {
   return {

@@ -1,17 +1,10 @@
-import { ConnectorError, isRetryable } from '../../core/errors.js';
-import type { DynamicsTableMetadata } from '../../connectors/dynamics/dynamics-metadata-reader.js';
-import type { CampaignResourceMetadata } from '../../connectors/campaign/campaign-types.js';
+import { ConnectorError, isRetryable } from '../core/errors.js';
+import type { MetadataSource, SourceTableMetadata, TargetResourceMetadata } from '../core/ports/metadata.js';
 
-/** What the custom-table pre-flight reads about both tenants; null = the table/resource does not exist. */
-export interface CustomTableMetadataSource {
-  dynamicsTable(logicalName: string): Promise<DynamicsTableMetadata | null>;
-  campaignResource(name: string): Promise<CampaignResourceMetadata | null>;
-}
-
-/** The two metadata readers (the production `DynamicsMetadataReader` and `CampaignClient`). */
+/** The two metadata readers (the production `DynamicsMetadataReader` and `CampaignClient` satisfy them). */
 export interface MetadataReaders {
-  dynamics: { getTableMetadata(logicalName: string): Promise<DynamicsTableMetadata> };
-  campaign: { describeResource(resource: string): Promise<CampaignResourceMetadata> };
+  dynamics: { getTableMetadata(logicalName: string): Promise<SourceTableMetadata> };
+  campaign: { describeResource(resource: string): Promise<TargetResourceMetadata> };
 }
 
 /** Attempts of a metadata read that fails with a retryable error (5xx, 429, timeouts). */
@@ -38,9 +31,9 @@ async function readOrAbsent<T>(read: () => Promise<T>): Promise<T | null> {
  * A metadata source over both readers, each table and resource read once (the pre-flight and the
  * flow builder ask about the same ones). A "not found" answer means absent; other failures throw.
  */
-export function createMetadataSource(readers: MetadataReaders): CustomTableMetadataSource {
-  const tables = new Map<string, Promise<DynamicsTableMetadata | null>>();
-  const resources = new Map<string, Promise<CampaignResourceMetadata | null>>();
+export function createMetadataSource(readers: MetadataReaders): MetadataSource {
+  const tables = new Map<string, Promise<SourceTableMetadata | null>>();
+  const resources = new Map<string, Promise<TargetResourceMetadata | null>>();
   function once<T>(cache: Map<string, Promise<T>>, name: string, read: () => Promise<T>): Promise<T> {
     let pending = cache.get(name);
     if (!pending) {
@@ -52,9 +45,9 @@ export function createMetadataSource(readers: MetadataReaders): CustomTableMetad
     return pending;
   }
   return {
-    dynamicsTable: (logicalName) =>
+    sourceTable: (logicalName) =>
       once(tables, logicalName, () => readOrAbsent(() => readers.dynamics.getTableMetadata(logicalName))),
-    campaignResource: (name) =>
+    targetResource: (name) =>
       once(resources, name, () => readOrAbsent(() => readers.campaign.describeResource(name))),
   };
 }

@@ -1,10 +1,10 @@
-import type { Clock } from '../core/clock.js';
-import type { EngineLogger } from '../core/ports/engine-logger.js';
-import type { StateStore } from '../core/ports/state-store.js';
-import { buildWebhookAlertRoutes } from '../connectors/alerts/webhook-alert-routes.js';
-import type { ResolvedConfig } from '../config/resolved-config.js';
-import { AlertDispatcher } from '../engine/alert-dispatcher.js';
-import type { Redactor } from '../logging/redactor.js';
+import type { Clock } from '../../core/clock.js';
+import type { EngineLogger } from '../../core/ports/engine-logger.js';
+import type { StateStore } from '../../core/ports/state-store.js';
+import { buildWebhookAlertRoutes } from './alert-routes.js';
+import type { ResolvedConfig } from '../../config/resolved-config.js';
+import { AlertDispatcher } from '../../engine/alert-dispatcher.js';
+import type { Redactor } from '../../logging/redactor.js';
 
 /**
  * The alert dispatcher for a runtime: one webhook sink per `alerts.webhooks` entry, de-duplicated

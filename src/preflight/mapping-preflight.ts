@@ -3,13 +3,11 @@ import { formatHint } from '../config/did-you-mean.js';
 import type { ResolvedContactsFlow } from '../config/resolved-config.js';
 import type { PicklistMode } from '../core/field-mapping.js';
 import type {
-  DynamicsAttribute,
-  DynamicsTableMetadata,
-} from '../connectors/dynamics/dynamics-metadata-reader.js';
-import type {
-  CampaignFieldMetadata,
-  CampaignResourceMetadata,
-} from '../connectors/campaign/campaign-types.js';
+  SourceColumn,
+  SourceTableMetadata,
+  TargetField,
+  TargetResourceMetadata,
+} from '../core/ports/metadata.js';
 
 /** Adds one finding to a pre-flight's list. */
 export type PreflightReport = (
@@ -69,7 +67,7 @@ export function acceptedCampaignTypes(
 }
 
 /** A Campaign field's type as the compatibility table names it (`memo` for memo strings). */
-export function campaignTypeOf(field: CampaignFieldMetadata): string {
+export function campaignTypeOf(field: TargetField): string {
   return field.resType === 'memo' ? 'memo' : field.type;
 }
 
@@ -79,7 +77,7 @@ export function logicalColumn(column: string): string {
 }
 
 /** The attribute behind a column as read (`_x_value` reads lookup `x`). */
-export function attributeOf(metadata: DynamicsTableMetadata, column: string): DynamicsAttribute | undefined {
+export function attributeOf(metadata: SourceTableMetadata, column: string): SourceColumn | undefined {
   const name = logicalColumn(column);
   return metadata.attributes.find((a) => a.logicalName === name);
 }
@@ -102,7 +100,7 @@ export interface MappingUnderCheck {
 /** Mapped and filtered columns exist on the Dynamics table. */
 export function checkMappedColumns(
   flow: MappingUnderCheck,
-  dynamics: DynamicsTableMetadata,
+  dynamics: SourceTableMetadata,
   report: PreflightReport,
 ): void {
   const names = dynamics.attributes.map((a) => a.logicalName);
@@ -122,8 +120,8 @@ export function checkMappedColumns(
 /** Mapped Campaign fields exist, are writable and can hold the Dynamics column's type. */
 export function checkMappedFields(
   flow: MappingUnderCheck,
-  dynamics: DynamicsTableMetadata | null,
-  campaign: CampaignResourceMetadata,
+  dynamics: SourceTableMetadata | null,
+  campaign: TargetResourceMetadata,
   report: PreflightReport,
 ): void {
   const fieldNames = Object.keys(campaign.fields);
