@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
 import type { OptOutFileEntry, OptOutFileSource } from '../../core/ports/opt-out-file-source.js';
 import type { OptOutDecision, OptOutFileRecord } from '../../core/ports/opt-out-store.js';
-import { readOptOutFileProblems, readOptOutFreshness } from '../../engine/opt-out/opt-out-file-ingestor.js';
+import { readOptOutFileProblems, readOptOutFreshness } from '../../engine/opt-out/opt-out-file-problems.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { withCommandRuntime } from '../runtime/load-config-for-command.js';

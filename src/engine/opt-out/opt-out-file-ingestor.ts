@@ -1,81 +1,29 @@
 import { createHash } from 'node:crypto';
-import type { Clock } from '../../core/clock.js';
 import { errorCode, SyncError } from '../../core/errors.js';
-import type { Alert, AlertSink } from '../../core/ports/alert-sink.js';
-import type { EngineLogger } from '../../core/ports/engine-logger.js';
-import type {
-  ContactOptOutState,
-  ContactOptOutUpdate,
-  OptOutDynamicsWriter,
-} from '../../core/ports/opt-out-dynamics-writer.js';
-import type {
-  OptOutFileEntry,
-  OptOutFileSource,
-  OptOutStorageUsage,
-} from '../../core/ports/opt-out-file-source.js';
-import type {
-  NewQuarantinedRow,
-  OptOutDecision,
-  OptOutFileRecord,
-  OptOutWrite,
-} from '../../core/ports/opt-out-store.js';
-import type { StateStore, WorkItemInput } from '../../core/ports/state-store.js';
+import type { OptOutFileEntry, OptOutStorageUsage } from '../../core/ports/opt-out-file-source.js';
+import type { OptOutFileRecord } from '../../core/ports/opt-out-store.js';
 import type { SourceService } from '../sync-engine.js';
-import { decideOptOut, recordEcho, recordSupersededRow, type OptOutObservation } from './opt-out-decision.js';
+import {
+  emptyBatch,
+  OptOutBatchWriter,
+  type Batch,
+  type BatchOutcome,
+  type OptOutBatchWriterOptions,
+} from './opt-out-batch-writer.js';
+import { OptOutFolderKeeper, type OptOutFolderKeeperOptions } from './opt-out-folder-keeper.js';
 import { parseOptOutExport, type ParsedExportLine, type QuarantineReason } from './opt-out-export-parser.js';
 import { assessExportScan, scanOptOutExport, type ExportScan } from './opt-out-export-scan.js';
-import { limitBytes } from './opt-out-line-reader.js';
 import {
-  optOutCampaignFlow,
-  optOutDynamicsFlow,
-  optOutItemKey,
-  type OptOutPair,
-  type OptOutSettings,
-} from './opt-out-settings.js';
-import type { OptOutCampaignPayload, OptOutDynamicsPayload } from './opt-out-work-applier.js';
+  noteFileArrival,
+  noteWatching,
+  type OptOutFileProblem,
+  type OptOutFreshness,
+} from './opt-out-file-problems.js';
+import { limitBytes } from './opt-out-line-reader.js';
 
-/** `flows.optOut.file` after defaults (docs/configuration.md). */
-export interface OptOutFileSettings {
-  pollIntervalMs: number;
-  stableChecks: number;
-  stalenessHours: number;
-  retentionDays: number;
-  afterProcessing: 'archive' | 'delete';
-  batchSize: number;
-  /** Longest line read; a longer one is quarantined (`line-too-long`) without being held. */
-  maxLineBytes: number;
-  /** Hold a file until it ends with the trailer `#EOF;N`. */
-  requireTrailer: boolean;
-  /** A file held (not whole) for longer than this is a problem and an alert. */
-  incompleteAfterMinutes: number;
-  /** Failed attempts of a file (connection, Dynamics errors) before it is a problem and an alert. */
-  maxAttempts: number;
-}
-
-export interface OptOutFileIngestorOptions {
-  settings: OptOutSettings;
-  file: OptOutFileSettings;
-  source: OptOutFileSource;
-  writer: OptOutDynamicsWriter;
-  store: StateStore;
-  clock: Clock;
-  logger: EngineLogger;
-  alerts: AlertSink;
-  /** Licensed SFTP storage (`campaign.sftp.quotaBytes`); usage alerts at 80 % and 90 %. */
-  quotaBytes: number | null;
+export interface OptOutFileIngestorOptions extends OptOutBatchWriterOptions, OptOutFolderKeeperOptions {
   /** Lock owner (host:pid); one process ingests at a time. */
   owner: string;
-  /**
-   * A Campaign `…LastModified` within this distance of our own write of the same value is that
-   * write coming back (the two clocks differ a little). @default 300000
-   */
-  echoToleranceMs?: number;
-  /** Rewrites of conflicting rows (HTTP 412) before they go to the `optout:dynamics` queue. @default 2 */
-  conflictRetries?: number;
-  /** Called after each committed batch (progress). */
-  onBatch?: (progress: { file: string; line: number }) => void;
-  /** Same alert kind and subject at most once per window. @default 3600000 */
-  realertMs?: number;
 }
 
 /** What ingesting one file did. */
@@ -108,168 +56,10 @@ export interface LinesReport {
   missing: number[];
 }
 
-/** Kinds of file problems (docs/opt-outs.md, "Problems and alerts"). */
-export const optOutFileProblemKinds = ['quarantined-lines', 'failed', 'incomplete', 'retrying'] as const;
-export type OptOutFileProblemKind = (typeof optOutFileProblemKinds)[number];
-
-/** An export file that needs the operator. Names, counts and codes only. */
-export interface OptOutFileProblem {
-  file: string;
-  problem: OptOutFileProblemKind;
-  /** Error code of a failed, held or retrying file. */
-  code: string | null;
-  /** Open quarantined lines. */
-  lines: number | null;
-  /** First open quarantined line. */
-  firstLine: number | null;
-  /** One line for the status, e.g. `opt-out file optout_….csv: 2 lines quarantined`. */
-  summary: string;
-  /** What it means and what to do (the alert's text). */
-  detail: string;
-}
-
-/** The settings the problem rules read. */
-export type OptOutFileProblemSettings = Pick<OptOutFileSettings, 'incompleteAfterMinutes' | 'maxAttempts'>;
-
-/** Freshness of the export, as the dashboard and the staleness alert see it. */
-export interface OptOutFreshness {
-  lastFileAt: number | null;
-  stalenessHours: number;
-  stale: boolean;
-}
-
-interface RowLine {
-  line: number;
-  recordKey: string;
-  attributes: Extract<ParsedExportLine, { kind: 'row' }>['attributes'];
-}
-
-interface Batch {
-  rows: RowLine[];
-  keys: Set<string>;
-  quarantined: NewQuarantinedRow[];
-  /** Lines skipped by the parser (no or foreign external id, empty). */
-  skippedLines: number[];
-  lastLine: number;
-}
-
-/** What deciding and writing one batch produced, for its commit. */
-interface BatchOutcome {
-  /** Rows decided (written where the rule said so). */
-  appliedLines: number[];
-  /** Rows whose contact does not exist in Dynamics. */
-  unknownLines: number[];
-  writes: OptOutWrite[];
-  decisions: Omit<OptOutDecision, 'id'>[];
-}
-
-interface PlannedUpdate {
-  row: RowLine;
-  state: ContactOptOutState;
-  values: Record<string, boolean>;
-  basis: Record<string, boolean | null>;
-}
-
 const lockName = 'optout:ingest';
-const lastArrivalCheckpoint = 'optout:last-file-arrival';
-const watchSinceCheckpoint = 'optout:watching-since';
-const hourMs = 3_600_000;
-const dayMs = 24 * hourMs;
+const dayMs = 86_400_000;
 /** Files archived this recently are listed again in the archive folder, in case they grew there. */
 const archiveRecheckMs = dayMs;
-
-function emptyBatch(): Batch {
-  return { rows: [], keys: new Set(), quarantined: [], skippedLines: [], lastLine: 0 };
-}
-
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
-
-/**
- * The export files that need the operator, from the ledger: files with open quarantined lines,
- * `failed` files, files held as not whole for longer than `incompleteAfterMinutes`, and files whose
- * processing failed `maxAttempts` times or more (still retried). Dismissed entries are not problems.
- */
-export async function readOptOutFileProblems(
-  store: Pick<StateStore, 'optOut'>,
-  clock: Clock,
-  settings: OptOutFileProblemSettings,
-): Promise<OptOutFileProblem[]> {
-  const { files, quarantined } = await store.optOut.fileProblems(100);
-  const problems: Omit<OptOutFileProblem, 'detail'>[] = [];
-  const base = { code: null, lines: null, firstLine: null };
-  for (const q of quarantined)
-    problems.push({
-      ...base,
-      file: q.fileName,
-      problem: 'quarantined-lines',
-      lines: q.lines,
-      firstLine: q.firstLine,
-      summary: `opt-out file ${q.fileName}: ${plural(q.lines, 'line')} quarantined`,
-    });
-  for (const f of files) {
-    if (f.status === 'failed')
-      problems.push({
-        ...base,
-        file: f.name,
-        problem: 'failed',
-        code: f.errorCode,
-        summary: `opt-out file ${f.name} failed (${f.errorCode ?? 'unknown'})`,
-      });
-    else if (f.status === 'held' && clock.now() - f.startedAt > settings.incompleteAfterMinutes * 60_000)
-      problems.push({
-        ...base,
-        file: f.name,
-        problem: 'incomplete',
-        code: f.errorCode,
-        summary: `opt-out file ${f.name} incomplete for over ${settings.incompleteAfterMinutes} min (${f.errorCode ?? 'unknown'})`,
-      });
-    else if (f.status === 'processing' && f.attempts >= settings.maxAttempts)
-      problems.push({
-        ...base,
-        file: f.name,
-        problem: 'retrying',
-        code: f.errorCode,
-        summary: `opt-out file ${f.name} failed ${plural(f.attempts, 'attempt')} (${f.errorCode ?? 'unknown'}), still retried`,
-      });
-  }
-  return problems
-    .map((p) => ({ ...p, detail: fileProblemDetail(p, settings) }))
-    .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-}
-
-function fileProblemDetail(
-  p: Omit<OptOutFileProblem, 'detail'>,
-  settings: OptOutFileProblemSettings,
-): string {
-  const what =
-    p.problem === 'quarantined-lines'
-      ? `${plural(p.lines ?? 0, 'line')} quarantined and not applied (first: line ${p.firstLine}). ` +
-        `List them with 'dcsync optout quarantine --file ${p.file}', fix them in a copy of the file and apply them with 'dcsync optout ingest --file <copy> --lines …', or dismiss them with 'dcsync optout dismiss'.`
-      : p.problem === 'failed'
-        ? `could not be read (${p.code}); its lines after the last committed one are not applied and it is not tried again. Fix the file and run 'dcsync optout ingest --file … --force', or dismiss it.`
-        : p.problem === 'incomplete'
-          ? `has not been whole for over ${settings.incompleteAfterMinutes} min (${p.code}); none of it is applied until it is. Check the Campaign export workflow.`
-          : `failed ${settings.maxAttempts} times or more (${p.code}); it is tried again at every poll.`;
-  return `Opt-out export file ${p.file} ${p.problem === 'quarantined-lines' ? 'has ' : ''}${what}`;
-}
-
-/**
- * Freshness from the store: the ingestor notes when a file name is first seen, and when it
- * started watching (so a new installation that never gets a file also turns stale).
- */
-export async function readOptOutFreshness(
-  store: Pick<StateStore, 'checkpoints'>,
-  clock: Clock,
-  stalenessHours: number,
-): Promise<OptOutFreshness> {
-  const [arrival, since] = await Promise.all([
-    store.checkpoints.get(lastArrivalCheckpoint),
-    store.checkpoints.get(watchSinceCheckpoint),
-  ]);
-  const lastFileAt = arrival === null ? null : Number(arrival);
-  const from = lastFileAt ?? (since === null ? null : Number(since));
-  return { lastFileAt, stalenessHours, stale: from !== null && clock.now() - from > stalenessHours * hourMs };
-}
 
 /**
  * Campaign→Dynamics opt-outs (flow F4): polls the export folder, waits until a file is complete
@@ -286,12 +76,9 @@ export async function readOptOutFreshness(
  * failed, held too long, failing again and again). A file that fails never stops the ones after it.
  */
 export class OptOutFileIngestor implements SourceService {
-  private readonly columns: string[];
-  private readonly echoToleranceMs: number;
-  private readonly conflictRetries: number;
-  private readonly realertMs: number;
+  private readonly batches: OptOutBatchWriter;
+  private readonly folder: OptOutFolderKeeper;
   private readonly observations = new Map<string, { size: number; modifiedAt: number; count: number }>();
-  private readonly lastAlerts = new Map<string, number>();
   private waiting = 0;
   private polls = 0;
   private busy = false;
@@ -299,18 +86,15 @@ export class OptOutFileIngestor implements SourceService {
   private stopping = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
-  private usageReport: OptOutStorageUsage | null = null;
 
   constructor(private readonly options: OptOutFileIngestorOptions) {
-    this.columns = options.settings.pairs.map((p) => p.dynamicsColumn);
-    this.echoToleranceMs = options.echoToleranceMs ?? 300_000;
-    this.conflictRetries = options.conflictRetries ?? 2;
-    this.realertMs = options.realertMs ?? hourMs;
+    this.batches = new OptOutBatchWriter(options);
+    this.folder = new OptOutFolderKeeper(options);
   }
 
   /** Last measured SFTP usage (null before the first poll). */
   get usage(): OptOutStorageUsage | null {
-    return this.usageReport;
+    return this.folder.usage;
   }
 
   start(): void {
@@ -377,8 +161,7 @@ export class OptOutFileIngestor implements SourceService {
     try {
       const lockTtl = Math.max(5 * 60_000, this.options.file.pollIntervalMs * 3);
       if (!(await store.locks.tryAcquire(lockName, owner, lockTtl))) return;
-      if ((await store.checkpoints.get(watchSinceCheckpoint)) === null)
-        await store.checkpoints.set(watchSinceCheckpoint, String(clock.now()));
+      await noteWatching(store, clock.now());
       const entries = await this.options.source.list();
       const complete = await this.trackCompleteness(entries);
       for (const entry of complete) {
@@ -387,10 +170,7 @@ export class OptOutFileIngestor implements SourceService {
         await this.ingestLogged(entry, {});
       }
       if (!this.stopping) await this.recheckArchived();
-      await this.applyRetention();
-      await this.checkUsage();
-      await this.checkFreshness();
-      await this.checkFileProblems();
+      await this.folder.look();
     } finally {
       this.polls += 1;
       this.busy = false;
@@ -435,7 +215,7 @@ export class OptOutFileIngestor implements SourceService {
   }
 
   private async noteArrival(): Promise<void> {
-    await this.options.store.checkpoints.set(lastArrivalCheckpoint, String(this.options.clock.now()));
+    await noteFileArrival(this.options.store, this.options.clock.now());
   }
 
   /**
@@ -589,16 +369,17 @@ export class OptOutFileIngestor implements SourceService {
         continue;
       }
       if (parsed.kind === 'row' && batch.keys.has(parsed.recordKey)) {
-        await this.flush(entry.name, batch, commit);
+        await this.batches.flush(entry.name, batch, commit);
         batch = emptyBatch();
       }
-      this.addToBatch(entry.name, batch, parsed);
+      this.batches.add(entry.name, batch, parsed);
       if (batch.rows.length + batch.skippedLines.length >= this.options.file.batchSize) {
-        await this.flush(entry.name, batch, commit);
+        await this.batches.flush(entry.name, batch, commit);
         batch = emptyBatch();
       }
     }
-    if (batch.rows.length + batch.skippedLines.length > 0) await this.flush(entry.name, batch, commit);
+    if (batch.rows.length + batch.skippedLines.length > 0)
+      await this.batches.flush(entry.name, batch, commit);
     report.missing = [...wanted].filter((line) => !seen.has(line)).sort((a, b) => a - b);
     report.applied.sort((a, b) => a - b);
     report.skipped.sort((a, b) => a - b);
@@ -638,27 +419,6 @@ export class OptOutFileIngestor implements SourceService {
     });
   }
 
-  private addToBatch(fileName: string, batch: Batch, parsed: ParsedExportLine): void {
-    batch.lastLine = Math.max(batch.lastLine, parsed.line);
-    if (parsed.kind === 'quarantine') {
-      batch.quarantined.push({
-        fileName,
-        line: parsed.line,
-        reason: parsed.reason,
-        column: parsed.column,
-        at: this.options.clock.now(),
-      });
-      this.options.logger.warn(
-        { file: fileName, line: parsed.line, reason: parsed.reason, column: parsed.column },
-        'opt-out line quarantined',
-      );
-    } else if (parsed.kind === 'skip') batch.skippedLines.push(parsed.line);
-    else {
-      batch.rows.push({ line: parsed.line, recordKey: parsed.recordKey, attributes: parsed.attributes });
-      batch.keys.add(parsed.recordKey);
-    }
-  }
-
   private async processRows(
     file: OptOutFileRecord,
     entry: OptOutFileEntry,
@@ -684,204 +444,21 @@ export class OptOutFileIngestor implements SourceService {
       if (parsed.line <= file.lineCheckpoint) continue;
       if (parsed.kind === 'row' && batch.keys.has(parsed.recordKey)) {
         // The same contact twice in one batch: the later row must see the earlier one's write.
-        await this.flush(file.name, batch, commit);
+        await this.batches.flush(file.name, batch, commit);
         batch = emptyBatch();
       }
-      this.addToBatch(file.name, batch, parsed);
+      this.batches.add(file.name, batch, parsed);
       if (batch.rows.length + batch.quarantined.length + batch.skippedLines.length >= batchSize) {
-        await this.flush(file.name, batch, commit);
+        await this.batches.flush(file.name, batch, commit);
         batch = emptyBatch();
         if (this.stopping) return 'interrupted';
       }
     }
-    if (batch.lastLine > 0) await this.flush(file.name, batch, commit);
+    if (batch.lastLine > 0) await this.batches.flush(file.name, batch, commit);
     if (hash.digest('hex') !== file.checksum) {
       throw new SyncError('OPTOUT_FILE_CHANGED', `opt-out file ${file.name} changed while it was processed`);
     }
     return 'processed';
-  }
-
-  /** Resolve and write one batch, then commit it with `commit` (see the class comment). */
-  private async flush(
-    fileName: string,
-    batch: Batch,
-    commit: (batch: Batch, result: BatchOutcome) => Promise<void>,
-  ): Promise<void> {
-    const { store, writer, clock, settings } = this.options;
-    const keys = [...batch.keys];
-    const states =
-      keys.length > 0 ? await writer.readContacts(keys, this.columns) : new Map<string, ContactOptOutState>();
-    const echoes = new Map<string, OptOutWrite>();
-    if (settings.mode === 'bidirectional' && keys.length > 0) {
-      for (const w of await store.optOut.latestWrites('campaign', keys))
-        echoes.set(`${w.recordKey}|${w.attribute}`, w);
-    }
-    const applied = new Map<string, number>();
-    if (keys.length > 0)
-      for (const t of await store.optOut.latestFileCampaignTimes(keys))
-        applied.set(`${t.recordKey}|${t.attribute}`, t.campaignChangedAt);
-    const decisions: Omit<OptOutDecision, 'id'>[] = [];
-    const ledger: OptOutWrite[] = [];
-    const items: WorkItemInput[] = [];
-    let planned: PlannedUpdate[] = [];
-    const appliedLines: number[] = [];
-    const unknownLines: number[] = [];
-    for (const row of batch.rows) {
-      const state = states.get(row.recordKey);
-      if (!state) {
-        unknownLines.push(row.line); // no such contact in Dynamics
-        continue;
-      }
-      appliedLines.push(row.line);
-      const update = this.planRow(fileName, row, state, echoes, applied, decisions, items);
-      if (update) planned.push(update);
-    }
-    for (let attempt = 0; planned.length > 0; attempt += 1) {
-      const conflicts: PlannedUpdate[] = [];
-      const results = await writer.writeContacts(
-        planned.map((p): ContactOptOutUpdate => ({
-          id: p.state.id,
-          values: p.values,
-          ifMatch: p.state.etag,
-        })),
-      );
-      results.forEach((result, index) => {
-        const plan = planned[index]!;
-        if (result.outcome === 'ok') {
-          for (const [column, value] of Object.entries(plan.values)) {
-            ledger.push({
-              recordKey: plan.state.id,
-              attribute: this.pairOf(column).campaignAttribute,
-              system: 'dynamics',
-              value,
-              at: clock.now(),
-              resultVersion: result.version,
-            });
-          }
-        } else if (result.outcome === 'conflict') conflicts.push(plan);
-        else if (result.outcome === 'failed') {
-          this.options.logger.warn(
-            { file: fileName, line: plan.row.line, code: result.code },
-            'opt-out write failed; queued for retry',
-          );
-          items.push(...this.dynamicsItems(fileName, plan));
-        }
-      });
-      planned = [];
-      if (conflicts.length === 0) break;
-      if (attempt >= this.conflictRetries) {
-        for (const plan of conflicts) items.push(...this.dynamicsItems(fileName, plan));
-        break;
-      }
-      // The contact changed between our read and our write: read again and decide again.
-      const fresh = await writer.readContacts(
-        conflicts.map((c) => c.state.id),
-        this.columns,
-      );
-      for (const plan of conflicts) {
-        const state = fresh.get(plan.state.id);
-        if (!state) continue;
-        const update = this.planRow(fileName, plan.row, state, echoes, applied, decisions, items);
-        if (update) planned.push(update);
-      }
-    }
-    if (items.length > 0) await store.queue.enqueue(items);
-    await commit(batch, { appliedLines, unknownLines, writes: ledger, decisions });
-    this.options.onBatch?.({ file: fileName, line: batch.lastLine });
-  }
-
-  /**
-   * Decide every mapped attribute of one row; returns the Dynamics update it needs, if any. An
-   * attribute whose Campaign time is older than one already applied from a file (`applied`) is
-   * stale — a held file or a fixed line applied late — and only recorded (`superseded`), so a late
-   * line never undoes a newer change, whatever the mode.
-   */
-  private planRow(
-    fileName: string,
-    row: RowLine,
-    state: ContactOptOutState,
-    echoes: ReadonlyMap<string, OptOutWrite>,
-    applied: ReadonlyMap<string, number>,
-    decisions: Omit<OptOutDecision, 'id'>[],
-    items: WorkItemInput[],
-  ): PlannedUpdate | null {
-    const { settings, clock } = this.options;
-    const values: Record<string, boolean> = {};
-    const basis: Record<string, boolean | null> = {};
-    for (const pair of settings.pairs) {
-      const campaign = row.attributes[pair.campaignAttribute];
-      if (!campaign || campaign.value === null) continue;
-      const observation: OptOutObservation = {
-        mode: settings.mode,
-        pair,
-        recordKey: row.recordKey,
-        dynamicsValue: state.values[pair.dynamicsColumn] ?? null,
-        dynamicsChangedAt: state.modifiedOn,
-        campaignValue: campaign.value,
-        campaignChangedAt: campaign.lastModified,
-        at: clock.now(),
-        source: 'file',
-        sourceRef: `${fileName}:${row.line}`,
-      };
-      const echo = echoes.get(`${row.recordKey}|${pair.campaignAttribute}`);
-      if (
-        echo &&
-        echo.value === campaign.value &&
-        campaign.lastModified !== null &&
-        Math.abs(campaign.lastModified - echo.at) <= this.echoToleranceMs
-      ) {
-        decisions.push(recordEcho(observation, 'campaign', campaign.value));
-        continue;
-      }
-      const newer = applied.get(`${row.recordKey}|${pair.campaignAttribute}`);
-      if (newer !== undefined && campaign.lastModified !== null && campaign.lastModified < newer) {
-        decisions.push(recordSupersededRow(observation));
-        continue;
-      }
-      const { decision, resolution } = decideOptOut(observation);
-      decisions.push(decision);
-      if (resolution.writeDynamics) {
-        values[pair.dynamicsColumn] = resolution.winner;
-        basis[pair.dynamicsColumn] = observation.dynamicsValue;
-      }
-      if (resolution.writeCampaign && settings.mode === 'bidirectional') {
-        const payload: OptOutCampaignPayload = {
-          contactId: row.recordKey,
-          attribute: pair.campaignAttribute,
-          value: resolution.winner,
-          basis: campaign.value,
-          sourceRef: observation.sourceRef,
-        };
-        items.push({
-          flow: optOutCampaignFlow,
-          recordKey: optOutItemKey(row.recordKey, pair.campaignAttribute),
-          payload: { ...payload },
-        });
-      }
-    }
-    return Object.keys(values).length > 0 ? { row, state, values, basis } : null;
-  }
-
-  private dynamicsItems(fileName: string, plan: PlannedUpdate): WorkItemInput[] {
-    return Object.entries(plan.values).map(([column, value]) => {
-      const payload: OptOutDynamicsPayload = {
-        contactId: plan.state.id,
-        column,
-        attribute: this.pairOf(column).campaignAttribute,
-        value,
-        basis: plan.basis[column] ?? null,
-        sourceRef: `${fileName}:${plan.row.line}`,
-      };
-      return {
-        flow: optOutDynamicsFlow,
-        recordKey: optOutItemKey(plan.state.id, column),
-        payload: { ...payload },
-      };
-    });
-  }
-
-  private pairOf(column: string): OptOutPair {
-    return this.options.settings.pairs.find((p) => p.dynamicsColumn === column)!;
   }
 
   /**
@@ -951,97 +528,13 @@ export class OptOutFileIngestor implements SourceService {
     }
   }
 
-  /** Raise an alert for every file problem (at most once per `realertMs` each). */
-  private async checkFileProblems(): Promise<void> {
-    for (const p of await this.fileProblems()) {
-      await this.raise({
-        kind: 'opt-out-file-problem',
-        severity: 'critical',
-        subject: `${p.problem}:${p.file}`,
-        message: p.detail,
-      });
-    }
-  }
-
-  /** Export files that need the operator (see {@link readOptOutFileProblems}). */
+  /** Export files that need the operator. */
   fileProblems(): Promise<OptOutFileProblem[]> {
-    return readOptOutFileProblems(this.options.store, this.options.clock, this.options.file);
-  }
-
-  /** Remove archived files older than the retention. */
-  private async applyRetention(): Promise<void> {
-    const { store, source, clock, logger } = this.options;
-    const due = await store.optOut.archivedBefore(clock.now() - this.options.file.retentionDays * dayMs, 100);
-    for (const file of due) {
-      try {
-        if (file.archivedPath) await source.remove(file.archivedPath);
-      } catch (error) {
-        if (errorCode(error) !== 'SFTP_NOT_FOUND') {
-          logger.warn(
-            { err: error, file: file.name, code: errorCode(error) },
-            'archived opt-out file not removed',
-          );
-          continue;
-        }
-      }
-      await store.optOut.markDisposed(file.id, 'deleted', null);
-      logger.info(
-        { file: file.name, retentionDays: this.options.file.retentionDays },
-        'archived opt-out file removed',
-      );
-    }
-  }
-
-  private async checkUsage(): Promise<void> {
-    try {
-      this.usageReport = await this.options.source.usage();
-    } catch (error) {
-      this.options.logger.warn({ err: error, code: errorCode(error) }, 'SFTP usage not measured');
-      return;
-    }
-    const quota = this.options.quotaBytes;
-    if (!quota) return;
-    const share = this.usageReport.usedBytes / quota;
-    const level = share >= 0.9 ? 90 : share >= 0.8 ? 80 : null;
-    if (level === null) return;
-    await this.raise({
-      kind: 'sftp-usage',
-      severity: level === 90 ? 'critical' : 'warning',
-      // The same subject as the health model's; the severity makes 90 % news right after 80 %.
-      subject: 'sftp',
-      message: `Campaign SFTP storage is ${Math.floor(share * 100)} % used (${this.usageReport.usedBytes} of ${quota} bytes). Processed files are removed after ${this.options.file.retentionDays} days; lower the retention or free space.`,
-    });
+    return this.folder.fileProblems();
   }
 
   /** When the newest file arrived and whether that is longer ago than `stalenessHours`. */
   freshness(): Promise<OptOutFreshness> {
-    return readOptOutFreshness(this.options.store, this.options.clock, this.options.file.stalenessHours);
-  }
-
-  private async checkFreshness(): Promise<void> {
-    const freshness = await this.freshness();
-    if (!freshness.stale) return;
-    await this.raise({
-      kind: 'opt-out-file-stale',
-      severity: 'critical',
-      subject: 'opt-out-export',
-      message:
-        freshness.lastFileAt === null
-          ? `No opt-out export file has arrived on the Campaign SFTP server within ${freshness.stalenessHours} h. Opt-outs made in Campaign are not reaching Dynamics: check (and restart) the Campaign export workflow.`
-          : `No new opt-out export file for more than ${freshness.stalenessHours} h (last ${new Date(freshness.lastFileAt).toISOString()}). Opt-outs made in Campaign are not reaching Dynamics: check (and restart) the Campaign export workflow.`,
-    });
-  }
-
-  private async raise(alert: Omit<Alert, 'at'>): Promise<void> {
-    const now = this.options.clock.now();
-    const key = `${alert.kind}:${alert.subject}:${alert.severity}`;
-    const last = this.lastAlerts.get(key);
-    if (last !== undefined && now - last < this.realertMs) return;
-    this.lastAlerts.set(key, now);
-    try {
-      await this.options.alerts.raise({ ...alert, at: now });
-    } catch (error) {
-      this.options.logger.warn({ err: error, alert: alert.kind }, 'raising an alert failed');
-    }
+    return this.folder.freshness();
   }
 }

@@ -2,14 +2,14 @@ import type { Clock } from '../../core/clock.js';
 import type { OptOutFileSource } from '../../core/ports/opt-out-file-source.js';
 import type { OptOutDecision, OptOutFileRecord, OptOutStore } from '../../core/ports/opt-out-store.js';
 import type { Page, PageRequest, StateStore } from '../../core/ports/state-store.js';
+import type { OptOutFileIngestor } from './opt-out-file-ingestor.js';
 import {
   readOptOutFileProblems,
   readOptOutFreshness,
-  type OptOutFileIngestor,
   type OptOutFileProblem,
   type OptOutFileProblemSettings,
   type OptOutFreshness,
-} from './opt-out-file-ingestor.js';
+} from './opt-out-file-problems.js';
 
 /** Sides of an opt-out decision. */
 export const optOutSides = ['dynamics', 'campaign'] as const;

@@ -46,3 +46,21 @@ export function parseCampaignTime(value: unknown): number | null {
     ? ms
     : null;
 }
+
+/** `flows.optOut.file` after defaults (docs/configuration.md). */
+export interface OptOutFileSettings {
+  pollIntervalMs: number;
+  stableChecks: number;
+  stalenessHours: number;
+  retentionDays: number;
+  afterProcessing: 'archive' | 'delete';
+  batchSize: number;
+  /** Longest line read; a longer one is quarantined (`line-too-long`) without being held. */
+  maxLineBytes: number;
+  /** Hold a file until it ends with the trailer `#EOF;N`. */
+  requireTrailer: boolean;
+  /** A file held (not whole) for longer than this is a problem and an alert. */
+  incompleteAfterMinutes: number;
+  /** Failed attempts of a file (connection, Dynamics errors) before it is a problem and an alert. */
+  maxAttempts: number;
+}
