@@ -24,3 +24,12 @@ export const jsonValueSchema: z.ZodType<JsonValue> = z.lazy(() =>
 
 /** A JSON object. */
 export const jsonObjectSchema: z.ZodType<JsonObject> = z.record(z.string(), jsonValueSchema);
+
+/**
+ * Parse JSON text. What `JSON.parse` returns is a JSON value by definition, so this is the one
+ * place that says so; callers still check its shape with their schema where it matters.
+ */
+export function parseJson(text: string): JsonValue {
+  const value: unknown = JSON.parse(text);
+  return value as JsonValue;
+}

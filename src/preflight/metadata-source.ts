@@ -1,4 +1,5 @@
 import { ConnectorError, isRetryable } from '../core/errors.js';
+import { computeRetryDelay, hasAttemptsLeft, resolveRetryPolicy } from '../core/retry-policy.js';
 import type { MetadataSource, SourceTableMetadata, TargetResourceMetadata } from '../core/ports/metadata.js';
 
 /** The two metadata readers (the production `DynamicsMetadataReader` and `CampaignClient` satisfy them). */
@@ -7,9 +8,11 @@ export interface MetadataReaders {
   campaign: { describeResource(resource: string): Promise<TargetResourceMetadata> };
 }
 
-/** Attempts of a metadata read that fails with a retryable error (5xx, 429, timeouts). */
-const readAttempts = 5;
-const firstRetryDelayMs = 100;
+/** A metadata read that fails with a retryable error (5xx, 429, timeouts) is tried 5 times in all. */
+const readRetry = resolveRetryPolicy(
+  { initialDelayMs: 100, maxDelayMs: 1600, maxAttempts: 5, jitter: 'none' },
+  'metadata read',
+);
 
 /**
  * Read once, null when the remote says "not found"; retryable failures are tried again a few
@@ -21,8 +24,8 @@ async function readOrAbsent<T>(read: () => Promise<T>): Promise<T | null> {
       return await read();
     } catch (error) {
       if (error instanceof ConnectorError && error.status === 404) return null;
-      if (attempt >= readAttempts || !isRetryable(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, firstRetryDelayMs * 2 ** (attempt - 1)));
+      if (!hasAttemptsLeft(readRetry, attempt) || !isRetryable(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, computeRetryDelay(readRetry, attempt)));
     }
   }
 }

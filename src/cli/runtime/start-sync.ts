@@ -1,5 +1,4 @@
 import type { AlertSink } from '../../core/ports/alert-sink.js';
-import type { JsonObject } from '../../core/json.js';
 import { SyncEngine } from '../../engine/sync-engine.js';
 import type { ReadProgress } from '../../engine/engine-events.js';
 import { recordFlows } from '../../engine/records/record-flows.js';
@@ -64,7 +63,7 @@ export async function createSyncEngine(
     retry: e.retry,
     breaker: e.breaker,
     ...(optOut ? { services: optOut.services } : {}),
-    publish: () => ({ campaignBudget: runtime.campaign.budget.usage() as unknown as JsonObject }),
+    publish: () => ({ campaignBudget: runtime.campaign.budget.usage() }),
     ...(options.poll === undefined ? {} : { poll: options.poll }),
     ...(options.work === undefined ? {} : { work: options.work }),
   });

@@ -6,7 +6,7 @@ export type BudgetLane = (typeof budgetLanes)[number];
  * How the target's call budget is being used (the Campaign call budget of I10): what status,
  * metrics, heartbeats and the health model read. The budget itself lives with its connector.
  */
-export interface CallBudgetUsage {
+export type CallBudgetUsage = {
   day: string;
   callsToday: number;
   callsPerDay: number | null;
@@ -23,4 +23,4 @@ export interface CallBudgetUsage {
   /** How often trouble cut the rate. */
   rateCuts: number;
   lastTrouble: { at: number; reason: string } | null;
-}
+};

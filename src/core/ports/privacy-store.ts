@@ -1,3 +1,4 @@
+import { z } from 'zod';
 /**
  * The Privacy port: privacy requests with their step history, and the holds and tombstones that
  * guard records while a request runs and after it completed (flow F5, invariant I9).
@@ -45,6 +46,15 @@ export const privacyStepOutcomes = ['requested', 'succeeded', 'waiting', 'retryi
 export type PrivacyStepOutcome = (typeof privacyStepOutcomes)[number];
 
 /** A Campaign record the privacy delete reaches through a link from the profile (ids only). */
+/** A linked record as stored with a request (read back through this schema). */
+export const privacyLinkedRecordSchema = z.object({
+  flow: z.string(),
+  recordKey: z.string(),
+  resource: z.string(),
+  pkey: z.string().nullable(),
+  cascade: z.boolean(),
+});
+
 export interface PrivacyLinkedRecord {
   /** Flow of the Dynamics row (`table:<logical name>`). */
   flow: string;

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { parseStoredJson } from './stored-json.js';
 import type { AuditEntry, AuditStore, Page, PageRequest } from '../../core/ports/state-store.js';
 import { selectPage } from './page-cursor.js';
 import type { SqlExecutor } from './sql-driver.js';
@@ -96,7 +98,7 @@ function toAuditEntry(row: AuditRow): AuditEntry {
     action: row.action,
     flow: row.flow,
     recordKey: row.record_key,
-    fields: JSON.parse(row.fields) as string[],
+    fields: parseStoredJson(z.array(z.string()), row.fields, `audit entry ${row.id}: fields`),
     outcome: row.outcome,
     detail: row.detail,
   };

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { parseStoredJson } from './stored-json.js';
 import { StoreError } from '../../core/errors.js';
 import type { GuardVerdict } from '../../core/ports/record-guard.js';
 import { PRIVACY_HOLD_FLOW } from '../../core/ports/record-guard.js';
@@ -5,7 +7,7 @@ import {
   activePrivacyRequestStates,
   PRIVACY_GUARD_REFRESH_MS,
   type PrivacyGuardKind,
-  type PrivacyLinkedRecord,
+  privacyLinkedRecordSchema,
   type PrivacyPurgeReport,
   type PrivacyRequest,
   type PrivacyRequestFilter,
@@ -380,7 +382,11 @@ function toRequest(row: RequestRow): PrivacyRequest {
     heldAt: toNumberOrNull(row.held_at),
     tombstonedAt: toNumberOrNull(row.tombstoned_at),
     profilePKey: row.profile_pkey,
-    linked: JSON.parse(row.linked) as PrivacyLinkedRecord[],
+    linked: parseStoredJson(
+      z.array(privacyLinkedRecordSchema),
+      row.linked,
+      `privacy request ${row.id}: linked records`,
+    ),
     errorCode: row.error_code,
     errorMessage: row.error_message,
   };

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../../core/json.js';
+import { parseJson, type JsonValue } from '../../core/json.js';
 import { workLanes, type WorkItem, type WorkLane, type WorkState } from '../../core/ports/state-store.js';
 
 /** Columns of `work_items` as a driver returns them (PostgreSQL gives `bigint` as a string). */
@@ -40,7 +40,8 @@ export function toNumberOrNull(value: number | string | null): number | null {
 }
 
 export function parsePayload(text: string): JsonValue {
-  return JSON.parse(text) as JsonValue;
+  // JSON text the store wrote from a JsonValue; the flow's payload schema checks its shape.
+  return parseJson(text);
 }
 
 export function toWorkItem(row: WorkItemRow): WorkItem {
