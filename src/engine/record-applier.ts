@@ -290,7 +290,6 @@ export class RecordApplier {
       throw new SyncError(
         'SINK_KEY_CONFLICT',
         `${flow.sink.resource} ${flow.sink.keyField}=${key} exists in Campaign but cannot be read (hidden child?); will retry`,
-        { retryable: true },
       );
     }
     return this.done(

@@ -148,7 +148,6 @@ export class DynamicsMetadataReader {
         `Table ${logicalName} does not exist in the Dynamics environment`,
         {
           status: 404,
-          retryable: false,
         },
       );
     }
@@ -157,9 +156,6 @@ export class DynamicsMetadataReader {
         'dynamics',
         'DYNAMICS_BAD_RESPONSE',
         `Metadata of table ${logicalName} lacks EntitySetName or PrimaryIdAttribute`,
-        {
-          retryable: true,
-        },
       );
     }
     return {
@@ -212,7 +208,7 @@ export class DynamicsMetadataReader {
           'dynamics',
           'DYNAMICS_TABLE_NOT_FOUND',
           `Table ${logicalName} does not exist in the Dynamics environment`,
-          { status: 404, retryable: false },
+          { status: 404 },
         );
       }
       if (!Array.isArray(response.body?.value)) {
@@ -220,7 +216,6 @@ export class DynamicsMetadataReader {
           'dynamics',
           'DYNAMICS_BAD_RESPONSE',
           `Option set metadata of table ${logicalName} has no attribute list`,
-          { retryable: true },
         );
       }
       for (const attribute of response.body.value) {
@@ -252,7 +247,6 @@ export function assertChangeTracking(metadata: DynamicsTableMetadata): void {
     'dynamics',
     'DYNAMICS_CHANGE_TRACKING_DISABLED',
     `Change tracking is not enabled on Dynamics table ${metadata.logicalName}. ${changeTrackingHint(metadata.logicalName)}.`,
-    { retryable: false },
   );
 }
 

@@ -17,8 +17,9 @@ export const imsErrors = {
     },
     IMS_NETWORK: {
       kind: 'unavailable',
-      meaning: 'The connection to IMS failed.',
-      remedy: 'Nothing: it is retried. If it lasts, check the network to `campaign.imsUrl`.',
+      meaning: 'The connection to IMS failed: refused, dropped, or its TLS certificate not trusted.',
+      remedy:
+        'Retried. If it lasts, check the network to `campaign.imsUrl` and, behind a TLS proxy, `campaign.caFile`.',
     },
     IMS_BAD_RESPONSE: {
       kind: 'unavailable',

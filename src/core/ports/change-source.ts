@@ -1,7 +1,8 @@
+import type { ErrorCode } from '../error-catalogue.js';
 import type { JsonObject } from '../json.js';
 
 /** Code of the error a source throws when its delta link expired and a full re-read is needed. */
-export const DELTA_EXPIRED_CODE = 'DYNAMICS_DELTA_EXPIRED';
+export const DELTA_EXPIRED_CODE = 'DYNAMICS_DELTA_EXPIRED' satisfies ErrorCode;
 
 /** One source row, as read from a change-tracking page. */
 export interface SourceRecord {

@@ -1,4 +1,5 @@
 import type { Clock } from '../../core/clock.js';
+import type { ErrorCode } from '../../core/error-catalogue.js';
 import { SyncError } from '../../core/errors.js';
 import type { AlertSink } from '../../core/ports/alert-sink.js';
 import type { EngineLogger } from '../../core/ports/engine-logger.js';
@@ -63,7 +64,7 @@ export interface PrivacyRequestRunnerOptions {
 type StepResult =
   | { kind: 'next'; patch?: PrivacyRequestPatch; detail: string | null }
   | { kind: 'stay'; patch: PrivacyRequestPatch; outcome: PrivacyStepOutcome | null; detail: string | null }
-  | { kind: 'fail'; code: string; message: string };
+  | { kind: 'fail'; code: ErrorCode; message: string };
 
 /** What one pass over a request did. */
 export type PassOutcome = 'moved' | 'waiting' | 'finished' | 'busy';
@@ -482,9 +483,7 @@ export class PrivacyRequestRunner {
     if (!marked) return { kind: 'stay', patch: {}, outcome: null, detail: null };
     const [job] = await jobs.submitDelete([{ userKey, identities, regulation: request.regulation }]);
     if (!job)
-      throw new SyncError('PRIVACY_BAD_RESPONSE', 'Privacy Service accepted the job request without a job', {
-        retryable: true,
-      });
+      throw new SyncError('PRIVACY_BAD_RESPONSE', 'Privacy Service accepted the job request without a job');
     this.options.onCheckpoint?.('submit:posted', request);
     return {
       kind: 'next',
@@ -556,7 +555,7 @@ export class PrivacyRequestRunner {
   }
 
   /** Not gone yet: look again later, until the attempts run out. */
-  private notGone(request: PrivacyRequest, code: string, left: readonly string[]): StepResult {
+  private notGone(request: PrivacyRequest, code: ErrorCode, left: readonly string[]): StepResult {
     const what = left.join(', ');
     if (request.attempts + 1 >= this.verifyAttempts) {
       return { kind: 'fail', code, message: `still present after ${this.verifyAttempts} checks: ${what}` };
