@@ -31,7 +31,7 @@ export const errorKindMeanings: Readonly<Record<ErrorKind, string>> = {
   throttled:
     'A system asked to slow down, or a call budget is spent. Retried after the wait it names; throttling never uses up attempts.',
   internal:
-    'Should not happen: a broken invariant in dcsync, or an answer a remote must never give. Retrying gives the same result.',
+    'Should not happen, and retrying gives the same result: a broken invariant in dcsync, an answer a remote must never give, or a remote job that failed.',
 };
 
 /**
