@@ -1,5 +1,6 @@
 /**
- * The CLI's fixed table of exit codes (documented in README.md). Errors are translated here once.
+ * The CLI's fixed table of exit codes (documented in README.md). Errors get theirs from their area,
+ * once, in `report-error.ts` (docs/errors.md lists which).
  */
 export const exitCodes = {
   /** Success. */

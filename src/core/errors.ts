@@ -1,29 +1,50 @@
+import {
+  describeErrorCode,
+  type ConfigErrorCode,
+  type ErrorArea,
+  type ErrorCode,
+  type RemoteErrorCode,
+  type StoreErrorCode,
+  type ThrottledRemoteCode,
+} from './error-catalogue.js';
+import type { ErrorKind } from './error-kind.js';
+
 /**
  * The one error hierarchy of the project. Every error that crosses a module boundary is a
- * {@link SyncError}: a stable string `code` (documented, safe to match on), a `retryable` flag that
- * the engine's retry policy reads, and an optional `cause`.
+ * {@link SyncError}: a stable `code` from the catalogue (`src/core/error-catalogue.ts`, documented in
+ * docs/errors.md, safe to match on), and from the code its `area`, its `kind` and whether it is
+ * `retryable`. The kind decides the HTTP status and the retry; the area the CLI's exit code. Neither
+ * is chosen where the error is thrown: a code means one thing everywhere.
  *
  * Messages never contain secrets or personal data (invariant I11): they name ids, tables, fields,
  * files and line numbers, never values.
  */
 export class SyncError extends Error {
   /** Stable machine-readable code, e.g. `CONFIG_INVALID`, `CAMPAIGN_HTTP_500`. */
-  readonly code: string;
-  /** Whether retrying the same operation later can succeed. */
+  readonly code: ErrorCode;
+  /** What kind of failure this is (from the code). */
+  readonly kind: ErrorKind;
+  /** The room or remote system the code belongs to (from the code). */
+  readonly area: ErrorArea;
+  /** Whether retrying the same operation later can succeed (from the code: its kind, or its own rule). */
   readonly retryable: boolean;
 
-  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
-    this.retryable = options.retryable ?? false;
+    // Only a cast or a code from an older build can miss the catalogue: treat it as a bug, not retried.
+    const described = describeErrorCode(code);
+    this.kind = described?.kind ?? 'internal';
+    this.area = described?.area ?? 'core';
+    this.retryable = described?.retryable ?? false;
   }
 }
 
 /** The configuration is wrong; fixing the file (or environment) is the only remedy. */
 export class ConfigError extends SyncError {
-  constructor(message: string, options: { code?: string; cause?: unknown } = {}) {
-    super(options.code ?? 'CONFIG_INVALID', message, { retryable: false, cause: options.cause });
+  constructor(message: string, options: { code?: ConfigErrorCode; cause?: unknown } = {}) {
+    super(options.code ?? 'CONFIG_INVALID', message, { cause: options.cause });
   }
 }
 
@@ -31,22 +52,22 @@ export class ConfigError extends SyncError {
 export class ConnectorError extends SyncError {
   /** HTTP status when the remote answered over HTTP; undefined for transport failures. */
   readonly status: number | undefined;
-  /** Which remote: `dynamics`, `campaign`, `privacy`, `sftp`, `ims`, `entra`. */
+  /** Which remote: `dynamics`, `campaign`, `privacy`, `sftp`, `ims`, `entra`, `alert-webhook`. */
   readonly target: string;
 
   constructor(
     target: string,
-    code: string,
+    code: RemoteErrorCode,
     message: string,
-    options: { status?: number; retryable?: boolean; cause?: unknown } = {},
+    options: { status?: number; cause?: unknown } = {},
   ) {
-    super(code, message, { retryable: options.retryable ?? false, cause: options.cause });
+    super(code, message, { cause: options.cause });
     this.target = target;
     this.status = options.status;
   }
 }
 
-/** The remote asked us to slow down (HTTP 429 or a service-protection error). */
+/** The remote asked us to slow down (HTTP 429 or a service-protection error), or a budget is spent. */
 export class RateLimitedError extends ConnectorError {
   /** How long the remote asked us to wait, when it said so (`Retry-After`). */
   readonly retryAfterMs: number | undefined;
@@ -54,30 +75,26 @@ export class RateLimitedError extends ConnectorError {
   constructor(
     target: string,
     message: string,
-    options: { retryAfterMs?: number; code?: string; status?: number; cause?: unknown } = {},
+    options: { code: ThrottledRemoteCode; retryAfterMs?: number; status?: number; cause?: unknown },
   ) {
-    super(target, options.code ?? 'RATE_LIMITED', message, {
-      status: options.status ?? 429,
-      retryable: true,
-      cause: options.cause,
-    });
+    super(target, options.code, message, { status: options.status ?? 429, cause: options.cause });
     this.retryAfterMs = options.retryAfterMs;
   }
 }
 
-/** The remote refused this record for a reason that retrying will not fix (validation, conflict). */
+/** This record cannot be applied for a reason that retrying will not fix (its data, its links). */
 export class RecordRejectedError extends SyncError {
   readonly recordKey: string;
 
-  constructor(recordKey: string, code: string, message: string, options: { cause?: unknown } = {}) {
-    super(code, message, { retryable: false, cause: options.cause });
+  constructor(recordKey: string, code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, options);
     this.recordKey = recordKey;
   }
 }
 
 /** The state store failed (database unreachable, constraint broken, migration missing). */
 export class StoreError extends SyncError {
-  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+  constructor(code: StoreErrorCode, message: string, options: { cause?: unknown } = {}) {
     super(code, message, options);
   }
 }
@@ -89,7 +106,7 @@ export function isRetryable(error: unknown): boolean {
 }
 
 /** Best-effort stable code for any thrown value. */
-export function errorCode(error: unknown): string {
+export function errorCode(error: unknown): ErrorCode {
   if (error instanceof SyncError) return error.code;
   return 'UNEXPECTED';
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Page, PageRequest } from '../../src/core/ports/state-store.js';
-import { SyncError } from '../../src/core/errors.js';
 import type {
   OptOutDecisionFilter,
   OptOutDecisionView,
@@ -81,15 +80,15 @@ export class InMemoryPrivacyProvider implements PrivacyProvider {
     return Promise.resolve(this.requests.find((r) => r.id === id) ?? null);
   }
 
+  /** Like the store-backed provider: a contact's running request is answered, not doubled. */
   create(input: PrivacyRequestInput): Promise<PrivacyRequestView> {
-    if (
-      this.requests.some(
-        (r) => r.contactId === input.contactId && r.state !== 'completed' && r.state !== 'failed',
-      )
-    )
-      return Promise.reject(
-        new SyncError('PRIVACY_REQUEST_EXISTS', 'a privacy request for this contact is already running'),
-      );
+    const running = this.requests.find(
+      (r) => r.contactId === input.contactId && r.state !== 'completed' && r.state !== 'failed',
+    );
+    if (running) {
+      const { steps: _steps, ...view } = running;
+      return Promise.resolve(view);
+    }
     const at = this.now();
     const request: PrivacyRequestDetail = {
       id: randomUUID(),

@@ -115,7 +115,6 @@ export class WebhookAlertSink implements AlertSink {
       'alert-webhook',
       `ALERT_WEBHOOK_${failure}`,
       `alert ${alert.kind} for ${alert.subject} not delivered to ${this.options.name} (${failure})`,
-      { retryable: true },
     );
   }
 

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../../core/clock.js';
+import type { RemoteErrorCode } from '../../core/error-catalogue.js';
 import { ConnectorError, SyncError } from '../../core/errors.js';
 import { AdobeHttpTransport, TransportFailure, type HttpAnswer } from './adobe-http-transport.js';
 import type { BudgetLane } from '../../core/ports/call-budget.js';
@@ -13,11 +14,15 @@ function isApplicationError(answer: HttpAnswer): boolean {
   return answer.status === 500 && /\b(RST|XTK|PGS)-\d{4,}/.test(answer.text);
 }
 
+/** The codes of a caller's transport and token failures, by target. */
+const callerCodes = {
+  campaign: { timeout: 'CAMPAIGN_TIMEOUT', network: 'CAMPAIGN_NETWORK', auth: 'CAMPAIGN_AUTH' },
+  privacy: { timeout: 'PRIVACY_TIMEOUT', network: 'PRIVACY_NETWORK', auth: 'PRIVACY_AUTH' },
+} as const satisfies Record<string, Record<'timeout' | 'network' | 'auth', RemoteErrorCode>>;
+
 export interface AdobeApiCallerOptions {
-  /** `campaign` or `privacy`: the ConnectorError target. */
-  target: string;
-  /** Prefix of error codes: `CAMPAIGN` or `PRIVACY`. */
-  codePrefix: string;
+  /** `campaign` or `privacy`: the ConnectorError target, which also picks the error codes. */
+  target: keyof typeof callerCodes;
   transport: AdobeHttpTransport;
   tokens: ImsTokenProvider;
   /** The client id, sent as `X-Api-Key`. */
@@ -57,7 +62,7 @@ export class AdobeApiCaller {
   }
 
   async call(call: AdobeCall): Promise<HttpAnswer> {
-    const { target, codePrefix } = this.options;
+    const { target } = this.options;
     for (let attempt = 0; ; attempt++) {
       await this.options.budget?.acquire(call.kind, {
         ...(call.lane === undefined ? {} : { lane: call.lane }),
@@ -88,11 +93,8 @@ export class AdobeApiCaller {
           error instanceof TransportFailure && error.kind === 'timeout' ? 'timeout' : 'network',
         );
         if (!(error instanceof TransportFailure)) throw error;
-        const code = error.kind === 'timeout' ? `${codePrefix}_TIMEOUT` : `${codePrefix}_NETWORK`;
-        throw new ConnectorError(target, code, `${target} ${call.what}: ${error.message}`, {
-          retryable: true,
-          cause: error,
-        });
+        const code = error.kind === 'timeout' ? callerCodes[target].timeout : callerCodes[target].network;
+        throw new ConnectorError(target, code, `${target} ${call.what}: ${error.message}`, { cause: error });
       }
       this.options.metrics?.record(this.metricsTarget(), answer.status);
       const retryAfterMs =
@@ -120,15 +122,13 @@ export class AdobeApiCaller {
     try {
       return await this.options.tokens.getToken();
     } catch (error) {
-      const retryable = error instanceof SyncError ? error.retryable : true;
+      // IMS unreachable or failing (IMS_TIMEOUT, IMS_HTTP_503…) is not a refused credential.
+      if (!(error instanceof SyncError) || error.retryable) throw error;
       throw new ConnectorError(
         this.options.target,
-        `${this.options.codePrefix}_AUTH`,
-        `${this.options.target}: no IMS access token (${error instanceof SyncError ? error.code : 'unexpected error'})`,
-        {
-          retryable,
-          cause: error,
-        },
+        callerCodes[this.options.target].auth,
+        `${this.options.target}: no IMS access token (${error.code})`,
+        { cause: error },
       );
     }
   }
@@ -136,8 +136,7 @@ export class AdobeApiCaller {
 
 /** What {@link openAdobeConnection} needs: the credential, the transport settings and the caller's identity. */
 export interface AdobeConnectionOptions {
-  target: string;
-  codePrefix: string;
+  target: AdobeApiCallerOptions['target'];
   /** @default 'https://ims-na1.adobelogin.com' */
   imsUrl?: string | undefined;
   clientId: string;
@@ -186,7 +185,6 @@ export function openAdobeConnection(options: AdobeConnectionOptions): AdobeConne
     });
   const caller = new AdobeApiCaller({
     target: options.target,
-    codePrefix: options.codePrefix,
     transport,
     tokens,
     apiKey: options.clientId,

@@ -92,7 +92,6 @@ export class CampaignClient {
     this.origin = url.origin;
     this.connection = openAdobeConnection({
       target: 'campaign',
-      codePrefix: 'CAMPAIGN',
       imsUrl: options.imsUrl,
       clientId: options.clientId,
       clientSecret: options.clientSecret,
@@ -228,7 +227,6 @@ export class CampaignClient {
         'campaign',
         'CAMPAIGN_BAD_RESPONSE',
         `Campaign ${what} answered 200 without a PKey`,
-        { retryable: true },
       );
     return { PKey: body.PKey, href: typeof body.href === 'string' ? body.href : '' };
   }
@@ -326,7 +324,6 @@ export class CampaignClient {
         'campaign',
         'CAMPAIGN_BAD_RESPONSE',
         `Campaign ${what} answered without content`,
-        { retryable: true },
       );
     const href = (node: unknown) => (isRecord(node) && typeof node.href === 'string' ? node.href : null);
     return {
@@ -359,7 +356,6 @@ export class CampaignClient {
         'campaign',
         'CAMPAIGN_BAD_RESPONSE',
         `Campaign ${what} answered without a count`,
-        { retryable: true },
       );
     return body.count;
   }
@@ -382,7 +378,6 @@ export class CampaignClient {
         'campaign',
         'CAMPAIGN_BAD_RESPONSE',
         `Campaign ${what} answered without content`,
-        { retryable: true },
       );
     return parseMetadata(resource, root, body);
   }
@@ -510,7 +505,6 @@ export class CampaignClient {
         'CAMPAIGN_BAD_RESPONSE',
         `Campaign ${what} answered ${answer.status} with a body that is not JSON`,
         {
-          retryable: true,
           cause: error,
         },
       );
@@ -524,7 +518,6 @@ export class CampaignClient {
         'campaign',
         'CAMPAIGN_BAD_RESPONSE',
         `Campaign ${what} answered without a PKey`,
-        { retryable: true },
       );
     return body as CampaignRecord;
   }
@@ -540,7 +533,7 @@ export class CampaignClient {
     if (origin !== this.origin)
       throw new ConnectorError(
         'campaign',
-        'CAMPAIGN_BAD_RESPONSE',
+        'CAMPAIGN_UNSAFE_LINK',
         `Campaign returned a link to another origin (${origin || 'invalid URL'}); not followed`,
       );
     return href;
@@ -620,7 +613,6 @@ function toPrivacyState(body: unknown, what: string): PrivacyToolRequestState {
       'campaign',
       'CAMPAIGN_BAD_RESPONSE',
       `Campaign ${what} answered without PKey/status`,
-      { retryable: true },
     );
   const s = (v: unknown) => (typeof v === 'string' ? v : '');
   return {

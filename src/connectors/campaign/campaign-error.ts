@@ -1,33 +1,6 @@
 import { ConnectorError, RateLimitedError } from '../../core/errors.js';
 import type { HttpAnswer } from './adobe-http-transport.js';
 
-/**
- * Stable codes of Campaign failures (besides `CAMPAIGN_HTTP_<status>` for retryable 5xx answers).
- * Messages carry ids and Campaign's error codes (RST-…, XTK-…, PGS-…), never field values.
- */
-export const campaignErrorCodes = [
-  /** 404 on a profile (or a read): the record does not exist. */
-  'CAMPAIGN_NOT_FOUND',
-  /** 404 on a custom-resource write: missing, or hidden because its `1`-cardinality parent is absent. */
-  'CAMPAIGN_HIDDEN_OR_MISSING',
-  /** 500 with PGS-220000 "duplicate key": a record with this identification key exists. */
-  'CAMPAIGN_DUPLICATE_KEY',
-  /** Campaign refused the request (validation: type, length, enum, read-only, unknown property). */
-  'CAMPAIGN_REJECTED',
-  /** Token refused, or the credential lacks access (401 after a fresh token, 403). */
-  'CAMPAIGN_AUTH',
-  /** The gateway could not route the URL (wrong organization in `campaign.url`). */
-  'CAMPAIGN_BAD_URI',
-  'CAMPAIGN_TIMEOUT',
-  'CAMPAIGN_NETWORK',
-  'CAMPAIGN_BAD_RESPONSE',
-  /** HTTP 429 (RateLimitedError). */
-  'CAMPAIGN_RATE_LIMITED',
-  /** The call budget cannot admit the call soon (RateLimitedError from the CallBudget). */
-  'CAMPAIGN_BUDGET_EXHAUSTED',
-] as const;
-export type CampaignErrorCode = (typeof campaignErrorCodes)[number];
-
 /** A duplicate identification key, with the constraint and column Campaign named. */
 export class CampaignDuplicateKeyError extends ConnectorError {
   constructor(
@@ -35,7 +8,7 @@ export class CampaignDuplicateKeyError extends ConnectorError {
     readonly constraint: string | null,
     readonly column: string | null,
   ) {
-    super('campaign', 'CAMPAIGN_DUPLICATE_KEY', message, { status: 500, retryable: false });
+    super('campaign', 'CAMPAIGN_DUPLICATE_KEY', message, { status: 500 });
   }
 }
 
@@ -189,7 +162,6 @@ export function campaignErrorFromAnswer(
   if (status >= 500 && body.appCodes.length === 0)
     return new ConnectorError('campaign', `CAMPAIGN_HTTP_${status}`, `${base}: server error`, {
       status,
-      retryable: true,
     });
   const reason = body.message === null ? '' : redactCampaignMessage(body.message);
   return new ConnectorError(

@@ -99,10 +99,7 @@ export class ImsTokenProvider {
         'ims',
         kind === 'timeout' ? 'IMS_TIMEOUT' : 'IMS_NETWORK',
         `IMS token request to ${url} failed: ${kind}`,
-        {
-          retryable: true,
-          cause: error,
-        },
+        { cause: error },
       );
     }
     if (answer.status !== 200) {
@@ -112,7 +109,7 @@ export class ImsTokenProvider {
         'ims',
         retryable ? `IMS_HTTP_${answer.status}` : 'IMS_AUTH',
         `IMS refused the client-credentials token request (HTTP ${answer.status}${reason ? `, ${reason}` : ''}); check the client id and secret`,
-        { status: answer.status, retryable },
+        { status: answer.status },
       );
     }
     let body: { access_token?: unknown; expires_in?: unknown };
@@ -120,14 +117,11 @@ export class ImsTokenProvider {
       body = JSON.parse(answer.text) as typeof body;
     } catch (error) {
       throw new ConnectorError('ims', 'IMS_BAD_RESPONSE', 'IMS answered 200 without a JSON body', {
-        retryable: true,
         cause: error,
       });
     }
     if (typeof body.access_token !== 'string' || typeof body.expires_in !== 'number')
-      throw new ConnectorError('ims', 'IMS_BAD_RESPONSE', 'IMS answer lacks access_token or expires_in', {
-        retryable: true,
-      });
+      throw new ConnectorError('ims', 'IMS_BAD_RESPONSE', 'IMS answer lacks access_token or expires_in');
     const now = this.clock.now();
     const lifetimeMs = body.expires_in * 1000;
     const margin = Math.min(this.options.refreshBeforeExpiryMs ?? 3_600_000, lifetimeMs / 2);

@@ -86,7 +86,6 @@ export class DynamicsChangeReader {
           'dynamics',
           'DYNAMICS_BAD_RESPONSE',
           `Change tracking read of ${request.entitySetName} answered without a value array`,
-          { retryable: true },
         );
       }
       // Delta pages say so in their context (`…/$delta`); initial-sync pages do not.
@@ -106,7 +105,6 @@ export class DynamicsChangeReader {
           'dynamics',
           'DYNAMICS_DELTA_LINK_MISSING',
           `The last change-tracking page of ${request.entitySetName} carried neither @odata.nextLink nor @odata.deltaLink; the sync cannot continue safely (check Prefer: odata.include-annotations and proxies).`,
-          { retryable: false },
         );
       }
       this.client.resolveUrl(delta);

@@ -21,7 +21,6 @@ export class DeltaTokenExpiredError extends ConnectorError {
   constructor(table: string, message: string, options: { status?: number; cause?: unknown } = {}) {
     super('dynamics', 'DYNAMICS_DELTA_EXPIRED', message, {
       ...(options.status !== undefined ? { status: options.status } : {}),
-      retryable: false,
       cause: options.cause,
     });
     this.table = table;
@@ -41,8 +40,6 @@ export function readErrorBody(body: unknown): DataverseErrorBody | undefined {
   const { code, message } = error as { code?: unknown; message?: unknown };
   return { code: typeof code === 'string' ? code : '', message: typeof message === 'string' ? message : '' };
 }
-
-const retryableStatuses = new Set([500, 502, 503, 504]);
 
 /** What the error message says about the request: method and path, never the query (it may hold values). */
 export interface RequestDescription {
@@ -76,7 +73,6 @@ export function toDynamicsError(
   if (remote?.code === dataversePlatformCodes.changeTrackingNotEnabled) {
     return new ConnectorError('dynamics', 'DYNAMICS_CHANGE_TRACKING_DISABLED', where, {
       status,
-      retryable: false,
     });
   }
   if (status === 429) {
@@ -101,8 +97,8 @@ export function toDynamicsError(
                 : 'DYNAMICS_PRECONDITION_FAILED'
               : status === 413
                 ? 'DYNAMICS_PAYLOAD_TOO_LARGE'
-                : `DYNAMICS_HTTP_${status}`;
-  return new ConnectorError('dynamics', code, where, { status, retryable: retryableStatuses.has(status) });
+                : (`DYNAMICS_HTTP_${status}` as const);
+  return new ConnectorError('dynamics', code, where, { status });
 }
 
 /** A transport failure: connection refused or dropped, TLS failure, or our own timeout. */
@@ -123,7 +119,7 @@ export function toTransportError(
       'dynamics',
       'DYNAMICS_TIMEOUT',
       `Dynamics ${request.method} ${request.resource} got no answer within ${timeoutMs} ms`,
-      { retryable: true, cause: error },
+      { cause: error },
     );
   }
   const tls =
@@ -133,6 +129,6 @@ export function toTransportError(
     'dynamics',
     tls ? 'DYNAMICS_TLS' : 'DYNAMICS_NETWORK',
     `Dynamics ${request.method} ${request.resource} failed: ${typeof code === 'string' ? code : name || 'network error'}`,
-    { retryable: !tls, cause: error },
+    { cause: error },
   );
 }

@@ -125,7 +125,6 @@ export class DynamicsMetadataReader {
         `Table ${logicalName} does not exist in the Dynamics environment`,
         {
           status: 404,
-          retryable: false,
         },
       );
     }
@@ -134,9 +133,6 @@ export class DynamicsMetadataReader {
         'dynamics',
         'DYNAMICS_BAD_RESPONSE',
         `Metadata of table ${logicalName} lacks EntitySetName or PrimaryIdAttribute`,
-        {
-          retryable: true,
-        },
       );
     }
     return {
@@ -189,7 +185,7 @@ export class DynamicsMetadataReader {
           'dynamics',
           'DYNAMICS_TABLE_NOT_FOUND',
           `Table ${logicalName} does not exist in the Dynamics environment`,
-          { status: 404, retryable: false },
+          { status: 404 },
         );
       }
       if (!Array.isArray(response.body?.value)) {
@@ -197,7 +193,6 @@ export class DynamicsMetadataReader {
           'dynamics',
           'DYNAMICS_BAD_RESPONSE',
           `Option set metadata of table ${logicalName} has no attribute list`,
-          { retryable: true },
         );
       }
       for (const attribute of response.body.value) {
@@ -229,7 +224,6 @@ export function assertChangeTracking(metadata: DynamicsTableMetadata): void {
     'dynamics',
     'DYNAMICS_CHANGE_TRACKING_DISABLED',
     changeTrackingMessage(metadata.logicalName),
-    { retryable: false },
   );
 }
 

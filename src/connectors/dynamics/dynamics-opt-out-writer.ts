@@ -59,9 +59,7 @@ export class DynamicsOptOutWriter implements OptOutDynamicsWriter {
     const wanted = [...new Set(ids.map((id) => id.toLowerCase()))];
     for (const id of wanted) {
       if (!isDynamicsId(id)) {
-        throw new ConnectorError('dynamics', 'DYNAMICS_INVALID_ID', `"${id}" is not a Dataverse row id`, {
-          retryable: false,
-        });
+        throw new ConnectorError('dynamics', 'DYNAMICS_INVALID_ID', `"${id}" is not a Dataverse row id`);
       }
     }
     for (let start = 0; start < wanted.length; start += this.readChunkSize) {
@@ -137,7 +135,6 @@ export class DynamicsOptOutWriter implements OptOutDynamicsWriter {
             outcome: 'failed',
             code: error?.code ?? 'DYNAMICS_BATCH_NOT_EXECUTED',
             message: error?.message ?? `update of ${update.id} was not executed`,
-            retryable: error?.retryable ?? true,
           });
         }
       });

@@ -85,11 +85,8 @@ export class DynamicsRecordWriter {
     if (!id) {
       throw new ConnectorError(
         'dynamics',
-        'DYNAMICS_BAD_RESPONSE',
+        'DYNAMICS_CREATE_UNCONFIRMED',
         `Create in ${entitySetName} answered without OData-EntityId`,
-        {
-          retryable: false,
-        },
       );
     }
     return id;
@@ -209,7 +206,6 @@ export class DynamicsRecordWriter {
                 'dynamics',
                 'DYNAMICS_BATCH_ROLLED_BACK',
                 `Batch operation ${index + 1} (${operation.method} ${operation.path}) was rolled back because operation ${failedIndex + 1} of its change set failed`,
-                { retryable: true },
               ),
       }));
     }
@@ -226,7 +222,6 @@ export class DynamicsRecordWriter {
             'dynamics',
             'DYNAMICS_BATCH_NOT_EXECUTED',
             `Batch operation ${index + 1} (${operation.method} ${operation.path}) was not executed because an earlier one failed`,
-            { retryable: true },
           ),
         });
         return;

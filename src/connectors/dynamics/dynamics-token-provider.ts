@@ -1,4 +1,5 @@
 import { AuthError, ConfidentialClientApplication, LogLevel } from '@azure/msal-node';
+import type { RemoteErrorCode } from '../../core/error-catalogue.js';
 import { ConnectorError } from '../../core/errors.js';
 import type { ResolvedDynamicsClientOptions } from './dynamics-client-options.js';
 import { UndiciMsalNetworkClient } from './undici-msal-network-client.js';
@@ -12,15 +13,15 @@ export interface AccessTokenSource {
   close(): Promise<void>;
 }
 
-/** Errors from Entra that retrying with the same configuration cannot fix. */
-const permanentErrorCodes = new Set([
-  'invalid_client',
-  'unauthorized_client',
-  'invalid_scope',
-  'invalid_resource',
-  'invalid_request',
-  'unsupported_grant_type',
-  'invalid_grant',
+/** Errors from Entra that retrying with the same configuration cannot fix, and their codes. */
+const permanentErrorCodes: ReadonlyMap<string, RemoteErrorCode> = new Map([
+  ['invalid_client', 'ENTRA_INVALID_CLIENT'],
+  ['unauthorized_client', 'ENTRA_UNAUTHORIZED_CLIENT'],
+  ['invalid_scope', 'ENTRA_INVALID_SCOPE'],
+  ['invalid_resource', 'ENTRA_INVALID_RESOURCE'],
+  ['invalid_request', 'ENTRA_INVALID_REQUEST'],
+  ['unsupported_grant_type', 'ENTRA_UNSUPPORTED_GRANT_TYPE'],
+  ['invalid_grant', 'ENTRA_INVALID_GRANT'],
 ]);
 
 interface CachedToken {
@@ -101,9 +102,6 @@ export class DynamicsTokenProvider implements AccessTokenSource {
         'entra',
         'ENTRA_NO_TOKEN',
         `Entra ID returned no access token for client ${this.options.clientId}`,
-        {
-          retryable: true,
-        },
       );
     }
     const now = this.options.clock.now();
@@ -116,22 +114,18 @@ export class DynamicsTokenProvider implements AccessTokenSource {
   private translate(error: unknown): ConnectorError {
     if (error instanceof AuthError) {
       const code = error.errorCode || 'unknown';
-      const permanent = permanentErrorCodes.has(code);
       return new ConnectorError(
         'entra',
-        permanent ? `ENTRA_${code.toUpperCase()}` : 'ENTRA_UNAVAILABLE',
+        permanentErrorCodes.get(code) ?? 'ENTRA_UNAVAILABLE',
         `Token request for client ${this.options.clientId} at ${this.options.authorityHost}/${this.options.tenantId} failed (${code}): ${error.errorMessage.split('\n')[0] ?? ''}`,
-        { retryable: !permanent, cause: error },
+        { cause: error },
       );
     }
     return new ConnectorError(
       'entra',
       'ENTRA_UNAVAILABLE',
       `Token request for client ${this.options.clientId} failed`,
-      {
-        retryable: true,
-        cause: error,
-      },
+      { cause: error },
     );
   }
 

@@ -143,7 +143,6 @@ export class DynamicsWebApiClient {
         'dynamics',
         'DYNAMICS_UNSAFE_LINK',
         `Refusing to follow a link outside ${this.options.apiBase} (origin ${url.origin})`,
-        { retryable: false },
       );
     }
     for (const [key, value] of Object.entries(query ?? {})) url.searchParams.set(key, value);
@@ -284,7 +283,6 @@ export class DynamicsWebApiClient {
             `Dynamics ${description.method} ${description.resource} answered invalid JSON`,
             {
               status: response.statusCode,
-              retryable: true,
               cause: error,
             },
           );

@@ -113,7 +113,6 @@ export class PrivacyServiceClient {
     this.url = (options.url ?? 'https://platform.adobe.io/data/core/privacy').replace(/\/+$/, '');
     this.connection = openAdobeConnection({
       target: 'privacy',
-      codePrefix: 'PRIVACY',
       imsUrl: options.imsUrl,
       clientId: options.clientId,
       clientSecret: options.clientSecret,
@@ -180,7 +179,6 @@ export class PrivacyServiceClient {
         'privacy',
         'PRIVACY_BAD_RESPONSE',
         `Privacy Service ${what} answered without jobs`,
-        { retryable: true },
       );
     return parsed.jobs.flatMap((job): PrivacyJobRef[] => {
       if (!isRecord(job) || typeof job.jobId !== 'string') return [];
@@ -236,7 +234,6 @@ export class PrivacyServiceClient {
         'privacy',
         'PRIVACY_BAD_RESPONSE',
         `Privacy Service ${what} answered without jobs`,
-        { retryable: true },
       );
     return {
       jobs: body.jobs.map((job) => toJobState(job, what)),
@@ -273,7 +270,6 @@ export class PrivacyServiceClient {
         'PRIVACY_BAD_RESPONSE',
         `Privacy Service ${what} answered ${answer.status} with a body that is not JSON`,
         {
-          retryable: true,
           cause: error,
         },
       );
@@ -320,8 +316,7 @@ export function privacyErrorFromAnswer(answer: HttpAnswer, what: string): Connec
       { status },
     );
   if (status === 404) return new ConnectorError('privacy', 'PRIVACY_NOT_FOUND', base, { status });
-  if (status >= 500)
-    return new ConnectorError('privacy', `PRIVACY_HTTP_${status}`, base, { status, retryable: true });
+  if (status >= 500) return new ConnectorError('privacy', `PRIVACY_HTTP_${status}`, base, { status });
   return new ConnectorError('privacy', 'PRIVACY_INVALID_REQUEST', base, { status });
 }
 
@@ -331,7 +326,6 @@ function toJobState(body: unknown, what: string): PrivacyJobState {
       'privacy',
       'PRIVACY_BAD_RESPONSE',
       `Privacy Service ${what} answered without jobId/status`,
-      { retryable: true },
     );
   const s = (v: unknown) => (typeof v === 'string' ? v : '');
   const responses = Array.isArray(body.productResponses) ? body.productResponses : [];

@@ -1,36 +1,12 @@
+import type { SftpErrorCode } from '../../core/error-catalogue.js';
 import { ConnectorError } from '../../core/errors.js';
 
-/** Every code an SFTP failure can carry; stable, safe to match on. */
-export const sftpErrorCodes = [
-  /** The server's host key is not the pinned one. Never retried: it may be an attack. */
-  'SFTP_HOST_KEY_MISMATCH',
-  /** Login refused (user, key or password). Retrying will not help until the config changes. */
-  'SFTP_AUTH',
-  /** The SSH handshake failed for another reason (no common algorithm). */
-  'SFTP_HANDSHAKE',
-  /** The TCP connection could not be made or was lost. Retryable. */
-  'SFTP_CONNECTION',
-  /** The server did not answer within `timeoutMs`; the connection was dropped. Retryable. */
-  'SFTP_TIMEOUT',
-  'SFTP_NOT_FOUND',
-  'SFTP_PERMISSION_DENIED',
-  /** A rename target already exists (SFTP v3 renames never overwrite). */
-  'SFTP_ALREADY_EXISTS',
-  /** The server answered a generic failure (e.g. disk full). */
-  'SFTP_FAILURE',
-  'SFTP_UNSUPPORTED',
-] as const;
-
-export type SftpErrorCode = (typeof sftpErrorCodes)[number];
-
-const retryableCodes: ReadonlySet<SftpErrorCode> = new Set(['SFTP_CONNECTION', 'SFTP_TIMEOUT']);
-
-/** Build the connector error for an SFTP failure; `retryable` follows from the code. */
+/**
+ * Build the connector error for an SFTP failure; kind and `retryable` follow from the code
+ * (`src/core/error-codes/sftp-error-codes.ts`).
+ */
 export function createSftpError(code: SftpErrorCode, message: string, cause?: unknown): ConnectorError {
-  return new ConnectorError('sftp', code, message, {
-    retryable: retryableCodes.has(code),
-    ...(cause === undefined ? {} : { cause }),
-  });
+  return new ConnectorError('sftp', code, message, cause === undefined ? {} : { cause });
 }
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02 §7) that ssh2 puts in `error.code`. */

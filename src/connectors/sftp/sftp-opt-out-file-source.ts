@@ -1,4 +1,5 @@
 import path from 'node:path/posix';
+import { errorCode } from '../../core/errors.js';
 import type {
   OptOutFileEntry,
   OptOutFileSource,
@@ -47,7 +48,7 @@ export class SftpOptOutFileSource implements OptOutFileSource {
     try {
       return await this.filesIn(this.archiveDir);
     } catch (error) {
-      if ((error as { code?: unknown }).code === 'SFTP_NOT_FOUND') return [];
+      if (errorCode(error) === 'SFTP_NOT_FOUND') return [];
       throw error;
     }
   }

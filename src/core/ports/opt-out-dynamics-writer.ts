@@ -1,3 +1,5 @@
+import type { ErrorCode } from '../error-catalogue.js';
+
 /**
  * Reads and writes of Dynamics opt-out columns, in batches (the Campaign→Dynamics path).
  * Implemented over the Web API by `DynamicsOptOutWriter`.
@@ -24,11 +26,11 @@ export interface ContactOptOutUpdate {
   ifMatch: string | null;
 }
 
-/** Result of one update of a batch. */
+/** Result of one update of a batch; a failure's kind and retryability follow from its code. */
 export type ContactOptOutWriteResult =
   | { id: string; outcome: 'ok'; version: string | null; modifiedOn: number | null }
   | { id: string; outcome: 'conflict' | 'not-found' }
-  | { id: string; outcome: 'failed'; code: string; message: string; retryable: boolean };
+  | { id: string; outcome: 'failed'; code: ErrorCode; message: string };
 
 export interface OptOutDynamicsWriter {
   /** Current values of `columns` for these contacts; absent ids are missing from the map. */

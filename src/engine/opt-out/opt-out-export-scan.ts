@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import type { OptOutErrorCode } from '../../core/error-catalogue.js';
 
 /** What one pass over an export file found before any line of it is applied. */
 export interface ExportScan {
@@ -78,24 +79,8 @@ export async function scanOptOutExport(
   };
 }
 
-/** Why a file is not read (yet): codes of the file ledger's `errorCode`. */
-export const optOutFileCodes = [
-  /** Empty: not even a header. */
-  'OPTOUT_FILE_EMPTY',
-  /** The header lacks a mapped column, is unreadable or longer than `maxLineBytes`. */
-  'OPTOUT_FILE_HEADER_INVALID',
-  /** The last line has no newline: the file is still being written, or was cut. Held. */
-  'OPTOUT_FILE_INCOMPLETE',
-  /** `requireTrailer` is set and the file does not end with one. Held. */
-  'OPTOUT_FILE_NO_TRAILER',
-  /** The trailer counts other data lines than the file holds. */
-  'OPTOUT_FILE_LINE_COUNT_MISMATCH',
-  /** The content changed between the scan and the reading of its lines. */
-  'OPTOUT_FILE_CHANGED',
-  /** Processing failed with an error that is not a known transient one. */
-  'OPTOUT_FILE_UNEXPECTED',
-] as const;
-export type OptOutFileCode = (typeof optOutFileCodes)[number];
+/** Why a file is not read (yet): `OPTOUT_FILE_…` codes, also the file ledger's `errorCode`. */
+export type OptOutFileCode = Extract<OptOutErrorCode, `OPTOUT_FILE_${string}`>;
 
 /** What to do with a scanned file. */
 export type ExportVerdict =

@@ -292,7 +292,7 @@ export class OptOutFileIngestor implements SourceService {
       outcome = await this.processRows(file, entry, scan, verdict.trailerLine);
     } catch (error) {
       const code = errorCode(error);
-      if (error instanceof SyncError && !code.startsWith('OPTOUT_FILE_')) {
+      if (error instanceof SyncError && error.area !== 'opt-out') {
         // Connection, Dynamics or store trouble: not about this file. It stays `processing` and
         // is resumed next poll; its attempts make it a problem after `maxAttempts`.
         await store.optOut.recordAttempt(file.id, code).catch(() => undefined);

@@ -133,14 +133,11 @@ export class OptOutWorkApplier {
         throw new SyncError(
           'OPTOUT_WRITE_CONFLICT',
           `contact ${p.contactId} changed while ${p.column} was written; reading it again`,
-          { retryable: true },
         );
       case 'failed':
-        throw new SyncError(result.code, result.message, { retryable: result.retryable });
+        throw new SyncError(result.code, result.message);
       default:
-        throw new SyncError('OPTOUT_WRITE_FAILED', `no answer for the write of contact ${p.contactId}`, {
-          retryable: true,
-        });
+        throw new SyncError('OPTOUT_WRITE_FAILED', `no answer for the write of contact ${p.contactId}`);
     }
   }
 

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../core/error-catalogue.js';
 import type { Clock } from '../../core/clock.js';
 import { SyncError } from '../../core/errors.js';
 import {
@@ -17,7 +18,7 @@ import type { PrivacyRequestRunnerOptions } from './privacy-request-runner.js';
 export type StepResult =
   | { kind: 'next'; patch?: PrivacyRequestPatch; detail: string | null }
   | { kind: 'stay'; patch: PrivacyRequestPatch; outcome: PrivacyStepOutcome | null; detail: string | null }
-  | { kind: 'fail'; code: string; message: string };
+  | { kind: 'fail'; code: ErrorCode; message: string };
 
 function utcDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
@@ -181,9 +182,7 @@ export class PrivacyDeleteSteps {
     if (!marked) return { kind: 'stay', patch: {}, outcome: null, detail: null };
     const [job] = await jobs.submitDelete([{ userKey, identities, regulation: request.regulation }]);
     if (!job)
-      throw new SyncError('PRIVACY_BAD_RESPONSE', 'Privacy Service accepted the job request without a job', {
-        retryable: true,
-      });
+      throw new SyncError('PRIVACY_BAD_RESPONSE', 'Privacy Service accepted the job request without a job');
     this.options.onCheckpoint?.('submit:posted', request);
     return {
       kind: 'next',
@@ -255,7 +254,7 @@ export class PrivacyDeleteSteps {
   }
 
   /** Not gone yet: look again later, until the attempts run out. */
-  private notGone(request: PrivacyRequest, code: string, left: readonly string[]): StepResult {
+  private notGone(request: PrivacyRequest, code: ErrorCode, left: readonly string[]): StepResult {
     const what = left.join(', ');
     if (request.attempts + 1 >= this.verifyAttempts) {
       return { kind: 'fail', code, message: `still present after ${this.verifyAttempts} checks: ${what}` };

@@ -268,7 +268,6 @@ export class RecordApplier implements Applier<RecordChange> {
       throw new SyncError(
         'SINK_KEY_CONFLICT',
         `${flow.sink.resource} ${flow.sink.keyField}=${key} exists in Campaign but cannot be read (hidden child?); will retry`,
-        { retryable: true },
       );
     }
     return this.done(

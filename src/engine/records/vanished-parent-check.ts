@@ -41,7 +41,6 @@ export async function findVanishedParent(
       throw new SyncError(
         'LINK_PARENT_MOVED',
         `parent ${parent.flow}/${parent.recordKey} of a ${flow.id} record has a new Campaign record; retrying with it`,
-        { retryable: true },
       );
     }
     await keyMap.delete(parent.flow, parent.recordKey);

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { HttpError } from '../http-error.js';
 import { isSameSecret } from './secret-compare.js';
 import type { Session, SessionStore } from './session-store.js';
+import { SyncError } from '../../core/errors.js';
 
 /**
  * Who may call a route:
@@ -73,9 +73,8 @@ export function isSameOrigin(request: FastifyRequest): boolean {
 
 /** Builds the `onRequest` hook that enforces {@link RouteAccess} on every route. */
 export function createAuthHook(adminToken: string, sessions: SessionStore) {
-  const unauthorized = (): HttpError =>
-    new HttpError(
-      401,
+  const unauthorized = (): SyncError =>
+    new SyncError(
       'UNAUTHORIZED',
       'admin token required: send "Authorization: Bearer <admin token>" or sign in at /login',
     );
@@ -100,14 +99,12 @@ export function createAuthHook(adminToken: string, sessions: SessionStore) {
     if (auth.kind === 'session' && isStateChanging(request.method)) {
       const given = request.headers[csrfHeaderName];
       if (typeof given !== 'string' || !isSameSecret(given, auth.session.csrfToken))
-        throw new HttpError(
-          403,
+        throw new SyncError(
           'CSRF_TOKEN_INVALID',
           `state-changing requests need the ${csrfHeaderName} header of the session`,
         );
       if (!isSameOrigin(request))
-        throw new HttpError(
-          403,
+        throw new SyncError(
           'CSRF_ORIGIN',
           'cross-origin request refused (Origin/Referer must be this server)',
         );

@@ -3,10 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { privacyRegulations } from '../../config/config-schema.js';
 import { actorOf } from '../auth/request-auth.js';
-import { HttpError, notConfigured } from '../http-error.js';
+import { notConfigured } from '../http-error.js';
 import { privacyRequestStates, type PrivacyProvider } from '../providers/privacy-provider.js';
 import { definedOnly, pageQuerySchema, parseInput } from './route-input.js';
 import type { RouteContext } from './route-context.js';
+import { SyncError } from '../../core/errors.js';
 
 const isLowerCaseDynamicsId = (id: string): boolean => isDynamicsId(id) && id === id.toLowerCase();
 
@@ -41,7 +42,7 @@ export function registerPrivacyRoutes(app: FastifyInstance, ctx: RouteContext): 
   app.get('/api/privacy/requests/:id', async (request) => {
     const { id } = parseInput(idParams, request.params, 'path');
     const found = await provider().get(id);
-    if (!found) throw new HttpError(404, 'PRIVACY_REQUEST_NOT_FOUND', 'no such privacy request');
+    if (!found) throw new SyncError('PRIVACY_REQUEST_NOT_FOUND', 'no such privacy request');
     return found;
   });
 

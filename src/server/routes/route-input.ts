@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HttpError } from '../http-error.js';
+import { SyncError } from '../../core/errors.js';
 
 /** Largest page any list answers. */
 export const maxPageSize = 500;
@@ -33,7 +33,7 @@ export function parseInput<S extends z.ZodType>(
     const path = issue.path.length > 0 ? `${where}.${issue.path.join('.')}` : where;
     return `${path}: ${issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message}`;
   });
-  throw new HttpError(400, 'BAD_REQUEST', problems.join('; '));
+  throw new SyncError('BAD_REQUEST', problems.join('; '));
 }
 
 /** Drop undefined members (exactOptionalPropertyTypes-friendly filters). */

@@ -3,8 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isSameOrigin, readCookie, sessionCookieName } from '../auth/request-auth.js';
 import { isSameSecret } from '../auth/secret-compare.js';
 import { renderLoginPage } from '../dashboard/login-page.js';
-import { HttpError } from '../http-error.js';
 import type { RouteContext } from './route-context.js';
+import { SyncError } from '../../core/errors.js';
 
 function loginCsp(nonce: string): string {
   return `default-src 'none'; style-src 'nonce-${nonce}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
@@ -42,17 +42,17 @@ export function registerSessionRoutes(
     const waitMs = ctx.loginLimiter.waitMs(request.ip);
     if (waitMs > 0) {
       reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
-      throw new HttpError(429, 'LOGIN_RATE_LIMITED', 'too many failed sign-in attempts; wait a minute');
+      throw new SyncError('LOGIN_RATE_LIMITED', 'too many failed sign-in attempts; wait a minute');
     }
     // A sign-in from a foreign page (login CSRF) is refused; browsers always send Origin on POST.
     const hasOrigin = request.headers.origin !== undefined || request.headers.referer !== undefined;
     if (hasOrigin && !isSameOrigin(request))
-      throw new HttpError(403, 'CSRF_ORIGIN', 'cross-origin sign-in refused');
+      throw new SyncError('CSRF_ORIGIN', 'cross-origin sign-in refused');
     const token = (request.body as { token?: unknown } | undefined)?.token;
     if (typeof token !== 'string' || !isSameSecret(token, ctx.deps.adminToken)) {
       ctx.loginLimiter.recordFailure(request.ip);
       ctx.deps.logger.warn({ ip: request.ip }, 'dashboard sign-in refused');
-      if (wantsJson(request)) throw new HttpError(401, 'LOGIN_FAILED', 'the admin token is not valid');
+      if (wantsJson(request)) throw new SyncError('LOGIN_FAILED', 'the admin token is not valid');
       return sendLoginPage(reply, 401, 'The admin token is not valid.');
     }
     ctx.loginLimiter.recordSuccess(request.ip);

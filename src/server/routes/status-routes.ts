@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { HttpError } from '../http-error.js';
 import type { FlowView } from '../status/status-reader.js';
 import { parseInput } from './route-input.js';
 import type { RouteContext } from './route-context.js';
+import { SyncError } from '../../core/errors.js';
 
 const flowParams = z.object({ flow: z.string().min(1).max(200) });
 const pauseBody = z.strictObject({ reason: z.string().max(200).optional() });
@@ -17,7 +17,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: RouteContext): v
   const findFlow = async (params: unknown): Promise<FlowView> => {
     const { flow } = parseInput(flowParams, params, 'path');
     const found = (await status.read()).flows.find((f) => f.id === flow);
-    if (!found) throw new HttpError(404, 'FLOW_NOT_FOUND', 'no such flow; GET /api/flows lists them');
+    if (!found) throw new SyncError('FLOW_NOT_FOUND', 'no such flow; GET /api/flows lists them');
     return found;
   };
 

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isSameSecret } from '../auth/secret-compare.js';
-import { HttpError, notConfigured } from '../http-error.js';
+import { notConfigured } from '../http-error.js';
 import type { RouteContext } from './route-context.js';
+import { SyncError } from '../../core/errors.js';
 
 const entityHeader = 'x-ms-dynamics-entity-name';
 const tableName = /^[a-z_][a-z0-9_]{0,127}$/;
@@ -32,8 +33,7 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: RouteContext): 
         if (!receiver) throw notConfigured('the Dataverse webhook receiver');
         const given = request.headers[receiver.header.toLowerCase()];
         if (typeof given !== 'string' || !isSameSecret(given, receiver.key))
-          throw new HttpError(
-            401,
+          throw new SyncError(
             'WEBHOOK_UNAUTHORIZED',
             `the webhook key header ${receiver.header} is missing or wrong`,
           );
@@ -43,11 +43,7 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: RouteContext): 
     async (request, reply) => {
       const table = tableOf(request);
       if (table === null)
-        throw new HttpError(
-          400,
-          'WEBHOOK_NO_ENTITY',
-          `no table name in ${entityHeader} or PrimaryEntityName`,
-        );
+        throw new SyncError('WEBHOOK_NO_ENTITY', `no table name in ${entityHeader} or PrimaryEntityName`);
       try {
         ctx.deps.dynamicsWebhook!.onNotification(table);
       } catch (error) {

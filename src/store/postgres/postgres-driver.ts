@@ -228,7 +228,6 @@ export function toStoreError(error: unknown, label: string): SyncError {
   const message = error instanceof Error ? error.message : String(error);
   if (retriedSqlStates.has(code)) {
     return new StoreError('STORE_CONFLICT', `postgres ${label}: transaction conflict (SQLSTATE ${code})`, {
-      retryable: true,
       cause: error,
     });
   }
@@ -244,7 +243,6 @@ export function toStoreError(error: unknown, label: string): SyncError {
       'STORE_UNAVAILABLE',
       `postgres ${label}: database unreachable (${code || message})`,
       {
-        retryable: true,
         cause: error,
       },
     );

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../core/error-catalogue.js';
 import { StoreError } from '../../core/errors.js';
 import {
   workLanes,
@@ -36,7 +37,7 @@ import {
 } from './work-item-row.js';
 
 const expiredLeaseError = {
-  code: 'LEASE_EXPIRED',
+  code: 'LEASE_EXPIRED' satisfies ErrorCode,
   message: 'the previous lease expired before the item was completed',
   retryable: true,
 } as const;

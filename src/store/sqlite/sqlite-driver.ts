@@ -173,7 +173,6 @@ function toStoreError(error: unknown, label: string): SyncError {
       'STORE_BUSY',
       `sqlite ${label}: the database stayed locked by another process (${code})`,
       {
-        retryable: true,
         cause: error,
       },
     );

@@ -176,7 +176,11 @@ describe('server and transport failures', () => {
   it('trusts the emulator CA for its own connections only', async () => {
     const other = otherClient({ caCert: undefined });
     try {
-      expect(await connectorErrorOf(other.client.count('profile'))).toMatchObject({ code: 'CAMPAIGN_AUTH' });
+      // Without the CA, IMS cannot be reached: a connection failure, not a refused credential.
+      expect(await connectorErrorOf(other.client.count('profile'))).toMatchObject({
+        code: 'IMS_NETWORK',
+        target: 'ims',
+      });
       await expect(request(`${bed.emulator.imsUrl}/ims/token/v3`, { method: 'POST' })).rejects.toThrow();
     } finally {
       await other.close();

@@ -233,8 +233,8 @@ describe('WorkRunner over flows as data', () => {
 
   it('retries a retryable failure when its time comes, and dead-letters when attempts run out', async () => {
     sink.failures = [
-      new ConnectorError('campaign', 'CAMPAIGN_HTTP_503', 'unavailable', { status: 503, retryable: true }),
-      new ConnectorError('campaign', 'CAMPAIGN_HTTP_503', 'unavailable', { status: 503, retryable: true }),
+      new ConnectorError('campaign', 'CAMPAIGN_HTTP_503', 'unavailable', { status: 503 }),
+      new ConnectorError('campaign', 'CAMPAIGN_HTTP_503', 'unavailable', { status: 503 }),
     ];
     await store.queue.enqueue([{ flow: 'parents', recordKey: 'k1', payload: { value: 3 } }]);
     runner.wake();

@@ -1,0 +1,88 @@
+import type { ErrorAreaCatalogue } from './error-code-table.js';
+
+/**
+ * The Campaign Standard REST API and its call budget. Messages carry ids and Campaign's own codes
+ * (RST-…, XTK-…, PGS-…), never field values.
+ */
+export const campaignErrors = {
+  area: 'campaign',
+  title: 'Adobe Campaign Standard',
+  codes: {
+    CAMPAIGN_NOT_FOUND: {
+      kind: 'not-found',
+      meaning: 'The record does not exist (HTTP 404 on a profile or a read).',
+      remedy: 'Nothing when the record was deleted meanwhile; otherwise check the PKey or key named.',
+    },
+    CAMPAIGN_HIDDEN_OR_MISSING: {
+      kind: 'not-found',
+      meaning:
+        'A custom-resource record is missing, or hidden because its 1-cardinality parent is absent (HTTP 404 on a write).',
+      remedy: 'Usually resolves once the parent lands; if it dead-letters, check the parent in Campaign.',
+    },
+    CAMPAIGN_DUPLICATE_KEY: {
+      kind: 'conflict',
+      meaning: 'A record with this identification key exists already (PGS-220000 duplicate key).',
+      remedy:
+        'Creates turn into updates by themselves; as a dead letter, look for a second record with the key.',
+    },
+    CAMPAIGN_REJECTED: {
+      kind: 'invalid',
+      meaning:
+        "Campaign refused the record (type, length, enumeration, read-only or unknown property); the message has Campaign's reason without values.",
+      remedy: 'Fix the record in Dynamics or the mapping, then retry the dead letter.',
+    },
+    CAMPAIGN_AUTH: {
+      kind: 'unauthenticated',
+      meaning:
+        'Campaign refused the credential (401 with a fresh token, or 403), or IMS refused to issue a token.',
+      remedy: "Check `campaign.clientId`, `campaign.clientSecret` and the credential's product profile.",
+    },
+    CAMPAIGN_BAD_URI: {
+      kind: 'invalid',
+      meaning: 'The Adobe gateway cannot route the URL: the organization in `campaign.url` is wrong.',
+      remedy: 'Fix the organization (last path segment) of `campaign.url`.',
+    },
+    CAMPAIGN_TIMEOUT: {
+      kind: 'unavailable',
+      meaning: 'Campaign did not answer in time.',
+      remedy: 'Nothing: it is retried; the call budget slows down meanwhile.',
+    },
+    CAMPAIGN_NETWORK: {
+      kind: 'unavailable',
+      meaning: 'The connection to Campaign failed or was dropped.',
+      remedy: 'Nothing: it is retried. If it lasts, check DNS, proxies and `campaign.url`.',
+    },
+    CAMPAIGN_BAD_RESPONSE: {
+      kind: 'unavailable',
+      meaning: 'Campaign answered something unusable (not JSON, no PKey, no content).',
+      remedy: 'Nothing: it is retried. If it lasts, check proxies between dcsync and Campaign.',
+    },
+    CAMPAIGN_UNSAFE_LINK: {
+      kind: 'internal',
+      meaning:
+        'Campaign answered a link to another origin; dcsync does not follow it (the token would go along).',
+      remedy: 'Check `campaign.url` and any proxy that rewrites links.',
+    },
+    CAMPAIGN_RATE_LIMITED: {
+      kind: 'throttled',
+      meaning: 'Campaign limited the calls (HTTP 429), with the wait it asks for.',
+      remedy:
+        'Nothing: it is retried and the call budget slows down. Lower `campaign.budget` if it persists.',
+    },
+    CAMPAIGN_BUDGET_EXHAUSTED: {
+      kind: 'throttled',
+      meaning: 'The call budget cannot admit the call soon (daily budget spent, or a long Retry-After).',
+      remedy: 'Nothing: it is retried when the budget allows. See the budget use in `dcsync status`.',
+    },
+  },
+  patterns: [
+    {
+      pattern: 'CAMPAIGN_HTTP_<status>',
+      prefix: 'CAMPAIGN_HTTP_',
+      suffix: 'status',
+      kind: 'unavailable',
+      meaning: 'Campaign answered a server error (5xx) without an application error code.',
+      remedy: 'Nothing: it is retried and the call budget slows down.',
+    },
+  ],
+} as const satisfies ErrorAreaCatalogue;

@@ -1,0 +1,63 @@
+import type { ErrorAreaCatalogue } from './error-code-table.js';
+
+/** The streaming engine: applying work items (mapping, links, the Campaign key) and their leases. */
+export const engineErrors = {
+  area: 'engine',
+  title: 'Engine (applying changes)',
+  codes: {
+    FLOW_UNKNOWN: {
+      kind: 'not-found',
+      meaning:
+        'A work item names a flow that is not configured (it was removed or renamed after the item was staged).',
+      remedy: 'Discard the dead letters of that flow, or configure the flow again.',
+    },
+    PAYLOAD_INVALID: {
+      kind: 'invalid',
+      meaning:
+        "A work item's payload does not fit its flow's payload schema (written by another version, or edited by hand); the message names the record and the field.",
+      remedy:
+        'Discard the dead letter; the next change of the record stages a valid one (or replay the table).',
+    },
+    SOURCE_CURSOR_EXPIRED: {
+      kind: 'not-found',
+      meaning:
+        "A flow's stored read cursor can no longer be followed (a Dynamics delta link older than the change retention); the engine re-reads the source (re-baseline) instead of retrying.",
+      remedy: 'Nothing: the re-baseline follows. Frequent ones mean the flow stood still for days.',
+    },
+    MAPPING_INVALID: {
+      kind: 'invalid',
+      meaning:
+        "A record's values cannot be mapped (a value the mapping, a replacement or a picklist rule refuses).",
+      remedy: 'Fix the record in Dynamics or the mapping, then retry the dead letter.',
+    },
+    LINK_INVALID: {
+      kind: 'invalid',
+      meaning: 'A lookup column that a link follows does not hold a Dynamics id.',
+      remedy:
+        'Fix the lookup value in Dynamics or the link in the configuration, then retry the dead letter.',
+    },
+    LINK_PARENT_MOVED: {
+      kind: 'conflict',
+      retryable: true,
+      meaning:
+        'The parent of a child record has a new Campaign record since the child was resolved; retrying resolves the link to it.',
+      remedy: 'Nothing: it is retried.',
+    },
+    SINK_KEY_CONFLICT: {
+      kind: 'conflict',
+      retryable: true,
+      meaning:
+        'Campaign holds a record with this key but it cannot be read (a child hidden while its parent is absent); retried until the parent lands.',
+      remedy:
+        'Nothing while parents are still syncing; if it dead-letters, check the parent record in Campaign.',
+    },
+    LEASE_EXPIRED: {
+      kind: 'unavailable',
+      meaning:
+        'The process that leased a work item stopped or stalled before completing it; another worker took the item over.',
+      remedy:
+        'Nothing: it is retried. Many of them: look for crashing or overloaded workers, or a short `engine.leaseMs`.',
+    },
+  },
+  patterns: [],
+} as const satisfies ErrorAreaCatalogue;
