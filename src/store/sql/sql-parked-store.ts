@@ -72,6 +72,9 @@ export class SqlParkedStore implements ParkedStore {
  * parent's completion): each coalesces with a queued item of its key as `enqueue` does.
  */
 export async function releaseParkedIn(tx: SqlTransaction, parent: ParentRef, now: number): Promise<number> {
+  // Parks on this parent take the same lock: a park committing meanwhile is seen here, or waits for
+  // this release (and its parent's completion) to commit and then finds the parent landed.
+  await tx.lockKeys([parkedOnKey(parent)]);
   const byParent = 'FROM parked_items WHERE parent_flow = ? AND parent_key = ?';
   const waiting = await tx.all<{ flow: string; record_key: string }>(`SELECT flow, record_key ${byParent}`, [
     parent.flow,
@@ -91,6 +94,11 @@ export async function releaseParkedIn(tx: SqlTransaction, parent: ParentRef, now
   for (const row of rows) await tx.run('DELETE FROM parked_items WHERE id = ?', [String(row.id)]);
   await restageStoredStates(tx, rows, now);
   return rows.length;
+}
+
+/** The lock a park and a release of the same parent share. */
+export function parkedOnKey(parent: ParentRef): string {
+  return keyOf(`parked-on:${parent.flow}`, parent.recordKey);
 }
 
 function parkedWhere(filter: { flow?: string; parent?: ParentRef }): SqlWhere {

@@ -24,7 +24,7 @@ import { chunk, isStoreId, keyOf, placeholders } from './sql-list.js';
 import type { SqlStoreContext } from './sql-store-context.js';
 import { isOlderSourceVersion, newerSourceVersion } from '../../core/record-key.js';
 import { stageChanges } from './stage-changes.js';
-import { releaseParkedIn } from './sql-parked-store.js';
+import { parkedOnKey, releaseParkedIn } from './sql-parked-store.js';
 import { requireText, requireTime, toStagedChange } from './staged-change-input.js';
 import {
   compareLeaseOrder,
@@ -258,6 +258,8 @@ export class SqlWorkQueue implements WorkQueue {
     if (typeof reason !== 'string') requireText(reason, 'park reason');
     const now = this.ctx.clock.now();
     return this.withOwnLeasedItem('park', id, owner, async (tx, item, successor) => {
+      // Ordered with a concurrent release of the same parent (see releaseParkedIn).
+      await tx.lockKeys([parkedOnKey(parent)]);
       // The queued newer state is folded in: the parked item is the newest state of the record.
       const newest = successor ?? item;
       await tx.run(
