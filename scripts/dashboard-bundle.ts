@@ -1,6 +1,7 @@
 /**
  * The one build of the dashboard's browser bundle: `src/server/dashboard/client/main.ts` and what it
- * imports, bundled by esbuild into `bundle/dashboard.js` next to the server module that reads it
+ * imports (modules and style sheets), bundled by esbuild into `bundle/dashboard.js` and
+ * `bundle/dashboard.css` next to the server module that reads them
  * (`src/server/dashboard/dashboard-bundle.ts`). `npm run build` writes it under `dist/`; the tests
  * (vitest global setup), `npm run dcsync` and `npm run bench` write the git-ignored copy under `src/`.
  */

@@ -12,7 +12,10 @@ export const dashboardBundleDir: URL = new URL('./bundle/', import.meta.url);
 
 /** The built browser assets, read once when the server starts. */
 export interface DashboardBundle {
+  /** `/assets/dashboard.js` */
   script: string;
+  /** `/assets/dashboard.css` (no external fonts or assets) */
+  styles: string;
 }
 
 /**
@@ -23,7 +26,11 @@ export interface DashboardBundle {
  * @throws SyncError `DASHBOARD_BUNDLE_MISSING` naming the file and the command that builds it
  */
 export async function readDashboardBundle(dir: URL = dashboardBundleDir): Promise<DashboardBundle> {
-  return { script: await readBundleFile(dir, 'dashboard.js') };
+  const [script, styles] = await Promise.all([
+    readBundleFile(dir, 'dashboard.js'),
+    readBundleFile(dir, 'dashboard.css'),
+  ]);
+  return { script, styles };
 }
 
 async function readBundleFile(dir: URL, name: string): Promise<string> {

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { DashboardBundle } from '../dashboard/dashboard-bundle.js';
 import { renderDashboardPage } from '../dashboard/dashboard-page.js';
-import { dashboardStyles } from '../dashboard/dashboard-styles.js';
 
 const dashboardCsp =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
@@ -20,6 +19,6 @@ export function registerDashboardRoutes(app: FastifyInstance, bundle: DashboardB
     reply.type('text/javascript; charset=utf-8').send(bundle.script),
   );
   app.get('/assets/dashboard.css', (_request, reply) =>
-    reply.type('text/css; charset=utf-8').send(dashboardStyles),
+    reply.type('text/css; charset=utf-8').send(bundle.styles),
   );
 }

@@ -31,28 +31,31 @@ afterEach(() => {
 
 describe('the dashboard bundle', () => {
   it('is read from the bundle folder', async () => {
-    expect(await readDashboardBundle(bundleDir({ 'dashboard.js': 'console.log(1);\n' }))).toEqual({
+    const files = { 'dashboard.js': 'console.log(1);\n', 'dashboard.css': 'p{margin:0}\n' };
+    expect(await readDashboardBundle(bundleDir(files))).toEqual({
       script: 'console.log(1);\n',
+      styles: 'p{margin:0}\n',
     });
   });
 
   it('fails with a clear error naming the file and `npm run build` when missing', async () => {
-    const error = await failureOf(bundleDir({}));
+    const error = await failureOf(bundleDir({ 'dashboard.css': 'p{margin:0}\n' }));
     expect(error.code).toBe('DASHBOARD_BUNDLE_MISSING');
     expect(error.message).toMatch(/bundle\/dashboard\.js is missing: run `npm run build`/);
   });
 
   it('fails rather than serve an empty page when the file is empty', async () => {
-    const error = await failureOf(bundleDir({ 'dashboard.js': ' \n' }));
+    const error = await failureOf(bundleDir({ 'dashboard.js': ' \n', 'dashboard.css': 'p{margin:0}\n' }));
     expect(error.code).toBe('DASHBOARD_BUNDLE_MISSING');
     expect(error.message).toMatch(/dashboard\.js is empty: run `npm run build`/);
   });
 
   it('exists next to the server module once the test setup built it from the client code', async () => {
     expect(dashboardBundleDir.pathname).toMatch(/\/src\/server\/dashboard\/bundle\/$/);
-    const { script } = await readDashboardBundle();
-    // The entry's code is there, and nothing of the server's is.
+    const { script, styles } = await readDashboardBundle();
+    // The entry's code and style sheet are there, and nothing of the server's is.
     expect(script).toContain('/api/status');
     expect(script).not.toMatch(/from ["'](node:|fastify|pg)/);
+    expect(styles).toContain('.panel.unavailable');
   });
 });

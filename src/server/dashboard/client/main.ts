@@ -1,8 +1,10 @@
 /**
- * The operator dashboard in the browser, bundled by `scripts/build-dashboard.ts` into
- * `/assets/dashboard.js`. It fills the page the server renders (`dashboard-page.ts`) from the same
- * JSON API an operator's scripts use, and renders with `textContent` only.
+ * The operator dashboard in the browser, bundled by `scripts/dashboard-bundle.ts` into
+ * `/assets/dashboard.js` and `/assets/dashboard.css`. It fills the page the server renders
+ * (`dashboard-page.ts`) from the same JSON API an operator's scripts use, and renders with
+ * `textContent` only.
  */
+import './dashboard.css';
 import { DashboardActions } from './actions.js';
 import { ApiClient } from './api-client.js';
 import { createNotice } from './notice.js';
