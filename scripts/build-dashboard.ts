@@ -5,6 +5,7 @@
 import { relative } from 'node:path';
 import {
   buildDashboardBundle,
+  dashboardBundleDirOf,
   dashboardBundleTargets,
   type DashboardBundleTarget,
 } from './dashboard-bundle.js';
@@ -15,7 +16,7 @@ if (!dashboardBundleTargets.includes(target as DashboardBundleTarget)) {
   process.exit(2);
 }
 try {
-  const built = await buildDashboardBundle(target as DashboardBundleTarget);
+  const built = await buildDashboardBundle(dashboardBundleDirOf(target as DashboardBundleTarget));
   const files = built.files.map((file) => relative(process.cwd(), file)).join(', ');
   // stderr: `npm run dcsync` builds first, and its stdout belongs to the command.
   console.error(`dashboard bundle: ${files} (${(built.bytes / 1024).toFixed(1)} KiB)`);

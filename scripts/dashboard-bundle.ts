@@ -3,8 +3,10 @@
  * imports (modules and style sheets), bundled by esbuild into `bundle/dashboard.js` and
  * `bundle/dashboard.css` next to the server module that reads them
  * (`src/server/dashboard/dashboard-bundle.ts`). `npm run build` writes it under `dist/`; the tests
- * (vitest global setup), `npm run dcsync` and `npm run bench` write the git-ignored copy under `src/`.
+ * (vitest global setup), `npm run dcsync` and `npm run bench` write the git-ignored copy under `src/`;
+ * a test that bundles the server into one script writes it next to that script.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,12 +33,12 @@ export function dashboardBundleDirOf(target: DashboardBundleTarget): string {
 }
 
 /**
- * Bundle the dashboard's browser code for `target`. Fails when anything from outside the client
- * folder (or a package) would be bundled: only types may come from the server. Each file is
- * replaced whole, so a server reading it meanwhile never sees half a bundle.
+ * Bundle the dashboard's browser code into `outDir` (see {@link dashboardBundleDirOf}). Fails when
+ * anything from outside the client folder (or a package) would be bundled: only types may come
+ * from the server. Each file is replaced whole, so a server reading it meanwhile never sees half a
+ * bundle.
  */
-export async function buildDashboardBundle(target: DashboardBundleTarget): Promise<DashboardBundleBuild> {
-  const outDir = dashboardBundleDirOf(target);
+export async function buildDashboardBundle(outDir: string): Promise<DashboardBundleBuild> {
   const result = await build({
     absWorkingDir: repoRoot,
     entryPoints: { dashboard: `${clientDir}/main.ts` },
@@ -63,7 +65,7 @@ export async function buildDashboardBundle(target: DashboardBundleTarget): Promi
   await mkdir(outDir, { recursive: true });
   let bytes = 0;
   for (const file of result.outputFiles) {
-    const temporary = `${file.path}.${process.pid}.tmp`;
+    const temporary = `${file.path}.${randomUUID()}.tmp`;
     await writeFile(temporary, file.contents);
     await rename(temporary, file.path);
     bytes += file.contents.byteLength;
