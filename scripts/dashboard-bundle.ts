@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { dashboardBundleDir } from '../src/server/dashboard/dashboard-bundle.js';
@@ -70,5 +70,5 @@ export async function buildDashboardBundle(outDir: string): Promise<DashboardBun
     await rename(temporary, file.path);
     bytes += file.contents.byteLength;
   }
-  return { files: result.outputFiles.map((f) => f.path.split(sep).join('/')), bytes };
+  return { files: result.outputFiles.map((f) => f.path), bytes };
 }

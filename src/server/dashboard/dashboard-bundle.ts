@@ -6,7 +6,7 @@ import { SyncError } from '../../core/errors.js';
  * Where the dashboard's browser bundle lives: `bundle/` next to this module, so the same lookup
  * finds `dist/src/server/dashboard/bundle/` after `npm run build` and the git-ignored
  * `src/server/dashboard/bundle/` when the TypeScript runs directly (tests, `npm run dcsync`).
- * `scripts/build-dashboard.ts` writes both from `client/`.
+ * `scripts/dashboard-bundle.ts` builds it from `client/`.
  */
 export const dashboardBundleDir: URL = new URL('./bundle/', import.meta.url);
 
@@ -49,7 +49,7 @@ function missing(path: string, what: string, cause?: unknown): SyncError {
   return new SyncError(
     'DASHBOARD_BUNDLE_MISSING',
     `the dashboard's browser bundle ${path} ${what}: run \`npm run build\` ` +
-      '(from a source checkout, `npm run build:dashboard` builds it for tsx and the tests)',
+      '(to run the TypeScript with tsx, `npm run build:dashboard`)',
     { cause },
   );
 }
