@@ -2,6 +2,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
+import globals from 'globals';
+import { builtinModules } from 'node:module';
 
 /** Modules that do I/O or drive a service: `src/core` stays pure and must import none of them. */
 const ioModules = [
@@ -27,6 +29,10 @@ const ioModules = [
   'child_process',
 ];
 
+/** The dashboard's browser code, bundled by esbuild (scripts/dashboard-bundle.ts). */
+const dashboardClient = 'src/server/dashboard/client';
+const browserOnly = 'The dashboard runs in the browser: no Node modules or server drivers.';
+
 export default tseslint.config(
   {
     ignores: [
@@ -35,6 +41,7 @@ export default tseslint.config(
       'data/**',
       '.tmp/**',
       'bench/results/**',
+      'src/server/dashboard/bundle/**',
       'test-results/**',
       'eslint.config.js',
     ],
@@ -75,6 +82,49 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The dashboard's browser code: browser globals, nothing from Node.
+    files: [`${dashboardClient}/**/*.ts`],
+    languageOptions: { globals: globals.browser },
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        ...[
+          'process',
+          'Buffer',
+          'global',
+          'require',
+          'module',
+          '__dirname',
+          '__filename',
+          'setImmediate',
+        ].map((name) => ({ name, message: 'The dashboard runs in the browser.' })),
+      ],
+    },
+  },
+  // ... and from the server only types, erased when esbuild bundles it (the bundle build checks
+  // its inputs too). One block per folder depth below the client folder, as the way out differs.
+  ...[0, 1, 2, 3].map((depth) => ({
+    files: [`${dashboardClient}/${'*/'.repeat(depth)}*.ts`],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [...new Set([...ioModules, ...builtinModules])]
+            .filter((name) => !name.startsWith('node:'))
+            .map((name) => ({ name, message: browserOnly })),
+          patterns: [
+            { regex: '^node:', message: browserOnly },
+            {
+              regex: `^(\\.\\./){${depth + 1}}`,
+              allowTypeImports: true,
+              message: `Only types come from outside ${dashboardClient} (\`import type\`).`,
+            },
+          ],
+        },
+      ],
+    },
+  })),
   {
     files: ['emulators/**/*.ts'],
     rules: {

@@ -8,6 +8,7 @@ import Fastify, {
 import { LoginRateLimiter } from './auth/login-rate-limiter.js';
 import { createAuthHook, type RouteAccess } from './auth/request-auth.js';
 import { SessionStore } from './auth/session-store.js';
+import { readDashboardBundle } from './dashboard/dashboard-bundle.js';
 import { renderSignInRequiredPage } from './dashboard/login-page.js';
 import { toErrorResponse } from './http-error.js';
 import { OperatorMetrics } from './metrics/operator-metrics.js';
@@ -56,6 +57,8 @@ const scrubbedTypes = /^(application\/json|text\/html|text\/plain|application\/o
  */
 export async function buildHttpApp(deps: ServerDependencies): Promise<OperatorApp> {
   const options = deps.options ?? {};
+  // Before anything listens: a build without the browser bundle fails here, saying how to build it.
+  const dashboardBundle = await readDashboardBundle();
   const app = Fastify({
     logger: false,
     bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
@@ -120,7 +123,7 @@ export async function buildHttpApp(deps: ServerDependencies): Promise<OperatorAp
 
   registerHealthRoutes(app, ctx);
   registerSessionRoutes(app, ctx, options.sessionMaxHours ?? 12);
-  registerDashboardRoutes(app);
+  registerDashboardRoutes(app, dashboardBundle);
   registerStatusRoutes(app, ctx);
   registerDeadLetterRoutes(app, ctx);
   registerRecordRoutes(app, ctx);

@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { stringify } from 'yaml';
+import { buildDashboardBundle } from '../../scripts/dashboard-bundle.js';
 import { testEnv } from './sync-test-bed.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -31,7 +32,11 @@ export function bundleSyncChild(): Promise<SyncChildScript> {
   return bundleScript(childSource, 'sync-child');
 }
 
-/** Bundle `entry` with esbuild into `.tmp/` (packages stay external), so child processes start fast. */
+/**
+ * Bundle `entry` with esbuild into `.tmp/` (packages stay external), so child processes start fast.
+ * The operator server in it looks for the dashboard's browser bundle next to its module, which is
+ * now this script: the dashboard bundle is built into `.tmp/bundle/` too.
+ */
 export async function bundleScript(entry: string, prefix: string): Promise<SyncChildScript> {
   const dir = join(repoRoot, '.tmp');
   mkdirSync(dir, { recursive: true });
@@ -46,6 +51,7 @@ export async function bundleScript(entry: string, prefix: string): Promise<SyncC
     outfile: path,
     logLevel: 'error',
   });
+  await buildDashboardBundle(join(dir, 'bundle'));
   return { path, dispose: () => rmSync(path, { force: true }) };
 }
 

@@ -8,6 +8,12 @@ export const serverErrors = {
   area: 'server',
   title: 'Operator HTTP API',
   codes: {
+    DASHBOARD_BUNDLE_MISSING: {
+      kind: 'internal',
+      meaning:
+        "The dashboard's browser bundle is missing or empty next to the server code (a build without `npm run build`); the server refuses to start rather than serve an empty page.",
+      remedy: 'Run `npm run build` (to run the TypeScript with tsx, `npm run build:dashboard`).',
+    },
     UNAUTHORIZED: {
       kind: 'unauthenticated',
       meaning: 'An admin route was called without a valid admin token or dashboard session.',

@@ -1,14 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import type { DashboardBundle } from '../dashboard/dashboard-bundle.js';
 import { renderDashboardPage } from '../dashboard/dashboard-page.js';
-import { dashboardScript } from '../dashboard/dashboard-script.js';
-import { dashboardStyles } from '../dashboard/dashboard-styles.js';
 
 const dashboardCsp =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
 /** The dashboard page and its two assets (same admin auth as the API). */
-export function registerDashboardRoutes(app: FastifyInstance): void {
+export function registerDashboardRoutes(app: FastifyInstance, bundle: DashboardBundle): void {
   app.get('/', { config: { page: true } }, (request, reply) => {
     const csrfToken = request.operator?.kind === 'session' ? request.operator.session.csrfToken : '';
     return reply
@@ -17,9 +16,9 @@ export function registerDashboardRoutes(app: FastifyInstance): void {
       .send(renderDashboardPage({ csrfToken }));
   });
   app.get('/assets/dashboard.js', (_request, reply) =>
-    reply.type('text/javascript; charset=utf-8').send(dashboardScript),
+    reply.type('text/javascript; charset=utf-8').send(bundle.script),
   );
   app.get('/assets/dashboard.css', (_request, reply) =>
-    reply.type('text/css; charset=utf-8').send(dashboardStyles),
+    reply.type('text/css; charset=utf-8').send(bundle.styles),
   );
 }

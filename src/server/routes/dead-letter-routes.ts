@@ -1,11 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { DeadLetter, DeadLetterFilter } from '../../core/ports/state-store.js';
+import type { DeadLetter, DeadLetterFilter, Page } from '../../core/ports/state-store.js';
 import { definedOnly, idListSchema, pageQuerySchema, parseInput } from './route-input.js';
 import type { RouteContext } from './route-context.js';
 
 /** A dead letter as the API shows it: no payload (it holds the record's personal data). */
 export type DeadLetterView = Omit<DeadLetter, 'payload'>;
+
+/** `GET /api/dead-letters`: one page, and how many match (null with `total=false`). */
+export interface DeadLetterListAnswer extends Page<DeadLetterView> {
+  total: number | null;
+}
+
+/** `POST /api/dead-letters/retry` (`retried`) and `/discard` (`discarded`): how many of the ids it acted on. */
+export type DeadLetterActionAnswer<Done extends 'retried' | 'discarded'> = { requested: number } & {
+  [K in Done]: number;
+};
 
 /** An allow-list copy, so a field the store adds later is not shown before someone decides to. */
 function toView(letter: DeadLetter): DeadLetterView {
@@ -35,7 +45,7 @@ const listQuery = pageQuerySchema.extend({
 export function registerDeadLetterRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { deps } = ctx;
 
-  app.get('/api/dead-letters', async (request) => {
+  app.get('/api/dead-letters', async (request): Promise<DeadLetterListAnswer> => {
     const query = parseInput(listQuery, request.query, 'query');
     const filter: DeadLetterFilter = definedOnly({
       flow: query.flow,

@@ -1,11 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { ParkedItem } from '../../core/ports/state-store.js';
+import type { Page, ParkedItem } from '../../core/ports/state-store.js';
 import { definedOnly, pageQuerySchema, parseInput } from './route-input.js';
 import type { RouteContext } from './route-context.js';
 
 /** A parked child without its payload (personal data). */
 export type ParkedView = Omit<ParkedItem, 'payload'>;
+
+/** `GET /api/parked`: one page, and how many are parked. */
+export interface ParkedListAnswer extends Page<ParkedView> {
+  total: number;
+}
 
 /** An allow-list copy, as for dead letters. */
 function toParkedView(item: ParkedItem): ParkedView {
@@ -32,7 +37,7 @@ const auditQuery = pageQuerySchema.extend({
 export function registerRecordRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { store } = ctx.deps;
 
-  app.get('/api/parked', async (request) => {
+  app.get('/api/parked', async (request): Promise<ParkedListAnswer> => {
     const query = parseInput(parkedQuery, request.query, 'query');
     const [page, total] = await Promise.all([
       store.parked.list(

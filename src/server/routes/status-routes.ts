@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { DispatchedAlert } from '../../engine/alert-dispatcher.js';
+import type { StatusSample } from '../status/status-history.js';
 import type { FlowView } from '../status/status-reader.js';
 import { parseInput } from './route-input.js';
 import type { RouteContext } from './route-context.js';
@@ -9,6 +11,17 @@ const flowParams = z.object({ flow: z.string().min(1).max(200) });
 const pauseBody = z.strictObject({ reason: z.string().max(200).optional() });
 const resumeBody = z.strictObject({ acceptMassChange: z.boolean().optional() });
 const historyQuery = z.object({ since: z.coerce.number().int().nonnegative().optional() });
+
+/** `GET /api/history`: status samples, oldest first. */
+export interface HistoryAnswer {
+  intervalMs: number;
+  items: StatusSample[];
+}
+
+/** `GET /api/alerts`: alerts since start, newest first. */
+export interface AlertsAnswer {
+  items: DispatchedAlert[];
+}
 
 /** Status, flows (+ pause/resume/replay), backlog, lag, throughput, budget, history, alerts. */
 export function registerStatusRoutes(app: FastifyInstance, ctx: RouteContext): void {
@@ -82,10 +95,12 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: RouteContext): v
 
   app.get('/api/budget', async () => (await status.read()).budget);
 
-  app.get('/api/history', (request) => {
+  app.get('/api/history', (request): HistoryAnswer => {
     const { since } = parseInput(historyQuery, request.query, 'query');
     return { intervalMs: ctx.history.intervalMillis, items: ctx.history.samples(since) };
   });
 
-  app.get('/api/alerts', () => ({ items: deps.alerts ? [...deps.alerts.recent()].reverse() : [] }));
+  app.get('/api/alerts', (): AlertsAnswer => ({
+    items: deps.alerts ? [...deps.alerts.recent()].reverse() : [],
+  }));
 }
