@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import { ConnectorError, SyncError } from '../../core/errors.js';
-import { openAdobeConnection, type AdobeApiCaller, type AdobeConnection } from './adobe-api-caller.js';
-import type { HttpAnswer } from './adobe-http-transport.js';
+import { openAdobeConnection, type AdobeApiCaller, type AdobeConnection } from '../adobe/adobe-api-caller.js';
+import type { HttpAnswer } from '../adobe/adobe-http-transport.js';
 import type { CallBudget, CallKind } from './call-budget.js';
 import { campaignErrorFromAnswer } from './campaign-error.js';
 import type {
@@ -17,7 +17,7 @@ import type {
   PrivacyToolRequestInput,
   PrivacyToolRequestState,
 } from './campaign-types.js';
-import type { ImsTokenProvider } from './ims-token-provider.js';
+import type { ImsTokenProvider } from '../adobe/ims-token-provider.js';
 import type { CallMetrics } from '../../core/ports/call-metrics.js';
 import { isRecord } from '../../core/json.js';
 

@@ -1,5 +1,5 @@
 import { ConnectorError, RateLimitedError } from '../../core/errors.js';
-import type { HttpAnswer } from './adobe-http-transport.js';
+import type { HttpAnswer } from '../adobe/adobe-http-transport.js';
 
 /**
  * Stable codes of Campaign failures (besides `CAMPAIGN_HTTP_<status>` for retryable 5xx answers).

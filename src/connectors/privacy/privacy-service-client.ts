@@ -1,13 +1,9 @@
 import type { Clock } from '../../core/clock.js';
 import { ConnectorError, RateLimitedError } from '../../core/errors.js';
-import {
-  openAdobeConnection,
-  type AdobeApiCaller,
-  type AdobeConnection,
-} from '../campaign/adobe-api-caller.js';
-import type { HttpAnswer } from '../campaign/adobe-http-transport.js';
+import { openAdobeConnection, type AdobeApiCaller, type AdobeConnection } from '../adobe/adobe-api-caller.js';
+import type { HttpAnswer } from '../adobe/adobe-http-transport.js';
 import { parseRetryAfter } from '../campaign/campaign-error.js';
-import type { ImsTokenProvider } from '../campaign/ims-token-provider.js';
+import type { ImsTokenProvider } from '../adobe/ims-token-provider.js';
 import type { CallMetrics } from '../../core/ports/call-metrics.js';
 import { isRecord } from '../../core/json.js';
 

@@ -7,7 +7,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CallBudget } from '../../../src/connectors/campaign/call-budget.js';
 import { CampaignClient } from '../../../src/connectors/campaign/campaign-client.js';
-import { ImsTokenProvider } from '../../../src/connectors/campaign/ims-token-provider.js';
+import { ImsTokenProvider } from '../../../src/connectors/adobe/ims-token-provider.js';
 import { ManualClock } from '../../../src/core/clock.js';
 import { RateLimitedError } from '../../../src/core/errors.js';
 import {

@@ -2,8 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { ConnectorError, SyncError } from '../../core/errors.js';
 import { AdobeHttpTransport, TransportFailure, type HttpAnswer } from './adobe-http-transport.js';
-import type { BudgetLane, CallBudget, CallKind } from './call-budget.js';
-import { isInvalidTokenAnswer, parseRetryAfter } from './campaign-error.js';
+import type { BudgetLane, CallBudget, CallKind } from '../campaign/call-budget.js';
+import { isInvalidTokenAnswer, parseRetryAfter } from '../campaign/campaign-error.js';
 import { ImsTokenProvider } from './ims-token-provider.js';
 import type { CallMetrics, CallTarget } from '../../core/ports/call-metrics.js';
 
