@@ -1,9 +1,10 @@
 import type { Clock } from '../../core/clock.js';
 import { ConnectorError, SyncError } from '../../core/errors.js';
-import { openAdobeConnection, type AdobeApiCaller, type AdobeConnection } from '../adobe/adobe-api-caller.js';
-import type { HttpAnswer } from '../adobe/adobe-http-transport.js';
-import type { CallBudget, CallKind } from './call-budget.js';
-import { campaignErrorFromAnswer } from './campaign-error.js';
+import type { AdobeAnswer, AdobeApiCaller } from '../adobe/adobe-api-caller.js';
+import type { CallKind } from '../adobe/adobe-call-gate.js';
+import { openAdobeConnection, type AdobeConnection } from '../adobe/adobe-connection.js';
+import type { CallBudget } from './call-budget.js';
+import { campaignErrorFromAnswer, isCampaignApplicationError } from './campaign-error.js';
 import type {
   CampaignCallOptions,
   CampaignFieldMetadata,
@@ -101,7 +102,8 @@ export class CampaignClient {
       tokens: options.tokens,
       timeoutMs: options.timeoutMs,
       connections: options.connections,
-      budget: options.budget,
+      gate: options.budget,
+      isLoadNeutral: isCampaignApplicationError,
       metrics: options.metrics,
       clock: options.clock,
     });
@@ -484,7 +486,7 @@ export class CampaignClient {
     what: string,
     options: CampaignCallOptions,
     body?: unknown,
-  ): Promise<HttpAnswer> {
+  ): Promise<AdobeAnswer> {
     return this.caller.call({
       method,
       url,
@@ -496,7 +498,7 @@ export class CampaignClient {
     });
   }
 
-  private bodyOf(answer: HttpAnswer, what: string, resource: string, expected: number[]): unknown {
+  private bodyOf(answer: AdobeAnswer, what: string, resource: string, expected: number[]): unknown {
     if (!expected.includes(answer.status)) {
       const write = /^(PATCH|DELETE) /.test(what);
       throw campaignErrorFromAnswer(answer, what, write && resource !== 'profile');
@@ -517,7 +519,7 @@ export class CampaignClient {
     }
   }
 
-  private recordOf(answer: HttpAnswer, what: string, resource: string, expected: number[]): CampaignRecord {
+  private recordOf(answer: AdobeAnswer, what: string, resource: string, expected: number[]): CampaignRecord {
     const body = this.bodyOf(answer, what, resource, expected);
     if (!isRecord(body) || typeof body.PKey !== 'string')
       throw new ConnectorError(

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RateLimitedError } from '../../../src/core/errors.js';
+import type { CallKind } from '../../../src/connectors/adobe/adobe-call-gate.js';
 import {
   CallBudget,
   type BudgetLane,
   type CallBudgetOptions,
-  type CallKind,
 } from '../../../src/connectors/campaign/call-budget.js';
 import { ManualScheduler } from '../../support/campaign-manual-scheduler.js';
 
