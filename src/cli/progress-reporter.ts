@@ -1,3 +1,4 @@
+import { systemClock } from '../core/clock.js';
 /** One long-running task's progress (initial load, replay, re-baseline, plan). */
 export interface ProgressUpdate {
   /** e.g. `contacts initial load`. */
@@ -12,6 +13,7 @@ export interface ProgressReporterOptions {
   stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   /** Plain-line interval when not on a terminal. @default 10000 */
   plainIntervalMs?: number;
+  /** The clock the progress's `startedAt` was taken on. @default systemClock */
   now?: () => number;
 }
 
@@ -54,7 +56,7 @@ export class ProgressReporter {
 
   constructor(private readonly options: ProgressReporterOptions) {
     this.plainIntervalMs = options.plainIntervalMs ?? 10_000;
-    this.now = options.now ?? (() => Date.now());
+    this.now = options.now ?? (() => systemClock.now());
   }
 
   update(update: ProgressUpdate): void {

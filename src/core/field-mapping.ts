@@ -1,3 +1,4 @@
+import { formatIso } from './clock.js';
 import { ConfigError } from './errors.js';
 import type { JsonObject, JsonPrimitive, JsonValue } from './json.js';
 
@@ -58,7 +59,7 @@ function sameValue(a: JsonValue | undefined, b: JsonPrimitive): boolean {
 export function toCampaignDateTime(value: string): string | null {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) return null;
-  return new Date(ms).toISOString().replace('T', ' ');
+  return formatIso(ms).replace('T', ' ');
 }
 
 /** A multi-select (choices) value as the Web API reads it: option values joined by commas. */

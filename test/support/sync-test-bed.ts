@@ -15,7 +15,11 @@ import {
 import { loadConfig } from '../../src/config/load-config.js';
 import type { ResolvedConfig } from '../../src/config/resolved-config.js';
 import { Redactor } from '../../src/logging/redactor.js';
-import { openSyncRuntime, type SyncRuntime } from '../../src/cli/runtime/sync-runtime.js';
+import {
+  openSyncRuntime,
+  type OpenRuntimeOptions,
+  type SyncRuntime,
+} from '../../src/cli/runtime/sync-runtime.js';
 import { createSyncEngine } from '../../src/cli/runtime/start-sync.js';
 import type { SyncEngine } from '../../src/engine/sync-engine.js';
 import { createPostgresTestSchema } from './postgres-test-schema.js';
@@ -129,8 +133,8 @@ export class SyncTestBed {
     return loaded.config;
   }
 
-  async openRuntime(): Promise<SyncRuntime> {
-    const runtime = await openSyncRuntime(this.loadConfig(), new Redactor());
+  async openRuntime(options: OpenRuntimeOptions = {}): Promise<SyncRuntime> {
+    const runtime = await openSyncRuntime(this.loadConfig(), new Redactor(), options);
     this.runtimes.push(runtime);
     return runtime;
   }

@@ -1,3 +1,4 @@
+import { formatIso, type Clock } from '../../core/clock.js';
 import type { Command } from 'commander';
 import type { DeadLetter, DeadLetterFilter, StateStore } from '../../core/ports/state-store.js';
 import type { CliContext } from '../cli-context.js';
@@ -33,15 +34,15 @@ async function allIds(store: StateStore, filter: DeadLetterFilter): Promise<stri
 }
 
 function describe(d: DeadLetter): string {
-  return `${d.id}\t${d.flow}\t${d.recordKey}\t${d.code}\tattempts ${d.attempts}\tlast ${new Date(d.lastFailedAt).toISOString()}\t${d.message}`;
+  return `${d.id}\t${d.flow}\t${d.recordKey}\t${d.code}\tattempts ${d.attempts}\tlast ${formatIso(d.lastFailedAt)}\t${d.message}`;
 }
 
 function withStore<T>(
   options: DlqOptions,
   context: CliContext,
-  fn: (store: StateStore) => Promise<T>,
+  fn: (store: StateStore, clock: Clock) => Promise<T>,
 ): Promise<T> {
-  return withCommandRuntime(options.config, context, (runtime) => fn(runtime.store));
+  return withCommandRuntime(options.config, context, (runtime) => fn(runtime.store, runtime.clock));
 }
 
 async function selectedIds(
@@ -111,13 +112,13 @@ export function registerDlqCommand(program: Command, context: CliContext): void 
       .option('--id <id...>', 'dead letter ids')
       .option('--all', 'every dead letter matching the filters')
       .action(async (options: DlqOptions) => {
-        const code = await withStore(options, context, async (store) => {
+        const code = await withStore(options, context, async (store, clock) => {
           const ids = await selectedIds(store, options, context);
           if (!ids) return exitCodes.usage;
           const n = await store.deadLetters[action.name](ids);
           await store.audit.append([
             {
-              at: Date.now(),
+              at: clock.now(),
               actor: 'cli',
               action: `dlq.${action.name}`,
               flow: options.flow ?? null,

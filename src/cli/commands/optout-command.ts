@@ -1,3 +1,4 @@
+import { formatIso, type Clock } from '../../core/clock.js';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -24,7 +25,10 @@ interface CommonOptions {
 
 /** A file on this machine, as a source of one export file (never archived or deleted). */
 class LocalOptOutFile implements OptOutFileSource {
-  constructor(private readonly entry: OptOutFileEntry) {}
+  constructor(
+    private readonly entry: OptOutFileEntry,
+    private readonly clock: Clock,
+  ) {}
   list(): Promise<OptOutFileEntry[]> {
     return Promise.resolve([this.entry]);
   }
@@ -41,14 +45,14 @@ class LocalOptOutFile implements OptOutFileSource {
     return Promise.resolve();
   }
   usage(): Promise<{ usedBytes: number; fileCount: number; measuredAt: number }> {
-    return Promise.resolve({ usedBytes: this.entry.sizeBytes, fileCount: 1, measuredAt: Date.now() });
+    return Promise.resolve({ usedBytes: this.entry.sizeBytes, fileCount: 1, measuredAt: this.clock.now() });
   }
   close(): Promise<void> {
     return Promise.resolve();
   }
 }
 
-const iso = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());
+const iso = (ms: number | null): string => (ms === null ? '-' : formatIso(ms));
 const flag = (value: boolean | null): string => (value === null ? '?' : value ? 'true' : 'false');
 
 /**
@@ -101,7 +105,7 @@ export async function runOptOutIngest(
         sizeBytes: local.size,
         modifiedAt: local.mtimeMs,
       };
-      source = new LocalOptOutFile(entry);
+      source = new LocalOptOutFile(entry, runtime.clock);
     } else {
       const sftp = openOptOutFileSource(runtime);
       if (!sftp)

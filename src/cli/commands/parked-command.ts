@@ -1,3 +1,4 @@
+import { formatIso } from '../../core/clock.js';
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
 import type { ParkedItem } from '../../core/ports/state-store.js';
@@ -31,7 +32,7 @@ export function formatParked(items: readonly ParkedItem[]): string {
   return items
     .map(
       (item) =>
-        `${item.flow}\t${item.recordKey}\twaiting for ${describeParent(item)}\tparked ${new Date(item.parkedAt).toISOString()}\t${item.reason}`,
+        `${item.flow}\t${item.recordKey}\twaiting for ${describeParent(item)}\tparked ${formatIso(item.parkedAt)}\t${item.reason}`,
     )
     .join('\n');
 }

@@ -42,10 +42,11 @@ export async function runPlan(
     const flows = await buildRecordFlows(runtime);
     const reporter = new ProgressReporter({
       stream: context.err,
+      now: () => runtime.clock.now(),
     });
     const plans: SyncPlan[] = [];
     for (const flow of flows) {
-      const startedAt = Date.now();
+      const startedAt = runtime.clock.now();
       async function* records(): AsyncIterable<SinkRecord> {
         for await (const record of runtime.campaign.client.list(flow.sink.resource, {
           lineCount: 500,

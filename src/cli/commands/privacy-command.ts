@@ -1,3 +1,4 @@
+import { formatIso } from '../../core/clock.js';
 import { isDynamicsId } from '../../core/record-key.js';
 import { userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
@@ -51,8 +52,8 @@ function viewOf(request: PrivacyRequest, steps?: readonly PrivacyStepEntry[]): R
     state: request.state,
     step: request.step,
     requestedBy: request.requestedBy,
-    createdAt: new Date(request.createdAt).toISOString(),
-    updatedAt: new Date(request.updatedAt).toISOString(),
+    createdAt: formatIso(request.createdAt),
+    updatedAt: formatIso(request.updatedAt),
     jobId: request.jobId,
     linkedRecords: request.linked.length,
     error: request.errorCode ? { code: request.errorCode, message: request.errorMessage } : null,
@@ -61,7 +62,7 @@ function viewOf(request: PrivacyRequest, steps?: readonly PrivacyStepEntry[]): R
           steps: steps.map((s) => ({
             step: s.step,
             outcome: s.outcome,
-            at: new Date(s.finishedAt).toISOString(),
+            at: formatIso(s.finishedAt),
             detail: s.detail,
           })),
         }

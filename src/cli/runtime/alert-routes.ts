@@ -38,7 +38,7 @@ export interface WebhookAlertRoute {
 export function buildWebhookAlertRoutes(
   config: ResolvedAlertsConfig,
   redactor: Redactor,
-  options: Pick<WebhookAlertSinkOptions, 'timeoutMs' | 'attempts' | 'retryDelayMs'> = {},
+  options: Pick<WebhookAlertSinkOptions, 'timeoutMs' | 'attempts' | 'retryDelayMs' | 'clock'> = {},
 ): { routes: WebhookAlertRoute[]; close(): Promise<void> } {
   const sinks: WebhookAlertSink[] = [];
   const routes = config.webhooks.map((webhook, index): WebhookAlertRoute => {

@@ -18,7 +18,7 @@ export function createOperatorAlerts(runtime: {
   readonly redactor: Redactor;
   readonly store: StateStore;
 }): { dispatcher: AlertDispatcher; close(): Promise<void> } {
-  const webhooks = buildWebhookAlertRoutes(runtime.config.alerts, runtime.redactor);
+  const webhooks = buildWebhookAlertRoutes(runtime.config.alerts, runtime.redactor, { clock: runtime.clock });
   const dispatcher = new AlertDispatcher({
     checkpoints: runtime.store.checkpoints,
     clock: runtime.clock,

@@ -42,7 +42,9 @@ export async function createSyncEngine(
       if (extra) await extra.raise(alert);
     },
   };
-  const reporter = options.progressStream ? new ProgressReporter({ stream: options.progressStream }) : null;
+  const reporter = options.progressStream
+    ? new ProgressReporter({ stream: options.progressStream, now: () => runtime.clock.now() })
+    : null;
   const { engine: e } = runtime.config;
   // Opt-outs (F4): the contact hook, the durable write flows and, with SFTP, the file ingestor.
   const optOut = await createOptOutRuntime(runtime, records, alerts, { ingest: options.poll !== false });

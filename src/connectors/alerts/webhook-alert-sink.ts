@@ -1,6 +1,14 @@
 import { Agent, request } from 'undici';
+import { formatIso, sleepOn, systemClock, type Clock } from '../../core/clock.js';
 import type { Alert, AlertSink } from '../../core/ports/alert-sink.js';
 import { ConnectorError } from '../../core/errors.js';
+import { parseRetryAfter } from '../../core/retry-after.js';
+import {
+  computeRetryDelay,
+  hasAttemptsLeft,
+  resolveRetryPolicy,
+  type ResolvedRetryPolicy,
+} from '../../core/retry-policy.js';
 import type { Redactor } from '../../logging/redactor.js';
 
 export interface WebhookAlertSinkOptions {
@@ -14,9 +22,14 @@ export interface WebhookAlertSinkOptions {
   timeoutMs?: number;
   /** Attempts in all (1 = no retry). @default 3 */
   attempts?: number;
-  /** First retry delay, doubled each time; a 429's Retry-After (≤ 30 s) wins. @default 1000 */
+  /** First retry delay, doubled each time up to 30 s; a 429's Retry-After (≤ 30 s) wins. @default 1000 */
   retryDelayMs?: number;
+  /** Reads Retry-After dates; the waits between attempts sleep on it. @default systemClock */
+  clock?: Clock;
 }
+
+/** Longest wait between two attempts, computed or asked for by the receiver's Retry-After. */
+const maxRetryWaitMs = 30_000;
 
 const severityIcon: Readonly<Record<Alert['severity'], string>> = {
   critical: ':rotating_light:',
@@ -46,16 +59,12 @@ export function formatSlackAlert(alert: Alert, redactor: Redactor): { text: stri
         elements: [
           {
             type: 'mrkdwn',
-            text: `dcsync · kind \`${alert.kind}\` · ${alert.state ?? 'firing'} · subject \`${subject}\` · ${new Date(alert.at).toISOString()}`,
+            text: `dcsync · kind \`${alert.kind}\` · ${alert.state ?? 'firing'} · subject \`${subject}\` · ${formatIso(alert.at)}`,
           },
         ],
       },
     ],
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Network failure code without the message (undici messages may quote the URL). */
@@ -72,13 +81,23 @@ function networkCode(error: unknown): string {
 export class WebhookAlertSink implements AlertSink {
   private readonly agent: Agent;
   private readonly timeoutMs: number;
-  private readonly attempts: number;
-  private readonly retryDelayMs: number;
+  private readonly retry: ResolvedRetryPolicy;
+  private readonly clock: Clock;
 
   constructor(private readonly options: WebhookAlertSinkOptions) {
     this.timeoutMs = options.timeoutMs ?? 5000;
-    this.attempts = Math.max(1, options.attempts ?? 3);
-    this.retryDelayMs = options.retryDelayMs ?? 1000;
+    const retryDelayMs = options.retryDelayMs ?? 1000;
+    this.retry = resolveRetryPolicy(
+      {
+        initialDelayMs: retryDelayMs,
+        maxDelayMs: Math.max(maxRetryWaitMs, retryDelayMs),
+        multiplier: 2,
+        jitter: 'none',
+        maxAttempts: Math.max(1, options.attempts ?? 3),
+      },
+      `alerts: ${options.name}`,
+    );
+    this.clock = options.clock ?? systemClock;
     this.agent = new Agent({
       connect: { timeout: this.timeoutMs },
       headersTimeout: this.timeoutMs,
@@ -89,8 +108,8 @@ export class WebhookAlertSink implements AlertSink {
   async raise(alert: Alert): Promise<void> {
     const body = JSON.stringify(formatSlackAlert(alert, this.options.redactor));
     let failure = 'NETWORK';
-    for (let attempt = 1; attempt <= this.attempts; attempt++) {
-      let waitMs = this.retryDelayMs * 2 ** (attempt - 1);
+    for (let attempt = 1; ; attempt++) {
+      let retryAfterMs: number | undefined;
       try {
         const response = await request(this.options.url, {
           method: 'POST',
@@ -104,12 +123,14 @@ export class WebhookAlertSink implements AlertSink {
         if (status >= 200 && status < 300) return;
         failure = `HTTP_${status}`;
         if (status !== 429 && status < 500) break;
-        const retryAfter = Number(response.headers['retry-after']);
-        if (status === 429 && Number.isFinite(retryAfter)) waitMs = Math.min(30_000, retryAfter * 1000);
+        const asked =
+          status === 429 ? parseRetryAfter(response.headers['retry-after'], this.clock.now()) : undefined;
+        if (asked !== undefined) retryAfterMs = Math.min(maxRetryWaitMs, asked);
       } catch (error) {
         failure = networkCode(error);
       }
-      if (attempt < this.attempts) await sleep(waitMs);
+      if (!hasAttemptsLeft(this.retry, attempt)) break;
+      await sleepOn(this.clock, computeRetryDelay(this.retry, attempt, Math.random, retryAfterMs));
     }
     throw new ConnectorError(
       'alert-webhook',

@@ -1,11 +1,7 @@
 import { budgetLanes, type BudgetLane, type CallBudgetUsage } from '../../core/ports/call-budget.js';
-import type { Clock } from '../../core/clock.js';
-import { systemClock } from '../../core/clock.js';
+import { formatUtcDay, systemClock, type Clock } from '../../core/clock.js';
 import { RateLimitedError } from '../../core/errors.js';
-
-/** What a call does, for engine-call accounting. */
-export const callKinds = ['read', 'insert', 'update', 'delete'] as const;
-export type CallKind = (typeof callKinds)[number];
+import type { AdobeCallGate, CallKind, CallOutcome } from '../adobe/adobe-call-gate.js';
 
 /** Timers the budget waits with; injectable so tests drive it with a manual clock. */
 export interface BudgetScheduler {
@@ -80,17 +76,6 @@ export interface CallBudgetOptions {
   scheduler?: BudgetScheduler;
 }
 
-/** The result of one call, fed back so the rate adapts. */
-export interface CallOutcome {
-  /** HTTP status; absent when the call failed in transport. */
-  status?: number;
-  latencyMs: number;
-  /** Transport failure (timeout, dropped connection). */
-  failed?: boolean;
-  /** The server's Retry-After, when it sent one. */
-  retryAfterMs?: number;
-}
-
 /** What the budget reports for metrics and status pages. */
 
 interface Waiter {
@@ -118,7 +103,7 @@ function positive(name: string, value: number): number {
  *   until it passes;
  * - two lanes: waiting live calls always start before waiting bulk calls.
  */
-export class CallBudget {
+export class CallBudget implements AdobeCallGate {
   private readonly limit: number;
   private readonly callsPerDay: number | null;
   private readonly engineCallsPerDay: number | null;
@@ -389,7 +374,7 @@ export class CallBudget {
   }
 
   private rollDay(now: number): void {
-    const day = new Date(now).toISOString().slice(0, 10);
+    const day = formatUtcDay(now);
     if (day === this.day) return;
     this.day = day;
     this.callsToday = 0;

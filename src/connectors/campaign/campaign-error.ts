@@ -1,5 +1,7 @@
 import { ConnectorError, RateLimitedError } from '../../core/errors.js';
-import type { HttpAnswer } from './adobe-http-transport.js';
+import type { AdobeAnswer } from '../adobe/adobe-api-caller.js';
+import { parseAdobeErrorBody } from '../adobe/adobe-error-body.js';
+import type { HttpAnswer } from '../adobe/adobe-http-transport.js';
 
 /** A duplicate identification key, with the constraint and column Campaign named. */
 export class CampaignDuplicateKeyError extends ConnectorError {
@@ -10,35 +12,6 @@ export class CampaignDuplicateKeyError extends ConnectorError {
   ) {
     super('campaign', 'CAMPAIGN_DUPLICATE_KEY', message, { status: 500 });
   }
-}
-
-/** The readable parts of an Adobe error body, whatever its envelope. */
-export interface AdobeErrorBody {
-  message: string | null;
-  /** Gateway code, e.g. `401013`. */
-  errorCode: string | null;
-  /** Application codes found in the message: `RST-360011`, `PGS-220000`, `XTK-170036`, … */
-  appCodes: string[];
-}
-
-/** Read `{"code","message"}`, `{"error_code","message"}`, a bare JSON string, or plain text. */
-export function parseAdobeErrorBody(text: string): AdobeErrorBody {
-  let message: string | null = null;
-  let errorCode: string | null = null;
-  try {
-    const body: unknown = JSON.parse(text);
-    if (typeof body === 'string') message = body;
-    else if (typeof body === 'object' && body !== null) {
-      const record = body as Record<string, unknown>;
-      if (typeof record.message === 'string') message = record.message;
-      if (typeof record.error_code === 'string' || typeof record.error_code === 'number')
-        errorCode = String(record.error_code);
-    }
-  } catch {
-    message = text.trim() === '' ? null : text.slice(0, 2000);
-  }
-  const appCodes = [...new Set(message?.match(/\b[A-Z]{3}-\d{6}\b/g) ?? [])];
-  return { message, errorCode, appCodes };
 }
 
 /** The boilerplate Campaign puts before every application error; the codes are listed separately. */
@@ -78,11 +51,6 @@ export function redactCampaignMessage(message: string): string {
   return kept.length > 400 ? `${kept.slice(0, 400)}…` : kept;
 }
 
-/** True when a 401 body says the token is not valid (the one case worth a refresh and replay). */
-export function isInvalidTokenAnswer(answer: HttpAnswer): boolean {
-  return answer.status === 401 && parseAdobeErrorBody(answer.text).errorCode === '401013';
-}
-
 /** Constraint and column of a PGS-220000 duplicate-key message (no key value). */
 export function parseDuplicateKey(
   message: string,
@@ -94,14 +62,9 @@ export function parseDuplicateKey(
   };
 }
 
-/** Seconds or an HTTP date, as ms from `now`. */
-export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (text === undefined || text.trim() === '') return undefined;
-  const seconds = Number(text);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+/** A 500 whose body carries a Campaign application error code rather than a server fault. */
+export function isCampaignApplicationError(answer: HttpAnswer): boolean {
+  return answer.status === 500 && /\b(RST|XTK|PGS)-\d{4,}/.test(answer.text);
 }
 
 /**
@@ -109,7 +72,7 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
  * `hiddenPossible` says a 404 may be a hidden child (custom-resource writes).
  */
 export function campaignErrorFromAnswer(
-  answer: HttpAnswer,
+  answer: AdobeAnswer,
   what: string,
   hiddenPossible: boolean,
 ): ConnectorError {
@@ -123,7 +86,7 @@ export function campaignErrorFromAnswer(
   const base = `Campaign ${what} answered HTTP ${answer.status}${codes}`;
   const status = answer.status;
   if (status === 429) {
-    const retryAfterMs = parseRetryAfter(answer.headers['retry-after'], Date.now());
+    const { retryAfterMs } = answer;
     return new RateLimitedError('campaign', `${base}: too many calls`, {
       code: 'CAMPAIGN_RATE_LIMITED',
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),

@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../../core/clock.js';
 import { ConfigError } from '../../core/errors.js';
+import { resolveRetryPolicy, type ResolvedRetryPolicy } from '../../core/retry-policy.js';
 import { ClientSecretCredential, type DynamicsCredential } from './dynamics-credential.js';
 import type { CallMetrics } from '../../core/ports/call-metrics.js';
 
@@ -32,11 +33,17 @@ export interface DynamicsClientOptions {
   requestsPerDay?: number;
   /** Per-request timeout (headers and body), in ms. @default 30000 */
   timeoutMs?: number;
-  /** Attempts for reads on 429, 5xx, timeouts and dropped connections. @default 5 */
+  /**
+   * Attempts for reads on 429, 5xx, timeouts and dropped connections; between them the client
+   * backs off by {@link readRetryPolicy} (a 429 waits for its Retry-After instead). @default 5
+   */
   maxReadAttempts?: number;
   /** Longest the client waits for a pacing slot before failing with a RateLimitedError. @default 120000 */
   maxPacingWaitMs?: number;
-  /** Time source for token expiry and pacing. @default systemClock */
+  /**
+   * Time source for token expiry, pacing and `Retry-After` dates; the client's waits (pacing,
+   * backoff) sleep on it. @default systemClock
+   */
   clock?: Clock;
   /** Per-call counts for `/metrics`. @default none */
   metrics?: CallMetrics;
@@ -58,6 +65,8 @@ export interface ResolvedDynamicsClientOptions {
   requestsPerDay: number | undefined;
   timeoutMs: number;
   maxReadAttempts: number;
+  /** Backoff between read attempts after a 5xx or a transport fault. */
+  readRetry: ResolvedRetryPolicy;
   maxPacingWaitMs: number;
   clock: Clock;
   metrics: CallMetrics | undefined;
@@ -69,6 +78,17 @@ function positiveInteger(value: number | undefined, fallback: number, name: stri
     throw new ConfigError(`dynamics.${name} must be a positive integer`);
   }
   return resolved;
+}
+
+/**
+ * Backoff between read attempts: 0.5 s doubling up to 30 s, equal jitter (at least half of each
+ * step, so retries of many readers spread without coming back at once).
+ */
+export function readRetryPolicy(maxReadAttempts: number): ResolvedRetryPolicy {
+  return resolveRetryPolicy(
+    { initialDelayMs: 500, maxDelayMs: 30_000, multiplier: 2, jitter: 'equal', maxAttempts: maxReadAttempts },
+    'dynamics',
+  );
 }
 
 /** Apply defaults and check bounds once; errors name the option, never its value. */
@@ -101,6 +121,7 @@ export function resolveDynamicsClientOptions(options: DynamicsClientOptions): Re
     options.requestsPerDay === undefined
       ? undefined
       : positiveInteger(options.requestsPerDay, 1, 'requestsPerDay');
+  const maxReadAttempts = positiveInteger(options.maxReadAttempts, 5, 'maxReadAttempts');
   return {
     origin,
     apiBase: `${origin}/api/data/v9.2/`,
@@ -114,7 +135,8 @@ export function resolveDynamicsClientOptions(options: DynamicsClientOptions): Re
     requestWindowMs: positiveInteger(options.requestWindowMs, 300_000, 'requestWindowMs'),
     requestsPerDay,
     timeoutMs: positiveInteger(options.timeoutMs, 30_000, 'timeoutMs'),
-    maxReadAttempts: positiveInteger(options.maxReadAttempts, 5, 'maxReadAttempts'),
+    maxReadAttempts,
+    readRetry: readRetryPolicy(maxReadAttempts),
     maxPacingWaitMs: positiveInteger(options.maxPacingWaitMs, 120_000, 'maxPacingWaitMs'),
     clock: options.clock ?? systemClock,
     metrics: options.metrics,

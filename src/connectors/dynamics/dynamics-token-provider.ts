@@ -1,5 +1,6 @@
 import { AuthError, ConfidentialClientApplication, LogLevel } from '@azure/msal-node';
 import type { RemoteErrorCode } from '../../core/error-catalogue.js';
+import { systemClock } from '../../core/clock.js';
 import { ConnectorError } from '../../core/errors.js';
 import type { ResolvedDynamicsClientOptions } from './dynamics-client-options.js';
 import { UndiciMsalNetworkClient } from './undici-msal-network-client.js';
@@ -104,8 +105,12 @@ export class DynamicsTokenProvider implements AccessTokenSource {
         `Entra ID returned no access token for client ${this.options.clientId}`,
       );
     }
+    // MSAL states the expiry as an instant of the machine's wall clock (its own now + expires_in):
+    // that clock turns it back into a lifetime, which then runs on the injected clock.
+    const lifetimeMs = result.expiresOn
+      ? Math.max(0, result.expiresOn.getTime() - systemClock.now())
+      : 3_600_000;
     const now = this.options.clock.now();
-    const lifetimeMs = result.expiresOn ? Math.max(0, result.expiresOn.getTime() - Date.now()) : 3_600_000;
     this.acquisitions++;
     this.cached = { token: result.accessToken, expiresAt: now + lifetimeMs, lifetimeMs };
     return this.cached;

@@ -1,7 +1,9 @@
 import { rootCertificates } from 'node:tls';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
+import { sleepOn } from '../../core/clock.js';
 import { ConnectorError, RateLimitedError, SyncError } from '../../core/errors.js';
+import { parseRetryAfter } from '../../core/retry-after.js';
+import { computeRetryDelay, hasAttemptsLeft } from '../../core/retry-policy.js';
 import {
   resolveDynamicsClientOptions,
   type DynamicsClientOptions,
@@ -66,14 +68,6 @@ const baseHeaders = {
   'odata-maxversion': '4.0',
   'odata-version': '4.0',
 } as const;
-
-function parseRetryAfter(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -158,21 +152,19 @@ export class DynamicsWebApiClient {
       table: request.table,
     };
     const retryable = request.retryable ?? request.method === 'GET';
-    const attempts = retryable ? this.options.maxReadAttempts : 1;
+    const policy = this.options.readRetry;
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.send<T>(request, url, description);
       } catch (error) {
-        if (!(error instanceof SyncError) || !error.retryable || attempt >= attempts) throw error;
+        if (!(error instanceof SyncError) || !error.retryable) throw error;
+        if (!retryable || !hasAttemptsLeft(policy, attempt)) throw error;
         // Our own budget will not free up within this call; let the engine schedule the retry.
         if (error.code === 'DYNAMICS_BUDGET_EXHAUSTED') throw error;
         this.counters.retries++;
-        if (!(error instanceof RateLimitedError)) {
-          // 5xx and transport faults: exponential backoff with jitter (the pacer already holds
-          // everything back for a 429's Retry-After).
-          const backoff = Math.min(30_000, 500 * 2 ** (attempt - 1));
-          await sleep(backoff / 2 + Math.random() * (backoff / 2));
-        }
+        // A 429 needs no backoff here: the pacer already holds every request until its Retry-After.
+        if (!(error instanceof RateLimitedError))
+          await sleepOn(this.options.clock, computeRetryDelay(policy, attempt));
       }
     }
   }
@@ -205,7 +197,7 @@ export class DynamicsWebApiClient {
     description: RequestDescription,
   ): DynamicsResponse<T> {
     if (response.status < 300 || request.acceptStatuses?.includes(response.status)) return response;
-    const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], this.options.clock.now());
     if (response.status === 429) {
       this.counters.throttled++;
       this.pacer.pauseUntil(this.options.clock.now() + (retryAfterMs ?? 1000));

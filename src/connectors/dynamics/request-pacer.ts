@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Clock } from '../../core/clock.js';
+import { sleepOn, type Clock } from '../../core/clock.js';
 import { RateLimitedError } from '../../core/errors.js';
 
 /**
@@ -94,6 +93,7 @@ export class ConcurrencyGate {
 export interface RequestPacerOptions {
   /** Sliding windows to respect (e.g. 6,000 per 5 minutes and a daily budget). */
   windows: SlidingWindowCounter[];
+  /** Tells the time of the windows and waits for a slot. */
   clock: Clock;
   /** A wait longer than this fails with a RateLimitedError instead of sleeping. */
   maxWaitMs: number;
@@ -142,7 +142,7 @@ export class RequestPacer {
           { code: 'DYNAMICS_BUDGET_EXHAUSTED', retryAfterMs: delay },
         );
       }
-      await sleep(Math.min(delay, 1000));
+      await sleepOn(this.options.clock, Math.min(delay, 1000));
     }
   }
 }

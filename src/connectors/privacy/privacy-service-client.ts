@@ -1,13 +1,8 @@
 import type { Clock } from '../../core/clock.js';
 import { ConnectorError, RateLimitedError } from '../../core/errors.js';
-import {
-  openAdobeConnection,
-  type AdobeApiCaller,
-  type AdobeConnection,
-} from '../campaign/adobe-api-caller.js';
-import type { HttpAnswer } from '../campaign/adobe-http-transport.js';
-import { parseRetryAfter } from '../campaign/campaign-error.js';
-import type { ImsTokenProvider } from '../campaign/ims-token-provider.js';
+import type { AdobeAnswer, AdobeApiCaller } from '../adobe/adobe-api-caller.js';
+import { openAdobeConnection, type AdobeConnection } from '../adobe/adobe-connection.js';
+import type { ImsTokenProvider } from '../adobe/ims-token-provider.js';
 import type { CallMetrics } from '../../core/ports/call-metrics.js';
 import { isRecord } from '../../core/json.js';
 
@@ -260,7 +255,7 @@ export class PrivacyServiceClient {
     });
   }
 
-  private bodyOf(answer: HttpAnswer, what: string, expected: number[]): unknown {
+  private bodyOf(answer: AdobeAnswer, what: string, expected: number[]): unknown {
     if (!expected.includes(answer.status)) throw privacyErrorFromAnswer(answer, what);
     try {
       return JSON.parse(answer.text) as unknown;
@@ -278,7 +273,7 @@ export class PrivacyServiceClient {
 }
 
 /** Typed error for a non-2xx answer; titles and codes only (details may echo identities). */
-export function privacyErrorFromAnswer(answer: HttpAnswer, what: string): ConnectorError {
+export function privacyErrorFromAnswer(answer: AdobeAnswer, what: string): ConnectorError {
   let title = '';
   let code = '';
   try {
@@ -301,7 +296,7 @@ export function privacyErrorFromAnswer(answer: HttpAnswer, what: string): Connec
   const base = `Privacy Service ${what} answered HTTP ${answer.status}${code ? ` (${code})` : ''}${title ? `: ${title}` : ''}`;
   const status = answer.status;
   if (status === 429 || code.includes('1030-400')) {
-    const retryAfterMs = parseRetryAfter(answer.headers['retry-after'], Date.now());
+    const { retryAfterMs } = answer;
     return new RateLimitedError('privacy', base, {
       code: 'PRIVACY_RATE_LIMITED',
       status,

@@ -1,5 +1,7 @@
 import Database from 'better-sqlite3';
+import { sleepOn, systemClock } from '../../core/clock.js';
 import { StoreError, SyncError } from '../../core/errors.js';
+import { computeRetryDelay, resolveRetryPolicy } from '../../core/retry-policy.js';
 import type { SqlDriver, SqlParam, SqlRow, SqlTransaction } from '../sql/sql-driver.js';
 import { applyPendingMigrations, type SqlMigration } from '../sql/sql-migration.js';
 import { sqliteMigrationDialect } from './sqlite-migration-dialect.js';
@@ -14,7 +16,15 @@ export interface SqliteDriverOptions {
 }
 
 const maxCachedStatements = 500;
-const maxBusyBackoffMs = 25;
+
+/**
+ * Waits for another connection's write lock: 1 ms doubling to 25 ms, jittered so that waiters do
+ * not retry in step. The busy timeout bounds the whole wait, not the attempts.
+ */
+const busyBackoff = resolveRetryPolicy(
+  { initialDelayMs: 1, maxDelayMs: 25, multiplier: 2, jitter: 'equal', maxAttempts: Number.MAX_SAFE_INTEGER },
+  'store.sqlite.busyBackoff',
+);
 
 /**
  * better-sqlite3 behind the async {@link SqlDriver} seam. One connection, WAL journal,
@@ -116,15 +126,16 @@ export class SqliteDriver implements SqlDriver {
    */
   private exclusive<T>(label: string, fn: () => Promise<T>): Promise<T> {
     const result = this.tail.then(async () => {
+      // Another connection's lock is released in real time, whatever clock the store runs on.
       const deadline = performance.now() + this.busyTimeoutMs;
-      for (let backoffMs = 1; ; backoffMs = Math.min(backoffMs * 2, maxBusyBackoffMs)) {
+      for (let attempt = 1; ; attempt++) {
         if (this.closed) throw new StoreError('STORE_CLOSED', `sqlite ${label}: the state store is closed`);
         try {
           return await fn();
         } catch (error) {
           if (!isBusy(error) || performance.now() >= deadline) throw toStoreError(error, label);
         }
-        await new Promise((resolve) => setTimeout(resolve, backoffMs * (0.5 + Math.random())));
+        await sleepOn(systemClock, computeRetryDelay(busyBackoff, attempt));
       }
     });
     this.tail = result.catch(() => undefined);

@@ -27,22 +27,26 @@ beforeEach(() => {
 });
 
 describe('profiles by externalId', () => {
-  it('upserts: creates once, then updates the same profile; never a second record for one key', async () => {
+  const live = { lane: 'live' } as const;
+  /** The engine's path to profiles: the RecordSink over the client (externalId is a unique key). */
+  const profileSink = () =>
+    new CampaignRecordSink(bed.client, { resource: 'profile', keyField: 'externalId', keyIsUnique: true });
+
+  it('finds by key, creates once, updates by PKey and by key; never a second record for one key', async () => {
     const { client, emulator } = bed;
+    const sink = profileSink();
     expect(await client.findProfileByExternalId('contact-1')).toBeNull();
-    const created = await client.upsertProfileByExternalId('contact-1', {
-      email: 'ann@example.com',
-      lastName: 'Ann',
-    });
-    expect(created.created).toBe(true);
-    const updated = await client.upsertProfileByExternalId('contact-1', { lastName: 'Annie' });
-    expect(updated).toEqual({ pkey: created.pkey, created: false });
-    const viaKnown = await client.upsertProfileByExternalId(
-      'contact-1',
-      { firstName: 'A' },
-      { knownPKey: created.pkey },
+    expect(await sink.findByKey('contact-1', live)).toBeNull();
+    const created = await sink.create(
+      { externalId: 'contact-1', email: 'ann@example.com', lastName: 'Ann' },
+      live,
     );
-    expect(viaKnown.pkey).toBe(created.pkey);
+    if (!('pkey' in created)) throw new Error('expected a create');
+    expect(await sink.update(created.pkey, { lastName: 'Annie' }, live)).toBe('ok');
+    expect((await client.updateRecord('profile', 'contact-1', { firstName: 'A' })).PKey).toBe(created.pkey);
+    expect(await sink.create({ externalId: 'contact-1', lastName: 'Twice' }, live)).toEqual({
+      duplicate: true,
+    });
     const found = await client.findProfileByExternalId('contact-1');
     expect(found).toMatchObject({
       PKey: created.pkey,
@@ -50,35 +54,36 @@ describe('profiles by externalId', () => {
       lastName: 'Annie',
       firstName: 'A',
     });
+    expect(await sink.findByKey('contact-1', live)).toMatchObject({ pkey: created.pkey });
     expect(emulator.admin.countRecords('profile').total).toBe(1);
   });
 
-  it('creates in one call when the caller knows the key is new, and still never duplicates', async () => {
+  it('creates in one call when the key is unique (no look-up first), and still never duplicates', async () => {
     const { client, emulator } = bed;
+    const sink = profileSink();
     emulator.admin.resetStats();
-    const first = await client.upsertProfileByExternalId(
-      'contact-new',
-      { lastName: 'N' },
-      { expectNew: true },
-    );
-    expect(first.created).toBe(true);
+    const first = await sink.create({ externalId: 'contact-new', lastName: 'N' }, live);
+    expect('pkey' in first).toBe(true);
     expect(emulator.admin.stats().requests).toBe(1);
-    const again = await client.upsertProfileByExternalId(
-      'contact-new',
-      { lastName: 'M' },
-      { expectNew: true },
-    );
-    expect(again).toEqual({ pkey: first.pkey, created: false });
-    expect((await client.findProfileByExternalId('contact-new'))?.lastName).toBe('M');
+    expect(await sink.create({ externalId: 'contact-new', lastName: 'M' }, live)).toEqual({
+      duplicate: true,
+    });
+    expect((await client.findProfileByExternalId('contact-new'))?.lastName).toBe('N');
     expect(emulator.admin.countRecords('profile').total).toBe(1);
   });
 
-  it('recovers from a lost create answer: the retry meets the duplicate key and updates instead', async () => {
+  it('recovers from a lost create answer: the retry meets the duplicate key, finds the profile by key and updates it', async () => {
     const { client, emulator } = bed;
+    const sink = profileSink();
     emulator.admin.seedProfiles({ records: [{ externalId: 'contact-2', lastName: 'Old' }] });
-    const result = await client.upsertProfileByExternalId('contact-2', { lastName: 'New' });
-    expect(result.created).toBe(false);
+    expect(await sink.create({ externalId: 'contact-2', lastName: 'New' }, live)).toEqual({
+      duplicate: true,
+    });
+    const existing = await sink.findByKey('contact-2', live);
+    expect(existing).toMatchObject({ fields: { externalId: 'contact-2', lastName: 'Old' } });
+    expect(await sink.update(existing!.pkey, { lastName: 'New' }, live)).toBe('ok');
     expect((await client.findProfileByExternalId('contact-2'))?.lastName).toBe('New');
+    expect(emulator.admin.countRecords('profile').total).toBe(1);
   });
 
   it('maps a duplicate insert to CAMPAIGN_DUPLICATE_KEY with the constraint, not the value', async () => {
@@ -210,9 +215,7 @@ describe('custom resources and links', () => {
     expect(await connectorErrorOf(client.deleteRecord('cusOrder', 'o-1'))).toMatchObject({
       code: 'CAMPAIGN_HIDDEN_OR_MISSING',
     });
-    expect(
-      await connectorErrorOf(client.upsertByKey('cusOrder', 'crmId', 'o-1', { amount: 14 })),
-    ).toMatchObject({
+    expect(await connectorErrorOf(client.updateRecord('cusOrder', 'o-1', { amount: 14 }))).toMatchObject({
       code: 'CAMPAIGN_HIDDEN_OR_MISSING',
     });
     expect(await connectorErrorOf(client.createRecord('cusOrder', { crmId: 'o-1' }))).toMatchObject({

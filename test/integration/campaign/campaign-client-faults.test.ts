@@ -5,9 +5,9 @@
  */
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CallBudget } from '../../../src/connectors/campaign/call-budget.js';
+import { CallBudget, type CallBudgetOptions } from '../../../src/connectors/campaign/call-budget.js';
 import { CampaignClient } from '../../../src/connectors/campaign/campaign-client.js';
-import { ImsTokenProvider } from '../../../src/connectors/campaign/ims-token-provider.js';
+import { ImsTokenProvider } from '../../../src/connectors/adobe/ims-token-provider.js';
 import { ManualClock } from '../../../src/core/clock.js';
 import { RateLimitedError } from '../../../src/core/errors.js';
 import {
@@ -30,8 +30,11 @@ beforeEach(() => {
   bed.emulator.admin.reset();
 });
 
-function otherClient(overrides: Partial<ConstructorParameters<typeof CampaignClient>[0]> = {}) {
-  const budget = new CallBudget({ callsPerSecond: 1000 });
+function otherClient(
+  overrides: Partial<ConstructorParameters<typeof CampaignClient>[0]> = {},
+  budgetOptions: Partial<CallBudgetOptions> = {},
+) {
+  const budget = new CallBudget({ callsPerSecond: 1000, ...budgetOptions });
   const client = new CampaignClient({
     url: bed.emulator.url,
     imsUrl: bed.emulator.imsUrl,
@@ -130,16 +133,28 @@ describe('server and transport failures', () => {
   });
 
   it('maps 429 to RateLimitedError, with retryAfterMs only when the emulator sends Retry-After', async () => {
-    const { client, emulator } = bed;
-    emulator.admin.setLimits({ callsPerSecond: 1 });
-    await client.count('profile');
-    const plain = await connectorErrorOf(client.count('profile'));
-    expect(plain).toBeInstanceOf(RateLimitedError);
-    expect(plain).toMatchObject({ code: 'CAMPAIGN_RATE_LIMITED', retryable: true, retryAfterMs: undefined });
-    emulator.admin.setLimits({ retryAfterSec: 1 });
-    const withHeader = await connectorErrorOf(client.count('profile'));
-    expect((withHeader as RateLimitedError).retryAfterMs).toBe(1000);
-    expect(bed.budget.usage().pausedUntil).not.toBeNull();
+    // A client and budget of its own, on a manual clock: the Retry-After pauses that budget only.
+    const clock = new ManualClock(Date.now());
+    const other = otherClient({ clock }, { clock });
+    try {
+      const { client, budget } = other;
+      bed.emulator.admin.setLimits({ callsPerSecond: 1 });
+      await client.count('profile');
+      const plain = await connectorErrorOf(client.count('profile'));
+      expect(plain).toBeInstanceOf(RateLimitedError);
+      expect(plain).toMatchObject({
+        code: 'CAMPAIGN_RATE_LIMITED',
+        retryable: true,
+        retryAfterMs: undefined,
+      });
+      expect(budget.usage().pausedUntil).toBeNull();
+      bed.emulator.admin.setLimits({ retryAfterSec: 1 });
+      const withHeader = await connectorErrorOf(client.count('profile'));
+      expect((withHeader as RateLimitedError).retryAfterMs).toBe(1000);
+      expect(budget.usage().pausedUntil).toBe(clock.now() + 1000);
+    } finally {
+      await other.close();
+    }
   });
 
   it('maps a dropped connection to CAMPAIGN_NETWORK (retryable)', async () => {

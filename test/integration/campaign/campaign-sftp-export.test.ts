@@ -96,7 +96,7 @@ describe('opt-out export over SFTP', () => {
   it('writes nothing while the workflow is stopped, then catches up after start', async () => {
     const { client, emulator } = bed;
     await admin.send('POST', `${emulator.adminUrl}/sftp/workflow/stop`);
-    await client.upsertProfileByExternalId('contact-opt', { blackListEmail: false });
+    await client.updateRecord('profile', 'contact-opt', { blackListEmail: false });
     const stopped = (await admin.send('POST', `${emulator.adminUrl}/sftp/workflow/run`)).json as {
       outcome: string;
     };

@@ -3,6 +3,7 @@
  * through `caCert` only): token handling, change reading, writes, metadata, and every error path.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/core/clock.js';
 import { ConnectorError, RateLimitedError } from '../../../src/core/errors.js';
 import {
   DynamicsChangeReader,
@@ -19,6 +20,7 @@ import type { DynamicsTokenProvider } from '../../../src/connectors/dynamics/dyn
 import { DynamicsWebApiClient } from '../../../src/connectors/dynamics/dynamics-web-api-client.js';
 import { buildContact, membershipSeed } from '../../support/dynamics-builders.js';
 import { startDynamicsTestBed, type DynamicsTestBed } from '../../support/dynamics-test-bed.js';
+import { SkippingClock } from '../../support/skipping-clock.js';
 
 let bed: DynamicsTestBed;
 const contactRead = {
@@ -79,10 +81,13 @@ describe('tokens', () => {
   it('refreshes before expiry, single-flight for concurrent callers', async () => {
     bed.emulator.admin.setTokenLifetime(4);
     try {
-      const client = bed.createClient();
+      const clock = new ManualClock(Date.now());
+      const client = bed.createClient({ clock });
       await client.request({ method: 'GET', path: 'WhoAmI' });
-      // Refreshed a quarter of the lifetime before expiry: after 3 s.
-      await new Promise((resolve) => setTimeout(resolve, 3600));
+      // Refreshed a quarter of the lifetime before expiry: after 3 s. Client and emulator move on
+      // 3.6 s together; the first token is still good at the emulator, so no 401 forces the refresh.
+      clock.advance(3600);
+      bed.emulator.admin.clock.advance(3600);
       await Promise.all(Array.from({ length: 6 }, () => client.request({ method: 'GET', path: 'WhoAmI' })));
       expect((client.tokenSource as DynamicsTokenProvider).tokensAcquired).toBe(2);
       expect(client.stats().unauthorizedReplays).toBe(0);
@@ -230,17 +235,19 @@ describe('change reader', () => {
 
 describe('throttling and faults', () => {
   it('honours Retry-After on 429 for reads and succeeds', async () => {
-    const client = bed.createClient();
+    const clock = new SkippingClock();
+    const client = bed.createClient({ clock });
     await client.request({ method: 'GET', path: 'WhoAmI' });
     bed.emulator.admin.throttleNext(1, 1);
-    const started = Date.now();
+    const started = clock.now();
     await client.request({ method: 'GET', path: 'WhoAmI' });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(clock.now() - started).toBeGreaterThanOrEqual(1000);
     expect(client.stats()).toMatchObject({ throttled: 1, retries: 1 });
   });
 
   it('does not retry a throttled write; the error carries retryAfterMs and holds later requests back', async () => {
-    const client = bed.createClient();
+    const clock = new ManualClock(Date.now());
+    const client = bed.createClient({ clock });
     const writer = new DynamicsRecordWriter(client);
     const id = bed.emulator.admin.createContact(buildContact()).contactid as string;
     await client.request({ method: 'GET', path: 'WhoAmI' });
@@ -249,18 +256,32 @@ describe('throttling and faults', () => {
     expect(error).toBeInstanceOf(RateLimitedError);
     expect((error as RateLimitedError).retryAfterMs).toBe(1000);
     expect(error.code).toBe('DYNAMICS_RATE_LIMITED');
-    const started = Date.now();
-    await writer.updateRecord('contacts', id, { donotemail: true });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    bed.emulator.admin.resetStats();
+    const later = writer.updateRecord('contacts', id, { donotemail: true });
+    // Held back on the client's clock: nothing reaches the server until the Retry-After has passed.
+    await expect.poll(() => clock.sleeping).toBe(1);
+    expect(bed.emulator.admin.stats().total).toBe(0);
+    clock.advance(999);
+    await expect.poll(() => clock.sleeping).toBe(1);
+    expect(bed.emulator.admin.stats().total).toBe(0);
+    clock.advance(1);
+    await later;
+    expect(bed.emulator.admin.stats().total).toBe(1);
+    expect(bed.emulator.admin.getContact(id)?.donotemail).toBe(true);
     expect(client.stats().retries).toBe(0);
   });
 
   it('retries a read after a 5xx but surfaces a 5xx on a write as retryable', async () => {
-    const client = bed.createClient();
+    const clock = new SkippingClock();
+    const client = bed.createClient({ clock });
     await client.request({ method: 'GET', path: 'WhoAmI' });
     bed.emulator.admin.configureFaults({ errorNext: 1, errorStatus: 503, pathPattern: '^/api/' });
+    const started = clock.now();
     await client.request({ method: 'GET', path: 'WhoAmI' });
     expect(client.stats().retries).toBe(1);
+    // Backed off by the read retry policy: 0.5 s with equal jitter, on the client's clock.
+    expect(clock.now() - started).toBeGreaterThanOrEqual(250);
+    expect(clock.now() - started).toBeLessThanOrEqual(500);
     bed.emulator.admin.configureFaults({ errorNext: 1, errorStatus: 503, pathPattern: '^/api/' });
     const error = await expectRejection(
       new DynamicsRecordWriter(client).createRecord('contacts', { lastname: 'X' }),
@@ -270,7 +291,7 @@ describe('throttling and faults', () => {
   });
 
   it('retries a read whose connection was dropped; a dropped write is a retryable network error', async () => {
-    const client = bed.createClient();
+    const client = bed.createClient({ clock: new SkippingClock() });
     await client.request({ method: 'GET', path: 'WhoAmI' });
     bed.emulator.admin.configureFaults({ dropNext: 1, pathPattern: '^/api/' });
     await client.request({ method: 'GET', path: 'WhoAmI' });
@@ -284,7 +305,7 @@ describe('throttling and faults', () => {
   });
 
   it('aborts a hung request after the timeout and reports it as retryable', async () => {
-    const client = bed.createClient({ timeoutMs: 300, maxReadAttempts: 2 });
+    const client = bed.createClient({ timeoutMs: 300, maxReadAttempts: 2, clock: new SkippingClock() });
     await client.request({ method: 'GET', path: 'WhoAmI' });
     bed.emulator.admin.configureFaults({ hangNext: 1, pathPattern: '^/api/' });
     await client.request({ method: 'GET', path: 'WhoAmI' });
@@ -298,7 +319,7 @@ describe('throttling and faults', () => {
   });
 
   it('gives up on reads after maxReadAttempts and never retries non-retryable errors', async () => {
-    const client = bed.createClient({ maxReadAttempts: 2 });
+    const client = bed.createClient({ maxReadAttempts: 2, clock: new SkippingClock() });
     await client.request({ method: 'GET', path: 'WhoAmI' });
     bed.emulator.admin.configureFaults({ errorNext: 5, errorStatus: 500, pathPattern: '^/api/' });
     const error = await expectRejection(client.request({ method: 'GET', path: 'WhoAmI' }));
@@ -324,11 +345,18 @@ describe('throttling and faults', () => {
   it('paces to the request window so a scaled-down limit is not tripped', async () => {
     bed.emulator.admin.configureLimits({ requests: 20, windowMs: 1000 });
     try {
-      const client = bed.createClient({ requestsPer5Min: 20, requestWindowMs: 1000 });
+      // The client waits on its clock and the emulator's moves on with it: pacing costs no real time.
+      const clock = new SkippingClock(Date.now(), [bed.emulator.admin.clock]);
+      const client = bed.createClient({ requestsPer5Min: 20, requestWindowMs: 1000, clock });
       const reader = new DynamicsChangeReader(client);
       bed.emulator.admin.resetStats();
+      const started = clock.now();
       const pages = await collect(reader.readChanges({ ...contactRead, pageSize: 1 }));
       expect(pages.flatMap((p) => p.upserts)).toHaveLength(bed.emulator.admin.countRows('contact'));
+      const sent = bed.emulator.admin.stats().total;
+      expect(sent).toBeGreaterThan(20);
+      // At most 20 requests per window: the client waited a window for each further 20.
+      expect(clock.now() - started).toBeGreaterThanOrEqual(Math.floor((sent - 1) / 20) * 1000);
       expect(bed.emulator.admin.stats().throttled).toBe(0);
       expect(client.stats().throttled).toBe(0);
     } finally {

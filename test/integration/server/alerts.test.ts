@@ -25,6 +25,7 @@ import { SyncTestBed } from '../../support/sync-test-bed.js';
 import { failIntoDeadLetters } from '../../support/server-dead-letters.js';
 import { InMemoryOptOutProvider, InMemoryPrivacyProvider } from '../../support/server-providers.js';
 import { WebhookReceiver } from '../../support/server-webhook-receiver.js';
+import { SkippingClock } from '../../support/skipping-clock.js';
 
 function buildAlert(overrides: Partial<Alert> = {}): Alert {
   return {
@@ -92,17 +93,22 @@ describe('webhook alert sink', () => {
     ]);
   });
 
-  it('retries 5xx and 429 a bounded number of times', async () => {
+  it('retries 5xx and 429 a bounded number of times, backing off on its clock', async () => {
+    const clock = new SkippingClock(0);
     receiver.answers = [503, 429];
     receiver.retryAfterSeconds = 0;
-    await sink().raise(buildAlert());
+    await sink({ clock }).raise(buildAlert());
     expect(receiver.received).toHaveLength(3);
+    // 5 ms after the 503; the 429's Retry-After (0) wins over the doubled 10 ms.
+    expect(clock.now()).toBe(5);
     receiver.answers = [500, 500, 500, 500];
-    const error = await sink()
+    const error = await sink({ clock })
       .raise(buildAlert())
       .catch((e: unknown) => e as Error & { code: string });
     expect(receiver.received).toHaveLength(6);
     expect(error).toMatchObject({ code: 'ALERT_WEBHOOK_HTTP_500' });
+    // Three attempts, two waits: 5 ms, then 10 ms; none after the last.
+    expect(clock.now()).toBe(5 + 5 + 10);
   });
 
   it('does not retry other 4xx, and never names the URL (it is a secret)', async () => {

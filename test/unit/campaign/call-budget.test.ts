@@ -2,11 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RateLimitedError } from '../../../src/core/errors.js';
 import type { BudgetLane } from '../../../src/core/ports/call-budget.js';
-import {
-  CallBudget,
-  type CallBudgetOptions,
-  type CallKind,
-} from '../../../src/connectors/campaign/call-budget.js';
+import type { CallKind } from '../../../src/connectors/adobe/adobe-call-gate.js';
+import { CallBudget, type CallBudgetOptions } from '../../../src/connectors/campaign/call-budget.js';
 import { ManualScheduler } from '../../support/campaign-manual-scheduler.js';
 
 function buildBudget(options: Partial<CallBudgetOptions> = {}, scheduler = new ManualScheduler()) {

@@ -2,9 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   CampaignDuplicateKeyError,
   campaignErrorFromAnswer,
-  isInvalidTokenAnswer,
-  parseAdobeErrorBody,
-  parseRetryAfter,
+  isCampaignApplicationError,
   redactCampaignMessage,
 } from '../../../src/connectors/campaign/campaign-error.js';
 import { RateLimitedError } from '../../../src/core/errors.js';
@@ -12,27 +10,15 @@ import { RateLimitedError } from '../../../src/core/errors.js';
 const duplicate =
   "A 'Profile' with the same key 'c-1' already exists. PGS-220000 PostgreSQL error: ERROR:  duplicate key value violates unique constraint \"nmsrecipient_externalid\" DETAIL:  Key (sexternalid)=(c-1) already exists.";
 
-function answer(status: number, body: unknown, headers: Record<string, string> = {}) {
-  return { status, headers, text: typeof body === 'string' ? body : JSON.stringify(body) };
+/** An answer as the Adobe API caller hands it over (its Retry-After already read). */
+function answer(status: number, body: unknown, retryAfterMs?: number) {
+  return {
+    status,
+    headers: retryAfterMs === undefined ? {} : { 'retry-after': String(retryAfterMs / 1000) },
+    text: typeof body === 'string' ? body : JSON.stringify(body),
+    retryAfterMs,
+  };
 }
-
-describe('parseAdobeErrorBody', () => {
-  it('reads every envelope: {code,message}, {error_code,message}, a JSON string, plain text', () => {
-    expect(
-      parseAdobeErrorBody(JSON.stringify({ code: 404, message: 'RST-360011 An error has occurred' })),
-    ).toEqual({
-      message: 'RST-360011 An error has occurred',
-      errorCode: null,
-      appCodes: ['RST-360011'],
-    });
-    expect(
-      parseAdobeErrorBody('{"error_code":"401013","message":"Oauth token is not valid"}').errorCode,
-    ).toBe('401013');
-    expect(parseAdobeErrorBody(JSON.stringify(duplicate)).appCodes).toEqual(['PGS-220000']);
-    expect(parseAdobeErrorBody('RST-360011 XTK-170036 boom').appCodes).toEqual(['RST-360011', 'XTK-170036']);
-    expect(parseAdobeErrorBody('').message).toBeNull();
-  });
-});
 
 describe('campaignErrorFromAnswer', () => {
   it('turns the PGS duplicate-key text into CampaignDuplicateKeyError, whatever the envelope', () => {
@@ -115,7 +101,7 @@ describe('campaignErrorFromAnswer', () => {
     const plain = campaignErrorFromAnswer(answer(429, { code: 429 }), 'GET profile', false);
     expect(plain).toBeInstanceOf(RateLimitedError);
     expect((plain as RateLimitedError).retryAfterMs).toBeUndefined();
-    const timed = campaignErrorFromAnswer(answer(429, {}, { 'retry-after': '3' }), 'GET profile', false);
+    const timed = campaignErrorFromAnswer(answer(429, {}, 3000), 'GET profile', false);
     expect((timed as RateLimitedError).retryAfterMs).toBe(3000);
   });
 });
@@ -143,15 +129,13 @@ describe('redactCampaignMessage', () => {
   });
 });
 
-describe('helpers', () => {
-  it('recognises 401013 and parses Retry-After seconds and dates', () => {
-    expect(
-      isInvalidTokenAnswer(answer(401, { error_code: '401013', message: 'Oauth token is not valid' })),
-    ).toBe(true);
-    expect(isInvalidTokenAnswer(answer(401, { error_code: '401000' }))).toBe(false);
-    expect(parseRetryAfter('2', 0)).toBe(2000);
-    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4000)).toBe(6000);
-    expect(parseRetryAfter(undefined, 0)).toBeUndefined();
-    expect(parseRetryAfter('soon', 0)).toBeUndefined();
+describe('isCampaignApplicationError', () => {
+  it('tells application errors reported as 500 from server faults', () => {
+    expect(isCampaignApplicationError(answer(500, { message: duplicate }))).toBe(true);
+    expect(isCampaignApplicationError(answer(500, { message: 'RST-360011 An error has occurred' }))).toBe(
+      true,
+    );
+    expect(isCampaignApplicationError(answer(500, { message: 'Internal error' }))).toBe(false);
+    expect(isCampaignApplicationError(answer(400, { message: duplicate }))).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { RateLimitedError } from '../../../src/core/errors.js';
 import { RequestPacer, SlidingWindowCounter } from '../../../src/connectors/dynamics/request-pacer.js';
@@ -55,6 +55,32 @@ describe('RequestPacer', () => {
     expect(error).toBeInstanceOf(RateLimitedError);
     expect((error as RateLimitedError).code).toBe('DYNAMICS_BUDGET_EXHAUSTED');
     expect((error as RateLimitedError).retryAfterMs).toBe(86_400_001);
+  });
+
+  it('waits for a slot on its clock: a request leaves only once the clock has moved on', async () => {
+    const clock = new ManualClock(0);
+    const pacer = new RequestPacer({
+      windows: [new SlidingWindowCounter(1, 1000)],
+      clock,
+      maxWaitMs: 60_000,
+    });
+    (await pacer.acquire())();
+    pacer.pauseUntil(2500);
+    let acquired = false;
+    const waiting = pacer.acquire().then((finished) => {
+      acquired = true;
+      return finished;
+    });
+    await Promise.resolve();
+    expect(clock.sleeping).toBe(1);
+    // Waits in steps of at most a second, re-checking the windows and the pause after each.
+    clock.advance(1000);
+    await vi.waitFor(() => expect(clock.sleeping).toBe(1));
+    clock.advance(1499);
+    await vi.waitFor(() => expect(clock.sleeping).toBe(1));
+    expect(acquired).toBe(false);
+    clock.advance(1);
+    expect(await waiting).toBeTypeOf('function');
   });
 
   it('holds requests back while a Retry-After is pending', async () => {

@@ -2,17 +2,13 @@ import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { RemoteErrorCode } from '../../core/error-catalogue.js';
 import { ConnectorError, SyncError } from '../../core/errors.js';
-import { AdobeHttpTransport, TransportFailure, type HttpAnswer } from './adobe-http-transport.js';
-import type { BudgetLane } from '../../core/ports/call-budget.js';
-import type { CallBudget, CallKind } from './call-budget.js';
-import { isInvalidTokenAnswer, parseRetryAfter } from './campaign-error.js';
-import { ImsTokenProvider } from './ims-token-provider.js';
+import { parseRetryAfter } from '../../core/retry-after.js';
 import type { CallMetrics, CallTarget } from '../../core/ports/call-metrics.js';
-
-/** A 5xx whose body carries a Campaign application error code rather than a server fault. */
-function isApplicationError(answer: HttpAnswer): boolean {
-  return answer.status === 500 && /\b(RST|XTK|PGS)-\d{4,}/.test(answer.text);
-}
+import type { WorkLane } from '../../core/ports/state-store.js';
+import type { AdobeCallGate, CallKind } from './adobe-call-gate.js';
+import { isInvalidTokenAnswer } from './adobe-error-body.js';
+import { TransportFailure, type AdobeHttpTransport, type HttpAnswer } from './adobe-http-transport.js';
+import type { ImsTokenProvider } from './ims-token-provider.js';
 
 /** The codes of a caller's transport and token failures, by target. */
 const callerCodes = {
@@ -28,11 +24,17 @@ export interface AdobeApiCallerOptions {
   /** The client id, sent as `X-Api-Key`. */
   apiKey: string;
   /** Pacing gate; every attempt (replays included) passes it. @default none */
-  budget?: CallBudget | undefined;
+  gate?: AdobeCallGate | undefined;
+  /**
+   * Answers that say nothing about load, fed back to the gate as a 400 (Campaign reports
+   * application errors such as a duplicate key as 500). @default none
+   */
+  isLoadNeutral?: ((answer: HttpAnswer) => boolean) | undefined;
   /** Per-call counts for `/metrics`. @default none */
   metrics?: CallMetrics | undefined;
   /** Headers sent on every call (e.g. `x-gw-ims-org-id`). */
   headers?: Record<string, string>;
+  /** Reads `Retry-After` dates. @default systemClock */
   clock?: Clock;
 }
 
@@ -42,17 +44,22 @@ export interface AdobeCall {
   url: string;
   body?: unknown;
   kind: CallKind;
-  lane?: BudgetLane | undefined;
+  lane?: WorkLane | undefined;
   signal?: AbortSignal | undefined;
   /** Names the call in error messages, e.g. `PATCH profile @Xy…` (ids only). */
   what: string;
 }
 
+/** An HTTP answer with its `Retry-After` read once, on the caller's clock, when it carries one. */
+export interface AdobeAnswer extends HttpAnswer {
+  retryAfterMs: number | undefined;
+}
+
 /**
- * Sends authenticated calls to an Adobe API: passes the call budget, adds the IMS bearer token and
- * API key, feeds the outcome back to the budget, and on `401013` drops the token, fetches a fresh
+ * Sends authenticated calls to an Adobe API: passes the call gate, adds the IMS bearer token and
+ * API key, feeds the outcome back to the gate, and on `401013` drops the token, fetches a fresh
  * one and replays the call once. Any HTTP answer is returned for the caller to map; transport
- * failures become retryable `<PREFIX>_TIMEOUT` / `<PREFIX>_NETWORK` errors.
+ * failures become retryable `<TARGET>_TIMEOUT` / `<TARGET>_NETWORK` errors.
  */
 export class AdobeApiCaller {
   private readonly clock: Clock;
@@ -61,14 +68,16 @@ export class AdobeApiCaller {
     this.clock = options.clock ?? systemClock;
   }
 
-  async call(call: AdobeCall): Promise<HttpAnswer> {
-    const { target } = this.options;
+  async call(call: AdobeCall): Promise<AdobeAnswer> {
+    const { target, gate } = this.options;
     for (let attempt = 0; ; attempt++) {
-      await this.options.budget?.acquire(call.kind, {
+      await gate?.acquire(call.kind, {
         ...(call.lane === undefined ? {} : { lane: call.lane }),
         ...(call.signal === undefined ? {} : { signal: call.signal }),
       });
       const token = await this.token();
+      // Latency is real elapsed time on the wire (it tells the gate the service is slow), not
+      // the injected clock's.
       const started = performance.now();
       let answer: HttpAnswer;
       try {
@@ -87,7 +96,7 @@ export class AdobeApiCaller {
           ...(call.signal === undefined ? {} : { signal: call.signal }),
         });
       } catch (error) {
-        this.options.budget?.record({ failed: true, latencyMs: performance.now() - started });
+        gate?.record({ failed: true, latencyMs: performance.now() - started });
         this.options.metrics?.record(
           this.metricsTarget(),
           error instanceof TransportFailure && error.kind === 'timeout' ? 'timeout' : 'network',
@@ -97,20 +106,17 @@ export class AdobeApiCaller {
         throw new ConnectorError(target, code, `${target} ${call.what}: ${error.message}`, { cause: error });
       }
       this.options.metrics?.record(this.metricsTarget(), answer.status);
-      const retryAfterMs =
-        answer.status === 429 ? parseRetryAfter(answer.headers['retry-after'], this.clock.now()) : undefined;
-      this.options.budget?.record({
-        // Campaign reports application errors (duplicate key, invalid value: RST-/XTK-/PGS- codes)
-        // as 500; they say nothing about load, so they must not slow the budget down.
-        status: isApplicationError(answer) ? 400 : answer.status,
+      const retryAfterMs = parseRetryAfter(answer.headers['retry-after'], this.clock.now());
+      gate?.record({
+        status: this.options.isLoadNeutral?.(answer) ? 400 : answer.status,
         latencyMs: performance.now() - started,
-        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        ...(answer.status === 429 && retryAfterMs !== undefined ? { retryAfterMs } : {}),
       });
       if (attempt === 0 && isInvalidTokenAnswer(answer)) {
         this.options.tokens.invalidate(token);
         continue;
       }
-      return answer;
+      return { ...answer, retryAfterMs };
     }
   }
 
@@ -132,72 +138,4 @@ export class AdobeApiCaller {
       );
     }
   }
-}
-
-/** What {@link openAdobeConnection} needs: the credential, the transport settings and the caller's identity. */
-export interface AdobeConnectionOptions {
-  target: AdobeApiCallerOptions['target'];
-  /** @default 'https://ims-na1.adobelogin.com' */
-  imsUrl?: string | undefined;
-  clientId: string;
-  clientSecret: string;
-  scope?: string | undefined;
-  /** PEM of a CA trusted for these connections only. */
-  caCert?: string | undefined;
-  /** A token provider shared with another client (not closed by this connection). */
-  tokens?: ImsTokenProvider | undefined;
-  /** @default 30_000 */
-  timeoutMs?: number | undefined;
-  /** @default 32 */
-  connections?: number | undefined;
-  budget?: CallBudget | undefined;
-  /** Per-call counts for `/metrics`. */
-  metrics?: CallMetrics | undefined;
-  headers?: Record<string, string>;
-  clock?: Clock | undefined;
-}
-
-/** A transport, a token provider (own or shared) and the caller over them. */
-export interface AdobeConnection {
-  caller: AdobeApiCaller;
-  close(): Promise<void>;
-}
-
-/** Build the HTTP transport, the IMS token provider (unless shared) and the authenticated caller. */
-export function openAdobeConnection(options: AdobeConnectionOptions): AdobeConnection {
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const transport = new AdobeHttpTransport({
-    caCert: options.caCert,
-    timeoutMs,
-    connections: options.connections ?? 32,
-  });
-  const clock = options.clock === undefined ? {} : { clock: options.clock };
-  const tokens =
-    options.tokens ??
-    new ImsTokenProvider({
-      imsUrl: options.imsUrl ?? 'https://ims-na1.adobelogin.com',
-      clientId: options.clientId,
-      clientSecret: options.clientSecret,
-      scope: options.scope,
-      transport,
-      timeoutMs,
-      ...clock,
-    });
-  const caller = new AdobeApiCaller({
-    target: options.target,
-    transport,
-    tokens,
-    apiKey: options.clientId,
-    budget: options.budget,
-    metrics: options.metrics,
-    ...(options.headers === undefined ? {} : { headers: options.headers }),
-    ...clock,
-  });
-  return {
-    caller,
-    close: async () => {
-      if (options.tokens === undefined) await tokens.close();
-      await transport.close();
-    },
-  };
 }
