@@ -29,6 +29,61 @@ const ioModules = [
   'child_process',
 ];
 
+/**
+ * The rooms of src/ and the rooms each may import from (ARCHITECTURE.md, "The dependency rule").
+ * Dependencies point inward: core is the centre; only the composition root (cli) wires concrete
+ * classes from every room.
+ */
+const rooms = {
+  core: [],
+  logging: ['core'],
+  config: ['core', 'logging'],
+  store: ['core'],
+  connectors: ['core', 'logging'],
+  engine: ['core'],
+  preflight: ['core', 'config'],
+  server: ['core', 'engine', 'config', 'logging'],
+  cli: ['core', 'logging', 'config', 'store', 'connectors', 'engine', 'preflight', 'server'],
+};
+
+/** Drivers and I/O modules only connectors, stores, the server and the CLI may use. */
+const driverRooms = ['store', 'connectors', 'server', 'cli', 'logging', 'config'];
+
+/** `no-restricted-imports` patterns that keep `room` to the rooms it may import from. */
+function roomPatterns(room) {
+  const forbidden = Object.keys(rooms).filter((other) => other !== room && !rooms[room].includes(other));
+  return forbidden.length === 0
+    ? []
+    : [
+        {
+          regex: `^(\\.\\./)+(${forbidden.join('|')})(/|$)`,
+          message: `src/${room} may import only from ${['src/' + room, ...rooms[room].map((r) => 'src/' + r)].join(', ')} (ARCHITECTURE.md, the dependency rule).`,
+        },
+      ];
+}
+
+/** Time is the injected clock's (src/core/clock.ts): never the wall clock directly. */
+const wallClock = [
+  {
+    selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+    message: 'Use the injected Clock (clock.now()), not Date.now().',
+  },
+  {
+    selector: "NewExpression[callee.name='Date']",
+    message: 'Use the injected Clock for time and formatIso/formatUtcDay (src/core/clock.ts) to format it.',
+  },
+];
+
+/** Durable state is read through its schema, never cast. */
+const durableCasts = [
+  {
+    selector:
+      "TSAsExpression[expression.type='CallExpression'][expression.callee.object.name='JSON'][expression.callee.property.name='parse']:not([typeAnnotation.type='TSUnknownKeyword'])",
+    message:
+      'Read stored JSON through its zod schema (checkpoints.ts, parseStoredJson, a flow payload schema), not with `as`.',
+  },
+];
+
 /** The dashboard's browser code, bundled by esbuild (scripts/dashboard-bundle.ts). */
 const dashboardClient = 'src/server/dashboard/client';
 const browserOnly = 'The dashboard runs in the browser: no Node modules or server drivers.';
@@ -68,17 +123,47 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    files: ['src/core/**/*.ts'],
+  // One block per room: what it may import (rooms and drivers), and the wall-clock and cast rules.
+  ...Object.keys(rooms).map((room) => ({
+    files: [`src/${room}/**/*.ts`],
+    ignores: room === 'server' ? [`${dashboardClient}/**`] : [],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: ioModules.map((name) => ({ name, message: 'src/core is pure: no I/O modules or drivers.' })),
-          patterns: [
-            { group: ['../*/**', '!../core/**'], message: 'src/core imports nothing outside src/core.' },
-          ],
+          paths: driverRooms.includes(room)
+            ? []
+            : ioModules.map((name) => ({
+                name,
+                message: `src/${room} does no I/O of its own: drivers belong to connectors and stores.`,
+              })),
+          patterns: roomPatterns(room),
         },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'TSEnumDeclaration',
+          message: 'Use an `as const` array and a derived union instead of enum.',
+        },
+        ...(room === 'core' ? [] : wallClock),
+        ...durableCasts,
+      ],
+    },
+  })),
+  {
+    // The clock itself is where the wall clock is read.
+    files: ['src/core/**/*.ts'],
+    ignores: ['src/core/clock.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'TSEnumDeclaration',
+          message: 'Use an `as const` array and a derived union instead of enum.',
+        },
+        ...wallClock,
+        ...durableCasts,
       ],
     },
   },

@@ -239,10 +239,10 @@ export class SyncEngine {
     await this.start();
     const interval = options.checkIntervalMs ?? 200;
     const needed = options.stableChecks ?? 2;
-    const deadline = options.timeoutMs ? Date.now() + options.timeoutMs : Infinity;
+    const deadline = options.timeoutMs ? this.options.clock.now() + options.timeoutMs : Infinity;
     let stable = 0;
     while (stable < needed && !options.signal?.aborted) {
-      if (Date.now() > deadline) {
+      if (this.options.clock.now() > deadline) {
         await this.stop();
         throw new Error('timed out waiting for the sync to become idle');
       }

@@ -83,7 +83,7 @@ export async function planFlow(
     if (list.length < sampleSize) list.push(id);
   };
 
-  const mapped = new Map<string, string>();
+  const mapped = new Map<string, JsonObject>();
   const filteredOut = new Set<string>();
   const byMatch = new Map<string, string>();
   for await (const page of flow.feed.readChanges(null)) {
@@ -95,7 +95,7 @@ export async function planFlow(
         if (flow.deleteWhenFilteredOut) filteredOut.add(id);
         continue;
       }
-      mapped.set(id, JSON.stringify(flow.mapping.apply(row.values, 'create', flow.optionLabels).fields));
+      mapped.set(id, flow.mapping.apply(row.values, 'create', flow.optionLabels).fields);
       const match = row.values[matchColumn];
       if (typeof match === 'string' && match !== '') byMatch.set(match.toLowerCase(), id);
     }
@@ -116,7 +116,7 @@ export async function planFlow(
       const key = typeof rawKey === 'string' && rawKey !== '' ? rawKey.toLowerCase() : null;
       if (key && mapped.has(key)) {
         matched.add(key);
-        const fields = JSON.parse(mapped.get(key)!) as JsonObject;
+        const fields = mapped.get(key)!;
         if (!synced.has(key)) {
           plan.counts.adopt++;
           sample(plan.samples.adopt, key);

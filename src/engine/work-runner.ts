@@ -1,3 +1,4 @@
+import { formatIso } from '../core/clock.js';
 import { RecordRejectedError, SyncError, errorCode, isRetryable, RateLimitedError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import { planRetry, type ResolvedRetryPolicy, type RetryDecision } from '../core/retry-policy.js';
@@ -226,7 +227,7 @@ export class WorkRunner {
     );
     let message = error instanceof Error ? error.message : String(error);
     if (!decision.retry && decision.reason === 'throttled-too-long') {
-      message += ` (throttled since ${new Date(item.firstFailedAt ?? now).toISOString()}, longer than engine.retry.maxThrottledMs)`;
+      message += ` (throttled since ${formatIso(item.firstFailedAt ?? now)}, longer than engine.retry.maxThrottledMs)`;
     }
     try {
       await this.options.store.queue.fail({

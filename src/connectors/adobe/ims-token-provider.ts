@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from '../../core/clock.js';
+import { isRecord } from '../../core/json.js';
 import { ConnectorError } from '../../core/errors.js';
 import { AdobeHttpTransport, TransportFailure } from './adobe-http-transport.js';
 
@@ -112,15 +113,15 @@ export class ImsTokenProvider {
         { status: answer.status },
       );
     }
-    let body: { access_token?: unknown; expires_in?: unknown };
+    let body: unknown;
     try {
-      body = JSON.parse(answer.text) as typeof body;
+      body = JSON.parse(answer.text);
     } catch (error) {
       throw new ConnectorError('ims', 'IMS_BAD_RESPONSE', 'IMS answered 200 without a JSON body', {
         cause: error,
       });
     }
-    if (typeof body.access_token !== 'string' || typeof body.expires_in !== 'number')
+    if (!isRecord(body) || typeof body.access_token !== 'string' || typeof body.expires_in !== 'number')
       throw new ConnectorError('ims', 'IMS_BAD_RESPONSE', 'IMS answer lacks access_token or expires_in');
     const now = this.clock.now();
     const lifetimeMs = body.expires_in * 1000;
@@ -138,8 +139,8 @@ export class ImsTokenProvider {
 /** `error` code of an IMS error body (never its description, which may echo input). */
 function readImsError(text: string): string | null {
   try {
-    const body = JSON.parse(text) as { error?: unknown };
-    return typeof body.error === 'string' ? body.error : null;
+    const body: unknown = JSON.parse(text);
+    return isRecord(body) && typeof body.error === 'string' ? body.error : null;
   } catch {
     return null;
   }

@@ -277,8 +277,14 @@ export function privacyErrorFromAnswer(answer: AdobeAnswer, what: string): Conne
   let title = '';
   let code = '';
   try {
-    const body = JSON.parse(answer.text) as Record<string, unknown>;
-    const errors = isRecord(body.errors) ? body.errors : isRecord(body.error) ? body.error : null;
+    const body: unknown = JSON.parse(answer.text);
+    const errors = !isRecord(body)
+      ? null
+      : isRecord(body.errors)
+        ? body.errors
+        : isRecord(body.error)
+          ? body.error
+          : null;
     if (errors) {
       title = typeof errors.title === 'string' ? errors.title : '';
       const typeText =
@@ -288,7 +294,7 @@ export function privacyErrorFromAnswer(answer: AdobeAnswer, what: string): Conne
             ? errors.code
             : '';
       code = /PRVCY-[\d-]+|\b\d{4}-\d{3}\b/.exec(typeText)?.[0] ?? '';
-    } else if (typeof body.error_code === 'string' || typeof body.error_code === 'number')
+    } else if (isRecord(body) && (typeof body.error_code === 'string' || typeof body.error_code === 'number'))
       code = String(body.error_code);
   } catch {
     // Not JSON: the status says enough.

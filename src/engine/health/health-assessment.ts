@@ -1,3 +1,4 @@
+import { formatIso } from '../../core/clock.js';
 import type { FlowStatus } from '../flow-status.js';
 
 /**
@@ -181,7 +182,7 @@ function campaignConditions(c: CampaignHealthInput, now: number, s: HealthSettin
       summary: 'Campaign is throttling calls',
       detail:
         c.pausedUntil !== null && c.pausedUntil > now
-          ? `Campaign answered 429 and asked to wait until ${new Date(c.pausedUntil).toISOString()}; every call waits. Changes are kept and retried; if this lasts, lower campaign.budget.callsPerSecond or ask Adobe about the package's limits.`
+          ? `Campaign answered 429 and asked to wait until ${formatIso(c.pausedUntil)}; every call waits. Changes are kept and retried; if this lasts, lower campaign.budget.callsPerSecond or ask Adobe about the package's limits.`
           : 'Campaign answered 429 (too many calls) in the last minutes; the call rate was cut and changes are retried. If this lasts, lower campaign.budget.callsPerSecond or ask Adobe about the package limits.',
     });
   if (trouble !== null && trouble.reason !== 'HTTP 429' && trouble.reason !== 'slow answer')
@@ -190,7 +191,7 @@ function campaignConditions(c: CampaignHealthInput, now: number, s: HealthSettin
       subject: 'campaign',
       severity: 'critical',
       summary: `Campaign calls failing (${trouble.reason})`,
-      detail: `Campaign calls are failing (${trouble.reason}, last at ${new Date(trouble.at).toISOString()}); changes are kept and retried with backoff. Check Campaign's status and the network path; retrying changes and their codes show what is affected.`,
+      detail: `Campaign calls are failing (${trouble.reason}, last at ${formatIso(trouble.at)}); changes are kept and retried with backoff. Check Campaign's status and the network path; retrying changes and their codes show what is affected.`,
     });
   if (trouble !== null && c.currentCallsPerSecond < c.callsPerSecondLimit * s.rateCutShare)
     out.push({
@@ -239,7 +240,7 @@ function optOutConditions(input: OptOutHealthInput): HealthCondition[] {
       detail:
         freshness.lastFileAt === null
           ? `No opt-out export file has arrived on the Campaign SFTP server (window ${freshness.stalenessHours} h): opt-outs made in Campaign are not reaching Dynamics. Check (and restart) the Campaign export workflow.`
-          : `No new opt-out export file for more than ${freshness.stalenessHours} h (last ${new Date(freshness.lastFileAt).toISOString()}): opt-outs made in Campaign are not reaching Dynamics. Check (and restart) the Campaign export workflow.`,
+          : `No new opt-out export file for more than ${freshness.stalenessHours} h (last ${formatIso(freshness.lastFileAt)}): opt-outs made in Campaign are not reaching Dynamics. Check (and restart) the Campaign export workflow.`,
     });
   if (usage?.quotaBytes) {
     const share = usage.usedBytes / usage.quotaBytes;

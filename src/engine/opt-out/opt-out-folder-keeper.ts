@@ -1,3 +1,4 @@
+import { formatIso } from '../../core/clock.js';
 import type { Clock } from '../../core/clock.js';
 import { errorCode } from '../../core/errors.js';
 import type { Alert, AlertSink } from '../../core/ports/alert-sink.js';
@@ -133,7 +134,7 @@ export class OptOutFolderKeeper {
       message:
         freshness.lastFileAt === null
           ? `No opt-out export file has arrived on the Campaign SFTP server within ${freshness.stalenessHours} h. Opt-outs made in Campaign are not reaching Dynamics: check (and restart) the Campaign export workflow.`
-          : `No new opt-out export file for more than ${freshness.stalenessHours} h (last ${new Date(freshness.lastFileAt).toISOString()}). Opt-outs made in Campaign are not reaching Dynamics: check (and restart) the Campaign export workflow.`,
+          : `No new opt-out export file for more than ${freshness.stalenessHours} h (last ${formatIso(freshness.lastFileAt)}). Opt-outs made in Campaign are not reaching Dynamics: check (and restart) the Campaign export workflow.`,
     });
   }
 

@@ -1,3 +1,4 @@
+import { systemClock } from '../../core/clock.js';
 import type { Clock } from '../../core/clock.js';
 import type { OptOutFileSource } from '../../core/ports/opt-out-file-source.js';
 import type { OptOutDecision, OptOutFileRecord, OptOutStore } from '../../core/ports/opt-out-store.js';
@@ -148,7 +149,7 @@ export class OptOutStatusProvider {
   private readonly clock: Clock;
 
   constructor(private readonly options: OptOutStatusProviderOptions) {
-    this.clock = options.clock ?? { now: () => Date.now() };
+    this.clock = options.clock ?? systemClock;
   }
 
   async listDecisions(

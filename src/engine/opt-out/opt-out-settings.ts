@@ -1,3 +1,4 @@
+import { formatIso } from '../../core/clock.js';
 import type { CampaignOptOutAttribute, OptOutMode } from '../../core/opt-out-resolver.js';
 
 /** One mapped opt-out: a Dynamics boolean column and the Campaign attribute it pairs with. */
@@ -41,7 +42,7 @@ export function parseCampaignTime(value: unknown): number | null {
   const ms = Date.parse(value.replace(' ', 'T'));
   if (Number.isNaN(ms)) return null;
   // Reject values that JavaScript rolls over (Feb 30 → Mar 2).
-  const back = new Date(ms).toISOString();
+  const back = formatIso(ms);
   return back.slice(0, 19) === `${match[1]}-${match[2]}-${match[3]}T${match[4]}:${match[5]}:${match[6]}`
     ? ms
     : null;

@@ -1,3 +1,4 @@
+import { formatUtcDay } from '../../core/clock.js';
 import type { ErrorCode } from '../../core/error-catalogue.js';
 import type { Clock } from '../../core/clock.js';
 import { SyncError } from '../../core/errors.js';
@@ -21,7 +22,7 @@ export type StepResult =
   | { kind: 'fail'; code: ErrorCode; message: string };
 
 function utcDate(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  return formatUtcDay(ms);
 }
 
 function describeJob(job: PrivacyJobSummary): string {
