@@ -1,4 +1,4 @@
-import ssh2 from 'ssh2';
+import { generateEd25519KeyPair } from '../../emulators/campaign/sftp/sftp-host-key.js';
 
 /** A client key pair for SFTP tests. */
 export interface SftpTestKeyPair {
@@ -10,6 +10,6 @@ export interface SftpTestKeyPair {
 
 /** Generate a fresh ed25519 key pair (fast: about a millisecond). */
 export function generateSftpTestKeyPair(comment = 'dcsync-test'): SftpTestKeyPair {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  const pair = generateEd25519KeyPair(comment);
   return { privateKey: pair.private, publicKey: pair.public };
 }

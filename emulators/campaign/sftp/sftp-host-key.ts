@@ -41,10 +41,25 @@ export function fingerprintSshPublicKey(blob: Buffer): string {
   return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
 }
 
+/**
+ * A fresh ed25519 key pair that parses. ssh2's generator drops a leading zero byte of the public
+ * key (about 1 key in 300), which makes both halves unreadable: such a pair is generated again.
+ */
+export function generateEd25519KeyPair(comment: string): { private: string; public: string } {
+  for (;;) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    if (
+      !(ssh2.utils.parseKey(pair.public) instanceof Error) &&
+      !(ssh2.utils.parseKey(pair.private) instanceof Error)
+    )
+      return pair;
+  }
+}
+
 function readOrCreateHostKeyFile(file: string): string {
   if (existsSync(file)) return readFileSync(file, 'utf8');
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const generated = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'dcsync campaign sftp emulator' });
+  const generated = generateEd25519KeyPair('dcsync campaign sftp emulator');
   // Write aside, then hard-link into place: link fails if the file exists, so when two emulators
   // start together the loser reads the winner's key and nobody reads a half-written one.
   const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
