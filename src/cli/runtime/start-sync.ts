@@ -69,6 +69,14 @@ export async function createSyncEngine(
     ...(options.poll === undefined ? {} : { poll: options.poll }),
     ...(options.work === undefined ? {} : { work: options.work }),
   });
+  runtime.campaign.budget.onRateChange((change) =>
+    engine.events.emit('budget.changed', {
+      target: 'campaign',
+      callsPerSecond: change.callsPerSecond,
+      limit: change.limit,
+      reason: change.reason,
+    }),
+  );
   if (reporter) {
     const show = (p: ReadProgress): void =>
       reporter.update({

@@ -3,6 +3,13 @@ import { formatUtcDay, systemClock, type Clock } from '../../core/clock.js';
 import { RateLimitedError } from '../../core/errors.js';
 import type { AdobeCallGate, CallKind, CallOutcome } from '../adobe/adobe-call-gate.js';
 
+/** The adaptive rate moved: cut after trouble (`reason`), or back at the configured ceiling (null). */
+export interface RateChange {
+  callsPerSecond: number;
+  limit: number;
+  reason: string | null;
+}
+
 /** Timers the budget waits with; injectable so tests drive it with a manual clock. */
 export interface BudgetScheduler {
   setTimeout(callback: () => void, ms: number): unknown;
@@ -123,6 +130,7 @@ export class CallBudget implements AdobeCallGate {
   private lastCut = Number.NEGATIVE_INFINITY;
   private pausedUntil = 0;
   private rateCuts = 0;
+  private readonly rateListeners: ((change: RateChange) => void)[] = [];
   private lastTrouble: { at: number; reason: string } | null = null;
   /** Start times of granted calls (oldest first); entries before `recentHead` are older than a second. */
   private recent: number[] = [];
@@ -220,6 +228,7 @@ export class CallBudget implements AdobeCallGate {
     if (now - this.lastCut < this.adaptive.cooldownMs) return;
     this.lastCut = now;
     this.rate = Math.max(this.adaptive.minCallsPerSecond, this.rate * this.adaptive.decreaseFactor);
+    this.announce(reason);
     this.tokens = Math.min(this.tokens, 1);
     this.rateCuts++;
   }
@@ -350,12 +359,23 @@ export class CallBudget implements AdobeCallGate {
     );
   }
 
+  /** Listen to the adaptive rate: each cut (with its reason) and its return to the ceiling (reason null). */
+  onRateChange(listener: (change: RateChange) => void): void {
+    this.rateListeners.push(listener);
+  }
+
+  private announce(reason: string | null): void {
+    for (const listener of this.rateListeners)
+      listener({ callsPerSecond: this.rate, limit: this.limit, reason });
+  }
+
   private refill(now: number): void {
     if (this.adaptive.enabled && this.rate < this.limit && now > this.lastIncrease) {
       this.rate = Math.min(
         this.limit,
         this.rate + (this.adaptive.increasePerSecond * (now - this.lastIncrease)) / 1000,
       );
+      if (this.rate === this.limit) this.announce(null);
     }
     this.lastIncrease = Math.max(this.lastIncrease, now);
     if (now > this.lastRefill) {

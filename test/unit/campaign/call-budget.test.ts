@@ -94,6 +94,8 @@ describe('CallBudget pacing', () => {
 
   it('halves the rate on 429 and 5xx (once per cooldown) and recovers linearly to the limit', async () => {
     const { budget, scheduler } = buildBudget({ callsPerSecond: 100 });
+    const changes: { callsPerSecond: number; reason: string | null }[] = [];
+    budget.onRateChange(({ callsPerSecond, reason }) => changes.push({ callsPerSecond, reason }));
     expect(budget.usage().currentCallsPerSecond).toBe(100);
     budget.record({ status: 429, latencyMs: 20 });
     expect(budget.usage().currentCallsPerSecond).toBe(50);
@@ -110,6 +112,12 @@ describe('CallBudget pacing', () => {
     await scheduler.advance(20_000);
     expect(budget.usage().currentCallsPerSecond).toBe(100);
     expect(budget.usage().rateCuts).toBe(2);
+    // Each cut and the return to the ceiling are announced (the engine's budget.changed event).
+    expect(changes).toEqual([
+      { callsPerSecond: 50, reason: 'HTTP 429' },
+      { callsPerSecond: 25, reason: 'HTTP 500' },
+      { callsPerSecond: 100, reason: null },
+    ]);
   });
 
   it('slows the calls it grants after trouble and speeds up again', async () => {

@@ -251,3 +251,59 @@ describe('WorkRunner over flows as data', () => {
     ]);
   });
 });
+
+describe('Parking', () => {
+  it('judges staged changes of parked records by the flow’s policy, and sweeps what no event settles', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 11, 1));
+    const store = await openStateStore('sqlite::memory:', { clock });
+    try {
+      // A delete drops a parked record; a change that names no parent unparks it; others keep waiting.
+      const policy: ParkingPolicy = {
+        parentFlows: ['parents'],
+        judge: (_key, payload) => {
+          const value = valueSchema.safeParse(payload);
+          if (!value.success) return Promise.resolve('unpark');
+          return Promise.resolve(value.data.value < 0 ? 'drop' : value.data.parent ? 'keep' : 'unpark');
+        },
+      };
+      const flows = new FlowRegistry([{ ...buildFlows(new FakeSink(), store.keyMap)[1]!, parking: policy }]);
+      const parking = new Parking(store, flows);
+      const parent = { flow: 'parents', recordKey: 'p1' };
+      for (const key of ['a', 'b', 'c']) {
+        await store.queue.enqueue([
+          { flow: 'children', recordKey: key, payload: { value: 1, parent: 'p1' } },
+        ]);
+        const [item] = await store.queue.lease({
+          owner: 'w',
+          limit: 1,
+          leaseMs: 60_000,
+          flows: ['children'],
+        });
+        expect(await parking.park(item!, 'w', parent, 'parent missing')).toBe(true);
+      }
+      expect(await store.parked.count('children')).toBe(3);
+
+      const outcomes = await parking.stage(
+        'children',
+        [
+          { flow: 'children', recordKey: 'a', payload: { value: -1, parent: 'p1' } },
+          { flow: 'children', recordKey: 'b', payload: { value: 2, parent: null } },
+          { flow: 'children', recordKey: 'c', payload: { value: 3, parent: 'p1' } },
+        ],
+        (items) => store.queue.enqueue(items),
+      );
+      // a: dropped, never staged; b: unparked and queued; c: folded into its parked state.
+      expect(outcomes).toEqual(['queued', 'folded-into-parked']);
+      expect(await store.parked.get('children', 'a')).toBeNull();
+      expect((await store.queue.itemsForKey('children', 'b')).map((i) => i.state)).toEqual(['queued']);
+      expect((await store.parked.get('children', 'c'))?.payload).toEqual({ value: 3, parent: 'p1' });
+
+      // The policy now lets c go (as when its parent landed while no event said so): a sweep releases it.
+      policy.judge = () => Promise.resolve('unpark');
+      expect(await parking.sweep('children')).toEqual({ dropped: 0, released: 1 });
+      expect(await store.parked.count()).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+});
