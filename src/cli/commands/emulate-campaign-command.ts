@@ -5,10 +5,10 @@ import {
   type CampaignEmulatorOptions,
 } from '../../../emulators/campaign/campaign-emulator.js';
 import type { CliContext } from '../cli-context.js';
+import { nonNegativeInt as count } from '../option-parsers.js';
 import {
   addEmulatorServerOptions,
   emulatorServerOptions,
-  nonNegativeInteger as count,
   serveUntilStopped,
   type EmulatorServerFlags,
 } from './emulate-common.js';

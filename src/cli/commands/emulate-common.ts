@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 
@@ -14,16 +14,6 @@ export interface EmulatorServerFlags {
   caOut?: string;
   insecureHttp?: boolean;
   adminKey?: string;
-}
-
-/** A commander parser for a non-negative integer option. */
-export function nonNegativeInteger(name: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0)
-      throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-    return n;
-  };
 }
 
 /** Add the TLS and admin-key options both emulators share. */

@@ -4,10 +4,10 @@ import {
   type DynamicsEmulatorOptions,
 } from '../../../emulators/dynamics/dynamics-emulator.js';
 import type { CliContext } from '../cli-context.js';
+import { nonNegativeInt as integer } from '../option-parsers.js';
 import {
   addEmulatorServerOptions,
   emulatorServerOptions,
-  nonNegativeInteger as integer,
   serveUntilStopped,
   type EmulatorServerFlags,
 } from './emulate-common.js';
