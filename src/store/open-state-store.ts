@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { systemClock, type Clock } from '../core/clock.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, StoreError } from '../core/errors.js';
 import type { StateStore } from '../core/ports/state-store.js';
 import { PostgresStateStore } from './postgres/postgres-state-store.js';
 import { SqliteStateStore } from './sqlite/sqlite-state-store.js';
@@ -17,6 +17,13 @@ export interface OpenStateStoreOptions {
   busyTimeoutMs?: number | undefined;
   /** Apply pending migrations before returning. @default true */
   migrate?: boolean | undefined;
+  /**
+   * SQLite only: what to do when the file does not exist — `create` it (and its directories),
+   * `fail` with STORE_NOT_FOUND (commands that only read), or open an `empty` in-memory store in
+   * its place (`plan` before the first run). Nothing is written to disk unless `create`.
+   * @default 'create'
+   */
+  ifMissing?: 'create' | 'fail' | 'empty' | undefined;
 }
 
 const acceptedForms =
@@ -24,7 +31,9 @@ const acceptedForms =
 
 /**
  * Open the State store named by `store.url`:
- * - `sqlite:<path>` — a file, relative to the working directory; parent directories are created;
+ * - `sqlite:<path>` — a file, relative to the working directory (the configuration loader has
+ *   already made it relative to the configuration file); parent directories are created unless
+ *   `ifMissing` says otherwise;
  * - `sqlite::memory:` — a private in-memory database (tests, `plan`);
  * - `postgres://…` or `postgresql://…` — a PostgreSQL database (scale-out).
  *
@@ -56,6 +65,13 @@ function createStateStore(url: string, options: OpenStateStoreOptions, clock: Cl
     }
     if (path === ':memory:') return new SqliteStateStore({ filename: ':memory:', clock });
     const filename = resolve(path);
+    if (options.ifMissing !== undefined && options.ifMissing !== 'create' && !existsSync(filename)) {
+      if (options.ifMissing === 'empty') return new SqliteStateStore({ filename: ':memory:', clock });
+      throw new StoreError(
+        'STORE_NOT_FOUND',
+        `no state store at ${filename}: has \`dcsync run\` ever run with this config?`,
+      );
+    }
     try {
       mkdirSync(dirname(filename), { recursive: true });
     } catch (error) {

@@ -15,6 +15,7 @@ import type { CampaignSeedInput } from '../../../emulators/campaign/campaign-see
 import { parseSeedFile } from '../../../emulators/dynamics/schema/seed-file.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
+import { nonNegativeInt, portNumber, positiveInt } from '../option-parsers.js';
 import { loadConfigForCommand } from '../runtime/load-config-for-command.js';
 import { openSyncRuntime, type SyncRuntime } from '../runtime/sync-runtime.js';
 import { createSyncService, type SyncService } from '../runtime/start-service.js';
@@ -304,13 +305,18 @@ export function registerDemoCommand(program: Command, context: CliContext): void
     .option(
       '-p, --port <port>',
       'HTTP port of the dashboard and API (0 picks a free one)',
-      (v) => Number(v),
+      portNumber('--port'),
       8080,
     )
     .option('--data-dir <dir>', 'where the demo keeps its state (wiped at start)', './data/demo')
-    .option('--contacts <n>', 'contacts generated in the Dataverse emulator', (v) => Number(v), 10_000)
-    .option('--seed <n>', 'seed of the sample data', (v) => Number(v), 1)
-    .option('--rate <n>', 'live changes per second', (v) => Number(v), 2)
+    .option(
+      '--contacts <n>',
+      'contacts generated in the Dataverse emulator',
+      positiveInt('--contacts', 1_000_000),
+      10_000,
+    )
+    .option('--seed <n>', 'seed of the sample data', nonNegativeInt('--seed'), 1)
+    .option('--rate <n>', 'live changes per second', nonNegativeInt('--rate', 10_000), 2)
     .option('--no-trickle', 'no live changes')
     .option('--until-idle', 'exit once the initial load is done; print a JSON summary')
     .action(async (options: DemoOptions) => {

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import type { DeadLetter, DeadLetterFilter, StateStore } from '../../core/ports/state-store.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
-import { withCommandRuntime } from '../runtime/load-config-for-command.js';
+import { positiveInt } from '../option-parsers.js';
+import { withExistingStore } from '../runtime/load-config-for-command.js';
 
 interface DlqOptions {
   config: string;
@@ -42,7 +43,7 @@ function withStore<T>(
   context: CliContext,
   fn: (store: StateStore, clock: Clock) => Promise<T>,
 ): Promise<T> {
-  return withCommandRuntime(options.config, context, (runtime) => fn(runtime.store, runtime.clock));
+  return withExistingStore(options.config, context, (runtime) => fn(runtime.store, runtime.clock));
 }
 
 async function selectedIds(
@@ -69,17 +70,18 @@ export function registerDlqCommand(program: Command, context: CliContext): void 
   common(
     dlq
       .command('list')
-      .description('list dead letters (oldest first), with code, reason, attempts and last failure'),
+      .description('list dead letters (newest first), with code, reason, attempts and last failure'),
   )
-    .option('--limit <n>', 'page size (max 1000)', (v) => Number(v), 50)
+    .option('--limit <n>', 'page size (max 1000)', positiveInt('--limit', 1000), 50)
     .option('--cursor <cursor>', 'continue after a previous page')
     .option('--json', 'print JSON')
     .action(async (options: DlqOptions) => {
       await withStore(options, context, async (store) => {
-        const page = await store.deadLetters.list(filterOf(options), {
-          cursor: options.cursor,
-          limit: Math.min(1000, options.limit),
-        });
+        const page = await store.deadLetters.list(
+          filterOf(options),
+          { cursor: options.cursor, limit: options.limit },
+          { newestFirst: true },
+        );
         const total = await store.deadLetters.count(filterOf(options));
         if (options.json) {
           // Payloads hold personal data: never printed by the CLI.

@@ -9,7 +9,8 @@ import type { OptOutDecision, OptOutFileRecord } from '../../core/ports/opt-out-
 import { readOptOutFileProblems, readOptOutFreshness } from '../../engine/opt-out/opt-out-file-problems.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
-import { withCommandRuntime } from '../runtime/load-config-for-command.js';
+import { positiveInt } from '../option-parsers.js';
+import { withCommandRuntime, withExistingStore } from '../runtime/load-config-for-command.js';
 import { LogAlertSink } from '../runtime/log-alert-sink.js';
 import {
   createOptOutIngestor,
@@ -177,7 +178,7 @@ export async function runOptOutDecisions(
   options: CommonOptions & { contact: string; limit: number; cursor?: string },
   context: CliContext,
 ): Promise<number> {
-  return withCommandRuntime(options.config, context, async (runtime) => {
+  return withExistingStore(options.config, context, async (runtime) => {
     const page = await runtime.store.optOut.listDecisions(
       { recordKey: options.contact.toLowerCase() },
       { limit: options.limit, ...(options.cursor ? { cursor: options.cursor } : {}) },
@@ -216,7 +217,7 @@ export async function runOptOutFiles(
   options: CommonOptions & { limit: number },
   context: CliContext,
 ): Promise<number> {
-  return withCommandRuntime(options.config, context, async (runtime) => {
+  return withExistingStore(options.config, context, async (runtime) => {
     const files = await runtime.store.optOut.listFiles({ limit: options.limit });
     const freshness = await readOptOutFreshness(
       runtime.store,
@@ -277,7 +278,7 @@ export async function runOptOutQuarantine(
   options: CommonOptions & { file?: string; all?: boolean; limit: number; cursor?: string },
   context: CliContext,
 ): Promise<number> {
-  return withCommandRuntime(options.config, context, async (runtime) => {
+  return withExistingStore(options.config, context, async (runtime) => {
     const page = await runtime.store.optOut.listQuarantine(
       { fileName: options.file, open: options.all !== true },
       { limit: options.limit, ...(options.cursor ? { cursor: options.cursor } : {}) },
@@ -310,7 +311,7 @@ export async function runOptOutDismiss(
   options: CommonOptions & { file: string; lines?: number[] },
   context: CliContext,
 ): Promise<number> {
-  return withCommandRuntime(options.config, context, async (runtime) => {
+  return withExistingStore(options.config, context, async (runtime) => {
     const name = basename(options.file);
     let dismissed: string[];
     if (options.lines) {
@@ -334,13 +335,6 @@ export async function runOptOutDismiss(
       );
     return dismissed.length === 0 ? exitCodes.usage : exitCodes.ok;
   });
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 1000)
-    throw new Error(`expected a whole number 1-1000, got ${value}`);
-  return n;
 }
 
 /** `dcsync optout ingest|decisions|files|quarantine|dismiss`. */
@@ -369,7 +363,7 @@ export function registerOptOutCommand(program: Command, context: CliContext): vo
     .requiredOption('-c, --config <file>', 'YAML configuration file')
     .option('--file <name>', 'only this export file')
     .option('--all', 'also the lines already re-applied or dismissed')
-    .option('--limit <n>', 'lines per page', positiveInt, 100)
+    .option('--limit <n>', 'lines per page', positiveInt('--limit', 1000), 100)
     .option('--cursor <cursor>', 'next page')
     .option('--json', 'print JSON')
     .action(
@@ -392,7 +386,7 @@ export function registerOptOutCommand(program: Command, context: CliContext): vo
     .description('opt-out decisions of one contact, newest first')
     .requiredOption('-c, --config <file>', 'YAML configuration file')
     .requiredOption('--contact <id>', 'Dynamics contact id')
-    .option('--limit <n>', 'decisions per page', positiveInt, 100)
+    .option('--limit <n>', 'decisions per page', positiveInt('--limit', 1000), 100)
     .option('--cursor <cursor>', 'next page')
     .option('--json', 'print JSON')
     .action(async (options: CommonOptions & { contact: string; limit: number; cursor?: string }) => {
@@ -400,9 +394,9 @@ export function registerOptOutCommand(program: Command, context: CliContext): vo
     });
   optout
     .command('files')
-    .description('processed export files, SFTP usage against the quota, and export freshness')
+    .description('processed export files (newest first), SFTP usage against the quota, and export freshness')
     .requiredOption('-c, --config <file>', 'YAML configuration file')
-    .option('--limit <n>', 'files to list', positiveInt, 50)
+    .option('--limit <n>', 'files to list', positiveInt('--limit', 1000), 50)
     .option('--json', 'print JSON')
     .action(async (options: CommonOptions & { limit: number }) => {
       context.setExitCode(await runOptOutFiles(options, context));

@@ -5,8 +5,9 @@ import type { ParkedItem } from '../../core/ports/state-store.js';
 import { NO_PARENT_KEY } from '../../engine/records/link-resolver.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
+import { positiveInt } from '../option-parsers.js';
 import { resolveFlowId } from '../runtime/build-flows.js';
-import { loadConfigForCommand, withCommandRuntime } from '../runtime/load-config-for-command.js';
+import { loadConfigForCommand, withExistingStore } from '../runtime/load-config-for-command.js';
 
 /** Options of `dcsync parked list`. */
 export interface ParkedListOptions {
@@ -48,7 +49,7 @@ export async function runParkedList(options: ParkedListOptions, context: CliCont
     flow = resolveFlowId(config, options.flow) ?? undefined;
     if (!flow) throw new ConfigError(`no enabled flow "${options.flow}"`);
   }
-  return withCommandRuntime(config, context, async (runtime) => {
+  return withExistingStore(config, context, async (runtime) => {
     const filter = flow === undefined ? {} : { flow };
     const [page, total] = await Promise.all([
       runtime.store.parked.list(filter, { cursor: options.cursor, limit: options.limit ?? 50 }),
@@ -73,10 +74,10 @@ export function registerParkedCommand(program: Command, context: CliContext): vo
     .description('children waiting for their parent record to land in Campaign');
   parked
     .command('list')
-    .description('list parked records with the key of the parent each waits for')
+    .description('list parked records (longest waiting first) with the key of the parent each waits for')
     .requiredOption('-c, --config <file>', 'YAML configuration file')
     .option('--flow <flow>', 'only this flow (flow id such as table:new_order, or the table name)')
-    .option('--limit <n>', 'page size (max 1000)', (v) => Number(v), 50)
+    .option('--limit <n>', 'page size (max 1000)', positiveInt('--limit', 1000), 50)
     .option('--cursor <cursor>', 'continue after a previous page')
     .option('--json', 'print JSON')
     .action(async (options: ParkedListOptions) => {

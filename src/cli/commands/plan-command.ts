@@ -4,9 +4,10 @@ import type { JsonObject } from '../../core/json.js';
 import { planFlow, type SyncPlan } from '../../engine/sync-planner.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
+import { positiveInt } from '../option-parsers.js';
 import { ProgressReporter } from '../progress-reporter.js';
 import { buildRecordFlows } from '../runtime/build-flows.js';
-import { loadConfigForCommand, withCommandRuntime } from '../runtime/load-config-for-command.js';
+import { loadConfigForCommand, withStoreOrEmpty } from '../runtime/load-config-for-command.js';
 
 function formatPlan(plan: SyncPlan): string {
   const c = plan.counts;
@@ -38,7 +39,7 @@ export async function runPlan(
   context: CliContext,
 ): Promise<number> {
   const config = loadConfigForCommand(options.config, context);
-  return withCommandRuntime(config, context, async (runtime) => {
+  return withStoreOrEmpty(config, context, async (runtime) => {
     const flows = await buildRecordFlows(runtime);
     const reporter = new ProgressReporter({
       stream: context.err,
@@ -83,7 +84,7 @@ export function registerPlanCommand(program: Command, context: CliContext): void
     .description('dry run: what a sync would create, update, adopt, delete and leave alone (writes nothing)')
     .requiredOption('-c, --config <file>', 'YAML configuration file')
     .option('--json', 'print JSON')
-    .option('--samples <n>', 'ids shown per category', (v) => Number(v), 5)
+    .option('--samples <n>', 'ids shown per category', positiveInt('--samples', 1000), 5)
     .action(async (options: { config: string; json?: boolean; samples: number }) => {
       context.setExitCode(await runPlan(options, context));
     });

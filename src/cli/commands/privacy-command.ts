@@ -6,7 +6,8 @@ import type { PrivacyRequest, PrivacyStepEntry } from '../../core/ports/privacy-
 import { privacyRequestStates } from '../../core/ports/privacy-store.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
-import { withCommandRuntime } from '../runtime/load-config-for-command.js';
+import { positiveInt } from '../option-parsers.js';
+import { withCommandRuntime, withExistingStore } from '../runtime/load-config-for-command.js';
 import { openPrivacyRuntime } from '../runtime/privacy-runtime.js';
 
 interface CommonOptions {
@@ -22,7 +23,8 @@ interface DeleteOptions extends CommonOptions {
 
 interface ListOptions extends CommonOptions {
   state?: string;
-  limit?: string;
+  limit?: number;
+  json?: boolean;
 }
 
 function whoAsked(explicit: string | undefined, env: NodeJS.ProcessEnv): string {
@@ -118,7 +120,7 @@ export function runPrivacyStatus(
   id: string | undefined,
   context: CliContext,
 ): Promise<number> {
-  return withCommandRuntime(options.config, context, async (runtime) => {
+  return withExistingStore(options.config, context, async (runtime) => {
     const { privacy } = runtime.store;
     if (id === undefined) {
       const active = [
@@ -138,19 +140,41 @@ export function runPrivacyStatus(
   });
 }
 
-/** `dcsync privacy list`: requests, newest first. */
+/** One line per request: id, state and step, contact, regulation, who asked, when, last change. */
+export function formatPrivacyRequests(requests: readonly PrivacyRequest[]): string {
+  return requests
+    .map((r) =>
+      [
+        r.id,
+        r.type,
+        r.state,
+        `step ${r.step}`,
+        `contact ${r.contactKey}`,
+        r.regulation,
+        `by ${r.requestedBy}`,
+        `created ${formatIso(r.createdAt)}`,
+        `updated ${formatIso(r.updatedAt)}`,
+        ...(r.errorCode ? [`error ${r.errorCode}`] : []),
+      ].join('\t'),
+    )
+    .join('\n');
+}
+
+/** `dcsync privacy list`: requests, newest first; a text table, or JSON with `--json`. */
 export function runPrivacyList(options: ListOptions, context: CliContext): Promise<number> {
-  const limit = options.limit === undefined ? 100 : Number(options.limit);
-  if (!Number.isInteger(limit) || limit < 1) {
-    context.err.write('dcsync: --limit must be a positive whole number\n');
-    return Promise.resolve(exitCodes.usage);
-  }
-  return withCommandRuntime(options.config, context, async (runtime) => {
+  return withExistingStore(options.config, context, async (runtime) => {
     const page = await runtime.store.privacy.list(
       options.state ? { state: options.state as PrivacyRequest['state'] } : {},
-      { limit },
+      { limit: options.limit ?? 100 },
     );
-    printJson(context, { requests: page.items.map((r) => viewOf(r)), more: page.nextCursor !== null });
+    if (options.json) {
+      printJson(context, { requests: page.items.map((r) => viewOf(r)), more: page.nextCursor !== null });
+      return exitCodes.ok;
+    }
+    context.out.write(`${page.items.length} privacy request(s)${options.state ? ` ${options.state}` : ''}\n`);
+    if (page.items.length > 0)
+      context.out.write(`${context.redactor.scrub(formatPrivacyRequests(page.items))}\n`);
+    if (page.nextCursor) context.out.write(`more: raise --limit (at most 1000)\n`);
     return exitCodes.ok;
   });
 }
@@ -207,7 +231,8 @@ export function registerPrivacyCommand(program: Command, context: CliContext): v
     .description('privacy requests, newest first')
     .requiredOption('-c, --config <file>', 'YAML configuration file')
     .addOption(new Option('--state <state>', 'only requests in this state').choices(privacyRequestStates))
-    .option('--limit <n>', 'at most this many (default 100)')
+    .option('--limit <n>', 'at most this many (max 1000)', positiveInt('--limit', 1000), 100)
+    .option('--json', 'print JSON')
     .action(async (options: ListOptions) => {
       context.setExitCode(await runPrivacyList(options, context));
     });

@@ -10,7 +10,7 @@ import {
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { configuredFlows } from '../runtime/build-flows.js';
-import { loadConfigForCommand, withCommandRuntime } from '../runtime/load-config-for-command.js';
+import { loadConfigForCommand, withExistingStore } from '../runtime/load-config-for-command.js';
 
 function ago(ms: number | null | undefined, now: number): string {
   if (ms === null || ms === undefined) return 'never';
@@ -120,7 +120,7 @@ export async function runStatus(
   context: CliContext,
 ): Promise<number> {
   const config = loadConfigForCommand(options.config, context);
-  return withCommandRuntime(config, context, async (runtime) => {
+  return withExistingStore(config, context, async (runtime) => {
     const flows = await collectFlowStatuses(runtime.store, runtime.clock, configuredFlows(config));
     const heartbeats = await readHeartbeats(runtime.store, runtime.clock);
     const now = runtime.clock.now();

@@ -24,6 +24,19 @@ export function loadConfigForCommand(path: string, context: CliContext): Resolve
   return loaded.config;
 }
 
+/** How a command uses the state store. */
+export interface CommandStoreUse {
+  /**
+   * `create` (default) creates a missing SQLite store; `existing` fails with STORE_NOT_FOUND
+   * instead (commands that read, or change what a run left: they must not leave an empty store
+   * behind); `existing-or-empty` reads an empty in-memory store in its place (`plan` before the
+   * first run).
+   */
+  store?: 'create' | 'existing' | 'existing-or-empty';
+}
+
+const ifMissingByUse = { create: 'create', existing: 'fail', 'existing-or-empty': 'empty' } as const;
+
 /**
  * Load the configuration of a command (unless given loaded), open the runtime with logs on stderr (stdout carries only
  * the command's answer), run `fn`, and close the runtime whatever happens.
@@ -32,13 +45,38 @@ export async function withCommandRuntime<T>(
   configOrPath: string | ResolvedConfig,
   context: CliContext,
   fn: (runtime: SyncRuntime) => Promise<T>,
+  use: CommandStoreUse = {},
 ): Promise<T> {
   const config =
     typeof configOrPath === 'string' ? loadConfigForCommand(configOrPath, context) : configOrPath;
-  const runtime = await openSyncRuntime(config, context.redactor, { logDestination: context.err });
+  const runtime = await openSyncRuntime(config, context.redactor, {
+    logDestination: context.err,
+    storeIfMissing: ifMissingByUse[use.store ?? 'create'],
+  });
   try {
     return await fn(runtime);
   } finally {
     await runtime.close();
   }
+}
+
+/**
+ * {@link withCommandRuntime} for commands that read what a run left (or change only that): a
+ * missing SQLite store is STORE_NOT_FOUND (exit code 5), never an empty file left behind.
+ */
+export function withExistingStore<T>(
+  configOrPath: string | ResolvedConfig,
+  context: CliContext,
+  fn: (runtime: SyncRuntime) => Promise<T>,
+): Promise<T> {
+  return withCommandRuntime(configOrPath, context, fn, { store: 'existing' });
+}
+
+/** {@link withCommandRuntime} for `plan`: a missing SQLite store reads as an empty one, in memory. */
+export function withStoreOrEmpty<T>(
+  configOrPath: string | ResolvedConfig,
+  context: CliContext,
+  fn: (runtime: SyncRuntime) => Promise<T>,
+): Promise<T> {
+  return withCommandRuntime(configOrPath, context, fn, { store: 'existing-or-empty' });
 }

@@ -9,7 +9,7 @@ import { DynamicsMetadataReader } from '../../connectors/dynamics/dynamics-metad
 import { DynamicsRecordWriter } from '../../connectors/dynamics/dynamics-record-writer.js';
 import { CallBudget } from '../../connectors/campaign/call-budget.js';
 import { CampaignClient } from '../../connectors/campaign/campaign-client.js';
-import { openStateStore } from '../../store/open-state-store.js';
+import { openStateStore, type OpenStateStoreOptions } from '../../store/open-state-store.js';
 import { Registry } from 'prom-client';
 import { CallMetricsCounter } from '../../server/metrics/call-metrics.js';
 import type { CallMetrics } from '../../core/ports/call-metrics.js';
@@ -48,6 +48,8 @@ export interface OpenRuntimeOptions {
   logLevel?: string;
   /** Open the store without running migrations. @default false */
   skipMigrations?: boolean;
+  /** A missing SQLite store: create it, fail (read-only commands) or read an empty one. @default 'create' */
+  storeIfMissing?: OpenStateStoreOptions['ifMissing'];
 }
 
 function plain(value: string | Secret): string {
@@ -85,6 +87,7 @@ export async function openSyncRuntime(
     ...(config.store.schema ? { schema: config.store.schema } : {}),
     busyTimeoutMs: config.store.busyTimeoutMs,
     migrate: !options.skipMigrations,
+    ifMissing: options.storeIfMissing,
   });
   const metricsRegistry = new Registry();
   const callMetrics = new CallMetricsCounter(metricsRegistry);

@@ -10,6 +10,13 @@ export const storeErrors = {
       meaning: 'The store refused a value it was given (an empty text, an unknown lane, a bad number or id).',
       remedy: 'Through the API: fix the request. Otherwise a bug in the caller; report it with the message.',
     },
+    STORE_NOT_FOUND: {
+      kind: 'not-found',
+      meaning:
+        'A command that only reads the state store found no SQLite file at `store.url`; it does not create one.',
+      remedy:
+        'Check `--config` names the configuration the sync runs with (a relative `sqlite:` path is relative to that file), or run `dcsync run` first.',
+    },
     STORE_INVALID_CURSOR: {
       kind: 'invalid',
       meaning: 'A page cursor that this store did not issue.',

@@ -285,8 +285,14 @@ export interface DeadLetterFilter {
   code?: string | undefined;
 }
 
+/** Order of a dead-letter list: by when each was first dead-lettered (its id). */
+export interface DeadLetterListOrder {
+  /** Newest first (the CLI's `dlq list`). @default false — oldest first */
+  newestFirst?: boolean | undefined;
+}
+
 export interface DeadLetterStore {
-  list(filter: DeadLetterFilter, page: PageRequest): Promise<Page<DeadLetter>>;
+  list(filter: DeadLetterFilter, page: PageRequest, order?: DeadLetterListOrder): Promise<Page<DeadLetter>>;
   count(filter?: DeadLetterFilter): Promise<number>;
   /** Counts per flow and code, for the dashboard and metrics. */
   countByCode(): Promise<{ flow: string; code: string; count: number }[]>;

@@ -1,6 +1,7 @@
 import type {
   DeadLetter,
   DeadLetterFilter,
+  DeadLetterListOrder,
   DeadLetterStore,
   Page,
   PageRequest,
@@ -33,7 +34,11 @@ const idsPerStatement = 500;
 export class SqlDeadLetterStore implements DeadLetterStore {
   constructor(private readonly ctx: SqlStoreContext) {}
 
-  list(filter: DeadLetterFilter, page: PageRequest): Promise<Page<DeadLetter>> {
+  list(
+    filter: DeadLetterFilter,
+    page: PageRequest,
+    order: DeadLetterListOrder = {},
+  ): Promise<Page<DeadLetter>> {
     return selectPage(
       this.ctx.driver,
       {
@@ -41,6 +46,7 @@ export class SqlDeadLetterStore implements DeadLetterStore {
         table: 'dead_letters',
         columns: deadLetterColumns,
         where: deadLetterWhere(filter),
+        newestFirst: order.newestFirst === true,
       },
       page,
       toDeadLetter,
