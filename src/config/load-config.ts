@@ -28,7 +28,7 @@ export interface LoadConfigOptions {
 
 /** Options for {@link parseConfigText}. */
 export interface ParseConfigTextOptions extends LoadConfigOptions {
-  /** Folder that relative `file:` references and `caFile` paths are resolved against. @default process.cwd() */
+  /** Folder that relative `file:` references, `caFile` paths and `sqlite:` store paths are resolved against. @default process.cwd() */
   readonly baseDir?: string;
 }
 
@@ -161,6 +161,19 @@ function resolveCaFiles(
   return findings;
 }
 
+/**
+ * A relative `sqlite:` store path is relative to the configuration file's folder, as every other
+ * path in the file is: made absolute here, once, so every command finds the same store from any
+ * working directory. `sqlite::memory:` and PostgreSQL URLs are left as they are.
+ */
+function resolveSqlitePath(config: Record<string, unknown>, baseDir: string): void {
+  const store = config.store as { url?: unknown } | undefined;
+  if (typeof store?.url !== 'string' || !store.url.startsWith('sqlite:')) return;
+  const path = store.url.slice('sqlite:'.length);
+  if (path === '' || path === ':memory:' || path.startsWith('//') || isAbsolute(path)) return;
+  store.url = `sqlite:${resolve(baseDir, path)}`;
+}
+
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -233,6 +246,7 @@ export function parseConfigText(
   });
   const config = resolved.value as Record<string, unknown>;
   const fileFindings = resolveCaFiles(config, baseDir, resolveSecrets, locate);
+  resolveSqlitePath(config, baseDir);
   return finish(
     [...syntax, ...schemaFindings, ...lintFindings, ...resolved.findings, ...fileFindings],
     parsed.success ? config : undefined,
@@ -241,7 +255,7 @@ export function parseConfigText(
 
 /**
  * Load the configuration file at `path`: YAML → schema → semantic lint → secrets. Relative
- * `file:` references and `caFile` paths are resolved against the file's folder.
+ * `file:` references, `caFile` paths and a `sqlite:` store path are resolved against the file's folder.
  */
 export function loadConfig(path: string, options: LoadConfigOptions): ConfigLoadResult {
   let text: string;

@@ -1,6 +1,6 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigFinding } from '../../../src/config/config-finding.js';
 import { loadConfig, parseConfigText, type ConfigLoadResult } from '../../../src/config/load-config.js';
@@ -50,7 +50,8 @@ describe('loadConfig', () => {
     expect(config.campaign.profileResource).toBe('profileAndServicesExt');
     expect(config.campaign.externalIdFilter).toBe('byExternalId');
     expect(config.campaign.budget.adaptive).toBe(true);
-    expect(config.store.url).toBe('sqlite:./data/state.db');
+    // Relative to the file's folder (parseConfigText's baseDir, here the working directory).
+    expect(config.store.url).toBe(`sqlite:${resolve('data/state.db')}`);
     expect(config.engine).toEqual({
       workers: 8,
       leaseMs: 60_000,
@@ -239,6 +240,27 @@ describe('loadConfig', () => {
       }),
     ]);
     expect(redactor.scrub('leak b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAA')).toBe('leak [redacted]');
+  });
+
+  it('resolves a relative sqlite: store path against the configuration file, not the working directory', () => {
+    const folder = join(dir, 'relative-store');
+    mkdirSync(folder, { recursive: true });
+    const file = join(folder, 'sync.yaml');
+    writeFileSync(file, `${minimalConfigYaml}\nstore: { url: "sqlite:./state/sync.db" }\n`);
+    expect(process.cwd()).not.toBe(folder);
+    const config = configOf(loadConfig(file, { env: buildTestEnv(), redactor: new Redactor() }));
+    expect(config.store.url).toBe(`sqlite:${join(folder, 'state', 'sync.db')}`);
+    // Absolute paths, the in-memory store and PostgreSQL are left as written.
+    for (const url of [
+      `sqlite:${join(tmpdir(), 'abs.db')}`,
+      'sqlite::memory:',
+      'postgres://dcsync@db/dcsync',
+    ]) {
+      writeFileSync(file, `${minimalConfigYaml}\nstore: { url: "${url}" }\n`);
+      expect(configOf(loadConfig(file, { env: buildTestEnv(), redactor: new Redactor() })).store.url).toBe(
+        url,
+      );
+    }
   });
 
   it('names an unreadable secret file', () => {
