@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, createWriteStream, mkdirSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
@@ -215,30 +215,23 @@ export async function runDemo(options: DemoOptions, context: CliContext): Promis
   let runtime: SyncRuntime | null = null;
   let service: SyncService | null = null;
   let trickle: NodeJS.Timeout | null = null;
+  // The terminal is for people: the sync's JSON log lines go to a file the banner names.
+  const logPath = join(dir, 'dcsync.log');
+  const logFile: WriteStream = createWriteStream(logPath, { flags: 'a', mode: 0o600 });
   try {
     const configPath = demoConfig(dir, dynamics, campaign, options.port);
     const demoContext: CliContext = { ...context, env };
     const config = loadConfigForCommand(configPath, demoContext);
-    runtime = await openSyncRuntime(config, context.redactor, { logDestination: context.err });
+    runtime = await openSyncRuntime(config, context.redactor, { logDestination: logFile });
     service = await createSyncService(runtime, {
       progressStream: context.err,
       listen: { host: '127.0.0.1', port: options.port },
       env,
     });
     const { engine } = service;
-    const url = service.url ?? '';
-    context.out.write(
-      [
-        '',
-        'dcsync demo is running.',
-        `Dashboard: ${url}/`,
-        `API:       ${url}/api/status`,
-        `Metrics:   ${url}/metrics`,
-        `Admin token: ${generatedToken ? token : '(from DCSYNC_ADMIN_TOKEN)'}`,
-        `Config:    ${configPath}`,
-        `Dataverse emulator: ${dynamics.url}   Campaign emulator: ${campaign.url}`,
-        '',
-      ].join('\n') + '\n',
+    // The banner is for people: stderr, so that stdout carries only the JSON summary of --until-idle.
+    context.err.write(
+      demoBanner({ url: service.url ?? '', token, generatedToken, configPath, logPath, dynamics, campaign }),
     );
     if (options.untilIdle) {
       const summary = await engine.runUntilIdle();
@@ -295,7 +288,49 @@ export async function runDemo(options: DemoOptions, context: CliContext): Promis
     await service?.stop();
     await runtime?.close();
     await Promise.allSettled([dynamics.close(), campaign.close()]);
+    await new Promise<void>((done) => logFile.end(done));
   }
+}
+
+/** Shell-quote a value for the `export` line (the token is base64url, but a chosen one may not be). */
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * What the demo serves, where its logs go, and how to point the CLI at it from a second terminal
+ * (the demo's configuration reads the admin token from DCSYNC_ADMIN_TOKEN, so every command needs it).
+ */
+export function demoBanner(parts: {
+  url: string;
+  token: string;
+  generatedToken: boolean;
+  configPath: string;
+  logPath: string;
+  dynamics: { url: string };
+  campaign: { url: string };
+}): string {
+  const exportLine = parts.generatedToken
+    ? `  export DCSYNC_ADMIN_TOKEN=${shellQuote(parts.token)}`
+    : '  export DCSYNC_ADMIN_TOKEN=…   (the value this shell already has)';
+  return (
+    [
+      '',
+      'dcsync demo is running.',
+      `Dashboard: ${parts.url}/`,
+      `API:       ${parts.url}/api/status`,
+      `Metrics:   ${parts.url}/metrics`,
+      `Admin token: ${parts.generatedToken ? parts.token : '(from DCSYNC_ADMIN_TOKEN)'}`,
+      `Config:    ${parts.configPath}`,
+      `Logs:      ${parts.logPath}`,
+      `Dataverse emulator: ${parts.dynamics.url}   Campaign emulator: ${parts.campaign.url}`,
+      '',
+      'In a second terminal, point the CLI at this demo:',
+      exportLine,
+      `  npx dcsync status --config ${shellQuote(parts.configPath)}`,
+      '',
+    ].join('\n') + '\n'
+  );
 }
 
 export function registerDemoCommand(program: Command, context: CliContext): void {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { formatIso } from '../../core/clock.js';
 import { collectFlowStatuses, type FlowStatus } from '../../engine/flow-status.js';
 import { readHeartbeats, type HeartbeatRecord } from '../../engine/process-heartbeat.js';
 import { assessHealth } from '../../engine/health/health-assessment.js';
@@ -50,12 +51,40 @@ export function readStatusProblems(
   return { source: 'store', at: now, problems };
 }
 
+/** How long a process's heartbeat counts as live (it beats every 5 s). */
+const heartbeatLiveMs = 30_000;
+
+/** Whether a sync process is reporting, and when one last did (null: none on record). */
+export interface SyncProcessState {
+  running: boolean;
+  lastSeenAt: number | null;
+}
+
+/** Live heartbeats mean a sync process runs; else the newest stale one says since when none has. */
+export function syncProcessState(all: readonly HeartbeatRecord[], now: number): SyncProcessState {
+  const lastSeenAt = all.reduce<number | null>(
+    (last, h) => (last === null || h.at > last ? h.at : last),
+    null,
+  );
+  return { running: all.some((h) => now - h.at <= heartbeatLiveMs), lastSeenAt };
+}
+
+/** A flow's state: paused by an operator, running, or stopped because no sync process reports. */
+function flowState(flow: FlowStatus, sync: SyncProcessState, now: number): string {
+  if (flow.control.status === 'paused') return `PAUSED (${flow.control.reason ?? 'by operator'})`;
+  if (sync.running) return 'running';
+  return sync.lastSeenAt === null
+    ? 'stopped (no sync process reporting)'
+    : `stopped (no sync process reporting since ${formatIso(sync.lastSeenAt)}, ${ago(sync.lastSeenAt, now)})`;
+}
+
 /** Human-readable status table. */
 export function formatStatus(
   flows: FlowStatus[],
   heartbeats: HeartbeatRecord[],
   now: number,
   health: StatusProblems,
+  sync: SyncProcessState = syncProcessState(heartbeats, now),
 ): string {
   const lines: string[] = [];
   if (health.problems.length === 0) lines.push('health: no problems');
@@ -71,8 +100,7 @@ export function formatStatus(
       );
   }
   for (const f of flows) {
-    const state = f.control.status === 'paused' ? `PAUSED (${f.control.reason ?? 'by operator'})` : 'running';
-    lines.push(`flow ${f.flow} (table ${f.table}): ${state}`);
+    lines.push(`flow ${f.flow} (table ${f.table}): ${flowState(f, sync, now)}`);
     lines.push(
       `  backlog ${f.backlog.queued} queued, ${f.backlog.leased} in flight (live ${f.backlog.live}, bulk ${f.backlog.bulk}); lag ${formatLag(f.lagMs)}`,
     );
@@ -122,16 +150,19 @@ export async function runStatus(
   const config = loadConfigForCommand(options.config, context);
   return withExistingStore(config, context, async (runtime) => {
     const flows = await collectFlowStatuses(runtime.store, runtime.clock, configuredFlows(config));
-    const heartbeats = await readHeartbeats(runtime.store, runtime.clock);
     const now = runtime.clock.now();
+    // Stale heartbeats too (a process killed without stopping leaves its last one): since when.
+    const all = await readHeartbeats(runtime.store, runtime.clock, Number.POSITIVE_INFINITY);
+    const sync = syncProcessState(all, now);
+    const heartbeats = all.filter((h) => now - h.at <= heartbeatLiveMs);
     const health = readStatusProblems(
       parseHealthRecord(await runtime.store.checkpoints.get(healthCheckpoint)),
       flows,
       now,
     );
     if (options.json)
-      context.out.write(`${JSON.stringify({ flows, processes: heartbeats, health }, null, 2)}\n`);
-    else context.out.write(formatStatus(flows, heartbeats, now, health));
+      context.out.write(`${JSON.stringify({ flows, processes: heartbeats, sync, health }, null, 2)}\n`);
+    else context.out.write(formatStatus(flows, heartbeats, now, health, sync));
     return exitCodes.ok;
   });
 }
