@@ -38,7 +38,7 @@ function jsonCaller(base: string, agent: Agent | undefined, headers: Record<stri
   };
 }
 
-/** Read the child's stdout until every wanted line prefix appeared (or it exits / times out). */
+/** Read the child's stderr (the demo's banner) until every wanted line prefix appeared (or it exits / times out). */
 function waitForLines(
   child: ChildProcessByStdio<null, Readable, Readable>,
   prefixes: readonly string[],
@@ -46,7 +46,7 @@ function waitForLines(
 ): Promise<Map<string, string>> {
   return new Promise((resolve, reject) => {
     const found = new Map<string, string>();
-    const lines = createInterface({ input: child.stdout });
+    const lines = createInterface({ input: child.stderr });
     const timer = setTimeout(
       () => reject(new Error(`dcsync demo did not print ${prefixes.join(', ')} within ${timeoutMs} ms`)),
       timeoutMs,
@@ -98,7 +98,7 @@ export async function startDemoTarget(contacts: number): Promise<DashboardTarget
     ],
     { cwd: repoRoot, env: { ...process.env, DCSYNC_ADMIN_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  child.stderr.resume();
+  child.stdout.resume();
   try {
     const lines = await waitForLines(child, ['Dashboard:', 'Dataverse emulator:'], 60_000);
     const url = lines.get('Dashboard:')!.replace(/\/+$/, '');

@@ -81,7 +81,8 @@ describe('dcsync plan, run, status, dlq, replay, flow (as a user runs them)', ()
     expect(summary).toMatchObject({ created: 19, adopted: 1, 'dead-lettered': 1 });
     const status = await dcsync(['status', '--config', bed.configPath]);
     expect(status.code).toBe(0);
-    expect(status.stdout).toContain('flow contacts (table contact): running');
+    // `run --until-idle` has exited: no sync process reports.
+    expect(status.stdout).toContain('flow contacts (table contact): stopped (no sync process reporting');
     expect(status.stdout).toContain('synced 20; retrying 0; dead letters 1; parked 0');
     const json = JSON.parse((await dcsync(['status', '--config', bed.configPath, '--json'])).stdout) as {
       flows: { synced: number; cursor: { phase: string } }[];
