@@ -106,19 +106,22 @@ export class RecordTraceReader {
     knownEntry?: KeyMapEntry,
   ): Promise<TraceMatch | null> {
     const { store } = this.options;
-    const [entries, keyMap, items, parked, deadLetters] = await Promise.all([
+    const [entries, keyMap, items, parked, deadLetters, waiting] = await Promise.all([
       store.audit.forRecord(recordKey, { flow, limit: this.stepLimit + 1 }),
       knownEntry === undefined ? store.keyMap.get(flow, recordKey) : Promise.resolve(knownEntry),
       store.queue.itemsForKey(flow, recordKey),
       store.parked.get(flow, recordKey),
       store.deadLetters.list({ flow, recordKey }, { limit: deadLetterLimit }),
+      // A parent not read yet is known by the children parked on it.
+      store.parked.list({ parent: { flow, recordKey } }, { limit: traceChildrenLimit }),
     ]);
     if (
       entries.length === 0 &&
       keyMap === null &&
       items.length === 0 &&
       parked === null &&
-      deadLetters.items.length === 0
+      deadLetters.items.length === 0 &&
+      waiting.items.length === 0
     ) {
       return null;
     }
@@ -137,7 +140,7 @@ export class RecordTraceReader {
 
     const [guard, children] = await Promise.all([
       store.privacy.guardOf(recordKey),
-      this.children(flow, recordKey, audit),
+      this.children(waiting.items, audit),
     ]);
     if (flow === this.contactsFlow && guard !== null) {
       const kind: TraceStepKind = guard.kind === 'hold' ? 'privacy-hold' : 'tombstone';
@@ -313,13 +316,10 @@ export class RecordTraceReader {
 
   /** Children parked on the record, then children its landings released (at most the cap). */
   private async children(
-    flow: string,
-    recordKey: string,
+    parked: readonly ParkedItem[],
     audit: readonly { entry: AuditEntry; detail: RecordTraceDetail }[],
   ): Promise<TraceMatch['children']> {
-    const { store } = this.options;
-    const parked = await store.parked.list({ parent: { flow, recordKey } }, { limit: traceChildrenLimit });
-    const children: TraceMatch['children'] = parked.items.map((item) => ({
+    const children: TraceMatch['children'] = parked.map((item) => ({
       flow: item.flow,
       recordKey: item.recordKey,
       state: 'parked',
