@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DynamicsContactFinder } from '../../connectors/dynamics/dynamics-contact-finder.js';
 import { formatIso } from '../../core/clock.js';
 import { ConfigError } from '../../core/errors.js';
 import type { TraceAnswer, TraceMatch, TraceStep } from '../../core/record-trace.js';
@@ -40,7 +41,7 @@ function describeMatch(match: TraceMatch): string {
 /** The trace as text: per match a header (flow/key, state, PKey, parent, children), then its steps, newest first. */
 export function formatTrace(answer: TraceAnswer): string {
   if (answer.matches.length === 0)
-    return `no record found for "${answer.query}" (give a Dynamics id, a Campaign PKey or a record key)`;
+    return `no record found for "${answer.query}" (give a Dynamics id, a Campaign PKey, a record key or an e-mail)`;
   return answer.matches.map(describeMatch).join('\n\n');
 }
 
@@ -62,6 +63,7 @@ export async function runTrace(key: string, options: TraceOptions, context: CliC
       clock: runtime.clock,
       flows: () => configuredFlows(config).map((f) => f.id),
       scrub: (text) => runtime.redactor.scrub(text),
+      contacts: new DynamicsContactFinder(runtime.dynamics.client),
     });
     const answer = await reader.trace(key, { flow });
     if (options.json) context.out.write(`${JSON.stringify(answer, null, 2)}\n`);
@@ -75,7 +77,10 @@ export function registerTraceCommand(program: Command, context: CliContext): voi
   program
     .command('trace')
     .description("every step of one record's life, newest first (ids and field names, never values)")
-    .argument('<key>', 'a Dynamics id (any case) or a Campaign PKey')
+    .argument(
+      '<key>',
+      'a Dynamics id (any case), a Campaign PKey, or an e-mail (asked of Dynamics live, kept nowhere)',
+    )
     .requiredOption('-c, --config <file>', 'YAML configuration file')
     .option('--flow <flow>', 'only this flow (flow id such as table:new_order, or the table name)')
     .option('--json', 'print JSON (the GET /api/trace answer)')

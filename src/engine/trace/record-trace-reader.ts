@@ -1,4 +1,5 @@
 import { formatIso, type Clock } from '../../core/clock.js';
+import { isEmailQuery, type ContactFinder } from '../../core/ports/contact-finder.js';
 import { PRIVACY_HOLD_FLOW } from '../../core/ports/record-guard.js';
 import type {
   AuditEntry,
@@ -40,7 +41,15 @@ export interface RecordTraceReaderOptions {
   stepLimit?: number | undefined;
   /** The flow whose records opt-out decisions are about. @default 'contacts' */
   contactsFlow?: string | undefined;
+  /**
+   * Looks contacts up by e-mail in Dynamics, live (the store keeps no e-mail addresses). Absent: an
+   * e-mail query finds nothing.
+   */
+  contacts?: ContactFinder | undefined;
 }
+
+/** Contacts one e-mail search may find. */
+const emailMatchLimit = 10;
 
 /** Opt-out decisions shown per contact, newest first. */
 const decisionLimit = 50;
@@ -77,19 +86,22 @@ export class RecordTraceReader {
     const asked = query.trim();
     const matches: TraceMatch[] = [];
     if (asked === '') return { query, matches };
-    const byPKey = isDynamicsId(asked) ? [] : await this.options.store.keyMap.findByCampaignPKey(asked);
-    const targets: { flow: string; recordKey: string; keyMap?: KeyMapEntry }[] = byPKey
-      .filter((entry) => filter.flow === undefined || entry.flow === filter.flow)
-      .map((entry) => ({ flow: entry.flow, recordKey: entry.recordKey, keyMap: entry }));
-    if (byPKey.length === 0) {
-      const key = isDynamicsId(asked) ? dynamicsRecordKey(asked) : asked;
-      const flows =
-        filter.flow !== undefined
-          ? [filter.flow]
-          : [...new Set([...this.options.flows(), ...(await this.options.store.audit.flowsOfRecord(key))])];
-      for (const flow of flows) {
-        if (flow !== PRIVACY_HOLD_FLOW) targets.push({ flow, recordKey: key });
-      }
+    const targets: { flow: string; recordKey: string; keyMap?: KeyMapEntry }[] = [];
+    if (isEmailQuery(asked)) {
+      // Asked of Dynamics now; neither the address nor the answer is kept.
+      const ids = (await this.options.contacts?.findByEmail(asked, emailMatchLimit)) ?? [];
+      for (const id of ids) targets.push(...(await this.targetsOfKey(id, filter.flow)));
+    } else {
+      const byPKey = isDynamicsId(asked) ? [] : await this.options.store.keyMap.findByCampaignPKey(asked);
+      targets.push(
+        ...byPKey
+          .filter((entry) => filter.flow === undefined || entry.flow === filter.flow)
+          .map((entry) => ({ flow: entry.flow, recordKey: entry.recordKey, keyMap: entry })),
+      );
+      if (byPKey.length === 0)
+        targets.push(
+          ...(await this.targetsOfKey(isDynamicsId(asked) ? dynamicsRecordKey(asked) : asked, filter.flow)),
+        );
     }
     for (const target of targets) {
       const match = await this.traceOne(target.flow, target.recordKey, target.keyMap);
@@ -97,6 +109,23 @@ export class RecordTraceReader {
     }
     await this.addContactSteps(matches);
     return { query, matches };
+  }
+
+  /** The flows to look for a key in: the one asked, else the configured ones and those its audit names. */
+  private async targetsOfKey(
+    recordKey: string,
+    flow: string | undefined,
+  ): Promise<{ flow: string; recordKey: string }[]> {
+    const flows =
+      flow !== undefined
+        ? [flow]
+        : [
+            ...new Set([
+              ...this.options.flows(),
+              ...(await this.options.store.audit.flowsOfRecord(recordKey)),
+            ]),
+          ];
+    return flows.filter((f) => f !== PRIVACY_HOLD_FLOW).map((f) => ({ flow: f, recordKey }));
   }
 
   /** One flow's view of a key, or null when the store holds nothing for it there. */

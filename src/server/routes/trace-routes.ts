@@ -15,7 +15,7 @@ export type {
 } from '../../core/record-trace.js';
 
 const traceQuery = z.object({
-  /** A Dynamics id (any case), a Campaign PKey, or a record key. */
+  /** A Dynamics id (any case), a Campaign PKey, a record key, or an e-mail (asked of Dynamics live). */
   key: z.string().trim().min(1).max(200),
   /** A flow id (`contacts`, `table:new_order`) or a table name. */
   flow: z.string().min(1).max(200).optional(),
@@ -32,6 +32,7 @@ export function registerTraceRoutes(app: FastifyInstance, ctx: RouteContext): vo
     clock: deps.clock,
     flows: () => deps.engine.flows.map((flow) => flow.id),
     scrub: (text) => deps.redactor.scrub(text),
+    contacts: deps.contactFinder,
   });
 
   app.get('/api/trace', async (request): Promise<TraceAnswer> => {

@@ -2,7 +2,10 @@
  * `dcsync trace` (text and --json) and `GET /api/trace` over a store the real engine synced from
  * the emulators: the same answer, field names and never values.
  */
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamicsContactFinder } from '../../../src/connectors/dynamics/dynamics-contact-finder.js';
+import { buildHttpApp } from '../../../src/server/http-server.js';
 import type { TraceAnswer } from '../../../src/server/routes/trace-routes.js';
 import { buildContact } from '../../support/dynamics-builders.js';
 import { runDcsync } from '../../support/cli-runner.js';
@@ -46,6 +49,10 @@ describe('dcsync trace and GET /api/trace', () => {
     expect(lines[2]).toMatch(/^ {2}\S+ {2}read {13}version \d+ read and staged in the (live|bulk) lane$/);
     for (const value of personal) expect(result.stdout).not.toContain(value);
 
+    // By e-mail: Dynamics is asked live; the answer is the contact's trace.
+    const byEmail = await runDcsync(['trace', personal[2]!, '--config', t.bed.configPath], testEnv);
+    expect(byEmail.stdout.split('\n')[0]).toBe(`contacts/${id}  synced  PKey ${pkey}`);
+
     const dead = await runDcsync(
       ['trace', badId, '--config', t.bed.configPath, '--flow', 'contact'],
       testEnv,
@@ -56,7 +63,7 @@ describe('dcsync trace and GET /api/trace', () => {
     const none = await runDcsync(['trace', 'no-such-key', '--config', t.bed.configPath], testEnv);
     expect(none).toMatchObject({ code: 0 });
     expect(none.stdout).toBe(
-      'no record found for "no-such-key" (give a Dynamics id, a Campaign PKey or a record key)\n',
+      'no record found for "no-such-key" (give a Dynamics id, a Campaign PKey, a record key or an e-mail)\n',
     );
   });
 
@@ -83,6 +90,32 @@ describe('dcsync trace and GET /api/trace', () => {
     const byId = await t.api<TraceAnswer>('GET', `/api/trace?key=${id}&flow=contact`);
     expect(byId.json.matches.map((m) => m.steps)).toEqual(fromCli.matches.map((m) => m.steps));
     for (const value of personal) expect(fromApi.text).not.toContain(value);
+
+    // An e-mail is asked of Dynamics when the server has a contact finder (as `dcsync run` wires it).
+    const withFinder = await buildHttpApp({
+      ...t.deps,
+      registry: new Registry(),
+      contactFinder: new DynamicsContactFinder(t.runtime.dynamics.client),
+    });
+    try {
+      const answer = await withFinder.inject({
+        method: 'GET',
+        url: `/api/trace?key=${encodeURIComponent(personal[2]!)}`,
+        headers: { authorization: `Bearer ${t.deps.adminToken}` },
+      });
+      expect(answer.statusCode).toBe(200);
+      expect((JSON.parse(answer.body) as TraceAnswer).matches.map((m) => m.steps)).toEqual(
+        fromCli.matches.map((m) => m.steps),
+      );
+    } finally {
+      await withFinder.close();
+    }
+    // Without one, an e-mail finds nothing; either way nothing of it is kept.
+    expect(
+      (await t.api<TraceAnswer>('GET', `/api/trace?key=${encodeURIComponent(personal[2]!)}`)).json.matches,
+    ).toEqual([]);
+    const trail = await t.runtime.store.audit.list({}, { limit: 500 });
+    expect(JSON.stringify(trail)).not.toContain(personal[2]);
 
     expect((await t.api('GET', '/api/trace')).status).toBe(400);
     expect((await t.api<TraceAnswer>('GET', '/api/trace?key=nothing')).json).toEqual({
