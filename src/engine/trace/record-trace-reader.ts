@@ -196,7 +196,7 @@ export class RecordTraceReader {
         guard: flow === this.contactsFlow ? (guard?.kind ?? null) : null,
         items,
         parked,
-        deadLetters: deadLetters.items,
+        deadLettered: deadLetters.items.length > 0,
         keyMap,
         lastApplied: audit.find(({ entry }) => isWriteAction(entry.action))?.entry ?? null,
       }),
@@ -231,11 +231,11 @@ export class RecordTraceReader {
       case traceAuditActions.parked:
         if (parent?.recordKey === NO_PARENT_KEY)
           return step('orphaned', `no parent in Dynamics: ${note || 'the lookup is empty'}`);
+        if (parent?.flow === PRIVACY_HOLD_FLOW)
+          return step('privacy-hold', `change held while a privacy request runs${note ? ` (${note})` : ''}`);
         return step(
           'parked',
-          parent?.flow === PRIVACY_HOLD_FLOW
-            ? `held: ${note}`
-            : `parked waiting for ${parent ? `${parent.flow}/${parent.recordKey}` : 'its parent'}${note ? ` (${note})` : ''}`,
+          `parked waiting for ${parent ? `${parent.flow}/${parent.recordKey}` : 'its parent'}${note ? ` (${note})` : ''}`,
         );
       case traceAuditActions.orphaned:
         return step('orphaned', `no parent in Dynamics${note ? `: ${note}` : ''}`);
@@ -381,7 +381,7 @@ export class RecordTraceReader {
       guard: null,
       items,
       parked,
-      deadLetters: deadLetters > 0 ? [null] : [],
+      deadLettered: deadLetters > 0,
       keyMap,
       lastApplied: null,
     });
@@ -489,7 +489,7 @@ function stateOf(held: {
   guard: 'hold' | 'tombstone' | null;
   items: readonly WorkItem[];
   parked: ParkedItem | null;
-  deadLetters: readonly unknown[];
+  deadLettered: boolean;
   keyMap: KeyMapEntry | null;
   lastApplied: AuditEntry | null;
 }): TraceRecordState {
@@ -498,7 +498,7 @@ function stateOf(held: {
   if (held.parked !== null) return held.parked.parent.recordKey === NO_PARENT_KEY ? 'orphan' : 'parked';
   if (held.items.some((item) => item.lastError !== null)) return 'retrying';
   if (held.items.length > 0) return 'queued';
-  if (held.deadLetters.length > 0) return 'dead-lettered';
+  if (held.deadLettered) return 'dead-lettered';
   if (held.keyMap?.campaignPKey) return 'synced';
   if (held.lastApplied?.action.endsWith('.delete')) return 'deleted';
   return 'unknown';

@@ -110,8 +110,14 @@ describe('RecordTraceReader', () => {
     ]);
     let [match] = (await reader.trace(contact)).matches;
     expect(match).toMatchObject({ state: 'held', campaignPKey: '@p1', parent: null });
-    expect(match!.steps.map((s) => s.kind)).toEqual(['privacy-hold', 'parked', 'read', 'opt-out-decision']);
+    expect(match!.steps.map((s) => s.kind)).toEqual([
+      'privacy-hold',
+      'privacy-hold',
+      'read',
+      'opt-out-decision',
+    ]);
     expect(match!.steps[0]!.summary).toContain('req-1');
+    expect(match!.steps[1]!.summary).toMatch(/^change held while a privacy request runs/);
     const decision = match!.steps[3]!;
     expect(decision.fields).toEqual(['donotbulkemail', 'blackListEmail']);
     expect(decision.summary).toBe(
