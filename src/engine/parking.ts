@@ -11,6 +11,7 @@ import type {
 } from '../core/ports/state-store.js';
 import type { EngineEvents } from './engine-events.js';
 import type { FlowRegistry, ParkedVerdict, ParkingPolicy } from './flow.js';
+import { parkAuditEntry } from './trace/trace-audit.js';
 
 /** Parked items of one flow read per page during a sweep. */
 const sweepPageSize = 500;
@@ -61,9 +62,19 @@ export class Parking {
     private readonly events?: EngineEvents,
   ) {}
 
-  /** Park a leased item on `parent`, then settle it. Returns false when the lease was lost. */
-  async park(item: WorkItem, owner: string, parent: ParentRef, reason: string): Promise<boolean> {
-    const outcome = await this.store.queue.park(item.id, owner, parent, reason);
+  /**
+   * Park a leased item on `parent`, then settle it. Returns false when the lease was lost. With
+   * `at` (the time of the park), the park is recorded for the record's trace in the same transaction.
+   */
+  async park(
+    item: WorkItem,
+    owner: string,
+    parent: ParentRef,
+    reason: string,
+    at?: number,
+  ): Promise<boolean> {
+    const audit = at === undefined ? undefined : [parkAuditEntry(item, parent, reason, at)];
+    const outcome = await this.store.queue.park(item.id, owner, parent, reason, audit);
     if (outcome !== 'ok') return false;
     this.events?.emit('item.parked', { flow: item.flow, recordKey: item.recordKey, parent, reason });
     const policy = this.policyOf(item.flow);

@@ -8,6 +8,7 @@ import type { EngineEvents } from './engine-events.js';
 import type { ApplyOutcome } from './engine-stats.js';
 import type { FlowRegistry } from './flow.js';
 import type { Parking } from './parking.js';
+import { failureAuditEntry, withAppliedTrace } from './trace/trace-audit.js';
 
 export interface WorkRunnerOptions {
   store: StateStore;
@@ -187,17 +188,24 @@ export class WorkRunner {
       }
       const result = await flow.applier.apply(item, payload.data);
       if (result.kind === 'park') {
-        await this.options.parking.park(item, this.options.owner, result.parent, result.reason);
+        await this.options.parking.park(
+          item,
+          this.options.owner,
+          result.parent,
+          result.reason,
+          this.options.clock.now(),
+        );
         return;
       }
       const release = result.landed
         ? this.options.parking.releaseOnLanding(item.flow, item.recordKey)
         : undefined;
+      const effects = withAppliedTrace(item, result.outcome, result.effects, this.options.clock.now());
       await this.complete({
         completion: {
           id: item.id,
           owner: this.options.owner,
-          effects: release ? { ...result.effects, releaseParked: release } : result.effects,
+          effects: release ? { ...effects, releaseParked: release } : effects,
         },
         item,
         outcome: result.outcome,
@@ -229,13 +237,16 @@ export class WorkRunner {
     if (!decision.retry && decision.reason === 'throttled-too-long') {
       message += ` (throttled since ${formatIso(item.firstFailedAt ?? now)}, longer than engine.retry.maxThrottledMs)`;
     }
+    const retryAt = decision.retry ? decision.retryAt : null;
+    const attempts = item.attempts - (decision.retry && !decision.countsAttempt ? 1 : 0);
     try {
       await this.options.store.queue.fail({
         id: item.id,
         owner: this.options.owner,
         error: { code, message, retryable },
-        retryAt: decision.retry ? decision.retryAt : null,
+        retryAt,
         ...(decision.retry ? { countsAttempt: decision.countsAttempt } : {}),
+        audit: [failureAuditEntry(item, { code, message, retryAt, attempts }, now)],
       });
     } catch (storeError) {
       this.options.logger.error(

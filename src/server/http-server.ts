@@ -23,6 +23,7 @@ import { registerRecordRoutes } from './routes/record-routes.js';
 import { createAuditWriter, type RouteContext } from './routes/route-context.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerStatusRoutes } from './routes/status-routes.js';
+import { registerTraceRoutes } from './routes/trace-routes.js';
 import { registerWebhookRoutes } from './routes/webhook-routes.js';
 import type { ServerDependencies } from './server-dependencies.js';
 import { StatusHistory } from './status/status-history.js';
@@ -127,6 +128,7 @@ export async function buildHttpApp(deps: ServerDependencies): Promise<OperatorAp
   registerStatusRoutes(app, ctx);
   registerDeadLetterRoutes(app, ctx);
   registerRecordRoutes(app, ctx);
+  registerTraceRoutes(app, ctx);
   registerOptOutRoutes(app, ctx);
   registerPrivacyRoutes(app, ctx);
   registerConfigRoutes(app, ctx);

@@ -1,4 +1,5 @@
 import { Registry } from 'prom-client';
+import type { ContactFinder } from '../core/ports/contact-finder.js';
 import type { Clock } from '../core/clock.js';
 import type { EngineLogger } from '../core/ports/engine-logger.js';
 import type { StateStore } from '../core/ports/state-store.js';
@@ -45,6 +46,8 @@ export interface OperatorServerInputs {
     | false;
   optOut?: OptOutProvider;
   privacy?: PrivacyProvider;
+  /** Live e-mail look-up of contacts for the record trace. */
+  contactFinder?: ContactFinder;
   options?: ServerOptions;
 }
 
@@ -78,6 +81,7 @@ export function createServerDependencies(inputs: OperatorServerInputs): ServerDe
         : undefined,
     optOut: inputs.optOut,
     privacy: inputs.privacy,
+    contactFinder: inputs.contactFinder,
     alerts: inputs.alerts,
     options: inputs.options,
   };

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
+import type { ContactFinder } from '../core/ports/contact-finder.js';
 import type { EngineLogger } from '../core/ports/engine-logger.js';
 import type { StateStore } from '../core/ports/state-store.js';
 import type { CallBudgetUsage } from '../core/ports/call-budget.js';
@@ -82,6 +83,8 @@ export interface ServerDependencies {
   optOut?: OptOutProvider | undefined;
   /** Privacy requests (issue 8). Absent: those routes answer 404 NOT_CONFIGURED. */
   privacy?: PrivacyProvider | undefined;
+  /** Looks contacts up by e-mail in Dynamics, live, for `GET /api/trace?key=<e-mail>`. Absent: an e-mail finds nothing. */
+  contactFinder?: ContactFinder | undefined;
   /** Recent alerts (the alert dispatcher). */
   alerts?: { recent(): readonly DispatchedAlert[] } | undefined;
   /**

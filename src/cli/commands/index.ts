@@ -6,6 +6,7 @@ import { registerDemoCommand } from './demo-command.js';
 import { registerStatusCommand } from './status-command.js';
 import { registerDlqCommand } from './dlq-command.js';
 import { registerParkedCommand } from './parked-command.js';
+import { registerTraceCommand } from './trace-command.js';
 import { registerReplayCommand } from './replay-command.js';
 import { registerFlowCommand } from './flow-command.js';
 import { registerPlanCommand } from './plan-command.js';
@@ -25,6 +26,7 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerReplayCommand(program, context);
   registerDlqCommand(program, context);
   registerParkedCommand(program, context);
+  registerTraceCommand(program, context);
   registerFlowCommand(program, context);
   registerPrivacyCommand(program, context);
   registerOptOutCommand(program, context);

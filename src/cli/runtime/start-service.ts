@@ -1,4 +1,5 @@
 import type { SyncEngine } from '../../engine/sync-engine.js';
+import { DynamicsContactFinder } from '../../connectors/dynamics/dynamics-contact-finder.js';
 import type { OptOutProvider } from '../../server/providers/opt-out-provider.js';
 import { createOperatorAlerts } from './operator-alerts.js';
 import { startOperatorServer } from '../../server/operator-server.js';
@@ -56,6 +57,7 @@ export async function createSyncService(
             registry: runtime.metricsRegistry,
             ...(optOut ? { optOut } : {}),
             ...(privacy ? { privacy: privacy.provider } : {}),
+            contactFinder: new DynamicsContactFinder(runtime.dynamics.client),
           },
           options.listen,
         );

@@ -14,6 +14,7 @@
  * not be retried without an operator; a *parked* item waits for its parent record.
  */
 import type { JsonValue } from '../json.js';
+import type { RecordTraceDetail } from '../record-trace.js';
 import type { OptOutStore } from './opt-out-store.js';
 import type { PrivacyStore } from './privacy-store.js';
 
@@ -112,6 +113,11 @@ export interface FailRequest {
    * throttled try: not the record's fault). Only meaningful with a `retryAt`. @default true
    */
   countsAttempt?: boolean;
+  /**
+   * Audit entries to append in the same transaction (the trace's failed attempt or dead letter);
+   * written only when the lease is still ours.
+   */
+  audit?: readonly Omit<AuditEntry, 'id'>[] | undefined;
 }
 
 export interface CheckpointWrite {
@@ -166,9 +172,16 @@ export interface WorkQueue {
 
   /**
    * Move a leased item to the parked set, waiting for `parent` to land.
-   * If a newer item for the key is queued, it is folded into the parked item.
+   * If a newer item for the key is queued, it is folded into the parked item. `audit` entries (the
+   * trace's park step) are appended in the same transaction when the lease is still ours.
    */
-  park(id: string, owner: string, parent: ParentRef, reason: string): Promise<LeaseOutcome>;
+  park(
+    id: string,
+    owner: string,
+    parent: ParentRef,
+    reason: string,
+    audit?: readonly Omit<AuditEntry, 'id'>[],
+  ): Promise<LeaseOutcome>;
 
   /** Backlog per flow and lane (queued + leased), for status and metrics. */
   backlog(): Promise<BacklogEntry[]>;
@@ -245,7 +258,9 @@ export interface ParkedItem {
 export interface ParkedStore {
   /**
    * Move every item parked on `parent` back to the queue (live lane), each coalescing with any
-   * queued item of its key as `enqueue` does. Returns how many were released.
+   * queued item of its key as `enqueue` does. Returns how many were released. Every release (this
+   * one and a completion's `releaseParked`) appends, in the same transaction, a `record.released`
+   * audit entry per child and one `record.children-released` entry on the parent (the trace).
    */
   release(parent: ParentRef): Promise<number>;
   get(flow: string, recordKey: string): Promise<ParkedItem | null>;
@@ -356,6 +371,8 @@ export interface KeyMapStore {
   /** {@link put} for several entries, in one commit. */
   putMany(entries: readonly Omit<KeyMapEntry, 'createdAt' | 'updatedAt'>[]): Promise<void>;
   delete(flow: string, recordKey: string): Promise<boolean>;
+  /** The entries holding this Campaign PKey (one per flow at most, in practice one), for the trace. */
+  findByCampaignPKey(campaignPKey: string): Promise<KeyMapEntry[]>;
   /** Keys in ascending order after `afterKey`, for re-baseline comparison. */
   listKeys(flow: string, afterKey: string | null, limit: number): Promise<string[]>;
   /**
@@ -405,6 +422,11 @@ export interface AuditEntry {
   outcome: string;
   /** Free text without personal data. */
   detail: string | null;
+  /**
+   * Facts for the record's trace (source version, staging time, attempts, PKey, parents, error
+   * code…; ids, codes and times, never values), on the entries the engine writes about a record.
+   */
+  trace?: RecordTraceDetail | undefined;
 }
 
 export interface AuditStore {
@@ -413,6 +435,10 @@ export interface AuditStore {
     filter: { flow?: string; recordKey?: string; action?: string; since?: number },
     page: PageRequest,
   ): Promise<Page<AuditEntry>>;
+  /** The newest `limit` entries of one record key (of one flow, when given), newest first. */
+  forRecord(recordKey: string, options: { flow?: string | undefined; limit: number }): Promise<AuditEntry[]>;
+  /** The flows that have audit entries for this record key. */
+  flowsOfRecord(recordKey: string): Promise<string[]>;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
 } from '../../core/record-change.js';
 import { matchesFilter } from '../../core/record-filter.js';
 import { holdsRecordKey, isOlderSourceVersion } from '../../core/record-key.js';
+import { mergeTraceDetail } from '../../core/record-trace.js';
 import type {
   AuditEntry,
   CompletionEffects,
@@ -160,6 +161,9 @@ export class RecordApplier implements Applier<RecordChange> {
     const key = item.recordKey;
     const links = await resolveLinks(this.store.keyMap, flow, change.values);
     if (links.kind === 'missing') return { kind: 'park', parent: links.parent, reason: links.reason };
+    // The trace shows the parents a record links to.
+    const linked = (result: ApplyResult): ApplyResult =>
+      withLinkedParents(result, links.parents, flow.id, key);
     const full = isFullWrite(change);
     const mode = entry?.campaignPKey ? (full ? 'full' : 'update') : 'create';
     const mapped = flow.mapping.apply(change.values, mode, flow.optionLabels);
@@ -190,14 +194,16 @@ export class RecordApplier implements Applier<RecordChange> {
         { lane },
       );
       if (outcome === 'ok') {
-        return this.done(
-          'updated',
-          {
-            keyMap: { op: 'put', entry: { ...entry, lastSourceVersion: version, lastPayloadHash: hash } },
-            audit: [this.audit(flow, key, `${flow.sink.resource}.update`, fieldNames, 'ok')],
-            resolveDeadLetters: true,
-          },
-          true,
+        return linked(
+          this.done(
+            'updated',
+            {
+              keyMap: { op: 'put', entry: { ...entry, lastSourceVersion: version, lastPayloadHash: hash } },
+              audit: [this.audit(flow, key, `${flow.sink.resource}.update`, fieldNames, 'ok')],
+              resolveDeadLetters: true,
+            },
+            true,
+          ),
         );
       }
       // The record vanished from Campaign behind our back: Dynamics is the source of truth, so
@@ -211,9 +217,11 @@ export class RecordApplier implements Applier<RecordChange> {
         links.fields,
         'recreated after it disappeared from Campaign',
         extra.extraFields,
-      );
+      ).then(linked);
     }
-    return this.createOrAdopt(flow, item, change, entry, lane, links.fields, null, extra.extraFields);
+    return linked(
+      await this.createOrAdopt(flow, item, change, entry, lane, links.fields, null, extra.extraFields),
+    );
   }
 
   private async createOrAdopt(
@@ -421,4 +429,21 @@ export class RecordApplier implements Applier<RecordChange> {
       resolveDeadLetters: true,
     };
   }
+}
+
+/** Name the parents a record links to in its own audit entry's detail (ids only). */
+function withLinkedParents(
+  result: ApplyResult,
+  parents: readonly { flow: string; recordKey: string }[],
+  flow: string,
+  key: string,
+): ApplyResult {
+  if (result.kind !== 'done' || parents.length === 0 || result.effects.audit === undefined) return result;
+  const refs = parents.map((p) => ({ flow: p.flow, recordKey: p.recordKey }));
+  const audit = result.effects.audit.map((entry) =>
+    entry.flow === flow && entry.recordKey === key
+      ? { ...entry, trace: mergeTraceDetail(entry.trace, { parents: refs }) }
+      : entry,
+  );
+  return { ...result, effects: { ...result.effects, audit } };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { recordTraceDetailSchema } from '../../core/record-trace.js';
 import { parseStoredJson } from './stored-json.js';
 import type { AuditEntry, AuditStore, Page, PageRequest } from '../../core/ports/state-store.js';
 import { selectPage } from './page-cursor.js';
@@ -17,11 +18,12 @@ interface AuditRow {
   fields: string;
   outcome: string;
   detail: string | null;
+  trace: string | null;
   [column: string]: unknown;
 }
 
-const auditColumns = 'at, actor, action, flow, record_key, fields, outcome, detail';
-const entriesPerStatement = 300;
+const auditColumns = 'at, actor, action, flow, record_key, fields, outcome, detail, trace';
+const entriesPerStatement = 250;
 
 /** The append-only trail of writes (ids and field names, never values), in `audit_entries`. */
 export class SqlAuditStore implements AuditStore {
@@ -58,6 +60,29 @@ export class SqlAuditStore implements AuditStore {
       toAuditEntry,
     );
   }
+
+  async forRecord(
+    recordKey: string,
+    options: { flow?: string | undefined; limit: number },
+  ): Promise<AuditEntry[]> {
+    const limit = Math.max(0, Math.min(Math.floor(options.limit), 10_000));
+    if (limit === 0) return [];
+    // audit_entries_record (record_key, id) read backwards: the newest entries of the key first.
+    const byFlow = options.flow === undefined ? '' : ' AND flow = ?';
+    const rows = await this.ctx.driver.all<AuditRow>(
+      `SELECT id, ${auditColumns} FROM audit_entries WHERE record_key = ?${byFlow} ORDER BY id DESC LIMIT ?`,
+      options.flow === undefined ? [recordKey, limit] : [recordKey, options.flow, limit],
+    );
+    return rows.map(toAuditEntry);
+  }
+
+  async flowsOfRecord(recordKey: string): Promise<string[]> {
+    const rows = await this.ctx.driver.all<{ flow: string }>(
+      'SELECT DISTINCT flow FROM audit_entries WHERE record_key = ? AND flow IS NOT NULL ORDER BY flow',
+      [recordKey],
+    );
+    return rows.map((row) => row.flow);
+  }
 }
 
 /** Append audit entries; also used inside a completion's transaction. */
@@ -75,7 +100,7 @@ export async function insertAuditEntries(
   for (const rows of chunk(entries, entriesPerStatement)) {
     await executor.run(
       `INSERT INTO audit_entries (${auditColumns}) VALUES ` +
-        rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', '),
+        rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', '),
       rows.flatMap((e) => [
         e.at,
         e.actor,
@@ -85,6 +110,7 @@ export async function insertAuditEntries(
         JSON.stringify(e.fields),
         e.outcome,
         e.detail ?? null,
+        e.trace === undefined ? null : JSON.stringify(e.trace),
       ]),
     );
   }
@@ -101,5 +127,8 @@ function toAuditEntry(row: AuditRow): AuditEntry {
     fields: parseStoredJson(z.array(z.string()), row.fields, `audit entry ${row.id}: fields`),
     outcome: row.outcome,
     detail: row.detail,
+    ...(row.trace === null
+      ? {}
+      : { trace: parseStoredJson(recordTraceDetailSchema, row.trace, `audit entry ${row.id}: trace`) }),
   };
 }

@@ -56,6 +56,15 @@ export class SqlKeyMapStore implements KeyMapStore {
     return entries;
   }
 
+  async findByCampaignPKey(campaignPKey: string): Promise<KeyMapEntry[]> {
+    // Served by key_map_campaign_pkey (migration 8).
+    const rows = await this.ctx.driver.all<KeyMapRow>(
+      `SELECT ${keyMapColumns} FROM key_map WHERE campaign_pkey = ? ORDER BY flow, record_key`,
+      [campaignPKey],
+    );
+    return rows.map(toKeyMapEntry);
+  }
+
   async put(entry: Omit<KeyMapEntry, 'createdAt' | 'updatedAt'>): Promise<void> {
     await writeKeyMapChanges(this.ctx.driver, [{ op: 'put', entry }], this.ctx.clock.now());
   }

@@ -1,4 +1,15 @@
-import type { Page, PageRequest, ParentRef, ParkedItem, ParkedStore } from '../../core/ports/state-store.js';
+import { formatIso } from '../../core/clock.js';
+import { PRIVACY_HOLD_FLOW } from '../../core/ports/record-guard.js';
+import type {
+  AuditEntry,
+  Page,
+  PageRequest,
+  ParentRef,
+  ParkedItem,
+  ParkedStore,
+} from '../../core/ports/state-store.js';
+import { traceAuditActions, traceChildrenLimit } from '../../core/record-trace.js';
+import { insertAuditEntries } from './sql-audit-store.js';
 import { parsePayload } from './work-item-row.js';
 import { selectPage } from './page-cursor.js';
 import { keyOf, whereAll, type SqlWhere } from './sql-list.js';
@@ -93,7 +104,49 @@ export async function releaseParkedIn(tx: SqlTransaction, parent: ParentRef, now
   if (rows.length === 0) return 0;
   for (const row of rows) await tx.run('DELETE FROM parked_items WHERE id = ?', [String(row.id)]);
   await restageStoredStates(tx, rows, now);
+  await insertAuditEntries(tx, releaseAuditEntries(parent, rows, now));
   return rows.length;
+}
+
+/**
+ * The trace of a release, written with it (one multi-row insert): a `record.released` entry per
+ * child (the parent it waited for, since when, why) and a `record.children-released` entry on the
+ * parent naming the first children.
+ */
+function releaseAuditEntries(
+  parent: ParentRef,
+  rows: readonly ParkedRow[],
+  now: number,
+): Omit<AuditEntry, 'id'>[] {
+  const children = rows.map((row) => ({ flow: row.flow, recordKey: row.record_key }));
+  const entries: Omit<AuditEntry, 'id'>[] = rows.map((row) => ({
+    at: now,
+    actor: 'engine',
+    action: traceAuditActions.released,
+    flow: row.flow,
+    recordKey: row.record_key,
+    fields: [],
+    outcome: 'ok',
+    detail: `parked since ${formatIso(Number(row.parked_at))}: ${row.reason}`,
+    trace: {
+      parents: [{ flow: parent.flow, recordKey: parent.recordKey }],
+      ...(row.source_version === null ? {} : { sourceVersion: row.source_version }),
+    },
+  }));
+  // A privacy hold is no record: its release shows on the child only.
+  if (parent.flow === PRIVACY_HOLD_FLOW) return entries;
+  entries.push({
+    at: now,
+    actor: 'engine',
+    action: traceAuditActions.childrenReleased,
+    flow: parent.flow,
+    recordKey: parent.recordKey,
+    fields: [],
+    outcome: 'ok',
+    detail: null,
+    trace: { children: children.slice(0, traceChildrenLimit), childCount: children.length },
+  });
+  return entries;
 }
 
 /** The lock a park and a release of the same parent share. */

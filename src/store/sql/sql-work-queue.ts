@@ -2,6 +2,7 @@ import type { ErrorCode } from '../../core/error-catalogue.js';
 import { StoreError } from '../../core/errors.js';
 import {
   workLanes,
+  type AuditEntry,
   type BacklogEntry,
   type CheckpointWrite,
   type Completion,
@@ -222,6 +223,8 @@ export class SqlWorkQueue implements WorkQueue {
       const firstFailedAt = toNumberOrNull(item.first_failed_at) ?? now;
       // A try that does not count gives back the attempt its lease took.
       const attempts = Number(item.attempts) - (request.countsAttempt === false ? 1 : 0);
+      if (request.audit !== undefined && request.audit.length > 0)
+        await insertAuditEntries(tx, request.audit);
       if (request.retryAt === null) {
         await writeDeadLetter(tx, item, error, firstFailedAt, now);
         await tx.run('DELETE FROM work_items WHERE id = ?', [String(item.id)]);
@@ -252,7 +255,13 @@ export class SqlWorkQueue implements WorkQueue {
     });
   }
 
-  async park(id: string, owner: string, parent: ParentRef, reason: string): Promise<LeaseOutcome> {
+  async park(
+    id: string,
+    owner: string,
+    parent: ParentRef,
+    reason: string,
+    audit?: readonly Omit<AuditEntry, 'id'>[],
+  ): Promise<LeaseOutcome> {
     requireText(parent?.flow, 'park parent flow');
     requireText(parent.recordKey, 'park parent recordKey');
     if (typeof reason !== 'string') requireText(reason, 'park reason');
@@ -281,6 +290,7 @@ export class SqlWorkQueue implements WorkQueue {
       );
       const ids = successor === null ? [String(item.id)] : [String(item.id), String(successor.id)];
       await tx.run(`DELETE FROM work_items WHERE id IN (${placeholders(ids.length)})`, ids);
+      if (audit !== undefined && audit.length > 0) await insertAuditEntries(tx, audit);
       return 'ok';
     });
   }

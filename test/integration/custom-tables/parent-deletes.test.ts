@@ -147,9 +147,10 @@ describe('custom tables: replay and re-baseline per table', () => {
     const audit = await runtime.store.audit.list({ flow: lines }, { limit: 100 });
     expect(audit.items.filter((e) => e.action === 'cusOrderLine.create')).toHaveLength(4);
     // Only the replayed table was written.
-    expect(await runtime.store.audit.list({ flow: orders }, { limit: 100 })).toMatchObject({
-      items: [expect.objectContaining({ action: 'cusOrder.create' })],
-    });
+    const orderAudit = await runtime.store.audit.list({ flow: orders }, { limit: 100 });
+    expect(orderAudit.items.filter((e) => !e.action.startsWith('record.')).map((e) => e.action)).toEqual([
+      'cusOrder.create',
+    ]);
     expect(hiddenCounts(bed.campaign)).toEqual(noneHidden);
   });
 

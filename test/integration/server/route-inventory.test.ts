@@ -90,6 +90,7 @@ describe('route inventory', () => {
       '/api/status',
       '/api/dead-letters',
       '/api/parked',
+      '/api/trace',
       '/api/opt-out/decisions',
       '/api/sftp/files',
       '/api/sftp/usage',

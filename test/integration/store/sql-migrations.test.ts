@@ -163,7 +163,10 @@ describe.each([sqlite, postgres])('store migrations on $dialect.name', ({ dialec
   it('build the same schema on a new database as the shipped migrations', async () => {
     const [fromShipped, fromNew] = await Promise.all([create('shipped'), create('new')]);
     try {
-      await migrateWith(fromShipped, shipped, new ManualClock());
+      // The shipped text, then what this build adds that has not shipped yet.
+      const lastShipped = Math.max(...shipped.map((m) => m.version));
+      const unshipped = storeMigrations.filter((m) => m.version > lastShipped);
+      await migrateWith(fromShipped, [...shipped, ...unshipped], new ManualClock());
       await (await fromNew.open(new ManualClock())).close();
       const schema = await fromNew.schema();
       expect(JSON.stringify(schema)).toContain('dead_letters_one_per_cause');

@@ -1147,6 +1147,115 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
       });
     });
 
+    describe('record trace', () => {
+      const parent = { flow: 'table:account', recordKey: 'acc-1' };
+
+      it("lists one record's entries newest first (per flow when asked), with their trace facts", async () => {
+        const store = await openEmpty();
+        const t0 = Date.UTC(2026, 0, 1);
+        await store.audit.append([
+          auditEntry({
+            at: t0,
+            recordKey: 'k1',
+            trace: { sourceVersion: '7', stagedAt: t0 - 5, attempts: 1 },
+          }),
+          auditEntry({ at: t0 + 1, recordKey: 'k2' }),
+          auditEntry({ at: t0 + 2, recordKey: 'k1', flow: 'table:x', trace: { parents: [parent] } }),
+          auditEntry({ at: t0 + 3, recordKey: 'k1', action: 'profile.delete', fields: [] }),
+        ]);
+        const k1 = await store.audit.forRecord('k1', { limit: 10 });
+        expect(k1.map((e) => e.at - t0)).toEqual([3, 2, 0]);
+        expect(k1[2]).toMatchObject({ trace: { sourceVersion: '7', stagedAt: t0 - 5, attempts: 1 } });
+        expect(k1[0]).not.toHaveProperty('trace');
+        expect((await store.audit.forRecord('k1', { flow, limit: 1 })).map((e) => e.at - t0)).toEqual([3]);
+        expect(await store.audit.forRecord('k1', { flow: 'table:x', limit: 10 })).toMatchObject([
+          { trace: { parents: [parent] } },
+        ]);
+        expect(await store.audit.forRecord('nope', { limit: 10 })).toEqual([]);
+        expect(await store.audit.flowsOfRecord('k1')).toEqual([flow, 'table:x'].sort());
+      });
+
+      it('finds key-map entries by Campaign PKey', async () => {
+        const store = await openEmpty();
+        await store.keyMap.putMany([
+          keyMapEntry('k1'),
+          keyMapEntry('k2', { campaignPKey: null }),
+          keyMapEntry('k1', { flow: 'table:x', campaignPKey: 'other' }),
+        ]);
+        expect((await store.keyMap.findByCampaignPKey('pkey-k1')).map((e) => [e.flow, e.recordKey])).toEqual([
+          [flow, 'k1'],
+        ]);
+        expect(await store.keyMap.findByCampaignPKey('PKEY-K1')).toEqual([]);
+        expect(await store.keyMap.findByCampaignPKey('pkey-k2')).toEqual([]);
+      });
+
+      it('records a park, a failed attempt and a dead letter with the audit entries given, in their transaction', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('child-1', { sourceVersion: '4' }), change('k2')]);
+        const child = await leaseOne(store);
+        const parkEntry = auditEntry({ recordKey: 'child-1', action: 'record.parked', fields: [] });
+        expect(await store.queue.park(child.id, 'w1', parent, 'waiting', [parkEntry])).toBe('ok');
+        // A lost lease writes nothing.
+        expect(await store.queue.park(child.id, 'w1', parent, 'waiting', [parkEntry])).toBe('lost');
+        const other = await leaseOne(store);
+        const error = { code: 'CAMPAIGN_UNAVAILABLE', message: 'down', retryable: true };
+        const failed = auditEntry({
+          recordKey: 'k2',
+          action: 'record.attempt-failed',
+          trace: { code: error.code },
+        });
+        expect(
+          await store.queue.fail({ id: other.id, owner: 'w1', error, retryAt: clock.now(), audit: [failed] }),
+        ).toBe('ok');
+        const again = await leaseOne(store);
+        const dead = auditEntry({ recordKey: 'k2', action: 'record.dead-lettered' });
+        expect(
+          await store.queue.fail({ id: again.id, owner: 'w1', error, retryAt: null, audit: [dead] }),
+        ).toBe('ok');
+        expect((await store.audit.forRecord('child-1', { limit: 10 })).map((e) => e.action)).toEqual([
+          'record.parked',
+        ]);
+        expect((await store.audit.forRecord('k2', { limit: 10 })).map((e) => e.action)).toEqual([
+          'record.dead-lettered',
+          'record.attempt-failed',
+        ]);
+      });
+
+      it('records each release: one entry per child (with its parent) and one on the parent', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('c1', { sourceVersion: '3' }), change('c2')]);
+        for (let i = 0; i < 2; i++)
+          await store.queue.park((await leaseOne(store)).id, 'w1', parent, 'waiting');
+        clock.advance(100);
+        expect(await store.parked.release(parent)).toBe(2);
+        const c1 = await store.audit.forRecord('c1', { limit: 10 });
+        expect(c1).toMatchObject([
+          {
+            at: clock.now(),
+            action: 'record.released',
+            flow,
+            trace: { parents: [parent], sourceVersion: '3' },
+          },
+        ]);
+        expect(c1[0]!.detail).toContain('waiting');
+        expect(await store.audit.forRecord('acc-1', { flow: parent.flow, limit: 10 })).toMatchObject([
+          {
+            action: 'record.children-released',
+            trace: {
+              childCount: 2,
+              children: [
+                { flow, recordKey: 'c1' },
+                { flow, recordKey: 'c2' },
+              ],
+            },
+          },
+        ]);
+        // Nothing parked, nothing recorded.
+        expect(await store.parked.release(parent)).toBe(0);
+        expect(await store.audit.forRecord('acc-1', { limit: 10 })).toHaveLength(1);
+      });
+    });
+
     describe('named locks', () => {
       it('grants a lock to one owner at a time until it expires or is released', async () => {
         const store = await openEmpty();
