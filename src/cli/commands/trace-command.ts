@@ -7,7 +7,7 @@ import { RecordTraceReader } from '../../engine/trace/record-trace-reader.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { configuredFlows, resolveFlowId } from '../runtime/build-flows.js';
-import { loadConfigForCommand, withCommandRuntime } from '../runtime/load-config-for-command.js';
+import { loadConfigForCommand, withExistingStore } from '../runtime/load-config-for-command.js';
 
 /** Options of `dcsync trace`. */
 export interface TraceOptions {
@@ -57,7 +57,7 @@ export async function runTrace(key: string, options: TraceOptions, context: CliC
     flow = resolveFlowId(config, options.flow) ?? (options.flow.includes(':') ? options.flow : undefined);
     if (!flow) throw new ConfigError(`no enabled flow "${options.flow}"`);
   }
-  return withCommandRuntime(config, context, async (runtime) => {
+  return withExistingStore(config, context, async (runtime) => {
     const reader = new RecordTraceReader({
       store: runtime.store,
       clock: runtime.clock,

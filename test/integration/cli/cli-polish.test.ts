@@ -150,6 +150,7 @@ describe('commands that only read the store', () => {
     [['optout', 'files']],
     [['optout', 'quarantine']],
     [['optout', 'decisions', '--contact', '6f9d1b6e-1c1a-4f43-9a57-5d0a3f2b7c01']],
+    [['trace', '6f9d1b6e-1c1a-4f43-9a57-5d0a3f2b7c01']],
   ])('dcsync %j without a store says so (exit 5) and creates none', async (args) => {
     const folder = join(work, `missing-${args.join('-')}`);
     const config = configWithStore(folder, 'sqlite:./state/state.db');
