@@ -5,6 +5,7 @@ import type {
   KeyMapEntry,
   KeyMapStore,
   ParentRef,
+  ParkedState,
   StateStore,
   WorkItem,
   WorkItemInput,
@@ -61,11 +62,20 @@ export class Parking {
     private readonly events?: EngineEvents,
   ) {}
 
-  /** Park a leased item on `parent`, then settle it. Returns false when the lease was lost. */
-  async park(item: WorkItem, owner: string, parent: ParentRef, reason: string): Promise<boolean> {
-    const outcome = await this.store.queue.park(item.id, owner, parent, reason);
+  /**
+   * Park a leased item on `parent` (an orphan: on the pseudo-parent of its empty lookup), then settle
+   * it. Returns false when the lease was lost.
+   */
+  async park(
+    item: WorkItem,
+    owner: string,
+    parent: ParentRef,
+    reason: string,
+    state: ParkedState = 'waiting',
+  ): Promise<boolean> {
+    const outcome = await this.store.queue.park(item.id, owner, parent, reason, state);
     if (outcome !== 'ok') return false;
-    this.events?.emit('item.parked', { flow: item.flow, recordKey: item.recordKey, parent, reason });
+    this.events?.emit('item.parked', { flow: item.flow, recordKey: item.recordKey, parent, reason, state });
     const policy = this.policyOf(item.flow);
     if (policy && this.waitsFor(policy, parent)) await this.settle(item.flow, item.recordKey);
     else {

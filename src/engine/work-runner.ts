@@ -187,7 +187,7 @@ export class WorkRunner {
       }
       const result = await flow.applier.apply(item, payload.data);
       if (result.kind === 'park') {
-        await this.options.parking.park(item, this.options.owner, result.parent, result.reason);
+        await this.options.parking.park(item, this.options.owner, result.parent, result.reason, result.state);
         return;
       }
       const release = result.landed

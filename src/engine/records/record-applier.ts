@@ -159,7 +159,8 @@ export class RecordApplier implements Applier<RecordChange> {
   ): Promise<ApplyResult> {
     const key = item.recordKey;
     const links = await resolveLinks(this.store.keyMap, flow, change.values);
-    if (links.kind === 'missing') return { kind: 'park', parent: links.parent, reason: links.reason };
+    if (links.kind === 'missing')
+      return { kind: 'park', parent: links.parent, reason: links.reason, state: links.state };
     const full = isFullWrite(change);
     const mode = entry?.campaignPKey ? (full ? 'full' : 'update') : 'create';
     const mapped = flow.mapping.apply(change.values, mode, flow.optionLabels);

@@ -11,6 +11,7 @@ import {
   type LeaseOutcome,
   type LeaseRequest,
   type ParentRef,
+  type ParkedState,
   type RetryingEntry,
   type WorkItem,
   type WorkItemInput,
@@ -252,7 +253,13 @@ export class SqlWorkQueue implements WorkQueue {
     });
   }
 
-  async park(id: string, owner: string, parent: ParentRef, reason: string): Promise<LeaseOutcome> {
+  async park(
+    id: string,
+    owner: string,
+    parent: ParentRef,
+    reason: string,
+    state: ParkedState = 'waiting',
+  ): Promise<LeaseOutcome> {
     requireText(parent?.flow, 'park parent flow');
     requireText(parent.recordKey, 'park parent recordKey');
     if (typeof reason !== 'string') requireText(reason, 'park reason');
@@ -263,10 +270,10 @@ export class SqlWorkQueue implements WorkQueue {
       // The queued newer state is folded in: the parked item is the newest state of the record.
       const newest = successor ?? item;
       await tx.run(
-        'INSERT INTO parked_items (flow, record_key, parent_flow, parent_key, payload, source_version, reason, parked_at, updated_at) ' +
-          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (flow, record_key) DO UPDATE SET parent_flow = excluded.parent_flow, ' +
+        'INSERT INTO parked_items (flow, record_key, parent_flow, parent_key, payload, source_version, reason, state, parked_at, updated_at) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (flow, record_key) DO UPDATE SET parent_flow = excluded.parent_flow, ' +
           'parent_key = excluded.parent_key, payload = excluded.payload, source_version = excluded.source_version, ' +
-          'reason = excluded.reason, updated_at = excluded.updated_at',
+          'reason = excluded.reason, state = excluded.state, updated_at = excluded.updated_at',
         [
           item.flow,
           item.record_key,
@@ -275,6 +282,7 @@ export class SqlWorkQueue implements WorkQueue {
           newest.payload,
           newerSourceVersion(item.source_version, successor?.source_version ?? null),
           reason,
+          state,
           now,
           now,
         ],

@@ -164,7 +164,14 @@ describe.each([sqlite, postgres])('store migrations on $dialect.name', ({ dialec
     const [fromShipped, fromNew] = await Promise.all([create('shipped'), create('new')]);
     try {
       await migrateWith(fromShipped, shipped, new ManualClock());
-      await (await fromNew.open(new ManualClock())).close();
+      // Today's list up to what shipped (a migration not shipped yet changes the schema on purpose;
+      // the upgrade test below holds it to what a new database gets).
+      const shippedVersions = new Set(shipped.map((m) => m.version));
+      await migrateWith(
+        fromNew,
+        storeMigrations.filter((m) => shippedVersions.has(m.version)),
+        new ManualClock(),
+      );
       const schema = await fromNew.schema();
       expect(JSON.stringify(schema)).toContain('dead_letters_one_per_cause');
       expect(JSON.stringify(schema)).toContain('opt_out_quarantine_open');
