@@ -16,8 +16,18 @@ export type FlowDirection = (typeof flowDirections)[number];
 
 /** What applying one work item came to. */
 export type ApplyResult =
-  /** Applied (or nothing to do): complete the item with these effects. `landed`: the record is now in the target, so children waiting for it are released. */
-  | { kind: 'done'; outcome: ApplyOutcome; effects: CompletionEffects; landed: boolean }
+  /**
+   * Applied (or nothing to do): complete the item with these effects. `landed`: the record is now
+   * in the target, so children waiting for it are released. `outOfScope`: the record is outside its
+   * flow's scope (its filter), so children waiting for it become orphans.
+   */
+  | {
+      kind: 'done';
+      outcome: ApplyOutcome;
+      effects: CompletionEffects;
+      landed: boolean;
+      outOfScope?: boolean | undefined;
+    }
   /**
    * Not yet: park the item until `parent` lands (a child before its parent, a privacy hold). With
    * `state: 'orphan'` the record has no parent in Dynamics at all (an empty required lookup): it is

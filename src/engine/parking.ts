@@ -94,6 +94,20 @@ export class Parking {
     return this.flows.isParentFlow(flow) ? { flow, recordKey } : undefined;
   }
 
+  /**
+   * The children a record orphans when it is out of its flow's scope (its filter): they wait for a
+   * parent the sync will never write. Undefined when no flow's records wait for records of this flow.
+   * Children parked on it later still wait (nothing remembers the parent's scope); they become
+   * orphans at its next change out of scope, and go back to the queue if it lands after all.
+   */
+  orphanOnLeavingScope(flow: string, recordKey: string): { parent: ParentRef; reason: string } | undefined {
+    if (!this.flows.isParentFlow(flow)) return undefined;
+    return {
+      parent: { flow, recordKey },
+      reason: `no parent in scope: parent ${flow}/${recordKey} is outside flow ${flow}'s filter; bring it into the filter or change the lookup in Dynamics`,
+    };
+  }
+
   /** Release everything parked on `parent` (outside a completion). Returns how many. */
   async release(parent: ParentRef): Promise<number> {
     const released = await this.store.parked.release(parent);

@@ -193,11 +193,18 @@ export class WorkRunner {
       const release = result.landed
         ? this.options.parking.releaseOnLanding(item.flow, item.recordKey)
         : undefined;
+      const orphan = result.outOfScope
+        ? this.options.parking.orphanOnLeavingScope(item.flow, item.recordKey)
+        : undefined;
       await this.complete({
         completion: {
           id: item.id,
           owner: this.options.owner,
-          effects: release ? { ...result.effects, releaseParked: release } : result.effects,
+          effects: {
+            ...result.effects,
+            ...(release ? { releaseParked: release } : {}),
+            ...(orphan ? { orphanParked: orphan } : {}),
+          },
         },
         item,
         outcome: result.outcome,

@@ -27,9 +27,10 @@ export interface ParkedListOptions {
 }
 
 function describeParent(item: ParkedItem): string {
-  if (item.state === 'orphan' || item.parent.recordKey === NO_PARENT_KEY)
+  if (item.parent.recordKey === NO_PARENT_KEY)
     return `orphan: no parent in Dynamics (set the lookup; parent flow ${item.parent.flow})`;
-  return `waiting for ${item.parent.flow}/${item.parent.recordKey}`;
+  const parent = `${item.parent.flow}/${item.parent.recordKey}`;
+  return item.state === 'orphan' ? `orphan: parent ${parent} is out of scope` : `waiting for ${parent}`;
 }
 
 /**

@@ -207,6 +207,11 @@ export interface CompletionEffects {
    * as the completion, as {@link ParkedStore.release} does.
    */
   releaseParked?: ParentRef | undefined;
+  /**
+   * The completed record is out of its flow's scope (its filter): the children waiting for it have
+   * no parent to wait for, so they become orphans with this reason, in the same transaction.
+   */
+  orphanParked?: { parent: ParentRef; reason: string } | undefined;
 }
 
 export interface Completion {

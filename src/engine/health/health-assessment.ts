@@ -180,7 +180,7 @@ function flowConditions(flow: FlowStatus, now: number, s: HealthSettings): Healt
       subject: id,
       severity: 'warning',
       summary: `flow ${id}: ${n} record${n === 1 ? '' : 's'} with no parent in Dynamics`,
-      detail: `Flow ${id} has ${n} record${n === 1 ? '' : 's'} whose required lookup (a cardinality-1 link in Campaign) is empty${since}: no parent will ever release ${n === 1 ? 'it' : 'them'}, and Campaign would hide ${n === 1 ? 'it' : 'them'}. Set the lookup in Dynamics ("dcsync parked list --orphans" names them); each is written at its next change.`,
+      detail: `Flow ${id} has ${n} record${n === 1 ? '' : 's'} with no parent to link to${since}: the required lookup (a cardinality-1 link in Campaign) is empty, or names a parent outside its flow's filter. No parent will ever release ${n === 1 ? 'it' : 'them'}, and Campaign would hide ${n === 1 ? 'it' : 'them'}. Set the lookup in Dynamics ("dcsync parked list --orphans" names them and their parent): each is written at its next change.`,
     });
   }
   const failing = flow.retrying.byCode.filter(

@@ -95,7 +95,7 @@ export class RecordApplier implements Applier<RecordChange> {
           'filtered-out',
         );
       }
-      return this.done('filtered', {}, false);
+      return this.done('filtered', {}, false, true);
     }
     const prepared = (await flow.upsertHook?.prepare({ item, change, lane })) ?? null;
     if (!prepared) return this.upsertOrPark(flow, item, change, entry, lane);
@@ -104,8 +104,13 @@ export class RecordApplier implements Applier<RecordChange> {
     return result;
   }
 
-  private done(outcome: ApplyOutcome, effects: CompletionEffects, landed: boolean): ApplyResult {
-    return { kind: 'done', outcome, effects, landed };
+  private done(
+    outcome: ApplyOutcome,
+    effects: CompletionEffects,
+    landed: boolean,
+    outOfScope = false,
+  ): ApplyResult {
+    return { kind: 'done', outcome, effects, landed, ...(outOfScope ? { outOfScope } : {}) };
   }
 
   private audit(
@@ -386,6 +391,7 @@ export class RecordApplier implements Applier<RecordChange> {
           resolveDeadLetters: true,
         },
         false,
+        why === 'filtered-out',
       );
     }
     const outcome = await flow.sink.delete(pkey, { lane });
@@ -397,6 +403,7 @@ export class RecordApplier implements Applier<RecordChange> {
         resolveDeadLetters: true,
       },
       false,
+      why === 'filtered-out',
     );
   }
 

@@ -184,7 +184,8 @@ export class SqlWorkQueue implements WorkQueue {
         (effects.keyMap !== undefined ||
           (effects.audit?.length ?? 0) > 0 ||
           effects.resolveDeadLetters === true ||
-          effects.releaseParked !== undefined),
+          effects.releaseParked !== undefined ||
+          effects.orphanParked !== undefined),
     );
     const now = this.ctx.clock.now();
 
@@ -403,6 +404,14 @@ async function applyCompletionEffects(
     // Completions with effects always run in a transaction (see completeMany).
     if (!('lockKeys' in tx)) throw new Error('releasing parked items needs a transaction');
     await releaseParkedIn(tx, effects.releaseParked, now);
+  }
+  for (const { effects } of applied) {
+    const orphaned = effects.orphanParked;
+    if (orphaned === undefined) continue;
+    await tx.run(
+      "UPDATE parked_items SET state = 'orphan', reason = ?, updated_at = ? WHERE parent_flow = ? AND parent_key = ? AND state = 'waiting'",
+      [orphaned.reason, now, orphaned.parent.flow, orphaned.parent.recordKey],
+    );
   }
   for (const [flow, keys] of resolved) {
     for (const part of chunk([...keys], 500)) {

@@ -115,6 +115,37 @@ describe.each(storeKinds)('custom tables: orphans (no parent in Dynamics), %s st
     ).not.toContain('orphans');
   });
 
+  it('children waiting for a parent that turns out to be outside its flow filter become orphans, and follow it if it enters the filter', async () => {
+    bed = await startCustomTableBed({
+      store,
+      config: {
+        flows: { contacts: { filter: { all: [{ field: 'lastname', op: 'ne', value: 'Excluded' }] } } },
+      },
+    });
+    const contactId = String(
+      bed.dynamics.admin.createContact(buildContact({ lastname: 'Excluded' })).contactid,
+    );
+    const order = String(bed.dynamics.admin.createRow('new_order', buildOrder(contactId)).new_orderid);
+    let runtime = await runWithPaused(bed, ['contacts']);
+    expect((await runtime.store.parked.get(orders, order))?.state).toBe('waiting');
+
+    // The contact is read and is out of scope: nothing will write it, so the order is an orphan.
+    runtime = await runWithPaused(bed);
+    const parked = await runtime.store.parked.get(orders, order);
+    expect(parked).toMatchObject({ state: 'orphan', parent: { flow: 'contacts', recordKey: contactId } });
+    expect(parked?.reason).toContain('outside flow contacts');
+    expect(await flowStatus(runtime, orders)).toMatchObject({ parked: 0, orphans: 1 });
+    const listed = captureContext();
+    expect(await runParkedList({ config: bed.configPath, orphans: true }, listed)).toBe(0);
+    expect(listed.stdout()).toContain(`orphan: parent contacts/${contactId} is out of scope`);
+
+    // The contact enters the filter and lands: the order follows it.
+    bed.dynamics.admin.updateContact(contactId, { lastname: 'Included' });
+    runtime = await runWithPaused(bed);
+    expect(await runtime.store.parked.count()).toBe(0);
+    expect(recordsByKey(bed.campaign, 'cusOrder').has(order)).toBe(true);
+  });
+
   it('an orphan whose lookup is filled with a parent not in Campaign yet waits for that parent instead', async () => {
     bed = await startCustomTableBed({ store });
     const orphan = String(bed.dynamics.admin.createRow('new_order', buildOrder(null)).new_orderid);
