@@ -113,6 +113,15 @@ describe.each(storeKinds)('custom tables: orphans (no parent in Dynamics), %s st
         optOut: null,
       }).map((p) => p.kind),
     ).not.toContain('orphans');
+    // Its lookup emptied again: an orphan again; the plan neither updates nor deletes the record
+    // Campaign holds.
+    bed.dynamics.admin.updateRow('new_order', orphan, { new_contactid: null });
+    runtime = await runWithPaused(bed);
+    expect((await runtime.store.parked.get(orders, orphan))?.state).toBe('orphan');
+    const again = captureContext();
+    expect(await runPlan({ config: bed.configPath, json: true, samples: 5 }, again)).toBe(0);
+    const replanned = (JSON.parse(again.stdout()) as SyncPlan[]).find((p) => p.flow === orders)!;
+    expect(replanned.counts).toMatchObject({ create: 0, update: 0, delete: 0, unchanged: 1, orphans: 1 });
   });
 
   it('children waiting for a parent that turns out to be outside its flow filter become orphans, and follow it if it enters the filter', async () => {
