@@ -257,7 +257,7 @@ export interface ParkedItem {
   flow: string;
   recordKey: string;
   parent: ParentRef;
-  /** @default 'waiting' */
+  /** `waiting` for `parent` to land, or `orphan`: no parent to wait for (see {@link parkedStates}). */
   state: ParkedState;
   payload: JsonValue;
   sourceVersion: string | null;
