@@ -79,6 +79,8 @@ export const alertEvents = [
   'campaign-failing',
   'campaign-rate-cut',
   'backlog-growing',
+  'orphans',
+  'privacy-request-stuck',
 ] as const;
 export type AlertEvent = (typeof alertEvents)[number];
 
@@ -529,8 +531,15 @@ export const privacySchema = z.strictObject({
     .default([{ namespace: 'email', type: 'standard', source: 'email' }]),
   /** @default 'gdpr' */
   regulation: z.enum(privacyRegulations).default('gdpr'),
-  /** First poll interval of a job's status (backs off from there). @default 60000 */
+  /** First poll interval of a job's status (backs off from there, up to `maxPollIntervalMs`). @default 60000 */
   pollIntervalMs: positiveInt.default(60_000),
+  /**
+   * Longest wait between two polls of a job's status: a request moves on at most this long after
+   * its job completed (raised to `pollIntervalMs` when lower). @default 60000
+   */
+  maxPollIntervalMs: positiveInt.default(60_000),
+  /** A request in progress for longer than this is a health problem (`privacy-request-stuck`). @default 86400000 */
+  stuckAfterMs: positiveInt.default(86_400_000),
 });
 
 export const serverSchema = z.strictObject({

@@ -1,4 +1,4 @@
-import type { ParentRef, WorkLane } from '../core/ports/state-store.js';
+import type { ParentRef, ParkedState, WorkLane } from '../core/ports/state-store.js';
 import type { ApplyOutcome } from './engine-stats.js';
 
 /** A long read of a flow (initial load, re-baseline, replay) moving on. */
@@ -21,7 +21,14 @@ export interface EngineEventMap {
   /** A work item was applied and its completion committed. `lagMs`: staged → applied. */
   'item.applied': { flow: string; outcome: ApplyOutcome; elapsedMs: number; lagMs: number };
   /** A work item now waits for `parent`. */
-  'item.parked': { flow: string; recordKey: string; parent: ParentRef; reason: string };
+  /** `state` `orphan`: a child with no parent in Dynamics (an empty required lookup). */
+  'item.parked': {
+    flow: string;
+    recordKey: string;
+    parent: ParentRef;
+    reason: string;
+    state: ParkedState;
+  };
   /**
    * Items parked on `parent` went back to the queue. `count` is null when the release committed
    * with the parent's completion (every landed record of a parent flow releases its children,

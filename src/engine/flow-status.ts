@@ -18,7 +18,15 @@ export interface FlowStatus {
   /** Changes that failed and wait for (or are in) a retry — not dead letters yet — by last error code. */
   retrying: { total: number; byCode: Omit<RetryingEntry, 'flow'>[] };
   deadLetters: number;
+  /** Children waiting for a parent that has not landed yet (released when it does). */
   parked: number;
+  /**
+   * Children with no parent in Dynamics (an empty lookup on a cardinality-1 link): never released
+   * by a parent, written only once their lookup is filled in Dynamics. Not counted in `parked`.
+   */
+  orphans: number;
+  /** When the oldest of them was parked (ms); null without orphans. */
+  orphansSince: number | null;
   synced: number;
   /** What this process applied since it started (null when not known here). */
   processed: OutcomeCounts | null;
@@ -49,6 +57,7 @@ export async function collectFlowStatuses(
     const oldest = await store.queue.oldestQueuedAt(flow.id);
     const now = clock.now();
     const control = await readCheckpoint(store.checkpoints, controlCheckpoint, flow.id, now);
+    const orphans = await store.parked.count(flow.id, 'orphan');
     out.push({
       flow: flow.id,
       table: flow.table,
@@ -64,7 +73,9 @@ export async function collectFlowStatuses(
       lagMs: oldest === null ? null : Math.max(0, now - oldest),
       retrying: retryingOf(retrying, flow.id),
       deadLetters: await store.deadLetters.count({ flow: flow.id }),
-      parked: await store.parked.count(flow.id),
+      parked: await store.parked.count(flow.id, 'waiting'),
+      orphans,
+      orphansSince: orphans > 0 ? await store.parked.oldestParkedAt(flow.id, 'orphan') : null,
       synced: await store.keyMap.count(flow.id),
       processed: processed[flow.id] ?? null,
     });

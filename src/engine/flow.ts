@@ -1,7 +1,13 @@
 import type { z } from 'zod';
 import type { JsonValue } from '../core/json.js';
 import type { ChangeFeed } from '../core/ports/change-feed.js';
-import type { CompletionEffects, KeyMapStore, ParentRef, WorkItem } from '../core/ports/state-store.js';
+import type {
+  CompletionEffects,
+  KeyMapStore,
+  ParentRef,
+  ParkedState,
+  WorkItem,
+} from '../core/ports/state-store.js';
 import type { ApplyOutcome } from './engine-stats.js';
 
 /** Which way a flow's data travels. */
@@ -10,10 +16,24 @@ export type FlowDirection = (typeof flowDirections)[number];
 
 /** What applying one work item came to. */
 export type ApplyResult =
-  /** Applied (or nothing to do): complete the item with these effects. `landed`: the record is now in the target, so children waiting for it are released. */
-  | { kind: 'done'; outcome: ApplyOutcome; effects: CompletionEffects; landed: boolean }
-  /** Not yet: park the item until `parent` lands (a child before its parent, a privacy hold). */
-  | { kind: 'park'; parent: ParentRef; reason: string };
+  /**
+   * Applied (or nothing to do): complete the item with these effects. `landed`: the record is now
+   * in the target, so children waiting for it are released. `outOfScope`: the record is outside its
+   * flow's scope (its filter), so children waiting for it become orphans.
+   */
+  | {
+      kind: 'done';
+      outcome: ApplyOutcome;
+      effects: CompletionEffects;
+      landed: boolean;
+      outOfScope?: boolean | undefined;
+    }
+  /**
+   * Not yet: park the item until `parent` lands (a child before its parent, a privacy hold). With
+   * `state: 'orphan'` the record has no parent in Dynamics at all (an empty required lookup): it is
+   * counted and shown apart, and only a later change of the record itself can move it on.
+   */
+  | { kind: 'park'; parent: ParentRef; reason: string; state?: ParkedState | undefined };
 
 /**
  * Applies the work items of one flow. It gets the item and its payload already validated against

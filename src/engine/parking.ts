@@ -5,6 +5,7 @@ import type {
   KeyMapEntry,
   KeyMapStore,
   ParentRef,
+  ParkedState,
   StateStore,
   WorkItem,
   WorkItemInput,
@@ -63,20 +64,22 @@ export class Parking {
   ) {}
 
   /**
-   * Park a leased item on `parent`, then settle it. Returns false when the lease was lost. With
-   * `at` (the time of the park), the park is recorded for the record's trace in the same transaction.
+   * Park a leased item on `parent` (an orphan: on the pseudo-parent of its empty lookup), then settle
+   * it. Returns false when the lease was lost. With `at` (the time of the park), the park is
+   * recorded for the record's trace in the same transaction.
    */
   async park(
     item: WorkItem,
     owner: string,
     parent: ParentRef,
     reason: string,
-    at?: number,
+    options: { at?: number; state?: ParkedState } = {},
   ): Promise<boolean> {
-    const audit = at === undefined ? undefined : [parkAuditEntry(item, parent, reason, at)];
-    const outcome = await this.store.queue.park(item.id, owner, parent, reason, audit);
+    const state = options.state ?? 'waiting';
+    const audit = options.at === undefined ? undefined : [parkAuditEntry(item, parent, reason, options.at)];
+    const outcome = await this.store.queue.park(item.id, owner, parent, reason, audit, state);
     if (outcome !== 'ok') return false;
-    this.events?.emit('item.parked', { flow: item.flow, recordKey: item.recordKey, parent, reason });
+    this.events?.emit('item.parked', { flow: item.flow, recordKey: item.recordKey, parent, reason, state });
     const policy = this.policyOf(item.flow);
     if (policy && this.waitsFor(policy, parent)) await this.settle(item.flow, item.recordKey);
     else {
@@ -93,6 +96,20 @@ export class Parking {
    */
   releaseOnLanding(flow: string, recordKey: string): ParentRef | undefined {
     return this.flows.isParentFlow(flow) ? { flow, recordKey } : undefined;
+  }
+
+  /**
+   * The children a record orphans when it is out of its flow's scope (its filter): they wait for a
+   * parent the sync will never write. Undefined when no flow's records wait for records of this flow.
+   * Children parked on it later still wait (nothing remembers the parent's scope); they become
+   * orphans at its next change out of scope, and go back to the queue if it lands after all.
+   */
+  orphanOnLeavingScope(flow: string, recordKey: string): { parent: ParentRef; reason: string } | undefined {
+    if (!this.flows.isParentFlow(flow)) return undefined;
+    return {
+      parent: { flow, recordKey },
+      reason: `no parent in scope: parent ${flow}/${recordKey} is outside flow ${flow}'s filter; bring it into the filter or change the lookup in Dynamics`,
+    };
   }
 
   /** Release everything parked on `parent` (outside a completion). Returns how many. */

@@ -16,9 +16,15 @@ export interface SyncPlan {
     filtered: number;
     leftAlone: number;
     adoptionCandidates: number;
+    /**
+     * Rows with no parent in Dynamics (an empty lookup on a cardinality-1 link): not written until
+     * the lookup is filled, so neither created nor updated (docs/custom-tables.md).
+     */
+    orphans: number;
   };
   samples: {
     create: string[];
+    orphans: string[];
     update: string[];
     adopt: string[];
     delete: string[];
@@ -48,6 +54,14 @@ function differs(mapped: JsonObject, current: JsonObject): boolean {
   return Object.keys(mapped).some((k) => normalize(mapped[k]) !== normalize(current[k]));
 }
 
+/** A row whose lookup on a required (cardinality-1) link is empty: an orphan, never written as it is. */
+function hasNoParent(flow: RecordFlowSettings, values: JsonObject): boolean {
+  return flow.links.some((link) => {
+    const raw = values[link.lookup];
+    return link.required && (raw === null || raw === undefined || raw === '');
+  });
+}
+
 /**
  * Dry run of a flow: read every Dynamics row and every Campaign record, compare, and count what
  * a sync would create, update, adopt, delete and leave alone. Writes nothing. Holds one small
@@ -74,8 +88,17 @@ export async function planFlow(
       filtered: 0,
       leftAlone: 0,
       adoptionCandidates: 0,
+      orphans: 0,
     },
-    samples: { create: [], update: [], adopt: [], delete: [], leftAlone: [], adoptionCandidates: [] },
+    samples: {
+      create: [],
+      orphans: [],
+      update: [],
+      adopt: [],
+      delete: [],
+      leftAlone: [],
+      adoptionCandidates: [],
+    },
     dynamicsRows: 0,
     campaignRecords: 0,
   };
@@ -85,6 +108,8 @@ export async function planFlow(
 
   const mapped = new Map<string, JsonObject>();
   const filteredOut = new Set<string>();
+  // Orphans held in Campaign already (their lookup was emptied later) are neither updated nor deleted.
+  const orphans = new Set<string>();
   const byMatch = new Map<string, string>();
   for await (const page of flow.feed.readChanges(null)) {
     for (const row of page.upserts) {
@@ -93,6 +118,12 @@ export async function planFlow(
       if (!matchesFilter(flow.filter, row.values)) {
         plan.counts.filtered++;
         if (flow.deleteWhenFilteredOut) filteredOut.add(id);
+        continue;
+      }
+      if (hasNoParent(flow, row.values)) {
+        plan.counts.orphans++;
+        orphans.add(id);
+        sample(plan.samples.orphans, id);
         continue;
       }
       mapped.set(id, flow.mapping.apply(row.values, 'create', flow.optionLabels).fields);
@@ -114,6 +145,7 @@ export async function planFlow(
     for (const record of batch) {
       const rawKey = record.fields[flow.sink.keyField];
       const key = typeof rawKey === 'string' && rawKey !== '' ? rawKey.toLowerCase() : null;
+      if (key && orphans.has(key)) continue;
       if (key && mapped.has(key)) {
         matched.add(key);
         const fields = mapped.get(key)!;

@@ -188,24 +188,28 @@ export class WorkRunner {
       }
       const result = await flow.applier.apply(item, payload.data);
       if (result.kind === 'park') {
-        await this.options.parking.park(
-          item,
-          this.options.owner,
-          result.parent,
-          result.reason,
-          this.options.clock.now(),
-        );
+        await this.options.parking.park(item, this.options.owner, result.parent, result.reason, {
+          at: this.options.clock.now(),
+          state: result.state,
+        });
         return;
       }
       const release = result.landed
         ? this.options.parking.releaseOnLanding(item.flow, item.recordKey)
         : undefined;
       const effects = withAppliedTrace(item, result.outcome, result.effects, this.options.clock.now());
+      const orphan = result.outOfScope
+        ? this.options.parking.orphanOnLeavingScope(item.flow, item.recordKey)
+        : undefined;
       await this.complete({
         completion: {
           id: item.id,
           owner: this.options.owner,
-          effects: release ? { ...effects, releaseParked: release } : effects,
+          effects: {
+            ...effects,
+            ...(release ? { releaseParked: release } : {}),
+            ...(orphan ? { orphanParked: orphan } : {}),
+          },
         },
         item,
         outcome: result.outcome,

@@ -103,6 +103,10 @@ export async function startOperatorServer(
     inputs.monitor !== false
       ? new HealthMonitor({
           ...(inputs.monitor ?? {}),
+          settings: {
+            ...(runtime.config.privacy ? { privacyStuckAfterMs: runtime.config.privacy.stuckAfterMs } : {}),
+            ...inputs.monitor?.settings,
+          },
           engine: inputs.engine,
           // Like the engine's alerts, the monitor's go to the log whether or not a webhook takes them.
           alerts: {

@@ -99,6 +99,8 @@ export class InMemoryPrivacyProvider implements PrivacyProvider {
       requestedBy: input.requestedBy,
       createdAt: at,
       updatedAt: at,
+      nextAttemptAt: at,
+      nextPollAt: null,
       error: null,
       steps: [{ step: 'hold', outcome: 'started', at, detail: null }],
     };

@@ -16,6 +16,10 @@ function formatPlan(plan: SyncPlan): string {
     `  would create ${c.create}, update ${c.update}, adopt ${c.adopt}, delete ${c.delete}`,
     `  unchanged ${c.unchanged}, filtered out ${c.filtered}, left alone (not ours) ${c.leftAlone}`,
   ];
+  if (c.orphans > 0)
+    lines.push(
+      `  orphans (no parent in Dynamics): ${c.orphans} — not written until their lookup is set in Dynamics`,
+    );
   const show = (label: string, ids: string[]): void => {
     if (ids.length > 0) lines.push(`  e.g. ${label}: ${ids.join(', ')}`);
   };
@@ -23,6 +27,7 @@ function formatPlan(plan: SyncPlan): string {
   show('update', plan.samples.update);
   show('adopt', plan.samples.adopt);
   show('delete', plan.samples.delete);
+  show('orphans', plan.samples.orphans);
   if (c.adoptionCandidates > 0) {
     lines.push(
       `  ${c.adoptionCandidates} Campaign record(s) without externalId match a contact by e-mail: set their externalId before go-live to adopt them instead of creating duplicates`,

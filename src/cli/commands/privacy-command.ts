@@ -44,8 +44,9 @@ function printJson(context: CliContext, value: unknown): void {
   context.out.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** A request as the CLI prints it: ids, codes and times only. */
+/** A request as the CLI prints it: ids, codes and times (ISO 8601, UTC) only. */
 function viewOf(request: PrivacyRequest, steps?: readonly PrivacyStepEntry[]): Record<string, unknown> {
+  const active = request.state === 'pending' || request.state === 'in-progress';
   return {
     id: request.id,
     type: request.type,
@@ -56,6 +57,9 @@ function viewOf(request: PrivacyRequest, steps?: readonly PrivacyStepEntry[]): R
     requestedBy: request.requestedBy,
     createdAt: formatIso(request.createdAt),
     updatedAt: formatIso(request.updatedAt),
+    // When the runner looks again; at step `poll`, when the job's status is asked for next.
+    nextAttemptAt: active ? formatIso(request.nextAttemptAt) : null,
+    nextPollAt: active && request.step === 'poll' ? formatIso(request.nextAttemptAt) : null,
     jobId: request.jobId,
     linkedRecords: request.linked.length,
     error: request.errorCode ? { code: request.errorCode, message: request.errorMessage } : null,
@@ -224,6 +228,14 @@ export function registerPrivacyCommand(program: Command, context: CliContext): v
     .requiredOption('-c, --config <file>', 'YAML configuration file')
     .argument('[id]', 'request id')
     .action(async (id: string | undefined, options: CommonOptions) => {
+      context.setExitCode(await runPrivacyStatus(options, id, context));
+    });
+  privacy
+    .command('show')
+    .description('one request with its step history and next poll time (as `status ID`)')
+    .requiredOption('-c, --config <file>', 'YAML configuration file')
+    .argument('<id>', 'request id')
+    .action(async (id: string, options: CommonOptions) => {
       context.setExitCode(await runPrivacyStatus(options, id, context));
     });
   privacy

@@ -105,7 +105,8 @@ export function formatStatus(
       `  backlog ${f.backlog.queued} queued, ${f.backlog.leased} in flight (live ${f.backlog.live}, bulk ${f.backlog.bulk}); lag ${formatLag(f.lagMs)}`,
     );
     lines.push(
-      `  synced ${f.synced}; retrying ${f.retrying.total}; dead letters ${f.deadLetters}; parked ${f.parked}`,
+      `  synced ${f.synced}; retrying ${f.retrying.total}; dead letters ${f.deadLetters}; parked ${f.parked}` +
+        (f.orphans > 0 ? `; orphans (no parent in Dynamics) ${f.orphans}` : ''),
     );
     for (const r of f.retrying.byCode)
       lines.push(`  retrying ${r.count} after ${r.code} (oldest first failed ${ago(r.oldestFailedAt, now)})`);

@@ -25,6 +25,8 @@ export const alertKindOfEvent: Readonly<Record<AlertEvent, AlertKind>> = {
   'campaign-failing': 'campaign-failing',
   'campaign-rate-cut': 'campaign-rate-cut',
   'backlog-growing': 'backlog-growing',
+  orphans: 'orphans',
+  'privacy-request-stuck': 'privacy-request-stuck',
 };
 
 /** One webhook route, shaped for the alert dispatcher. */

@@ -203,6 +203,7 @@ export function openPrivacyRuntime(
     clock: runtime.clock,
     owner: `${hostname()}:${process.pid}`,
     pollIntervalMs: privacy.pollIntervalMs,
+    maxPollIntervalMs: privacy.maxPollIntervalMs,
     ...(onCheckpoint ? { onCheckpoint } : {}),
   });
   return { runner, close: () => jobs.close() };

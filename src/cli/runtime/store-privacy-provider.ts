@@ -12,6 +12,7 @@ import type {
 } from '../../server/providers/privacy-provider.js';
 
 function viewOf(request: PrivacyRequest): PrivacyRequestView {
+  const active = request.state === 'pending' || request.state === 'in-progress';
   return {
     id: request.id,
     contactId: request.contactKey,
@@ -21,6 +22,8 @@ function viewOf(request: PrivacyRequest): PrivacyRequestView {
     requestedBy: request.requestedBy,
     createdAt: request.createdAt,
     updatedAt: request.updatedAt,
+    nextAttemptAt: active ? request.nextAttemptAt : null,
+    nextPollAt: active && request.step === 'poll' ? request.nextAttemptAt : null,
     error: request.errorCode ? { code: request.errorCode, message: request.errorMessage ?? '' } : null,
   };
 }

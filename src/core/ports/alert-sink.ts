@@ -16,6 +16,8 @@ export const alertKinds = [
   'campaign-failing',
   'campaign-rate-cut',
   'backlog-growing',
+  'orphans',
+  'privacy-request-stuck',
 ] as const;
 export type AlertKind = (typeof alertKinds)[number];
 

@@ -171,7 +171,8 @@ export interface WorkQueue {
   fail(request: FailRequest): Promise<LeaseOutcome>;
 
   /**
-   * Move a leased item to the parked set, waiting for `parent` to land.
+   * Move a leased item to the parked set, waiting for `parent` to land (`state` `orphan`: a child
+   * with no parent in Dynamics, parked on a pseudo-parent; @default 'waiting').
    * If a newer item for the key is queued, it is folded into the parked item. `audit` entries (the
    * trace's park step) are appended in the same transaction when the lease is still ours.
    */
@@ -181,6 +182,7 @@ export interface WorkQueue {
     parent: ParentRef,
     reason: string,
     audit?: readonly Omit<AuditEntry, 'id'>[],
+    state?: ParkedState,
   ): Promise<LeaseOutcome>;
 
   /** Backlog per flow and lane (queued + leased), for status and metrics. */
@@ -213,6 +215,11 @@ export interface CompletionEffects {
    * as the completion, as {@link ParkedStore.release} does.
    */
   releaseParked?: ParentRef | undefined;
+  /**
+   * The completed record is out of its flow's scope (its filter): the children waiting for it have
+   * no parent to wait for, so they become orphans with this reason, in the same transaction.
+   */
+  orphanParked?: { parent: ParentRef; reason: string } | undefined;
 }
 
 export interface Completion {
@@ -244,10 +251,22 @@ export interface ParentRef {
   recordKey: string;
 }
 
+/**
+ * Why a parked item waits:
+ * - `waiting`: for a parent record that exists in Dynamics and has not landed in Campaign yet; it is
+ *   released the moment that parent lands;
+ * - `orphan`: a child with no parent in Dynamics (its lookup on a required, cardinality-1 link is
+ *   empty). No landing releases it; only a later change of the child that fills the lookup does.
+ */
+export const parkedStates = ['waiting', 'orphan'] as const;
+export type ParkedState = (typeof parkedStates)[number];
+
 export interface ParkedItem {
   flow: string;
   recordKey: string;
   parent: ParentRef;
+  /** `waiting` for `parent` to land, or `orphan`: no parent to wait for (see {@link parkedStates}). */
+  state: ParkedState;
   payload: JsonValue;
   sourceVersion: string | null;
   reason: string;
@@ -266,8 +285,14 @@ export interface ParkedStore {
   get(flow: string, recordKey: string): Promise<ParkedItem | null>;
   /** Drop a parked item without applying it (e.g. a child deleted before its parent arrived). */
   remove(flow: string, recordKey: string): Promise<boolean>;
-  list(filter: { flow?: string; parent?: ParentRef }, page: PageRequest): Promise<Page<ParkedItem>>;
-  count(flow?: string): Promise<number>;
+  list(
+    filter: { flow?: string; parent?: ParentRef; state?: ParkedState },
+    page: PageRequest,
+  ): Promise<Page<ParkedItem>>;
+  /** Parked items (of a flow, in a state; every one when neither is given). */
+  count(flow?: string, state?: ParkedState): Promise<number>;
+  /** The earliest `parkedAt` among the flow's items in `state`, or null when there are none. */
+  oldestParkedAt(flow: string, state: ParkedState): Promise<number | null>;
 }
 
 /**

@@ -17,6 +17,8 @@ export const healthProblemKinds = [
   'opt-out-file-stale',
   'opt-out-file-problem',
   'sftp-usage',
+  'orphans',
+  'privacy-request-stuck',
 ] as const;
 export type HealthProblemKind = (typeof healthProblemKinds)[number];
 
@@ -63,6 +65,16 @@ export interface OptOutHealthInput {
     readonly { file: string; problem: string; summary: string; detail: string }[] | null | undefined;
 }
 
+/** A privacy delete request still in progress (ids and times only). */
+export interface ActivePrivacyRequest {
+  id: string;
+  /** The step it is on, e.g. `poll`. */
+  step: string;
+  createdAt: number;
+  /** When the runner looks at it next (ms); overdue when no process moves requests on. */
+  nextAttemptAt: number;
+}
+
 export interface HealthInputs {
   now: number;
   flows: readonly FlowStatus[];
@@ -70,6 +82,8 @@ export interface HealthInputs {
   /** Empty when nobody sampled the backlog over time (one-off status reads). */
   backlogTrends: readonly BacklogTrend[];
   optOut: OptOutHealthInput | null;
+  /** Privacy requests in progress; absent or null when privacy requests are not configured. */
+  privacyRequests?: readonly ActivePrivacyRequest[] | null | undefined;
 }
 
 /** Thresholds of the assessment, after defaults. */
@@ -88,6 +102,10 @@ export interface HealthSettings {
   rateCutShare: number;
   /** A backlog that grew by at least this many changes over the window grows faster than it drains. @default 100 */
   backlogGrowthMin: number;
+  /** A privacy request in progress for longer than this is stuck (config `privacy.stuckAfterMs`). @default 86400000 */
+  privacyStuckAfterMs: number;
+  /** …and so is one whose next look is overdue by this much (nothing moves requests on). @default 300000 */
+  privacyOverdueMs: number;
 }
 
 export const defaultHealthSettings: HealthSettings = {
@@ -98,6 +116,8 @@ export const defaultHealthSettings: HealthSettings = {
   troubleWindowMs: 2 * 60_000,
   rateCutShare: 0.5,
   backlogGrowthMin: 100,
+  privacyStuckAfterMs: 24 * 60 * 60_000,
+  privacyOverdueMs: 5 * 60_000,
 };
 
 function minutes(ms: number): string {
@@ -152,6 +172,17 @@ function flowConditions(flow: FlowStatus, now: number, s: HealthSettings): Healt
       summary: `flow ${id}: ${flow.deadLetters} dead letter${flow.deadLetters === 1 ? '' : 's'}`,
       detail: `Flow ${id} has ${flow.deadLetters} dead letter${flow.deadLetters === 1 ? '' : 's'}: changes that will not be retried without you. Read their codes and reasons (dashboard, "dcsync dlq list"), fix the cause, then retry or discard them.`,
     });
+  if (flow.orphans > 0) {
+    const n = flow.orphans;
+    const since = flow.orphansSince === null ? '' : ` (the oldest since ${formatIso(flow.orphansSince)})`;
+    out.push({
+      kind: 'orphans',
+      subject: id,
+      severity: 'warning',
+      summary: `flow ${id}: ${n} record${n === 1 ? '' : 's'} with no parent in Dynamics`,
+      detail: `Flow ${id} has ${n} record${n === 1 ? '' : 's'} with no parent to link to${since}: the required lookup (a cardinality-1 link in Campaign) is empty, or names a parent outside its flow's filter. No parent will ever release ${n === 1 ? 'it' : 'them'}, and Campaign would hide ${n === 1 ? 'it' : 'them'}. Set the lookup in Dynamics ("dcsync parked list --orphans" names them and their parent): each is written at its next change.`,
+    });
+  }
   const failing = flow.retrying.byCode.filter(
     (r) => r.oldestFailedAt !== null && now - r.oldestFailedAt > s.retryingAfterMs,
   );
@@ -264,6 +295,30 @@ function optOutConditions(input: OptOutHealthInput): HealthCondition[] {
   return out;
 }
 
+function privacyConditions(
+  requests: readonly ActivePrivacyRequest[],
+  now: number,
+  s: HealthSettings,
+): HealthCondition[] {
+  const out: HealthCondition[] = [];
+  for (const r of requests) {
+    const age = now - r.createdAt;
+    const overdue = now - r.nextAttemptAt;
+    if (age <= s.privacyStuckAfterMs && overdue <= s.privacyOverdueMs) continue;
+    out.push({
+      kind: 'privacy-request-stuck',
+      subject: r.id,
+      severity: 'warning',
+      summary: `privacy request ${r.id} stuck at step ${r.step}`,
+      detail:
+        overdue > s.privacyOverdueMs
+          ? `Privacy request ${r.id} (step ${r.step}) was due at ${formatIso(r.nextAttemptAt)} and has not moved for ${minutes(overdue)}: no process is moving privacy requests on. Run "dcsync run" with the privacy section, or "dcsync privacy delete --wait" again; the record stays held meanwhile.`
+          : `Privacy request ${r.id} has been in progress for ${minutes(age)} (step ${r.step}, next look ${formatIso(r.nextAttemptAt)}); the record stays held meanwhile. See its steps ("dcsync privacy show ${r.id}"); at step poll the Privacy Service job has not completed — check it in the Privacy Service UI.`,
+    });
+  }
+  return out;
+}
+
 /**
  * The one health model: every problem the service can see at one moment, from the flows' status,
  * the Campaign call budget, the backlog's trend and the opt-out export. Pure: the header,
@@ -279,5 +334,6 @@ export function assessHealth(
     ...(inputs.campaign ? campaignConditions(inputs.campaign, inputs.now, settings) : []),
     ...backlogConditions(inputs.flows, inputs.backlogTrends, settings),
     ...(inputs.optOut ? optOutConditions(inputs.optOut) : []),
+    ...privacyConditions(inputs.privacyRequests ?? [], inputs.now, settings),
   ];
 }

@@ -12,6 +12,7 @@ import {
   type BacklogTrend,
   type CampaignHealthInput,
   type HealthSettings,
+  type ActivePrivacyRequest,
   type OptOutHealthInput,
 } from './health-assessment.js';
 import {
@@ -33,9 +34,18 @@ export interface OptOutHealthSource {
 /** What the monitor reads about privacy requests (the privacy provider satisfies it). */
 export interface PrivacyFailureSource {
   list(
-    filter: { state: 'failed' },
+    filter: { state: 'failed' | 'in-progress' },
     page: { limit: number },
-  ): Promise<{ items: readonly { id: string; updatedAt: number; error: { code: string } | null }[] }>;
+  ): Promise<{
+    items: readonly {
+      id: string;
+      updatedAt: number;
+      error: { code: string } | null;
+      step?: string;
+      createdAt?: number;
+      nextAttemptAt?: number | null;
+    }[];
+  }>;
 }
 
 export interface HealthMonitorOptions {
@@ -177,7 +187,11 @@ export class HealthMonitor {
 
   private async checkHealth(): Promise<void> {
     const now = this.options.clock.now();
-    const [flows, optOut] = await Promise.all([this.options.engine.flowStatuses(), this.readOptOut()]);
+    const [flows, optOut, privacyRequests] = await Promise.all([
+      this.options.engine.flowStatuses(),
+      this.readOptOut(),
+      this.readActivePrivacy(),
+    ]);
     const conditions = assessHealth(
       {
         now,
@@ -185,6 +199,7 @@ export class HealthMonitor {
         campaign: this.options.campaign?.() ?? null,
         backlogTrends: this.backlogTrends(flows, now),
         optOut,
+        privacyRequests,
       },
       this.settings,
     );
@@ -217,6 +232,19 @@ export class HealthMonitor {
       subject: problem.subject,
       message: problem.detail,
     });
+  }
+
+  /** Privacy requests in progress (stuck ones are a problem); null without privacy requests. */
+  private async readActivePrivacy(): Promise<ActivePrivacyRequest[] | null> {
+    const source = this.options.privacy;
+    if (!source) return null;
+    const active = await source.list({ state: 'in-progress' }, { limit: 100 });
+    return active.items.map((r) => ({
+      id: r.id,
+      step: r.step ?? 'unknown',
+      createdAt: r.createdAt ?? r.updatedAt,
+      nextAttemptAt: r.nextAttemptAt ?? r.updatedAt,
+    }));
   }
 
   private async readOptOut(): Promise<OptOutHealthInput | null> {

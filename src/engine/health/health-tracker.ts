@@ -39,6 +39,8 @@ export const defaultHealthHysteresis: HealthHysteresis = {
     'opt-out-file-stale': 0,
     'opt-out-file-problem': 0,
     'sftp-usage': 0,
+    orphans: 0,
+    'privacy-request-stuck': 0,
   },
   leaveAfterMs: {
     'flow-paused': 0,
@@ -52,6 +54,8 @@ export const defaultHealthHysteresis: HealthHysteresis = {
     'opt-out-file-stale': 0,
     'opt-out-file-problem': 0,
     'sftp-usage': 0,
+    orphans: 0,
+    'privacy-request-stuck': 0,
   },
 };
 

@@ -1,4 +1,4 @@
-import { formatUtcDay } from '../../core/clock.js';
+import { formatIso, formatUtcDay } from '../../core/clock.js';
 import type { ErrorCode } from '../../core/error-catalogue.js';
 import type { Clock } from '../../core/clock.js';
 import { SyncError } from '../../core/errors.js';
@@ -62,11 +62,14 @@ export class PrivacyDeleteSteps {
   private readonly guardRefreshMs: number;
 
   constructor(private readonly options: PrivacyRequestRunnerOptions) {
-    // The job's status is asked for less and less often, like a retry (no jitter).
+    // The job's status is asked for less and less often, like a retry (no jitter), but never less
+    // often than every `maxPollIntervalMs`: the request moves on at the first poll after the job
+    // completed, so a long job is not noticed hours late.
+    const initialDelayMs = options.pollIntervalMs ?? 60_000;
     this.pollPolicy = resolveRetryPolicy(
       {
-        initialDelayMs: options.pollIntervalMs ?? 60_000,
-        maxDelayMs: options.maxPollIntervalMs ?? 3_600_000,
+        initialDelayMs,
+        maxDelayMs: Math.max(initialDelayMs, options.maxPollIntervalMs ?? 60_000),
         jitter: 'none',
       },
       'privacy.pollIntervalMs',
@@ -188,7 +191,7 @@ export class PrivacyDeleteSteps {
     return {
       kind: 'next',
       patch: { jobId: job.jobId },
-      detail: `job ${job.jobId} submitted with ${identities.length} identities (${identities.map((i) => i.namespace).join(', ')}) at ${clock.now()}`,
+      detail: `job ${job.jobId} submitted with ${identities.length} identities (${identities.map((i) => i.namespace).join(', ')}) at ${formatIso(clock.now())}`,
     };
   }
 

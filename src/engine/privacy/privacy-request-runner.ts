@@ -40,9 +40,12 @@ export interface PrivacyRequestRunnerOptions {
   clock: Clock;
   /** Lock owner identity (host:pid). */
   owner: string;
-  /** First wait between status polls of a job; doubles each time. @default 60000 */
+  /** First wait between status polls of a job; doubles each time up to `maxPollIntervalMs`. @default 60000 */
   pollIntervalMs?: number;
-  /** Longest wait between polls. @default 3600000 */
+  /**
+   * Longest wait between polls (and "gone?" checks): a completed job is seen at most this long
+   * after it completed. Never below `pollIntervalMs`. @default 60000
+   */
   maxPollIntervalMs?: number;
   /** First wait after a retryable failure (network, 5xx, 429); doubles each time. @default 1000 */
   retryDelayMs?: number;

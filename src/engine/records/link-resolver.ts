@@ -1,12 +1,13 @@
 import { RecordRejectedError } from '../../core/errors.js';
 import type { JsonObject } from '../../core/json.js';
-import type { KeyMapStore, ParentRef } from '../../core/ports/state-store.js';
+import type { KeyMapStore, ParentRef, ParkedState } from '../../core/ports/state-store.js';
 import type { RecordFlowSettings } from './record-flow.js';
 
 /**
- * Record key of the pseudo-parent a child waits on when its lookup is empty but the Campaign link
- * has cardinality `1` (a record without that parent would be hidden in Campaign). No record has
- * this key (record keys are GUIDs), so only a later change that sets the lookup releases the child.
+ * Record key of the pseudo-parent an orphan is parked on: a child whose lookup is empty while the
+ * Campaign link has cardinality `1` (a record without that parent would be hidden in Campaign). It
+ * has no parent in Dynamics, so it is parked in state `orphan`, not `waiting`. No record has this
+ * key (record keys are GUIDs), so only a later change that sets the lookup moves the child on.
  */
 export const NO_PARENT_KEY = '(empty lookup)';
 
@@ -21,7 +22,7 @@ export interface LinkedParent {
 /** The links of one record: ready to write, or the first parent that has not landed. */
 export type LinkResolution =
   | { kind: 'resolved'; fields: JsonObject; parents: LinkedParent[] }
-  | { kind: 'missing'; parent: ParentRef; reason: string };
+  | { kind: 'missing'; parent: ParentRef; reason: string; state: ParkedState };
 
 /**
  * Turn each lookup of a record into its Campaign link (`{ <link>: { PKey } }`) from the parent's
@@ -43,7 +44,8 @@ export async function resolveLinks(
         return {
           kind: 'missing',
           parent: { flow: link.parentFlow, recordKey: NO_PARENT_KEY },
-          reason: `lookup ${link.lookup} is empty and Campaign link ${link.link} (cardinality 1) needs a parent`,
+          reason: `no parent in Dynamics: lookup ${link.lookup} is empty and Campaign link ${link.link} (cardinality 1) needs a parent; set the lookup in Dynamics`,
+          state: 'orphan',
         };
       fields[link.link] = null;
       continue;
@@ -62,6 +64,7 @@ export async function resolveLinks(
         kind: 'missing',
         parent: { flow: link.parentFlow, recordKey: parentKey },
         reason: `parent ${link.parentFlow}/${parentKey} not in Campaign yet`,
+        state: 'waiting',
       };
     fields[link.link] = { PKey: parent.campaignPKey };
     parents.push({ flow: link.parentFlow, recordKey: parentKey, pkey: parent.campaignPKey });

@@ -96,7 +96,7 @@ export class RecordApplier implements Applier<RecordChange> {
           'filtered-out',
         );
       }
-      return this.done('filtered', {}, false);
+      return this.done('filtered', {}, false, true);
     }
     const prepared = (await flow.upsertHook?.prepare({ item, change, lane })) ?? null;
     if (!prepared) return this.upsertOrPark(flow, item, change, entry, lane);
@@ -105,8 +105,13 @@ export class RecordApplier implements Applier<RecordChange> {
     return result;
   }
 
-  private done(outcome: ApplyOutcome, effects: CompletionEffects, landed: boolean): ApplyResult {
-    return { kind: 'done', outcome, effects, landed };
+  private done(
+    outcome: ApplyOutcome,
+    effects: CompletionEffects,
+    landed: boolean,
+    outOfScope = false,
+  ): ApplyResult {
+    return { kind: 'done', outcome, effects, landed, ...(outOfScope ? { outOfScope } : {}) };
   }
 
   private audit(
@@ -160,7 +165,8 @@ export class RecordApplier implements Applier<RecordChange> {
   ): Promise<ApplyResult> {
     const key = item.recordKey;
     const links = await resolveLinks(this.store.keyMap, flow, change.values);
-    if (links.kind === 'missing') return { kind: 'park', parent: links.parent, reason: links.reason };
+    if (links.kind === 'missing')
+      return { kind: 'park', parent: links.parent, reason: links.reason, state: links.state };
     // The trace shows the parents a record links to.
     const linked = (result: ApplyResult): ApplyResult =>
       withLinkedParents(result, links.parents, flow.id, key);
@@ -393,6 +399,7 @@ export class RecordApplier implements Applier<RecordChange> {
           resolveDeadLetters: true,
         },
         false,
+        why === 'filtered-out',
       );
     }
     const outcome = await flow.sink.delete(pkey, { lane });
@@ -404,6 +411,7 @@ export class RecordApplier implements Applier<RecordChange> {
         resolveDeadLetters: true,
       },
       false,
+      why === 'filtered-out',
     );
   }
 

@@ -120,11 +120,11 @@ export function renderDashboardPage(options: { csrfToken: string }): string {
 
 <section aria-labelledby="parked-h" class="panel wide">
   <h2 id="parked-h">Parked children</h2>
-  <p class="hint">Children wait here until their parent reaches Campaign; they are released automatically.</p>
+  <p class="hint">Waiting children are released automatically when their parent reaches Campaign. Orphans have no parent in Dynamics (empty lookup): set the lookup in Dynamics and they are written.</p>
   <div class="scroll">
   <table id="parked">
     <caption class="visually-hidden">Parked records and the parent each waits for</caption>
-    <thead><tr><th scope="col">Flow</th><th scope="col">Record key</th><th scope="col">Waiting for parent</th>
+    <thead><tr><th scope="col">Flow</th><th scope="col">Record key</th><th scope="col">State</th><th scope="col">Waiting for parent</th>
       <th scope="col">Reason</th><th scope="col">Parked since</th></tr></thead>
     <tbody></tbody>
   </table>

@@ -16,6 +16,7 @@ export class OperatorMetrics {
   private readonly retrying: GaugeOf<'flow' | 'code'>;
   private readonly retryingAge: GaugeOf<'flow' | 'code'>;
   private readonly parked: GaugeOf<'flow'>;
+  private readonly orphans: GaugeOf<'flow'>;
   private readonly synced: GaugeOf<'flow'>;
   private readonly paused: GaugeOf<'flow'>;
   private readonly throughput: GaugeOf<never>;
@@ -88,6 +89,12 @@ export class OperatorMetrics {
     this.parked = new Gauge({
       name: 'dcsync_parked_records',
       help: 'Children parked until their parent lands, per flow',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.orphans = new Gauge({
+      name: 'dcsync_orphans',
+      help: 'Children with no parent in Dynamics (empty required lookup), written once the lookup is set, per flow',
       labelNames: ['flow'],
       registers,
     });
@@ -171,6 +178,7 @@ export class OperatorMetrics {
       this.retrying,
       this.retryingAge,
       this.parked,
+      this.orphans,
       this.synced,
       this.paused,
       this.problems,
@@ -181,6 +189,7 @@ export class OperatorMetrics {
     for (const flow of snapshot.flows) {
       this.lag.set({ flow: flow.id }, (flow.lagMs ?? 0) / 1000);
       this.parked.set({ flow: flow.id }, flow.parked);
+      this.orphans.set({ flow: flow.id }, flow.orphans);
       this.synced.set({ flow: flow.id }, flow.synced);
       this.paused.set({ flow: flow.id }, flow.state === 'paused' ? 1 : 0);
     }

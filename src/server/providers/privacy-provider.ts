@@ -46,6 +46,10 @@ export interface PrivacyRequestView {
   requestedBy: string;
   createdAt: number;
   updatedAt: number;
+  /** When the runner looks at the request next (ms since epoch); null once it completed or failed. */
+  nextAttemptAt: number | null;
+  /** At step `poll`: when the Privacy Service job's status is asked for next (ms); null otherwise. */
+  nextPollAt: number | null;
   /** Why the request failed (code and text without personal data); null otherwise. */
   error: { code: string; message: string } | null;
 }

@@ -1,13 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Page, ParkedItem } from '../../core/ports/state-store.js';
+import { parkedStates, type Page, type ParkedItem } from '../../core/ports/state-store.js';
 import { definedOnly, pageQuerySchema, parseInput } from './route-input.js';
 import type { RouteContext } from './route-context.js';
 
 /** A parked child without its payload (personal data). */
 export type ParkedView = Omit<ParkedItem, 'payload'>;
 
-/** `GET /api/parked`: one page, and how many are parked. */
+/**
+ * `GET /api/parked[?flow=…][&state=waiting|orphan]`: one page, and how many match the filter.
+ * `state` `orphan`: children with no parent in Dynamics (docs/custom-tables.md).
+ */
 export interface ParkedListAnswer extends Page<ParkedView> {
   total: number;
 }
@@ -18,6 +21,7 @@ function toParkedView(item: ParkedItem): ParkedView {
     flow: item.flow,
     recordKey: item.recordKey,
     parent: { flow: item.parent.flow, recordKey: item.parent.recordKey },
+    state: item.state,
     reason: item.reason,
     sourceVersion: item.sourceVersion,
     parkedAt: item.parkedAt,
@@ -25,7 +29,10 @@ function toParkedView(item: ParkedItem): ParkedView {
   };
 }
 
-const parkedQuery = pageQuerySchema.extend({ flow: z.string().min(1).max(200).optional() });
+const parkedQuery = pageQuerySchema.extend({
+  flow: z.string().min(1).max(200).optional(),
+  state: z.enum(parkedStates).optional(),
+});
 const auditQuery = pageQuerySchema.extend({
   flow: z.string().min(1).max(200).optional(),
   recordKey: z.string().min(1).max(200).optional(),
@@ -41,10 +48,10 @@ export function registerRecordRoutes(app: FastifyInstance, ctx: RouteContext): v
     const query = parseInput(parkedQuery, request.query, 'query');
     const [page, total] = await Promise.all([
       store.parked.list(
-        definedOnly({ flow: query.flow }),
+        definedOnly({ flow: query.flow, state: query.state }),
         definedOnly({ cursor: query.cursor, limit: query.limit }),
       ),
-      store.parked.count(query.flow),
+      store.parked.count(query.flow, query.state),
     ]);
     return { items: page.items.map(toParkedView), nextCursor: page.nextCursor, total };
   });

@@ -37,7 +37,12 @@ export interface FlowView {
   /** Changes that failed and wait for a retry (not dead letters yet). */
   retrying: number;
   deadLetters: number;
+  /** Children waiting for a parent that has not landed yet. */
   parked: number;
+  /** Children with no parent in Dynamics (an empty required lookup); not in `parked`. */
+  orphans: number;
+  /** When the oldest orphan was parked (ms); null without orphans. */
+  orphansSince: number | null;
   synced: number;
   processed: OutcomeCounts | null;
 }
@@ -82,6 +87,8 @@ export interface StatusSnapshot {
   /** `total` is fresh; `byCode` is re-read when it no longer adds up to it, else at most every `deadLetterCodesCacheMs`. */
   deadLetters: { total: number; byCode: { flow: string; code: string; count: number }[] };
   parked: { total: number };
+  /** Children with no parent in Dynamics, over every flow (docs/custom-tables.md). */
+  orphans: { total: number };
   synced: number;
   providers: { optOut: boolean; privacy: boolean; dynamicsWebhook: boolean };
   optOut: {
@@ -113,6 +120,8 @@ function toFlowView(status: FlowStatus): FlowView {
     retrying: status.retrying.total,
     deadLetters: status.deadLetters,
     parked: status.parked,
+    orphans: status.orphans,
+    orphansSince: status.orphansSince,
     synced: status.synced,
     processed: status.processed,
   };
@@ -202,6 +211,7 @@ export class StatusReader {
       retrying: { total: retrying.reduce((n, r) => n + r.count, 0), byCode: retrying },
       deadLetters: { total: deadTotal, byCode },
       parked: { total: flows.reduce((n, f) => n + f.parked, 0) },
+      orphans: { total: flows.reduce((n, f) => n + f.orphans, 0) },
       synced: flows.reduce((n, f) => n + f.synced, 0),
       providers: {
         optOut: this.deps.optOut !== undefined,

@@ -6,6 +6,7 @@ import type {
   PageRequest,
   ParentRef,
   ParkedItem,
+  ParkedState,
   ParkedStore,
 } from '../../core/ports/state-store.js';
 import { traceAuditActions, traceChildrenLimit } from '../../core/record-trace.js';
@@ -26,13 +27,16 @@ interface ParkedRow {
   payload: string;
   source_version: string | null;
   reason: string;
+  state: string;
   parked_at: number | string;
   updated_at: number | string;
   [column: string]: unknown;
 }
 
 const parkedColumns =
-  'id, flow, record_key, parent_flow, parent_key, payload, source_version, reason, parked_at, updated_at';
+  'id, flow, record_key, parent_flow, parent_key, payload, source_version, reason, state, parked_at, updated_at';
+
+type ParkedFilter = { flow?: string; parent?: ParentRef; state?: ParkedState };
 
 /** Children waiting for their parent record, in `parked_items`. */
 export class SqlParkedStore implements ParkedStore {
@@ -59,7 +63,7 @@ export class SqlParkedStore implements ParkedStore {
     return removed > 0;
   }
 
-  list(filter: { flow?: string; parent?: ParentRef }, page: PageRequest): Promise<Page<ParkedItem>> {
+  list(filter: ParkedFilter, page: PageRequest): Promise<Page<ParkedItem>> {
     return selectPage(
       this.ctx.driver,
       { label: 'parked list', table: 'parked_items', columns: parkedColumns, where: parkedWhere(filter) },
@@ -68,13 +72,25 @@ export class SqlParkedStore implements ParkedStore {
     );
   }
 
-  async count(flow?: string): Promise<number> {
-    const where = parkedWhere(flow === undefined ? {} : { flow });
+  async count(flow?: string, state?: ParkedState): Promise<number> {
+    const where = parkedWhere({
+      ...(flow === undefined ? {} : { flow }),
+      ...(state === undefined ? {} : { state }),
+    });
     const rows = await this.ctx.driver.all<{ n: number | string }>(
       `SELECT COUNT(*) AS n FROM parked_items WHERE ${where.sql}`,
       where.params,
     );
     return Number(rows[0]?.n ?? 0);
+  }
+
+  async oldestParkedAt(flow: string, state: ParkedState): Promise<number | null> {
+    const rows = await this.ctx.driver.all<{ at: number | string | null }>(
+      'SELECT MIN(parked_at) AS at FROM parked_items WHERE flow = ? AND state = ?',
+      [flow, state],
+    );
+    const at = rows[0]?.at;
+    return at === null || at === undefined ? null : Number(at);
   }
 }
 
@@ -154,9 +170,10 @@ export function parkedOnKey(parent: ParentRef): string {
   return keyOf(`parked-on:${parent.flow}`, parent.recordKey);
 }
 
-function parkedWhere(filter: { flow?: string; parent?: ParentRef }): SqlWhere {
+function parkedWhere(filter: ParkedFilter): SqlWhere {
   return whereAll([
     filter.flow === undefined ? null : ['flow = ?', filter.flow],
+    filter.state === undefined ? null : ['state = ?', filter.state],
     filter.parent === undefined
       ? null
       : ['parent_flow = ? AND parent_key = ?', filter.parent.flow, filter.parent.recordKey],
@@ -168,6 +185,7 @@ function toParkedItem(row: ParkedRow): ParkedItem {
     flow: row.flow,
     recordKey: row.record_key,
     parent: { flow: row.parent_flow, recordKey: row.parent_key },
+    state: row.state === 'orphan' ? 'orphan' : 'waiting',
     payload: parsePayload(row.payload),
     sourceVersion: row.source_version,
     reason: row.reason,

@@ -12,6 +12,7 @@ import {
   type LeaseOutcome,
   type LeaseRequest,
   type ParentRef,
+  type ParkedState,
   type RetryingEntry,
   type WorkItem,
   type WorkItemInput,
@@ -184,7 +185,8 @@ export class SqlWorkQueue implements WorkQueue {
         (effects.keyMap !== undefined ||
           (effects.audit?.length ?? 0) > 0 ||
           effects.resolveDeadLetters === true ||
-          effects.releaseParked !== undefined),
+          effects.releaseParked !== undefined ||
+          effects.orphanParked !== undefined),
     );
     const now = this.ctx.clock.now();
 
@@ -261,6 +263,7 @@ export class SqlWorkQueue implements WorkQueue {
     parent: ParentRef,
     reason: string,
     audit?: readonly Omit<AuditEntry, 'id'>[],
+    state: ParkedState = 'waiting',
   ): Promise<LeaseOutcome> {
     requireText(parent?.flow, 'park parent flow');
     requireText(parent.recordKey, 'park parent recordKey');
@@ -272,10 +275,10 @@ export class SqlWorkQueue implements WorkQueue {
       // The queued newer state is folded in: the parked item is the newest state of the record.
       const newest = successor ?? item;
       await tx.run(
-        'INSERT INTO parked_items (flow, record_key, parent_flow, parent_key, payload, source_version, reason, parked_at, updated_at) ' +
-          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (flow, record_key) DO UPDATE SET parent_flow = excluded.parent_flow, ' +
+        'INSERT INTO parked_items (flow, record_key, parent_flow, parent_key, payload, source_version, reason, state, parked_at, updated_at) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (flow, record_key) DO UPDATE SET parent_flow = excluded.parent_flow, ' +
           'parent_key = excluded.parent_key, payload = excluded.payload, source_version = excluded.source_version, ' +
-          'reason = excluded.reason, updated_at = excluded.updated_at',
+          'reason = excluded.reason, state = excluded.state, updated_at = excluded.updated_at',
         [
           item.flow,
           item.record_key,
@@ -284,6 +287,7 @@ export class SqlWorkQueue implements WorkQueue {
           newest.payload,
           newerSourceVersion(item.source_version, successor?.source_version ?? null),
           reason,
+          state,
           now,
           now,
         ],
@@ -405,6 +409,14 @@ async function applyCompletionEffects(
     // Completions with effects always run in a transaction (see completeMany).
     if (!('lockKeys' in tx)) throw new Error('releasing parked items needs a transaction');
     await releaseParkedIn(tx, effects.releaseParked, now);
+  }
+  for (const { effects } of applied) {
+    const orphaned = effects.orphanParked;
+    if (orphaned === undefined) continue;
+    await tx.run(
+      "UPDATE parked_items SET state = 'orphan', reason = ?, updated_at = ? WHERE parent_flow = ? AND parent_key = ? AND state = 'waiting'",
+      [orphaned.reason, now, orphaned.parent.flow, orphaned.parent.recordKey],
+    );
   }
   for (const [flow, keys] of resolved) {
     for (const part of chunk([...keys], 500)) {

@@ -27,9 +27,12 @@ interface StatusBody {
     synced: number;
     deadLetters: number;
     parked: number;
+    orphans: number;
+    orphansSince: number | null;
     backlog: { queued: number; leased: number };
     replay: unknown;
   }[];
+  orphans: { total: number };
   totals: Record<string, number>;
   deadLetters: { total: number; byCode: { flow: string; code: string; count: number }[] };
   parked: { total: number };
@@ -74,6 +77,22 @@ describe('status, metrics and flow control over a synced store', () => {
       { flow: 'contacts', recordKey: 'parent-0001' },
       'parent contacts/parent-0001 not in Campaign yet',
     );
+    // And an orphan: a child with no parent in Dynamics (an empty lookup on a cardinality-1 link).
+    await t.runtime.store.queue.enqueue([
+      {
+        flow: 'contacts',
+        recordKey: 'orphan-0001',
+        payload: { op: 'delete', origin: 'delta', reason: 'deleted' },
+      },
+    ]);
+    const [orphan] = await t.runtime.store.queue.lease({ owner: 'test', limit: 1, leaseMs: 60_000 });
+    await t.runtime.store.queue.park(
+      orphan!.id,
+      'test',
+      { flow: 'contacts', recordKey: '(empty lookup)' },
+      'no parent in Dynamics',
+      'orphan',
+    );
   });
 
   afterAll(async () => {
@@ -98,6 +117,10 @@ describe('status, metrics and flow control over a synced store', () => {
     expect(contacts.deadLetters).toBe(1);
     expect(contacts.parked).toBe(1);
     expect(json.parked.total).toBe(1);
+    expect(contacts.orphans).toBe(1);
+    expect(contacts.orphansSince).toBeTypeOf('number');
+    expect(json.orphans.total).toBe(1);
+    expect(json.overall.problems).toContain('flow contacts: 1 record with no parent in Dynamics');
     expect(json.backlog).toMatchObject({ queued: 0, leased: 0 });
     expect(json.budget.callsToday).toBe(t.runtime.campaign.budget.usage().callsToday);
     expect(json.budget.callsToday).toBeGreaterThanOrEqual(31);
@@ -119,12 +142,23 @@ describe('status, metrics and flow control over a synced store', () => {
     expect(letters.json.items[0]).not.toHaveProperty('payload');
     expect(letters.text).not.toContain('Bartholomew');
     const parked = await t.api<{ items: Record<string, unknown>[]; total: number }>('GET', '/api/parked');
-    expect(parked.json.total).toBe(1);
+    expect(parked.json.total).toBe(2);
     expect(parked.json.items[0]).toMatchObject({
       recordKey: 'child-0001',
       parent: { flow: 'contacts', recordKey: 'parent-0001' },
+      state: 'waiting',
     });
     expect(parked.json.items[0]).not.toHaveProperty('payload');
+    const orphans = await t.api<{ items: Record<string, unknown>[]; total: number }>(
+      'GET',
+      '/api/parked?state=orphan',
+    );
+    expect(orphans.json.total).toBe(1);
+    expect(orphans.json.items).toEqual([
+      expect.objectContaining({ recordKey: 'orphan-0001', state: 'orphan', reason: 'no parent in Dynamics' }),
+    ]);
+    expect(orphans.json.items[0]).not.toHaveProperty('payload');
+    expect((await t.api('GET', '/api/parked?state=lost')).status).toBe(400);
   });
 
   it('serves the same numbers at /metrics, and the records counter follows the engine', async () => {
@@ -136,6 +170,7 @@ describe('status, metrics and flow control over a synced store', () => {
     expect(metricValue(text, 'dcsync_synced_records{flow="contacts"}')).toBe(30);
     expect(metricValue(text, 'dcsync_dead_letters{flow="contacts",code="MAPPING_INVALID"}')).toBe(1);
     expect(metricValue(text, 'dcsync_parked_records{flow="contacts"}')).toBe(1);
+    expect(metricValue(text, 'dcsync_orphans{flow="contacts"}')).toBe(1);
     expect(metricValue(text, 'dcsync_records_total{flow="contacts",outcome="created"}')).toBe(30);
     expect(metricValue(text, 'dcsync_records_total{flow="contacts",outcome="dead-lettered"}')).toBe(1);
     expect(metricValue(text, 'dcsync_flow_paused{flow="contacts"}')).toBe(0);

@@ -9,6 +9,7 @@ import { SqlStateStore } from '../../../src/store/sql/sql-state-store.js';
 import { PostgresDriver } from '../../../src/store/postgres/postgres-driver.js';
 import { describeStateStoreContract } from './state-store-contract.js';
 import { expectMergedDeadLetters, insertDuplicateDeadLetters } from './fixtures/dead-letter-duplicates.js';
+import { expectOrphansMarked, insertParkedBeforeOrphans } from './fixtures/parked-before-orphans.js';
 
 let schema: PostgresTestSchema;
 
@@ -78,6 +79,32 @@ describe('postgres state store adapter', () => {
       const store = await openStateStore(fresh.url, { schema: fresh.name, clock });
       try {
         await expectMergedDeadLetters(store);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('migration 9 makes the children parked on an empty lookup orphans', async () => {
+    const fresh = await createPostgresTestSchema('pg_parked_orphans');
+    const clock = new ManualClock();
+    try {
+      const old = new SqlStateStore(
+        new PostgresDriver({ connectionString: fresh.url, schema: fresh.name, poolSize: 1 }),
+        clock,
+        storeMigrations.filter((m) => m.version < 9),
+      );
+      await old.migrate();
+      await old.close();
+      await insertParkedBeforeOrphans(
+        (sql, params) => fresh.query(sql, params),
+        (i) => `$${i}`,
+      );
+      const store = await openStateStore(fresh.url, { schema: fresh.name, clock });
+      try {
+        await expectOrphansMarked(store);
       } finally {
         await store.close();
       }

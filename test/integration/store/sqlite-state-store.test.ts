@@ -12,6 +12,7 @@ import { SqlStateStore } from '../../../src/store/sql/sql-state-store.js';
 import { SqliteDriver } from '../../../src/store/sqlite/sqlite-driver.js';
 import { describeStateStoreContract } from './state-store-contract.js';
 import { expectMergedDeadLetters, insertDuplicateDeadLetters } from './fixtures/dead-letter-duplicates.js';
+import { expectOrphansMarked, insertParkedBeforeOrphans } from './fixtures/parked-before-orphans.js';
 
 let dir: string;
 let files = 0;
@@ -125,6 +126,33 @@ describe('sqlite state store adapter', () => {
     const store = await openStateStore(`sqlite:${file}`, { clock });
     try {
       await expectMergedDeadLetters(store);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('migration 9 makes the children parked on an empty lookup orphans', async () => {
+    const file = join(dir, 'parked-orphans.db');
+    const clock = new ManualClock();
+    const old = new SqlStateStore(
+      new SqliteDriver({ filename: file }),
+      clock,
+      storeMigrations.filter((m) => m.version < 9),
+    );
+    await old.migrate();
+    await old.close();
+    const db = new Database(file);
+    try {
+      await insertParkedBeforeOrphans(
+        (sql, params) => db.prepare(sql).run(...params),
+        () => '?',
+      );
+    } finally {
+      db.close();
+    }
+    const store = await openStateStore(`sqlite:${file}`, { clock });
+    try {
+      await expectOrphansMarked(store);
     } finally {
       await store.close();
     }

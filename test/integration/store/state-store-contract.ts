@@ -704,6 +704,7 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
           flow,
           recordKey: 'child-1',
           parent,
+          state: 'waiting',
           payload: 'c1',
           sourceVersion: '4',
           reason: 'parent acc-1 not in Campaign yet',
@@ -719,6 +720,38 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
           payload: 'c1',
           sourceVersion: '4',
         });
+      });
+
+      it('parks an orphan in its own state: counted, listed and aged apart; a re-park takes the new state', async () => {
+        const store = await openEmpty();
+        const noParent = { flow: parent.flow, recordKey: '(empty lookup)' };
+        await store.queue.enqueue([change('c1'), change('c2'), change('c3')]);
+        const [one, two, three] = await store.queue.lease({ owner: 'w1', limit: 3, leaseMs });
+        expect(await store.queue.park(one!.id, 'w1', noParent, 'no parent', 'orphan')).toBe('ok');
+        clock.advance(10);
+        await store.queue.park(two!.id, 'w1', noParent, 'no parent', 'orphan');
+        await store.queue.park(three!.id, 'w1', parent, 'waiting');
+        expect(await store.parked.get(flow, 'c1')).toMatchObject({ state: 'orphan', parent: noParent });
+        expect(await store.parked.count(flow, 'orphan')).toBe(2);
+        expect(await store.parked.count(flow, 'waiting')).toBe(1);
+        expect(await store.parked.count(undefined, 'orphan')).toBe(2);
+        expect(await store.parked.count(flow)).toBe(3);
+        expect(await store.parked.oldestParkedAt(flow, 'orphan')).toBe(clock.now() - 10);
+        expect(await store.parked.oldestParkedAt(flow, 'waiting')).toBe(clock.now());
+        expect(await store.parked.oldestParkedAt('table:none', 'orphan')).toBeNull();
+        const orphans = await store.parked.list({ flow, state: 'orphan' }, { limit: 1 });
+        expect(orphans.items.map((p) => p.recordKey)).toEqual(['c1']);
+        const rest = await store.parked.list({ flow, state: 'orphan' }, { cursor: orphans.nextCursor! });
+        expect(rest.items.map((p) => p.recordKey)).toEqual(['c2']);
+        // A landing parent releases only what waits for it.
+        expect(await store.parked.release(parent)).toBe(1);
+        expect(await store.parked.count(flow, 'orphan')).toBe(2);
+        // Its next change (the lookup filled) parks it on a real parent: it waits now.
+        await store.parked.release(noParent);
+        const again = await store.queue.lease({ owner: 'w1', limit: 5, leaseMs });
+        const c1 = again.find((i) => i.recordKey === 'c1')!;
+        await store.queue.park(c1.id, 'w1', parent, 'waiting');
+        expect(await store.parked.get(flow, 'c1')).toMatchObject({ state: 'waiting', parent });
       });
 
       it('folds a queued newer item into the parked one', async () => {

@@ -42,6 +42,8 @@ function buildFlow(overrides: Partial<FlowStatus> = {}): FlowStatus {
     retrying: { total: 0, byCode: [] },
     deadLetters: 0,
     parked: 0,
+    orphans: 0,
+    orphansSince: null,
     synced: 100,
     processed: null,
     ...overrides,

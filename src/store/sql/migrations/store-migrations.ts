@@ -6,6 +6,7 @@ import { storeIndexesMigration } from './0004-store-indexes.js';
 import { optOutLinesMigration } from './0005-opt-out-lines.js';
 import { deadLetterPerCauseMigration } from './0006-dead-letter-per-cause.js';
 import { recordTraceMigration } from './0008-record-trace.js';
+import { parkedOrphansMigration } from './0009-parked-orphans.js';
 
 /**
  * Every migration of the state store, in version order, for every dialect. Append; never edit one
@@ -20,4 +21,5 @@ export const storeMigrations: readonly SqlMigration[] = [
   optOutLinesMigration,
   deadLetterPerCauseMigration,
   recordTraceMigration,
+  parkedOrphansMigration,
 ];

@@ -7,6 +7,7 @@ import { SyncTestBed, testEnv, type StoreKind } from '../../../support/sync-test
 import type { CliContext } from '../../../../src/cli/cli-context.js';
 import { Redactor } from '../../../../src/logging/redactor.js';
 import type { SeedFile } from '../../../../emulators/dynamics/schema/seed-file.js';
+import type { CampaignEmulatorOptions } from '../../../../emulators/campaign/campaign-emulator.js';
 
 /** Orders hang off the contact (Dynamics lookup → Campaign link `profile`, cascade delete). */
 export const orderSeed: SeedFile = {
@@ -30,7 +31,13 @@ export const orderSeed: SeedFile = {
  */
 export async function startPrivacyBed(
   store: StoreKind,
-  options: { logLevel?: string } = {},
+  options: {
+    logLevel?: string;
+    /** Campaign emulator options over the fast privacy timings (a clock, other timings). */
+    campaign?: CampaignEmulatorOptions;
+    /** Over the `privacy` section (e.g. `{ pollIntervalMs: undefined }` for the defaults). */
+    privacy?: Record<string, unknown>;
+  } = {},
 ): Promise<SyncTestBed> {
   const bed = await SyncTestBed.start({
     store,
@@ -39,6 +46,7 @@ export async function startPrivacyBed(
       seedFile: campaignTestSeed,
       privacyServiceTiming: { toProcessingMs: 50 },
       privacyToolTiming: { toProcessingMs: 50, toCompleteMs: 150 },
+      ...options.campaign,
     },
     config: {
       flows: {
@@ -65,6 +73,7 @@ export async function startPrivacyBed(
       { namespace: 'crmId', type: 'custom', source: 'externalId' },
     ],
     pollIntervalMs: 100,
+    ...options.privacy,
   };
   writeFileSync(bed.configPath, stringify(config));
   return bed;

@@ -5,7 +5,7 @@ import type { Panel, PanelContext } from './panel.js';
 
 const pageSize = 50;
 
-/** "Parked children": each with the parent it waits for, in pages of 50. */
+/** "Parked children": each with its state (waiting, or orphan) and the parent it waits for, in pages of 50. */
 export function createParkedPanel({ api, notify }: PanelContext): Panel {
   const body = findElement('#parked tbody', HTMLTableSectionElement);
   const next = findElement('#parked-next', HTMLButtonElement);
@@ -25,12 +25,16 @@ export function createParkedPanel({ api, notify }: PanelContext): Panel {
           null,
           el('td', { text: item.flow }),
           el('td', null, el('code', { text: item.recordKey })),
+          el('td', {
+            className: `state ${item.state}`,
+            text: item.state === 'orphan' ? 'orphan — no parent in Dynamics' : 'waiting',
+          }),
           el('td', null, el('code', { text: `${item.parent.flow} / ${item.parent.recordKey}` })),
           el('td', { className: 'reason', text: item.reason }),
           el('td', { text: formatTime(item.parkedAt) }),
         ),
       ),
-      { columns: 5, text: 'Nothing parked.' },
+      { columns: 6, text: 'Nothing parked.' },
     );
     setField('parked-page', `Page ${pageNumber} · ${formatNumber(page.total)} parked`, page.total);
     next.disabled = !nextCursor;

@@ -48,7 +48,9 @@ export function createPrivacyPanel({ api, actions, notify }: PanelContext): Pane
       el('td', null, el('code', { text: r.contactId })),
       el('td', { text: r.regulation }),
       el('td', { className: `state ${r.state}`, text: r.state + (r.error ? ` — ${r.error.code}` : '') }),
-      el('td', { text: r.step }),
+      el('td', {
+        text: r.step + (r.nextPollAt !== null ? ` · next poll ${formatTime(r.nextPollAt)}` : ''),
+      }),
       el('td', { text: formatTime(r.updatedAt) }),
       el('td', null, details),
     );
