@@ -73,7 +73,7 @@ export class Parking {
     owner: string,
     parent: ParentRef,
     reason: string,
-    options: { at?: number; state?: ParkedState } = {},
+    options: { at?: number; state?: ParkedState | undefined } = {},
   ): Promise<boolean> {
     const state = options.state ?? 'waiting';
     const audit = options.at === undefined ? undefined : [parkAuditEntry(item, parent, reason, options.at)];

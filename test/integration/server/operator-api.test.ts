@@ -91,6 +91,7 @@ describe('status, metrics and flow control over a synced store', () => {
       'test',
       { flow: 'contacts', recordKey: '(empty lookup)' },
       'no parent in Dynamics',
+      undefined,
       'orphan',
     );
   });

@@ -727,9 +727,9 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
         const noParent = { flow: parent.flow, recordKey: '(empty lookup)' };
         await store.queue.enqueue([change('c1'), change('c2'), change('c3')]);
         const [one, two, three] = await store.queue.lease({ owner: 'w1', limit: 3, leaseMs });
-        expect(await store.queue.park(one!.id, 'w1', noParent, 'no parent', 'orphan')).toBe('ok');
+        expect(await store.queue.park(one!.id, 'w1', noParent, 'no parent', undefined, 'orphan')).toBe('ok');
         clock.advance(10);
-        await store.queue.park(two!.id, 'w1', noParent, 'no parent', 'orphan');
+        await store.queue.park(two!.id, 'w1', noParent, 'no parent', undefined, 'orphan');
         await store.queue.park(three!.id, 'w1', parent, 'waiting');
         expect(await store.parked.get(flow, 'c1')).toMatchObject({ state: 'orphan', parent: noParent });
         expect(await store.parked.count(flow, 'orphan')).toBe(2);
