@@ -28,6 +28,9 @@ function formatValue(unit: ValueUnit, value: number | null | undefined): string 
 }
 
 const height = 200;
+const wholeIncrements = [1, 2, 5]
+  .flatMap((base) => Array.from({ length: 10 }, (_unused, power) => base * 10 ** power))
+  .sort((a, b) => a - b);
 
 /**
  * A line chart over time with axes and a legend (uPlot on a canvas), sized to its container and
@@ -89,10 +92,18 @@ export class TimeChart {
         {
           stroke: '#4a5764',
           grid: { stroke: '#e3e8ee' },
+          space: 80,
           // HH:MM:SS in UTC, as every time on the dashboard.
           values: (_self, splits) => splits.map((s) => new Date(s * 1000).toISOString().slice(11, 19)),
         },
-        { stroke: '#4a5764', grid: { stroke: '#e3e8ee' }, values: axisValues, size: 70 },
+        {
+          stroke: '#4a5764',
+          grid: { stroke: '#e3e8ee' },
+          values: axisValues,
+          size: 70,
+          // Counts tick at whole numbers.
+          ...(unit === 'count' ? { incrs: wholeIncrements } : {}),
+        },
       ],
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
