@@ -4,7 +4,7 @@
  * SQLite store; each request the dashboard makes is timed over HTTP, uncached.
  *
  * Targets on the 2-core machine: each request the dashboard repeats while open (status, history,
- * a page of dead letters anywhere in the list, a code filter, parked, metrics) p95 ≤ 150 ms; a
+ * a page of dead letters anywhere in the list, a code filter, parked, retrying, metrics) p95 ≤ 150 ms; a
  * record-key search (operator-initiated, counts its matches) p95 ≤ 500 ms. `GET /api/dead-letters/counts`
  * (API only; the dashboard's counts come with the status) is reported without a target.
  */
@@ -28,6 +28,7 @@ const polling = [
   'deadLettersPage1800',
   'deadLettersByCode',
   'parked',
+  'retrying',
   'metrics',
 ];
 
@@ -72,6 +73,7 @@ export async function run(): Promise<void> {
       deadLettersByCode: '/api/dead-letters?limit=50&code=MAPPING_INVALID',
       deadLetterCounts: '/api/dead-letters/counts',
       parked: '/api/parked?limit=50',
+      retrying: '/api/retrying?limit=50',
       metrics: '/metrics',
     };
     const results: Record<string, { p50Ms: number; p95Ms: number; maxMs: number }> = {};
