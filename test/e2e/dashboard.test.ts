@@ -419,6 +419,40 @@ describe(`operator dashboard in chromium`, () => {
     await showView('overview');
   });
 
+  it('asks before discarding a dead letter and before a privacy delete: cancel does nothing', async () => {
+    await showView('dead-letters');
+    const dialog = page.locator('dialog#confirm');
+    const letters = await target.api<DeadLetterPage>('GET', '/api/dead-letters');
+    const letter = letters.items[0]!;
+    const discard = page.getByRole('button', { name: `Discard dead letter ${letter.id}` });
+    await expect.poll(() => discard.count(), { timeout: 10_000 }).toBe(1);
+    await discard.click();
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    expect(await dialog.locator('#confirm-title').textContent()).toBe('Discard 1 dead letter?');
+    expect(await dialog.locator('#confirm-body').textContent()).toContain(letter.recordKey);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dialog.isVisible()).toBe(false);
+    await expect.poll(() => page.locator('#notice').textContent()).toBe('Discard cancelled.');
+    expect((await target.api<DeadLetterPage>('GET', '/api/dead-letters')).total).toBe(letters.total);
+
+    const { providers } = await target.api<{ providers: { privacy: boolean } }>('GET', '/api/status');
+    if (!providers.privacy) return;
+    type Requests = { items: unknown[] };
+    const before = (await target.api<Requests>('GET', '/api/privacy/requests')).items.length;
+    await showView('privacy');
+    const contactId = '00000000-0000-4000-8000-000000000017';
+    await page.locator('#privacy-contact').fill(contactId);
+    await page.getByRole('button', { name: 'Start delete request' }).click();
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    expect(await dialog.locator('#confirm-title').textContent()).toBe(
+      `Delete contact ${contactId} everywhere?`,
+    );
+    expect(await dialog.locator('#confirm-body').textContent()).toContain('1 contact');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => page.locator('#notice').textContent()).toBe('Delete request cancelled.');
+    expect((await target.api<Requests>('GET', '/api/privacy/requests')).items.length).toBe(before);
+  });
+
   it('keeps a screenshot of the dashboard as a test artefact', async () => {
     await expect
       .poll(
