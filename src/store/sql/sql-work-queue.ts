@@ -365,6 +365,8 @@ export class SqlWorkQueue implements WorkQueue {
         table: 'work_items',
         columns: workItemColumns,
         where: retryingWhere(filter),
+        // Through the partial index work_items_failing: a few failing items in a large inbox.
+        idExpression: '+id',
       },
       page,
       toRetryingItem,
