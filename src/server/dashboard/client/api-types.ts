@@ -3,6 +3,9 @@
  * are erased, so no server code reaches the browser (the ESLint block for this folder refuses any
  * other import from outside it, and the bundle build checks its inputs).
  */
+import type { FlowView, StatusSnapshot } from '../../status/status-reader.js';
+import type { PrivacyRequestView } from '../../providers/privacy-provider.js';
+import type { ParkedListAnswer } from '../../routes/record-routes.js';
 export type { Page } from '../../../core/ports/state-store.js';
 export type { OptOutDecisionView, OptOutFileView } from '../../providers/opt-out-provider.js';
 export type { PrivacyRequestDetail, PrivacyRequestView } from '../../providers/privacy-provider.js';
@@ -16,10 +19,6 @@ export type { AlertsAnswer, HistoryAnswer } from '../../routes/status-routes.js'
 export type { StatusSample } from '../../status/status-history.js';
 export type { FlowView, StatusSnapshot } from '../../status/status-reader.js';
 export type { RetryingItemView, RetryingListAnswer } from '../../routes/status-routes.js';
-
-import type { FlowView, StatusSnapshot } from '../../status/status-reader.js';
-import type { PrivacyRequestView } from '../../providers/privacy-provider.js';
-import type { ParkedListAnswer } from '../../routes/record-routes.js';
 
 // ---------------------------------------------------------------------------------------------
 // Answers of routes built in parallel on other branches of issue 17 (runs, record trace, orphans,
