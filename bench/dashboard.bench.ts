@@ -5,8 +5,8 @@
  * engine and a SQLite store; each request the dashboard makes is timed over HTTP, uncached.
  *
  * Targets on the 2-core machine: each request the dashboard repeats while open (status, history,
- * a page of dead letters anywhere in the list, a code filter, parked, metrics) p95 ≤ 150 ms; a
- * record trace (by Dynamics id and by Campaign PKey) p95 ≤ 100 ms; a record-key search of dead
+ * a page of dead letters anywhere in the list, a code filter, parked, retrying, metrics) p95 ≤ 150 ms;
+ * a record trace (by Dynamics id and by Campaign PKey) p95 ≤ 100 ms; a record-key search of dead
  * letters (operator-initiated, counts its matches) p95 ≤ 500 ms. `GET /api/dead-letters/counts`
  * (API only; the dashboard's counts come with the status) is reported without a target.
  */
@@ -37,6 +37,7 @@ const polling = [
   'deadLettersPage1800',
   'deadLettersByCode',
   'parked',
+  'retrying',
   'metrics',
 ];
 
@@ -93,6 +94,7 @@ export async function run(): Promise<void> {
       deadLettersByCode: '/api/dead-letters?limit=50&code=MAPPING_INVALID',
       deadLetterCounts: '/api/dead-letters/counts',
       parked: '/api/parked?limit=50',
+      retrying: '/api/retrying?limit=50',
       metrics: '/metrics',
       traceById: `/api/trace?key=${syntheticKey(tracedKey).toUpperCase()}`,
       traceByPKey: `/api/trace?key=${encodeURIComponent(pkeyOf(tracedKey))}`,

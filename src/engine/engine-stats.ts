@@ -27,6 +27,9 @@ function emptyCounts(): OutcomeCounts {
   return Object.fromEntries(statOutcomes.map((o) => [o, 0])) as OutcomeCounts;
 }
 
+/** The window of {@link EngineStats.lagPercentiles}: lag of what was applied in the last minute. */
+export const lagWindowMs = 60_000;
+
 /** A listener for each applied record (metrics adapters subscribe). */
 export type StatListener = (
   flow: string,
@@ -43,7 +46,9 @@ export type StatListener = (
 export class EngineStats {
   private readonly perFlow = new Map<string, OutcomeCounts>();
   private readonly recent: number[] = [];
+  /** Recent lag samples (ms) and when each was taken, oldest first. */
   private readonly lags: number[] = [];
+  private readonly lagTimes: number[] = [];
   private readonly listeners: StatListener[] = [];
 
   constructor(private readonly clock: Clock) {}
@@ -72,7 +77,11 @@ export class EngineStats {
       if (this.recent.length > 100_000) this.recent.splice(0, this.recent.length - 100_000);
       if (lagMs !== undefined) {
         this.lags.push(lagMs);
-        if (this.lags.length > 10_000) this.lags.splice(0, this.lags.length - 10_000);
+        this.lagTimes.push(now);
+        if (this.lags.length > 10_000) {
+          this.lags.splice(0, this.lags.length - 10_000);
+          this.lagTimes.splice(0, this.lagTimes.length - 10_000);
+        }
       }
     }
     for (const listener of this.listeners) listener(flow, outcome, durationMs, lagMs);
@@ -99,10 +108,17 @@ export class EngineStats {
     return n / (windowMs / 1000);
   }
 
-  /** Lag percentiles (ms) over recent samples; null when none. */
-  lagPercentiles(): { p50: number; p99: number } | null {
-    if (this.lags.length === 0) return null;
-    const sorted = [...this.lags].sort((a, b) => a - b);
+  /**
+   * Lag percentiles (ms) of the records applied in the last `windowMs`; null when none was. Older
+   * samples do not count: when nothing is applied, there is no recent lag to show (the last figures
+   * used to stay on the dashboard for as long as the flows were idle).
+   */
+  lagPercentiles(windowMs = lagWindowMs): { p50: number; p99: number } | null {
+    const since = this.clock.now() - windowMs;
+    let first = this.lagTimes.length;
+    while (first > 0 && this.lagTimes[first - 1]! >= since) first--;
+    if (first === this.lags.length) return null;
+    const sorted = this.lags.slice(first).sort((a, b) => a - b);
     const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
     return { p50: at(0.5), p99: at(0.99) };
   }

@@ -47,7 +47,7 @@ export interface ServerOptions {
   statusCacheMs?: number;
   /** Dead-letter counts per code are reused for this long (a full scan with many dead letters). @default 15000 */
   deadLetterCodesCacheMs?: number;
-  /** How often a status sample is kept for sparklines. @default 5000 */
+  /** How often a status sample is kept for the dashboard's charts. @default 5000 */
   historyIntervalMs?: number;
   /** Samples kept (720 × 5 s = one hour). @default 720 */
   historySize?: number;

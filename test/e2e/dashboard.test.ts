@@ -3,6 +3,9 @@
  * downloaded one) against `dcsync demo`: sign in through the login page, the dashboard's numbers
  * are the API's, a dead letter is retried by clicking, and a screenshot is kept in
  * test-results/dashboard.png.
+ * Issue 17: every view loads by its address without console errors at 1280 and 1920 px, no table
+ * is cut off (screenshots in test-results/screenshots/), the charts have axes, the retrying
+ * changes are listed one by one, and a replay needs confirming (cancel does nothing).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,6 +42,32 @@ let target: DashboardTarget;
 let userDataDir: string;
 let context: BrowserContext;
 let page: Page;
+/** Console errors and uncaught exceptions of the page, with the address they came from. */
+const consoleErrors: string[] = [];
+
+/**
+ * Routes other branches of issue 17 add (runs, record trace): the views show "not available" on a
+ * server without them, and chromium logs the 404 as a console error. LEAD: empty this list once
+ * those branches are merged.
+ */
+const notYetServed = ['/api/runs', '/api/trace'];
+
+const viewNames = [
+  'overview',
+  'flows',
+  'runs',
+  'records',
+  'dead-letters',
+  'parked',
+  'opt-outs',
+  'privacy',
+  'alerts',
+] as const;
+
+async function showView(name: (typeof viewNames)[number]): Promise<void> {
+  await page.goto(`${target.url}/#/${name}`);
+  await page.locator(`[data-view="${name}"]`).waitFor({ state: 'visible' });
+}
 
 function number(text: string | null): number {
   return Number((text ?? '').replace(/,/g, ''));
@@ -160,6 +189,13 @@ beforeAll(async () => {
     viewport: { width: 1400, height: 1800 },
   });
   page = context.pages()[0] ?? (await context.newPage());
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    const where = message.location().url;
+    if (message.text().includes('404') && notYetServed.some((path) => where.includes(path))) return;
+    consoleErrors.push(`${message.text()} (${where})`);
+  });
+  page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
 }, 120_000);
 
 afterAll(async () => {
@@ -202,8 +238,14 @@ describe(`operator dashboard in chromium`, () => {
     // The demo also syncs a custom table, so the overall synced count is larger than the contacts'.
     expect((shown as { synced: number }).synced).toBeGreaterThanOrEqual(contacts);
     expect(shown).toMatchObject({ deadLetters: 1, flow: { state: 'running', synced: contacts } });
-    // A sparkline per flow, drawn from /api/history; panels without a provider are greyed out.
-    expect(await page.locator('#flows tr[data-flow="contacts"] svg.spark').count()).toBe(2);
+    // Charts with axes drawn from /api/history (uPlot on canvas; its legend names the series).
+    for (const chart of ['throughput', 'lag', 'backlog', 'budget'])
+      await expect.poll(() => page.locator(`#chart-${chart} canvas`).count(), { timeout: 10_000 }).toBe(1);
+    await expect
+      .poll(() => page.locator('#chart-backlog .u-legend .u-series').allTextContents())
+      .toEqual(expect.arrayContaining([expect.stringContaining('contacts')]));
+    expect(await page.locator('#chart-budget .u-legend').textContent()).toContain('Ceiling');
+    // Panels without a provider are greyed out.
     const status = await target.api<{ providers: { optOut: boolean; privacy: boolean } }>(
       'GET',
       '/api/status',
@@ -215,6 +257,7 @@ describe(`operator dashboard in chromium`, () => {
   });
 
   it('retries a dead letter by clicking its button', async () => {
+    await showView('dead-letters');
     const before = await target.api<DeadLetterPage>('GET', '/api/dead-letters');
     const letter = before.items[0]!;
     const row = page.locator(`#dead-letters tbody tr[data-id="${letter.id}"]`);
@@ -256,6 +299,158 @@ describe(`operator dashboard in chromium`, () => {
     await expect
       .poll(() => page.locator('#dead-letters tbody tr[data-id]').count(), { timeout: 10_000 })
       .toBe(1);
+  });
+
+  it('shows every view by its address without console errors and without a table cut off, at 1280 and 1920 px', async () => {
+    mkdirSync(join('test-results', 'screenshots'), { recursive: true });
+    for (const width of [1280, 1920]) {
+      await page.setViewportSize({ width, height: 1000 });
+      for (const name of viewNames) {
+        consoleErrors.length = 0;
+        await showView(name);
+        // Reloading keeps the view: the address names it.
+        await page.reload();
+        await page.locator(`[data-view="${name}"]`).waitFor({ state: 'visible' });
+        expect(await page.locator(`nav.views a[aria-current="page"]`).getAttribute('data-nav')).toBe(name);
+        expect(await page.locator('[data-view]:not([hidden])').count()).toBe(1);
+        await expect
+          .poll(() => page.locator('[data-field="refreshed-at"]').textContent(), { timeout: 10_000 })
+          .not.toBe('—');
+        // Let the view's own lists arrive (one refresh) before judging the layout.
+        await page.waitForLoadState('networkidle');
+        // The page never scrolls sideways; a wide table scrolls inside its panel.
+        // (Expressions as strings: the test project has no DOM types.)
+        const overflow = Number(
+          await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'),
+        );
+        expect(overflow, `${name} at ${width}px scrolls sideways`).toBeLessThanOrEqual(0);
+        // No table of the view is cut off: none needs its panel's horizontal scroll.
+        const cut = await page.evaluate(`[...document.querySelectorAll('[data-view]:not([hidden]) .scroll')]
+          .filter((w) => w.scrollWidth > w.clientWidth + 1)
+          .map((w) => w.querySelector('table')?.id ?? '?')`);
+        expect(cut, `${name} at ${width}px`).toEqual([]);
+        await page.screenshot({
+          path: join('test-results', 'screenshots', `${name}-${width}.png`),
+          fullPage: true,
+        });
+        expect(consoleErrors, `${name} at ${width}px`).toEqual([]);
+      }
+      // The Flows table fits whole: its Actions column is not cut off.
+      await showView('flows');
+      await page.locator('#flows tbody td.actions').first().waitFor();
+      const fit = await page.evaluate(`(() => {
+        const wrapper = document.querySelector('#flows').parentElement;
+        const actions = document.querySelector('#flows tbody tr td.actions').getBoundingClientRect();
+        const box = wrapper.getBoundingClientRect();
+        return { scrolls: wrapper.scrollWidth > wrapper.clientWidth, inside: actions.right <= box.right + 0.5 };
+      })()`);
+      expect(fit, `flows table at ${width}px`).toEqual({ scrolls: false, inside: true });
+    }
+    await page.setViewportSize({ width: 1400, height: 1800 });
+  });
+
+  it('lists retrying changes with their record key, last error and next attempt', async () => {
+    // Campaign refuses profile writes with 503: a changed contact waits for its retry.
+    await target.campaignAdmin('PUT', '/faults', {
+      errorRate: 1,
+      errorStatus: 503,
+      pathPattern: 'profileAndServices',
+    });
+    try {
+      const created = (await target.dataverseAdmin('POST', '/tables/contact/rows', {
+        values: { firstname: 'Rita', lastname: 'Retrying', emailaddress1: 'rita.retrying@example.com' },
+      })) as { contactid: string };
+      const contactId = String(created.contactid);
+      await waitUntil(
+        'a retrying change',
+        async () => (await target.api<{ total: number }>('GET', '/api/retrying')).total > 0,
+        30_000,
+      );
+      await showView('dead-letters');
+      const row = page.locator(`#retrying-items tbody tr[data-key="${contactId}"]`);
+      await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1);
+      expect(await row.locator('[data-field="record-key"]').textContent()).toBe(contactId);
+      expect(await row.locator('[data-field="code"]').textContent()).toBe('CAMPAIGN_HTTP_503');
+      expect(await row.locator('[data-field="next-attempt"]').textContent()).toMatch(
+        /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$|^trying now$/,
+      );
+      // The key links to its trace in the Records view.
+      expect(await row.locator('a').getAttribute('href')).toBe(`#/records?key=${contactId}`);
+    } finally {
+      await target.campaignAdmin('DELETE', '/faults');
+    }
+  });
+
+  it('asks before a replay: cancel does nothing, confirm replays', async () => {
+    await showView('flows');
+    const replays = async (): Promise<number> =>
+      (await target.api<{ items: unknown[] }>('GET', '/api/audit?action=flow.replay')).items.length;
+    expect(await replays()).toBe(0);
+    const dialog = page.locator('dialog#confirm');
+    await page.getByRole('button', { name: 'Replay flow contacts' }).click();
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    expect(await dialog.locator('#confirm-title').textContent()).toBe('Replay flow contacts?');
+    // It names what happens and to how many records.
+    expect(await dialog.locator('#confirm-body').textContent()).toContain(`about ${contacts} records`);
+    expect(await dialog.locator('#confirm-ok').textContent()).toBe(`Replay ${contacts} records`);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => dialog.isVisible()).toBe(false);
+    await expect.poll(() => page.locator('#notice').textContent()).toBe('Replay of contacts cancelled.');
+    expect(await replays()).toBe(0);
+
+    await page.getByRole('button', { name: 'Replay flow contacts' }).click();
+    await dialog.getByRole('button', { name: `Replay ${contacts} records` }).click();
+    await expect
+      .poll(() => page.locator('#notice').textContent(), { timeout: 10_000 })
+      .toBe('Flow contacts: replay requested.');
+    const audit = await target.api<{ items: { actor: string; flow: string | null }[] }>(
+      'GET',
+      '/api/audit?action=flow.replay',
+    );
+    expect(audit.items).toEqual([expect.objectContaining({ actor: 'dashboard', flow: 'contacts' })]);
+    await waitUntil(
+      'the replay to drain',
+      async () => {
+        const status = await target.api<Status>('GET', '/api/status');
+        return status.backlog.queued + status.backlog.leased === 0 && status.retrying.total === 0;
+      },
+      60_000,
+    );
+    await showView('overview');
+  });
+
+  it('asks before discarding a dead letter and before a privacy delete: cancel does nothing', async () => {
+    await showView('dead-letters');
+    const dialog = page.locator('dialog#confirm');
+    const letters = await target.api<DeadLetterPage>('GET', '/api/dead-letters');
+    const letter = letters.items[0]!;
+    const discard = page.getByRole('button', { name: `Discard dead letter ${letter.id}` });
+    await expect.poll(() => discard.count(), { timeout: 10_000 }).toBe(1);
+    await discard.click();
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    expect(await dialog.locator('#confirm-title').textContent()).toBe('Discard 1 dead letter?');
+    expect(await dialog.locator('#confirm-body').textContent()).toContain(letter.recordKey);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dialog.isVisible()).toBe(false);
+    await expect.poll(() => page.locator('#notice').textContent()).toBe('Discard cancelled.');
+    expect((await target.api<DeadLetterPage>('GET', '/api/dead-letters')).total).toBe(letters.total);
+
+    const { providers } = await target.api<{ providers: { privacy: boolean } }>('GET', '/api/status');
+    if (!providers.privacy) return;
+    type Requests = { items: unknown[] };
+    const before = (await target.api<Requests>('GET', '/api/privacy/requests')).items.length;
+    await showView('privacy');
+    const contactId = '00000000-0000-4000-8000-000000000017';
+    await page.locator('#privacy-contact').fill(contactId);
+    await page.getByRole('button', { name: 'Start delete request' }).click();
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    expect(await dialog.locator('#confirm-title').textContent()).toBe(
+      `Delete contact ${contactId} everywhere?`,
+    );
+    expect(await dialog.locator('#confirm-body').textContent()).toContain('1 contact');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => page.locator('#notice').textContent()).toBe('Delete request cancelled.');
+    expect((await target.api<Requests>('GET', '/api/privacy/requests')).items.length).toBe(before);
   });
 
   it('keeps a screenshot of the dashboard as a test artefact', async () => {

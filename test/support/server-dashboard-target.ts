@@ -18,13 +18,19 @@ export interface DashboardTarget {
   token: string;
   /** A Dataverse emulator admin call (loopback, trusted CA). */
   dataverseAdmin(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<unknown>;
+  /** A Campaign emulator admin call (`/_emulator/…`: faults, stats), loopback, trusted CA. */
+  campaignAdmin(method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<unknown>;
   /** A bearer-authenticated API call. */
   api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
   close(): Promise<void>;
 }
 
 function jsonCaller(base: string, agent: Agent | undefined, headers: Record<string, string>) {
-  return async <T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<T> => {
+  return async <T>(
+    method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<T> => {
     const response = await request(`${base}${path}`, {
       method,
       headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -102,17 +108,24 @@ export async function startDemoTarget(contacts: number): Promise<DashboardTarget
   try {
     const lines = await waitForLines(child, ['Dashboard:', 'Dataverse emulator:'], 60_000);
     const url = lines.get('Dashboard:')!.replace(/\/+$/, '');
-    const dataverseUrl = lines.get('Dataverse emulator:')!.split(/\s+/)[0]!;
+    const emulators = lines.get('Dataverse emulator:')!;
+    const dataverseUrl = emulators.split(/\s+/)[0]!;
+    // The emulator's admin API is at its origin (the printed URL names the tenant's path).
+    const campaignUrl = new URL(/Campaign emulator:\s*(\S+)/.exec(emulators)![1]!).origin;
     const agent = new Agent({ connect: { ca: readFileSync(join(dataDir, 'dynamics-ca.pem'), 'utf8') } });
+    const campaignCa = readFileSync(join(dataDir, 'campaign-ca.pem'), 'utf8');
+    const campaignAgent = campaignCa === '' ? undefined : new Agent({ connect: { ca: campaignCa } });
     return {
       kind: 'demo',
       url,
       token,
       dataverseAdmin: jsonCaller(`${dataverseUrl}/_emulator`, agent, {}),
+      campaignAdmin: jsonCaller(`${campaignUrl}/_emulator`, campaignAgent, {}),
       api: jsonCaller(url, undefined, { authorization: `Bearer ${token}` }),
       close: async () => {
         await stopChild(child);
         await agent.close();
+        await campaignAgent?.close();
         rmSync(dataDir, { recursive: true, force: true });
       },
     };

@@ -194,6 +194,15 @@ export interface WorkQueue {
    */
   retrying(): Promise<RetryingEntry[]>;
 
+  /**
+   * The items {@link retrying} counts, one by one, oldest id first, optionally of one flow: what is
+   * failing for which record key, why, and when it is tried next.
+   */
+  listRetrying(filter: { flow?: string | undefined }, page: PageRequest): Promise<Page<RetryingItem>>;
+
+  /** How many items {@link listRetrying} lists with this filter. */
+  countRetrying(filter: { flow?: string | undefined }): Promise<number>;
+
   /** The oldest `enqueuedAt` per flow among queued items (lag), or null when empty. */
   oldestQueuedAt(flow: string): Promise<number | null>;
 
@@ -243,6 +252,21 @@ export interface RetryingEntry {
   count: number;
   /** The earliest `firstFailedAt` among them (ms): how long the oldest has been failing. */
   oldestFailedAt: number | null;
+}
+
+/** One work item that failed and waits for (or is in) its retry. */
+export interface RetryingItem {
+  id: string;
+  flow: string;
+  recordKey: string;
+  /** The code and message of its last failure (the message as a dead letter would keep it). */
+  code: string;
+  message: string;
+  /** Attempts so far. */
+  attempts: number;
+  firstFailedAt: number | null;
+  /** When it is leased again (ms); null while an attempt is running (leased). */
+  nextAttemptAt: number | null;
 }
 
 /** Reference to the parent record a child waits for. */

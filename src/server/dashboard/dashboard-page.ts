@@ -1,5 +1,22 @@
 import { escapeHtml } from './html-escape.js';
 
+/** The navigation: each view at its hash route (the client's `views/view.ts` lists the same names). */
+const views: readonly (readonly [name: string, title: string])[] = [
+  ['overview', 'Overview'],
+  ['flows', 'Flows'],
+  ['runs', 'Runs'],
+  ['records', 'Records'],
+  ['dead-letters', 'Dead letters'],
+  ['parked', 'Parked / orphans'],
+  ['opt-outs', 'Opt-outs'],
+  ['privacy', 'Privacy'],
+  ['alerts', 'Alerts'],
+];
+
+const navLinks = views
+  .map(([name, title]) => `    <li><a href="#/${name}" data-nav="${name}">${title}</a></li>`)
+  .join('\n');
+
 /**
  * The dashboard's HTML shell. Every number is filled in by `/assets/dashboard.js` from the same
  * JSON API an operator's scripts use, so what the page shows is what the API says. Elements the
@@ -24,10 +41,21 @@ export function renderDashboardPage(options: { csrfToken: string }): string {
   <p class="refreshed">Updated <time id="refreshed-at" data-field="refreshed-at">—</time></p>
   <button id="logout" type="button" class="secondary">Sign out</button>
 </header>
+<nav class="views" aria-label="Views">
+  <ul>
+${navLinks}
+  </ul>
+</nav>
 <p id="notice" class="notice" role="status" aria-live="polite"></p>
 <main id="main">
 
-<section aria-labelledby="glance-h" class="panel">
+<div class="view" data-view="overview">
+<section aria-labelledby="problems-h" class="panel wide" id="problems-panel">
+  <h2 id="problems-h">Problems</h2>
+  <ul id="problems" class="problems" data-field="problems"><li class="none">Loading…</li></ul>
+</section>
+
+<section aria-labelledby="glance-h" class="panel wide">
   <h2 id="glance-h">At a glance</h2>
   <dl class="cards">
     <div class="card"><dt>Throughput</dt><dd><span data-field="throughput">—</span> <small>records/s</small></dd></div>
@@ -37,7 +65,7 @@ export function renderDashboardPage(options: { csrfToken: string }): string {
     <div class="card"><dt>Retrying</dt><dd data-field="retrying-total">—</dd></div>
     <div class="card"><dt>Dead letters</dt><dd data-field="dead-letters-total">—</dd></div>
     <div class="card"><dt>Parked</dt><dd data-field="parked-total">—</dd></div>
-    <div class="card"><dt>Lag p50 / p99</dt><dd data-field="lag">—</dd></div>
+    <div class="card"><dt>Lag p50 / p99 <small>(last min)</small></dt><dd data-field="lag">—</dd></div>
   </dl>
   <h3>Campaign call budget</h3>
   <div class="budget">
@@ -51,37 +79,134 @@ export function renderDashboardPage(options: { csrfToken: string }): string {
   </div>
 </section>
 
-<section aria-labelledby="codes-h" class="panel">
-  <h2 id="codes-h">Errors by code</h2>
-  <table id="codes">
-    <caption class="visually-hidden">Dead letters per flow and error code</caption>
-    <thead><tr><th scope="col">Flow</th><th scope="col">Code</th><th scope="col">Dead letters</th></tr></thead>
-    <tbody></tbody>
-  </table>
-  <h3 id="retrying-h">Retrying (not dead letters yet)</h3>
-  <table id="retrying" aria-labelledby="retrying-h">
-    <caption class="visually-hidden">Changes waiting for a retry per flow and last error code</caption>
-    <thead><tr><th scope="col">Flow</th><th scope="col">Code</th><th scope="col">Changes</th><th scope="col">Oldest failing since</th></tr></thead>
-    <tbody></tbody>
-  </table>
-</section>
-
-<section aria-labelledby="flows-h" class="panel wide">
-  <h2 id="flows-h">Flows</h2>
-  <div class="scroll">
-  <table id="flows">
-    <caption class="visually-hidden">State, backlog and lag per flow</caption>
-    <thead><tr>
-      <th scope="col">Flow</th><th scope="col">Table</th><th scope="col">State</th><th scope="col">Phase</th>
-      <th scope="col">Queued</th><th scope="col">In flight</th><th scope="col">Lag</th>
-      <th scope="col">Retrying</th><th scope="col">Dead letters</th><th scope="col">Parked</th><th scope="col">Synced</th>
-      <th scope="col">Backlog (1 h)</th><th scope="col">Lag (1 h)</th><th scope="col">Actions</th>
-    </tr></thead>
+<section aria-labelledby="current-runs-h" class="panel wide">
+  <h2 id="current-runs-h">Runs now</h2>
+  <p id="current-runs-note" class="hint" hidden>Runs are not available on this server.</p>
+  <div class="scroll" id="current-runs-table">
+  <table id="current-runs">
+    <caption class="visually-hidden">The run of each flow in progress, with its progress and ETA</caption>
+    <thead><tr><th scope="col">Flow</th><th scope="col">Kind</th><th scope="col">Phase</th>
+      <th scope="col">Started</th><th scope="col">Progress</th></tr></thead>
     <tbody></tbody>
   </table>
   </div>
 </section>
 
+<section aria-labelledby="charts-h" class="panel wide">
+  <h2 id="charts-h">Last hour</h2>
+  <div class="charts">
+    <figure class="chart" id="chart-throughput" data-chart="throughput" aria-label="Chart: records applied and Campaign calls per second"></figure>
+    <figure class="chart" id="chart-lag" data-chart="lag" aria-label="Chart: lag p50 and p99"></figure>
+    <figure class="chart" id="chart-backlog" data-chart="backlog" aria-label="Chart: backlog per flow"></figure>
+    <figure class="chart" id="chart-budget" data-chart="budget" aria-label="Chart: Campaign calls per second against the rate in force and its ceiling"></figure>
+  </div>
+</section>
+</div>
+
+<div class="view" data-view="flows" hidden>
+<section aria-labelledby="flows-h" class="panel wide">
+  <h2 id="flows-h">Flows</h2>
+  <div class="scroll">
+  <table id="flows">
+    <caption class="visually-hidden">State, run, backlog and lag per flow</caption>
+    <thead><tr>
+      <th scope="col">Flow <small>table</small></th><th scope="col">State</th><th scope="col">Phase</th><th scope="col">Run</th>
+      <th scope="col" class="num">Queued</th><th scope="col" class="num">In flight</th><th scope="col" class="num">Lag</th>
+      <th scope="col" class="num">Retrying</th><th scope="col" class="num">Dead letters</th><th scope="col" class="num">Parked</th><th scope="col" class="num">Synced</th>
+      <th scope="col">Actions</th>
+    </tr></thead>
+    <tbody></tbody>
+  </table>
+  </div>
+</section>
+</div>
+
+<div class="view" data-view="runs" hidden>
+<section aria-labelledby="runs-h" class="panel wide" id="runs-panel">
+  <h2 id="runs-h">Runs</h2>
+  <p class="unavailable-note">Runs are not available on this server.</p>
+  <div class="available">
+    <form class="filters" id="runs-filters">
+      <label for="runs-flow">Flow</label>
+      <select id="runs-flow" name="flow"><option value="">All flows</option></select>
+      <label for="runs-kind">Kind</label>
+      <select id="runs-kind" name="kind"><option value="">All kinds</option></select>
+    </form>
+    <div class="scroll">
+    <table id="runs">
+      <caption class="visually-hidden">Runs, newest first</caption>
+      <thead><tr><th scope="col">Started</th><th scope="col">Flow</th><th scope="col">Kind</th><th scope="col">Trigger</th>
+        <th scope="col">Outcome</th><th scope="col">Progress</th><th scope="col">Took</th><th scope="col">Detail</th></tr></thead>
+      <tbody></tbody>
+    </table>
+    </div>
+    <nav class="pager" aria-label="Run pages">
+      <button type="button" id="runs-first">First page</button>
+      <button type="button" id="runs-next">Next page</button>
+    </nav>
+    <section id="run-detail" class="run-detail" aria-live="polite" hidden></section>
+  </div>
+</section>
+</div>
+
+<div class="view" data-view="records" hidden>
+<section aria-labelledby="trace-h" class="panel wide" id="trace-panel">
+  <h2 id="trace-h">Records</h2>
+  <p class="unavailable-note">Record traces are not available on this server.</p>
+  <div class="available">
+    <form id="trace-form" class="filters" role="search">
+      <label for="trace-key">Dynamics id or Campaign PKey</label>
+      <input id="trace-key" name="key" type="search" autocomplete="off" spellcheck="false" size="40">
+      <button type="submit">Search</button>
+    </form>
+    <div id="trace-results" class="trace-results" aria-live="polite"></div>
+  </div>
+</section>
+</div>
+
+<div class="view" data-view="dead-letters" hidden>
+<section aria-labelledby="codes-h" class="panel wide">
+  <h2 id="codes-h">Failures by code</h2>
+  <div class="side-by-side">
+  <div>
+  <h3>Dead letters</h3>
+  <table id="codes">
+    <caption class="visually-hidden">Dead letters per flow and error code</caption>
+    <thead><tr><th scope="col">Flow</th><th scope="col">Code</th><th scope="col">Dead letters</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  </div>
+  <div>
+  <h3 id="retrying-h">Retrying (not dead letters yet)</h3>
+  <table id="retrying" aria-labelledby="retrying-h">
+    <caption class="visually-hidden">Changes waiting for a retry per flow and last error code</caption>
+    <thead><tr><th scope="col">Flow</th><th scope="col">Code</th><th scope="col">Retrying</th><th scope="col">Oldest failing since</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  </div>
+  </div>
+</section>
+
+<section aria-labelledby="retrying-items-h" class="panel wide" id="retrying-panel">
+  <h2 id="retrying-items-h">Retrying changes</h2>
+  <form class="filters">
+    <label for="retrying-flow">Flow</label>
+    <select id="retrying-flow" name="flow"><option value="">All flows</option></select>
+    <span data-field="retrying-page" aria-live="polite"></span>
+  </form>
+  <div class="scroll">
+  <table id="retrying-items">
+    <caption class="visually-hidden">Each change waiting for a retry, with its last error and next attempt</caption>
+    <thead><tr><th scope="col">Flow</th><th scope="col">Record key</th><th scope="col">Code</th><th scope="col">Last error</th>
+      <th scope="col" class="num">Attempts</th><th scope="col">Failing since</th><th scope="col">Next attempt</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  </div>
+  <nav class="pager" aria-label="Retrying pages">
+    <button type="button" id="retrying-first">First page</button>
+    <button type="button" id="retrying-next">Next page</button>
+  </nav>
+</section>
 
 <section aria-labelledby="dl-h" class="panel wide">
   <h2 id="dl-h">Dead letters</h2>
@@ -117,14 +242,37 @@ export function renderDashboardPage(options: { csrfToken: string }): string {
     <button type="button" id="dl-next">Next page</button>
   </nav>
 </section>
+</div>
 
-<section aria-labelledby="parked-h" class="panel wide">
+<div class="view" data-view="parked" hidden>
+<section aria-labelledby="orphans-h" class="panel wide" id="orphans-panel">
+  <h2 id="orphans-h">Orphans</h2>
+  <p class="unavailable-note">Orphans are not told apart from parked children on this server.</p>
+  <div class="available">
+  <p class="hint attention">No parent in Dynamics — needs attention: the lookup is empty or points out of scope, so nothing will release these. Fill the lookup in Dynamics and the record is written.</p>
+  <div class="scroll">
+  <table id="orphans">
+    <caption class="visually-hidden">Children without a parent in Dynamics</caption>
+    <thead><tr><th scope="col">Flow</th><th scope="col">Record key</th><th scope="col">Parent named</th>
+      <th scope="col">Reason</th><th scope="col">Since</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  </div>
+  <nav class="pager" aria-label="Orphan pages">
+    <button type="button" id="orphans-first">First page</button>
+    <span data-field="orphans-page"></span>
+    <button type="button" id="orphans-next">Next page</button>
+  </nav>
+  </div>
+</section>
+
+<section aria-labelledby="parked-h" class="panel wide" id="parked-panel">
   <h2 id="parked-h">Parked children</h2>
-  <p class="hint">Waiting children are released automatically when their parent reaches Campaign. Orphans have no parent in Dynamics (empty lookup): set the lookup in Dynamics and they are written.</p>
+  <p class="hint">Waiting children are released automatically when their parent reaches Campaign.</p>
   <div class="scroll">
   <table id="parked">
     <caption class="visually-hidden">Parked records and the parent each waits for</caption>
-    <thead><tr><th scope="col">Flow</th><th scope="col">Record key</th><th scope="col">State</th><th scope="col">Waiting for parent</th>
+    <thead><tr><th scope="col">Flow</th><th scope="col">Record key</th><th scope="col">Waiting for parent</th>
       <th scope="col">Reason</th><th scope="col">Parked since</th></tr></thead>
     <tbody></tbody>
   </table>
@@ -135,7 +283,9 @@ export function renderDashboardPage(options: { csrfToken: string }): string {
     <button type="button" id="parked-next">Next page</button>
   </nav>
 </section>
+</div>
 
+<div class="view" data-view="opt-outs" hidden>
 <section aria-labelledby="optout-h" class="panel wide" id="optout-panel">
   <h2 id="optout-h">Opt-outs</h2>
   <p class="unavailable-note">Opt-out tracking is not configured in this deployment.</p>
@@ -164,7 +314,9 @@ export function renderDashboardPage(options: { csrfToken: string }): string {
     </div>
   </div>
 </section>
+</div>
 
+<div class="view" data-view="privacy" hidden>
 <section aria-labelledby="privacy-h" class="panel wide" id="privacy-panel">
   <h2 id="privacy-h">Privacy requests</h2>
   <p class="unavailable-note">Privacy requests are not configured in this deployment.</p>
@@ -182,13 +334,15 @@ export function renderDashboardPage(options: { csrfToken: string }): string {
     <table id="privacy-requests">
       <caption class="visually-hidden">Privacy requests with their steps</caption>
       <thead><tr><th scope="col">Request</th><th scope="col">Contact</th><th scope="col">Regulation</th><th scope="col">State</th>
-        <th scope="col">Step</th><th scope="col">Updated</th><th scope="col">Steps</th></tr></thead>
+        <th scope="col">Step</th><th scope="col">Updated</th><th scope="col">Next poll</th><th scope="col">Steps</th></tr></thead>
       <tbody></tbody>
     </table>
     </div>
   </div>
 </section>
+</div>
 
+<div class="view" data-view="alerts" hidden>
 <section aria-labelledby="alerts-h" class="panel wide">
   <h2 id="alerts-h">Recent alerts</h2>
   <table id="alerts">
@@ -198,8 +352,20 @@ export function renderDashboardPage(options: { csrfToken: string }): string {
     <tbody></tbody>
   </table>
 </section>
+</div>
 
 </main>
+
+<dialog id="confirm" class="confirm" aria-labelledby="confirm-title">
+  <form method="dialog">
+    <h2 id="confirm-title"></h2>
+    <div id="confirm-body"></div>
+    <div class="confirm-buttons">
+      <button type="button" id="confirm-cancel" class="plain">Cancel</button>
+      <button type="button" id="confirm-ok" class="danger"></button>
+    </div>
+  </form>
+</dialog>
 </body>
 </html>
 `;

@@ -1,21 +1,44 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { Page, RetryingItem } from '../../core/ports/state-store.js';
 import type { DispatchedAlert } from '../../engine/alert-dispatcher.js';
 import type { StatusSample } from '../status/status-history.js';
 import type { FlowView } from '../status/status-reader.js';
-import { parseInput } from './route-input.js';
+import { definedOnly, pageQuerySchema, parseInput } from './route-input.js';
 import type { RouteContext } from './route-context.js';
 import { SyncError } from '../../core/errors.js';
 
 const flowParams = z.object({ flow: z.string().min(1).max(200) });
 const pauseBody = z.strictObject({ reason: z.string().max(200).optional() });
 const resumeBody = z.strictObject({ acceptMassChange: z.boolean().optional() });
+const retryingQuery = pageQuerySchema.extend({ flow: z.string().min(1).max(200).optional() });
 const historyQuery = z.object({ since: z.coerce.number().int().nonnegative().optional() });
 
 /** `GET /api/history`: status samples, oldest first. */
 export interface HistoryAnswer {
   intervalMs: number;
   items: StatusSample[];
+}
+
+/** One change waiting for a retry, as the API shows it (no payload: it holds personal data). */
+export type RetryingItemView = Omit<RetryingItem, 'id'>;
+
+/** `GET /api/retrying`: one page of changes waiting for a retry, oldest first, and how many match. */
+export interface RetryingListAnswer extends Page<RetryingItemView> {
+  total: number;
+}
+
+/** An allow-list copy, so a field the store adds later is not shown before someone decides to. */
+function toRetryingView(item: RetryingItem): RetryingItemView {
+  return {
+    flow: item.flow,
+    recordKey: item.recordKey,
+    code: item.code,
+    message: item.message,
+    attempts: item.attempts,
+    firstFailedAt: item.firstFailedAt,
+    nextAttemptAt: item.nextAttemptAt,
+  };
 }
 
 /** `GET /api/alerts`: alerts since start, newest first. */
@@ -98,6 +121,16 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: RouteContext): v
   app.get('/api/history', (request): HistoryAnswer => {
     const { since } = parseInput(historyQuery, request.query, 'query');
     return { intervalMs: ctx.history.intervalMillis, items: ctx.history.samples(since) };
+  });
+
+  app.get('/api/retrying', async (request): Promise<RetryingListAnswer> => {
+    const query = parseInput(retryingQuery, request.query, 'query');
+    const filter = definedOnly({ flow: query.flow });
+    const [page, total] = await Promise.all([
+      deps.store.queue.listRetrying(filter, definedOnly({ cursor: query.cursor, limit: query.limit })),
+      deps.store.queue.countRetrying(filter),
+    ]);
+    return { items: page.items.map(toRetryingView), nextCursor: page.nextCursor, total };
   });
 
   app.get('/api/alerts', (): AlertsAnswer => ({

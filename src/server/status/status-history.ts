@@ -1,11 +1,20 @@
 import type { EngineLogger } from '../../core/ports/engine-logger.js';
 import type { StatusReader, StatusSnapshot } from './status-reader.js';
 
-/** One point of the sparklines. */
+/** One point of the dashboard's charts. */
 export interface StatusSample {
   at: number;
   recordsPerSecond: number;
   callsInLastSecond: number;
+  /** The adaptive Campaign call rate in force, and its configured ceiling (calls/s). */
+  callsPerSecond: number;
+  callsPerSecondLimit: number;
+  /** Campaign calls today, and the daily budget (null: unlimited). */
+  callsToday: number;
+  callsPerDay: number | null;
+  /** Lag percentiles of what was applied in the last minute (null: nothing was). */
+  lagP50Ms: number | null;
+  lagP99Ms: number | null;
   deadLetters: number;
   flows: Record<string, { queued: number; leased: number; lagMs: number | null; synced: number }>;
 }
@@ -22,6 +31,12 @@ function toSample(snapshot: StatusSnapshot): StatusSample {
     at: snapshot.generatedAt,
     recordsPerSecond: snapshot.throughput.recordsPerSecond,
     callsInLastSecond: snapshot.budget.callsInLastSecond,
+    callsPerSecond: snapshot.budget.currentCallsPerSecond,
+    callsPerSecondLimit: snapshot.budget.callsPerSecondLimit,
+    callsToday: snapshot.budget.callsToday,
+    callsPerDay: snapshot.budget.callsPerDay,
+    lagP50Ms: snapshot.lag?.p50Ms ?? null,
+    lagP99Ms: snapshot.lag?.p99Ms ?? null,
     deadLetters: snapshot.deadLetters.total,
     flows: Object.fromEntries(
       snapshot.flows.map((f) => [

@@ -1,6 +1,6 @@
 import type { BacklogEntry, RetryingEntry } from '../../core/ports/state-store.js';
 import type { CallBudgetUsage } from '../../core/ports/call-budget.js';
-import type { OutcomeCounts } from '../../engine/engine-stats.js';
+import { lagWindowMs, type OutcomeCounts } from '../../engine/engine-stats.js';
 import type { FlowStatus } from '../../engine/sync-engine.js';
 import {
   assessHealth,
@@ -77,7 +77,8 @@ export interface StatusSnapshot {
   totals: OutcomeCounts;
   backlog: { queued: number; leased: number; byLane: BacklogEntry[] };
   throughput: { recordsPerSecond: number; windowMs: number };
-  lag: { p50Ms: number; p99Ms: number } | null;
+  /** Lag (staged → applied) of the records applied in the last `windowMs`; null when none was. */
+  lag: { p50Ms: number; p99Ms: number; windowMs: number } | null;
   budget: CallBudgetUsage;
   /**
    * Changes that failed and wait for a retry, per flow and last error code, with how long the
@@ -206,7 +207,7 @@ export class StatusReader {
         recordsPerSecond: engine.stats.throughput(throughputWindowMs),
         windowMs: throughputWindowMs,
       },
-      lag: percentiles ? { p50Ms: percentiles.p50, p99Ms: percentiles.p99 } : null,
+      lag: percentiles ? { p50Ms: percentiles.p50, p99Ms: percentiles.p99, windowMs: lagWindowMs } : null,
       budget: usage,
       retrying: { total: retrying.reduce((n, r) => n + r.count, 0), byCode: retrying },
       deadLetters: { total: deadTotal, byCode },

@@ -12,8 +12,11 @@ import {
   type LeaseOutcome,
   type LeaseRequest,
   type ParentRef,
+  type PageRequest,
+  type Page,
   type ParkedState,
   type RetryingEntry,
+  type RetryingItem,
   type WorkItem,
   type WorkItemInput,
   type WorkQueue,
@@ -22,7 +25,8 @@ import { upsertCheckpoint } from './sql-checkpoint-store.js';
 import { insertAuditEntries } from './sql-audit-store.js';
 import type { SqlExecutor, SqlParam, SqlTransaction } from './sql-driver.js';
 import { writeKeyMapChanges, type KeyMapChange } from './sql-key-map-store.js';
-import { chunk, isStoreId, keyOf, placeholders } from './sql-list.js';
+import { chunk, isStoreId, keyOf, placeholders, whereAll, type SqlWhere } from './sql-list.js';
+import { selectPage } from './page-cursor.js';
 import type { SqlStoreContext } from './sql-store-context.js';
 import { isOlderSourceVersion, newerSourceVersion } from '../../core/record-key.js';
 import { stageChanges } from './stage-changes.js';
@@ -367,6 +371,32 @@ export class SqlWorkQueue implements WorkQueue {
     }));
   }
 
+  listRetrying(filter: { flow?: string | undefined }, page: PageRequest): Promise<Page<RetryingItem>> {
+    return selectPage(
+      this.ctx.driver,
+      {
+        label: 'retrying list',
+        table: 'work_items',
+        columns: workItemColumns,
+        where: retryingWhere(filter),
+        // Through the partial index work_items_failing: a few failing items in a large inbox.
+        idExpression: '+id',
+      },
+      page,
+      toRetryingItem,
+    );
+  }
+
+  async countRetrying(filter: { flow?: string | undefined }): Promise<number> {
+    // Served by the partial index work_items_failing (migration 4).
+    const where = retryingWhere(filter);
+    const rows = await this.ctx.driver.all<{ n: number | string }>(
+      `SELECT COUNT(*) AS n FROM work_items WHERE ${where.sql}`,
+      where.params,
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async oldestQueuedAt(flow: string): Promise<number | null> {
     const rows = await this.ctx.driver.all<{ oldest: number | string | null }>(
       "SELECT MIN(enqueued_at) AS oldest FROM work_items WHERE flow = ? AND state = 'queued'",
@@ -382,6 +412,26 @@ export class SqlWorkQueue implements WorkQueue {
     );
     return rows.map(toWorkItem);
   }
+}
+
+function retryingWhere(filter: { flow?: string | undefined }): SqlWhere {
+  return whereAll([
+    ['last_error_code IS NOT NULL'],
+    filter.flow === undefined ? null : ['flow = ?', filter.flow],
+  ]);
+}
+
+function toRetryingItem(row: WorkItemRow): RetryingItem {
+  return {
+    id: String(row.id),
+    flow: row.flow,
+    recordKey: row.record_key,
+    code: row.last_error_code ?? '',
+    message: row.last_error_message ?? '',
+    attempts: Number(row.attempts),
+    firstFailedAt: toNumberOrNull(row.first_failed_at),
+    nextAttemptAt: row.state === 'leased' ? null : Number(row.available_at),
+  };
 }
 
 /** The store changes that commit with completed items: key map, audit, resolved dead letters. */

@@ -185,14 +185,25 @@ describe('status, metrics and flow control over a synced store', () => {
     expect(text).not.toMatch(/dcsync_optout|dcsync_sftp/);
   });
 
-  it('keeps status samples for the sparklines', async () => {
+  it('keeps status samples for the charts: throughput, backlog, lag and the call budget', async () => {
     await t.app.sampleHistory();
     const { json } = await t.api<{
       intervalMs: number;
-      items: { at: number; flows: Record<string, { synced: number }> }[];
+      items: (Record<string, unknown> & { at: number; flows: Record<string, { synced: number }> })[];
     }>('GET', '/api/history');
     expect(json.intervalMs).toBe(5000);
-    expect(json.items.at(-1)!.flows.contacts!.synced).toBe(30);
+    const last = json.items.at(-1)!;
+    expect(last.flows.contacts!.synced).toBe(30);
+    const budget = t.runtime.campaign.budget.usage();
+    expect(last).toMatchObject({
+      callsPerSecondLimit: budget.callsPerSecondLimit,
+      callsPerDay: budget.callsPerDay,
+      callsPerSecond: expect.any(Number) as number,
+    });
+    expect(last.callsToday).toBeGreaterThanOrEqual(31);
+    // The sync just ran: the lag of what it applied in the last minute.
+    expect(last.lagP50Ms).toEqual(expect.any(Number));
+    expect(Number(last.lagP99Ms)).toBeGreaterThanOrEqual(Number(last.lagP50Ms));
   });
 
   it('pauses, resumes and requests a replay, each audited', async () => {
@@ -372,6 +383,44 @@ describe('changes waiting for a retry', () => {
     expect(status.stdout).toContain(
       'health: 1 problem(s), read from the store\n  critical: flow contacts: 5 changes failing for 20 min (CAMPAIGN_HTTP_503)',
     );
+  });
+
+  it('lists each retrying change with its record key, last error and next attempt at /api/retrying', async () => {
+    // Runs after the test above: the five contacts are retrying after CAMPAIGN_HTTP_503.
+    const contactIds = new Set(t.bed.dynamics.admin.listIds('contact'));
+    interface RetryingBody {
+      items: Record<string, unknown>[];
+      nextCursor: string | null;
+      total: number;
+    }
+    const first = await t.api<RetryingBody>('GET', '/api/retrying?limit=3');
+    expect(first.status).toBe(200);
+    expect(first.json.total).toBe(5);
+    expect(first.json.items).toHaveLength(3);
+    expect(first.json.nextCursor).not.toBeNull();
+    for (const item of first.json.items) {
+      expect(Object.keys(item).sort()).toEqual(
+        ['attempts', 'code', 'firstFailedAt', 'flow', 'message', 'nextAttemptAt', 'recordKey'].sort(),
+      );
+      expect(item).toMatchObject({ flow: 'contacts', code: 'CAMPAIGN_HTTP_503', attempts: 1 });
+      expect(contactIds.has(String(item.recordKey))).toBe(true);
+      expect(String(item.message)).toContain('503');
+      // Failed once, retried in an hour (the bed's retry policy).
+      expect(Number(item.nextAttemptAt)).toBeGreaterThan(Number(item.firstFailedAt) + 20 * 60_000);
+    }
+    const second = await t.api<RetryingBody>(
+      'GET',
+      `/api/retrying?limit=3&cursor=${encodeURIComponent(first.json.nextCursor!)}`,
+    );
+    expect(second.json.items).toHaveLength(2);
+    expect(second.json.nextCursor).toBeNull();
+    const keys = [...first.json.items, ...second.json.items].map((i) => i.recordKey);
+    expect(new Set(keys).size).toBe(5);
+
+    const other = await t.api<RetryingBody>('GET', '/api/retrying?flow=memberships');
+    expect(other.json).toEqual({ items: [], nextCursor: null, total: 0 });
+    const bad = await t.api('GET', '/api/retrying?cursor=not-ours');
+    expect(bad.status).toBe(400);
   });
 });
 

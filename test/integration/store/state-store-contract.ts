@@ -679,6 +679,53 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
         expect(await store.queue.retrying()).toEqual([]);
       });
 
+      it('lists what is retrying item by item, with key, last error and next attempt, paged and by flow', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1'), change('k2'), change('k3'), change('k4')]);
+        await store.queue.enqueue([change('t1', { flow: 'table:new_ticket' })]);
+        expect(await store.queue.listRetrying({}, {})).toEqual({ items: [], nextCursor: null });
+        expect(await store.queue.countRetrying({})).toBe(0);
+        const leased = await store.queue.lease({ owner: 'w1', limit: 10, leaseMs });
+        const byKey = new Map(leased.map((item) => [item.recordKey, item]));
+        const firstAt = clock.now();
+        for (const key of ['k1', 'k2', 't1'])
+          await store.queue.fail({ id: byKey.get(key)!.id, owner: 'w1', error, retryAt: firstAt + 1000 });
+        // Dead-lettered and completed items are not retrying.
+        await store.queue.fail({ id: byKey.get('k4')!.id, owner: 'w1', error, retryAt: null });
+        await store.queue.complete(byKey.get('k3')!.id, 'w1');
+
+        const first = await store.queue.listRetrying({}, { limit: 2 });
+        expect(first.items).toEqual([
+          {
+            id: byKey.get('k1')!.id,
+            flow,
+            recordKey: 'k1',
+            code: error.code,
+            message: error.message,
+            attempts: 1,
+            firstFailedAt: firstAt,
+            nextAttemptAt: firstAt + 1000,
+          },
+          expect.objectContaining({ recordKey: 'k2', nextAttemptAt: firstAt + 1000 }),
+        ]);
+        expect(first.nextCursor).not.toBeNull();
+        const second = await store.queue.listRetrying({}, { limit: 2, cursor: first.nextCursor! });
+        expect(second.items.map((i) => [i.flow, i.recordKey])).toEqual([['table:new_ticket', 't1']]);
+        expect(second.nextCursor).toBeNull();
+        expect(await store.queue.countRetrying({})).toBe(3);
+
+        const tickets = await store.queue.listRetrying({ flow: 'table:new_ticket' }, {});
+        expect(tickets.items.map((i) => i.recordKey)).toEqual(['t1']);
+        expect(await store.queue.countRetrying({ flow })).toBe(2);
+
+        // Leased again for its retry: still listed, its next attempt is the one running now.
+        clock.advance(1000);
+        await store.queue.lease({ owner: 'w1', limit: 1, leaseMs, flows: [flow] });
+        const during = await store.queue.listRetrying({ flow }, {});
+        expect(during.items.map((i) => i.nextAttemptAt)).toContain(null);
+        expect(during.items.map((i) => i.attempts).sort()).toEqual([1, 2]);
+      });
+
       it('dead-letters the failed item even when a newer one is queued, and keeps the newer', async () => {
         const store = await openEmpty();
         await store.queue.enqueue([change('k1', { sourceVersion: '1' })]);

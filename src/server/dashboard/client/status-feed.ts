@@ -24,13 +24,16 @@ export class StatusFeed {
     this.listeners.push(listener);
   }
 
-  /** Read the status and its history now, and hand them to the listeners. */
-  async refresh(): Promise<StatusSnapshot> {
+  /**
+   * Read the status now (and its history with `history: true`; else the last history read is
+   * handed on), and hand them to the listeners.
+   */
+  async refresh(options: { history?: boolean } = {}): Promise<StatusSnapshot> {
     const [status, history] = await Promise.all([
       this.api.get<StatusSnapshot>('/api/status'),
-      this.api.get<HistoryAnswer>('/api/history'),
+      options.history ? this.api.get<HistoryAnswer>('/api/history') : Promise.resolve(null),
     ]);
-    this.samples = history.items;
+    if (history) this.samples = history.items;
     this.status = status;
     for (const listener of this.listeners) listener(status, this.samples);
     return status;

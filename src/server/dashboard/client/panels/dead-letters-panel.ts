@@ -2,6 +2,7 @@ import type { DeadLetterAction } from '../actions.js';
 import type { DeadLetterListAnswer, DeadLetterView, StatusSnapshot } from '../api-types.js';
 import { el, findElement, findElements, replaceRows, setField, targetOf } from '../dom.js';
 import { formatError, formatNumber, formatTime } from '../format.js';
+import { recordKeyLink } from '../record-link.js';
 import type { Panel, PanelContext } from './panel.js';
 
 const pageSize = 50;
@@ -21,7 +22,7 @@ function letterRow(item: DeadLetterView): HTMLTableRowElement {
     ),
     el('td', { className: 'num', text: item.id }),
     el('td', { text: item.flow }),
-    el('td', null, el('code', { 'data-field': 'record-key', text: item.recordKey })),
+    el('td', null, recordKeyLink(item.recordKey)),
     el('td', null, el('code', { text: item.code })),
     el('td', { className: 'reason', text: item.message }),
     el('td', { className: 'num', text: formatNumber(item.attempts) }),
@@ -63,7 +64,7 @@ function offerOptions(select: HTMLSelectElement, values: readonly string[]): voi
  * code; Retry and Discard per row or for the selected rows. The list is re-read when the total
  * moves (or every 30 s), not on every refresh: a search over 100,000 dead letters is not free.
  */
-export function createDeadLettersPanel({ api, actions, status, notify }: PanelContext): Panel {
+export function createDeadLettersPanel({ api, actions, status, notify, confirm }: PanelContext): Panel {
   const table = findElement('#dead-letters', HTMLTableElement);
   const body = findElement('tbody', HTMLTableSectionElement, table);
   const selectAll = findElement('#dl-all', HTMLInputElement);
@@ -126,8 +127,31 @@ export function createDeadLettersPanel({ api, actions, status, notify }: PanelCo
     load().catch((error: unknown) => notify(formatError(error), true));
   }
 
+  /** Discarding loses the changes: ask first, naming how many and which keys. */
+  async function confirmDiscard(ids: readonly string[]): Promise<boolean> {
+    const keys = ids.map(
+      (id) =>
+        body.querySelector(`tr[data-id="${CSS.escape(id)}"] [data-field="record-key"]`)?.textContent ?? id,
+    );
+    const n = ids.length;
+    const shown = keys.slice(0, 5).join(', ') + (keys.length > 5 ? ` and ${keys.length - 5} more` : '');
+    return confirm({
+      title: `Discard ${n} dead letter${n === 1 ? '' : 's'}?`,
+      body: [
+        `The failed change${n === 1 ? '' : 's'} of ${n} record${n === 1 ? '' : 's'} (${shown}) will not be retried: ` +
+          'Campaign keeps what it has until the record changes again in Dynamics (or a replay).',
+        'This cannot be undone.',
+      ],
+      confirmLabel: `Discard ${n} dead letter${n === 1 ? '' : 's'}`,
+    });
+  }
+
   async function act(action: DeadLetterAction, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
+    if (action === 'discard' && !(await confirmDiscard(ids))) {
+      notify('Discard cancelled.');
+      return;
+    }
     try {
       const n = await actions.changeDeadLetters(action, ids);
       notify(`${action === 'retry' ? 'Retried' : 'Discarded'} ${n} dead letter${n === 1 ? '' : 's'}.`);

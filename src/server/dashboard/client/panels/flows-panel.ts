@@ -1,26 +1,15 @@
 import { isFlowAction, type FlowAction } from '../actions.js';
-import type { FlowView, StatusSample } from '../api-types.js';
+import type { FlowWithRun, StatusWithRuns } from '../api-types.js';
+import type { ConfirmRequest } from '../confirm-dialog.js';
 import { el, findElement, targetOf } from '../dom.js';
 import { formatDuration, formatError, formatNumber } from '../format.js';
-import { drawSparkline } from '../sparkline.js';
+import { progressBar } from '../progress.js';
 import type { Panel, PanelContext } from './panel.js';
 
-type FlowSample = StatusSample['flows'][string];
-
-function seriesOf(
-  history: readonly StatusSample[],
-  flowId: string,
-  pick: (sample: FlowSample) => number,
-): number[] {
-  return history.map((sample) => {
-    const flow = sample.flows[flowId];
-    return flow ? pick(flow) : 0;
-  });
-}
-
-function actionButton(label: string, flowId: string, action: FlowAction): HTMLButtonElement {
+function actionButton(label: string, flowId: string, action: FlowAction, danger = false): HTMLButtonElement {
   return el('button', {
     type: 'button',
+    className: danger ? 'danger' : null,
     'data-action': action,
     'data-flow': flowId,
     'aria-label': `${label} flow ${flowId}`,
@@ -28,20 +17,21 @@ function actionButton(label: string, flowId: string, action: FlowAction): HTMLBu
   });
 }
 
-function flowRow(flow: FlowView, history: readonly StatusSample[]): HTMLTableRowElement {
+function flowRow(flow: FlowWithRun): HTMLTableRowElement {
   const state = flow.state === 'paused' ? `paused${flow.reason ? ` — ${flow.reason}` : ''}` : 'running';
   const count = (field: string, n: number): HTMLTableCellElement =>
     el('td', { 'data-field': field, 'data-value': n, className: 'num', text: formatNumber(n) });
+  const phase = flow.run ? flow.run.phase || flow.phase : flow.phase;
   return el(
     'tr',
     { 'data-flow': flow.id },
-    el('th', { scope: 'row', text: flow.id }),
-    el('td', { text: flow.table }),
+    el('th', { scope: 'row' }, el('span', { text: flow.id }), el('small', { text: flow.table })),
     el('td', { 'data-field': 'flow-state', className: `state ${flow.state}`, text: state }),
     el('td', {
       'data-field': 'flow-phase',
-      text: flow.phase + (flow.replay ? ` + replay ${formatNumber(flow.replay.rows)}` : ''),
+      text: phase + (flow.replay ? ` + replay ${formatNumber(flow.replay.rows)}` : ''),
     }),
+    el('td', { className: 'progress-cell' }, flow.run ? progressBar(flow.run) : '—'),
     count('flow-queued', flow.backlog.queued),
     count('flow-leased', flow.backlog.leased),
     el('td', { 'data-field': 'flow-lag', className: 'num', text: formatDuration(flow.lagMs) }),
@@ -51,52 +41,60 @@ function flowRow(flow: FlowView, history: readonly StatusSample[]): HTMLTableRow
     count('flow-synced', flow.synced),
     el(
       'td',
-      null,
-      drawSparkline(
-        seriesOf(history, flow.id, (f) => f.queued + f.leased),
-        `Backlog of ${flow.id}`,
-      ),
-    ),
-    el(
-      'td',
-      null,
-      drawSparkline(
-        seriesOf(history, flow.id, (f) => f.lagMs ?? 0),
-        `Lag of ${flow.id}`,
-      ),
-    ),
-    el(
-      'td',
       { className: 'actions' },
       flow.state === 'paused'
         ? actionButton('Resume', flow.id, 'resume')
         : actionButton('Pause', flow.id, 'pause'),
-      actionButton('Replay', flow.id, 'replay'),
+      actionButton('Replay', flow.id, 'replay', true),
     ),
   );
 }
 
+/** What a replay of `flow` will do, in words and numbers. */
+export function replayQuestion(flow: FlowWithRun): ConfirmRequest {
+  const n = formatNumber(flow.synced);
+  return {
+    title: `Replay flow ${flow.id}?`,
+    body: [
+      `Every row of the Dynamics table ${flow.table} is read again and each record is re-sent to ` +
+        `Campaign: about ${n} record${flow.synced === 1 ? '' : 's'} (the ${n} synced now, plus any not synced yet).`,
+      'Each write is a Campaign call and counts against today’s call budget; live changes go first.',
+    ],
+    confirmLabel: `Replay ${n} records`,
+  };
+}
+
 /**
- * "Flows": state, phase, backlog, lag and counts per flow, one-hour sparklines, and Pause / Resume /
- * Replay. Resuming a flow the mass-change breaker paused asks whether to accept the mass change.
+ * "Flows": state, phase, the current run's progress, backlog, lag and counts per flow, and Pause /
+ * Resume / Replay. A replay, and resuming a flow the mass-change breaker paused, ask first.
  */
-export function createFlowsPanel({ actions, status, notify }: PanelContext): Panel {
+export function createFlowsPanel({ actions, status, notify, confirm }: PanelContext): Panel {
   const table = findElement('#flows', HTMLTableElement);
   const body = findElement('tbody', HTMLTableSectionElement, table);
 
-  async function act(flow: string, action: FlowAction): Promise<void> {
-    const tripped = status.latest?.flows.some((f) => f.id === flow && f.breakerTripped) ?? false;
-    const options =
-      action === 'resume' && tripped
-        ? {
-            acceptMassChange: window.confirm(
-              'The mass-change breaker paused this flow. Accept the mass change and resume?',
-            ),
-          }
-        : {};
+  async function act(flowId: string, action: FlowAction): Promise<void> {
+    const flow = status.latest?.flows.find((f) => f.id === flowId);
+    if (!flow) return;
+    let options = {};
+    if (action === 'replay' && !(await confirm(replayQuestion(flow)))) {
+      notify(`Replay of ${flowId} cancelled.`);
+      return;
+    }
+    if (action === 'resume' && flow.breakerTripped) {
+      const accept = await confirm({
+        title: `Resume flow ${flowId} and accept the mass change?`,
+        body: [
+          `The mass-change breaker paused this flow: ${flow.reason ?? 'a run changed more records than allowed'}.`,
+          'Accepting lets the whole run reach Campaign. Cancel keeps the flow paused.',
+        ],
+        confirmLabel: 'Accept and resume',
+      });
+      if (!accept) return;
+      options = { acceptMassChange: true };
+    }
     try {
-      await actions.changeFlow(flow, action, options);
-      notify(`Flow ${flow}: ${action} done.`);
+      await actions.changeFlow(flowId, action, options);
+      notify(action === 'replay' ? `Flow ${flowId}: replay requested.` : `Flow ${flowId}: ${action} done.`);
       await status.refresh();
     } catch (error) {
       notify(formatError(error), true);
@@ -111,8 +109,8 @@ export function createFlowsPanel({ actions, status, notify }: PanelContext): Pan
   });
 
   return {
-    showStatus(snapshot, history) {
-      body.replaceChildren(...snapshot.flows.map((flow) => flowRow(flow, history)));
+    showStatus(snapshot) {
+      body.replaceChildren(...(snapshot as StatusWithRuns).flows.map(flowRow));
     },
   };
 }

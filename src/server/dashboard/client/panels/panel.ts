@@ -1,5 +1,6 @@
 import type { ApiClient } from '../api-client.js';
 import type { DashboardActions } from '../actions.js';
+import type { Confirm } from '../confirm-dialog.js';
 import type { StatusSample, StatusSnapshot } from '../api-types.js';
 import type { Notify } from '../notice.js';
 import type { StatusFeed } from '../status-feed.js';
@@ -24,6 +25,8 @@ export interface PanelContext {
   actions: DashboardActions;
   status: StatusFeed;
   notify: Notify;
+  /** Asks before a destructive action (replay, discard, privacy delete). */
+  confirm: Confirm;
 }
 
 /** Grey out a panel whose feature is not configured (its routes answer 404 NOT_CONFIGURED). */
