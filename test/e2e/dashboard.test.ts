@@ -50,7 +50,7 @@ const consoleErrors: string[] = [];
  * server without them, and chromium logs the 404 as a console error. LEAD: empty this list once
  * those branches are merged.
  */
-const notYetServed = ['/api/runs', '/api/trace'];
+const notYetServed = ['/api/runs'];
 
 const viewNames = [
   'overview',
