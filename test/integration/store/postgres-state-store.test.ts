@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, type Clock } from '../../../src/core/clock.js';
 import { ConfigError, StoreError } from '../../../src/core/errors.js';
+import type { StateStore } from '../../../src/core/ports/state-store.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
 import { PostgresStateStore } from '../../../src/store/postgres/postgres-state-store.js';
 import { storeMigrations } from '../../../src/store/sql/migrations/store-migrations.js';
@@ -61,57 +62,46 @@ describe('postgres state store adapter', () => {
     }
   });
 
-  it('migration 6 merges the dead letters of one record and cause that older versions kept apart', async () => {
-    const fresh = await createPostgresTestSchema('pg_dead_letters');
+  /**
+   * A schema a release before migration `version` made, holding rows `seed` writes with that
+   * release's schema, opened by this build (which runs the rest), then checked by `check`.
+   */
+  async function upgradedFrom(
+    version: number,
+    schema: string,
+    seed: typeof insertDuplicateDeadLetters,
+    check: (store: StateStore) => Promise<void>,
+  ): Promise<void> {
+    const fresh = await createPostgresTestSchema(schema);
     const clock = new ManualClock();
     try {
       const old = new SqlStateStore(
         new PostgresDriver({ connectionString: fresh.url, schema: fresh.name, poolSize: 1 }),
         clock,
-        storeMigrations.filter((m) => m.version < 6),
+        storeMigrations.filter((m) => m.version < version),
       );
       await old.migrate();
       await old.close();
-      await insertDuplicateDeadLetters(
+      await seed(
         (sql, params) => fresh.query(sql, params),
         (i) => `$${i}`,
       );
       const store = await openStateStore(fresh.url, { schema: fresh.name, clock });
       try {
-        await expectMergedDeadLetters(store);
+        await check(store);
       } finally {
         await store.close();
       }
     } finally {
       await fresh.drop();
     }
-  });
+  }
 
-  it('migration 9 makes the children parked on an empty lookup orphans', async () => {
-    const fresh = await createPostgresTestSchema('pg_parked_orphans');
-    const clock = new ManualClock();
-    try {
-      const old = new SqlStateStore(
-        new PostgresDriver({ connectionString: fresh.url, schema: fresh.name, poolSize: 1 }),
-        clock,
-        storeMigrations.filter((m) => m.version < 9),
-      );
-      await old.migrate();
-      await old.close();
-      await insertParkedBeforeOrphans(
-        (sql, params) => fresh.query(sql, params),
-        (i) => `$${i}`,
-      );
-      const store = await openStateStore(fresh.url, { schema: fresh.name, clock });
-      try {
-        await expectOrphansMarked(store);
-      } finally {
-        await store.close();
-      }
-    } finally {
-      await fresh.drop();
-    }
-  });
+  it('migration 6 merges the dead letters of one record and cause that older versions kept apart', () =>
+    upgradedFrom(6, 'pg_dead_letters', insertDuplicateDeadLetters, expectMergedDeadLetters));
+
+  it('migration 9 makes the children parked on an empty lookup orphans', () =>
+    upgradedFrom(9, 'pg_parked_orphans', insertParkedBeforeOrphans, expectOrphansMarked));
 
   it('creates its schema when missing and accepts the postgresql:// form', async () => {
     const fresh = await createPostgresTestSchema('pg_create');

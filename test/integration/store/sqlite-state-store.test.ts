@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, type Clock } from '../../../src/core/clock.js';
 import { ConfigError, StoreError } from '../../../src/core/errors.js';
+import type { StateStore } from '../../../src/core/ports/state-store.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
 import { SqliteStateStore } from '../../../src/store/sqlite/sqlite-state-store.js';
 import { storeMigrations } from '../../../src/store/sql/migrations/store-migrations.js';
@@ -104,19 +105,28 @@ describe('sqlite state store adapter', () => {
     }
   });
 
-  it('migration 6 merges the dead letters of one record and cause that older versions kept apart', async () => {
-    const file = join(dir, 'dead-letters.db');
+  /**
+   * A store a release before migration `version` made, holding rows `seed` writes with that
+   * release's schema, opened by this build (which runs the rest), then checked by `check`.
+   */
+  async function upgradedFrom(
+    version: number,
+    name: string,
+    seed: typeof insertDuplicateDeadLetters,
+    check: (store: StateStore) => Promise<void>,
+  ): Promise<void> {
+    const file = join(dir, `${name}.db`);
     const clock = new ManualClock();
     const old = new SqlStateStore(
       new SqliteDriver({ filename: file }),
       clock,
-      storeMigrations.filter((m) => m.version < 6),
+      storeMigrations.filter((m) => m.version < version),
     );
     await old.migrate();
     await old.close();
     const db = new Database(file);
     try {
-      await insertDuplicateDeadLetters(
+      await seed(
         (sql, params) => db.prepare(sql).run(...params),
         () => '?',
       );
@@ -125,38 +135,17 @@ describe('sqlite state store adapter', () => {
     }
     const store = await openStateStore(`sqlite:${file}`, { clock });
     try {
-      await expectMergedDeadLetters(store);
+      await check(store);
     } finally {
       await store.close();
     }
-  });
+  }
 
-  it('migration 9 makes the children parked on an empty lookup orphans', async () => {
-    const file = join(dir, 'parked-orphans.db');
-    const clock = new ManualClock();
-    const old = new SqlStateStore(
-      new SqliteDriver({ filename: file }),
-      clock,
-      storeMigrations.filter((m) => m.version < 9),
-    );
-    await old.migrate();
-    await old.close();
-    const db = new Database(file);
-    try {
-      await insertParkedBeforeOrphans(
-        (sql, params) => db.prepare(sql).run(...params),
-        () => '?',
-      );
-    } finally {
-      db.close();
-    }
-    const store = await openStateStore(`sqlite:${file}`, { clock });
-    try {
-      await expectOrphansMarked(store);
-    } finally {
-      await store.close();
-    }
-  });
+  it('migration 6 merges the dead letters of one record and cause that older versions kept apart', () =>
+    upgradedFrom(6, 'dead-letters', insertDuplicateDeadLetters, expectMergedDeadLetters));
+
+  it('migration 9 makes the children parked on an empty lookup orphans', () =>
+    upgradedFrom(9, 'parked-orphans', insertParkedBeforeOrphans, expectOrphansMarked));
 
   it('opens sqlite:<relative path>, creating parent directories', async () => {
     const file = join(dir, 'nested', 'deeper', 'state.db');
