@@ -247,8 +247,6 @@ ${navLinks}
 <div class="view" data-view="parked" hidden>
 <section aria-labelledby="orphans-h" class="panel wide" id="orphans-panel">
   <h2 id="orphans-h">Orphans</h2>
-  <p class="unavailable-note">Orphans are not told apart from parked children on this server.</p>
-  <div class="available">
   <p class="hint attention">No parent in Dynamics — needs attention: the lookup is empty or points out of scope, so nothing will release these. Fill the lookup in Dynamics and the record is written.</p>
   <div class="scroll">
   <table id="orphans">
@@ -263,7 +261,6 @@ ${navLinks}
     <span data-field="orphans-page"></span>
     <button type="button" id="orphans-next">Next page</button>
   </nav>
-  </div>
 </section>
 
 <section aria-labelledby="parked-h" class="panel wide" id="parked-panel">

@@ -4,8 +4,6 @@
  * other import from outside it, and the bundle build checks its inputs).
  */
 import type { FlowView, StatusSnapshot } from '../../status/status-reader.js';
-import type { PrivacyRequestView } from '../../providers/privacy-provider.js';
-import type { ParkedListAnswer } from '../../routes/record-routes.js';
 export type { Page } from '../../../core/ports/state-store.js';
 export type { OptOutDecisionView, OptOutFileView } from '../../providers/opt-out-provider.js';
 export type { PrivacyRequestDetail, PrivacyRequestView } from '../../providers/privacy-provider.js';
@@ -85,9 +83,3 @@ export type FlowWithRun = FlowView & { run?: RunView | null };
 
 /** `/api/status` once runs land. */
 export type StatusWithRuns = Omit<StatusSnapshot, 'flows'> & { flows: FlowWithRun[] };
-
-/** A parked item: waiting for its parent, or an orphan (no parent in Dynamics). */
-export type ParkedItemWithState = ParkedListAnswer['items'][number];
-
-/** A privacy request with its poll times. */
-export type PrivacyRequestWithPoll = PrivacyRequestView;

@@ -1,4 +1,4 @@
-import type { Page, PrivacyRequestDetail, PrivacyRequestWithPoll } from '../api-types.js';
+import type { Page, PrivacyRequestDetail, PrivacyRequestView } from '../api-types.js';
 import { el, findElement, findElements, replaceRows } from '../dom.js';
 import { formatError, formatTime } from '../format.js';
 import { showAvailability, type Panel, type PanelContext } from './panel.js';
@@ -31,7 +31,7 @@ export function createPrivacyPanel({ api, actions, notify, confirm }: PanelConte
     }
   }
 
-  function requestRow(r: PrivacyRequestWithPoll): HTMLTableRowElement {
+  function requestRow(r: PrivacyRequestView): HTMLTableRowElement {
     const details = el(
       'details',
       { 'data-id': r.id },
@@ -62,7 +62,7 @@ export function createPrivacyPanel({ api, actions, notify, confirm }: PanelConte
 
   /** The latest 20 requests; rows the operator opened stay open. */
   async function load(): Promise<void> {
-    const page = await api.get<Page<PrivacyRequestWithPoll>>('/api/privacy/requests', { limit: 20 });
+    const page = await api.get<Page<PrivacyRequestView>>('/api/privacy/requests', { limit: 20 });
     const open = new Set(
       findElements('details[open]', HTMLDetailsElement, table).map((d) => d.getAttribute('data-id')),
     );

@@ -1,6 +1,7 @@
 import type { RetryingItemView, RetryingListAnswer } from '../api-types.js';
 import { el, findElement, replaceRows, setField } from '../dom.js';
-import { formatError, formatNumber, formatTime } from '../format.js';
+import { createCursorPager } from '../cursor-pager.js';
+import { formatNumber, formatTime } from '../format.js';
 import { recordKeyLink } from '../record-link.js';
 import type { Panel, PanelContext } from './panel.js';
 
@@ -32,41 +33,22 @@ export function createRetryingPanel({ api, notify }: PanelContext): Panel {
   const flowSelect = findElement('#retrying-flow', HTMLSelectElement);
   const next = findElement('#retrying-next', HTMLButtonElement);
   const first = findElement('#retrying-first', HTMLButtonElement);
-  let cursor: string | null = null;
-  let nextCursor: string | null = null;
-  let pageNumber = 1;
+  const pager = createCursorPager({ first, next, load, notify });
 
   async function load(): Promise<void> {
     const page = await api.get<RetryingListAnswer>('/api/retrying', {
       limit: pageSize,
-      cursor,
+      cursor: pager.cursor,
       flow: flowSelect.value,
     });
-    nextCursor = page.nextCursor;
     replaceRows(body, page.items.map(retryingRow), {
       columns: 7,
       text: 'Nothing is waiting for a retry.',
     });
-    setField('retrying-page', `Page ${pageNumber} · ${formatNumber(page.total)} retrying`, page.total);
-    next.disabled = !nextCursor;
-    first.disabled = pageNumber === 1;
+    setField('retrying-page', `Page ${pager.pageNumber} · ${formatNumber(page.total)} retrying`, page.total);
+    pager.loaded(page.nextCursor);
   }
-  const reload = (): void => {
-    load().catch((error: unknown) => notify(formatError(error), true));
-  };
-  const restart = (): void => {
-    cursor = null;
-    pageNumber = 1;
-    reload();
-  };
-  flowSelect.addEventListener('change', restart);
-  first.addEventListener('click', restart);
-  next.addEventListener('click', () => {
-    if (!nextCursor) return;
-    cursor = nextCursor;
-    pageNumber++;
-    reload();
-  });
+  flowSelect.addEventListener('change', () => pager.restart());
 
   return {
     showStatus(status) {

@@ -1,5 +1,6 @@
 import { runKinds, type RunDetail, type RunListAnswer, type RunView } from '../api-types.js';
 import { el, findElement, replaceRows, targetOf } from '../dom.js';
+import { createCursorPager } from '../cursor-pager.js';
 import { formatDuration, formatError, formatNumber, formatTime } from '../format.js';
 import { isMissingRoute } from '../not-available.js';
 import { progressBar } from '../progress.js';
@@ -73,9 +74,7 @@ export function createRunsPanel({ api, notify }: PanelContext): Panel {
   const detail = findElement('#run-detail', HTMLElement);
   for (const kind of runKinds) kindSelect.appendChild(el('option', { value: kind, text: kind }));
 
-  let cursor: string | null = null;
-  let nextCursor: string | null = null;
-  let pageNumber = 1;
+  const pager = createCursorPager({ first, next, load, notify });
   let openRun: string | null = null;
 
   async function loadDetail(id: string): Promise<void> {
@@ -119,7 +118,7 @@ export function createRunsPanel({ api, notify }: PanelContext): Panel {
     try {
       page = await api.get<RunListAnswer>('/api/runs', {
         limit: pageSize,
-        cursor,
+        cursor: pager.cursor,
         flow: flowSelect.value,
         kind: kindSelect.value,
       });
@@ -129,33 +128,16 @@ export function createRunsPanel({ api, notify }: PanelContext): Panel {
       return;
     }
     showAvailability(section, true);
-    nextCursor = page.nextCursor;
     replaceRows(body, page.items.map(runRow), { columns: 8, text: 'No runs recorded yet.' });
-    next.disabled = !nextCursor;
-    first.disabled = pageNumber === 1;
+    pager.loaded(page.nextCursor);
     for (const row of body.querySelectorAll('tr[data-run]'))
       row.classList.toggle('selected', row.getAttribute('data-run') === openRun);
     const open = openRun === null ? undefined : page.items.find((r) => r.id === openRun);
     if (openRun !== null && (open === undefined || open.outcome === 'running')) await loadDetail(openRun);
   }
 
-  const reload = (): void => {
-    load().catch((error: unknown) => notify(formatError(error), true));
-  };
-  const restart = (): void => {
-    cursor = null;
-    pageNumber = 1;
-    reload();
-  };
-  flowSelect.addEventListener('change', restart);
-  kindSelect.addEventListener('change', restart);
-  first.addEventListener('click', restart);
-  next.addEventListener('click', () => {
-    if (!nextCursor) return;
-    cursor = nextCursor;
-    pageNumber++;
-    reload();
-  });
+  flowSelect.addEventListener('change', () => pager.restart());
+  kindSelect.addEventListener('change', () => pager.restart());
   table.addEventListener('click', (event) => {
     const id = targetOf(event)?.closest('button[data-action="run-detail"]')?.getAttribute('data-run');
     if (!id) return;
