@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 export interface ReceivedHook {
   path: string;
   headers: IncomingMessage['headers'];
-  body: { text: string; blocks?: unknown[] };
+  body: { text: string; blocks?: unknown[]; alert?: Record<string, unknown> };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Agent, request } from 'undici';
 import { formatIso, sleepOn, systemClock, type Clock } from '../../core/clock.js';
-import type { Alert, AlertSink } from '../../core/ports/alert-sink.js';
+import type { Alert, AlertSink, AlertState } from '../../core/ports/alert-sink.js';
 import { ConnectorError } from '../../core/errors.js';
 import { parseRetryAfter } from '../../core/retry-after.js';
 import {
@@ -42,8 +42,32 @@ function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** The Slack-compatible body: `text` for every consumer, `blocks` for Slack's layout. */
-export function formatSlackAlert(alert: Alert, redactor: Redactor): { text: string; blocks: unknown[] } {
+/**
+ * The same alert for machines (PagerDuty, Opsgenie or a script behind a generic webhook): plain
+ * text, not Slack markup. Slack ignores the field. Documented in docs/operations.md (webhook payload).
+ */
+export interface AlertPayloadFields {
+  /** Version of this object's shape; a breaking change raises it. */
+  version: 1;
+  kind: string;
+  state: AlertState;
+  severity: Alert['severity'];
+  subject: string;
+  message: string;
+  /** ISO 8601, UTC. */
+  at: string;
+  /** `kind:subject`: the same problem's firing, escalated and resolved alerts share it. */
+  key: string;
+}
+
+/**
+ * The Slack-compatible body: `text` for every consumer, `blocks` for Slack's layout, and `alert`,
+ * the same facts as fields.
+ */
+export function formatSlackAlert(
+  alert: Alert,
+  redactor: Redactor,
+): { text: string; blocks: unknown[]; alert: AlertPayloadFields } {
   const message = escapeMrkdwn(redactor.scrub(alert.message));
   const subject = escapeMrkdwn(redactor.scrub(alert.subject));
   const headline =
@@ -64,6 +88,16 @@ export function formatSlackAlert(alert: Alert, redactor: Redactor): { text: stri
         ],
       },
     ],
+    alert: {
+      version: 1,
+      kind: alert.kind,
+      state: alert.state ?? 'firing',
+      severity: alert.severity,
+      subject: redactor.scrub(alert.subject),
+      message: redactor.scrub(alert.message),
+      at: formatIso(alert.at),
+      key: `${alert.kind}:${redactor.scrub(alert.subject)}`,
+    },
   };
 }
 

@@ -91,6 +91,17 @@ describe('webhook alert sink', () => {
         ],
       },
     ]);
+    // The same facts for machines, plain text (no Slack escaping).
+    expect(hook!.body.alert).toEqual({
+      version: 1,
+      kind: 'breaker-tripped',
+      state: 'firing',
+      severity: 'critical',
+      subject: 'contacts',
+      message: 'Flow contacts paused: 40 % deletes > 20 %.',
+      at: '2026-01-01T00:00:00.000Z',
+      key: 'breaker-tripped:contacts',
+    });
   });
 
   it('retries 5xx and 429 a bounded number of times, backing off on its clock', async () => {
