@@ -81,6 +81,7 @@ export const alertEvents = [
   'backlog-growing',
   'orphans',
   'privacy-request-stuck',
+  'no-sync-process',
 ] as const;
 export type AlertEvent = (typeof alertEvents)[number];
 

@@ -42,9 +42,17 @@ export function readStatusProblems(
   record: HealthRecord | null,
   flows: readonly FlowStatus[],
   now: number,
+  syncProcess: SyncProcessState | null = null,
 ): StatusProblems {
   if (record && now - record.at <= healthRecordFreshMs) return { source: 'monitor', ...record };
-  const problems = assessHealth({ now, flows, campaign: null, backlogTrends: [], optOut: null }).map((c) => ({
+  const problems = assessHealth({
+    now,
+    flows,
+    campaign: null,
+    backlogTrends: [],
+    optOut: null,
+    syncProcess,
+  }).map((c) => ({
     ...c,
     since: now,
   }));
@@ -97,6 +105,7 @@ export function formatStatus(
     for (const p of health.problems)
       lines.push(
         `  ${p.severity}: ${p.summary}${health.source === 'monitor' ? ` (since ${ago(p.since, now)})` : ''}`,
+        `    ${p.detail}`,
       );
   }
   for (const f of flows) {
@@ -160,6 +169,7 @@ export async function runStatus(
       parseHealthRecord(await runtime.store.checkpoints.get(healthCheckpoint)),
       flows,
       now,
+      sync,
     );
     if (options.json)
       context.out.write(`${JSON.stringify({ flows, processes: heartbeats, sync, health }, null, 2)}\n`);

@@ -27,6 +27,7 @@ export const alertKindOfEvent: Readonly<Record<AlertEvent, AlertKind>> = {
   'backlog-growing': 'backlog-growing',
   orphans: 'orphans',
   'privacy-request-stuck': 'privacy-request-stuck',
+  'no-sync-process': 'no-sync-process',
 };
 
 /** One webhook route, shaped for the alert dispatcher. */

@@ -18,6 +18,7 @@ export const alertKinds = [
   'backlog-growing',
   'orphans',
   'privacy-request-stuck',
+  'no-sync-process',
 ] as const;
 export type AlertKind = (typeof alertKinds)[number];
 

@@ -19,6 +19,7 @@ export const healthProblemKinds = [
   'sftp-usage',
   'orphans',
   'privacy-request-stuck',
+  'no-sync-process',
 ] as const;
 export type HealthProblemKind = (typeof healthProblemKinds)[number];
 
@@ -84,6 +85,11 @@ export interface HealthInputs {
   optOut: OptOutHealthInput | null;
   /** Privacy requests in progress; absent or null when privacy requests are not configured. */
   privacyRequests?: readonly ActivePrivacyRequest[] | null | undefined;
+  /**
+   * Whether a sync process reports (its heartbeat is live), for a read from outside one (`dcsync
+   * status` in another shell); absent inside a running service, which is one.
+   */
+  syncProcess?: { running: boolean; lastSeenAt: number | null } | null | undefined;
 }
 
 /** Thresholds of the assessment, after defaults. */
@@ -335,5 +341,29 @@ export function assessHealth(
     ...backlogConditions(inputs.flows, inputs.backlogTrends, settings),
     ...(inputs.optOut ? optOutConditions(inputs.optOut) : []),
     ...privacyConditions(inputs.privacyRequests ?? [], inputs.now, settings),
+    ...syncProcessConditions(inputs.syncProcess ?? null, inputs.now),
+  ];
+}
+
+function syncProcessConditions(
+  sync: { running: boolean; lastSeenAt: number | null } | null,
+  now: number,
+): HealthCondition[] {
+  if (sync === null || sync.running) return [];
+  const since =
+    sync.lastSeenAt === null
+      ? 'No sync process has ever reported to this store'
+      : `No sync process has reported for ${minutes(now - sync.lastSeenAt)} (last at ${formatIso(sync.lastSeenAt)})`;
+  return [
+    {
+      kind: 'no-sync-process',
+      subject: 'sync',
+      severity: 'critical',
+      summary:
+        sync.lastSeenAt === null
+          ? 'no sync process reporting'
+          : `no sync process reporting for ${minutes(now - sync.lastSeenAt)}`,
+      detail: `${since}: nothing is read from Dynamics or written to Campaign. Start "dcsync run" with this configuration, or find why it stopped (its log, the service manager).`,
+    },
   ];
 }

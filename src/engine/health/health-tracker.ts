@@ -41,6 +41,7 @@ export const defaultHealthHysteresis: HealthHysteresis = {
     'sftp-usage': 0,
     orphans: 0,
     'privacy-request-stuck': 0,
+    'no-sync-process': 0,
   },
   leaveAfterMs: {
     'flow-paused': 0,
@@ -56,6 +57,7 @@ export const defaultHealthHysteresis: HealthHysteresis = {
     'sftp-usage': 0,
     orphans: 0,
     'privacy-request-stuck': 0,
+    'no-sync-process': 0,
   },
 };
 

@@ -118,6 +118,9 @@ describe('dcsync status', () => {
     expect(none.code).toBe(0);
     expect(none.stdout).toContain('flow contacts (table contact): stopped (no sync process reporting)');
     expect(none.stdout).not.toContain(': running');
+    // …and the health model says so, with what to do.
+    expect(none.stdout).toContain('no sync process reporting');
+    expect(none.stdout).toContain('  critical: no sync process reporting\n    No sync process has ever reported to this store');
 
     const { store } = await bed.openRuntime();
     const lastSeen = systemClock.now() - 10 * 60_000;

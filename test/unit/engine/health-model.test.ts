@@ -204,6 +204,17 @@ describe('assessHealth', () => {
       'sftp-usage:sftp:critical',
     ]);
   });
+
+  it('says when no sync process reports (read from outside one), and since when', () => {
+    expect(assessHealth(inputs({ syncProcess: { running: true, lastSeenAt: t0 } }))).toEqual([]);
+    const never = assessHealth(inputs({ syncProcess: { running: false, lastSeenAt: null } }));
+    expect(kinds(never)).toEqual(['no-sync-process:sync:critical']);
+    expect(never[0]!.summary).toBe('no sync process reporting');
+    const gone = assessHealth(inputs({ syncProcess: { running: false, lastSeenAt: t0 - 12 * minute } }));
+    expect(gone[0]!.summary).toBe('no sync process reporting for 12 min');
+    expect(gone[0]!.detail).toContain('last at 2026-06-01T11:48:00.000Z');
+    expect(gone[0]!.detail).toContain('dcsync run');
+  });
 });
 
 describe('HealthTracker', () => {
