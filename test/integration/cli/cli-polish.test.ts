@@ -120,7 +120,9 @@ describe('dcsync status', () => {
     expect(none.stdout).not.toContain(': running');
     // …and the health model says so, with what to do.
     expect(none.stdout).toContain('no sync process reporting');
-    expect(none.stdout).toContain('  critical: no sync process reporting\n    No sync process has ever reported to this store');
+    expect(none.stdout).toContain(
+      '  critical: no sync process reporting\n    No sync process has ever reported to this store',
+    );
 
     const { store } = await bed.openRuntime();
     const lastSeen = systemClock.now() - 10 * 60_000;
