@@ -5,6 +5,7 @@ import { privacyMigration } from './0003-privacy.js';
 import { storeIndexesMigration } from './0004-store-indexes.js';
 import { optOutLinesMigration } from './0005-opt-out-lines.js';
 import { deadLetterPerCauseMigration } from './0006-dead-letter-per-cause.js';
+import { runsMigration } from './0007-runs.js';
 
 /**
  * Every migration of the state store, in version order, for every dialect. Append; never edit one
@@ -18,4 +19,5 @@ export const storeMigrations: readonly SqlMigration[] = [
   storeIndexesMigration,
   optOutLinesMigration,
   deadLetterPerCauseMigration,
+  runsMigration,
 ];
