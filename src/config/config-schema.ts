@@ -560,6 +560,13 @@ export const alertsSchema = z
   })
   .prefault({});
 
+export const historySchema = z
+  .strictObject({
+    /** Runs (initial loads, replays, re-baselines, opt-out files, privacy requests) are kept this long after they end. @default 90 */
+    runRetentionDays: positiveInt.default(90),
+  })
+  .prefault({});
+
 export const loggingSchema = z
   .strictObject({
     /** @default 'info' */
@@ -578,6 +585,7 @@ export const configSchema = z.strictObject({
   privacy: privacySchema.optional(),
   server: serverSchema,
   alerts: alertsSchema,
+  history: historySchema,
   logging: loggingSchema,
 });
 
@@ -601,5 +609,6 @@ export const configSections = [
   { path: ['privacy'], schema: privacySchema.optional() },
   { path: ['server'], schema: serverSchema },
   { path: ['alerts'], schema: alertsSchema },
+  { path: ['history'], schema: historySchema },
   { path: ['logging'], schema: loggingSchema },
 ] as const;

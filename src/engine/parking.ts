@@ -65,7 +65,13 @@ export class Parking {
   async park(item: WorkItem, owner: string, parent: ParentRef, reason: string): Promise<boolean> {
     const outcome = await this.store.queue.park(item.id, owner, parent, reason);
     if (outcome !== 'ok') return false;
-    this.events?.emit('item.parked', { flow: item.flow, recordKey: item.recordKey, parent, reason });
+    this.events?.emit('item.parked', {
+      flow: item.flow,
+      lane: item.lane,
+      recordKey: item.recordKey,
+      parent,
+      reason,
+    });
     const policy = this.policyOf(item.flow);
     if (policy && this.waitsFor(policy, parent)) await this.settle(item.flow, item.recordKey);
     else {

@@ -44,6 +44,8 @@ function buildFlow(overrides: Partial<FlowStatus> = {}): FlowStatus {
     parked: 0,
     synced: 100,
     processed: null,
+    phase: 'live',
+    run: null,
     ...overrides,
   };
 }
