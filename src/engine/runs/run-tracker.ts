@@ -189,6 +189,14 @@ export class RunTracker {
     await this.tick(true);
   }
 
+  /**
+   * Write the counts now and end the runs whose last record is written (after a check that found
+   * their lane drained already, or at once with `final`). The timer calls it once a second.
+   */
+  flush(final = false): Promise<void> {
+    return this.tick(final);
+  }
+
   /** The runs this process follows, as shown now (live rate and ETA). */
   views(): RunView[] {
     const now = this.options.clock.now();
@@ -402,6 +410,7 @@ export class RunTracker {
 
   private async flushAll(final: boolean): Promise<void> {
     const { store, clock, events } = this.options;
+    await Promise.all(this.runs.flatMap((r) => (r.creating ? [r.creating] : [])));
     const calls = this.callsSinceLastTick();
     let backlog: Awaited<ReturnType<StateStore['queue']['backlog']>> | null = null;
     for (const run of [...this.runs]) {
