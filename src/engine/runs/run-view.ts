@@ -111,11 +111,15 @@ export function toRunView(run: RunRecord, now: number, live?: LiveRunFigures): R
   const elapsedMs = Math.max(0, (run.endedAt ?? (live ? now : run.updatedAt)) - run.startedAt);
   const average = elapsedMs >= 1000 ? (done * 1000) / elapsedMs : null;
   const ratePerSecond = ended || live === undefined ? average : (live.ratePerSecond ?? average);
-  let percent: number | null = total === null || total === 0 ? null : Math.min(100, (100 * done) / total);
+  // While the read goes on without a count, the total is only what was read so far: a floor, so
+  // neither a share nor a time left can be told.
+  const totalIsFloor = run.phase === 'reading' && run.totalSource !== 'count';
+  let percent: number | null =
+    total === null || total === 0 || totalIsFloor ? null : Math.min(100, (100 * done) / total);
   if (run.outcome === 'succeeded') percent = 100;
   else if (total === 0 && run.phase !== 'reading') percent = 100;
   const etaMs =
-    ended || total === null
+    ended || total === null || totalIsFloor
       ? null
       : estimateEtaMs(Math.max(0, total - done), ratePerSecond, live?.budgetCallsPerSecond);
   return {
