@@ -28,6 +28,7 @@ const triggerOf: Record<FeedRunKind, RunTrigger> = {
 };
 
 const dayMs = 86_400_000;
+const pauseEvents: ReadonlySet<string> = new Set(['paused', 'breaker-tripped', 'resumed']);
 
 export interface RunTrackerOptions {
   store: StateStore;
@@ -237,6 +238,11 @@ export class RunTracker {
         samples: [{ at: clock.now(), done: runDone(record.counts) }],
         control: null,
       };
+      // Paused when its last process saw it: a resume made meanwhile (e.g. from the CLI) shows up.
+      const last = (await store.runs.get(record.id))?.events
+        .filter((e) => pauseEvents.has(e.kind))
+        .at(-1)?.kind;
+      if (last === 'paused' || last === 'breaker-tripped') run.control = { status: 'paused', reason: null };
       if (run.phase === 'reading' && !(await this.stillReading(run))) {
         // The read finished after the last write of the process that ran it.
         run.phase = 'writing';
@@ -299,6 +305,8 @@ export class RunTracker {
       samples: [{ at: this.options.clock.now(), done: 0 }],
       control: null,
     };
+    const control = this.options.control.get(run.flow);
+    run.control = { status: control.status, reason: control.reason };
     this.runs.push(run);
     run.creating = this.options.store.runs
       .start({
