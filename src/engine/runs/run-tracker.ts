@@ -211,33 +211,15 @@ export class RunTracker {
   }
 
   private async resumeStoredRuns(): Promise<void> {
-    const { store, clock } = this.options;
+    const { store } = this.options;
     for (const record of await store.runs.active()) {
-      if (!this.flows.has(record.flow) || !feedRunKinds.includes(record.kind)) continue;
-      const kind = record.kind as FeedRunKind;
-      if (this.find(record.flow, kind)) {
+      if (!this.isFeedRun(record)) continue;
+      if (this.find(record.flow, record.kind as FeedRunKind)) {
         // Two running runs of one flow and kind: the older one lost its process before its first page.
         await store.runs.end(record.id, 'interrupted');
         continue;
       }
-      const run: TrackedRun = {
-        flow: record.flow,
-        kind,
-        trigger: record.trigger,
-        id: record.id,
-        creating: null,
-        startedAt: record.startedAt,
-        stored: record.counts,
-        pending: emptyCounts(),
-        readRows: record.counts.read,
-        phase: record.phase,
-        total: record.total,
-        totalSource: record.totalSource,
-        dirty: false,
-        drainedOnce: false,
-        samples: [{ at: clock.now(), done: runDone(record.counts) }],
-        control: null,
-      };
+      const run = this.trackedFrom(record);
       // Paused when its last process saw it: a resume made meanwhile (e.g. from the CLI) shows up.
       const last = (await store.runs.get(record.id))?.events
         .filter((e) => pauseEvents.has(e.kind))
@@ -253,6 +235,58 @@ export class RunTracker {
         kind: 'continued',
         detail: `a starting process continues the run (${run.phase})`,
       });
+    }
+  }
+
+  private isFeedRun(record: RunRecord): boolean {
+    return this.flows.has(record.flow) && feedRunKinds.includes(record.kind);
+  }
+
+  private trackedFrom(record: RunRecord): TrackedRun {
+    return {
+      flow: record.flow,
+      kind: record.kind as FeedRunKind,
+      trigger: record.trigger,
+      id: record.id,
+      creating: null,
+      startedAt: record.startedAt,
+      stored: record.counts,
+      pending: emptyCounts(),
+      readRows: record.counts.read,
+      phase: record.phase,
+      total: record.total,
+      totalSource: record.totalSource,
+      dirty: false,
+      drainedOnce: false,
+      samples: [{ at: this.options.clock.now(), done: runDone(record.counts) }],
+      control: null,
+    };
+  }
+
+  /**
+   * Several processes: follow the runs another process started (a worker process counts what it
+   * writes for them), take their phase when their read completed there, and let go of the runs
+   * another process ended (after adding what this one counted).
+   */
+  private async followOthers(): Promise<void> {
+    const { store, clock, events } = this.options;
+    const active = (await store.runs.active()).filter((r) => this.isFeedRun(r));
+    for (const record of active) {
+      const mine = this.runs.find((r) => r.id === record.id);
+      if (mine) {
+        if (mine.phase === 'reading' && record.phase === 'writing') mine.phase = 'writing';
+      } else if (!this.find(record.flow, record.kind as FeedRunKind)) {
+        this.runs.push(this.trackedFrom(record));
+      }
+    }
+    for (const run of [...this.runs]) {
+      if (run.id === null || active.some((r) => r.id === run.id)) continue;
+      const delta = this.pendingDelta(run);
+      run.pending = emptyCounts();
+      if (!isEmpty(delta)) await store.runs.update(run.id, { addCounts: delta });
+      this.runs.splice(this.runs.indexOf(run), 1);
+      const record = await store.runs.get(run.id);
+      if (record) events.emit('run.ended', toRunView(record, clock.now()));
     }
   }
 
@@ -419,6 +453,7 @@ export class RunTracker {
   private async flushAll(final: boolean): Promise<void> {
     const { store, clock, events } = this.options;
     await Promise.all(this.runs.flatMap((r) => (r.creating ? [r.creating] : [])));
+    await this.followOthers();
     const calls = this.callsSinceLastTick();
     let backlog: Awaited<ReturnType<StateStore['queue']['backlog']>> | null = null;
     for (const run of [...this.runs]) {

@@ -225,4 +225,51 @@ describe('run tracker', () => {
     });
     expect((await store.runs.get(stored.id))!.events.map((e) => e.kind)).toEqual(['continued']);
   });
+
+  it('a worker process follows a run another process started, counts what it writes, and lets go when it ended', async () => {
+    const { clock, store, events: readerEvents, tracker: reader } = await setUp();
+    const workerEvents = new EngineEvents();
+    const worker = new RunTracker({
+      store,
+      clock,
+      logger: silentLogger,
+      events: workerEvents,
+      control: { get: () => controlCheckpoint.initial(0) },
+      flows: ['contacts'],
+      flushIntervalMs: 3_600_000,
+    });
+    await worker.start();
+    try {
+      readerEvents.emit('read.started', {
+        flow: 'contacts',
+        kind: 'initial',
+        rows: 0,
+        total: null,
+        startedAt: clock.now(),
+        done: false,
+      });
+      await reader.flush();
+      await worker.flush();
+      expect(worker.views()).toHaveLength(1);
+      applied(readerEvents, 'created');
+      applied(workerEvents, 'created');
+      applied(workerEvents, 'created');
+      readerEvents.emit('read.ended', {
+        flow: 'contacts',
+        kind: 'initial',
+        rows: 3,
+        total: null,
+        startedAt: clock.now(),
+        done: true,
+      });
+      await reader.flush();
+      await reader.flush(true);
+      await worker.flush();
+      expect(worker.views()).toEqual([]);
+      const [run] = (await store.runs.list({}, {})).items;
+      expect(run).toMatchObject({ outcome: 'succeeded', counts: { read: 3, created: 3 } });
+    } finally {
+      await worker.stop();
+    }
+  });
 });
