@@ -188,6 +188,8 @@ export class RunTracker {
     await Promise.all(this.runs.flatMap((r) => (r.creating ? [r.creating] : [])));
     // The runner has stopped: every write it made is counted, so a drained lane is final.
     await this.tick(true);
+    // What still runs is in the store; a start again (or another process) continues it from there.
+    this.runs.splice(0);
   }
 
   /**

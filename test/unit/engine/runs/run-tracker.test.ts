@@ -272,4 +272,21 @@ describe('run tracker', () => {
       await worker.stop();
     }
   });
+
+  it('a tracker started again after a stop continues its run instead of taking it for a duplicate', async () => {
+    const { clock, store, events, tracker } = await setUp();
+    events.emit('read.started', {
+      flow: 'contacts',
+      kind: 'initial',
+      rows: 0,
+      total: null,
+      startedAt: clock.now(),
+      done: false,
+    });
+    await tracker.stop();
+    await tracker.start();
+    const [run] = (await store.runs.list({}, {})).items;
+    expect(run).toMatchObject({ outcome: 'running' });
+    expect(tracker.views().map((v) => v.id)).toEqual([run!.id]);
+  });
 });
