@@ -90,6 +90,8 @@ export class ProgressReporter {
   private multi: cliProgress.MultiBar | null = null;
   private readonly bars = new Map<string, cliProgress.SingleBar>();
   private unrefHooked = false;
+  /** When the last plain line was written (null before the first). */
+  private lastLineAt: number | null = null;
 
   constructor(private readonly options: ProgressReporterOptions) {
     this.plainIntervalMs = options.plainIntervalMs ?? 10_000;
@@ -111,13 +113,34 @@ export class ProgressReporter {
       this.last.set(update.label, now);
       if (update.finished) this.last.delete(update.label);
       this.options.stream.write(`${describeProgress(update, now)}\n`);
+      this.lastLineAt = now;
     }
+  }
+
+  /**
+   * Work that is no run (live changes in the inbox) goes on: off a terminal, say so when nothing
+   * else was printed for an interval, so a piped output is never silent while work remains.
+   */
+  pulse(text: () => string): void {
+    if (this.tty) return;
+    const now = this.now();
+    if (this.lastLineAt !== null && now - this.lastLineAt < this.plainIntervalMs) return;
+    if (this.lastLineAt === null) {
+      // The first pulse only starts the interval: short work prints nothing.
+      this.lastLineAt = now;
+      return;
+    }
+    this.lastLineAt = now;
+    this.options.stream.write(`${text()}\n`);
   }
 
   /** A line of its own (a run's summary): above the bars on a terminal. */
   line(text: string): void {
     if (this.multi) this.multi.log(`${text}\n`);
-    else this.options.stream.write(`${text}\n`);
+    else {
+      this.options.stream.write(`${text}\n`);
+      this.lastLineAt = this.now();
+    }
     this.multi?.update();
   }
 

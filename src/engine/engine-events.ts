@@ -52,6 +52,11 @@ export interface EngineEventMap {
   'run.started': RunView;
   'run.progressed': RunView;
   'run.ended': RunView;
+  /**
+   * Waiting to become idle (`runUntilIdle`), about once a second while work remains: the inbox
+   * (queued and in flight) and the rate records are written at.
+   */
+  'work.pending': { queued: number; leased: number; writtenPerSecond: number };
   /** The engine stopped (drained): progress displays close. */
   'engine.stopped': { at: number };
   /** The engine's view of the target's call budget changed (published by the composition root). */

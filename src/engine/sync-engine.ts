@@ -267,6 +267,7 @@ export class SyncEngine {
     const needed = options.stableChecks ?? 2;
     const deadline = options.timeoutMs ? this.options.clock.now() + options.timeoutMs : Infinity;
     let stable = 0;
+    let reportedAt: number | null = null;
     while (stable < needed && !options.signal?.aborted) {
       if (this.options.clock.now() > deadline) {
         await this.stop();
@@ -274,12 +275,27 @@ export class SyncEngine {
       }
       await new Promise((r) => setTimeout(r, interval));
       stable = (await this.isIdle()) ? stable + 1 : 0;
+      const now = this.options.clock.now();
+      if (stable === 0 && (reportedAt === null || now - reportedAt >= 1000)) {
+        reportedAt = now;
+        await this.reportPendingWork();
+      }
       // Once the inbox is drained, confirm the sources are caught up now rather than at their
       // next poll (a delta read that staged changes leaves its poller asleep a whole interval).
       if (stable > 0 || (await this.isDrained())) this.wake();
     }
     await this.stop();
     return this.summary();
+  }
+
+  /** Say what remains in the inbox (a piped `run --until-idle` is never silent while it works). */
+  private async reportPendingWork(): Promise<void> {
+    const backlog = await this.options.store.queue.backlog();
+    this.events.emit('work.pending', {
+      queued: backlog.reduce((n, b) => n + b.queued, 0),
+      leased: backlog.reduce((n, b) => n + b.leased, 0),
+      writtenPerSecond: this.stats.throughput(),
+    });
   }
 
   summary(): RunSummary {

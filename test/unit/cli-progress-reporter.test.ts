@@ -98,4 +98,29 @@ describe('progress reporter', () => {
       'contacts replay: 310/1000 · 31.0 % · 10/s · ETA 1m09s',
     ]);
   });
+
+  it('off a terminal, says work goes on when nothing else was printed for an interval', () => {
+    const stream = new PassThrough();
+    const chunks: string[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c.toString()));
+    let now = 0;
+    const reporter = new ProgressReporter({ stream, now: () => now });
+    const pulse = (): void => reporter.pulse(() => `working at ${now}`);
+    for (now = 0; now <= 25_000; now += 1000) pulse();
+    // A run's lines count as saying so.
+    reporter.update({ label: 'contacts replay', done: 1, total: 10, startedAt: 20_000, finished: false });
+    for (; now <= 40_000; now += 1000) pulse();
+    expect(chunks.join('').trim().split('\n')).toEqual([
+      'working at 10000',
+      'working at 20000',
+      'contacts replay: 1/10 · 10.0 % · 0/s · ETA 54s',
+      'working at 36000',
+    ]);
+    const tty = Object.assign(new PassThrough(), { isTTY: true });
+    const drawn: string[] = [];
+    tty.on('data', (c: Buffer) => drawn.push(c.toString()));
+    const onTerminal = new ProgressReporter({ stream: tty, now: () => now });
+    for (let i = 0; i < 3; i++, now += 20_000) onTerminal.pulse(() => 'working');
+    expect(drawn).toEqual([]);
+  });
 });

@@ -126,6 +126,12 @@ export async function createSyncEngine(
       show(run, true);
       reporter.line(describeRunSummary(run));
     });
+    engine.events.on('work.pending', (work) =>
+      reporter.pulse(
+        () =>
+          `working: ${work.queued} queued, ${work.leased} in flight · ${work.writtenPerSecond.toFixed(0)} written/s`,
+      ),
+    );
     engine.events.on('engine.stopped', () => reporter.close());
   }
   return engine;
