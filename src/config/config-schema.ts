@@ -570,6 +570,13 @@ export const alertsSchema = z
   })
   .prefault({});
 
+export const historySchema = z
+  .strictObject({
+    /** Runs (initial loads, replays, re-baselines, opt-out files, privacy requests) are kept this long after they end. @default 90 */
+    runRetentionDays: positiveInt.default(90),
+  })
+  .prefault({});
+
 export const loggingSchema = z
   .strictObject({
     /** @default 'info' */
@@ -588,6 +595,7 @@ export const configSchema = z.strictObject({
   privacy: privacySchema.optional(),
   server: serverSchema,
   alerts: alertsSchema,
+  history: historySchema,
   logging: loggingSchema,
 });
 
@@ -611,5 +619,6 @@ export const configSections = [
   { path: ['privacy'], schema: privacySchema.optional() },
   { path: ['server'], schema: serverSchema },
   { path: ['alerts'], schema: alertsSchema },
+  { path: ['history'], schema: historySchema },
   { path: ['logging'], schema: loggingSchema },
 ] as const;

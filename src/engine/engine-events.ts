@@ -1,5 +1,6 @@
 import type { ParentRef, ParkedState, WorkLane } from '../core/ports/state-store.js';
 import type { ApplyOutcome } from './engine-stats.js';
+import type { RunView } from './runs/run-view.js';
 
 /** A long read of a flow (initial load, re-baseline, replay) moving on. */
 export interface ReadProgress {
@@ -18,12 +19,16 @@ export interface ReadProgress {
 export interface EngineEventMap {
   /** Changes were staged durably (with their checkpoint). */
   'item.staged': { flow: string; count: number; lane: WorkLane };
-  /** A work item was applied and its completion committed. `lagMs`: staged → applied. */
-  'item.applied': { flow: string; outcome: ApplyOutcome; elapsedMs: number; lagMs: number };
+  /**
+   * A work item was applied and its completion committed, with what applying it did. `lagMs`:
+   * staged → applied. `lane`: the item's lane (`bulk` items belong to the flow's run).
+   */
+  'item.applied': { flow: string; lane: WorkLane; outcome: ApplyOutcome; elapsedMs: number; lagMs: number };
   /** A work item now waits for `parent`. */
   /** `state` `orphan`: a child with no parent in Dynamics (an empty required lookup). */
   'item.parked': {
     flow: string;
+    lane: WorkLane;
     recordKey: string;
     parent: ParentRef;
     reason: string;
@@ -38,15 +43,30 @@ export interface EngineEventMap {
   /** Applying a work item failed: retried later, or a dead letter. */
   'item.failed': {
     flow: string;
+    lane: WorkLane;
     recordKey: string;
     code: string;
     deadLettered: boolean;
     throttled: boolean;
   };
-  /** A long read started, moved on, or ended. */
-  'run.started': ReadProgress;
-  'run.progressed': ReadProgress;
-  'run.ended': ReadProgress;
+  /** A long read (of a run) started, moved on, or ended: what was READ, not written. */
+  'read.started': ReadProgress;
+  'read.progressed': ReadProgress;
+  'read.ended': ReadProgress;
+  /**
+   * A run (initial load, replay, re-baseline) started, moved on (about once a second while it
+   * runs), or ended — once its last record was written. Progress counts what was written.
+   */
+  'run.started': RunView;
+  'run.progressed': RunView;
+  'run.ended': RunView;
+  /**
+   * Waiting to become idle (`runUntilIdle`), about once a second while work remains: the inbox
+   * (queued and in flight) and the rate records are written at.
+   */
+  'work.pending': { queued: number; leased: number; writtenPerSecond: number };
+  /** The engine stopped (drained): progress displays close. */
+  'engine.stopped': { at: number };
   /** The engine's view of the target's call budget changed (published by the composition root). */
   'budget.changed': { target: string; callsPerSecond: number; limit: number; reason: string | null };
 }

@@ -301,11 +301,12 @@ export class FeedPoller {
     this.staged(items.length, laneOf(cursor.phase));
     this.caughtUp = page.isFinal && cursor.phase === 'delta' && items.length === 0;
     if (cursor.phase !== 'delta') {
+      // A re-baseline's read ends once the deletes for what it did not see are staged too.
       await this.reportProgress(
         cursor.phase === 'initial' ? 'initial' : 'rebaseline',
         next.runRows,
         next.startedAt,
-        page.isFinal,
+        page.isFinal && cursor.phase === 'initial',
       );
     }
     if (page.isFinal && cursor.phase === 'initial') {
@@ -427,7 +428,8 @@ export class FeedPoller {
       { flow: this.flowId, rows: cursor.runRows, missing: cancelled + deleted, cancelled },
       're-baseline complete',
     );
-    await this.reportProgress('rebaseline', cursor.runRows, cursor.startedAt, true);
+    // Rows read plus the deletes staged for what the read did not see: what the run will write.
+    await this.reportProgress('rebaseline', cursor.runRows + cancelled + deleted, cursor.startedAt, true);
   }
 
   /** Stage deletes for keys a re-baseline did not see, then mark them seen (a crash here stages them once). */
@@ -456,7 +458,7 @@ export class FeedPoller {
       total: await this.estimateTotal(),
     };
     await writeCheckpoint(this.options.store.checkpoints, replayCheckpoint, this.flowId, state);
-    this.options.events.emit('run.started', { flow: this.flowId, kind: 'replay', ...state, done: false });
+    this.options.events.emit('read.started', { flow: this.flowId, kind: 'replay', ...state, done: false });
     this.wake();
   }
 
@@ -511,11 +513,11 @@ export class FeedPoller {
     // The total is asked for once the read is under way (a start costs no extra call).
     const total = starting ? (this.totalEstimate ?? null) : await this.estimateTotal();
     const progress = { flow: this.flowId, kind, rows, total, startedAt, done };
-    if (starting) this.options.events.emit('run.started', progress);
+    if (starting) this.options.events.emit('read.started', progress);
     else this.progress(progress);
   }
 
   private progress(progress: ReadProgress): void {
-    this.options.events.emit(progress.done ? 'run.ended' : 'run.progressed', progress);
+    this.options.events.emit(progress.done ? 'read.ended' : 'read.progressed', progress);
   }
 }

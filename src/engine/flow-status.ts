@@ -1,9 +1,10 @@
 import type { Clock } from '../core/clock.js';
-import type { RetryingEntry, StateStore } from '../core/ports/state-store.js';
+import type { RetryingEntry, RunRecord, StateStore } from '../core/ports/state-store.js';
 import type { OutcomeCounts } from './engine-stats.js';
 import { readCheckpoint } from './checkpoints.js';
 import { cursorCheckpoint, replayCheckpoint, type CursorState, type ReplayState } from './feed-cursor.js';
 import { controlCheckpoint, type FlowControlState } from './flow-control.js';
+import { flowPhaseOf, toRunView, type FlowPhase, type RunView } from './runs/run-view.js';
 
 export interface FlowStatus {
   flow: string;
@@ -30,6 +31,10 @@ export interface FlowStatus {
   synced: number;
   /** What this process applied since it started (null when not known here). */
   processed: OutcomeCounts | null;
+  /** What the flow is doing: `initial load`, `replay` or `re-baseline` while such a run is active, else `live`. */
+  phase: FlowPhase;
+  /** The flow's active run (the oldest, should two overlap), with its written progress; null when none. */
+  run: RunView | null;
 }
 
 function retryingOf(entries: readonly RetryingEntry[], flow: string): FlowStatus['retrying'] {
@@ -37,6 +42,16 @@ function retryingOf(entries: readonly RetryingEntry[], flow: string): FlowStatus
     .filter((e) => e.flow === flow)
     .map(({ code, count, oldestFailedAt }) => ({ code, count, oldestFailedAt }));
   return { total: byCode.reduce((n, e) => n + e.count, 0), byCode };
+}
+
+function runOf(
+  active: readonly RunRecord[],
+  live: readonly RunView[],
+  now: number,
+): { phase: FlowPhase; run: RunView | null } {
+  const first = active[0];
+  if (!first) return { phase: 'live', run: null };
+  return { phase: flowPhaseOf(active), run: live.find((v) => v.id === first.id) ?? toRunView(first, now) };
 }
 
 /**
@@ -48,9 +63,11 @@ export async function collectFlowStatuses(
   clock: Clock,
   flows: readonly { id: string; table: string }[],
   processed: Record<string, OutcomeCounts> = {},
+  liveRuns: readonly RunView[] = [],
 ): Promise<FlowStatus[]> {
   const backlog = await store.queue.backlog();
   const retrying = await store.queue.retrying();
+  const activeRuns = await store.runs.active();
   const out: FlowStatus[] = [];
   for (const flow of flows) {
     const mine = backlog.filter((b) => b.flow === flow.id);
@@ -78,6 +95,11 @@ export async function collectFlowStatuses(
       orphansSince: orphans > 0 ? await store.parked.oldestParkedAt(flow.id, 'orphan') : null,
       synced: await store.keyMap.count(flow.id),
       processed: processed[flow.id] ?? null,
+      ...runOf(
+        activeRuns.filter((r) => r.flow === flow.id),
+        liveRuns,
+        now,
+      ),
     });
   }
   return out;

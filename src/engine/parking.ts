@@ -79,7 +79,14 @@ export class Parking {
     const audit = options.at === undefined ? undefined : [parkAuditEntry(item, parent, reason, options.at)];
     const outcome = await this.store.queue.park(item.id, owner, parent, reason, audit, state);
     if (outcome !== 'ok') return false;
-    this.events?.emit('item.parked', { flow: item.flow, recordKey: item.recordKey, parent, reason, state });
+    this.events?.emit('item.parked', {
+      flow: item.flow,
+      lane: item.lane,
+      recordKey: item.recordKey,
+      parent,
+      reason,
+      state,
+    });
     const policy = this.policyOf(item.flow);
     if (policy && this.waitsFor(policy, parent)) await this.settle(item.flow, item.recordKey);
     else {

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Clock } from '../core/clock.js';
 import type { AlertSink } from '../core/ports/alert-sink.js';
+import type { CallBudgetUsage } from '../core/ports/call-budget.js';
 import type { EngineLogger } from '../core/ports/engine-logger.js';
 import type { StateStore } from '../core/ports/state-store.js';
 import { resolveRetryPolicy, type RetryPolicyOptions } from '../core/retry-policy.js';
@@ -14,6 +15,8 @@ import { FlowRegistry, type Flow } from './flow.js';
 import type { BreakerSettings } from './mass-change-breaker.js';
 import { Parking } from './parking.js';
 import { ProcessHeartbeat } from './process-heartbeat.js';
+import { RunTracker } from './runs/run-tracker.js';
+import type { RunView } from './runs/run-view.js';
 import { WorkRunner } from './work-runner.js';
 
 export interface SyncEngineOptions {
@@ -47,6 +50,12 @@ export interface SyncEngineOptions {
   services?: readonly SourceService[];
   /** Extra facts this process publishes in its heartbeat (e.g. call-budget use). */
   publish?: () => JsonObject;
+  /** The Campaign call budget: the calls of a run and the rate that bounds its ETA. @default unknown */
+  callBudget?: { usage(): CallBudgetUsage };
+  /** Ended runs are kept this long (`history.runRetentionDays`). @default 90 */
+  runRetentionDays?: number;
+  /** How often run counts are written and run progress announced. @default 1000 */
+  runFlushIntervalMs?: number;
 }
 
 /**
@@ -85,6 +94,8 @@ export class SyncEngine {
   readonly control: FlowControl;
   readonly events: EngineEvents;
   readonly registry: FlowRegistry;
+  /** Runs of the flows read from a feed (initial load, replay, re-baseline) and their progress. */
+  readonly runs: RunTracker;
   private readonly pollers = new Map<string, FeedPoller>();
   private readonly runner: WorkRunner | null;
   private controlTimer: NodeJS.Timeout | null = null;
@@ -103,6 +114,17 @@ export class SyncEngine {
     this.stats = new EngineStats(clock);
     this.stats.subscribe(this.events);
     this.control = new FlowControl(store, clock);
+    this.runs = new RunTracker({
+      store,
+      clock,
+      logger,
+      events: this.events,
+      control: this.control,
+      flows: this.registry.fed.map((f) => f.id),
+      callBudget: options.callBudget,
+      ...(options.runRetentionDays === undefined ? {} : { retentionDays: options.runRetentionDays }),
+      ...(options.runFlushIntervalMs === undefined ? {} : { flushIntervalMs: options.runFlushIntervalMs }),
+    });
     const owner = options.owner ?? `${hostname()}:${process.pid}`;
     this.heartbeat = new ProcessHeartbeat({
       store,
@@ -176,6 +198,8 @@ export class SyncEngine {
       });
     }, 2000);
     this.controlTimer.unref();
+    // Before the pollers: a run in progress is found again before its read reports on.
+    await this.runs.start();
     for (const poller of this.pollers.values()) poller.start();
     this.runner?.start();
     for (const companion of this.options.services ?? []) companion.start();
@@ -189,8 +213,10 @@ export class SyncEngine {
     await Promise.all([...this.pollers.values()].map((p) => p.stop()));
     await Promise.all((this.options.services ?? []).map((c) => c.stop()));
     await this.runner?.stop();
+    await this.runs.stop();
     await this.heartbeat.stop();
     this.started = false;
+    this.events.emit('engine.stopped', { at: this.options.clock.now() });
   }
 
   /** Read now (webhook notification or operator request). */
@@ -241,6 +267,7 @@ export class SyncEngine {
     const needed = options.stableChecks ?? 2;
     const deadline = options.timeoutMs ? this.options.clock.now() + options.timeoutMs : Infinity;
     let stable = 0;
+    let reportedAt: number | null = null;
     while (stable < needed && !options.signal?.aborted) {
       if (this.options.clock.now() > deadline) {
         await this.stop();
@@ -248,12 +275,27 @@ export class SyncEngine {
       }
       await new Promise((r) => setTimeout(r, interval));
       stable = (await this.isIdle()) ? stable + 1 : 0;
+      const now = this.options.clock.now();
+      if (stable === 0 && (reportedAt === null || now - reportedAt >= 1000)) {
+        reportedAt = now;
+        await this.reportPendingWork();
+      }
       // Once the inbox is drained, confirm the sources are caught up now rather than at their
       // next poll (a delta read that staged changes leaves its poller asleep a whole interval).
       if (stable > 0 || (await this.isDrained())) this.wake();
     }
     await this.stop();
     return this.summary();
+  }
+
+  /** Say what remains in the inbox (a piped `run --until-idle` is never silent while it works). */
+  private async reportPendingWork(): Promise<void> {
+    const backlog = await this.options.store.queue.backlog();
+    this.events.emit('work.pending', {
+      queued: backlog.reduce((n, b) => n + b.queued, 0),
+      leased: backlog.reduce((n, b) => n + b.leased, 0),
+      writtenPerSecond: this.stats.throughput(),
+    });
   }
 
   summary(): RunSummary {
@@ -275,7 +317,18 @@ export class SyncEngine {
 
   async flowStatuses(): Promise<FlowStatus[]> {
     await this.control.refresh(this.registry.ids);
-    return collectFlowStatuses(this.options.store, this.options.clock, this.flows, this.stats.byFlow());
+    return collectFlowStatuses(
+      this.options.store,
+      this.options.clock,
+      this.flows,
+      this.stats.byFlow(),
+      this.runs.views(),
+    );
+  }
+
+  /** A run as shown now: live rate and ETA when this process follows it, else from the store. */
+  liveRun(id: string): RunView | null {
+    return this.runs.view(id);
   }
 }
 

@@ -261,6 +261,7 @@ export class WorkRunner {
     }
     this.options.events.emit('item.failed', {
       flow: item.flow,
+      lane: item.lane,
       recordKey: item.recordKey,
       code,
       deadLettered: !decision.retry,
@@ -332,6 +333,7 @@ export class WorkRunner {
           const { events } = this.options;
           events.emit('item.applied', {
             flow: p.item.flow,
+            lane: p.item.lane,
             outcome: p.outcome,
             elapsedMs: performance.now() - p.started,
             lagMs: Math.max(0, now - p.item.enqueuedAt),

@@ -20,6 +20,7 @@ import { registerMetricsRoutes } from './routes/metrics-routes.js';
 import { registerOptOutRoutes } from './routes/opt-out-routes.js';
 import { registerPrivacyRoutes } from './routes/privacy-routes.js';
 import { registerRecordRoutes } from './routes/record-routes.js';
+import { registerRunRoutes } from './routes/run-routes.js';
 import { createAuditWriter, type RouteContext } from './routes/route-context.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerStatusRoutes } from './routes/status-routes.js';
@@ -129,6 +130,7 @@ export async function buildHttpApp(deps: ServerDependencies): Promise<OperatorAp
   registerDeadLetterRoutes(app, ctx);
   registerRecordRoutes(app, ctx);
   registerTraceRoutes(app, ctx);
+  registerRunRoutes(app, ctx);
   registerOptOutRoutes(app, ctx);
   registerPrivacyRoutes(app, ctx);
   registerConfigRoutes(app, ctx);

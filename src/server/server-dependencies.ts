@@ -6,9 +6,11 @@ import type { StateStore } from '../core/ports/state-store.js';
 import type { CallBudgetUsage } from '../core/ports/call-budget.js';
 import type { ResolvedConfig } from '../config/resolved-config.js';
 import type { DispatchedAlert } from '../engine/alert-dispatcher.js';
+import type { EngineEvents } from '../engine/engine-events.js';
 import type { EngineStats } from '../engine/engine-stats.js';
 import type { FlowControl } from '../engine/flow-control.js';
 import type { FlowStatus } from '../engine/sync-engine.js';
+import type { RunView } from '../engine/runs/run-view.js';
 import type { HealthSettings } from '../engine/health/health-assessment.js';
 import type { HealthProblem } from '../engine/health/health-tracker.js';
 import type { Redactor } from '../logging/redactor.js';
@@ -23,6 +25,10 @@ export interface OperatorEngine {
   flowStatuses(): Promise<FlowStatus[]>;
   wake(flowId?: string): void;
   requestReplay(flowId: string): Promise<void>;
+  /** The engine's event bus (metrics count the runs that end). */
+  readonly events?: Pick<EngineEvents, 'on'>;
+  /** A run this process follows, with its live rate and ETA; null when it does not follow it. */
+  liveRun?(id: string): RunView | null;
 }
 
 /** The Dataverse webhook receiver (`POST /webhooks/dynamics`), present when enabled in the config. */

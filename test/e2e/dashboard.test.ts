@@ -45,13 +45,6 @@ let page: Page;
 /** Console errors and uncaught exceptions of the page, with the address they came from. */
 const consoleErrors: string[] = [];
 
-/**
- * Routes other branches of issue 17 add (runs, record trace): the views show "not available" on a
- * server without them, and chromium logs the 404 as a console error. LEAD: empty this list once
- * those branches are merged.
- */
-const notYetServed = ['/api/runs'];
-
 const viewNames = [
   'overview',
   'flows',
@@ -192,7 +185,6 @@ beforeAll(async () => {
   page.on('console', (message) => {
     if (message.type() !== 'error') return;
     const where = message.location().url;
-    if (message.text().includes('404') && notYetServed.some((path) => where.includes(path))) return;
     consoleErrors.push(`${message.text()} (${where})`);
   });
   page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));

@@ -7,6 +7,7 @@ import { registerStatusCommand } from './status-command.js';
 import { registerDlqCommand } from './dlq-command.js';
 import { registerParkedCommand } from './parked-command.js';
 import { registerTraceCommand } from './trace-command.js';
+import { registerRunsCommand } from './runs-command.js';
 import { registerReplayCommand } from './replay-command.js';
 import { registerFlowCommand } from './flow-command.js';
 import { registerPlanCommand } from './plan-command.js';
@@ -24,6 +25,7 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerStatusCommand(program, context);
   registerPlanCommand(program, context);
   registerReplayCommand(program, context);
+  registerRunsCommand(program, context);
   registerDlqCommand(program, context);
   registerParkedCommand(program, context);
   registerTraceCommand(program, context);

@@ -77,6 +77,7 @@ export async function runPlan(
         }),
       );
     }
+    reporter.close();
     if (options.json) context.out.write(`${JSON.stringify(plans, null, 2)}\n`);
     else for (const plan of plans) context.out.write(formatPlan(plan));
     return exitCodes.ok;

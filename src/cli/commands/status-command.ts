@@ -8,6 +8,7 @@ import {
   parseHealthRecord,
   type HealthRecord,
 } from '../../engine/health/health-monitor.js';
+import { formatDuration } from '../progress-reporter.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { configuredFlows } from '../runtime/build-flows.js';
@@ -124,6 +125,13 @@ export function formatStatus(
         ? 'following deltas'
         : `${f.cursor.phase} read, ${f.cursor.runRows} rows so far`;
     lines.push(`  read position: ${phase}; last caught up ${ago(f.cursor.caughtUpAt, now)}`);
+    if (f.run) {
+      const p = f.run.progress;
+      const total = p.total === null ? '' : `/${p.total}${p.percent === null ? '' : ` (${p.percent} %)`}`;
+      lines.push(
+        `  phase ${f.phase}: run ${f.run.id} ${f.run.phase}, ${p.done}${total} written${p.etaMs === null ? '' : `, ETA ${formatDuration(p.etaMs)}`}`,
+      );
+    }
     if (f.replay)
       lines.push(
         `  replay in progress: ${f.replay.rows}${f.replay.total ? `/${f.replay.total}` : ''} rows read`,

@@ -1,8 +1,8 @@
 import type { AlertSink } from '../../core/ports/alert-sink.js';
 import { SyncEngine } from '../../engine/sync-engine.js';
-import type { ReadProgress } from '../../engine/engine-events.js';
+import type { RunView } from '../../engine/runs/run-view.js';
 import { recordFlows } from '../../engine/records/record-flows.js';
-import { ProgressReporter } from '../progress-reporter.js';
+import { formatDuration, ProgressReporter, type ProgressStream } from '../progress-reporter.js';
 import { buildRecordFlows } from './build-flows.js';
 import { LogAlertSink } from './log-alert-sink.js';
 import { createOptOutRuntime, type OptOutRuntime } from './opt-out-runtime.js';
@@ -10,7 +10,7 @@ import type { SyncRuntime } from './sync-runtime.js';
 
 export interface StartSyncOptions {
   /** Where progress of long reads is shown (a bar on a terminal, plain lines otherwise). */
-  progressStream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  progressStream?: ProgressStream;
   /** Extra alert sink (webhooks); alerts always go to the log too. */
   alerts?: AlertSink;
   /** Only poll, or only work (multi-process deployments). */
@@ -20,9 +20,38 @@ export interface StartSyncOptions {
   onOptOut?: (optOut: OptOutRuntime) => void;
 }
 
-function progressLabel(p: ReadProgress): string {
-  const kind = p.kind === 'initial' ? 'initial load' : p.kind;
-  return `${p.flow} ${kind}`;
+const kindLabels: Record<RunView['kind'], string> = {
+  initial: 'initial load',
+  replay: 'replay',
+  rebaseline: 're-baseline',
+  'opt-out-file': 'opt-out file',
+  privacy: 'privacy request',
+  'bulk-import': 'bulk import',
+};
+
+function progressLabel(run: RunView): string {
+  return `${run.flow} ${kindLabels[run.kind]}`;
+}
+
+/** A run's last line: outcome, exact counts, duration and average rate. */
+export function describeRunSummary(run: RunView): string {
+  const c = run.counts;
+  const skipped = Object.entries(c.skipped)
+    .filter(([, n]) => n > 0)
+    .map(([reason, n]) => `${reason} ${n}`);
+  const counts = [
+    `created ${c.created}`,
+    `updated ${c.updated}`,
+    `adopted ${c.adopted}`,
+    `deleted ${c.deleted}`,
+    `unchanged ${c.unchanged}`,
+    `skipped ${skipped.length === 0 ? 0 : skipped.join(', ')}`,
+    `parked ${c.parked}`,
+    `dead-lettered ${c.deadLettered}`,
+  ].join(', ');
+  const took = run.endedAt === null ? '' : ` in ${formatDuration(run.endedAt - run.startedAt)}`;
+  const rate = run.progress.ratePerSecond === null ? '' : ` · ${run.progress.ratePerSecond.toFixed(0)}/s`;
+  return `${progressLabel(run)} ${run.outcome}: ${run.progress.done} written of ${c.read} read${took} (${counts}; Campaign calls ${c.campaignCalls})${rate}`;
 }
 
 /**
@@ -66,6 +95,8 @@ export async function createSyncEngine(
     breaker: e.breaker,
     ...(optOut ? { services: optOut.services } : {}),
     publish: () => ({ campaignBudget: runtime.campaign.budget.usage() }),
+    callBudget: runtime.campaign.budget,
+    runRetentionDays: runtime.config.history.runRetentionDays,
     ...(options.poll === undefined ? {} : { poll: options.poll }),
     ...(options.work === undefined ? {} : { work: options.work }),
   });
@@ -78,16 +109,30 @@ export async function createSyncEngine(
     }),
   );
   if (reporter) {
-    const show = (p: ReadProgress): void =>
+    // What was WRITTEN, about once a second while a run runs (plain lines every 10 s off a terminal).
+    const show = (run: RunView, finished: boolean): void =>
       reporter.update({
-        label: progressLabel(p),
-        done: p.rows,
-        total: p.total,
-        startedAt: p.startedAt,
-        finished: p.done,
+        label: progressLabel(run),
+        done: run.progress.done,
+        total: run.progress.total,
+        startedAt: run.startedAt,
+        finished,
+        ratePerSecond: run.progress.ratePerSecond,
+        etaMs: run.progress.etaMs,
       });
-    engine.events.on('run.progressed', show);
-    engine.events.on('run.ended', show);
+    engine.events.on('run.started', (run) => show(run, false));
+    engine.events.on('run.progressed', (run) => show(run, false));
+    engine.events.on('run.ended', (run) => {
+      show(run, true);
+      reporter.line(describeRunSummary(run));
+    });
+    engine.events.on('work.pending', (work) =>
+      reporter.pulse(
+        () =>
+          `working: ${work.queued} queued, ${work.leased} in flight · ${work.writtenPerSecond.toFixed(0)} written/s`,
+      ),
+    );
+    engine.events.on('engine.stopped', () => reporter.close());
   }
   return engine;
 }

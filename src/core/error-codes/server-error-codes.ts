@@ -69,6 +69,11 @@ export const serverErrors = {
       meaning: 'No flow has this id.',
       remedy: '`GET /api/flows` lists them.',
     },
+    RUN_NOT_FOUND: {
+      kind: 'not-found',
+      meaning: 'No run has this id (or it ended longer ago than `history.runRetentionDays`).',
+      remedy: '`GET /api/runs` lists them.',
+    },
     PRIVACY_REQUEST_NOT_FOUND: {
       kind: 'not-found',
       meaning: 'No privacy request has this id.',

@@ -490,6 +490,144 @@ export interface AuditStore {
   flowsOfRecord(recordKey: string): Promise<string[]>;
 }
 
+/** What a run is: a long piece of work an operator wants to see start, progress and end. */
+export const runKinds = [
+  'initial',
+  'replay',
+  'rebaseline',
+  'opt-out-file',
+  'privacy',
+  'bulk-import',
+] as const;
+export type RunKind = (typeof runKinds)[number];
+
+/** Why a run started. */
+export const runTriggers = [
+  'first-start',
+  'operator',
+  'cursor-expired',
+  'file-arrived',
+  'operator-request',
+] as const;
+export type RunTrigger = (typeof runTriggers)[number];
+
+/**
+ * How a run ended (`running` while it has not). `interrupted`: the process running it died and it
+ * could not be continued (a run that is continued keeps its id and stays `running`).
+ */
+export const runOutcomes = ['running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
+export type RunOutcome = (typeof runOutcomes)[number];
+
+/** Where a run is: still reading its source, writing what it read, or ended. */
+export const runPhases = ['reading', 'writing', 'ended'] as const;
+export type RunPhase = (typeof runPhases)[number];
+
+/** Where a run's total comes from: the source's own count (Dynamics `$count`) or the rows read. */
+export const runTotalSources = ['count', 'read'] as const;
+export type RunTotalSource = (typeof runTotalSources)[number];
+
+/** What a run did, item by item. Skipped items are counted by reason (`filtered`, `stale`, …). */
+export interface RunCounts {
+  read: number;
+  created: number;
+  updated: number;
+  adopted: number;
+  deleted: number;
+  unchanged: number;
+  skipped: Record<string, number>;
+  parked: number;
+  deadLettered: number;
+  campaignCalls: number;
+}
+
+/** Counts to add to a run's (every field optional; `skipped` adds per reason). */
+export type RunCountsDelta = Partial<Omit<RunCounts, 'skipped'>> & { skipped?: Record<string, number> };
+
+export interface RunRecord {
+  id: string;
+  /** Flow id (`contacts`), or the area for runs outside a flow (`optout`, `privacy`). */
+  flow: string;
+  kind: RunKind;
+  trigger: RunTrigger;
+  /** What the run is about when not the whole flow: an export file name, a privacy request id. */
+  subject: string | null;
+  startedAt: number;
+  endedAt: number | null;
+  outcome: RunOutcome;
+  phase: RunPhase;
+  /** Items the run will write when known (see `totalSource`). */
+  total: number | null;
+  totalSource: RunTotalSource | null;
+  counts: RunCounts;
+  updatedAt: number;
+}
+
+/** Something that happened during a run (breaker tripped, paused, resumed, read complete…). */
+export interface RunEvent {
+  at: number;
+  /** e.g. `breaker-tripped`, `paused`, `resumed`, `read-complete`, `continued`. */
+  kind: string;
+  /** Plain words without personal data. */
+  detail: string | null;
+}
+
+export interface RunStartInput {
+  flow: string;
+  kind: RunKind;
+  trigger: RunTrigger;
+  subject?: string | null | undefined;
+  /** @default 'reading' */
+  phase?: RunPhase | undefined;
+  total?: number | null | undefined;
+  totalSource?: RunTotalSource | null | undefined;
+  counts?: RunCountsDelta | undefined;
+  /** @default now */
+  startedAt?: number | undefined;
+}
+
+export interface RunUpdate {
+  phase?: RunPhase | undefined;
+  total?: number | null | undefined;
+  totalSource?: RunTotalSource | null | undefined;
+  /**
+   * Counts to add, in the same transaction as reading the stored ones, so processes that write
+   * the same run (several workers) add up instead of overwriting each other.
+   */
+  addCounts?: RunCountsDelta | undefined;
+}
+
+export interface RunFilter {
+  flow?: string | undefined;
+  kind?: RunKind | undefined;
+}
+
+/**
+ * Run history: initial loads, replays, re-baselines, opt-out files, privacy requests. A run is
+ * started, updated now and then (not per item), given events, and ended once.
+ */
+export interface RunStore {
+  start(input: RunStartInput): Promise<RunRecord>;
+  /** Update a run (ended runs too: late counts of another process still add up). False when unknown. */
+  update(id: string, update: RunUpdate): Promise<boolean>;
+  addEvent(
+    id: string,
+    event: { kind: string; detail?: string | null | undefined; at?: number | undefined },
+  ): Promise<void>;
+  /**
+   * End a running run (with its last counts and total). False when it had ended already: a run ends
+   * once, whoever tries again.
+   */
+  end(id: string, outcome: Exclude<RunOutcome, 'running'>, update?: RunUpdate): Promise<boolean>;
+  /** A run with its events, oldest event first; null when unknown. */
+  get(id: string): Promise<(RunRecord & { events: RunEvent[] }) | null>;
+  /** Newest first. */
+  list(filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>>;
+  /** Runs still running, oldest first (few: one per flow and kind at most, plus files and requests). */
+  active(): Promise<RunRecord[]>;
+  /** Remove runs that ended before `endedBefore` (ms) and their events; returns how many. */
+  prune(endedBefore: number): Promise<number>;
+}
+
 /**
  * Time-bounded named locks: one poller per table across all processes. SQLite implements them
  * as rows with an expiry; PostgreSQL the same way (so a paused process cannot hold one forever).
@@ -517,6 +655,8 @@ export interface StateStore {
   readonly optOut: OptOutStore;
   /** Privacy requests, their step history, holds and tombstones (flow F5, I9). */
   readonly privacy: PrivacyStore;
+  /** Run history (initial loads, replays, re-baselines, opt-out files, privacy requests). */
+  readonly runs: RunStore;
   /** Apply pending migrations (idempotent; safe when several processes start at once). */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -20,6 +20,7 @@ import {
   type OptOutFreshness,
 } from './opt-out-file-problems.js';
 import { limitBytes } from './opt-out-line-reader.js';
+import { RunRecorder } from '../runs/run-recorder.js';
 
 export interface OptOutFileIngestorOptions extends OptOutBatchWriterOptions, OptOutFolderKeeperOptions {
   /** Lock owner (host:pid); one process ingests at a time. */
@@ -78,6 +79,8 @@ const archiveRecheckMs = dayMs;
 export class OptOutFileIngestor implements SourceService {
   private readonly batches: OptOutBatchWriter;
   private readonly folder: OptOutFolderKeeper;
+  /** Each file processed is a run (`opt-out-file`, subject: the file name). */
+  private readonly runs: RunRecorder;
   private readonly observations = new Map<string, { size: number; modifiedAt: number; count: number }>();
   private waiting = 0;
   private polls = 0;
@@ -90,6 +93,7 @@ export class OptOutFileIngestor implements SourceService {
   constructor(private readonly options: OptOutFileIngestorOptions) {
     this.batches = new OptOutBatchWriter(options);
     this.folder = new OptOutFolderKeeper(options);
+    this.runs = new RunRecorder(options.store.runs, options.logger);
   }
 
   /** Last measured SFTP usage (null before the first poll). */
@@ -287,6 +291,12 @@ export class OptOutFileIngestor implements SourceService {
       },
       created && grownFrom === null ? 'opt-out file: processing' : 'opt-out file: resuming',
     );
+    await this.runs.begin({
+      flow: 'optout',
+      kind: 'opt-out-file',
+      trigger: options.force ? 'operator' : 'file-arrived',
+      subject: file.name,
+    });
     let outcome: IngestReport['outcome'];
     try {
       outcome = await this.processRows(file, entry, scan, verdict.trailerLine);
@@ -303,12 +313,23 @@ export class OptOutFileIngestor implements SourceService {
       const failedCode = error instanceof SyncError ? code : 'OPTOUT_FILE_UNEXPECTED';
       await store.optOut.recordAttempt(file.id, failedCode);
       await store.optOut.finishFile(file.id, { status: 'failed', errorCode: failedCode });
+      await this.runs.end('opt-out-file', file.name, 'failed', { detail: failedCode });
       logger.error({ err: error, file: file.name, code: failedCode }, 'opt-out file failed');
       return { outcome: 'failed', file: (await store.optOut.findFile(identity)) ?? file };
     }
     const after = (await store.optOut.findFile(identity)) ?? file;
     if (outcome === 'processed') {
       await store.optOut.finishFile(file.id, { status: 'processed' });
+      const read = after.rowsApplied + after.rowsQuarantined + after.rowsSkipped;
+      await this.runs.end('opt-out-file', file.name, 'succeeded', {
+        total: read,
+        // Applied lines are decided (and written where the rule said so); the others are skipped.
+        counts: {
+          read,
+          updated: after.rowsApplied,
+          skipped: { quarantined: after.rowsQuarantined, 'not-synced': after.rowsSkipped },
+        },
+      });
       logger.info(
         {
           file: file.name,

@@ -11,6 +11,7 @@ import {
 import type { PrivacyJobService } from '../../core/ports/privacy-systems.js';
 import type { StateStore } from '../../core/ports/state-store.js';
 import { computeRetryDelay, resolveRetryPolicy, type ResolvedRetryPolicy } from '../../core/retry-policy.js';
+import { RunRecorder } from '../runs/run-recorder.js';
 import { privacyAuditEntry, PrivacyDeleteSteps, type StepResult } from './privacy-delete-steps.js';
 import type {
   PrivacyAccessDocument,
@@ -100,6 +101,8 @@ export class PrivacyRequestRunner {
   private readonly retryPolicy: ResolvedRetryPolicy;
   private readonly lockTtlMs: number;
   private readonly steps: PrivacyDeleteSteps;
+  /** Each delete request is a run (`privacy`, subject: the request id). */
+  private readonly runs: RunRecorder;
 
   constructor(private readonly options: PrivacyRequestRunnerOptions) {
     // Retryable failures back off like any work item (no jitter: one request, one runner).
@@ -113,6 +116,7 @@ export class PrivacyRequestRunner {
     );
     this.lockTtlMs = options.lockTtlMs ?? 60_000;
     this.steps = new PrivacyDeleteSteps(options);
+    this.runs = new RunRecorder(options.store.runs, options.logger);
   }
 
   /**
@@ -139,6 +143,12 @@ export class PrivacyRequestRunner {
       contactKey,
     });
     if (created) {
+      await this.runs.begin({
+        flow: 'privacy',
+        kind: 'privacy',
+        trigger: 'operator-request',
+        subject: request.id,
+      });
       await this.options.store.audit.append([
         privacyAuditEntry(this.options.clock, request, 'privacy.request', 'requested', input.requestedBy),
       ]);
@@ -328,6 +338,12 @@ export class PrivacyRequestRunner {
         ],
       );
       if (moved) {
+        await this.runs.event('privacy', request.id, `step:${step}`, result.detail ?? null);
+        if (done)
+          await this.runs.end('privacy', request.id, 'succeeded', {
+            total: 1,
+            counts: { read: 1, deleted: 1 },
+          });
         this.options.logger.info({ privacyRequest: request.id, step, next }, 'privacy request step done');
         return 'next';
       }
@@ -372,6 +388,10 @@ export class PrivacyRequestRunner {
       ],
       [privacyAuditEntry(this.options.clock, request, `privacy.${step}`, 'failed', 'engine', result.code)],
     );
+    await this.runs.end('privacy', request.id, 'failed', {
+      total: 1,
+      detail: `step ${step}: ${result.code}`,
+    });
     this.options.logger.error(
       { privacyRequest: request.id, step, code: result.code },
       'privacy request failed; the record stays held',

@@ -31,6 +31,8 @@ export class OperatorMetrics {
     sftpRatio: GaugeOf<never>;
   } | null;
   private readonly up: GaugeOf<never>;
+  private readonly runProgress: GaugeOf<'flow' | 'kind'>;
+  private readonly runEta: GaugeOf<'flow' | 'kind'>;
   private readonly problems: GaugeOf<'kind' | 'subject' | 'severity'>;
 
   constructor(
@@ -55,6 +57,27 @@ export class OperatorMetrics {
     engine.stats.onRecord((flow, outcome, _durationMs, lagMs) => {
       records.inc({ flow, outcome });
       if (lagMs !== undefined) recordLag.observe({ flow }, lagMs / 1000);
+    });
+    const runs = new Counter({
+      name: 'dcsync_runs_total',
+      help: 'Runs (initial load, replay, re-baseline) this process saw end, by flow, kind and outcome',
+      labelNames: ['flow', 'kind', 'outcome'],
+      registers,
+    });
+    engine.events?.on('run.ended', (run) =>
+      runs.inc({ flow: run.flow, kind: run.kind, outcome: run.outcome }),
+    );
+    this.runProgress = new Gauge({
+      name: 'dcsync_run_progress_ratio',
+      help: "Share (0–1) of the active run's total written, per flow and run kind (absent while the total is unknown)",
+      labelNames: ['flow', 'kind'],
+      registers,
+    });
+    this.runEta = new Gauge({
+      name: 'dcsync_run_eta_seconds',
+      help: 'Time left of the active run at its measured rate (bounded by the call budget), per flow and run kind',
+      labelNames: ['flow', 'kind'],
+      registers,
     });
     this.backlog = new Gauge({
       name: 'dcsync_backlog_items',
@@ -182,6 +205,8 @@ export class OperatorMetrics {
       this.synced,
       this.paused,
       this.problems,
+      this.runProgress,
+      this.runEta,
     ])
       gauge.reset();
     for (const problem of snapshot.overall.details)
@@ -192,6 +217,12 @@ export class OperatorMetrics {
       this.orphans.set({ flow: flow.id }, flow.orphans);
       this.synced.set({ flow: flow.id }, flow.synced);
       this.paused.set({ flow: flow.id }, flow.state === 'paused' ? 1 : 0);
+      const run = flow.run;
+      if (run) {
+        const labels = { flow: flow.id, kind: run.kind };
+        if (run.progress.percent !== null) this.runProgress.set(labels, run.progress.percent / 100);
+        if (run.progress.etaMs !== null) this.runEta.set(labels, run.progress.etaMs / 1000);
+      }
     }
     for (const entry of snapshot.backlog.byLane) {
       this.backlog.set({ flow: entry.flow, lane: entry.lane, state: 'queued' }, entry.queued);

@@ -2,6 +2,7 @@ import type { BacklogEntry, RetryingEntry } from '../../core/ports/state-store.j
 import type { CallBudgetUsage } from '../../core/ports/call-budget.js';
 import { lagWindowMs, type OutcomeCounts } from '../../engine/engine-stats.js';
 import type { FlowStatus } from '../../engine/sync-engine.js';
+import type { FlowPhase, RunView } from '../../engine/runs/run-view.js';
 import {
   assessHealth,
   type HealthSeverity,
@@ -25,8 +26,12 @@ export interface FlowView {
   since: number;
   /** True when paused by the mass-change breaker (resume with acceptMassChange). */
   breakerTripped: boolean;
-  /** Read phase: initial, delta, rebaseline, rebaseline-finish. */
-  phase: string;
+  /** What the flow is doing: `initial load`, `replay`, `re-baseline` while such a run is active, else `live`. */
+  phase: FlowPhase;
+  /** The flow's active run with its written progress (total, done, percent, rate, ETA); null when none. */
+  run: RunView | null;
+  /** Read position of the feed: initial, delta, rebaseline, rebaseline-finish. */
+  readPhase: string;
   /** Rows read in the current read run. */
   runRows: number;
   /** When the last read reached its final page (ms). */
@@ -110,7 +115,9 @@ function toFlowView(status: FlowStatus): FlowView {
     reason: status.control.reason,
     since: status.control.since,
     breakerTripped: status.control.trippedRunId !== null,
-    phase: status.cursor.phase,
+    phase: status.phase,
+    run: status.run,
+    readPhase: status.cursor.phase,
     runRows: status.cursor.runRows,
     caughtUpAt: status.cursor.caughtUpAt,
     replay: status.replay

@@ -11,6 +11,7 @@ import { storeMigrations } from './migrations/store-migrations.js';
 import { SqlOptOutStore } from './sql-opt-out-store.js';
 import { SqlParkedStore } from './sql-parked-store.js';
 import { SqlPrivacyStore } from './sql-privacy-store.js';
+import { SqlRunStore } from './sql-run-store.js';
 import { SqlWorkQueue } from './sql-work-queue.js';
 
 /**
@@ -29,6 +30,7 @@ export class SqlStateStore implements StateStore {
   readonly locks: SqlLockStore;
   readonly optOut: SqlOptOutStore;
   readonly privacy: SqlPrivacyStore;
+  readonly runs: SqlRunStore;
   private closing: Promise<void> | null = null;
 
   /**
@@ -51,6 +53,7 @@ export class SqlStateStore implements StateStore {
     this.locks = new SqlLockStore(ctx);
     this.optOut = new SqlOptOutStore(ctx);
     this.privacy = new SqlPrivacyStore(ctx);
+    this.runs = new SqlRunStore(ctx);
   }
 
   migrate(): Promise<void> {

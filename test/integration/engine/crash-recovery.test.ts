@@ -247,6 +247,14 @@ describe.each(scenarios)('kill -9 during the initial load ($store store, $kills 
       const backlog = await store.queue.backlog();
       expect(backlog.reduce((n, b) => n + b.queued + b.leased, 0)).toBe(0);
       expect(await store.keyMap.count('contacts')).toBe(contacts);
+      // The initial load stayed one run across every kill (each new process continued it) and
+      // ended once its last record was written.
+      const loads = (await store.runs.list({ flow: 'contacts', kind: 'initial' }, {})).items;
+      expect(loads.filter((r) => r.outcome !== 'interrupted')).toHaveLength(1);
+      expect(loads.find((r) => r.outcome !== 'interrupted')).toMatchObject({
+        outcome: 'succeeded',
+        phase: 'ended',
+      });
     } finally {
       await store.close();
     }

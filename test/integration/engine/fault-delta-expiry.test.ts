@@ -68,5 +68,17 @@ describe('delta-token expiry', () => {
     expect(byKey.get(ids[20]!)![0]!.lastName).toBe('Rebaselined');
     expect(byKey.has(String(created.contactid))).toBe(true);
     expect(foreignProfiles(bed)).toEqual(foreign);
+    // The re-baseline is a run: its total is the rows read plus the deletes staged for the records
+    // it did not see, and it ended once all of them were written.
+    const [run] = (await runtime.store.runs.list({ kind: 'rebaseline' }, {})).items;
+    expect(run).toMatchObject({
+      flow: 'contacts',
+      trigger: 'cursor-expired',
+      outcome: 'succeeded',
+      total: 289 + 12,
+      counts: { read: 289 + 12, created: 1, deleted: 12, deadLettered: 0 },
+    });
+    const c = run!.counts;
+    expect(c.created + c.updated + c.adopted + c.deleted + c.unchanged).toBe(289 + 12);
   });
 });

@@ -125,5 +125,17 @@ describe('mass-change breaker', () => {
     expect(accepted.deleted).toBe(8);
     expect(accepted.created).toBe(0);
     expect(expectConverged(bed)).toBe(19);
+    // The breaker's pause and the operator's resume are events of the re-baseline's run.
+    const [rebaseline] = (await runtime.store.runs.list({ kind: 'rebaseline' }, {})).items;
+    expect(rebaseline).toMatchObject({
+      outcome: 'succeeded',
+      trigger: 'cursor-expired',
+      counts: { deleted: 8 },
+    });
+    const events = (await runtime.store.runs.get(rebaseline!.id))!.events.map((e) => e.kind);
+    expect(events.filter((k) => k === 'breaker-tripped' || k === 'resumed')).toEqual([
+      'breaker-tripped',
+      'resumed',
+    ]);
   });
 });

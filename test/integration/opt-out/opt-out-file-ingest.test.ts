@@ -119,6 +119,14 @@ describe('opt-out export ingest', () => {
     await source.close();
     const [partial] = (await first.runtime.store.optOut.listFiles({})).items;
     expect(partial).toMatchObject({ status: 'processing', rowsApplied: 10 });
+    // The file is a run, still running.
+    const [running] = (await first.runtime.store.runs.list({ kind: 'opt-out-file' }, {})).items;
+    expect(running).toMatchObject({
+      flow: 'optout',
+      subject: partial!.name,
+      trigger: 'file-arrived',
+      outcome: 'running',
+    });
     const afterStop = versions(bed, ids);
     const appliedFirst = ids.filter((_, i) => afterStop[i]! > before[i]!);
     expect(appliedFirst).toHaveLength(10);
@@ -139,6 +147,18 @@ describe('opt-out export ingest', () => {
       (d) => d.action === 'write-dynamics',
     );
     expect(writes).toHaveLength(23);
+    // The same run (same id) ended once the file was processed, with the file's counts.
+    const runs = (await second.runtime.store.runs.list({ kind: 'opt-out-file' }, {})).items;
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({
+      id: running!.id,
+      outcome: 'succeeded',
+      total: 23,
+      counts: { read: 23, updated: 23, skipped: { quarantined: 0, 'not-synced': 0 } },
+    });
+    expect((await second.runtime.store.runs.get(running!.id))!.events.map((e) => e.kind)).toEqual([
+      'continued',
+    ]);
   });
 
   it('quarantines malformed rows with file, line and reason, and applies every good row', async () => {

@@ -138,7 +138,19 @@ describe.each(storeKinds)('privacy delete through both emulators (%s)', (storeKi
     );
     expect(audit.items.find((a) => a.action === 'privacy.request')?.actor).toBe('cli:dpo');
     const steps = await runtime.store.privacy.steps(result.id);
-    expectNoCanary(JSON.stringify({ audit, steps }), subject);
+    // The request is a run: started by the operator's request, ended with it, a step per event.
+    const runs = (await runtime.store.runs.list({ kind: 'privacy' }, {})).items;
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({
+      flow: 'privacy',
+      trigger: 'operator-request',
+      subject: result.id,
+      outcome: 'succeeded',
+      counts: { deleted: 1 },
+    });
+    const run = await runtime.store.runs.get(runs[0]!.id);
+    expect(run!.events.map((e) => e.kind)).toEqual(succeeded.map((step) => `step:${step}`));
+    expectNoCanary(JSON.stringify({ audit, steps, run }), subject);
     expect(context.stderr()).toContain('privacy request step done');
     expectNoCanary(context.stderr(), subject);
     expectNoCanary(context.stdout(), subject);

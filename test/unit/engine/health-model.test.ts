@@ -46,6 +46,8 @@ function buildFlow(overrides: Partial<FlowStatus> = {}): FlowStatus {
     orphansSince: null,
     synced: 100,
     processed: null,
+    phase: 'live',
+    run: null,
     ...overrides,
   };
 }

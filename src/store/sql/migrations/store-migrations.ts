@@ -5,6 +5,7 @@ import { privacyMigration } from './0003-privacy.js';
 import { storeIndexesMigration } from './0004-store-indexes.js';
 import { optOutLinesMigration } from './0005-opt-out-lines.js';
 import { deadLetterPerCauseMigration } from './0006-dead-letter-per-cause.js';
+import { runsMigration } from './0007-runs.js';
 import { recordTraceMigration } from './0008-record-trace.js';
 import { parkedOrphansMigration } from './0009-parked-orphans.js';
 
@@ -20,6 +21,7 @@ export const storeMigrations: readonly SqlMigration[] = [
   storeIndexesMigration,
   optOutLinesMigration,
   deadLetterPerCauseMigration,
+  runsMigration,
   recordTraceMigration,
   parkedOrphansMigration,
 ];

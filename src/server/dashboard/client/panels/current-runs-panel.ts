@@ -1,4 +1,3 @@
-import type { StatusWithRuns } from '../api-types.js';
 import { el, findElement, replaceRows } from '../dom.js';
 import { formatTime } from '../format.js';
 import { progressBar } from '../progress.js';
@@ -15,7 +14,7 @@ export function createCurrentRunsPanel(): Panel {
   const table = findElement('#current-runs-table', HTMLElement);
   return {
     showStatus(snapshot) {
-      const status = snapshot as StatusWithRuns;
+      const status = snapshot;
       const supported = status.flows.some((f) => f.run !== undefined);
       note.hidden = supported || status.flows.length === 0;
       table.hidden = !note.hidden;
@@ -27,7 +26,7 @@ export function createCurrentRunsPanel(): Panel {
                 { 'data-flow': flow.id, 'data-run': flow.run.id },
                 el('th', { scope: 'row', text: flow.id }),
                 el('td', { text: flow.run.kind }),
-                el('td', { text: flow.run.phase || flow.phase }),
+                el('td', { text: `${flow.phase} · ${flow.run.phase}` }),
                 el('td', { text: formatTime(flow.run.startedAt) }),
                 el('td', { className: 'progress-cell' }, progressBar(flow.run)),
               ),

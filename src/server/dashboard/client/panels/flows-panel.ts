@@ -1,5 +1,5 @@
 import { isFlowAction, type FlowAction } from '../actions.js';
-import type { FlowWithRun, StatusWithRuns } from '../api-types.js';
+import type { FlowView } from '../api-types.js';
 import type { ConfirmRequest } from '../confirm-dialog.js';
 import { el, findElement, targetOf } from '../dom.js';
 import { formatDuration, formatError, formatNumber } from '../format.js';
@@ -17,11 +17,12 @@ function actionButton(label: string, flowId: string, action: FlowAction, danger 
   });
 }
 
-function flowRow(flow: FlowWithRun): HTMLTableRowElement {
+function flowRow(flow: FlowView): HTMLTableRowElement {
   const state = flow.state === 'paused' ? `paused${flow.reason ? ` — ${flow.reason}` : ''}` : 'running';
   const count = (field: string, n: number): HTMLTableCellElement =>
     el('td', { 'data-field': field, 'data-value': n, className: 'num', text: formatNumber(n) });
-  const phase = flow.run ? flow.run.phase || flow.phase : flow.phase;
+  // What the flow does (initial load, replay, re-baseline, live), and whether its run still reads.
+  const phase = flow.run && flow.run.outcome === 'running' ? `${flow.phase} · ${flow.run.phase}` : flow.phase;
   return el(
     'tr',
     { 'data-flow': flow.id },
@@ -29,7 +30,7 @@ function flowRow(flow: FlowWithRun): HTMLTableRowElement {
     el('td', { 'data-field': 'flow-state', className: `state ${flow.state}`, text: state }),
     el('td', {
       'data-field': 'flow-phase',
-      text: phase + (flow.replay ? ` + replay ${formatNumber(flow.replay.rows)}` : ''),
+      text: phase,
     }),
     el('td', { className: 'progress-cell' }, flow.run ? progressBar(flow.run) : '—'),
     count('flow-queued', flow.backlog.queued),
@@ -51,7 +52,7 @@ function flowRow(flow: FlowWithRun): HTMLTableRowElement {
 }
 
 /** What a replay of `flow` will do, in words and numbers. */
-export function replayQuestion(flow: FlowWithRun): ConfirmRequest {
+export function replayQuestion(flow: FlowView): ConfirmRequest {
   const n = formatNumber(flow.synced);
   return {
     title: `Replay flow ${flow.id}?`,
@@ -110,7 +111,7 @@ export function createFlowsPanel({ actions, status, notify, confirm }: PanelCont
 
   return {
     showStatus(snapshot) {
-      body.replaceChildren(...(snapshot as StatusWithRuns).flows.map(flowRow));
+      body.replaceChildren(...(snapshot).flows.map(flowRow));
     },
   };
 }
