@@ -20,7 +20,12 @@ export class RunRecorder {
   ) {}
 
   /** The running run of `kind` about `subject` (continued), or a new one. Null when the store failed. */
-  async begin(input: { flow: string; kind: RunKind; trigger: RunTrigger; subject: string }): Promise<string | null> {
+  async begin(input: {
+    flow: string;
+    kind: RunKind;
+    trigger: RunTrigger;
+    subject: string;
+  }): Promise<string | null> {
     try {
       const running = await this.find(input.kind, input.subject);
       if (running !== null) {

@@ -225,7 +225,8 @@ export class SqlRunStore implements RunStore {
     requireText(event.kind, 'run event: kind');
     const at = event.at ?? this.ctx.clock.now();
     requireTime(at, 'run event: at');
-    if (!isStoreId(id)) throw new StoreError('STORE_INVALID_INPUT', 'run event: the run id is not one this store issued');
+    if (!isStoreId(id))
+      throw new StoreError('STORE_INVALID_INPUT', 'run event: the run id is not one this store issued');
     await this.ctx.driver.run('INSERT INTO run_events (run_id, at, kind, detail) VALUES (?, ?, ?, ?)', [
       id,
       at,

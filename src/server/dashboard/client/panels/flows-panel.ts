@@ -111,7 +111,7 @@ export function createFlowsPanel({ actions, status, notify, confirm }: PanelCont
 
   return {
     showStatus(snapshot) {
-      body.replaceChildren(...(snapshot).flows.map(flowRow));
+      body.replaceChildren(...snapshot.flows.map(flowRow));
     },
   };
 }
