@@ -20,6 +20,13 @@ export interface EngineEventMap {
   /** Changes were staged durably (with their checkpoint). */
   'item.staged': { flow: string; count: number; lane: WorkLane };
   /**
+   * Changes read that did not become work items of their own, by why: `stale` (the store holds a
+   * newer version), `coalesced` (merged into the key's queued item, maybe of the other lane),
+   * `folded-into-parked` (the parked child took the newer state), `dropped` (a delete of a parked
+   * child never written). A run counts them as settled: nothing of its own is left to write.
+   */
+  'item.absorbed': { flow: string; lane: WorkLane; outcomes: Readonly<Record<string, number>> };
+  /**
    * A work item was applied and its completion committed, with what applying it did. `lagMs`:
    * staged → applied. `lane`: the item's lane (`bulk` items belong to the flow's run).
    */

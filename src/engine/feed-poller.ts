@@ -243,10 +243,27 @@ export class FeedPoller {
    * Stage changes (with a checkpoint); changes of parked children are judged on the way so a
    * delete of a child never written is dropped and a child that no longer waits is unparked (I6).
    */
-  private stage(items: readonly WorkItemInput[], checkpoint?: CheckpointWrite): Promise<EnqueueOutcome[]> {
-    return this.options.parking.stage(this.flowId, items, (staged) =>
+  private async stage(
+    items: readonly WorkItemInput[],
+    checkpoint?: CheckpointWrite,
+  ): Promise<EnqueueOutcome[]> {
+    const outcomes = await this.options.parking.stage(this.flowId, items, (staged) =>
       this.options.store.queue.enqueue(staged, checkpoint),
     );
+    this.absorbed(items, outcomes);
+    return outcomes;
+  }
+
+  /** Announce the changes read that did not become work items of their own (see `item.absorbed`). */
+  private absorbed(items: readonly WorkItemInput[], outcomes: readonly EnqueueOutcome[]): void {
+    const lane = items[0]?.lane ?? 'live';
+    const counts: Record<string, number> = {};
+    for (const outcome of outcomes) if (outcome !== 'queued') counts[outcome] = (counts[outcome] ?? 0) + 1;
+    // Parking drops a delete of a child never written before the store sees it.
+    const dropped = items.length - outcomes.length;
+    if (dropped > 0) counts.dropped = dropped;
+    if (Object.keys(counts).length > 0)
+      this.options.events.emit('item.absorbed', { flow: this.flowId, lane, outcomes: counts });
   }
 
   /** Settle this flow's parked children at start and now and then, for what no event settles. */

@@ -14,6 +14,42 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboardTarget, type DashboardTarget } from '../support/server-dashboard-target.js';
 
+/** A run of `GET /api/runs`, the fields this test reads. */
+interface RunSummary {
+  id: string;
+  kind: string;
+  outcome: string;
+  trigger: string;
+  progress: { percent: number | null; done: number; total: number | null };
+  counts: {
+    read: number;
+    created: number;
+    adopted: number;
+    updated: number;
+    unchanged: number;
+    deadLettered: number;
+    skipped: Record<string, number>;
+  };
+}
+
+/** The rows of a run settled once each: written, a dead letter, or skipped with a reason. */
+function settledOf(run: RunSummary): number {
+  const c = run.counts;
+  return (
+    c.created +
+    c.adopted +
+    c.updated +
+    c.unchanged +
+    c.deadLettered +
+    Object.values(c.skipped).reduce((n, v) => n + v, 0)
+  );
+}
+
+/** A count as the dashboard writes it (thousands separated). */
+function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
 interface Status {
   synced: number;
   backlog: { queued: number; leased: number };
@@ -390,24 +426,84 @@ describe(`operator dashboard in chromium`, () => {
     await expect.poll(() => page.locator('#notice').textContent()).toBe('Replay of contacts cancelled.');
     expect(await replays()).toBe(0);
 
-    await page.getByRole('button', { name: 'Replay flow contacts' }).click();
-    await dialog.getByRole('button', { name: `Replay ${contacts} records` }).click();
-    await expect
-      .poll(() => page.locator('#notice').textContent(), { timeout: 10_000 })
-      .toBe('Flow contacts: replay requested.');
-    const audit = await target.api<{ items: { actor: string; flow: string | null }[] }>(
-      'GET',
-      '/api/audit?action=flow.replay',
-    );
-    expect(audit.items).toEqual([expect.objectContaining({ actor: 'dashboard', flow: 'contacts' })]);
-    await waitUntil(
-      'the replay to drain',
-      async () => {
-        const status = await target.api<Status>('GET', '/api/status');
-        return status.backlog.queued + status.backlog.leased === 0 && status.retrying.total === 0;
-      },
-      60_000,
-    );
+    // Campaign answers slowly, so the replay's writing can be watched.
+    await target.campaignAdmin('PUT', '/faults', { latencyMs: 600, pathPattern: 'profileAndServices' });
+    try {
+      await page.getByRole('button', { name: 'Replay flow contacts' }).click();
+      await dialog.getByRole('button', { name: `Replay ${contacts} records` }).click();
+      await expect
+        .poll(() => page.locator('#notice').textContent(), { timeout: 10_000 })
+        .toBe('Flow contacts: replay requested.');
+      const audit = await target.api<{ items: { actor: string; flow: string | null }[] }>(
+        'GET',
+        '/api/audit?action=flow.replay',
+      );
+      expect(audit.items).toEqual([expect.objectContaining({ actor: 'dashboard', flow: 'contacts' })]);
+
+      // The overview's "Runs now" shows the replay's progress from what was written, rising to the end.
+      await showView('overview');
+      const seen: { percent: number; text: string }[] = [];
+      await waitUntil(
+        'the replay run to end',
+        async () => {
+          const bar = page.locator('#current-runs tr[data-flow="contacts"] .progress');
+          if ((await bar.count()) > 0) {
+            const percent = await bar.getAttribute('data-percent');
+            const text = (await bar.locator('[data-field="run-progress"]').textContent()) ?? '';
+            if (percent !== null && percent !== '') seen.push({ percent: Number(percent), text });
+          }
+          const status = await target.api<{ flows: { id: string; run: unknown }[] }>('GET', '/api/status');
+          if (status.flows.find((f) => f.id === 'contacts')!.run !== null) {
+            await page.waitForTimeout(250);
+            return false;
+          }
+          return true;
+        },
+        90_000,
+      );
+      const midway = seen.filter((s) => s.percent > 0 && s.percent < 100);
+      expect(midway.length, `progress seen: ${JSON.stringify(seen)}`).toBeGreaterThan(0);
+      expect(midway.some((s) => /ETA /.test(s.text))).toBe(true);
+      const percents = seen.map((s) => s.percent);
+      expect(percents).toEqual([...percents].sort((a, b) => a - b));
+    } finally {
+      await target.campaignAdmin('DELETE', '/faults');
+    }
+
+    // It lands in the history: ended, 100 %, every record written once, as the API says.
+    const runs = await target.api<{ items: RunSummary[] }>('GET', '/api/runs?flow=contacts');
+    const replay = runs.items.find((r) => r.kind === 'replay')!;
+    expect(replay).toMatchObject({ outcome: 'succeeded', trigger: 'operator' });
+    // Every contact in Dynamics now: the demo's, and those earlier tests added.
+    const inDynamics = replay.counts.read;
+    expect(inDynamics).toBeGreaterThanOrEqual(contacts);
+    expect(replay.progress, JSON.stringify(replay)).toMatchObject({
+      percent: 100,
+      done: inDynamics,
+      total: inDynamics,
+    });
+    // Each row read is settled once: written, or a dead letter (the invalid record of an earlier
+    // test), or merged into the live item of a record still retrying from an earlier test.
+    expect(settledOf(replay), JSON.stringify(replay.counts)).toBe(inDynamics);
+    const initial = runs.items.find((r) => r.kind === 'initial')!;
+    expect(initial).toMatchObject({ outcome: 'succeeded' });
+    // The demo's contacts, each settled once (most created; some already in Campaign are adopted).
+    expect(initial.counts.read).toBe(contacts);
+    expect(settledOf(initial), JSON.stringify(initial.counts)).toBe(contacts);
+    expect(initial.progress).toMatchObject({ percent: 100, done: contacts });
+    await showView('runs');
+    const row = page.locator(`#runs tr[data-run="${replay.id}"]`);
+    await expect.poll(() => row.locator('[data-field="run-outcome"]').textContent()).toBe('succeeded');
+    expect(await row.locator('.progress').getAttribute('data-percent')).toBe('100');
+    await row.getByRole('button', { name: `Details of run ${replay.id}` }).click();
+    const detail = page.locator('#run-detail');
+    await expect.poll(() => detail.getAttribute('data-run')).toBe(replay.id);
+    expect(await detail.textContent()).toContain(formatCount(replay.counts.updated));
+    mkdirSync(join('test-results', 'screenshots'), { recursive: true });
+    await page.screenshot({
+      path: join('test-results', 'screenshots', 'runs-replay-detail.png'),
+      fullPage: true,
+    });
     await showView('overview');
   });
 

@@ -115,6 +115,22 @@ interface TrackedRun {
   control: { status: string; reason: string | null } | null;
 }
 
+/** Why a row read counts as settled without a work item of its own (skipped reasons of a run). */
+type AbsorbedReason = 'stale' | 'merged-with-queued' | 'dropped';
+
+function absorbedAs(outcome: string): AbsorbedReason | 'parked' {
+  switch (outcome) {
+    case 'folded-into-parked':
+      return 'parked';
+    case 'coalesced':
+      return 'merged-with-queued';
+    case 'stale':
+      return 'stale';
+    default:
+      return 'dropped';
+  }
+}
+
 /**
  * Follows the runs of the flows read from a change feed — initial load, replay, re-baseline — from
  * the engine's event bus and keeps them in the store's run history.
@@ -163,6 +179,13 @@ export class RunTracker {
       }),
       events.on('item.failed', (e) => {
         if (e.lane === 'bulk' && e.deadLettered) this.count(e.flow, 'dead-lettered');
+      }),
+      // Rows read that became no work item of the run's own are settled at once: without this a
+      // replay's row merged into a live item being retried never counted, and done stayed below total.
+      events.on('item.absorbed', (e) => {
+        if (e.lane !== 'bulk') return;
+        for (const [outcome, n] of Object.entries(e.outcomes))
+          for (let i = 0; i < n; i++) this.count(e.flow, absorbedAs(outcome));
       }),
       events.on('budget.changed', (e) => {
         if (e.target === 'campaign') this.budgetRate = e.callsPerSecond;
@@ -368,7 +391,7 @@ export class RunTracker {
   }
 
   /** Count one settled item of a flow's bulk lane for its run (the oldest, should two overlap). */
-  private count(flow: string, outcome: ApplyOutcome | 'parked' | 'dead-lettered'): void {
+  private count(flow: string, outcome: ApplyOutcome | 'parked' | 'dead-lettered' | AbsorbedReason): void {
     let run: TrackedRun | undefined;
     for (const r of this.runs) if (r.flow === flow && (!run || r.startedAt < run.startedAt)) run = r;
     if (!run) return;

@@ -5,7 +5,7 @@ import type { StateStore } from '../../../../src/core/ports/state-store.js';
 import { EngineEvents } from '../../../../src/engine/engine-events.js';
 import { controlCheckpoint, type FlowControlState } from '../../../../src/engine/flow-control.js';
 import { RunTracker } from '../../../../src/engine/runs/run-tracker.js';
-import type { RunView } from '../../../../src/engine/runs/run-view.js';
+import { runDone, type RunView } from '../../../../src/engine/runs/run-view.js';
 import { openStateStore } from '../../../../src/store/open-state-store.js';
 
 describe('run tracker', () => {
@@ -46,6 +46,34 @@ describe('run tracker', () => {
     outcome: 'created' | 'filtered' | 'updated',
     lane: 'bulk' | 'live' = 'bulk',
   ) => events.emit('item.applied', { flow: 'contacts', lane, outcome, elapsedMs: 1, lagMs: 1 });
+
+  it('settles at once the rows read that became no work item of the run (merged into a live item being retried, stale, folded into a parked child)', async () => {
+    const { clock, store, events, tracker } = await setUp();
+    events.emit('read.started', {
+      flow: 'contacts',
+      kind: 'replay',
+      rows: 0,
+      total: 5,
+      startedAt: clock.now(),
+      done: false,
+    });
+    for (let i = 0; i < 2; i++) applied(events, 'updated');
+    events.emit('item.absorbed', {
+      flow: 'contacts',
+      lane: 'bulk',
+      outcomes: { coalesced: 1, stale: 1, 'folded-into-parked': 1 },
+    });
+    // Live staging is not the run's.
+    events.emit('item.absorbed', { flow: 'contacts', lane: 'live', outcomes: { coalesced: 7 } });
+    await tracker.flush();
+    const [run] = (await store.runs.list({}, {})).items;
+    expect(run!.counts).toMatchObject({
+      updated: 2,
+      parked: 1,
+      skipped: { 'merged-with-queued': 1, stale: 1 },
+    });
+    expect(runDone(run!.counts)).toBe(5);
+  });
 
   it('counts what the bulk lane wrote, flushes in batches, and ends only after the read is complete and the lane drained', async () => {
     const { clock, store, events, tracker, views, setControl } = await setUp();
