@@ -400,7 +400,18 @@ store: { url: "postgres://dcsync:pw@db/dcsync" }
     const config = configOf(result);
     expect(result.findings.filter((finding) => finding.severity !== 'info')).toEqual([]);
     expect(Object.keys(config).sort()).toEqual(
-      ['alerts', 'campaign', 'dynamics', 'engine', 'flows', 'logging', 'privacy', 'server', 'store'].sort(),
+      [
+        'alerts',
+        'campaign',
+        'dynamics',
+        'engine',
+        'flows',
+        'health',
+        'logging',
+        'privacy',
+        'server',
+        'store',
+      ].sort(),
     );
     expect(config.flows.customTables.map((table) => table.resource)).toEqual([
       'cusMembership',
