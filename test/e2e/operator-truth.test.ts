@@ -26,7 +26,7 @@ interface Status {
 }
 
 interface AlertsAnswer {
-  items: { kind: string; state?: string; subject: string; severity: string; at: number }[];
+  items: { kind: string; state?: string; subject: string; severity: string; message: string; at: number }[];
 }
 
 interface TraceStep {
@@ -305,7 +305,6 @@ describe('operator truth in chromium', () => {
       .filter((a) => stormKinds.includes(a.kind))
       .reverse();
     const kinds = [...new Set(alerts.map((a) => a.kind))];
-    console.log("ALERTS", JSON.stringify(alerts));
     expect(kinds).toContain('campaign-failing');
     for (const kind of kinds)
       expect(
@@ -316,6 +315,8 @@ describe('operator truth in chromium', () => {
     expect(failing[0]!.severity).toBe('critical');
     expect(failing[0]!.at).toBeGreaterThanOrEqual(stormStart);
     expect(failing[1]!.at).toBeGreaterThanOrEqual(stormEnd);
+    // It lasted seconds, and says so.
+    expect(failing[1]!.message).toMatch(/^Resolved after \d+ s: Campaign calls failing \(HTTP 503\)\.$/);
     // The Alerts view lists them too.
     await showView('alerts');
     const shownAlerts = async (): Promise<{ kind: string; severity: string; resolved: boolean }[]> => {
@@ -497,8 +498,14 @@ describe('operator truth in chromium', () => {
     expect(written.state).toBe('synced');
     expect(written.parent).toEqual({ flow: 'contacts', recordKey: contactId });
     const kinds = written.steps.map((step) => step.kind);
-    expect(kinds[0]).toBe('applied');
-    expect(kinds.slice(-2)).toEqual(['orphaned', 'read']);
+    // Newest first: applied (the filled lookup's version), read, orphaned (the empty one), read.
+    expect(kinds).toEqual(['applied', 'read', 'orphaned', 'read']);
+    const orphaned = written.steps[2]!;
+    expect(orphaned.summary).toMatch(/^no parent in Dynamics: lookup _new_contactid_value is empty/);
+    expect(orphaned.summary.match(/no parent in Dynamics/g)).toHaveLength(1);
+    expect(await card.locator('ol.timeline li[data-kind="orphaned"] .summary').textContent()).toBe(
+      orphaned.summary,
+    );
     expect(await shownSteps(membershipFlow, orphanId)).toEqual(kinds);
     expect((await card.locator('[data-field="trace-state"]').textContent())?.trim()).toBe('synced');
     // Nothing needs attention any more.
