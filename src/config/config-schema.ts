@@ -577,6 +577,27 @@ export const historySchema = z
   })
   .prefault({});
 
+/**
+ * The health monitor's timing (docs/operations.md#health): how often it checks, and the hysteresis
+ * of the "storm" problems — Campaign throttling, failing and rate cuts enter after
+ * `stormEnterAfterMs`; those, retrying changes and a growing backlog end after `stormLeaveAfterMs`
+ * of calm. Other problems (pauses, dead letters, orphans, files, storage) start and end at once.
+ */
+export const healthSchema = z
+  .strictObject({
+    /** How often the monitor assesses health. @default 10000 */
+    checkIntervalMs: positiveInt.min(100).default(10_000),
+    /** Campaign trouble (429, 5xx, transport) must hold this long before it is a problem. @default 60000 */
+    stormEnterAfterMs: nonNegativeInt.default(60_000),
+    /** Campaign trouble, retrying changes and a growing backlog end after this long calm. @default 120000 */
+    stormLeaveAfterMs: nonNegativeInt.default(120_000),
+    /** A Campaign failure (429, 5xx, transport) this recent counts as ongoing. @default 120000 */
+    campaignTroubleWindowMs: positiveInt.default(120_000),
+    /** Changes failing for longer than this are a problem (`changes-retrying`). @default 120000 */
+    retryingAfterMs: nonNegativeInt.default(120_000),
+  })
+  .prefault({});
+
 export const loggingSchema = z
   .strictObject({
     /** @default 'info' */
@@ -596,6 +617,8 @@ export const configSchema = z.strictObject({
   server: serverSchema,
   alerts: alertsSchema,
   history: historySchema,
+  /** Health monitor timing: check interval and hysteresis. */
+  health: healthSchema,
   logging: loggingSchema,
 });
 
@@ -620,5 +643,6 @@ export const configSections = [
   { path: ['server'], schema: serverSchema },
   { path: ['alerts'], schema: alertsSchema },
   { path: ['history'], schema: historySchema },
+  { path: ['health'], schema: healthSchema },
   { path: ['logging'], schema: loggingSchema },
 ] as const;

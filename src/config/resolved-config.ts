@@ -34,3 +34,4 @@ export type ResolvedOptOutFlow = ResolvedFlowsConfig['optOut'];
 export type ResolvedPrivacyConfig = NonNullable<ResolvedConfig['privacy']>;
 export type ResolvedServerConfig = ResolvedConfig['server'];
 export type ResolvedAlertsConfig = ResolvedConfig['alerts'];
+export type ResolvedHealthConfig = ResolvedConfig['health'];

@@ -4,8 +4,10 @@ import type { Clock } from '../core/clock.js';
 import type { EngineLogger } from '../core/ports/engine-logger.js';
 import type { StateStore } from '../core/ports/state-store.js';
 import type { CallBudgetUsage } from '../core/ports/call-budget.js';
-import type { ResolvedConfig } from '../config/resolved-config.js';
+import type { ResolvedConfig, ResolvedHealthConfig } from '../config/resolved-config.js';
+import type { HealthSettings } from '../engine/health/health-assessment.js';
 import { HealthMonitor, type HealthMonitorOptions } from '../engine/health/health-monitor.js';
+import { stormHysteresis } from '../engine/health/health-tracker.js';
 import type { AlertDispatcher } from '../engine/alert-dispatcher.js';
 import type { Redactor } from '../logging/redactor.js';
 import { startHttpServer, type RunningHttpServer } from './http-server.js';
@@ -87,6 +89,22 @@ export function createServerDependencies(inputs: OperatorServerInputs): ServerDe
   };
 }
 
+/** The health monitor's interval, hysteresis and thresholds from the config's `health` section. */
+export function healthMonitorTiming(health: ResolvedHealthConfig): {
+  intervalMs: number;
+  hysteresis: ReturnType<typeof stormHysteresis>;
+  settings: Pick<HealthSettings, 'troubleWindowMs' | 'retryingAfterMs'>;
+} {
+  return {
+    intervalMs: health.checkIntervalMs,
+    hysteresis: stormHysteresis({
+      enterAfterMs: health.stormEnterAfterMs,
+      leaveAfterMs: health.stormLeaveAfterMs,
+    }),
+    settings: { troubleWindowMs: health.campaignTroubleWindowMs, retryingAfterMs: health.retryingAfterMs },
+  };
+}
+
 /**
  * Start the operator surface for a running sync: HTTP API, dashboard, `/metrics`, health probes,
  * the Dataverse webhook receiver and the health monitor (its alerts go to the log and, with
@@ -99,11 +117,19 @@ export async function startOperatorServer(
 ): Promise<RunningHttpServer> {
   const { runtime } = inputs;
   const dispatcher = inputs.alerts;
+  const timing = healthMonitorTiming(runtime.config.health);
   const monitor =
     inputs.monitor !== false
       ? new HealthMonitor({
+          // The config's `health` timing first; explicit monitor options (tests, embedders) win.
+          intervalMs: timing.intervalMs,
           ...(inputs.monitor ?? {}),
+          hysteresis: {
+            enterAfterMs: { ...timing.hysteresis.enterAfterMs, ...inputs.monitor?.hysteresis?.enterAfterMs },
+            leaveAfterMs: { ...timing.hysteresis.leaveAfterMs, ...inputs.monitor?.hysteresis?.leaveAfterMs },
+          },
           settings: {
+            ...timing.settings,
             ...(runtime.config.privacy ? { privacyStuckAfterMs: runtime.config.privacy.stuckAfterMs } : {}),
             ...inputs.monitor?.settings,
           },

@@ -17,7 +17,7 @@ export interface DashboardTarget {
   url: string;
   token: string;
   /** A Dataverse emulator admin call (loopback, trusted CA). */
-  dataverseAdmin(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<unknown>;
+  dataverseAdmin(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<unknown>;
   /** A Campaign emulator admin call (`/_emulator/…`: faults, stats), loopback, trusted CA. */
   campaignAdmin(method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<unknown>;
   /** A bearer-authenticated API call. */
@@ -85,7 +85,10 @@ async function stopChild(child: ChildProcess): Promise<void> {
  * `dcsync demo --port 0 --data-dir <tmp> --contacts N --no-trickle`, as an operator starts it,
  * with a known admin token. Resolves once the URLs are printed.
  */
-export async function startDemoTarget(contacts: number): Promise<DashboardTarget> {
+export async function startDemoTarget(
+  contacts: number,
+  options: { env?: Record<string, string> } = {},
+): Promise<DashboardTarget> {
   const dataDir = mkdtempSync(join(tmpdir(), 'dcsync-demo-'));
   const token = randomBytes(18).toString('base64url');
   const child = spawn(
@@ -102,7 +105,11 @@ export async function startDemoTarget(contacts: number): Promise<DashboardTarget
       String(contacts),
       '--no-trickle',
     ],
-    { cwd: repoRoot, env: { ...process.env, DCSYNC_ADMIN_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: repoRoot,
+      env: { ...process.env, ...options.env, DCSYNC_ADMIN_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   child.stdout.resume();
   try {
@@ -136,7 +143,13 @@ export async function startDemoTarget(contacts: number): Promise<DashboardTarget
   }
 }
 
-/** The browser test's target: `dcsync demo`, started as an operator starts it. */
-export function startDashboardTarget(contacts: number): Promise<DashboardTarget> {
-  return startDemoTarget(contacts);
+/**
+ * The browser test's target: `dcsync demo`, started as an operator starts it. `env` adds to the
+ * demo's environment (e.g. `DCSYNC_DEMO_HEALTH` for a health monitor that reacts in seconds).
+ */
+export function startDashboardTarget(
+  contacts: number,
+  options: { env?: Record<string, string> } = {},
+): Promise<DashboardTarget> {
+  return startDemoTarget(contacts, options);
 }

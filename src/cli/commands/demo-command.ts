@@ -3,6 +3,8 @@ import { chmodSync, createWriteStream, mkdirSync, rmSync, writeFileSync, type Wr
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../../core/errors.js';
 import {
   startDynamicsEmulator,
   type DynamicsEmulator,
@@ -83,6 +85,31 @@ const demoCampaignSeed: CampaignSeedInput = {
   ],
 };
 
+/** Environment variable whose JSON object replaces keys of the demo's `health` section. */
+export const demoHealthVariable = 'DCSYNC_DEMO_HEALTH';
+
+/**
+ * The demo's `health` section from {@link demoHealthVariable} (e.g. `{"checkIntervalMs":500}` to
+ * watch a Campaign storm come and go in seconds); none (the production defaults) when unset. The
+ * keys are validated with the rest of the generated configuration.
+ */
+export function demoHealthSettings(env: NodeJS.ProcessEnv): Record<string, unknown> | undefined {
+  const raw = env[demoHealthVariable];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    parsed = undefined;
+  }
+  const settings = z.record(z.string(), z.unknown()).safeParse(parsed);
+  if (!settings.success || Array.isArray(parsed))
+    throw new ConfigError(
+      `${demoHealthVariable} must be a JSON object of health settings, e.g. {"checkIntervalMs":500} (docs/configuration.md, health)`,
+    );
+  return settings.data;
+}
+
 function writeSecret(dir: string, name: string, value: string): string {
   const path = join(dir, name);
   writeFileSync(path, value, { mode: 0o600 });
@@ -96,6 +123,7 @@ function demoConfig(
   dynamics: DynamicsEmulator,
   campaign: CampaignEmulator,
   port: number,
+  health: Record<string, unknown> | undefined,
 ): string {
   const secrets = join(dir, 'secrets');
   mkdirSync(secrets, { recursive: true, mode: 0o700 });
@@ -169,6 +197,7 @@ function demoConfig(
       pollIntervalMs: 2000,
     },
     server: { host: '127.0.0.1', port, adminToken: 'env:DCSYNC_ADMIN_TOKEN' },
+    ...(health ? { health } : {}),
     logging: { level: process.env.DCSYNC_LOG_LEVEL ?? 'warn' },
   };
   const path = join(dir, 'sync.yaml');
@@ -185,6 +214,7 @@ function demoConfig(
  * live changes. Everything runs on embedded defaults; each run starts from scratch.
  */
 export async function runDemo(options: DemoOptions, context: CliContext): Promise<number> {
+  const health = demoHealthSettings(context.env);
   const dir = resolve(options.dataDir);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -219,7 +249,7 @@ export async function runDemo(options: DemoOptions, context: CliContext): Promis
   const logPath = join(dir, 'dcsync.log');
   const logFile: WriteStream = createWriteStream(logPath, { flags: 'a', mode: 0o600 });
   try {
-    const configPath = demoConfig(dir, dynamics, campaign, options.port);
+    const configPath = demoConfig(dir, dynamics, campaign, options.port, health);
     const demoContext: CliContext = { ...context, env };
     const config = loadConfigForCommand(configPath, demoContext);
     runtime = await openSyncRuntime(config, context.redactor, { logDestination: logFile });

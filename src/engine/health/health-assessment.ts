@@ -126,7 +126,8 @@ export const defaultHealthSettings: HealthSettings = {
   privacyOverdueMs: 5 * 60_000,
 };
 
-function minutes(ms: number): string {
+/** A duration for people: `12 s` under a minute, else whole minutes (`5 min`). */
+export function formatDuration(ms: number): string {
   const m = Math.round(ms / 60_000);
   return m < 1 ? `${Math.max(1, Math.round(ms / 1000))} s` : `${m} min`;
 }
@@ -158,16 +159,16 @@ function flowConditions(flow: FlowStatus, now: number, s: HealthSettings): Healt
         kind: 'flow-failed',
         subject: id,
         severity: 'critical',
-        summary: `flow ${id}: no read for ${minutes(now - caughtUpAt)}`,
-        detail: `Flow ${id} has not completed a read of table ${flow.table} for ${minutes(now - caughtUpAt)}; Dynamics may be unreachable or refusing the service (see the log), or no sync process is running.`,
+        summary: `flow ${id}: no read for ${formatDuration(now - caughtUpAt)}`,
+        detail: `Flow ${id} has not completed a read of table ${flow.table} for ${formatDuration(now - caughtUpAt)}; Dynamics may be unreachable or refusing the service (see the log), or no sync process is running.`,
       });
     else if (flow.lagMs !== null && flow.lagMs > s.maxLagMs)
       out.push({
         kind: 'flow-failed',
         subject: id,
         severity: 'critical',
-        summary: `flow ${id}: oldest change waits ${minutes(flow.lagMs)}`,
-        detail: `Flow ${id}: the oldest queued change has waited ${minutes(flow.lagMs)} (${flow.backlog.queued} queued); Campaign writes are failing or too slow (see retrying changes and the log).`,
+        summary: `flow ${id}: oldest change waits ${formatDuration(flow.lagMs)}`,
+        detail: `Flow ${id}: the oldest queued change has waited ${formatDuration(flow.lagMs)} (${flow.backlog.queued} queued); Campaign writes are failing or too slow (see retrying changes and the log).`,
       });
   }
   if (flow.deadLetters > 0)
@@ -200,8 +201,8 @@ function flowConditions(flow: FlowStatus, now: number, s: HealthSettings): Healt
       kind: 'changes-retrying',
       subject: id,
       severity: now - oldest > s.retryingCriticalAfterMs ? 'critical' : 'warning',
-      summary: `flow ${id}: ${count} changes failing for ${minutes(now - oldest)} (${codes})`,
-      detail: `Flow ${id}: ${count} changes keep failing (${codes}), the oldest for ${minutes(now - oldest)}; they are retried with backoff and become dead letters when their attempts run out. Check what the codes say (Campaign down or throttling, a rejected value).`,
+      summary: `flow ${id}: ${count} change${count === 1 ? '' : 's'} failing for ${formatDuration(now - oldest)} (${codes})`,
+      detail: `Flow ${id}: ${count} change${count === 1 ? ' keeps' : 's keep'} failing (${codes}), the oldest for ${formatDuration(now - oldest)}; they are retried with backoff and become dead letters when their attempts run out. Check what the codes say (Campaign down or throttling, a rejected value).`,
     });
   }
   return out;
@@ -258,8 +259,8 @@ function backlogConditions(
       kind: 'backlog-growing',
       subject: trend.flow,
       severity: 'warning',
-      summary: `flow ${trend.flow}: backlog grew by ${growth} to ${trend.to} in ${minutes(trend.windowMs)}`,
-      detail: `Flow ${trend.flow}: the backlog grew from ${trend.from} to ${trend.to} changes in ${minutes(trend.windowMs)}: changes arrive faster than Campaign takes them. See Campaign trouble, the call budget and retrying changes.`,
+      summary: `flow ${trend.flow}: backlog grew by ${growth} to ${trend.to} in ${formatDuration(trend.windowMs)}`,
+      detail: `Flow ${trend.flow}: the backlog grew from ${trend.from} to ${trend.to} changes in ${formatDuration(trend.windowMs)}: changes arrive faster than Campaign takes them. See Campaign trouble, the call budget and retrying changes.`,
     });
   }
   return out;
@@ -318,8 +319,8 @@ function privacyConditions(
       summary: `privacy request ${r.id} stuck at step ${r.step}`,
       detail:
         overdue > s.privacyOverdueMs
-          ? `Privacy request ${r.id} (step ${r.step}) was due at ${formatIso(r.nextAttemptAt)} and has not moved for ${minutes(overdue)}: no process is moving privacy requests on. Run "dcsync run" with the privacy section, or "dcsync privacy delete --wait" again; the record stays held meanwhile.`
-          : `Privacy request ${r.id} has been in progress for ${minutes(age)} (step ${r.step}, next look ${formatIso(r.nextAttemptAt)}); the record stays held meanwhile. See its steps ("dcsync privacy show ${r.id}"); at step poll the Privacy Service job has not completed — check it in the Privacy Service UI.`,
+          ? `Privacy request ${r.id} (step ${r.step}) was due at ${formatIso(r.nextAttemptAt)} and has not moved for ${formatDuration(overdue)}: no process is moving privacy requests on. Run "dcsync run" with the privacy section, or "dcsync privacy delete --wait" again; the record stays held meanwhile.`
+          : `Privacy request ${r.id} has been in progress for ${formatDuration(age)} (step ${r.step}, next look ${formatIso(r.nextAttemptAt)}); the record stays held meanwhile. See its steps ("dcsync privacy show ${r.id}"); at step poll the Privacy Service job has not completed — check it in the Privacy Service UI.`,
     });
   }
   return out;
@@ -353,7 +354,7 @@ function syncProcessConditions(
   const since =
     sync.lastSeenAt === null
       ? 'No sync process has ever reported to this store'
-      : `No sync process has reported for ${minutes(now - sync.lastSeenAt)} (last at ${formatIso(sync.lastSeenAt)})`;
+      : `No sync process has reported for ${formatDuration(now - sync.lastSeenAt)} (last at ${formatIso(sync.lastSeenAt)})`;
   return [
     {
       kind: 'no-sync-process',
@@ -362,7 +363,7 @@ function syncProcessConditions(
       summary:
         sync.lastSeenAt === null
           ? 'no sync process reporting'
-          : `no sync process reporting for ${minutes(now - sync.lastSeenAt)}`,
+          : `no sync process reporting for ${formatDuration(now - sync.lastSeenAt)}`,
       detail: `${since}: nothing is read from Dynamics or written to Campaign. Start "dcsync run" with this configuration, or find why it stopped (its log, the service manager).`,
     },
   ];

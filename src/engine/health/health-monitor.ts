@@ -7,6 +7,7 @@ import type { FlowStatus } from '../flow-status.js';
 import {
   assessHealth,
   defaultHealthSettings,
+  formatDuration,
   healthProblemKinds,
   healthSeverities,
   type BacklogTrend,
@@ -223,7 +224,7 @@ export class HealthMonitor {
         severity: 'info',
         state: 'resolved',
         subject: problem.subject,
-        message: `Resolved after ${Math.max(1, Math.round((now - problem.since) / minute))} min: ${problem.summary}.`,
+        message: `Resolved after ${formatDuration(now - problem.since)}: ${problem.summary}.`,
       });
     return this.raise({
       kind: problem.kind,

@@ -61,6 +61,33 @@ export const defaultHealthHysteresis: HealthHysteresis = {
   },
 };
 
+/** Kinds that must hold a while before they are a problem (config `health.stormEnterAfterMs`). */
+export const stormEnterKinds = [
+  'campaign-throttled',
+  'campaign-failing',
+  'campaign-rate-cut',
+] as const satisfies readonly HealthProblemKind[];
+
+/** Kinds that end only after a calm while (config `health.stormLeaveAfterMs`). */
+export const stormLeaveKinds = [
+  'changes-retrying',
+  'campaign-throttled',
+  'campaign-failing',
+  'campaign-rate-cut',
+  'backlog-growing',
+] as const satisfies readonly HealthProblemKind[];
+
+/** Hysteresis overrides giving every storm kind the same enter and leave times. */
+export function stormHysteresis(timing: { enterAfterMs: number; leaveAfterMs: number }): {
+  enterAfterMs: Partial<Record<HealthProblemKind, number>>;
+  leaveAfterMs: Partial<Record<HealthProblemKind, number>>;
+} {
+  return {
+    enterAfterMs: Object.fromEntries(stormEnterKinds.map((kind) => [kind, timing.enterAfterMs])),
+    leaveAfterMs: Object.fromEntries(stormLeaveKinds.map((kind) => [kind, timing.leaveAfterMs])),
+  };
+}
+
 interface Tracked {
   condition: HealthCondition;
   firstSeen: number;

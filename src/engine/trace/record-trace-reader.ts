@@ -62,6 +62,14 @@ interface OrderedStep {
   order: number;
 }
 
+const orphanPrefix = 'no parent in Dynamics';
+
+/** An orphan step's summary: the park reason names the state already (the link resolver's words). */
+function orphanSummary(note: string): string {
+  if (note.startsWith(orphanPrefix)) return note;
+  return note ? `${orphanPrefix}: ${note}` : orphanPrefix;
+}
+
 /**
  * Builds the trace of one record (docs/trace.md) from the store: the audit trail of the key (applied
  * writes with their source version, staging time, attempts and PKey; parks, releases, failed
@@ -230,7 +238,7 @@ export class RecordTraceReader {
         return step('applied', `${entry.outcome}: nothing written to Campaign${attempts}`);
       case traceAuditActions.parked:
         if (parent?.recordKey === NO_PARENT_KEY)
-          return step('orphaned', `no parent in Dynamics: ${note || 'the lookup is empty'}`);
+          return step('orphaned', orphanSummary(note || 'the lookup is empty'));
         if (parent?.flow === PRIVACY_HOLD_FLOW)
           return step('privacy-hold', `change held while a privacy request runs${note ? ` (${note})` : ''}`);
         return step(
@@ -238,7 +246,7 @@ export class RecordTraceReader {
           `parked waiting for ${parent ? `${parent.flow}/${parent.recordKey}` : 'its parent'}${note ? ` (${note})` : ''}`,
         );
       case traceAuditActions.orphaned:
-        return step('orphaned', `no parent in Dynamics${note ? `: ${note}` : ''}`);
+        return step('orphaned', orphanSummary(note));
       case traceAuditActions.released:
         return step(
           'released',

@@ -407,6 +407,7 @@ store: { url: "postgres://dcsync:pw@db/dcsync" }
         'engine',
         'flows',
         'history',
+        'health',
         'logging',
         'privacy',
         'server',

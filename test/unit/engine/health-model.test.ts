@@ -10,6 +10,9 @@ import {
   type HealthInputs,
 } from '../../../src/engine/health/health-assessment.js';
 import { HealthTracker } from '../../../src/engine/health/health-tracker.js';
+import { HealthMonitor } from '../../../src/engine/health/health-monitor.js';
+import type { Alert } from '../../../src/core/ports/alert-sink.js';
+import { silentLogger } from '../../../src/core/ports/engine-logger.js';
 import type { FlowStatus } from '../../../src/engine/flow-status.js';
 
 const t0 = Date.UTC(2026, 5, 1, 12);
@@ -150,7 +153,7 @@ describe('assessHealth', () => {
       'dead-letters:contacts:warning',
       'changes-retrying:contacts:critical',
     ]);
-    expect(conditions[1]!.summary).toBe('flow contacts: 1 changes failing for 20 min (CAMPAIGN_HTTP_503)');
+    expect(conditions[1]!.summary).toBe('flow contacts: 1 change failing for 20 min (CAMPAIGN_HTTP_503)');
   });
 
   it('sees a backlog growing while following deltas, but not while a load fills it on purpose', () => {
@@ -284,5 +287,35 @@ describe('HealthTracker', () => {
     tracker.observe(t0, [deadLetters]);
     tracker.observe(t0 + 1000, [deadLetters, { ...deadLetters, subject: 'orders', severity: 'critical' }]);
     expect(tracker.problems().map((p) => p.subject)).toEqual(['orders', 'contacts']);
+  });
+});
+
+describe('HealthMonitor alerts', () => {
+  it('says how long a problem lasted, in seconds when it was under a minute', async () => {
+    let now = t0;
+    let flow = buildFlow({ deadLetters: 2 });
+    const raised: Alert[] = [];
+    const monitor = new HealthMonitor({
+      engine: { flowStatuses: () => Promise.resolve([flow]) },
+      alerts: { raise: (alert) => Promise.resolve(void raised.push(alert)) },
+      clock: { now: () => now },
+      logger: silentLogger,
+    });
+    await monitor.checkOnce();
+    now = t0 + 12_000;
+    flow = buildFlow();
+    await monitor.checkOnce();
+    expect(raised.map((a) => `${a.kind}:${a.state ?? 'firing'}`)).toEqual([
+      'dead-letters:firing',
+      'dead-letters:resolved',
+    ]);
+    expect(raised[1]!.message).toBe('Resolved after 12 s: flow contacts: 2 dead letters.');
+    // Longer ones in minutes, as before.
+    flow = buildFlow({ deadLetters: 1 });
+    await monitor.checkOnce();
+    now += 5 * minute;
+    flow = buildFlow();
+    await monitor.checkOnce();
+    expect(raised[3]!.message).toBe('Resolved after 5 min: flow contacts: 1 dead letter.');
   });
 });

@@ -74,6 +74,17 @@ describe('RecordTraceReader', () => {
     expect(match!.steps[0]!.summary).toContain('no parent in Dynamics');
   });
 
+  it("an orphan parked with the link resolver's reason says 'no parent in Dynamics' once", async () => {
+    const item = await leaseOne(order, orders);
+    const parent = { flow: 'contacts', recordKey: NO_PARENT_KEY };
+    // The reason as the link resolver words it (it names the state itself).
+    const reason =
+      'no parent in Dynamics: lookup _new_contactid_value is empty and Campaign link profile (cardinality 1) needs a parent; set the lookup in Dynamics';
+    await store.queue.park(item.id, 'w', parent, reason, [parkAuditEntry(item, parent, reason, clock.now())]);
+    const [match] = (await reader.trace(order)).matches;
+    expect(match!.steps[0]).toMatchObject({ kind: 'orphaned', summary: reason });
+  });
+
   it('a privacy hold, then the tombstone; opt-out decisions by column and attribute, never values', async () => {
     await store.keyMap.put({
       flow: 'contacts',
