@@ -26,6 +26,9 @@ const expectedPublic = [
   'GET /login',
   'HEAD /login',
   'POST /login',
+  // No icon (204): a browser asks for it before signing in.
+  'GET /favicon.ico',
+  'HEAD /favicon.ico',
 ];
 const expectedWebhook = ['POST /webhooks/dynamics'];
 
@@ -75,7 +78,7 @@ afterAll(async () => {
 });
 
 describe('route inventory', () => {
-  it('lists every route, and only the health probes, sign-in and the webhook receiver are not admin-only', () => {
+  it('lists every route, and only the health probes, sign-in, the (empty) icon and the webhook receiver are not admin-only', () => {
     const inventory = t.app.routeInventory;
     expect(inventory.length).toBeGreaterThan(40);
     expect(
