@@ -1,11 +1,13 @@
 /**
  * `npm run bench -- dashboard`: the operator API with 100,000 dead letters (issue 9: the dashboard
  * "stays fast with 100,000 dead letters") and 1,000,000 audit entries over 100,000 record keys
- * (issue 17: a record trace with a million audit rows). A real listening server over the real
+ * (issue 17: a record trace with a million audit rows) and 10,000 runs with 3 events each (issue 17:
+ * the run history). A real listening server over the real
  * engine and a SQLite store; each request the dashboard makes is timed over HTTP, uncached.
  *
  * Targets on the 2-core machine: each request the dashboard repeats while open (status, history,
- * a page of dead letters anywhere in the list, a code filter, parked, retrying, metrics) p95 ≤ 150 ms;
+ * a page of dead letters anywhere in the list, a code filter, parked, retrying, the run history, a
+ * flow's replays, a run's detail, metrics) p95 ≤ 150 ms;
  * a record trace (by Dynamics id and by Campaign PKey) p95 ≤ 100 ms; a record-key search of dead
  * letters (operator-initiated, counts its matches) p95 ≤ 500 ms. `GET /api/dead-letters/counts`
  * (API only; the dashboard's counts come with the status) is reported without a target.
@@ -15,6 +17,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { request } from 'undici';
 import { startHttpServer } from '../src/server/http-server.js';
+import { bulkSeedRuns } from '../test/support/server-runs.js';
 import { bulkSeedAuditTrail } from '../test/support/server-audit-entries.js';
 import { bulkSeedDeadLetters, syntheticKey } from '../test/support/server-dead-letters.js';
 import { ServerTestBed } from '../test/support/server-test-bed.js';
@@ -26,6 +29,7 @@ const auditKeys = 100_000;
 /** The record traced: one of the seeded keys, with its ten entries spread over the whole trail. */
 const tracedKey = 42_424;
 const runs = 40;
+const seededRuns = 10_000;
 const pollingTargetP95Ms = 150;
 const searchTargetP95Ms = 500;
 const traceTargetP95Ms = 100;
@@ -38,6 +42,9 @@ const polling = [
   'deadLettersByCode',
   'parked',
   'retrying',
+  'runs',
+  'runsOfFlow',
+  'runDetail',
   'metrics',
 ];
 
@@ -68,10 +75,14 @@ export async function run(): Promise<void> {
       at: Date.now() - auditEntries,
     });
     const auditSeedMs = performance.now() - auditSeedStart;
-    // TODO(issue 17, runs): seed 10,000 runs here with one bulk insert into `runs` (as the seeders
-    // above do), add `runs: '/api/runs?limit=50'` to `requests` and to `polling`, and record
-    // `runs: 10_000` in the result.
-    const seededRuns = 0;
+    const runsSeedStart = performance.now();
+    const newestRun = bulkSeedRuns(join(bed.bed.dir, 'state.db'), {
+      count: seededRuns,
+      flows: ['contacts', 'table:new_membership', 'optout', 'privacy'],
+      eventsPerRun: 3,
+      at: Date.now() - seededRuns * 60_000,
+    });
+    const runsSeedMs = performance.now() - runsSeedStart;
     const headers = { authorization: `Bearer ${bed.deps.adminToken}` };
     const get = async (path: string): Promise<unknown> => {
       const response = await request(`${server.url}${path}`, { headers });
@@ -96,6 +107,9 @@ export async function run(): Promise<void> {
       parked: '/api/parked?limit=50',
       retrying: '/api/retrying?limit=50',
       metrics: '/metrics',
+      runs: '/api/runs?limit=50',
+      runsOfFlow: '/api/runs?limit=50&flow=contacts&kind=replay',
+      runDetail: `/api/runs/${newestRun}`,
       traceById: `/api/trace?key=${syntheticKey(tracedKey).toUpperCase()}`,
       traceByPKey: `/api/trace?key=${encodeURIComponent(pkeyOf(tracedKey))}`,
     };
@@ -135,9 +149,10 @@ export async function run(): Promise<void> {
       deadLetters,
       auditEntries,
       auditKeys,
-      runs: seededRuns,
+      seededRuns,
       seedMs: Math.round(seedMs),
       auditSeedMs: Math.round(auditSeedMs),
+      runsSeedMs: Math.round(runsSeedMs),
       runsPerRequest: runs,
       // Other work on the machine inflates every number; recorded to judge a run.
       loadAverage1m: Math.round(loadavg()[0]! * 10) / 10,
