@@ -1,3 +1,4 @@
+import { addRunCounts, emptyRunCounts } from '../../core/run-counts.js';
 import type { Clock } from '../../core/clock.js';
 import type { CallBudgetUsage } from '../../core/ports/call-budget.js';
 import type { EngineLogger } from '../../core/ports/engine-logger.js';
@@ -50,39 +51,8 @@ export interface RunTrackerOptions {
   pruneIntervalMs?: number;
 }
 
-function emptyCounts(): RunCounts {
-  return {
-    read: 0,
-    created: 0,
-    updated: 0,
-    adopted: 0,
-    deleted: 0,
-    unchanged: 0,
-    skipped: {},
-    parked: 0,
-    deadLettered: 0,
-    campaignCalls: 0,
-  };
-}
-
-function addInto(target: RunCounts, delta: RunCounts): void {
-  target.read += delta.read;
-  target.created += delta.created;
-  target.updated += delta.updated;
-  target.adopted += delta.adopted;
-  target.deleted += delta.deleted;
-  target.unchanged += delta.unchanged;
-  target.parked += delta.parked;
-  target.deadLettered += delta.deadLettered;
-  target.campaignCalls += delta.campaignCalls;
-  for (const [reason, n] of Object.entries(delta.skipped))
-    target.skipped[reason] = (target.skipped[reason] ?? 0) + n;
-}
-
 function sumCounts(a: RunCounts, b: RunCounts): RunCounts {
-  const out: RunCounts = { ...a, skipped: { ...a.skipped } };
-  addInto(out, b);
-  return out;
+  return addRunCounts(a, b);
 }
 
 function isEmpty(counts: RunCounts): boolean {
@@ -276,7 +246,7 @@ export class RunTracker {
       creating: null,
       startedAt: record.startedAt,
       stored: record.counts,
-      pending: emptyCounts(),
+      pending: emptyRunCounts(),
       readRows: record.counts.read,
       phase: record.phase,
       total: record.total,
@@ -307,7 +277,7 @@ export class RunTracker {
     for (const run of [...this.runs]) {
       if (run.id === null || active.some((r) => r.id === run.id)) continue;
       const delta = this.pendingDelta(run);
-      run.pending = emptyCounts();
+      run.pending = emptyRunCounts();
       if (!isEmpty(delta)) await store.runs.update(run.id, { addCounts: delta });
       this.runs.splice(this.runs.indexOf(run), 1);
       const record = await store.runs.get(run.id);
@@ -353,8 +323,8 @@ export class RunTracker {
       id: null,
       creating: null,
       startedAt: progress.startedAt,
-      stored: emptyCounts(),
-      pending: emptyCounts(),
+      stored: emptyRunCounts(),
+      pending: emptyRunCounts(),
       readRows: 0,
       phase: 'reading',
       total: progress.total,
@@ -522,7 +492,7 @@ export class RunTracker {
   private async write(run: TrackedRun): Promise<void> {
     const delta = this.pendingDelta(run);
     if (!run.dirty && isEmpty(delta)) return;
-    run.pending = emptyCounts();
+    run.pending = emptyRunCounts();
     run.dirty = false;
     try {
       await this.options.store.runs.update(run.id!, {
@@ -531,10 +501,10 @@ export class RunTracker {
         total: run.total,
         totalSource: run.totalSource,
       });
-      addInto(run.stored, delta);
+      run.stored = addRunCounts(run.stored, delta);
     } catch (error) {
       // Counted again next tick.
-      addInto(run.pending, { ...delta, read: 0 });
+      run.pending = addRunCounts(run.pending, { ...delta, read: 0 });
       run.dirty = true;
       throw error;
     }
@@ -543,7 +513,7 @@ export class RunTracker {
   private async end(run: TrackedRun): Promise<void> {
     const { store, clock, events } = this.options;
     const delta = this.pendingDelta(run);
-    run.pending = emptyCounts();
+    run.pending = emptyRunCounts();
     try {
       const ended = await store.runs.end(run.id!, 'succeeded', {
         addCounts: delta,
@@ -553,7 +523,7 @@ export class RunTracker {
       // Ended by another process already: our late counts still add up.
       if (!ended) await store.runs.update(run.id!, { addCounts: delta });
     } catch (error) {
-      addInto(run.pending, { ...delta, read: 0 });
+      run.pending = addRunCounts(run.pending, { ...delta, read: 0 });
       throw error;
     }
     this.runs.splice(this.runs.indexOf(run), 1);

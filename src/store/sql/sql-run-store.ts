@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { addRunCounts, emptyRunCounts } from '../../core/run-counts.js';
 import { StoreError } from '../../core/errors.js';
 import {
   runKinds,
@@ -66,53 +67,11 @@ const runCountsSchema = z.object({
 const runColumns =
   'id, flow, kind, trigger, subject, started_at, ended_at, outcome, phase, total, total_source, counts, updated_at';
 
-/** Counts of a run that has done nothing yet. */
-export function emptyRunCounts(): RunCounts {
-  return {
-    read: 0,
-    created: 0,
-    updated: 0,
-    adopted: 0,
-    deleted: 0,
-    unchanged: 0,
-    skipped: {},
-    parked: 0,
-    deadLettered: 0,
-    campaignCalls: 0,
-  };
-}
-
-const scalarCounts = [
-  'read',
-  'created',
-  'updated',
-  'adopted',
-  'deleted',
-  'unchanged',
-  'parked',
-  'deadLettered',
-  'campaignCalls',
-] as const;
-
 function addCounts(base: RunCounts, delta: RunCountsDelta | undefined, label: string): RunCounts {
-  if (delta === undefined) return base;
-  const out: RunCounts = { ...base, skipped: { ...base.skipped } };
-  for (const key of scalarCounts) {
-    const add = delta[key];
-    if (add === undefined) continue;
+  return addRunCounts(base, delta, (field, add) => {
     if (!Number.isInteger(add) || add < 0)
-      throw new StoreError('STORE_INVALID_INPUT', `${label}: counts.${key} must be a non-negative integer`);
-    out[key] += add;
-  }
-  for (const [reason, add] of Object.entries(delta.skipped ?? {})) {
-    if (!Number.isInteger(add) || add < 0)
-      throw new StoreError(
-        'STORE_INVALID_INPUT',
-        `${label}: counts.skipped.${reason} must be a non-negative integer`,
-      );
-    out.skipped[reason] = (out.skipped[reason] ?? 0) + add;
-  }
-  return out;
+      throw new StoreError('STORE_INVALID_INPUT', `${label}: counts.${field} must be a non-negative integer`);
+  });
 }
 
 function requireOneOf<T extends string>(
