@@ -7,10 +7,10 @@
  * is cut off (screenshots in test-results/screenshots/), the charts have axes, the retrying
  * changes are listed one by one, and a replay needs confirming (cancel does nothing).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { openDashboardBrowser, type DashboardBrowser } from '../support/dashboard-browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboardTarget, type DashboardTarget } from '../support/server-dashboard-target.js';
 
@@ -75,11 +75,11 @@ interface DeadLetterPage {
 
 const contacts = 500;
 let target: DashboardTarget;
-let userDataDir: string;
+let browser: DashboardBrowser | undefined;
 let context: BrowserContext;
 let page: Page;
 /** Console errors and uncaught exceptions of the page, with the address they came from. */
-const consoleErrors: string[] = [];
+let consoleErrors: string[] = [];
 
 const viewNames = [
   'overview',
@@ -201,34 +201,12 @@ beforeAll(async () => {
     30_000,
   );
 
-  userDataDir = mkdtempSync(join(tmpdir(), 'dcsync-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1400, height: 1800 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (message) => {
-    if (message.type() !== 'error') return;
-    const where = message.location().url;
-    consoleErrors.push(`${message.text()} (${where})`);
-  });
-  page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
+  browser = await openDashboardBrowser({ width: 1400, height: 1800 });
+  ({ context, page, consoleErrors } = browser);
 }, 120_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
   await target?.close();
 });
 

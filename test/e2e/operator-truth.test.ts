@@ -11,10 +11,10 @@
  * - screenshots of the overview (during the storm), records and parked views at 1280 and 1920 px in
  *   test-results/screenshots/.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { openDashboardBrowser, type DashboardBrowser } from '../support/dashboard-browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboardTarget, type DashboardTarget } from '../support/server-dashboard-target.js';
 
@@ -77,10 +77,9 @@ const stormKinds = ['campaign-failing', 'campaign-rate-cut', 'campaign-throttled
 const widths = [1280, 1920] as const;
 
 let target: DashboardTarget;
-let userDataDir: string;
-let context: BrowserContext;
+let browser: DashboardBrowser | undefined;
 let page: Page;
-const consoleErrors: string[] = [];
+let consoleErrors: string[] = [];
 
 /** Poll `check` until it holds (hooks cannot use expect.poll). */
 async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -184,29 +183,8 @@ beforeAll(async () => {
     },
     30_000,
   );
-  userDataDir = mkdtempSync(join(tmpdir(), 'dcsync-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1400, height: 1400 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (message) => {
-    if (message.type() !== 'error') return;
-    const where = message.location().url;
-    consoleErrors.push(`${message.text()} (${where})`);
-  });
-  page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
+  browser = await openDashboardBrowser({ width: 1400, height: 1400 });
+  ({ page, consoleErrors } = browser);
   // Sign in once: the session cookie carries the rest.
   await page.goto(`${target.url}/login`);
   await page.getByLabel('Admin token').fill(target.token);
@@ -215,8 +193,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
   await target?.close();
 });
 
