@@ -55,7 +55,7 @@ describe('progress reporter', () => {
       ratePerSecond: 100,
       etaMs: 0,
     });
-    reporter.line('contacts initial load succeeded: 1000 written of 1000 read');
+    reporter.line('contacts initial load succeeded: 1000 of 1000 read settled');
     reporter.close();
     const out = chunks.join('');
     // Drawn in place: cursor movements and line clears, the bar, the figures.
@@ -65,7 +65,7 @@ describe('progress reporter', () => {
     expect(out).toContain('1000/1000');
     expect(out).toContain('100/s');
     expect(out).toContain('done in 10s');
-    expect(out).toContain('contacts initial load succeeded: 1000 written of 1000 read');
+    expect(out).toContain('contacts initial load succeeded: 1000 of 1000 read settled');
   });
 
   it('uses the measured rate and ETA when given, and writes plain lines (no control characters) off a terminal', () => {

@@ -51,7 +51,7 @@ export function describeRunSummary(run: RunView): string {
   ].join(', ');
   const took = run.endedAt === null ? '' : ` in ${formatDuration(run.endedAt - run.startedAt)}`;
   const rate = run.progress.ratePerSecond === null ? '' : ` · ${run.progress.ratePerSecond.toFixed(0)}/s`;
-  return `${progressLabel(run)} ${run.outcome}: ${run.progress.done} written of ${c.read} read${took} (${counts}; Campaign calls ${c.campaignCalls})${rate}`;
+  return `${progressLabel(run)} ${run.outcome}: ${run.progress.done} of ${c.read} read settled${took} (${counts}; Campaign calls ${c.campaignCalls})${rate}`;
 }
 
 /**

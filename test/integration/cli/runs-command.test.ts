@@ -59,7 +59,7 @@ describe('dcsync runs and run progress', () => {
     );
     expect(lines.at(-1)).toMatch(
       new RegExp(
-        `^contacts initial load succeeded: ${contacts} written of ${contacts} read in \\d+s \\(created ${contacts}, updated 0, adopted 0, deleted 0, unchanged 0, skipped 0, parked 0, dead-lettered 0; Campaign calls \\d+\\)`,
+        `^contacts initial load succeeded: ${contacts} of ${contacts} read settled in \\d+s \\(created ${contacts}, updated 0, adopted 0, deleted 0, unchanged 0, skipped 0, parked 0, dead-lettered 0; Campaign calls \\d+\\)`,
       ),
     );
     // stdout keeps only the JSON summary.
@@ -124,7 +124,7 @@ describe('dcsync runs and run progress', () => {
     // The Campaign profiles of the first test are there: this load adopts them.
     expect(output).toMatch(
       new RegExp(
-        `contacts initial load succeeded: ${contacts} written of ${contacts} read .*adopted ${contacts}`,
+        `contacts initial load succeeded: ${contacts} of ${contacts} read settled .*adopted ${contacts}`,
       ),
     );
   });
