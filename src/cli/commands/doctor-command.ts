@@ -113,6 +113,7 @@ export async function runDoctor(options: DoctorRunOptions, context: CliContext):
       clock,
       recorder,
       describeProfile: () => campaign.describeResource('profile'),
+      externalIdFilter: config.campaign.externalIdFilter,
       profileSink: (metadata) =>
         recordSink(
           { campaign: { client: campaign } },

@@ -85,6 +85,8 @@ export interface DoctorRoundTripDeps {
   describeProfile(): Promise<TargetResourceMetadata>;
   /** The profile sink the contact flow would use, for the metadata read. */
   profileSink(metadata: TargetResourceMetadata): RecordSink;
+  /** The filter the sink uses when externalId is not a declared key (`campaign.externalIdFilter`). */
+  readonly externalIdFilter: string;
   /** A read-only Dynamics check to run first (`--test-contact`), or none. */
   readContact?: (() => Promise<string>) | undefined;
 }
@@ -160,7 +162,7 @@ export async function runDoctorRoundTrip(
         value: m,
         detail: declared
           ? 'externalId is the profile identification key: profiles are read by key (GET …/profile/<externalId>)'
-          : `externalId is not declared as an identification key (keys: ${m.keyFields.join(', ') || 'none'}): profiles are looked up through the custom filter`,
+          : `externalId is not declared as an identification key (keys: ${m.keyFields.join(', ') || 'none'}): profiles are looked up through the custom filter ${deps.externalIdFilter} (externalId_parameter)`,
       };
     });
     sink = deps.profileSink(metadata);

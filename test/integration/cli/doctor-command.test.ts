@@ -191,3 +191,43 @@ describe('dcsync doctor', () => {
     expect(run.stderr).toContain('--test-external-id must be 1 to 64 letters');
   });
 });
+
+describe('dcsync doctor, externalId not declared as the identification key', () => {
+  let bed: SyncTestBed;
+
+  beforeAll(async () => {
+    bed = await SyncTestBed.start({ campaign: { seedFile: { profile: { customKey: null } } } });
+  });
+  afterAll(async () => {
+    await bed?.close();
+  });
+
+  it('says so and goes through the byExternalId filter, as the contact flow would', async () => {
+    const run = await runDcsync(
+      ['doctor', '--config', bed.configPath, '--test-external-id', 'doctor-filter', '--json'],
+      testEnv,
+    );
+    expect(run.code).toBe(exitCodes.ok);
+    const report = JSON.parse(run.stdout) as DoctorReport;
+    expect(report.outcome).toBe('passed');
+    expect(report.steps[0]!.detail).toBe(
+      'externalId is not declared as an identification key (keys: none): profiles are looked up through the custom filter byExternalId (externalId_parameter)',
+    );
+    // The look-ups are collection reads through the filter: 200 even when nothing matches.
+    expect(report.steps.map((s) => [s.name, s.status])).toEqual([
+      ['profile-metadata', 200],
+      ['check-free', 200],
+      ['create', 201],
+      ['read', 200],
+      ['update', 200],
+      ['read-updated', 200],
+      ['delete', 200],
+      ['verify-gone', 200],
+    ]);
+    expect(
+      bed.campaign.admin
+        .listRecords('profile', { includeHidden: true })
+        .filter((p) => p.values.externalId === 'doctor-filter'),
+    ).toEqual([]);
+  });
+});
