@@ -152,6 +152,7 @@ export async function runDoctorRoundTrip(
 
   let sink: RecordSink | null = null;
   let created: string | null = null;
+  let createSent = false;
   let deleted = false;
   let refused = false;
   try {
@@ -189,6 +190,7 @@ export async function runDoctorRoundTrip(
     }
 
     created = await step('create', 'campaign', async () => {
+      createSent = true;
       const result = await profiles.create(
         { externalId, email, firstName: doctorFirstName, lastName: createdLastName },
         live,
@@ -238,7 +240,28 @@ export async function runDoctorRoundTrip(
   } catch (error) {
     if (!(error instanceof StepFailure)) throw error;
   } finally {
-    if (sink !== null && created !== null && !deleted) {
+    if (sink !== null && created === null && createSent) {
+      // The create failed, but Campaign may have stored the profile and lost only its answer.
+      const profiles = sink;
+      await step('cleanup', 'campaign', async () => {
+        const found = await profiles.findByKey(externalId, live);
+        if (!found || found.fields.email !== email || found.fields.firstName !== doctorFirstName)
+          return {
+            value: null,
+            detail: `no test profile holds externalId ${externalId}: nothing to clean up`,
+          };
+        created = found.pkey;
+        const outcome = await profiles.delete(found.pkey, live);
+        deleted = true;
+        return {
+          value: null,
+          detail: `the failed create had stored test profile ${found.pkey}: deleted (${outcome})`,
+        };
+      }).catch(() => {
+        const last = steps.at(-1)!;
+        last.detail = `${last.detail}; look up externalId ${externalId} in Campaign and delete a dcsync-doctor test profile by hand`;
+      });
+    } else if (sink !== null && created !== null && !deleted) {
       const pkey = created;
       const profiles = sink;
       // step() turns every failure into a recorded step; nothing thrown here escapes the finally.
