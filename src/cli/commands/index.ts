@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
 import { registerValidateCommand } from './validate-command.js';
+import { registerDoctorCommand } from './doctor-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerStatusCommand } from './status-command.js';
@@ -21,6 +22,7 @@ import { registerEmulateCampaignCommand } from './emulate-campaign-command.js';
 export function registerCommands(program: Command, context: CliContext): void {
   registerDemoCommand(program, context);
   registerValidateCommand(program, context);
+  registerDoctorCommand(program, context);
   registerRunCommand(program, context);
   registerStatusCommand(program, context);
   registerPlanCommand(program, context);

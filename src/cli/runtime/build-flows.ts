@@ -90,8 +90,8 @@ function buildRules(
  * addressed by it (`GET …/<resource>/<key>`) and creates need no look-up; otherwise the key is
  * looked up through a custom filter (`by<Field>?<field>_parameter=`), every create after a look-up.
  */
-function recordSink(
-  runtime: SyncRuntime,
+export function recordSink(
+  runtime: { readonly campaign: Pick<SyncRuntime['campaign'], 'client'> },
   resource: string,
   keyField: string,
   metadata: TargetResourceMetadata | null,
