@@ -29,6 +29,8 @@ export const dataverseErrorCodes = {
   versionMismatch: '0x80060882',
   /** DuplicateRecord: a create for an id that exists. */
   duplicateRecord: '0x80040237',
+  /** DuplicateRecordEntityKey: a write would repeat an alternate key's values (our best guess). */
+  duplicateEntityKey: '0x80060892',
   /** A validation error occurred (string too long, option out of range). */
   validation: '0x80044331',
   /** Payload could not be read (wrong JSON type for a column). */
@@ -60,6 +62,27 @@ export function notFoundError(logicalName: string, id: string): DataverseError {
     404,
     dataverseErrorCodes.notFound,
     `${logicalName} With Id = ${id} Does Not Exist`,
+  );
+}
+
+/** An alternate key that names no row (message as Dataverse words it; status and code: 404, ObjectDoesNotExist). */
+export function alternateKeyNotFound(data: { schema: { logicalName: string } }): DataverseError {
+  return new DataverseError(
+    404,
+    dataverseErrorCodes.notFound,
+    `A record with the specified key values does not exist in ${data.schema.logicalName} entity`,
+  );
+}
+
+/**
+ * Key properties in a URL that match no alternate key of the table (use-alternate-key-reference-record
+ * documents the message; status and code are our choice).
+ */
+export function invalidKeyError(logicalName: string): DataverseError {
+  return new DataverseError(
+    400,
+    dataverseErrorCodes.propertyNotFound,
+    `The key in the request URI is not valid for resource 'Microsoft.Dynamics.CRM.${logicalName}'. Ensure that the names and number of key properties match the declared or alternate key properties for the resource 'Microsoft.Dynamics.CRM.${logicalName}'.`,
   );
 }
 

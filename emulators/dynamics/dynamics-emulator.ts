@@ -61,8 +61,13 @@ export interface DynamicsEmulatorOptions {
   maxPageSize?: number;
   /** Status of the ExpiredVersionStamp error (undocumented for the Web API). @default 400 */
   expiredTokenStatus?: number;
-  /** Status of AADSTS7000215 invalid_client (real Entra: 401; reference notes: 400). @default 400 */
+  /** Status of a refused client credential (`invalid_client`, AADSTS7000215). @default 401 as Entra documents */
   invalidClientStatus?: number;
+  /**
+   * Tenants that exist (ids or domain names) besides `tenantId`; any other answers AADSTS90002 at
+   * the token endpoint and the discovery document. @default every tenant exists
+   */
+  tenants?: readonly string[];
   /** Requests allowed in one `$batch`. @default 1000 */
   maxBatchRequests?: number;
   /** Webhook receiver timeout. @default 60000 */
@@ -155,7 +160,9 @@ async function buildServices(
     clientSecret: options.clientSecret ?? 'demo-secret',
     tokenLifetimeSec: options.tokenLifetimeSec ?? 3599,
     origin,
-    invalidClientStatus: options.invalidClientStatus ?? 400,
+    invalidClientStatus: options.invalidClientStatus ?? 401,
+    // The tenant the emulator names in WWW-Authenticate always exists.
+    tenants: options.tenants ? [options.tenantId ?? 'emulator-tenant', ...options.tenants] : undefined,
     clock,
   });
   const limiter = new ServiceProtectionLimiter(options.limits ?? {}, clock);
@@ -314,6 +321,11 @@ export async function startDynamicsEmulator(
     async (request, reply) => {
       const { tokens, statistics } = ready();
       await delay(request);
+      if (!tokens.knowsTenant(request.params.tenant)) {
+        const missing = tokens.tenantNotFound(request.params.tenant, 'invalid_tenant');
+        statistics.record('GET openid-configuration', missing.status);
+        return reply.code(missing.status).send(missing.body);
+      }
       statistics.record('GET openid-configuration', 200);
       return reply.code(200).send(tokens.openIdConfiguration(request.params.tenant));
     },

@@ -173,6 +173,23 @@ export function registerAdminRoutes(
     admin.setChangeTracking(r.params.table ?? '', body.enabled);
     return { enabled: body.enabled };
   });
+  route('GET', '/tables/:table/keys', (r, admin) => ({ keys: admin.alternateKeys(r.params.table ?? '') }));
+  route('PUT', '/tables/:table/keys', (r, admin) => {
+    const body = parse(
+      z
+        .object({
+          keys: z.array(
+            z
+              .object({ name: z.string().regex(/^[a-z][a-z0-9_]*$/), columns: z.array(z.string()).min(1) })
+              .strict(),
+          ),
+        })
+        .strict(),
+      jsonBody(r),
+    );
+    admin.setAlternateKeys(r.params.table ?? '', body.keys);
+    return { keys: admin.alternateKeys(r.params.table ?? '') };
+  });
   route('POST', '/change-tracking/expire', (_r, admin) => admin.expireDeltaTokens());
   route('GET', '/settings', (_r, admin) => admin.settings);
   route('PUT', '/settings', (r, admin) =>

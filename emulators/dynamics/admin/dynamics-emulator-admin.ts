@@ -7,6 +7,7 @@ import type {
   ServiceProtectionLimiter,
   ServiceProtectionLimits,
 } from '../limits/service-protection-limiter.js';
+import type { AlternateKey } from '../schema/table-schema.js';
 import type { SeedFile } from '../schema/seed-file.js';
 import type { DataverseDataGenerator } from '../store/dataverse-data-generator.js';
 import type { DataverseDataStore, Row, RowValue } from '../store/dataverse-data-store.js';
@@ -216,6 +217,28 @@ export class DynamicsEmulatorAdmin {
   /** Turn change tracking on or off for a table (the emulator allows off, unlike Dataverse). */
   setChangeTracking(table: string, enabled: boolean): void {
     this.deps.store.requireTable(table).schema.changeTrackingEnabled = enabled;
+  }
+
+  /**
+   * Declare a table's alternate keys (replacing its keys; `[]` removes them), as an administrator
+   * would in the table's Keys. Key columns must exist. Rows that already repeat a key's values are
+   * left as they are (Dataverse would fail the key's index job instead).
+   */
+  setAlternateKeys(table: string, keys: readonly AlternateKey[]): void {
+    const data = this.deps.store.requireTable(table);
+    for (const key of keys) {
+      for (const column of key.columns) {
+        if (!data.columns.has(column))
+          throw new Error(`table ${table} has no column ${column} for key ${key.name}`);
+      }
+    }
+    data.schema.keys = keys.map((k) => ({ name: k.name, columns: [...k.columns] }));
+  }
+
+  alternateKeys(table: string): AlternateKey[] {
+    return this.deps.store
+      .requireTable(table)
+      .schema.keys.map((k) => ({ name: k.name, columns: [...k.columns] }));
   }
 
   /** Make every delta token and tracking paging cookie handed out so far expired. */

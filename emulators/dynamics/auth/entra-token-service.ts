@@ -10,8 +10,13 @@ export interface EntraTokenServiceOptions {
   tokenLifetimeSec: number;
   /** Origin of the emulator (authority host and Dataverse org URL are the same server). */
   origin: string;
-  /** HTTP status for a wrong client secret (real Entra uses 401; the reference notes say 400). */
+  /** HTTP status for a refused client credential (`invalid_client`; Entra documents 401). */
   invalidClientStatus: number;
+  /**
+   * Tenants that exist (ids or domain names, compared case-insensitively); any other tenant is
+   * answered with AADSTS90002. Undefined: every tenant exists.
+   */
+  tenants?: readonly string[] | undefined;
   clock: EmulatorClock;
 }
 
@@ -140,6 +145,32 @@ export class EntraTokenService {
     };
   }
 
+  /** Whether `tenant` exists in this emulated cloud. */
+  knowsTenant(tenant: string): boolean {
+    const known = this.options.tenants;
+    return known === undefined || known.some((t) => t.toLowerCase() === tenant.toLowerCase());
+  }
+
+  /**
+   * The answer to any endpoint of an unknown tenant: `400` AADSTS90002. The token endpoint says
+   * `invalid_request`; the discovery document says `invalid_tenant` (as recorded from Entra).
+   */
+  tenantNotFound(
+    tenant: string,
+    error: 'invalid_request' | 'invalid_tenant',
+  ): {
+    status: number;
+    body: Record<string, unknown>;
+  } {
+    return aadError(
+      400,
+      error,
+      90002,
+      `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`,
+      this.options.clock.now(),
+    );
+  }
+
   jwks(): { keys: JWK[] } {
     return { keys: [this.publicJwk] };
   }
@@ -150,6 +181,7 @@ export class EntraTokenService {
     form: URLSearchParams,
   ): Promise<{ status: number; body: Record<string, unknown> }> {
     const now = this.options.clock.now();
+    if (!this.knowsTenant(tenant)) return this.tenantNotFound(tenant, 'invalid_request');
     const grantType = form.get('grant_type');
     if (!grantType) {
       return aadError(

@@ -19,7 +19,8 @@ export function parsePrefer(header: string | undefined): ParsedPrefer {
     continueOnError: false,
   };
   if (!header) return prefer;
-  for (const part of header.split(',')) {
+  // Commas inside a quoted value (`odata.include-annotations="a,b"`) do not separate preferences.
+  for (const part of header.match(/(?:[^,"]|"[^"]*")+/g) ?? []) {
     const [rawName, ...rest] = part.split('=');
     const name = (rawName ?? '').trim().toLowerCase();
     const value = rest.join('=').trim().replace(/^"|"$/g, '');
@@ -116,9 +117,22 @@ export type ResourcePath =
       navigation: string | undefined;
       /** A derived-type cast after the navigation (`Microsoft.Dynamics.CRM.PicklistAttributeMetadata`). */
       cast: string | undefined;
+      /** One item of the navigation by key: `Attributes(LogicalName='firstname')` or `Attributes(<MetadataId>)`. */
+      itemLogicalName?: string | undefined;
+      itemMetadataId?: string | undefined;
+      /** A navigation after the cast of one item (`…/PicklistAttributeMetadata/OptionSet`). */
+      castNavigation?: string | undefined;
     }
   | { kind: 'collection'; entitySet: string; count: boolean }
-  | { kind: 'entity'; entitySet: string; id: string; property: string | undefined };
+  | {
+      kind: 'entity';
+      entitySet: string;
+      /** The primary key; empty when the record is addressed by an alternate key. */
+      id: string;
+      property: string | undefined;
+      /** `contacts(emailaddress1='a@b.c')`: the key properties and their values, as written. */
+      keyValues?: Record<string, string | number | boolean> | undefined;
+    };
 
 const guidText = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
 
@@ -140,7 +154,7 @@ export function parseResourcePath(path: string): ResourcePath {
   if (trimmed === 'DeleteRecordChangeHistory') return { kind: 'deleteRecordChangeHistory' };
   if (trimmed === 'organizations') return { kind: 'organizations' };
   const definitionsMatch = new RegExp(
-    `^EntityDefinitions(?:\\((?:LogicalName='([^']*)'|(?:MetadataId=)?(${guidText}))\\))?(?:/(\\w+)(?:/([\\w.]+))?)?$`,
+    `^EntityDefinitions(?:\\((?:LogicalName='([^']*)'|(?:MetadataId=)?(${guidText}))\\))?(?:/(\\w+)(?:\\((?:LogicalName='([^']*)'|(?:MetadataId=)?(${guidText}))\\))?(?:/([\\w.]+)(?:/(\\w+))?)?)?$`,
   ).exec(trimmed);
   if (definitionsMatch) {
     return {
@@ -148,7 +162,10 @@ export function parseResourcePath(path: string): ResourcePath {
       logicalName: definitionsMatch[1],
       metadataId: definitionsMatch[2]?.toLowerCase(),
       navigation: definitionsMatch[3],
-      cast: definitionsMatch[4],
+      itemLogicalName: definitionsMatch[4],
+      itemMetadataId: definitionsMatch[5]?.toLowerCase(),
+      cast: definitionsMatch[6],
+      castNavigation: definitionsMatch[7],
     };
   }
   const entity = new RegExp(`^(\\w+)\\((?:\\w+=)?(${guidText})\\)(?:/(\\w+))?$`).exec(trimmed);
@@ -160,8 +177,41 @@ export function parseResourcePath(path: string): ResourcePath {
       property: entity[3],
     };
   }
+  const byKey = /^(\w+)\(((?:[^()']|'(?:[^']|'')*')+)\)(?:\/(\w+))?$/.exec(trimmed);
+  if (byKey) {
+    return {
+      kind: 'entity',
+      entitySet: byKey[1] as string,
+      id: '',
+      property: byKey[3],
+      keyValues: parseKeyValues(byKey[2] as string, trimmed),
+    };
+  }
   const collection = /^(\w+)(\/\$count)?$/.exec(trimmed);
   if (collection)
     return { kind: 'collection', entitySet: collection[1] as string, count: collection[2] !== undefined };
   throw resourceNotFound(trimmed.split('/')[0] ?? trimmed);
+}
+
+/**
+ * `emailaddress1='a@b.c',firstname='Joe'` (alternate-key segment, use-alternate-key-reference-record):
+ * strings in single quotes (`''` escapes a quote), numbers, `true`/`false`, GUIDs for lookup keys.
+ */
+function parseKeyValues(text: string, path: string): Record<string, string | number | boolean> {
+  const values: Record<string, string | number | boolean> = {};
+  const part = /\s*(\w+)\s*=\s*('(?:[^']|'')*'|[^,]+?)\s*(?:,|$)/y;
+  let offset = 0;
+  while (offset < text.length) {
+    part.lastIndex = offset;
+    const match = part.exec(text);
+    if (!match) throw badRequest(`Bad Request - Error in query syntax: '${path}'.`, '0x8006088a');
+    const [, name, raw] = match as unknown as [string, string, string];
+    if (raw.startsWith("'")) values[name] = raw.slice(1, -1).replace(/''/g, "'");
+    else if (raw === 'true' || raw === 'false') values[name] = raw === 'true';
+    else if (new RegExp(`^${guidText}$`).test(raw)) values[name] = raw.toLowerCase();
+    else if (!Number.isNaN(Number(raw))) values[name] = Number(raw);
+    else throw badRequest(`Bad Request - Error in query syntax: '${path}'.`, '0x8006088a');
+    offset = part.lastIndex;
+  }
+  return values;
 }

@@ -32,8 +32,13 @@ const columnSchema = z
     navigationProperty: z.string().optional(),
     onDelete: z.enum(lookupDeleteBehaviours).optional(),
     options: z.array(optionSchema).optional(),
+    trueLabel: z.string().min(1).optional(),
+    falseLabel: z.string().min(1).optional(),
   })
   .strict()
+  .refine((c) => c.type === 'boolean' || (c.trueLabel === undefined && c.falseLabel === undefined), {
+    message: 'trueLabel and falseLabel belong to boolean columns',
+  })
   .refine((c) => c.type !== 'lookup' || c.target !== undefined, { message: 'a lookup column needs target' })
   .refine((c) => c.options === undefined || choiceColumnTypes.includes(c.type), {
     message: 'options belong to picklist, state, status and multiselectpicklist columns',
@@ -52,6 +57,14 @@ function toChoiceOption(option: SeedOption): ChoiceOption {
   return typeof option === 'number' ? { value: option, label: String(option) } : option;
 }
 
+/** An alternate key: its logical name and the logical names of its columns. */
+const keySchema = z
+  .object({
+    name: z.string().regex(namePattern, 'lower-case logical name'),
+    columns: z.array(z.string().regex(namePattern)).min(1),
+  })
+  .strict();
+
 const tableSchema = z
   .object({
     logicalName: z.string().regex(namePattern, 'lower-case logical name'),
@@ -61,6 +74,7 @@ const tableSchema = z
     primaryNameAttribute: z.string().regex(namePattern).optional(),
     changeTracking: z.boolean().default(true),
     columns: z.array(columnSchema).default([]),
+    keys: z.array(keySchema).optional(),
     /** Rows the generator creates at start (or on `generate`). */
     generate: z
       .object({
@@ -80,6 +94,7 @@ const seedFileSchema = z
     contact: z
       .object({
         changeTracking: z.boolean().default(true),
+        keys: z.array(keySchema).optional(),
         count: z.number().int().nonnegative().optional(),
         rows: z.array(z.record(z.string(), z.unknown())).default([]),
       })
@@ -117,8 +132,29 @@ export function parseSeedFile(text: string, source = 'seed file'): SeedFile {
 
 function validateReferences(seed: SeedFile, source: string): void {
   const known = new Set(['contact', ...seed.tables.map((t) => t.logicalName)]);
+  const contactColumns = new Set(contactTableSchema().columns.map((c) => c.logicalName));
+  for (const key of seed.contact?.keys ?? []) {
+    for (const column of key.columns) {
+      if (!contactColumns.has(column))
+        throw new Error(`${source}: contact key '${key.name}' names unknown column '${column}'`);
+    }
+  }
   for (const table of seed.tables) {
     if (table.logicalName === 'contact') throw new Error(`${source}: table 'contact' is built in`);
+    const columns = new Set([
+      ...table.columns.map((c) => c.name),
+      table.primaryNameAttribute ?? 'new_name',
+      'statecode',
+      'statuscode',
+    ]);
+    for (const key of table.keys ?? []) {
+      for (const column of key.columns) {
+        if (!columns.has(column))
+          throw new Error(
+            `${source}: table '${table.logicalName}' key '${key.name}' names unknown column '${column}'`,
+          );
+      }
+    }
     for (const column of table.columns) {
       if (column.type === 'lookup' && !known.has(column.target ?? '')) {
         throw new Error(
@@ -149,6 +185,7 @@ export function toTableSchema(table: SeedTable): TableSchema {
     navigationProperty: c.type === 'lookup' ? (c.navigationProperty ?? c.schemaName ?? c.name) : undefined,
     onDelete: c.type === 'lookup' ? (c.onDelete ?? 'removeLink') : undefined,
     options: c.options?.map(toChoiceOption),
+    ...(c.type === 'boolean' ? { trueLabel: c.trueLabel ?? 'Yes', falseLabel: c.falseLabel ?? 'No' } : {}),
   }));
   if (!own.some((c) => c.logicalName === primaryNameAttribute)) {
     own.unshift({
@@ -168,13 +205,14 @@ export function toTableSchema(table: SeedTable): TableSchema {
     isCustomEntity: true,
     metadataId: metadataIdFor(table.logicalName),
     columns: [...systemColumns(primaryIdAttribute), ...own],
+    keys: (table.keys ?? []).map((k) => ({ name: k.name, columns: [...k.columns] })),
   };
 }
 
 /** All table schemas a seed file declares, contact first. */
 export function tableSchemasOf(seed: SeedFile | undefined): TableSchema[] {
   return [
-    contactTableSchema(seed?.contact?.changeTracking ?? true),
+    contactTableSchema(seed?.contact?.changeTracking ?? true, seed?.contact?.keys ?? []),
     ...(seed?.tables ?? []).map(toTableSchema),
   ];
 }

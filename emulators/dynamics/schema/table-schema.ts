@@ -82,6 +82,9 @@ export interface ColumnSchema {
    * A multi-select value is read and written as the chosen values joined by commas (`"1,3"`).
    */
   options?: readonly ChoiceOption[] | undefined;
+  /** For yes/no columns: the labels of true and false (`Yes`/`No` unless the table says otherwise). */
+  trueLabel?: string | undefined;
+  falseLabel?: string | undefined;
 }
 
 export interface TableSchema {
@@ -96,6 +99,19 @@ export interface TableSchema {
   metadataId: string;
   /** Every column, the primary id first. */
   columns: ColumnSchema[];
+  /**
+   * Alternate keys (`EntityMetadata.Keys`): records can be addressed by these column sets, and
+   * their values are unique. None unless declared: most tables have none (use-alternate-key-reference-record).
+   */
+  keys: AlternateKey[];
+}
+
+/** One alternate key (`EntityKeyMetadata`). */
+export interface AlternateKey {
+  /** Logical name of the key, e.g. `new_emailkey`. */
+  name: string;
+  /** Logical names of its columns (`KeyAttributes`). */
+  columns: string[];
 }
 
 /** Attribute metadata type name as `EntityDefinitions(...)/Attributes` reports it. */
@@ -152,11 +168,18 @@ const stringColumn = (logicalName: string, maxLength: number, schemaName?: strin
   type: 'string',
   maxLength,
 });
-const booleanColumn = (logicalName: string, defaultValue: boolean, schemaName: string): ColumnSchema => ({
+const booleanColumn = (
+  logicalName: string,
+  defaultValue: boolean,
+  schemaName: string,
+  [trueLabel, falseLabel]: [string, string] = ['Yes', 'No'],
+): ColumnSchema => ({
   logicalName,
   schemaName,
   type: 'boolean',
   defaultValue,
+  trueLabel,
+  falseLabel,
 });
 
 /** Columns every table has, after its own. */
@@ -195,7 +218,10 @@ export function systemColumns(primaryIdAttribute: string): ColumnSchema[] {
 }
 
 /** The built-in contact table, with the columns of the reference notes (§5). */
-export function contactTableSchema(changeTrackingEnabled = true): TableSchema {
+export function contactTableSchema(
+  changeTrackingEnabled = true,
+  keys: readonly AlternateKey[] = [],
+): TableSchema {
   const columns: ColumnSchema[] = [
     ...systemColumns('contactid'),
     { ...stringColumn('fullname', 160, 'FullName'), readOnly: true },
@@ -228,14 +254,15 @@ export function contactTableSchema(changeTrackingEnabled = true): TableSchema {
         { value: 5, label: 'Mail' },
       ],
     },
-    booleanColumn('donotemail', false, 'DoNotEMail'),
-    booleanColumn('donotbulkemail', false, 'DoNotBulkEMail'),
-    booleanColumn('donotphone', false, 'DoNotPhone'),
-    booleanColumn('donotfax', false, 'DoNotFax'),
-    booleanColumn('donotpostalmail', false, 'DoNotPostalMail'),
+    // Yes/no labels of the contact reference (reference notes §5).
+    booleanColumn('donotemail', false, 'DoNotEMail', ['Do Not Allow', 'Allow']),
+    booleanColumn('donotbulkemail', false, 'DoNotBulkEMail', ['Do Not Allow', 'Allow']),
+    booleanColumn('donotphone', false, 'DoNotPhone', ['Do Not Allow', 'Allow']),
+    booleanColumn('donotfax', false, 'DoNotFax', ['Do Not Allow', 'Allow']),
+    booleanColumn('donotpostalmail', false, 'DoNotPostalMail', ['Do Not Allow', 'Allow']),
     booleanColumn('donotbulkpostalmail', false, 'DoNotBulkPostalMail'),
-    booleanColumn('donotsendmm', false, 'DoNotSendMM'),
-    booleanColumn('followemail', true, 'FollowEmail'),
+    booleanColumn('donotsendmm', false, 'DoNotSendMM', ['Do Not Send', 'Send']),
+    booleanColumn('followemail', true, 'FollowEmail', ['Allow', 'Do Not Allow']),
     booleanColumn('marketingonly', false, 'MarketingOnly'),
     {
       logicalName: 'parentcustomerid',
@@ -256,5 +283,6 @@ export function contactTableSchema(changeTrackingEnabled = true): TableSchema {
     isCustomEntity: false,
     metadataId: '608861bc-50a4-4c5f-a02c-21fe1943e2cf',
     columns,
+    keys: keys.map((k) => ({ name: k.name, columns: [...k.columns] })),
   };
 }

@@ -452,6 +452,7 @@ export class DataverseDataStore {
     row.createdon = now;
     row.modifiedon = now;
     this.computeColumns(data, row);
+    this.checkAlternateKeys(data, row, id);
     const version = this.nextVersion();
     row.versionnumber = version;
     this.putRow(data, id, row);
@@ -470,6 +471,28 @@ export class DataverseDataStore {
       context,
     });
     return row;
+  }
+
+  /**
+   * Alternate-key values are unique ("if you set a key on a column and try to enter duplicate
+   * data, the record fails to save"). A row with an empty key column is not checked; strings
+   * compare case-insensitively. Message, status and code are our best guess (not documented).
+   */
+  private checkAlternateKeys(data: TableData, row: Row, id: string): void {
+    const same = (a: RowValue, b: RowValue): boolean =>
+      typeof a === 'string' && typeof b === 'string' ? a.toLowerCase() === b.toLowerCase() : a === b;
+    for (const key of data.schema.keys) {
+      if (key.columns.some((c) => (row[c] ?? null) === null)) continue;
+      for (const [otherId, other] of data.rows) {
+        if (otherId !== id && key.columns.every((c) => same(other[c] ?? null, row[c] ?? null))) {
+          throw new DataverseError(
+            412,
+            dataverseErrorCodes.duplicateEntityKey,
+            `A record that has the attribute values ${key.columns.join(', ')} already exists. The entity key ${key.name} requires that this set of attributes contains unique values. Select unique values and try again.`,
+          );
+        }
+      }
+    }
   }
 
   /**
@@ -500,6 +523,8 @@ export class DataverseDataStore {
     }
     row.modifiedon = formatDateTime(this.clock.now());
     this.computeColumns(data, row);
+    if (data.schema.keys.some((k) => k.columns.some((c) => changed.includes(c))))
+      this.checkAlternateKeys(data, row, key);
     const version = this.nextVersion();
     row.versionnumber = version;
     for (const column of data.references.keys()) {

@@ -17,7 +17,7 @@ import {
 } from '../odata/paging-tokens.js';
 import { readNameOf, type ColumnSchema } from '../schema/table-schema.js';
 import type { DataverseDataStore, Row, TableData } from '../store/dataverse-data-store.js';
-import { RowProjection, wantsLookupAnnotations } from './row-projection.js';
+import { RowProjection } from './row-projection.js';
 import { apiPathPrefix, jsonResponse, type WebApiResponse } from './web-api-types.js';
 
 /** Behaviour of collection reads where the reference notes are silent. */
@@ -143,11 +143,7 @@ export class CollectionReader {
         `Entity ${data.schema.logicalName} isn't enabled for change tracking.`,
       );
     }
-    const projection = new RowProjection(
-      data,
-      query.select,
-      wantsLookupAnnotations(prefer.includeAnnotations),
-    );
+    const projection = new RowProjection(data, query.select, prefer.includeAnnotations, this.store);
     const now = this.clock.now();
     let state: PagingCookie;
     if (cookie) {
@@ -273,11 +269,7 @@ export class CollectionReader {
       throw badRequest('The emulator does not support $expand on entity sets.');
     }
     if (query.deltatoken !== undefined) throw badRequest('A $deltatoken needs a change-tracking query.');
-    const projection = new RowProjection(
-      data,
-      query.select,
-      wantsLookupAnnotations(prefer.includeAnnotations),
-    );
+    const projection = new RowProjection(data, query.select, prefer.includeAnnotations, this.store);
     const predicate =
       query.filter !== undefined ? compileFilter(query.filter, this.resolver(data)) : () => true;
     // $top is ignored when odata.maxpagesize is also sent (reference notes §3.2).

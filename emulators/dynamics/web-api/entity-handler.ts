@@ -1,13 +1,15 @@
 import {
   DataverseError,
+  alternateKeyNotFound,
   badRequest,
   dataverseErrorCodes,
+  invalidKeyError,
   notFoundError,
   propertyNotFoundError,
 } from '../dataverse-error.js';
 import { parsePrefer, type ParsedPrefer, type QueryOptions } from '../odata/odata-request.js';
 import type { DataverseDataStore, Row, TableData, WriteContext } from '../store/dataverse-data-store.js';
-import { RowProjection, wantsLookupAnnotations } from './row-projection.js';
+import { RowProjection } from './row-projection.js';
 import {
   apiPathPrefix,
   emptyResponse,
@@ -81,11 +83,7 @@ export class EntityHandler {
     query: QueryOptions,
     prefer: ParsedPrefer,
   ): Record<string, unknown> {
-    const projection = new RowProjection(
-      data,
-      query.select,
-      wantsLookupAnnotations(prefer.includeAnnotations),
-    );
+    const projection = new RowProjection(data, query.select, prefer.includeAnnotations, this.store);
     return { '@odata.context': this.context(data, query), ...projection.project(row) };
   }
 
@@ -116,7 +114,12 @@ export class EntityHandler {
         value: row[column.logicalName] ?? null,
       });
     }
-    return jsonResponse(200, this.representation(data, row, query, prefer), { etag: etagOf(row) });
+    return jsonResponse(200, this.representation(data, row, query, prefer), {
+      etag: etagOf(row),
+      ...(prefer.includeAnnotations !== undefined
+        ? { 'preference-applied': `odata.include-annotations="${prefer.includeAnnotations}"` }
+        : {}),
+    });
   }
 
   /** Convert an OData entity payload to logical column values; `@odata.bind` resolves lookups. */
@@ -186,13 +189,47 @@ export class EntityHandler {
     return emptyResponse(204, { 'odata-entityid': this.entityUrl(data, id) });
   }
 
-  /** PATCH: update, upsert, or create-only, following `If-Match` / `If-None-Match`. */
+  /**
+   * The row an alternate key names (`contacts(emailaddress1='…')`): the key properties must be
+   * exactly the columns of one of the table's keys (lookups by their `_x_value` name). Strings
+   * compare case-insensitively, as Dataverse's collation does.
+   */
+  resolveAlternateKey(
+    data: TableData,
+    written: Record<string, string | number | boolean>,
+  ): { id: string | undefined; keyValues: Record<string, unknown> } {
+    const keyValues: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(written)) {
+      const column = data.columnsByReadName.get(name);
+      if (!column) throw invalidKeyError(data.schema.logicalName);
+      keyValues[column.logicalName] = value;
+    }
+    const names = Object.keys(keyValues).sort();
+    const declared = data.schema.keys.some(
+      (key) => key.columns.length === names.length && [...key.columns].sort().every((c, i) => c === names[i]),
+    );
+    if (!declared) throw invalidKeyError(data.schema.logicalName);
+    const same = (a: unknown, b: unknown): boolean =>
+      typeof a === 'string' && typeof b === 'string' ? a.toLowerCase() === b.toLowerCase() : a === b;
+    for (const row of data.rows.values()) {
+      if (names.every((name) => same(row[name], keyValues[name])))
+        return { id: row[data.schema.primaryIdAttribute] as string, keyValues };
+    }
+    return { id: undefined, keyValues };
+  }
+
+  /**
+   * PATCH: update, upsert, or create-only, following `If-Match` / `If-None-Match`. Addressed by an
+   * alternate key, the URL's key values win on update (key columns in the body are dropped) and
+   * seed a created row (the body's own values still apply), as use-upsert-insert-update-record says.
+   */
   patch(
     data: TableData,
     id: string,
     query: QueryOptions,
     request: WebApiRequest,
     context: WriteContext,
+    keyValues?: Record<string, unknown>,
   ): WebApiResponse {
     const prefer = parsePrefer(request.headers.prefer);
     const ifMatch = request.headers['if-match'];
@@ -203,7 +240,8 @@ export class EntityHandler {
       throw new DataverseError(412, '', 'A record with matching key values already exists.');
     }
     if (ifMatch !== undefined) {
-      if (!existing) throw notFoundError(data.schema.logicalName, id);
+      if (!existing)
+        throw keyValues ? alternateKeyNotFound(data) : notFoundError(data.schema.logicalName, id);
       if (ifMatch.trim() !== '*' && !sameEtag(ifMatch, existing)) {
         throw new DataverseError(
           412,
@@ -215,10 +253,11 @@ export class EntityHandler {
     if (existing) {
       // Key values in the URL win: a primary key in the body is dropped on update.
       delete values[data.schema.primaryIdAttribute];
+      for (const name of Object.keys(keyValues ?? {})) delete values[name];
       const row = this.store.update(data.schema.logicalName, id, values, context);
       return this.written(data, row, query, prefer, 200);
     }
-    const row = this.store.create(data.schema.logicalName, values, context, id);
+    const row = this.store.create(data.schema.logicalName, { ...keyValues, ...values }, context, id);
     return this.written(data, row, query, prefer, 201);
   }
 

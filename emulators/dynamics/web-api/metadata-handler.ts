@@ -56,6 +56,80 @@ const castableAttributeTypes: ReadonlySet<string> = new Set(
   Object.values(metadataTypeNames).filter((name) => name !== 'AttributeMetadata'),
 );
 
+/**
+ * The `AttributeMetadata` (base type) properties the emulator produces. `Attributes` without a
+ * cast only knows these: a derived type's property (`MaxLength`, `Format`, `Targets`, …) needs the
+ * cast (query-metadata-web-api, "Querying EntityMetadata attributes").
+ */
+const attributeBaseProperties: ReadonlySet<string> = new Set([
+  'MetadataId',
+  'LogicalName',
+  'SchemaName',
+  'AttributeType',
+  'AttributeTypeName',
+  'EntityLogicalName',
+  'IsPrimaryId',
+  'IsPrimaryName',
+  'IsValidForCreate',
+  'IsValidForUpdate',
+  'IsValidForRead',
+  'IsCustomAttribute',
+]);
+
+/** Structural properties each derived attribute type adds (those the emulator fills in). */
+const derivedAttributeProperties: Record<string, readonly string[]> = {
+  StringAttributeMetadata: ['MaxLength', 'Format'],
+  MemoAttributeMetadata: ['MaxLength', 'Format'],
+  DateTimeAttributeMetadata: ['Format'],
+  LookupAttributeMetadata: ['Targets'],
+};
+
+/** Whether `name` is a property of metadata type `typeName` (the base type when undefined). */
+function isAttributeProperty(name: string, typeName: string | undefined): boolean {
+  const root = name.split('/')[0] ?? name;
+  return (
+    attributeBaseProperties.has(root) ||
+    (typeName !== undefined && (derivedAttributeProperties[typeName] ?? []).includes(root))
+  );
+}
+
+/**
+ * Check `$select` and the properties of `$filter` against an attribute type: a derived property
+ * without its cast fails whether or not a filter is present, naming the type the request reads.
+ */
+function checkAttributeQuery(
+  select: string[] | undefined,
+  filter: string | undefined,
+  typeName: string | undefined,
+): void {
+  const type = typeName ?? 'AttributeMetadata';
+  for (const name of select ?? []) {
+    if (!isAttributeProperty(name, typeName)) throw propertyNotFoundError(name, type);
+  }
+  if (filter !== undefined) {
+    // Compiling runs the resolver on every property the filter names.
+    compileFilter(filter, (name) => {
+      if (!isAttributeProperty(name, typeName)) throw propertyNotFoundError(name, type);
+      return objectResolver(name);
+    });
+  }
+}
+
+/** Like {@link pick}, but a selected property the item does not carry reads as `null`. */
+function pickOrNull(object: Json, select: string[] | undefined): Json {
+  if (!select) return object;
+  const out: Json = {};
+  for (const name of select) out[name] = object[name] ?? null;
+  if ('MetadataId' in object) out.MetadataId = object.MetadataId;
+  return out;
+}
+
+/** An attribute in an uncast read keeps its `@odata.type` (the derived type it really is). */
+function pickAttribute(object: Json, select: string[] | undefined): Json {
+  if (!select) return object;
+  return { '@odata.type': object['@odata.type'], ...pickOrNull(object, select) };
+}
+
 /** The organisation's base language (English). */
 const languageCode = 1033;
 
@@ -126,6 +200,15 @@ function parseExpandItem(item: string): {
       .map((s) => s.trim()),
     filter: nested.get('$filter'),
   };
+}
+
+/** The select-and-expand part of a cast read's `@odata.context`: `(LogicalName,OptionSet(Options))`. */
+function castShape(query: QueryOptions, expands: ReturnType<typeof parseExpandItem>[]): string {
+  const shape = [
+    ...(query.select ?? []),
+    ...expands.map((e) => (e.select ? `${e.name}(${e.select.join(',')})` : e.name)),
+  ];
+  return shape.length > 0 ? `(${shape.join(',')})` : '';
 }
 
 /** A `Label` complex type with one localized label, also the user's. */
@@ -288,6 +371,17 @@ export class MetadataHandler {
     if (navigation === 'ManyToOneRelationships') {
       return schema.columns.filter((c) => c.type === 'lookup').map((c) => this.relationship(schema, c));
     }
+    if (navigation === 'Keys') {
+      return schema.keys.map((key) => ({
+        MetadataId: guidFrom(`key:${schema.logicalName}.${key.name}`),
+        LogicalName: key.name,
+        SchemaName: key.name,
+        EntityLogicalName: schema.logicalName,
+        KeyAttributes: [...key.columns],
+        EntityKeyIndexStatus: 'Active',
+        IsManaged: false,
+      }));
+    }
     if (navigation === 'OneToManyRelationships') {
       const out: Json[] = [];
       for (const table of this.store.allTables()) {
@@ -337,13 +431,20 @@ export class MetadataHandler {
     }
     const data = this.findTable(logicalName, metadataId);
     const key = logicalName !== undefined ? `LogicalName='${logicalName}'` : metadataId;
+    if (path.itemLogicalName !== undefined || path.itemMetadataId !== undefined) {
+      if (navigation !== 'Attributes') throw resourceNotFound(navigation ?? '');
+      return this.singleAttribute(data.schema, path, query);
+    }
+    if (path.castNavigation !== undefined) throw resourceNotFound(path.castNavigation);
     if (cast !== undefined) return this.castAttributes(data.schema, key ?? '', navigation, cast, query);
     if (navigation !== undefined) {
+      const attributes = navigation === 'Attributes';
+      if (attributes) checkAttributeQuery(select, query.filter, undefined);
       let items = this.navigationItems(data.schema, navigation);
       if (query.filter !== undefined) items = items.filter(compileFilter(query.filter, objectResolver));
       return jsonResponse(200, {
         '@odata.context': `${this.base}$metadata#EntityDefinitions(${key})/${navigation}${selectPart}`,
-        value: items.map((item) => pick(item, select)),
+        value: items.map((item) => (attributes ? pickAttribute(item, select) : pick(item, select))),
       });
     }
     const body: Json = {
@@ -353,9 +454,13 @@ export class MetadataHandler {
     if (query.expand !== undefined) {
       for (const text of splitTopLevel(query.expand)) {
         const item = parseExpandItem(text);
+        const attributes = item.name === 'Attributes';
+        if (attributes) checkAttributeQuery(item.select, item.filter ?? undefined, undefined);
         let items = this.navigationItems(data.schema, item.name);
         if (item.filter) items = items.filter(compileFilter(item.filter, objectResolver));
-        body[item.name] = items.map((i) => pick(i, item.select));
+        body[item.name] = items.map((i) =>
+          attributes ? pickAttribute(i, item.select) : pick(i, item.select),
+        );
       }
     }
     return jsonResponse(200, body);
@@ -372,35 +477,108 @@ export class MetadataHandler {
     const typeName = cast.startsWith(typeNamespace) ? cast.slice(typeNamespace.length) : '';
     if (navigation !== 'Attributes' || !castableAttributeTypes.has(typeName)) throw resourceNotFound(cast);
     const columns = schema.columns.filter((c) => metadataTypeNames[c.type] === typeName);
-    const expands = query.expand === undefined ? [] : splitTopLevel(query.expand).map(parseExpandItem);
-    for (const item of expands) {
-      if (!enumMetadataTypes.has(typeName) || (item.name !== 'OptionSet' && item.name !== 'GlobalOptionSet'))
-        throw propertyNotFoundError(item.name, typeName);
-    }
+    const expands = this.optionSetExpands(typeName, query);
+    checkAttributeQuery(query.select, query.filter, typeName);
     let entries = columns.map((column) => ({ column, json: this.attribute(schema, column) }));
     if (query.filter !== undefined) {
       const matches = compileFilter(query.filter, objectResolver);
       entries = entries.filter((e) => matches(e.json));
     }
-    const value = entries.map(({ column, json }) => {
-      const out = pick(json, query.select);
-      for (const item of expands) {
-        // Every option set here is local to its column: GlobalOptionSet is null, as in Dataverse.
-        out[item.name] =
-          item.name === 'OptionSet' && isChoiceColumn(column)
-            ? pick(this.optionSet(schema, column), item.select)
-            : null;
-      }
-      return out;
-    });
-    const shape = [
-      ...(query.select ?? []),
-      ...expands.map((e) => (e.select ? `${e.name}(${e.select.join(',')})` : e.name)),
-    ];
-    const shapePart = shape.length > 0 ? `(${shape.join(',')})` : '';
+    const value = entries.map(({ column, json }) => this.castItem(schema, column, json, query, expands));
+    const shapePart = castShape(query, expands);
     return jsonResponse(200, {
       '@odata.context': `${this.base}$metadata#EntityDefinitions(${key})/Attributes/${cast}${shapePart}`,
       value,
+    });
+  }
+
+  private optionSetExpands(typeName: string, query: QueryOptions): ReturnType<typeof parseExpandItem>[] {
+    const expands = query.expand === undefined ? [] : splitTopLevel(query.expand).map(parseExpandItem);
+    for (const item of expands) {
+      if (!enumMetadataTypes.has(typeName) || (item.name !== 'OptionSet' && item.name !== 'GlobalOptionSet'))
+        throw propertyNotFoundError(item.name, typeName);
+    }
+    return expands;
+  }
+
+  /**
+   * One attribute read through a cast, with `OptionSet` / `GlobalOptionSet` expanded. Both give the
+   * column's options: "you can get the option definition from either property regardless of
+   * whether the attribute is configured to use global option sets or the local option set"
+   * (retrieve-metadata-name-metadataid).
+   */
+  private castItem(
+    schema: TableSchema,
+    column: ColumnSchema,
+    json: Json,
+    query: QueryOptions,
+    expands: ReturnType<typeof parseExpandItem>[],
+  ): Json {
+    // The item is of the cast type, so it carries no `@odata.type`.
+    const out = pickOrNull(json, query.select);
+    delete out['@odata.type'];
+    for (const item of expands) {
+      out[item.name] = isChoiceColumn(column) ? pick(this.optionSet(schema, column), item.select) : null;
+    }
+    return out;
+  }
+
+  /**
+   * `EntityDefinitions(…)/Attributes(LogicalName='x')` (or by MetadataId), optionally cast to its
+   * type (`…/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$expand=OptionSet`) and optionally on
+   * to the option set itself (`…/PicklistAttributeMetadata/OptionSet?$select=Options`), as in
+   * retrieve-metadata-name-metadataid and query-metadata-web-api ("Retrieving attributes").
+   */
+  private singleAttribute(schema: TableSchema, path: DefinitionsPath, query: QueryOptions): WebApiResponse {
+    const column = schema.columns.find((c) =>
+      path.itemLogicalName !== undefined
+        ? c.logicalName === path.itemLogicalName
+        : guidFrom(`attribute:${schema.logicalName}.${c.logicalName}`) === path.itemMetadataId,
+    );
+    if (!column) {
+      throw new DataverseError(
+        404,
+        dataverseErrorCodes.notFound,
+        `Could not find an attribute with name ${path.itemLogicalName ?? ''} and id ${path.itemMetadataId ?? '00000000-0000-0000-0000-000000000000'} on entity ${schema.logicalName}.`,
+      );
+    }
+    const json = this.attribute(schema, column);
+    const entityKey = path.logicalName !== undefined ? `'${path.logicalName}'` : (path.metadataId ?? '');
+    const itemKey =
+      path.itemLogicalName !== undefined
+        ? `LogicalName='${path.itemLogicalName}'`
+        : (path.itemMetadataId ?? '');
+    if (path.cast === undefined) {
+      checkAttributeQuery(query.select, undefined, undefined);
+      if (query.expand !== undefined)
+        throw propertyNotFoundError(
+          parseExpandItem(splitTopLevel(query.expand)[0] ?? '').name,
+          'AttributeMetadata',
+        );
+      const selectPart = query.selectText ? `(${query.selectText})` : '';
+      return jsonResponse(200, {
+        '@odata.context': `${this.base}$metadata#EntityDefinitions(${entityKey})/Attributes${selectPart}/$entity`,
+        ...pickAttribute(json, query.select),
+      });
+    }
+    const typeName = path.cast.startsWith(typeNamespace) ? path.cast.slice(typeNamespace.length) : '';
+    // A cast to another type than the attribute's addresses nothing.
+    if (metadataTypeNames[column.type] !== typeName) throw resourceNotFound(path.cast);
+    if (path.castNavigation !== undefined) {
+      if (path.castNavigation !== 'OptionSet' && path.castNavigation !== 'GlobalOptionSet')
+        throw resourceNotFound(path.castNavigation);
+      if (!isChoiceColumn(column)) throw resourceNotFound(path.castNavigation);
+      const selectPart = query.selectText ? `(${query.selectText})` : '';
+      return jsonResponse(200, {
+        '@odata.context': `${this.base}$metadata#EntityDefinitions(${entityKey})/Attributes(${itemKey})/${path.cast}/${path.castNavigation}${selectPart}/$entity`,
+        ...pick(this.optionSet(schema, column), query.select),
+      });
+    }
+    const expands = this.optionSetExpands(typeName, query);
+    checkAttributeQuery(query.select, undefined, typeName);
+    return jsonResponse(200, {
+      '@odata.context': `${this.base}$metadata#EntityDefinitions(${entityKey})/Attributes/${path.cast}${castShape(query, expands)}/$entity`,
+      ...this.castItem(schema, column, json, query, expands),
     });
   }
 

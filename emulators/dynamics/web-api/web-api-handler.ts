@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { EmulatorClock } from '../../shared/emulator-clock.js';
-import { DataverseError, badRequest, dataverseErrorCodes } from '../dataverse-error.js';
+import { DataverseError, alternateKeyNotFound, badRequest, dataverseErrorCodes } from '../dataverse-error.js';
 import {
   parsePrefer,
   parseQueryOptions,
@@ -120,6 +121,22 @@ export class WebApiHandler {
       }
       case 'entity': {
         const data = this.table(resource.entitySet);
+        if (resource.keyValues !== undefined) {
+          const { id, keyValues } = this.entities.resolveAlternateKey(data, resource.keyValues);
+          if (id === undefined) {
+            // Only an upsert (PATCH without If-Match) may address a record that does not exist yet.
+            if (
+              method === 'PATCH' &&
+              resource.property === undefined &&
+              request.headers['if-match'] === undefined
+            )
+              return this.entities.patch(data, randomUUID(), query, request, context, keyValues);
+            throw alternateKeyNotFound(data);
+          }
+          if (method === 'PATCH' && resource.property === undefined)
+            return this.entities.patch(data, id, query, request, context, keyValues);
+          return this.route({ ...request, url: this.byPrimaryKey(request.url, data, id) });
+        }
         if (resource.property !== undefined) {
           if (method === 'GET')
             return this.entities.get(data, resource.id, resource.property, query, request);
@@ -135,6 +152,15 @@ export class WebApiHandler {
         throw methodNotAllowed();
       }
     }
+  }
+
+  /** The same request URL with the alternate-key segment replaced by the primary key. */
+  private byPrimaryKey(url: string, data: TableData, id: string): string {
+    const [path = '', search] = url.split(/\?(.*)/s);
+    const decoded = decodeURIComponent(path.slice(apiPathPrefix.length));
+    const rest = /^\w+\((?:[^()']|'(?:[^']|'')*')+\)(.*)$/s.exec(decoded)?.[1] ?? '';
+    const rewritten = `${apiPathPrefix}${data.schema.entitySetName}(${id})${rest}`;
+    return search !== undefined ? `${rewritten}?${search}` : rewritten;
   }
 
   private deleteRecordChangeHistory(request: WebApiRequest): WebApiResponse {

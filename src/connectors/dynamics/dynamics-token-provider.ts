@@ -23,6 +23,8 @@ const permanentErrorCodes: ReadonlyMap<string, RemoteErrorCode> = new Map([
   ['invalid_request', 'ENTRA_INVALID_REQUEST'],
   ['unsupported_grant_type', 'ENTRA_UNSUPPORTED_GRANT_TYPE'],
   ['invalid_grant', 'ENTRA_INVALID_GRANT'],
+  // The discovery document's answer for an unknown tenant (AADSTS90002).
+  ['invalid_tenant', 'ENTRA_INVALID_REQUEST'],
 ]);
 
 interface CachedToken {
@@ -117,6 +119,15 @@ export class DynamicsTokenProvider implements AccessTokenSource {
   }
 
   private translate(error: unknown): ConnectorError {
+    const refused = this.networkClient.lastDiscoveryError();
+    if (error instanceof AuthError && error.errorCode === 'endpoints_resolution_error' && refused) {
+      return new ConnectorError(
+        'entra',
+        permanentErrorCodes.get(refused.error) ?? 'ENTRA_INVALID_REQUEST',
+        `Token request for client ${this.options.clientId} at ${this.options.authorityHost}/${this.options.tenantId} failed: the authority refused its discovery document (${refused.error}): ${refused.description.split(/\r?\n/)[0] ?? ''}`,
+        { cause: error },
+      );
+    }
     if (error instanceof AuthError) {
       const code = error.errorCode || 'unknown';
       return new ConnectorError(

@@ -9,6 +9,7 @@ import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@az
  */
 export class UndiciMsalNetworkClient implements INetworkModule {
   private readonly agent: Agent;
+  private discoveryError: { error: string; description: string } | undefined;
 
   constructor(
     caCert: string | undefined,
@@ -60,10 +61,27 @@ export class UndiciMsalNetworkClient implements INetworkModule {
         body = {};
       }
     }
+    if (method === 'GET') this.discoveryError = refusalOf(response.statusCode, body);
     return { headers, body: body as T, status: response.statusCode };
+  }
+
+  /**
+   * The OAuth error of the last discovery (GET) answer, if it was one. MSAL reports a refused
+   * discovery document only as `endpoints_resolution_error`, which hides e.g. AADSTS90002 (unknown
+   * tenant) behind what reads like an outage.
+   */
+  lastDiscoveryError(): { error: string; description: string } | undefined {
+    return this.discoveryError;
   }
 
   async close(): Promise<void> {
     await this.agent.close();
   }
+}
+
+function refusalOf(status: number, body: unknown): { error: string; description: string } | undefined {
+  if (status < 400 || status >= 500 || typeof body !== 'object' || body === null) return undefined;
+  const { error, error_description: description } = body as Record<string, unknown>;
+  if (typeof error !== 'string') return undefined;
+  return { error, description: typeof description === 'string' ? description : '' };
 }

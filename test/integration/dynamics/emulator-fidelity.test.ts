@@ -46,7 +46,7 @@ describe('Entra ID token endpoint', () => {
     expect(body).not.toHaveProperty('refresh_token');
   });
 
-  it('answers a wrong secret with an AADSTS error body', async () => {
+  it('answers a wrong secret with 401 and an AADSTS error body', async () => {
     const response = await api.send('POST', emulator.tokenUrl, {
       form: {
         client_id: 'demo-client',
@@ -55,7 +55,7 @@ describe('Entra ID token endpoint', () => {
         grant_type: 'client_credentials',
       },
     });
-    expect(response.status).toBe(400);
+    expect(response.status).toBe(401);
     const body = response.json<Record<string, unknown>>();
     expect(body.error).toBe('invalid_client');
     expect(body.error_description).toMatch(/^AADSTS7000215: /);
