@@ -4,7 +4,8 @@
  * (500 XTK-170036), the contacts flow pauses with one critical alert naming what to declare and
  * where — no dead letter per record, every change kept — and carries on once the key is declared
  * and the flow resumed. With the key declared, or undeclared in the metadata too (the client then
- * looks profiles up through the byExternalId filter), the sync works as before.
+ * looks profiles up through the byExternalId filter), the sync works as before. The same for a
+ * custom resource's key column (the table's flow pauses, the others carry on).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../../src/core/ports/alert-sink.js';
@@ -12,6 +13,13 @@ import { createSyncEngine } from '../../../src/cli/runtime/start-sync.js';
 import type { SyncRuntime } from '../../../src/cli/runtime/sync-runtime.js';
 import type { SyncEngine } from '../../../src/engine/sync-engine.js';
 import { SyncTestBed, type StoreKind } from '../../support/sync-test-bed.js';
+import { tableFlowId } from '../../../src/engine/records/record-flow.js';
+import {
+  buildNote,
+  noteTable,
+  recordsByKey,
+  startCustomTableBed,
+} from '../../support/custom-table-fixtures.js';
 import { expectConverged } from './fixtures/sync-convergence.js';
 
 async function engineWithAlerts(
@@ -129,5 +137,47 @@ describe('profile identification key not declared', () => {
     });
     expect(alerts.map((a) => a.kind)).not.toContain('flow-paused');
     expect(expectConverged(bed)).toBe(60);
+  });
+});
+
+describe('custom resource key column not declared', () => {
+  let bed: SyncTestBed | undefined;
+  afterEach(async () => {
+    await bed?.close();
+    bed = undefined;
+  });
+
+  it('the table flow pauses with one alert naming the key column and the resource; declared and resumed, it syncs', async () => {
+    bed = await startCustomTableBed({
+      tables: [noteTable],
+      campaign: { behaviour: { undeclaredKeyAnswer: 'xtk-500', undeclaredKeyResources: ['cusNote'] } },
+    });
+    const notes = Array.from({ length: 6 }, () =>
+      String(bed!.dynamics.admin.createRow('new_note', buildNote(null)).new_noteid),
+    );
+    // Two notes exist in Campaign already: their creates meet a duplicate and are looked up by key.
+    for (const crmId of notes.slice(0, 2)) bed.campaign.admin.insertRecord('cusNote', { crmId, text: 'old' });
+    const flow = tableFlowId('new_note');
+
+    const { runtime, engine, alerts } = await engineWithAlerts(bed);
+    expect((await engine.runUntilIdle({ timeoutMs: 60_000 }))['dead-lettered']).toBe(0);
+    expect(await runtime.store.deadLetters.count()).toBe(0);
+    const paused = alerts.filter((a) => a.kind === 'flow-paused');
+    expect(paused).toHaveLength(1);
+    expect(paused[0]).toMatchObject({ severity: 'critical', subject: flow });
+    expect(paused[0]!.message).toContain(
+      "declare 'crmId' as an identification key of custom resource 'cusNote'",
+    );
+    expect(engine.control.isPaused(flow)).toBe(true);
+    expect(engine.control.isPaused('contacts')).toBe(false);
+
+    bed.campaign.admin.configure({ undeclaredKeyResources: [] });
+    await engine.control.resume(flow);
+    const { runtime: again, engine: resumed } = await engineWithAlerts(bed);
+    expect((await resumed.runUntilIdle({ timeoutMs: 60_000 }))['dead-lettered']).toBe(0);
+    expect(await again.store.deadLetters.count()).toBe(0);
+    const byKey = recordsByKey(bed.campaign, 'cusNote');
+    expect([...byKey.keys()].sort()).toEqual([...notes].sort());
+    expect(notes.every((id) => byKey.get(id)!.values.text === 'note')).toBe(true);
   });
 });
