@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectorError, RemoteSetupError } from '../../../src/core/errors.js';
 import {
+  RawCampaignCaller,
   campaignTestSeed,
   startCampaignTestBed,
   type CampaignTestBed,
@@ -71,5 +72,29 @@ describe('custom resource key column not declared on the wire', () => {
     bed.emulator.admin.insertRecord('cusStore', { storeCode: 'S-001', city: 'Lyon' });
     expect((await bed.client.findByKey('cusStore', 'S-001', {}, 'storeCode'))?.city).toBe('Lyon');
     expect(await bed.client.findByKey('cusStore', 'S-404', {}, 'storeCode')).toBeNull();
+  });
+});
+
+describe('emulator settings over the admin API', () => {
+  it('sets undeclaredKeyAnswer and undeclaredKeyResources; refuses an unknown answer', async () => {
+    bed = await startCampaignTestBed();
+    const raw = new RawCampaignCaller(bed.emulator);
+    const set = await raw.send('PUT', `${bed.emulator.adminUrl}/settings`, {
+      body: { undeclaredKeyAnswer: 'xtk-500', undeclaredKeyResources: ['profile'] },
+      auth: false,
+    });
+    expect(set.status).toBe(200);
+    expect(bed.emulator.admin.settings()).toMatchObject({
+      undeclaredKeyAnswer: 'xtk-500',
+      undeclaredKeyResources: ['profile'],
+    });
+    const wire = await raw.send('GET', '/profileAndServicesExt/profile/9f1c2b3a-0000-4000-8000-000000000001');
+    expect(wire.status).toBe(500);
+    expect(wire.text).toContain('XTK-170036 Unable to parse expression');
+    const bad = await raw.send('PUT', `${bed.emulator.adminUrl}/settings`, {
+      body: { undeclaredKeyAnswer: 'teapot' },
+      auth: false,
+    });
+    expect(bad.status).toBe(400);
   });
 });

@@ -15,7 +15,11 @@ import {
   DeltaTokenExpiredError,
 } from '../../../src/connectors/dynamics/dynamics-errors.js';
 import { buildContact } from '../../support/dynamics-builders.js';
-import { startDynamicsTestBed, type DynamicsTestBed } from '../../support/dynamics-test-bed.js';
+import {
+  RawDataverseApi,
+  startDynamicsTestBed,
+  type DynamicsTestBed,
+} from '../../support/dynamics-test-bed.js';
 
 let bed: DynamicsTestBed;
 const contactRead = {
@@ -146,5 +150,32 @@ describe('paged delta whose later pages lack the /$delta suffix', () => {
     );
     expect(rest.length).toBe(3);
     expect(rest.every((p) => !p.isInitialSync)).toBe(true);
+  });
+});
+
+describe('emulator settings over the admin API', () => {
+  it('sets and clears deltaLinkRefusal and laterDeltaPagesContext; refuses a non-4xx refusal', async () => {
+    const api = new RawDataverseApi(bed.emulator);
+    const put = (body: unknown) =>
+      api.send('PUT', '/_emulator/settings', {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    try {
+      const set = await put({
+        laterDeltaPagesContext: 'plain',
+        deltaLinkRefusal: { status: 422, code: '0x80040203' },
+      });
+      expect(set.status).toBe(200);
+      expect(bed.emulator.admin.settings).toMatchObject({
+        laterDeltaPagesContext: 'plain',
+        deltaLinkRefusal: { status: 422, code: '0x80040203', message: 'The request is invalid.' },
+      });
+      expect((await put({ deltaLinkRefusal: { status: 500, code: 'x' } })).status).toBe(400);
+      expect((await put({ deltaLinkRefusal: null })).status).toBe(200);
+      expect(bed.emulator.admin.settings.deltaLinkRefusal).toBeNull();
+    } finally {
+      await api.close();
+    }
   });
 });
