@@ -64,7 +64,7 @@ export function asDeltaReadError(error: unknown, table: string): unknown {
   if (error.code === 'DYNAMICS_CHANGE_TRACKING_DISABLED') return error;
   return new DeltaLinkRefusedError(
     table,
-    `${error.message}. Dataverse refused the delta link of ${table} with an answer that is not the documented ExpiredVersionStamp (0x80044352); the link is given up and the table re-read in full (re-baseline).`,
+    `${error.message.replace(/\.+$/, '')}. Dataverse refused the delta link of ${table} with an answer that is not the documented ExpiredVersionStamp (0x80044352); the link is given up and the table re-read in full (re-baseline).`,
     { status, cause: error },
   );
 }
