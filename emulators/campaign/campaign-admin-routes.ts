@@ -4,6 +4,7 @@ import { adminRefusal } from '../shared/admin-access.js';
 import { definedOnly, faultSettingsSchema } from '../shared/fault-settings-schema.js';
 import type { CampaignEmulatorAdmin } from './campaign-emulator-admin.js';
 import { errorEnvelopes } from './campaign-wire-format.js';
+import { undeclaredKeyAnswers } from './campaign-emulator-context.js';
 import { malformedRowKinds } from './sftp/opt-out-export-format.js';
 import { noChangeBehaviours } from './sftp/opt-out-export-workflow.js';
 
@@ -43,6 +44,8 @@ const settingsSchema = z
     bigTableThreshold: z.number().int().nonnegative(),
     errorEnvelope: z.enum(errorEnvelopes),
     hiddenWriteStatus: z.union([z.literal(404), z.literal(500)]),
+    undeclaredKeyAnswer: z.enum(undeclaredKeyAnswers),
+    undeclaredKeyResources: z.array(z.string()),
   })
   .partial()
   .strict();

@@ -190,11 +190,12 @@ function handleResource(
       let target: StoredRecord;
       if (rest.length === 1) {
         target = findTarget(context, endpoint, resource, rest[0]!, 'write');
-      } else if (rest.length === 0 && acceptsCustomKey(endpoint) && definition.keyField !== null) {
+      } else if (rest.length === 0 && acceptsCustomKey(endpoint) && keyFieldOnWire(context, resource)) {
         // Upsert-like PATCH on the collection with the business key in the body (KA-15086).
-        const key = payload[definition.keyField];
+        const keyField = keyFieldOnWire(context, resource)!;
+        const key = payload[keyField];
         if (typeof key !== 'string' || key === '')
-          throw campaignErrors.badRequest(`'${definition.keyField}' is required`);
+          throw campaignErrors.badRequest(`'${keyField}' is required`);
         target = findTarget(context, endpoint, resource, key, 'write');
       } else {
         throw campaignErrors.unsupportedEndpoint(`${endpoint}/${resource}/${rest.join('/')}`);
@@ -241,13 +242,21 @@ function findTarget(
       throw campaignErrors.malformedPKey(segment, definition.label, definition.schema);
     record = store.getById(resource, decoded.id);
     keyText = String(decoded.id);
-  } else if (acceptsCustomKey(endpoint) && definition.keyField !== null) {
+  } else if (acceptsCustomKey(endpoint) && keyFieldOnWire(context, resource) !== null) {
     record = store.getByKey(resource, segment);
+  } else if (acceptsCustomKey(endpoint) && context.behaviour.undeclaredKeyAnswer === 'xtk-500') {
+    throw campaignErrors.undeclaredKey(segment, label, definition.schema);
   }
   if (record && store.isVisible(record)) return record;
   if (record && mode === 'write' && context.behaviour.hiddenWriteStatus === 500)
     throw campaignErrors.generic();
   throw campaignErrors.notFound(label, definition.schema, keyText);
+}
+
+/** The identification key by-key URLs honour: the declared one, unless the behaviour says undeclared. */
+function keyFieldOnWire(context: CampaignEmulatorContext, resource: string): string | null {
+  if (context.behaviour.undeclaredKeyResources.includes(resource)) return null;
+  return context.store.definition(resource)?.keyField ?? null;
 }
 
 function handlePrivacyTool(

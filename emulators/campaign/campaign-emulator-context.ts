@@ -8,8 +8,31 @@ import type { ErrorEnvelope } from './campaign-wire-format.js';
 import type { ImsTokenIssuer } from './ims-token-issuer.js';
 import type { PrivacyServiceEmulator } from './privacy-service-emulator.js';
 
+/** What a by-key URL answers when the resource's identification key is not declared (issue 18). */
+export const undeclaredKeyAnswers = ['not-found', 'xtk-500'] as const;
+export type UndeclaredKeyAnswer = (typeof undeclaredKeyAnswers)[number];
+
+/**
+ * Identification-key addressing on the wire (`GET/PATCH/DELETE …/<resource>/<key value>`) when the
+ * key is not declared — independent of what the resource metadata says (see README "Choices").
+ */
+export interface CampaignKeyAddressingSettings {
+  /**
+   * `not-found`: 404 RST-360011 "Unable to find document …" (the documented answer to an unknown
+   * raw id); `xtk-500`: 500 "… XTK-170036 Unable to parse expression …" (documented for malformed
+   * PKeys; assumed for key values of an undeclared key). @default 'not-found'
+   */
+  undeclaredKeyAnswer: UndeclaredKeyAnswer;
+  /**
+   * Resources (`profile`, `cus…`) whose key is answered as not declared on by-key URLs although
+   * the seed declares it (metadata, uniqueness and filters unchanged): a tenant whose metadata
+   * and addressing disagree. @default []
+   */
+  undeclaredKeyResources: string[];
+}
+
 /** Behaviour switches for the places the facts leave open (see README "Choices"). */
-export interface CampaignBehaviourSettings {
+export interface CampaignBehaviourSettings extends CampaignKeyAddressingSettings {
   /** Rows above which `next` needs `_forcePagination=true` (XtkBigTableThreshold). @default 100_000 */
   bigTableThreshold: number;
   /** Envelope of application errors. @default 'code-message' (`{"code":404,"message":"RST-…"}`) */
@@ -19,6 +42,8 @@ export interface CampaignBehaviourSettings {
 }
 
 export const defaultBehaviourSettings: CampaignBehaviourSettings = {
+  undeclaredKeyAnswer: 'not-found',
+  undeclaredKeyResources: [],
   bigTableThreshold: 100_000,
   errorEnvelope: 'code-message',
   hiddenWriteStatus: 404,

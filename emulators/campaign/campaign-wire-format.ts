@@ -71,6 +71,16 @@ export const campaignErrors = {
       `'${raw}' attribute unknown (see definition of '${label} (${schema})' schema). XTK-170036 Unable to parse expression '@id = @${raw}'.`,
     );
   },
+  /**
+   * A key value on a URL when the resource's identification key is not declared: modelled on the
+   * documented malformed-PKey answer (the facts do not show this case; our best guess).
+   */
+  undeclaredKey(segment: string, label: string, schema: string): CampaignApiError {
+    return new CampaignApiError(
+      500,
+      `${rst} '${segment}' attribute unknown (see definition of '${label} (${schema})' schema). XTK-170036 Unable to parse expression '${segment}'.`,
+    );
+  },
   duplicateKey(label: string, constraint: string, column: string, value: string): CampaignApiError {
     return new CampaignApiError(
       500,

@@ -20,6 +20,7 @@ import { DataverseDataGenerator } from './store/dataverse-data-generator.js';
 import { DataverseDataStore } from './store/dataverse-data-store.js';
 import { BatchProcessor } from './web-api/batch-processor.js';
 import { WebApiHandler } from './web-api/web-api-handler.js';
+import type { LaterDeltaPagesContext } from './web-api/collection-reader.js';
 import { apiPathPrefix, jsonContentType, type WebApiResponse } from './web-api/web-api-types.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 
@@ -59,8 +60,13 @@ export interface DynamicsEmulatorOptions {
   adminKey?: string;
   /** Server maximum page size. @default 5000 */
   maxPageSize?: number;
-  /** Status of the ExpiredVersionStamp error (undocumented for the Web API). @default 400 */
+  /** Status of the ExpiredVersionStamp error (undocumented for the Web API; assumed). @default 400 */
   expiredTokenStatus?: number;
+  /**
+   * `@odata.context` of a delta read's second and later pages (undocumented): `delta` keeps the
+   * `/$delta` suffix, `plain` drops it. @default 'delta'
+   */
+  laterDeltaPagesContext?: LaterDeltaPagesContext;
   /** Status of a refused client credential (`invalid_client`, AADSTS7000215). @default 401 as Entra documents */
   invalidClientStatus?: number;
   /**
@@ -147,6 +153,8 @@ async function buildServices(
     maxBatchRequests: options.maxBatchRequests ?? 1000,
     countLimit: 5000,
     omitDeltaLink: false,
+    laterDeltaPagesContext: options.laterDeltaPagesContext ?? 'delta',
+    deltaLinkRefusal: null,
   };
   const organization = {
     id: guidFrom(`org:${options.organizationName ?? 'emulator'}`),
@@ -189,6 +197,8 @@ async function buildServices(
       expiredTokenStatus: settings.expiredTokenStatus,
       countLimit: settings.countLimit,
       omitDeltaLink: settings.omitDeltaLink,
+      laterDeltaPagesContext: settings.laterDeltaPagesContext,
+      deltaLinkRefusal: settings.deltaLinkRefusal,
     }),
   });
   const batch = new BatchProcessor(handler, store, origin, () => settings.maxBatchRequests);

@@ -67,6 +67,15 @@ export class ConnectorError extends SyncError {
   }
 }
 
+/**
+ * The remote is not set up the way every record of a flow needs (e.g. Campaign addresses records
+ * by an identification key that is not declared). No record can succeed until the operator fixes
+ * the remote, so the engine does not fail records one by one (no dead-letter flood): it puts the
+ * change back, pauses the flow with this message — which names exactly what to fix and where —
+ * and raises one alert. Resuming the flow retries the changes.
+ */
+export class RemoteSetupError extends ConnectorError {}
+
 /** The remote asked us to slow down (HTTP 429 or a service-protection error), or a budget is spent. */
 export class RateLimitedError extends ConnectorError {
   /** How long the remote asked us to wait, when it said so (`Retry-After`). */

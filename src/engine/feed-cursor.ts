@@ -20,6 +20,12 @@ const cursorStateSchema = z.object({
   startedAt: z.number(),
   /** When the last read reached its final page. */
   caughtUpAt: z.number().nullable(),
+  /**
+   * Re-baselines started because the source refused a delta link with an undocumented answer,
+   * since the last delta read that completed. One more refusal then pauses the flow rather than
+   * re-read the table again and again. Absent = 0 (cursors written before it existed).
+   */
+  refusedRebaselines: z.number().int().nonnegative().optional(),
 });
 
 /** The persisted read position of a flow. */

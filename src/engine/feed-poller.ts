@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { SyncError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
-import { CURSOR_EXPIRED_CODE, type ChangeFeed, type ChangePage } from '../core/ports/change-feed.js';
+import {
+  CURSOR_EXPIRED_CODE,
+  CURSOR_REFUSED_CODE,
+  type ChangeFeed,
+  type ChangePage,
+} from '../core/ports/change-feed.js';
 import type { AlertSink } from '../core/ports/alert-sink.js';
 import type { EngineLogger } from '../core/ports/engine-logger.js';
 import type {
@@ -215,8 +220,11 @@ export class FeedPoller {
     }
     const fullRead = cursor.phase !== 'delta';
     try {
+      // The cursor's phase, not the page, says whether this read is a delta: its pages never feed
+      // the "not seen, so deleted" reconciliation of a full read.
       for await (const page of this.options.flow.feed.readChanges(cursor.link, {
         signal: this.abort.signal,
+        delta: cursor.phase === 'delta',
       })) {
         const next = await this.stagePage(cursor, page);
         if (next === null) return false; // breaker tripped: paused
@@ -231,7 +239,18 @@ export class FeedPoller {
       }
     } catch (error) {
       if (error instanceof SyncError && error.code === CURSOR_EXPIRED_CODE) {
-        await this.startRebaseline(cursor);
+        await this.startRebaseline(cursor, 'expired');
+        return true;
+      }
+      // A refused cursor is only ever a delta read's (a full read refused stays an error): give
+      // the link up as if expired rather than retry it forever, and say the answer was unexpected.
+      if (error instanceof SyncError && error.code === CURSOR_REFUSED_CODE && cursor.phase === 'delta') {
+        // Refused again right after a re-baseline for the same reason: re-reading does not help.
+        if ((cursor.refusedRebaselines ?? 0) > 0) {
+          await this.pauseRefused(error.message);
+          return false;
+        }
+        await this.startRebaseline(cursor, 'refused', error.message);
         return true;
       }
       throw error;
@@ -308,6 +327,7 @@ export class FeedPoller {
       if (cursor.phase === 'rebaseline') {
         next.phase = 'rebaseline-finish';
       } else {
+        if (cursor.phase === 'delta') delete next.refusedRebaselines;
         next.phase = 'delta';
         next.runId = null;
         next.caughtUpAt = clock.now();
@@ -362,7 +382,11 @@ export class FeedPoller {
     });
   }
 
-  private async startRebaseline(cursor: CursorState): Promise<void> {
+  private async startRebaseline(
+    cursor: CursorState,
+    why: 'expired' | 'refused',
+    answer?: string,
+  ): Promise<void> {
     const runId = randomUUID();
     const next: CursorState = {
       phase: 'rebaseline',
@@ -373,18 +397,47 @@ export class FeedPoller {
       runOverwrites: 0,
       startedAt: this.options.clock.now(),
       caughtUpAt: cursor.caughtUpAt,
+      ...(why === 'refused' ? { refusedRebaselines: (cursor.refusedRebaselines ?? 0) + 1 } : {}),
     };
     await this.saveCursor(next);
     await this.reportProgress('rebaseline', 0, next.startedAt, false, true);
     this.options.logger.warn(
-      { flow: this.flowId, runId },
-      'delta link expired: re-baselining with a full read',
+      { flow: this.flowId, runId, reason: why },
+      why === 'expired'
+        ? 'delta link expired: re-baselining with a full read'
+        : 'delta link refused with an unexpected answer: re-baselining with a full read',
     );
+    const consequence =
+      'a full re-read (re-baseline) started. Changes are compared with the key map; records deleted meanwhile will be deleted in Campaign if deletes are enabled.';
     await this.options.alerts.raise({
       kind: 'delta-rebaseline',
       severity: 'warning',
       subject: this.flowId,
-      message: `The Dynamics delta link of flow ${this.flowId} expired; a full re-read (re-baseline) started. Changes are compared with the key map; records deleted meanwhile will be deleted in Campaign if deletes are enabled.`,
+      message:
+        why === 'expired'
+          ? `The Dynamics delta link of flow ${this.flowId} expired; ${consequence}`
+          : `The Dynamics delta link of flow ${this.flowId} was refused with an answer that is not the documented expiry (${answer ?? 'unknown answer'}); it was given up and ${consequence} If this repeats, report the status and code.`,
+      at: this.options.clock.now(),
+    });
+  }
+
+  /**
+   * The delta link a re-baseline just minted was refused like the one before it: another full read
+   * would end the same way, so the flow pauses with the answer, and the operator resumes it once
+   * Dataverse accepts the link again (resuming follows the same link; it is never retried alone).
+   */
+  private async pauseRefused(answer: string): Promise<void> {
+    const reason = `Dynamics refused the delta link again after a re-baseline (${answer})`;
+    await this.options.control.pause(this.flowId, reason);
+    this.options.logger.error(
+      { flow: this.flowId },
+      'delta link refused again after a re-baseline: flow paused',
+    );
+    await this.options.alerts.raise({
+      kind: 'flow-paused',
+      severity: 'critical',
+      subject: this.flowId,
+      message: `Flow ${this.flowId} paused: Dynamics refused its delta link with an answer that is not the documented expiry, again right after a re-baseline, so re-reading the table does not help (${answer}). Check the Dataverse environment (change tracking of table ${this.options.flow.feed.table}, service health), then resume with "dcsync flow resume --flow ${this.flowId}".`,
       at: this.options.clock.now(),
     });
   }
@@ -487,6 +540,7 @@ export class FeedPoller {
     let current = state;
     for await (const page of this.options.flow.feed.readChanges(current.link, {
       signal: this.abort.signal,
+      delta: false,
     })) {
       const items = pageItems(this.flowId, { ...page, deletes: [] }, 'replay', 'bulk');
       current = { ...current, link: page.resumeLink, rows: current.rows + page.upserts.length };

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Clock } from '../core/clock.js';
+import type { RemoteSetupError } from '../core/errors.js';
 import type { AlertSink } from '../core/ports/alert-sink.js';
 import type { CallBudgetUsage } from '../core/ports/call-budget.js';
 import type { EngineLogger } from '../core/ports/engine-logger.js';
@@ -156,6 +157,7 @@ export class SyncEngine {
             window: options.workers ?? 8,
             leaseMs: options.leaseMs ?? 60_000,
             activeFlows: () => this.registry.ids.filter((id) => !this.control.isPaused(id)),
+            onSetupProblem: (flow, error) => this.pauseForSetup(flow, error),
           });
     this.events.on('item.staged', () => this.runner?.wake());
     if (options.poll !== false) {
@@ -231,6 +233,24 @@ export class SyncEngine {
   }
 
   /** Every source caught up, no replay pending, and nothing queued or in flight. */
+  /**
+   * A change of `flow` met a remote that is not set up for it (e.g. Campaign's identification key
+   * not declared): every change of the flow would fail the same way, so the flow pauses with the
+   * remote's instruction as the reason, and one critical alert says what to fix. Once per pause.
+   */
+  private async pauseForSetup(flow: string, error: RemoteSetupError): Promise<void> {
+    if (this.control.isPaused(flow)) return;
+    await this.control.pause(flow, `${error.code}: ${error.message}`);
+    this.options.logger.error({ flow, code: error.code }, 'remote not set up for this flow: flow paused');
+    await this.options.alerts.raise({
+      kind: 'flow-paused',
+      severity: 'critical',
+      subject: flow,
+      message: `Flow ${flow} paused, its changes kept (no dead letters): ${error.message} (${error.code}). Resume with "dcsync flow resume --flow ${flow}" once fixed.`,
+      at: this.options.clock.now(),
+    });
+  }
+
   async isIdle(): Promise<boolean> {
     for (const poller of this.pollers.values()) {
       if (this.control.isPaused(poller.flowId)) continue;

@@ -1,5 +1,12 @@
 import { formatIso } from '../core/clock.js';
-import { RecordRejectedError, SyncError, errorCode, isRetryable, RateLimitedError } from '../core/errors.js';
+import {
+  RecordRejectedError,
+  RemoteSetupError,
+  SyncError,
+  errorCode,
+  isRetryable,
+  RateLimitedError,
+} from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import { planRetry, type ResolvedRetryPolicy, type RetryDecision } from '../core/retry-policy.js';
 import type { Completion, StateStore, WorkItem } from '../core/ports/state-store.js';
@@ -34,6 +41,13 @@ export interface WorkRunnerOptions {
   /** ...or after this long. @default 15 */
   groupCommitDelayMs?: number;
   random?: () => number;
+  /**
+   * A change failed because the remote is not set up for the flow at all (a {@link RemoteSetupError}:
+   * e.g. Campaign's identification key not declared). The change is put back without using an
+   * attempt and this is called (pause the flow, alert) instead of failing every record of the flow
+   * into a dead letter. Without it, such errors are failures like any other.
+   */
+  onSetupProblem?: (flow: string, error: RemoteSetupError) => Promise<void>;
 }
 
 const deadLetterMessages: Record<Extract<RetryDecision, { retry: false }>['reason'], string> = {
@@ -221,6 +235,10 @@ export class WorkRunner {
   }
 
   private async handleFailure(item: WorkItem, error: unknown): Promise<void> {
+    if (error instanceof RemoteSetupError && this.options.onSetupProblem) {
+      await this.holdForSetup(item, error, this.options.onSetupProblem);
+      return;
+    }
     const code = errorCode(error);
     const retryable = isRetryable(error);
     const throttled = error instanceof RateLimitedError;
@@ -291,6 +309,46 @@ export class WorkRunner {
         'unexpected error applying a change',
       );
     }
+  }
+
+  /**
+   * The flow cannot work until the remote is set up: report it first (the flow pauses, so the
+   * change is not leased again), then put the change back as it was — no attempt used, no dead
+   * letter — with the failure in its trace.
+   */
+  private async holdForSetup(
+    item: WorkItem,
+    error: RemoteSetupError,
+    report: (flow: string, error: RemoteSetupError) => Promise<void>,
+  ): Promise<void> {
+    const now = this.options.clock.now();
+    try {
+      await report(item.flow, error);
+      await this.options.store.queue.fail({
+        id: item.id,
+        owner: this.options.owner,
+        error: { code: error.code, message: error.message, retryable: false },
+        retryAt: now,
+        countsAttempt: false,
+        audit: [
+          failureAuditEntry(
+            item,
+            { code: error.code, message: error.message, retryAt: now, attempts: item.attempts - 1 },
+            now,
+          ),
+        ],
+      });
+    } catch (storeError) {
+      this.options.logger.error(
+        { err: storeError, flow: item.flow, recordKey: item.recordKey },
+        'holding a change for a setup problem failed',
+      );
+      return;
+    }
+    this.options.logger.warn(
+      { flow: item.flow, recordKey: item.recordKey, code: error.code },
+      'remote not set up for this flow: change kept, flow paused',
+    );
   }
 
   private complete(entry: Omit<PendingCompletion, 'resolve' | 'reject'>): Promise<void> {

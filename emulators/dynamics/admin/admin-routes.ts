@@ -4,6 +4,7 @@ import { adminRefusal } from '../../shared/admin-access.js';
 import { definedOnly, faultSettingsSchema } from '../../shared/fault-settings-schema.js';
 import { changeMessages } from '../store/dataverse-data-store.js';
 import { DataverseError } from '../dataverse-error.js';
+import { laterDeltaPagesContexts } from '../web-api/collection-reader.js';
 import type { DynamicsEmulatorAdmin } from './dynamics-emulator-admin.js';
 
 const limitsSchema = z
@@ -29,6 +30,16 @@ const settingsSchema = z
     maxBatchRequests: z.number().int().positive(),
     countLimit: z.number().int().positive(),
     omitDeltaLink: z.boolean(),
+    laterDeltaPagesContext: z.enum(laterDeltaPagesContexts),
+    deltaLinkRefusal: z
+      .object({
+        status: z.number().int().min(400).max(499),
+        code: z.string(),
+        message: z.string().default('The request is invalid.'),
+        times: z.number().int().positive().optional(),
+      })
+      .strict()
+      .nullable(),
   })
   .partial()
   .strict();

@@ -16,6 +16,7 @@ import type {
   WebhookDispatcher,
   WebhookRegistration,
 } from '../webhooks/webhook-dispatcher.js';
+import type { DeltaLinkRefusal, LaterDeltaPagesContext } from '../web-api/collection-reader.js';
 import type { EmulatorStats, RequestStatistics } from './request-statistics.js';
 
 /** Settings an admin can change at run time (the "facts were silent" knobs). */
@@ -28,6 +29,10 @@ export interface EmulatorSettings {
   countLimit: number;
   /** Fault: drop `@odata.deltaLink` from the last change-tracking page. */
   omitDeltaLink: boolean;
+  /** `@odata.context` of a delta read's later pages: with the `/$delta` suffix, or `plain`. */
+  laterDeltaPagesContext: LaterDeltaPagesContext;
+  /** Fault: answer delta links with this error (an undocumented refusal); null = off. */
+  deltaLinkRefusal: DeltaLinkRefusal | null;
 }
 
 export interface ResetOptions {

@@ -35,6 +35,30 @@ export interface CollectionReaderSettings {
    * (powerapps-docs#439). @default false
    */
   omitDeltaLink: boolean;
+  /**
+   * `@odata.context` of a delta read's second and later pages: `delta` keeps the documented
+   * `…/$delta` suffix of a delta page, `plain` writes the entity set's context without it (whether
+   * Dataverse pages a delta at all, and what later pages say, is undocumented). @default 'delta'
+   */
+  laterDeltaPagesContext: LaterDeltaPagesContext;
+  /**
+   * Fault: answer every delta link (a `$deltatoken` query) with this error instead of its changes —
+   * an undocumented refusal (e.g. `422`, `0x80040203`), to prove the client does not retry it
+   * forever. Null = off. @default null
+   */
+  deltaLinkRefusal: DeltaLinkRefusal | null;
+}
+
+export const laterDeltaPagesContexts = ['delta', 'plain'] as const;
+export type LaterDeltaPagesContext = (typeof laterDeltaPagesContexts)[number];
+
+/** An error answered to delta links (fault). */
+export interface DeltaLinkRefusal {
+  status: number;
+  code: string;
+  message: string;
+  /** Refuse this many more delta links, then answer them again; absent = every one. */
+  times?: number | undefined;
 }
 
 const trackingRefused = ['$filter', '$orderby', '$expand', '$top'] as const;
@@ -151,6 +175,11 @@ export class CollectionReader {
       state = cookie;
       this.checkNotExpired(cookie.since >= 0 ? cookie.since : cookie.snapshot, cookie.issuedAt);
     } else if (query.deltatoken !== undefined) {
+      const refusal = this.settings().deltaLinkRefusal;
+      if (refusal && (refusal.times === undefined || refusal.times > 0)) {
+        if (refusal.times !== undefined) refusal.times -= 1;
+        throw new DataverseError(refusal.status, refusal.code, refusal.message);
+      }
       const token = parseDeltaToken(query.deltatoken);
       this.checkNotExpired(token.version, token.issuedAt);
       state = {
@@ -207,7 +236,8 @@ export class CollectionReader {
       }
     }
     const headers = this.preferenceApplied(prefer, true);
-    const context = this.context(data, query, isDelta ? '/$delta' : '');
+    const laterPlain = state.page > 1 && this.settings().laterDeltaPagesContext === 'plain';
+    const context = this.context(data, query, isDelta && !laterPlain ? '/$delta' : '');
     if (next) {
       return jsonResponse(
         200,

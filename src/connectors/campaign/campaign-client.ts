@@ -86,13 +86,17 @@ export class CampaignClient {
     return this.records.getRecord(resource, pkey, options);
   }
 
-  /** A record by its identification-key value (`GET …/<resource>/<key>`), or null. */
+  /**
+   * A record by its identification-key value (`GET …/<resource>/<key>`), or null. An undeclared
+   * key throws `CAMPAIGN_KEY_NOT_DECLARED` naming `keyField` (a RemoteSetupError).
+   */
   findByKey(
     resource: string,
     keyValue: string,
     options?: CampaignCallOptions,
+    keyField?: string,
   ): Promise<CampaignRecord | null> {
-    return this.records.findByKey(resource, keyValue, options);
+    return this.records.findByKey(resource, keyValue, options, keyField);
   }
 
   /** `POST`: returns the created record as Campaign echoes it (201). */

@@ -52,7 +52,7 @@ export class CampaignRecordSink implements RecordSink {
     const lookup = this.options.lookup ?? 'customKey';
     let record;
     if (lookup === 'customKey') {
-      record = await this.client.findByKey(this.resource, key, { lane: options.lane });
+      record = await this.client.findByKey(this.resource, key, { lane: options.lane }, this.keyField);
     } else {
       const page = await this.client.listPage(this.resource, {
         lane: options.lane,

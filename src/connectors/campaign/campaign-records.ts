@@ -1,4 +1,6 @@
-import { ConnectorError } from '../../core/errors.js';
+import { ConnectorError, RemoteSetupError } from '../../core/errors.js';
+import { parseAdobeErrorBody } from '../adobe/adobe-error-body.js';
+import type { AdobeAnswer } from '../adobe/adobe-api-caller.js';
 import { encodeSegment, shortRef, type CampaignApi } from './campaign-api.js';
 import type { CampaignResourceRoots } from './campaign-resource-roots.js';
 import type { CampaignCallOptions, CampaignRecord, CampaignWriteAck } from './campaign-types.js';
@@ -23,15 +25,25 @@ export class CampaignRecords {
     return this.getOne(resource, pkey, options);
   }
 
-  /** A record by its identification-key value (`GET …/<resource>/<key>`), or null. */
+  /**
+   * A record by its identification-key value (`GET …/<resource>/<key>`), or null. `keyField` names
+   * the key for the message when Campaign cannot parse the key because it is not declared
+   * (`CAMPAIGN_KEY_NOT_DECLARED`, a {@link RemoteSetupError}). @default 'externalId' for profiles
+   */
   findByKey(
     resource: string,
     keyValue: string,
     options: CampaignCallOptions = {},
+    keyField?: string,
   ): Promise<CampaignRecord | null> {
     if (keyValue === '' || keyValue.startsWith('@'))
       throw new RangeError('findByKey needs a non-empty key value that is not a PKey');
-    return this.getOne(resource, keyValue, options);
+    return this.getOne(
+      resource,
+      keyValue,
+      options,
+      keyField ?? (resource === 'profile' ? 'externalId' : null),
+    );
   }
 
   /** `POST`: returns the created record as Campaign echoes it (201). */
@@ -98,6 +110,7 @@ export class CampaignRecords {
     resource: string,
     ref: string,
     options: CampaignCallOptions,
+    keyField: string | null = null,
   ): Promise<CampaignRecord | null> {
     const root = await this.roots.rootOf(resource, options);
     const what = `GET ${resource} ${shortRef(ref)}`;
@@ -109,6 +122,35 @@ export class CampaignRecords {
       options,
     );
     if (answer.status === 404) return null;
+    if (!ref.startsWith('@') && isKeyParseError(answer))
+      throw keyNotDeclared(resource, keyField, `Campaign ${what} answered HTTP 500 (XTK-170036)`);
     return this.api.recordOf(answer, what, resource, [200]);
   }
+}
+
+/**
+ * Campaign's answer when a URL segment that is not a PKey cannot be read as an identification-key
+ * value: 500 with XTK-170036 ("Unable to parse expression"). Documented for malformed PKeys; for a
+ * key value on a resource whose key is not declared it is our best guess (issue 18), so the
+ * message alone ("Unable to parse expression") is recognised too.
+ */
+function isKeyParseError(answer: AdobeAnswer): boolean {
+  if (answer.status !== 500) return false;
+  const body = parseAdobeErrorBody(answer.text);
+  return body.appCodes.includes('XTK-170036') || /unable to parse expression/i.test(body.message ?? '');
+}
+
+/** The setup error that names the key to declare and where (no key value in it). */
+function keyNotDeclared(resource: string, keyField: string | null, answered: string): RemoteSetupError {
+  const field = keyField === null ? 'its key column' : `'${keyField}'`;
+  const where =
+    resource === 'profile'
+      ? `declare ${field} as an identification key of the Profiles & Services Ext extension (custom resource profileAndServicesExt, Identification keys)`
+      : `declare ${field} as an identification key of custom resource '${resource}' (its "CRM ID" key, Identification keys)`;
+  return new RemoteSetupError(
+    'campaign',
+    'CAMPAIGN_KEY_NOT_DECLARED',
+    `${answered}: Campaign cannot read ${resource} records by their identification key ${field}, so it is not declared. In Campaign, ${where}, publish the custom resources, then resume the flow.`,
+    { status: 500 },
+  );
 }

@@ -1,5 +1,6 @@
 import { ConnectorError } from '../../core/errors.js';
 import type { JsonValue } from '../../core/json.js';
+import { asDeltaReadError } from './dynamics-errors.js';
 import type { DynamicsResponse, DynamicsWebApiClient } from './dynamics-web-api-client.js';
 
 /** One row as the sync sees it: id, concurrency stamp, change time and the selected columns. */
@@ -29,7 +30,11 @@ export interface DynamicsChangePage {
   resumeLink: string;
   /** True on the page that carried the delta link (the table is caught up). */
   isFinal: boolean;
-  /** True while the pages come from an initial (full) read rather than a delta. */
+  /**
+   * True while the pages come from an initial (full) read rather than a delta. Decided from the
+   * link followed (a delta link, or the caller's word that a next link continues a delta read),
+   * never from the page alone, so a delta page is never taken for a full read.
+   */
   isInitialSync: boolean;
 }
 
@@ -43,6 +48,13 @@ export interface ChangeReadRequest {
   select: readonly string[];
   /** A link saved from an earlier page (next link or delta link); absent = start an initial sync. */
   resumeLink?: string | undefined;
+  /**
+   * The caller's cursor says `resumeLink` continues a delta read (a delta link, or a next link of
+   * one), or — false — a next link of a full read. A link carrying `$deltatoken` is a delta link
+   * anyway; for a saved next link without this word the first page's `@odata.context` decides (a
+   * `/$delta` suffix), as a last resort.
+   */
+  resumeIsDelta?: boolean | undefined;
   /** `odata.maxpagesize`. @default 5000 */
   pageSize?: number | undefined;
 }
@@ -56,11 +68,20 @@ interface ODataPage {
 
 const systemColumns = ['versionnumber', 'modifiedon'] as const;
 
+/** A delta link carries `$deltatoken` in its query (next links carry `$skiptoken`). */
+function isDeltaLink(link: string): boolean {
+  const query = link.indexOf('?');
+  if (query < 0) return false;
+  return new URLSearchParams(link.slice(query + 1)).has('$deltatoken');
+}
+
 /**
  * Change tracking as an async iterable of pages: the initial sync (`Prefer: odata.track-changes`)
  * page by page, then the delta link, or — given a saved link — the continuation of either. Links
  * are checked to stay on the environment's origin before they are followed. An expired delta link
- * surfaces as {@link DeltaTokenExpiredError} (code `DYNAMICS_DELTA_EXPIRED`).
+ * surfaces as {@link DeltaTokenExpiredError} (code `DYNAMICS_DELTA_EXPIRED`, recognised by its
+ * platform code whatever the status); another 4xx refusing a delta read as
+ * {@link DeltaLinkRefusedError} (code `DYNAMICS_DELTA_LINK_REFUSED`).
  */
 export class DynamicsChangeReader {
   constructor(private readonly client: DynamicsWebApiClient) {}
@@ -69,17 +90,25 @@ export class DynamicsChangeReader {
     const pageSize = Math.min(request.pageSize ?? 5000, 5000);
     const prefer = `odata.track-changes,odata.maxpagesize=${pageSize}`;
     let link = request.resumeLink;
+    // A delta read is known by the link that started it; every page that follows belongs to it.
+    let deltaRead: boolean | undefined =
+      link === undefined ? false : isDeltaLink(link) ? true : request.resumeIsDelta;
     if (link === undefined) {
       const select = [...new Set([...request.select, ...systemColumns])];
       link = this.client.resolveUrl(request.entitySetName, { $select: select.join(',') }).toString();
     }
     for (;;) {
-      const response: DynamicsResponse<ODataPage> = await this.client.request<ODataPage>({
-        method: 'GET',
-        path: link,
-        headers: { prefer },
-        table: request.entitySetName,
-      });
+      let response: DynamicsResponse<ODataPage>;
+      try {
+        response = await this.client.request<ODataPage>({
+          method: 'GET',
+          path: link,
+          headers: { prefer },
+          table: request.entitySetName,
+        });
+      } catch (error) {
+        throw deltaRead === true ? asDeltaReadError(error, request.entitySetName) : error;
+      }
       const body: ODataPage | undefined = response.body;
       if (typeof body !== 'object' || body === null || !Array.isArray(body.value)) {
         throw new ConnectorError(
@@ -88,9 +117,12 @@ export class DynamicsChangeReader {
           `Change tracking read of ${request.entitySetName} answered without a value array`,
         );
       }
-      // Delta pages say so in their context (`…/$delta`); initial-sync pages do not.
-      const context = body['@odata.context'];
-      const initial = !(typeof context === 'string' && context.endsWith('/$delta'));
+      if (deltaRead === undefined) {
+        // A saved next link nobody vouched for: its first page's context (`…/$delta`) is all we have.
+        const context = body['@odata.context'];
+        deltaRead = typeof context === 'string' && context.endsWith('/$delta');
+      }
+      const initial = !deltaRead;
       const page = this.toPage(request, body.value as unknown[], initial);
       const next: unknown = body['@odata.nextLink'];
       const delta: unknown = body['@odata.deltaLink'];

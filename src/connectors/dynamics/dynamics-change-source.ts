@@ -1,7 +1,13 @@
-import { CURSOR_EXPIRED_CODE, type ChangeFeed, type ChangePage } from '../../core/ports/change-feed.js';
+import {
+  CURSOR_EXPIRED_CODE,
+  CURSOR_REFUSED_CODE,
+  type ChangeFeed,
+  type ChangePage,
+  type ReadChangesOptions,
+} from '../../core/ports/change-feed.js';
 import { dynamicsRecordKey } from '../../core/record-key.js';
 import { SyncError } from '../../core/errors.js';
-import { DeltaTokenExpiredError } from './dynamics-errors.js';
+import { DeltaLinkRefusedError, DeltaTokenExpiredError } from './dynamics-errors.js';
 import type { DynamicsChangeReader } from './dynamics-change-reader.js';
 import type { DynamicsWebApiClient } from './dynamics-web-api-client.js';
 
@@ -20,7 +26,8 @@ export interface DynamicsChangeSourceOptions {
 
 /**
  * The engine's {@link ChangeFeed} over one Dataverse table's change tracking: record keys are the
- * row ids in lower case, and an expired delta link is the feed's expired cursor.
+ * row ids in lower case, an expired delta link is the feed's expired cursor, and a delta link
+ * refused with an unknown 4xx its refused cursor (both re-baseline).
  */
 export class DynamicsChangeSource implements ChangeFeed {
   readonly table: string;
@@ -33,22 +40,25 @@ export class DynamicsChangeSource implements ChangeFeed {
     this.table = options.table;
   }
 
-  async *readChanges(link: string | null): AsyncIterable<ChangePage> {
+  async *readChanges(link: string | null, options: ReadChangesOptions = {}): AsyncIterable<ChangePage> {
     try {
-      yield* this.readPages(link);
+      yield* this.readPages(link, options.delta);
     } catch (error) {
       if (error instanceof DeltaTokenExpiredError)
         throw new SyncError(CURSOR_EXPIRED_CODE, `table ${this.table}: ${error.message}`, { cause: error });
+      if (error instanceof DeltaLinkRefusedError)
+        throw new SyncError(CURSOR_REFUSED_CODE, `table ${this.table}: ${error.message}`, { cause: error });
       throw error;
     }
   }
 
-  private async *readPages(link: string | null): AsyncIterable<ChangePage> {
+  private async *readPages(link: string | null, delta: boolean | undefined): AsyncIterable<ChangePage> {
     for await (const page of this.reader.readChanges({
       entitySetName: this.options.entitySetName,
       primaryIdAttribute: this.options.primaryIdAttribute,
       select: this.options.select,
       resumeLink: link ?? undefined,
+      resumeIsDelta: delta,
       pageSize: this.options.pageSize,
     })) {
       yield {

@@ -27,6 +27,48 @@ export class DeltaTokenExpiredError extends ConnectorError {
   }
 }
 
+/**
+ * A delta link (or a page of a delta read) was refused with a 4xx the client does not know — not
+ * the documented ExpiredVersionStamp, not an authorization, privilege, throttling or change-tracking
+ * answer. Whether Dataverse has other ways of refusing an old delta link is not documented, so the
+ * safe reading is the same as for an expired one: the link cannot be followed, re-read the table
+ * (re-baseline) rather than retry a link that keeps being refused. Only delta reads are read this
+ * way; a full read refused with a 4xx stays an error (re-reading would meet it again).
+ */
+export class DeltaLinkRefusedError extends ConnectorError {
+  readonly table: string;
+
+  constructor(table: string, message: string, options: { status: number; cause?: unknown }) {
+    super('dynamics', 'DYNAMICS_DELTA_LINK_REFUSED', message, options);
+    this.table = table;
+  }
+}
+
+/**
+ * 4xx answers to a delta link that keep their own meaning (never read as a refused link): sign-in
+ * (401), privileges (403), timeouts (408) and throttling (429). Re-reading the table would meet them
+ * again; they surface as themselves.
+ */
+const deltaAnswersWithOwnMeaning: ReadonlySet<number> = new Set([401, 403, 408, 429]);
+
+/**
+ * The error a failed delta-read request becomes: an expired link stays {@link DeltaTokenExpiredError}
+ * (recognised by its code, whatever the status), a change-tracking refusal keeps its code, and any
+ * other 4xx becomes {@link DeltaLinkRefusedError}; 5xx and transport failures are unchanged (retried).
+ */
+export function asDeltaReadError(error: unknown, table: string): unknown {
+  if (!(error instanceof ConnectorError) || error instanceof DeltaTokenExpiredError) return error;
+  const status = error.status;
+  if (status === undefined || status < 400 || status >= 500) return error;
+  if (deltaAnswersWithOwnMeaning.has(status)) return error;
+  if (error.code === 'DYNAMICS_CHANGE_TRACKING_DISABLED') return error;
+  return new DeltaLinkRefusedError(
+    table,
+    `${error.message.replace(/\.+$/, '')}. Dataverse refused the delta link of ${table} with an answer that is not the documented ExpiredVersionStamp (0x80044352); the link is given up and the table re-read in full (re-baseline).`,
+    { status, cause: error },
+  );
+}
+
 /** The body Dataverse sends with errors: `{ "error": { "code": "0x…", "message": "…" } }`. */
 export interface DataverseErrorBody {
   code: string;

@@ -31,6 +31,13 @@ export const campaignErrors = {
         "Campaign refused the record (type, length, enumeration, read-only or unknown property); the message has Campaign's reason without values.",
       remedy: 'Fix the record in Dynamics or the mapping, then retry the dead letter.',
     },
+    CAMPAIGN_KEY_NOT_DECLARED: {
+      kind: 'invalid',
+      meaning:
+        'Campaign could not parse a record addressed by its identification-key value (HTTP 500, XTK-170036): the key (`externalId` for profiles, the "CRM ID" key column of a custom resource) is not declared as an identification key. No record of the flow can be found, so the flow is paused (one alert, no dead letters).',
+      remedy:
+        'In Campaign, declare the field the message names as an identification key (Profiles & Services Ext extension for profiles, the custom resource otherwise), publish the custom resources, then resume the flow.',
+    },
     CAMPAIGN_AUTH: {
       kind: 'unauthenticated',
       meaning:

@@ -97,6 +97,13 @@ export const dynamicsErrors = {
         "The stored delta link is older than Dataverse's change retention; the engine re-reads the table (re-baseline) instead of retrying.",
       remedy: 'Nothing: the re-baseline follows. Frequent ones mean the flow stood still for days.',
     },
+    DYNAMICS_DELTA_LINK_REFUSED: {
+      kind: 'not-found',
+      meaning:
+        'A delta link was refused with a 4xx other than the documented ExpiredVersionStamp (and not sign-in, privilege, throttling or change tracking); the engine gives the link up and re-reads the table (re-baseline) instead of retrying it.',
+      remedy:
+        'Nothing for the data: the re-baseline follows and a delta-rebaseline alert names the status and code. If it repeats, report the status and code with the message.',
+    },
     DYNAMICS_DELTA_LINK_MISSING: {
       kind: 'internal',
       meaning:

@@ -24,6 +24,13 @@ export const engineErrors = {
         "A flow's stored read cursor can no longer be followed (a Dynamics delta link older than the change retention); the engine re-reads the source (re-baseline) instead of retrying.",
       remedy: 'Nothing: the re-baseline follows. Frequent ones mean the flow stood still for days.',
     },
+    SOURCE_CURSOR_REFUSED: {
+      kind: 'not-found',
+      meaning:
+        "A flow's stored read cursor was refused by the source with an answer that is not the documented expiry (for Dynamics: a 4xx other than ExpiredVersionStamp on a delta link); the engine re-reads the source (re-baseline) rather than retry a cursor that keeps being refused.",
+      remedy:
+        'Nothing for the data: the re-baseline follows, with a delta-rebaseline alert naming the answer. If it repeats, report the status and code.',
+    },
     MAPPING_INVALID: {
       kind: 'invalid',
       meaning:

@@ -7,6 +7,13 @@ import type { JsonObject } from '../json.js';
  */
 export const CURSOR_EXPIRED_CODE = 'SOURCE_CURSOR_EXPIRED';
 
+/**
+ * Code of the error a feed throws when the source refused its stored cursor with an answer it does
+ * not document as an expiry (a Dataverse delta link refused with an unknown 4xx): the engine
+ * re-baselines as for an expired cursor, and its alert says the answer was unexpected.
+ */
+export const CURSOR_REFUSED_CODE = 'SOURCE_CURSOR_REFUSED';
+
 /** One record as a feed page carries it. */
 export interface FeedRecord {
   /** Record key within the flow (for Dynamics rows: the lower-case row id). */
@@ -30,6 +37,16 @@ export interface ChangePage {
   isFinal: boolean;
 }
 
+export interface ReadChangesOptions {
+  signal?: AbortSignal;
+  /**
+   * The caller's cursor says `link` continues a delta read (a delta link, or a next page of one).
+   * Every page of the read is then a delta page whatever it says of itself, and a refused link is
+   * given up ({@link CURSOR_REFUSED_CODE}). Absent: judged from the link alone.
+   */
+  delta?: boolean;
+}
+
 /**
  * Where a flow's changes come from, read from a stored cursor: Dataverse change tracking for a
  * table today (full read, then delta links), an event journal tomorrow. The engine's feed poller
@@ -40,9 +57,10 @@ export interface ChangeFeed {
   readonly table: string;
   /**
    * Read pages starting at `link` (a stored cursor), or a full read from the start when `link` is
-   * null. Throws a SyncError with code {@link CURSOR_EXPIRED_CODE} when the cursor expired.
+   * null. Throws a SyncError with code {@link CURSOR_EXPIRED_CODE} when the cursor expired, or
+   * {@link CURSOR_REFUSED_CODE} when the source refused it with an answer it does not document.
    */
-  readChanges(link: string | null, options?: { signal?: AbortSignal }): AsyncIterable<ChangePage>;
+  readChanges(link: string | null, options?: ReadChangesOptions): AsyncIterable<ChangePage>;
   /** Approximate number of records, for progress and ETA; null when unknown. */
   estimateCount(): Promise<number | null>;
 }
