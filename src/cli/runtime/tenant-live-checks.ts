@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Agent, request } from 'undici';
 import { createFinding, type ConfigFinding, type ConfigPath } from '../../config/config-finding.js';
 import type { LiveCheck, LiveCheckContext } from '../../config/live-check.js';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
@@ -101,6 +103,28 @@ function syncedTables(config: ResolvedConfig): string[] {
   return [...tables];
 }
 
+/**
+ * What the tenant's OpenID configuration answers, when MSAL could not resolve the authority:
+ * no connection (`unreachable`), Entra's 400 `AADSTS90002` for a tenant it does not know
+ * (`unknown-tenant`), or anything else (`other`).
+ */
+async function probeAuthority(config: ResolvedConfig): Promise<'unreachable' | 'unknown-tenant' | 'other'> {
+  const ca = config.dynamics.caFile ? readFileSync(config.dynamics.caFile, 'utf8') : undefined;
+  const agent = new Agent({ connect: ca ? { ca: [...rootCertificates, ca] } : {} });
+  try {
+    const url = `${config.dynamics.authorityHost.replace(/\/+$/, '')}/${config.dynamics.tenantId}/v2.0/.well-known/openid-configuration`;
+    const response = await request(url, { dispatcher: agent, signal: AbortSignal.timeout(10_000) });
+    const text = await response.body.text();
+    if (response.statusCode === 400 && /AADSTS90002|AADSTS900023|invalid_tenant/i.test(text))
+      return 'unknown-tenant';
+    return 'other';
+  } catch {
+    return 'unreachable';
+  } finally {
+    await agent.close();
+  }
+}
+
 /** `entra-token`: a client-credentials token from Entra ID. */
 export const entraTokenCheck: LiveCheck = {
   name: 'entra-token',
@@ -114,12 +138,22 @@ export const entraTokenCheck: LiveCheck = {
       } catch (error) {
         const code = codeOf(error);
         const reason = reasonOf(error);
-        if (/AADSTS90002|AADSTS900023|tenant .*not found|endpoints_resolution_error/i.test(reason))
+        const authority = /AADSTS90002|AADSTS900023|endpoints_resolution_error/i.test(reason)
+          ? await probeAuthority(context.config)
+          : null;
+        if (authority === 'unknown-tenant')
           return fail(
             context,
             'PREFLIGHT_ENTRA_TENANT',
             ['dynamics', 'tenantId'],
-            `Entra does not know the tenant (${place(context, ['dynamics', 'tenantId'])}): check the directory (tenant) id of the app registration`,
+            `Entra does not know the tenant (${place(context, ['dynamics', 'tenantId'])}): AADSTS90002; use the directory (tenant) id of the app registration`,
+          );
+        if (authority === 'unreachable' || code === 'ENTRA_UNAVAILABLE')
+          return fail(
+            context,
+            'PREFLIGHT_ENTRA_UNREACHABLE',
+            ['dynamics', 'authorityHost'],
+            `Entra ID is unreachable (${place(context, ['dynamics', 'authorityHost'])}): check the network, proxy and caFile`,
           );
         if (code === 'ENTRA_INVALID_CLIENT')
           return fail(
@@ -134,13 +168,6 @@ export const entraTokenCheck: LiveCheck = {
             'PREFLIGHT_ENTRA_REFUSED',
             ['dynamics', 'clientId'],
             `Entra does not know the application (${place(context, ['dynamics', 'clientId'])}) in this tenant`,
-          );
-        if (code === 'ENTRA_UNAVAILABLE')
-          return fail(
-            context,
-            'PREFLIGHT_ENTRA_UNREACHABLE',
-            ['dynamics', 'authorityHost'],
-            `Entra ID is unreachable (${place(context, ['dynamics', 'authorityHost'])}): check the network, proxy and caFile`,
           );
         return fail(
           context,
