@@ -300,14 +300,16 @@ export const campaignApiCheck: LiveCheck = {
 };
 
 /**
- * `campaign-keys`: the profile's identification key is `externalId`, and each custom resource
- * declares its key column, in Campaign's metadata (`identificationKey` / `isKey`).
+ * `campaign-keys`: `externalId` is the profile's declared identification key in Campaign's
+ * metadata (`identificationKey` / `isKey`) — the client addresses profiles by it. A custom
+ * resource's key column is checked by `custom-tables` (a warning: the client looks it up first).
  */
 export const campaignKeysCheck: LiveCheck = {
   name: 'campaign-keys',
   title: 'Campaign identification keys declared',
   configPath: ['campaign', 'profileResource'],
   dependsOn: ['campaign-api'],
+  appliesTo: (config) => config.flows.contacts.enabled,
   async run(context) {
     const { config } = context;
     return withCampaign(config, async (client) => {
@@ -315,14 +317,6 @@ export const campaignKeysCheck: LiveCheck = {
       const wanted: { resource: string; key: string; path: ConfigPath }[] = [];
       if (config.flows.contacts.enabled)
         wanted.push({ resource: 'profile', key: 'externalId', path: ['campaign', 'profileResource'] });
-      config.flows.customTables.forEach((table, index) => {
-        if (table.enabled)
-          wanted.push({
-            resource: table.resource,
-            key: table.keyColumn,
-            path: ['flows', 'customTables', index, 'keyColumn'],
-          });
-      });
       for (const { resource, key, path } of wanted) {
         const metadata = await client.describeResource(resource);
         if (!metadata.keyFields.includes(key))
