@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
-import { createFinding, type ConfigFinding, type ConfigPath } from '../../config/config-finding.js';
+import {
+  createFinding,
+  formatConfigPath,
+  type ConfigFinding,
+  type ConfigPath,
+} from '../../config/config-finding.js';
 import type { LiveCheck, LiveCheckContext } from '../../config/live-check.js';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
 import type { Secret } from '../../config/secret.js';
@@ -13,6 +18,7 @@ import { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-web-api
 import { PrivacyServiceClient } from '../../connectors/privacy/privacy-service-client.js';
 import { SftpReader } from '../../connectors/sftp/sftp-reader.js';
 import { SyncError } from '../../core/errors.js';
+import { isRecord } from '../../core/json.js';
 
 function plain(value: string | Secret): string {
   return typeof value === 'string' ? value : value.reveal();
@@ -21,7 +27,7 @@ function plain(value: string | Secret): string {
 /** `campaign.clientSecret, line 9` (or without the line when the loader does not know it). */
 function place(context: LiveCheckContext, path: ConfigPath): string {
   const position = context.locate?.(path);
-  return `${path.join('.')}${position ? `, line ${position.line}` : ''}`;
+  return `${formatConfigPath(path)}${position ? `, line ${position.line}` : ''}`;
 }
 
 function codeOf(error: unknown): string {
@@ -472,10 +478,57 @@ export const optOutExportCheck: LiveCheck = {
   },
 };
 
-/** `privacy-service`: the Privacy Service answers a jobs listing with the IMS token. */
+/** The Identity Service "list namespaces" URL next to the Privacy Service's, or null. */
+function identityNamespacesUrl(serviceUrl: string): string | null {
+  const base = serviceUrl.replace(/\/+$/, '');
+  return base.endsWith('/privacy') ? `${base.slice(0, -'/privacy'.length)}/idnamespace/identities` : null;
+}
+
+/** The namespace codes Identity Service lists for the organization (null: it did not answer). */
+async function listIdentityNamespaces(config: ResolvedConfig, url: string): Promise<Set<string> | null> {
+  const ims = new ImsTokenProvider({
+    imsUrl: config.campaign.imsUrl,
+    clientId: plain(config.campaign.clientId),
+    clientSecret: config.campaign.clientSecret.reveal(),
+    caCert: campaignCa(config),
+    scope: config.campaign.scope,
+  });
+  const ca = campaignCa(config);
+  const agent = new Agent({ connect: ca ? { ca: [...rootCertificates, ca] } : {} });
+  try {
+    const response = await request(url, {
+      dispatcher: agent,
+      signal: AbortSignal.timeout(10_000),
+      headers: {
+        authorization: `Bearer ${await ims.getToken()}`,
+        'x-api-key': plain(config.campaign.clientId),
+        'x-gw-ims-org-id': config.privacy!.imsOrgId,
+        accept: 'application/json',
+      },
+    });
+    const text = await response.body.text();
+    if (response.statusCode !== 200) return null;
+    const body: unknown = JSON.parse(text);
+    if (!Array.isArray(body)) return null;
+    return new Set(
+      body.flatMap((entry: unknown) =>
+        isRecord(entry) && typeof entry.code === 'string' ? [entry.code.toLowerCase()] : [],
+      ),
+    );
+  } catch {
+    return null;
+  } finally {
+    await Promise.allSettled([agent.close(), ims.close()]);
+  }
+}
+
+/**
+ * `privacy-service`: the Privacy Service lists jobs for the organization with the IMS token, and
+ * Identity Service lists every configured identity namespace (`privacy.namespaces`).
+ */
 export const privacyServiceCheck: LiveCheck = {
   name: 'privacy-service',
-  title: 'Privacy Service (token and organization)',
+  title: 'Privacy Service (token, organization, identity namespaces)',
   configPath: ['privacy', 'imsOrgId'],
   dependsOn: ['ims-token'],
   appliesTo: (config) => config.privacy !== undefined,
@@ -493,7 +546,6 @@ export const privacyServiceCheck: LiveCheck = {
     });
     try {
       await client.listJobs({ regulation: privacy.regulation, size: 1 }, context.signal);
-      return note(`jobs listed for ${privacy.imsOrgId}`);
     } catch (error) {
       return fail(
         context,
@@ -504,6 +556,36 @@ export const privacyServiceCheck: LiveCheck = {
     } finally {
       await client.close();
     }
+    const url = identityNamespacesUrl(privacy.serviceUrl);
+    const listed = url ? await listIdentityNamespaces(config, url) : null;
+    if (listed === null)
+      return [
+        createFinding(
+          'warning',
+          'PREFLIGHT_PRIVACY_NAMESPACES',
+          ['privacy', 'namespaces'],
+          'jobs listed, but Identity Service did not list the identity namespaces: check them by hand (Identities → Browse)',
+          context.locate,
+        ),
+      ];
+    const findings: ConfigFinding[] = [];
+    privacy.namespaces.forEach((namespace, index) => {
+      if (!listed.has(namespace.namespace.toLowerCase()))
+        findings.push(
+          createFinding(
+            'error',
+            'PREFLIGHT_PRIVACY_NAMESPACE',
+            ['privacy', 'namespaces', index, 'namespace'],
+            `identity namespace ${namespace.namespace} is not defined for ${privacy.imsOrgId} (${place(context, ['privacy', 'namespaces', index, 'namespace'])}): create it in Identity Service (Identities → Create identity namespace) and map it in Campaign (Administration → Application settings → Namespaces)`,
+            context.locate,
+          ),
+        );
+    });
+    return findings.length > 0
+      ? findings
+      : note(
+          `jobs listed for ${privacy.imsOrgId}; namespaces ${privacy.namespaces.map((n) => n.namespace).join(', ')} defined`,
+        );
   },
 };
 

@@ -23,6 +23,7 @@ import {
   startCampaignEmulator,
   type CampaignEmulator,
 } from '../../../emulators/campaign/campaign-emulator.js';
+import { defaultPrivacyNamespaces } from '../../../emulators/campaign/campaign-privacy-tool.js';
 import { testEnv } from '../../support/sync-test-bed.js';
 import { OptOutTestBed } from '../opt-out/support/opt-out-test-bed.js';
 import { Redactor } from '../../../src/logging/redactor.js';
@@ -228,6 +229,7 @@ describe('validate live checks', () => {
 describe('validate live checks against the emulators', () => {
   let bed: OptOutTestBed;
   let keyless: CampaignEmulator;
+  let unmapped: CampaignEmulator;
   const env = (): Record<string, string> => ({ ...(testEnv as Record<string, string>) });
 
   interface JsonReport {
@@ -274,14 +276,26 @@ describe('validate live checks against the emulators', () => {
   beforeAll(async () => {
     bed = await OptOutTestBed.start({ mode: 'campaign-to-dynamics' });
     const config = parseYaml(readFileSync(bed.bed.configPath, 'utf8')) as Record<string, unknown>;
-    config.privacy = { serviceUrl: bed.bed.campaign.privacyServiceUrl, imsOrgId: bed.bed.campaign.imsOrgId };
+    config.privacy = {
+      serviceUrl: bed.bed.campaign.privacyServiceUrl,
+      imsOrgId: bed.bed.campaign.imsOrgId,
+      namespaces: [
+        { namespace: 'email', type: 'standard', source: 'email' },
+        { namespace: 'crmId', type: 'custom', source: 'externalId' },
+      ],
+    };
     writeFileSync(bed.bed.configPath, stringifyYaml(config));
     await bed.exportNow();
     keyless = await startCampaignEmulator({ seedFile: { profile: { customKey: null } } });
+    unmapped = await startCampaignEmulator({
+      privacyNamespaces: defaultPrivacyNamespaces.filter(
+        (namespace) => namespace.privacyServiceNamespace !== 'crmId',
+      ),
+    });
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.allSettled([bed.close(), keyless.close()]);
+    await Promise.allSettled([bed.close(), keyless.close(), unmapped.close()]);
   });
 
   const allChecks = [
@@ -402,6 +416,24 @@ describe('validate live checks against the emulators', () => {
     expect(notPassed(report)).toEqual({ 'campaign-keys': 'failed' });
     expect(byId.get('campaign-keys')!.message).toBe(
       'externalId is not declared as an identification key of profile (declared: none): in Campaign, Administration → Development → Custom resources → Profile (extension) → Identification keys, add externalId, then publish',
+    );
+  });
+
+  it('an identity namespace not defined for the organization fails privacy-service', async () => {
+    const caFile = join(bed.bed.dir, 'unmapped-ca.pem');
+    writeFileSync(caFile, unmapped.caCert ?? '');
+    const file = variant('unmapped', (config) => {
+      Object.assign(config.campaign!, { url: unmapped.url, imsUrl: unmapped.imsUrl, caFile });
+      Object.assign(config.privacy!, { serviceUrl: unmapped.privacyServiceUrl, imsOrgId: unmapped.imsOrgId });
+    });
+    const { code, report, byId } = await validate(file);
+    expect(code).toBe(exitCodes.preflight);
+    expect(notPassed(report)).toEqual({ 'privacy-service': 'failed' });
+    const line = readFileSync(file, 'utf8')
+      .split('\n')
+      .findIndex((text) => text.includes('namespace: crmId'));
+    expect(byId.get('privacy-service')!.message).toBe(
+      `identity namespace crmId is not defined for ${unmapped.imsOrgId} (privacy.namespaces[1].namespace, line ${line + 1}): create it in Identity Service (Identities → Create identity namespace) and map it in Campaign (Administration → Application settings → Namespaces)`,
     );
   });
 
