@@ -82,7 +82,7 @@ async function runOneCheck(
           severity: 'error',
           code: 'PREFLIGHT_CHECK_TIMEOUT',
           path: check.configPath ? formatConfigPath(check.configPath) : '',
-          message: `no answer within ${Math.round(timeoutMs / 1000)} s (--timeout)`,
+          message: `no answer within ${timeoutMs / 1000} s (--timeout)`,
         },
       ]);
     }, timeoutMs);

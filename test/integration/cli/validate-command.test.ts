@@ -208,6 +208,62 @@ describe('validate live checks', () => {
     expect(broken.output()).not.toContain('PREFLIGHT');
   });
 
+  it('fails a check that does not answer in time (its signal aborted) and skips the checks that need it', async () => {
+    let aborted = false;
+    const hanging: LiveCheck = {
+      name: 'entra-token',
+      configPath: ['dynamics', 'clientSecret'],
+      run: ({ signal }) =>
+        new Promise(() => {
+          signal.addEventListener('abort', () => (aborted = true));
+        }),
+    };
+    const dependent: LiveCheck = {
+      name: 'dataverse-whoami',
+      dependsOn: ['entra-token'],
+      run: () => Promise.resolve([]),
+    };
+    const { context, output } = captureContext(buildTestEnv());
+    const code = await runValidate(
+      { config: validFile, json: true, liveChecks: [hanging, dependent], liveCheckTimeoutMs: 20 },
+      context,
+    );
+    expect(code).toBe(exitCodes.preflight);
+    expect(aborted).toBe(true);
+    const report = JSON.parse(output()) as { liveChecks: LiveCheckResult[] };
+    expect(
+      report.liveChecks.map(({ id, status, message, path, line }) => ({ id, status, message, path, line })),
+    ).toEqual([
+      {
+        id: 'entra-token',
+        status: 'failed',
+        message: 'no answer within 0.02 s (--timeout)',
+        path: 'dynamics.clientSecret',
+        line: 5,
+      },
+      {
+        id: 'dataverse-whoami',
+        status: 'skipped',
+        message: 'skipped: entra-token failed',
+        path: undefined,
+        line: undefined,
+      },
+    ]);
+  });
+
+  it('warnings alone exit 0', async () => {
+    const warning: LiveCheck = {
+      name: 'optout-export',
+      run: () =>
+        Promise.resolve([
+          { severity: 'warning', code: 'PREFLIGHT_OPTOUT_EXPORT', path: '', message: 'no file yet' },
+        ]),
+    };
+    const { context, output } = captureContext(buildTestEnv());
+    expect(await runValidate({ config: validFile, liveChecks: [warning] }, context)).toBe(exitCodes.ok);
+    expect(output()).toContain('live checks: 1 run (0 passed, 1 warning(s), 0 failed, 0 skipped)');
+  });
+
   it('skips checks that do not apply and turns a thrown error into a redacted finding', async () => {
     const notApplicable: LiveCheck = { ...failing, appliesTo: () => false };
     const throwing: LiveCheck = {
