@@ -101,6 +101,12 @@ describe('dcsync validate (own process)', () => {
     ]);
   });
 
+  it('exits 2 on a --timeout that is not a number of seconds', async () => {
+    const run = await runCli(['validate', '--config', validFile, '--timeout', 'soon'], buildTestEnv());
+    expect(run.code).toBe(exitCodes.usage);
+    expect(run.stderr).toContain('must be a number of seconds between 0 and 600');
+  });
+
   it('exits 2 when --config is missing', async () => {
     const run = await runCli(['validate'], buildTestEnv());
     expect(run.code).toBe(exitCodes.usage);
