@@ -81,7 +81,8 @@ async function runOneCheck(
         {
           severity: 'error',
           code: 'PREFLIGHT_CHECK_TIMEOUT',
-          path: check.configPath ? formatConfigPath(check.configPath) : '',
+          // The result names the check's own key and line.
+          path: '',
           message: `no answer within ${timeoutMs / 1000} s (--timeout)`,
         },
       ]);
@@ -149,12 +150,16 @@ export async function runLiveChecks(
         ...finding,
         message: context.redactor.scrub(finding.message),
       }));
+      // A problem names the key it is about (e.g. `campaign.sftp.hostKeySha256`), else the check's.
+      const problem = findings.find((finding) => finding.severity !== 'info' && finding.path !== '');
       return {
         id: check.name,
         title,
         status: statusOf(findings),
         message: messageOf(findings),
-        ...place,
+        ...(problem
+          ? { path: problem.path, ...(problem.line === undefined ? {} : { line: problem.line }) }
+          : place),
         durationMs: Math.round(performance.now() - started),
         findings,
       };
@@ -166,9 +171,11 @@ export async function runLiveChecks(
 }
 
 function formatCheck(result: LiveCheckResult): string {
-  const where = result.path
-    ? ` [${result.path}${result.line === undefined ? '' : `, line ${result.line}`}]`
-    : '';
+  // Problems name their key and line, unless the message already does.
+  const where =
+    result.path && !result.message.includes(result.path)
+      ? ` [${result.path}${result.line === undefined ? '' : `, line ${result.line}`}]`
+      : '';
   return `${result.status.padEnd(7)} ${result.id} (${result.durationMs} ms): ${result.message}${result.status === 'passed' || result.status === 'skipped' ? '' : where}`;
 }
 
