@@ -18,6 +18,7 @@ import { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-web-api
 import { PrivacyServiceClient } from '../../connectors/privacy/privacy-service-client.js';
 import { SftpReader } from '../../connectors/sftp/sftp-reader.js';
 import { SyncError } from '../../core/errors.js';
+import { parseOptOutExport } from '../../engine/opt-out/opt-out-export-parser.js';
 import { isRecord } from '../../core/json.js';
 
 function plain(value: string | Secret): string {
@@ -440,11 +441,12 @@ const optOutExportName = /^optout_.*\.csv$/i;
 
 /**
  * `optout-export`: the Campaign export workflow has written a file (in the export or the archive
- * folder). A warning before go-live; an error with `--strict`.
+ * folder) — a warning before go-live, an error with `--strict` — and the latest one's header has
+ * the columns the sync reads (an error).
  */
 export const optOutExportCheck: LiveCheck = {
   name: 'optout-export',
-  title: 'Opt-out export workflow has written a file',
+  title: 'Opt-out export workflow has written a file with the expected header',
   configPath: ['campaign', 'sftp', 'exportDir'],
   dependsOn: ['sftp'],
   appliesTo: (config) =>
@@ -471,7 +473,27 @@ export const optOutExportCheck: LiveCheck = {
           ),
         ];
       const latest = files.reduce((a, b) => (b.mtimeMs > a.mtimeMs ? b : a));
-      return note(`${files.length} export file(s), latest ${latest.name}`);
+      const requiredAttributes = Object.values(context.config.flows.optOut.mapping);
+      try {
+        // The parser checks the header before it yields the first line: reading one is enough.
+        const lines = parseOptOutExport(reader.download(latest.path), {
+          requiredAttributes,
+          maxLineBytes: context.config.flows.optOut.file.maxLineBytes,
+        });
+        await lines.next();
+        await lines.return(undefined);
+      } catch (error) {
+        const code = codeOf(error);
+        if (code === 'OPTOUT_FILE_HEADER_INVALID' || code === 'OPTOUT_FILE_EMPTY')
+          return fail(
+            context,
+            'PREFLIGHT_OPTOUT_EXPORT_HEADER',
+            ['flows', 'optOut', 'mapping'],
+            `the latest opt-out export file ${latest.name}: ${reasonOf(error)}; the export workflow must write PKey, externalId and, for each mapped attribute, the attribute and <attribute>LastModified`,
+          );
+        throw error;
+      }
+      return note(`${files.length} export file(s), latest ${latest.name}, header as expected`);
     } finally {
       await reader.close();
     }

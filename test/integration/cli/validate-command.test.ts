@@ -5,6 +5,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -522,6 +523,23 @@ describe('validate live checks against the emulators', () => {
       expect(notPassed(strict.report)).toEqual({ 'optout-export': 'failed' });
     } finally {
       for (const [from, to] of moved) renameSync(from, to);
+    }
+  });
+
+  it('a latest export file without the mapped columns fails optout-export', async () => {
+    const file = join(bed.onDisk(bed.bed.campaign.sftp!.exportDir), 'optout_29990101000000.csv');
+    writeFileSync(file, 'PKey;externalId;blackListSms;blackListSmsLastModified\n');
+    const future = new Date(Date.UTC(2999, 0, 1));
+    utimesSync(file, future, future);
+    try {
+      const { code, report, byId } = await validate(bed.bed.configPath);
+      expect(code).toBe(exitCodes.preflight);
+      expect(notPassed(report)).toEqual({ 'optout-export': 'failed' });
+      expect(byId.get('optout-export')!.message).toBe(
+        'the latest opt-out export file optout_29990101000000.csv: opt-out export header has no column blackListEmail; the export workflow must write PKey, externalId and, for each mapped attribute, the attribute and <attribute>LastModified',
+      );
+    } finally {
+      rmSync(file);
     }
   });
 
