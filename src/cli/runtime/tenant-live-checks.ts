@@ -246,6 +246,59 @@ export const dataverseReadCheck: LiveCheck = {
   },
 };
 
+/** Whether opt-outs flow from Campaign to Dynamics (the sync writes the opt-out columns). */
+function writesOptOuts(config: ResolvedConfig): boolean {
+  return config.flows.optOut.mode === 'campaign-to-dynamics' || config.flows.optOut.mode === 'bidirectional';
+}
+
+/**
+ * `dataverse-optout-write`: the opt-out columns the sync writes (Campaign → Dynamics) are
+ * updatable (`IsValidForUpdate` in the attribute metadata). Write privilege itself is assumed: no
+ * write is attempted (a no-op write would still touch `modifiedon` and feed the change tracking).
+ */
+export const dataverseOptOutWriteCheck: LiveCheck = {
+  name: 'dataverse-optout-write',
+  title: 'Dynamics opt-out columns updatable',
+  configPath: ['flows', 'optOut', 'mapping'],
+  dependsOn: ['dataverse-whoami'],
+  appliesTo: (config) => writesOptOuts(config) && Object.keys(config.flows.optOut.mapping).length > 0,
+  async run(context) {
+    const table = context.config.flows.contacts.table;
+    const columns = Object.keys(context.config.flows.optOut.mapping);
+    return withDynamics(context.config, async (client) => {
+      const answer = await client.request<{ Attributes?: unknown }>({
+        method: 'GET',
+        path: `EntityDefinitions(LogicalName='${table.replace(/'/g, "''")}')`,
+        query: { $select: 'LogicalName', $expand: 'Attributes($select=LogicalName,IsValidForUpdate)' },
+      });
+      const attributes = Array.isArray(answer.body?.Attributes) ? answer.body.Attributes : [];
+      const updatable = new Map<string, boolean>();
+      for (const attribute of attributes)
+        if (isRecord(attribute) && typeof attribute.LogicalName === 'string')
+          updatable.set(attribute.LogicalName, attribute.IsValidForUpdate !== false);
+      const findings: ConfigFinding[] = [];
+      for (const column of columns) {
+        const state = updatable.get(column);
+        if (state === false)
+          findings.push(
+            createFinding(
+              'error',
+              'PREFLIGHT_OPTOUT_COLUMN_READ_ONLY',
+              ['flows', 'optOut', 'mapping', column],
+              `Dynamics column ${table}.${column} cannot be updated (IsValidForUpdate is false): map an updatable Boolean column`,
+              context.locate,
+            ),
+          );
+      }
+      return findings.length > 0
+        ? findings
+        : note(
+            `${columns.join(', ')} updatable; write privilege assumed (no write attempted): the security role needs Write on ${table}`,
+          );
+    });
+  },
+};
+
 /** `ims-token`: IMS issues a token for the Campaign credential (refused → at once, no retry). */
 export const imsTokenCheck: LiveCheck = {
   name: 'ims-token',
@@ -449,9 +502,7 @@ export const optOutExportCheck: LiveCheck = {
   title: 'Opt-out export workflow has written a file with the expected header',
   configPath: ['campaign', 'sftp', 'exportDir'],
   dependsOn: ['sftp'],
-  appliesTo: (config) =>
-    config.campaign.sftp !== undefined &&
-    (config.flows.optOut.mode === 'campaign-to-dynamics' || config.flows.optOut.mode === 'bidirectional'),
+  appliesTo: (config) => config.campaign.sftp !== undefined && writesOptOuts(config),
   async run(context) {
     const sftp = context.config.campaign.sftp!;
     const reader = openSftp(context.config);
@@ -623,6 +674,7 @@ export function createTenantLiveChecks(metadata: {
     entraTokenCheck,
     dataverseWhoAmICheck,
     dataverseReadCheck,
+    dataverseOptOutWriteCheck,
     imsTokenCheck,
     campaignApiCheck,
     campaignKeysCheck,

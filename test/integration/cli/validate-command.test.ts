@@ -365,6 +365,7 @@ describe('validate live checks against the emulators', () => {
     'entra-token',
     'dataverse-whoami',
     'dataverse-read',
+    'dataverse-optout-write',
     'ims-token',
     'campaign-api',
     'campaign-keys',
@@ -401,6 +402,7 @@ describe('validate live checks against the emulators', () => {
       'entra-token': 'failed',
       'dataverse-whoami': 'skipped',
       'dataverse-read': 'skipped',
+      'dataverse-optout-write': 'skipped',
       contacts: 'skipped',
     });
     expect(byId.get('entra-token')!.message).toBe(
