@@ -397,6 +397,34 @@ export const campaignKeysCheck: LiveCheck = {
   },
 };
 
+/**
+ * `campaign-filters`: the profile filters the client uses answer — `byEmail` (the privacy subject
+ * look-up) when `privacy` is set. (`byExternalId` is used only without a declared key, which
+ * `campaign-keys` already fails.)
+ */
+export const campaignFiltersCheck: LiveCheck = {
+  name: 'campaign-filters',
+  title: 'Campaign profile filters the client uses',
+  configPath: ['campaign', 'profileResource'],
+  dependsOn: ['campaign-api'],
+  appliesTo: (config) => config.privacy !== undefined,
+  async run(context) {
+    return withCampaign(context.config, async (client) => {
+      try {
+        await client.findProfilesByEmail('dcsync-validate@example.invalid', { signal: context.signal });
+        return note('byEmail answers');
+      } catch (error) {
+        return fail(
+          context,
+          'PREFLIGHT_CAMPAIGN_FILTER',
+          ['campaign', 'profileResource'],
+          `the profile filter byEmail does not answer on ${context.config.campaign.profileResource}: ${reasonOf(error)}`,
+        );
+      }
+    });
+  },
+};
+
 function openSftp(config: ResolvedConfig): SftpReader {
   const sftp = config.campaign.sftp!;
   return new SftpReader({
@@ -678,6 +706,7 @@ export function createTenantLiveChecks(metadata: {
     imsTokenCheck,
     campaignApiCheck,
     campaignKeysCheck,
+    campaignFiltersCheck,
     {
       ...metadata.contacts,
       title: 'Contact flow: columns, opt-out columns, change tracking',

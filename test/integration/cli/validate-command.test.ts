@@ -369,6 +369,7 @@ describe('validate live checks against the emulators', () => {
     'ims-token',
     'campaign-api',
     'campaign-keys',
+    'campaign-filters',
     'contacts',
     'sftp',
     'optout-export',
@@ -432,6 +433,7 @@ describe('validate live checks against the emulators', () => {
       'ims-token': 'failed',
       'campaign-api': 'skipped',
       'campaign-keys': 'skipped',
+      'campaign-filters': 'skipped',
       contacts: 'skipped',
       'privacy-service': 'skipped',
     });
