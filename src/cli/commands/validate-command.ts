@@ -1,4 +1,5 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { positiveInt } from '../option-parsers.js';
 import { performance } from 'node:perf_hooks';
 import {
   countFindings,
@@ -267,7 +268,7 @@ export function registerValidateCommand(
     .requiredOption('-c, --config <file>', 'YAML configuration file')
     .option('--json', 'print findings as a JSON array')
     .option('--offline', 'skip the live checks against Dynamics and Campaign')
-    .option('--timeout <seconds>', 'time limit of each live check', parseSeconds, 15)
+    .option('--timeout <seconds>', 'time limit of each live check', positiveInt('--timeout', 600), 15)
     .option('--strict', 'go-live: what is a warning before go-live (no opt-out export file yet) fails')
     .action(
       async (options: {
@@ -291,11 +292,4 @@ export function registerValidateCommand(
         context.setExitCode(code);
       },
     );
-}
-
-function parseSeconds(value: string): number {
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600)
-    throw new InvalidArgumentError('must be a number of seconds between 0 and 600');
-  return seconds;
 }

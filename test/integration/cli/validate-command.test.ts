@@ -105,7 +105,7 @@ describe('dcsync validate (own process)', () => {
   it('exits 2 on a --timeout that is not a number of seconds', async () => {
     const run = await runCli(['validate', '--config', validFile, '--timeout', 'soon'], buildTestEnv());
     expect(run.code).toBe(exitCodes.usage);
-    expect(run.stderr).toContain('must be a number of seconds between 0 and 600');
+    expect(run.stderr).toContain("--timeout must be a whole number from 1 to 600, got 'soon'");
   });
 
   it('exits 2 when --config is missing', async () => {
