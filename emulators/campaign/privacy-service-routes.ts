@@ -16,7 +16,8 @@ export function registerPrivacyServiceRoutes(app: FastifyInstance, context: Camp
       .send(JSON.stringify(body));
   };
   app.addHook('preHandler', async (request, reply) => {
-    if (!request.url.startsWith('/data/core/privacy/')) return;
+    if (!request.url.startsWith('/data/core/privacy/') && !request.url.startsWith('/data/core/idnamespace/'))
+      return;
     const apiKey = request.headers['x-api-key'];
     if (
       !context.tokens.isAuthorized(
@@ -45,5 +46,28 @@ export function registerPrivacyServiceRoutes(app: FastifyInstance, context: Camp
       return send(reply, 'GET privacy/job', missing.status, missing.body);
     }
     return send(reply, 'GET privacy/job', 200, context.privacyService.serialize(job));
+  });
+  // Identity Service "list namespaces": the standard identity namespaces, plus every Privacy
+  // Service namespace the instance maps (`privacyNamespaces`). The emulator has one list for
+  // "created in Identity Service" and "mapped in Campaign": leaving a namespace out of
+  // `privacyNamespaces` removes it from both.
+  app.get('/data/core/idnamespace/identities', async (_request, reply) => {
+    const standard = ['email', 'phone', 'ECID'];
+    const codes = [
+      ...standard,
+      ...context.privacyTool.namespaces
+        .map((namespace) => namespace.privacyServiceNamespace)
+        .filter((code) => !standard.some((known) => known.toLowerCase() === code.toLowerCase())),
+    ];
+    const body = codes.map((code, index) => ({
+      id: index + 1,
+      code,
+      name: code,
+      status: 'ACTIVE',
+      custom: !standard.includes(code),
+      idType:
+        code === 'email' ? 'EMAIL' : code === 'phone' ? 'PHONE' : code === 'ECID' ? 'COOKIE' : 'CROSS_DEVICE',
+    }));
+    return send(reply, 'GET idnamespace/identities', 200, body);
   });
 }

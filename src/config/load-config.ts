@@ -37,7 +37,13 @@ export interface ParseConfigTextOptions extends LoadConfigOptions {
  * warnings and notes) or every finding, errors included.
  */
 export type ConfigLoadResult =
-  | { readonly ok: true; readonly config: ResolvedConfig; readonly findings: readonly ConfigFinding[] }
+  | {
+      readonly ok: true;
+      readonly config: ResolvedConfig;
+      readonly findings: readonly ConfigFinding[];
+      /** Where a configuration path sits in the file (for live checks that name a line). */
+      readonly locate?: LocateConfigPath;
+    }
   | { readonly ok: false; readonly findings: readonly ConfigFinding[] };
 
 /** YAML messages may quote source text (a secret, a name); keep only the generic part. */
@@ -203,12 +209,18 @@ export function parseConfigText(
 ): ConfigLoadResult {
   const baseDir = options.baseDir ?? process.cwd();
   const resolveSecrets = options.resolveSecrets ?? true;
+  const source: { locate?: LocateConfigPath } = {};
   const finish = (findings: ConfigFinding[], config?: unknown): ConfigLoadResult => {
     const placed = findings
       .map((finding) => ({ ...finding, file: sourceName, message: options.redactor.scrub(finding.message) }))
       .sort(byPosition);
     if (config === undefined || hasErrors(placed)) return { ok: false, findings: placed };
-    return { ok: true, config: deepFreeze(config) as ResolvedConfig, findings: placed };
+    return {
+      ok: true,
+      config: deepFreeze(config) as ResolvedConfig,
+      findings: placed,
+      ...(source.locate ? { locate: source.locate } : {}),
+    };
   };
 
   const lineCounter = new LineCounter();
@@ -216,6 +228,7 @@ export function parseConfigText(
   const syntax = yamlFindings(document, lineCounter);
   if (hasErrors(syntax)) return finish(syntax);
   const locate = createYamlLocator(document, lineCounter);
+  source.locate = locate;
   let raw: unknown;
   try {
     raw = document.toJS({ maxAliasCount: maxAliasExpansion });

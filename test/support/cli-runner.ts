@@ -37,11 +37,22 @@ export async function runDcsync(args: string[], env: NodeJS.ProcessEnv = {}): Pr
   return { code, stdout: stdout(), stderr: stderr() };
 }
 
-/** `dcsync validate --config FILE --json` (live checks included): the exit code and the findings. */
+/**
+ * `dcsync validate --config FILE --json` (live checks included): the exit code and the findings —
+ * the file's, then each live check's problems (their `info` notes on success left out).
+ */
 export async function validateJson(
   configPath: string,
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number; findings: ConfigFinding[] }> {
   const run = await runDcsync(['validate', '--config', configPath, '--json'], env);
-  return { code: run.code, findings: JSON.parse(run.stdout) as ConfigFinding[] };
+  const report = JSON.parse(run.stdout) as {
+    findings: ConfigFinding[];
+    liveChecks: { findings: ConfigFinding[] }[] | string;
+  };
+  const live = Array.isArray(report.liveChecks) ? report.liveChecks.flatMap((check) => check.findings) : [];
+  return {
+    code: run.code,
+    findings: [...report.findings, ...live.filter((finding) => finding.severity !== 'info')],
+  };
 }

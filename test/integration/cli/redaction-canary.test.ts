@@ -142,7 +142,9 @@ describe('canary secrets and personal data never reach the output', () => {
     // The broken file was parsed: each canary-bearing line produced a finding.
     expect(runs.validateLeaky!.code).toBe(exitCodes.config);
     const lines = new Set(
-      (JSON.parse(runs.validateLeakyJson!.stdout) as { line: number }[]).map((finding) => finding.line),
+      (JSON.parse(runs.validateLeakyJson!.stdout) as { findings: { line: number }[] }).findings.map(
+        (finding) => finding.line,
+      ),
     );
     for (const line of [5, 6, 12, 17, 18, 20, 23]) expect(lines).toContain(line);
     expect(runs.validateSyntax!.code).toBe(exitCodes.config);

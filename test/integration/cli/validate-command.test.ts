@@ -1,15 +1,32 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runConfigShow } from '../../../src/cli/commands/config-command.js';
 import { runValidate } from '../../../src/cli/commands/validate-command.js';
 import type { CliContext } from '../../../src/cli/cli-context.js';
 import { exitCodes } from '../../../src/cli/exit-codes.js';
 import type { ConfigFinding } from '../../../src/config/config-finding.js';
-import type { LiveCheck } from '../../../src/config/live-check.js';
+import type { LiveCheck, LiveCheckResult } from '../../../src/config/live-check.js';
+import { changeTrackingMessage } from '../../../src/core/ports/metadata.js';
+import {
+  startCampaignEmulator,
+  type CampaignEmulator,
+} from '../../../emulators/campaign/campaign-emulator.js';
+import { defaultPrivacyNamespaces } from '../../../emulators/campaign/campaign-privacy-tool.js';
+import { testEnv } from '../../support/sync-test-bed.js';
+import { OptOutTestBed } from '../opt-out/support/opt-out-test-bed.js';
 import { Redactor } from '../../../src/logging/redactor.js';
 import { buildTestEnv, minimalConfigYaml } from '../../unit/config/support/config-builders.js';
 import { runCli } from './support/run-cli.js';
@@ -74,15 +91,21 @@ describe('dcsync validate (own process)', () => {
     );
   });
 
-  it('prints a JSON array with --json', async () => {
+  it('prints the findings and live checks as JSON with --json', async () => {
     const run = await runCli(['validate', '--config', brokenFile, '--json'], buildTestEnv());
     expect(run.code).toBe(exitCodes.config);
-    const findings = JSON.parse(run.stdout) as ConfigFinding[];
+    const { findings } = JSON.parse(run.stdout) as { findings: ConfigFinding[] };
     expect(findings.map(({ line, code }) => ({ line, code }))).toEqual([
       { line: 5, code: 'CONFIG_LITERAL_SECRET' },
       { line: 10, code: 'CONFIG_MISSING_KEY' },
       { line: 16, code: 'CONFIG_UNKNOWN_KEY' },
     ]);
+  });
+
+  it('exits 2 on a --timeout that is not a number of seconds', async () => {
+    const run = await runCli(['validate', '--config', validFile, '--timeout', 'soon'], buildTestEnv());
+    expect(run.code).toBe(exitCodes.usage);
+    expect(run.stderr).toContain("--timeout must be a whole number from 1 to 600, got 'soon'");
   });
 
   it('exits 2 when --config is missing', async () => {
@@ -175,10 +198,9 @@ describe('validate live checks', () => {
     const code = await runValidate({ config: validFile, liveChecks: [failing, spy] }, context);
     expect(code).toBe(exitCodes.preflight);
     expect(seen).toEqual(['test-campaign-secret', 'false']);
-    expect(output()).toContain(
-      'error PREFLIGHT_CHANGE_TRACKING flows.contacts.table: change tracking is disabled on contact',
-    );
-    expect(output()).toContain('live checks: 2 run');
+    expect(output()).toContain('failed  dynamics-change-tracking (');
+    expect(output()).toContain('): change tracking is disabled on contact');
+    expect(output()).toContain('live checks: 2 run (1 passed, 0 warning(s), 1 failed, 0 skipped)');
   });
 
   it('skips them with offline, and when the file itself has errors', async () => {
@@ -193,6 +215,62 @@ describe('validate live checks', () => {
     expect(broken.output()).not.toContain('PREFLIGHT');
   });
 
+  it('fails a check that does not answer in time (its signal aborted) and skips the checks that need it', async () => {
+    let aborted = false;
+    const hanging: LiveCheck = {
+      name: 'entra-token',
+      configPath: ['dynamics', 'clientSecret'],
+      run: ({ signal }) =>
+        new Promise(() => {
+          signal.addEventListener('abort', () => (aborted = true));
+        }),
+    };
+    const dependent: LiveCheck = {
+      name: 'dataverse-whoami',
+      dependsOn: ['entra-token'],
+      run: () => Promise.resolve([]),
+    };
+    const { context, output } = captureContext(buildTestEnv());
+    const code = await runValidate(
+      { config: validFile, json: true, liveChecks: [hanging, dependent], liveCheckTimeoutMs: 20 },
+      context,
+    );
+    expect(code).toBe(exitCodes.preflight);
+    expect(aborted).toBe(true);
+    const report = JSON.parse(output()) as { liveChecks: LiveCheckResult[] };
+    expect(
+      report.liveChecks.map(({ id, status, message, path, line }) => ({ id, status, message, path, line })),
+    ).toEqual([
+      {
+        id: 'entra-token',
+        status: 'failed',
+        message: 'no answer within 0.02 s (--timeout)',
+        path: 'dynamics.clientSecret',
+        line: 5,
+      },
+      {
+        id: 'dataverse-whoami',
+        status: 'skipped',
+        message: 'skipped: entra-token failed',
+        path: undefined,
+        line: undefined,
+      },
+    ]);
+  });
+
+  it('warnings alone exit 0', async () => {
+    const warning: LiveCheck = {
+      name: 'optout-export',
+      run: () =>
+        Promise.resolve([
+          { severity: 'warning', code: 'PREFLIGHT_OPTOUT_EXPORT', path: '', message: 'no file yet' },
+        ]),
+    };
+    const { context, output } = captureContext(buildTestEnv());
+    expect(await runValidate({ config: validFile, liveChecks: [warning] }, context)).toBe(exitCodes.ok);
+    expect(output()).toContain('live checks: 1 run (0 passed, 1 warning(s), 0 failed, 0 skipped)');
+  });
+
   it('skips checks that do not apply and turns a thrown error into a redacted finding', async () => {
     const notApplicable: LiveCheck = { ...failing, appliesTo: () => false };
     const throwing: LiveCheck = {
@@ -202,9 +280,282 @@ describe('validate live checks', () => {
     const { context, output } = captureContext(buildTestEnv());
     const code = await runValidate({ config: validFile, liveChecks: [notApplicable, throwing] }, context);
     expect(code).toBe(exitCodes.preflight);
-    expect(output()).toContain(
-      'error PREFLIGHT_CHECK_FAILED (root): live check campaign-metadata failed: IMS refused [redacted]',
-    );
+    expect(output()).toContain('): live check campaign-metadata failed: IMS refused [redacted]');
     expect(output()).not.toContain('test-campaign-secret');
+  });
+});
+
+/**
+ * The live checks against the emulators, through the production clients: a fully correct pair
+ * passes every check; each assumption removed in turn fails (or warns) on exactly that check.
+ */
+describe('validate live checks against the emulators', () => {
+  let bed: OptOutTestBed;
+  let keyless: CampaignEmulator;
+  let unmapped: CampaignEmulator;
+  const env = (): Record<string, string> => ({ ...(testEnv as Record<string, string>) });
+
+  interface JsonReport {
+    verdict: string;
+    liveChecks: LiveCheckResult[];
+  }
+
+  /** A copy of the bed's configuration with `edit` applied, written next to it. */
+  function variant(name: string, edit: (config: Record<string, Record<string, unknown>>) => void): string {
+    const config = parseYaml(readFileSync(bed.bed.configPath, 'utf8')) as Record<
+      string,
+      Record<string, unknown>
+    >;
+    edit(config);
+    const file = join(bed.bed.dir, `${name}.yaml`);
+    writeFileSync(file, stringifyYaml(config));
+    return file;
+  }
+
+  async function validate(
+    config: string,
+    options: { env?: Record<string, string>; strict?: boolean } = {},
+  ): Promise<{ code: number; report: JsonReport; byId: Map<string, LiveCheckResult> }> {
+    const { context, output } = captureContext(options.env ?? env());
+    const code = await runValidate({ config, json: true, strict: options.strict ?? false }, context);
+    const report = JSON.parse(output()) as JsonReport;
+    return { code, report, byId: new Map(report.liveChecks.map((check) => [check.id, check])) };
+  }
+
+  function notPassed(report: JsonReport): Record<string, string> {
+    return Object.fromEntries(
+      report.liveChecks.filter((check) => check.status !== 'passed').map((check) => [check.id, check.status]),
+    );
+  }
+
+  function lineOf(file: string, key: string): number {
+    return (
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .findIndex((line) => line.trimStart().startsWith(`${key}:`)) + 1
+    );
+  }
+
+  beforeAll(async () => {
+    bed = await OptOutTestBed.start({ mode: 'campaign-to-dynamics' });
+    const config = parseYaml(readFileSync(bed.bed.configPath, 'utf8')) as Record<string, unknown>;
+    config.privacy = {
+      serviceUrl: bed.bed.campaign.privacyServiceUrl,
+      imsOrgId: bed.bed.campaign.imsOrgId,
+      namespaces: [
+        { namespace: 'email', type: 'standard', source: 'email' },
+        { namespace: 'crmId', type: 'custom', source: 'externalId' },
+      ],
+    };
+    writeFileSync(bed.bed.configPath, stringifyYaml(config));
+    await bed.exportNow();
+    keyless = await startCampaignEmulator({ seedFile: { profile: { customKey: null } } });
+    unmapped = await startCampaignEmulator({
+      privacyNamespaces: defaultPrivacyNamespaces.filter(
+        (namespace) => namespace.privacyServiceNamespace !== 'crmId',
+      ),
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.allSettled([bed.close(), keyless.close(), unmapped.close()]);
+  });
+
+  const allChecks = [
+    'entra-token',
+    'dataverse-whoami',
+    'dataverse-read',
+    'dataverse-optout-write',
+    'ims-token',
+    'campaign-api',
+    'campaign-keys',
+    'campaign-filters',
+    'contacts',
+    'sftp',
+    'optout-export',
+    'privacy-service',
+  ];
+
+  it('a fully correct pair passes every check, each with its timing, and exits 0', async () => {
+    const { code, report } = await validate(bed.bed.configPath);
+    expect(report.liveChecks.map((check) => [check.id, check.status])).toEqual(
+      allChecks.map((id) => [id, 'passed']),
+    );
+    expect(code).toBe(exitCodes.ok);
+    expect(report.verdict).toBe('valid');
+    for (const check of report.liveChecks) expect(check.durationMs).toBeGreaterThanOrEqual(0);
+    const text = captureContext(env());
+    await runValidate({ config: bed.bed.configPath }, text.context);
+    const lines = text.output().trim().split('\n');
+    const checkLines = lines.filter((line) => /^(passed|warning|failed|skipped) /.test(line));
+    expect(checkLines.map((line) => line.split(' (')[0])).toEqual(allChecks.map((id) => `passed  ${id}`));
+    expect(lines.at(-1)).toBe(
+      `${bed.bed.configPath}: valid (0 error(s), 2 warning(s), 1 note(s)); live checks: ${allChecks.length} run (${allChecks.length} passed, 0 warning(s), 0 failed, 0 skipped)`,
+    );
+  });
+
+  it('a wrong Entra secret fails entra-token (credential refused) and skips what needs Dataverse', async () => {
+    const { code, report, byId } = await validate(bed.bed.configPath, {
+      env: { ...env(), DYNAMICS_CLIENT_SECRET: 'wrong-secret' },
+    });
+    expect(code).toBe(exitCodes.preflight);
+    expect(notPassed(report)).toEqual({
+      'entra-token': 'failed',
+      'dataverse-whoami': 'skipped',
+      'dataverse-read': 'skipped',
+      'dataverse-optout-write': 'skipped',
+      contacts: 'skipped',
+    });
+    expect(byId.get('entra-token')!.message).toBe(
+      `Entra refused the client credentials (dynamics.clientSecret, line ${lineOf(bed.bed.configPath, 'clientSecret')}): invalid_client; use the secret's value (not its id) and check it has not expired`,
+    );
+    expect(byId.get('dataverse-whoami')!.message).toBe('skipped: entra-token failed');
+  });
+
+  it('an unreachable Entra authority fails entra-token as unreachable', async () => {
+    const file = variant('entra-down', (config) => {
+      config.dynamics!.authorityHost = 'https://127.0.0.1:9';
+    });
+    const { report, byId } = await validate(file);
+    expect(notPassed(report)).toMatchObject({ 'entra-token': 'failed' });
+    expect(byId.get('entra-token')!.message).toBe(
+      `Entra ID is unreachable (dynamics.authorityHost, line ${lineOf(file, 'authorityHost')}): check the network, proxy and caFile`,
+    );
+  });
+
+  it('a wrong Campaign secret fails ims-token at once: IMS is asked exactly once', async () => {
+    bed.bed.campaign.admin.resetStats();
+    const { code, report, byId } = await validate(bed.bed.configPath, {
+      env: { ...env(), CAMPAIGN_CLIENT_SECRET: 'wrong-secret' },
+    });
+    expect(code).toBe(exitCodes.preflight);
+    expect(notPassed(report)).toEqual({
+      'ims-token': 'failed',
+      'campaign-api': 'skipped',
+      'campaign-keys': 'skipped',
+      'campaign-filters': 'skipped',
+      contacts: 'skipped',
+      'privacy-service': 'skipped',
+    });
+    const line = readFileSync(bed.bed.configPath, 'utf8')
+      .split('\n')
+      .findIndex((text) => text.includes('env:CAMPAIGN_CLIENT_SECRET'));
+    expect(byId.get('ims-token')!.message).toBe(
+      `IMS refused the client credentials (campaign.clientSecret, line ${line + 1})`,
+    );
+    expect(bed.bed.campaign.admin.stats().byOperation['POST ims/token']).toBe(1);
+  });
+
+  it('a wrong SFTP password fails sftp (and skips the export check)', async () => {
+    const passwordFile = join(bed.bed.dir, 'wrong-sftp-password');
+    writeFileSync(passwordFile, 'not-the-password');
+    const file = variant('sftp-password', (config) => {
+      (config.campaign!.sftp as Record<string, unknown>).password = `file:${passwordFile}`;
+    });
+    const { code, report, byId } = await validate(file);
+    expect(code).toBe(exitCodes.preflight);
+    expect(notPassed(report)).toEqual({ sftp: 'failed', 'optout-export': 'skipped' });
+    expect(byId.get('sftp')!.message).toBe(
+      `the SFTP server refused the login of ${bed.bed.campaign.sftp!.username} (campaign.sftp.password, line ${lineOf(file, 'password')})`,
+    );
+  });
+
+  it('an SFTP host key that does not match the pinned one fails sftp', async () => {
+    const file = variant('sftp-host-key', (config) => {
+      (config.campaign!.sftp as Record<string, unknown>).hostKeySha256 = `SHA256:${'A'.repeat(43)}`;
+    });
+    const { report, byId } = await validate(file);
+    expect(notPassed(report)).toEqual({ sftp: 'failed', 'optout-export': 'skipped' });
+    expect(byId.get('sftp')!.message).toBe(
+      `the SFTP server's host key does not match the pinned fingerprint (campaign.sftp.hostKeySha256, line ${lineOf(file, 'hostKeySha256')}): compare with ssh-keyscan 127.0.0.1 | ssh-keygen -lf -`,
+    );
+  });
+
+  it('a profile resource without externalId as identification key fails campaign-keys', async () => {
+    const caFile = join(bed.bed.dir, 'keyless-ca.pem');
+    writeFileSync(caFile, keyless.caCert ?? '');
+    const file = variant('keyless', (config) => {
+      Object.assign(config.campaign!, { url: keyless.url, imsUrl: keyless.imsUrl, caFile });
+      delete config.privacy;
+    });
+    const { code, report, byId } = await validate(file);
+    expect(code).toBe(exitCodes.preflight);
+    expect(notPassed(report)).toEqual({ 'campaign-keys': 'failed' });
+    expect(byId.get('campaign-keys')!.message).toBe(
+      'externalId is not declared as an identification key of profile (declared: none): in Campaign, Administration → Development → Custom resources → Profile (extension) → Identification keys, add externalId, then publish',
+    );
+  });
+
+  it('an identity namespace not defined for the organization fails privacy-service', async () => {
+    const caFile = join(bed.bed.dir, 'unmapped-ca.pem');
+    writeFileSync(caFile, unmapped.caCert ?? '');
+    const file = variant('unmapped', (config) => {
+      Object.assign(config.campaign!, { url: unmapped.url, imsUrl: unmapped.imsUrl, caFile });
+      Object.assign(config.privacy!, { serviceUrl: unmapped.privacyServiceUrl, imsOrgId: unmapped.imsOrgId });
+    });
+    const { code, report, byId } = await validate(file);
+    expect(code).toBe(exitCodes.preflight);
+    expect(notPassed(report)).toEqual({ 'privacy-service': 'failed' });
+    const line = readFileSync(file, 'utf8')
+      .split('\n')
+      .findIndex((text) => text.includes('namespace: crmId'));
+    expect(byId.get('privacy-service')!.message).toBe(
+      `identity namespace crmId is not defined for ${unmapped.imsOrgId} (privacy.namespaces[1].namespace, line ${line + 1}): create it in Identity Service (Identities → Create identity namespace) and map it in Campaign (Administration → Application settings → Namespaces)`,
+    );
+  });
+
+  it('no opt-out export file yet: a warning (exit 0), an error with --strict', async () => {
+    const moved: [string, string][] = [];
+    for (const dir of [bed.bed.campaign.sftp!.exportDir, 'd365_loads/archive']) {
+      const onDisk = bed.onDisk(dir);
+      if (!existsSync(onDisk)) continue;
+      for (const name of readdirSync(onDisk).filter((entry) => entry.endsWith('.csv'))) {
+        const from = join(onDisk, name);
+        const to = join(bed.bed.dir, name);
+        renameSync(from, to);
+        moved.push([to, from]);
+      }
+    }
+    try {
+      const message = `no opt-out export file (optout_*.csv) in ${bed.bed.campaign.sftp!.exportDir} or d365_loads/archive: schedule the Campaign export workflow and let it run once`;
+      const warned = await validate(bed.bed.configPath);
+      expect(warned.code).toBe(exitCodes.ok);
+      expect(notPassed(warned.report)).toEqual({ 'optout-export': 'warning' });
+      expect(warned.byId.get('optout-export')!.message).toBe(message);
+      const strict = await validate(bed.bed.configPath, { strict: true });
+      expect(strict.code).toBe(exitCodes.preflight);
+      expect(notPassed(strict.report)).toEqual({ 'optout-export': 'failed' });
+    } finally {
+      for (const [from, to] of moved) renameSync(from, to);
+    }
+  });
+
+  it('a latest export file without the mapped columns fails optout-export', async () => {
+    const file = join(bed.onDisk(bed.bed.campaign.sftp!.exportDir), 'optout_29990101000000.csv');
+    writeFileSync(file, 'PKey;externalId;blackListSms;blackListSmsLastModified\n');
+    const future = new Date(Date.UTC(2999, 0, 1));
+    utimesSync(file, future, future);
+    try {
+      const { code, report, byId } = await validate(bed.bed.configPath);
+      expect(code).toBe(exitCodes.preflight);
+      expect(notPassed(report)).toEqual({ 'optout-export': 'failed' });
+      expect(byId.get('optout-export')!.message).toBe(
+        'the latest opt-out export file optout_29990101000000.csv: opt-out export header has no column blackListEmail; the export workflow must write PKey, externalId and, for each mapped attribute, the attribute and <attribute>LastModified',
+      );
+    } finally {
+      rmSync(file);
+    }
+  });
+
+  it('a synced table without change tracking fails contacts', async () => {
+    bed.dynamics.setChangeTracking('contact', false);
+    try {
+      const { code, report, byId } = await validate(bed.bed.configPath);
+      expect(code).toBe(exitCodes.preflight);
+      expect(notPassed(report)).toEqual({ contacts: 'failed' });
+      expect(byId.get('contacts')!.message).toBe(changeTrackingMessage('contact'));
+    } finally {
+      bed.dynamics.setChangeTracking('contact', true);
+    }
   });
 });

@@ -1,0 +1,724 @@
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Agent, request } from 'undici';
+import {
+  createFinding,
+  formatConfigPath,
+  type ConfigFinding,
+  type ConfigPath,
+} from '../../config/config-finding.js';
+import type { LiveCheck, LiveCheckContext } from '../../config/live-check.js';
+import type { ResolvedConfig } from '../../config/resolved-config.js';
+import type { Secret } from '../../config/secret.js';
+import { ImsTokenProvider } from '../../connectors/adobe/ims-token-provider.js';
+import { CallBudget } from '../../connectors/campaign/call-budget.js';
+import { CampaignClient } from '../../connectors/campaign/campaign-client.js';
+import { DynamicsMetadataReader } from '../../connectors/dynamics/dynamics-metadata-reader.js';
+import { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-web-api-client.js';
+import { PrivacyServiceClient } from '../../connectors/privacy/privacy-service-client.js';
+import { SftpReader } from '../../connectors/sftp/sftp-reader.js';
+import { SyncError } from '../../core/errors.js';
+import { parseOptOutExport } from '../../engine/opt-out/opt-out-export-parser.js';
+import { isRecord } from '../../core/json.js';
+
+function plain(value: string | Secret): string {
+  return typeof value === 'string' ? value : value.reveal();
+}
+
+/** `campaign.clientSecret, line 9` (or without the line when the loader does not know it). */
+function place(context: LiveCheckContext, path: ConfigPath): string {
+  const position = context.locate?.(path);
+  return `${formatConfigPath(path)}${position ? `, line ${position.line}` : ''}`;
+}
+
+function codeOf(error: unknown): string {
+  return error instanceof SyncError ? error.code : 'UNEXPECTED';
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function fail(context: LiveCheckContext, code: string, path: ConfigPath, message: string): ConfigFinding[] {
+  return [createFinding('error', code, path, message, context.locate)];
+}
+
+function note(message: string): ConfigFinding[] {
+  return [{ severity: 'info', code: 'PREFLIGHT_OK', path: '', message }];
+}
+
+function openDynamics(config: ResolvedConfig): DynamicsWebApiClient {
+  return new DynamicsWebApiClient({
+    url: config.dynamics.url,
+    authorityHost: config.dynamics.authorityHost,
+    tenantId: config.dynamics.tenantId,
+    clientId: plain(config.dynamics.clientId),
+    clientSecret: config.dynamics.clientSecret.reveal(),
+    ...(config.dynamics.caFile ? { caCert: readFileSync(config.dynamics.caFile, 'utf8') } : {}),
+    maxConcurrency: config.dynamics.maxConcurrency,
+  });
+}
+
+async function withDynamics<T>(
+  config: ResolvedConfig,
+  use: (client: DynamicsWebApiClient) => Promise<T>,
+): Promise<T> {
+  const client = openDynamics(config);
+  try {
+    return await use(client);
+  } finally {
+    await client.close();
+  }
+}
+
+function campaignCa(config: ResolvedConfig): string | undefined {
+  return config.campaign.caFile ? readFileSync(config.campaign.caFile, 'utf8') : undefined;
+}
+
+async function withCampaign<T>(
+  config: ResolvedConfig,
+  use: (client: CampaignClient) => Promise<T>,
+): Promise<T> {
+  const budget = new CallBudget({
+    callsPerSecond: config.campaign.budget.callsPerSecond,
+    callsPerDay: config.campaign.budget.callsPerDay,
+  });
+  const client = new CampaignClient({
+    url: config.campaign.url,
+    imsUrl: config.campaign.imsUrl,
+    clientId: plain(config.campaign.clientId),
+    clientSecret: config.campaign.clientSecret.reveal(),
+    caCert: campaignCa(config),
+    scope: config.campaign.scope,
+    budget,
+    profileRoot: config.campaign.profileResource,
+  });
+  try {
+    return await use(client);
+  } finally {
+    budget.close();
+    await client.close();
+  }
+}
+
+/** The Dynamics tables the sync reads: the contact table and each enabled custom table. */
+function syncedTables(config: ResolvedConfig): string[] {
+  const tables = new Set<string>();
+  if (config.flows.contacts.enabled || config.flows.optOut.mode !== 'disabled')
+    tables.add(config.flows.contacts.table);
+  for (const table of config.flows.customTables) if (table.enabled) tables.add(table.table);
+  return [...tables];
+}
+
+/**
+ * What the tenant's OpenID configuration answers, when MSAL could not resolve the authority:
+ * no connection (`unreachable`), Entra's 400 `AADSTS90002` for a tenant it does not know
+ * (`unknown-tenant`), or anything else (`other`).
+ */
+async function probeAuthority(config: ResolvedConfig): Promise<'unreachable' | 'unknown-tenant' | 'other'> {
+  const ca = config.dynamics.caFile ? readFileSync(config.dynamics.caFile, 'utf8') : undefined;
+  const agent = new Agent({ connect: ca ? { ca: [...rootCertificates, ca] } : {} });
+  try {
+    const url = `${config.dynamics.authorityHost.replace(/\/+$/, '')}/${config.dynamics.tenantId}/v2.0/.well-known/openid-configuration`;
+    const response = await request(url, { dispatcher: agent, signal: AbortSignal.timeout(10_000) });
+    const text = await response.body.text();
+    if (response.statusCode === 400 && /AADSTS90002|AADSTS900023|invalid_tenant/i.test(text))
+      return 'unknown-tenant';
+    return 'other';
+  } catch {
+    return 'unreachable';
+  } finally {
+    await agent.close();
+  }
+}
+
+/** `entra-token`: a client-credentials token from Entra ID. */
+export const entraTokenCheck: LiveCheck = {
+  name: 'entra-token',
+  title: 'Entra ID token',
+  configPath: ['dynamics', 'clientSecret'],
+  async run(context) {
+    return withDynamics(context.config, async (client) => {
+      try {
+        context.redactor.addSecret(await client.tokenSource.getToken());
+        return note(`token issued for client ${plain(context.config.dynamics.clientId)}`);
+      } catch (error) {
+        const code = codeOf(error);
+        const reason = reasonOf(error);
+        const authority = /AADSTS90002|AADSTS900023|endpoints_resolution_error/i.test(reason)
+          ? await probeAuthority(context.config)
+          : null;
+        if (authority === 'unknown-tenant')
+          return fail(
+            context,
+            'PREFLIGHT_ENTRA_TENANT',
+            ['dynamics', 'tenantId'],
+            `Entra does not know the tenant (${place(context, ['dynamics', 'tenantId'])}): AADSTS90002; use the directory (tenant) id of the app registration`,
+          );
+        if (authority === 'unreachable' || code === 'ENTRA_UNAVAILABLE')
+          return fail(
+            context,
+            'PREFLIGHT_ENTRA_UNREACHABLE',
+            ['dynamics', 'authorityHost'],
+            `Entra ID is unreachable (${place(context, ['dynamics', 'authorityHost'])}): check the network, proxy and caFile`,
+          );
+        if (code === 'ENTRA_INVALID_CLIENT')
+          return fail(
+            context,
+            'PREFLIGHT_ENTRA_REFUSED',
+            ['dynamics', 'clientSecret'],
+            `Entra refused the client credentials (${place(context, ['dynamics', 'clientSecret'])}): invalid_client; use the secret's value (not its id) and check it has not expired`,
+          );
+        if (code === 'ENTRA_UNAUTHORIZED_CLIENT')
+          return fail(
+            context,
+            'PREFLIGHT_ENTRA_REFUSED',
+            ['dynamics', 'clientId'],
+            `Entra does not know the application (${place(context, ['dynamics', 'clientId'])}) in this tenant`,
+          );
+        return fail(
+          context,
+          'PREFLIGHT_ENTRA_REFUSED',
+          ['dynamics', 'clientSecret'],
+          `Entra: ${reason} (${code})`,
+        );
+      }
+    });
+  },
+};
+
+/** `dataverse-whoami`: the Web API answers WhoAmI with the application user. */
+export const dataverseWhoAmICheck: LiveCheck = {
+  name: 'dataverse-whoami',
+  title: 'Dataverse reachable (WhoAmI)',
+  configPath: ['dynamics', 'url'],
+  dependsOn: ['entra-token'],
+  async run(context) {
+    return withDynamics(context.config, async (client) => {
+      try {
+        const answer = await client.request<{ UserId?: string }>({ method: 'GET', path: 'WhoAmI' });
+        return note(`application user ${answer.body?.UserId ?? '(unknown)'}`);
+      } catch (error) {
+        return fail(
+          context,
+          'PREFLIGHT_DATAVERSE',
+          ['dynamics', 'url'],
+          `Dataverse did not answer WhoAmI (${place(context, ['dynamics', 'url'])}): ${reasonOf(error)}; check the URL and that the application user exists with a security role`,
+        );
+      }
+    });
+  },
+};
+
+/** `dataverse-read`: a `$top=1` read of every synced table (the security role's read privilege). */
+export const dataverseReadCheck: LiveCheck = {
+  name: 'dataverse-read',
+  title: 'Dataverse read privilege on each synced table',
+  configPath: ['flows'],
+  dependsOn: ['dataverse-whoami'],
+  appliesTo: (config) => syncedTables(config).length > 0,
+  async run(context) {
+    return withDynamics(context.config, async (client) => {
+      const metadata = new DynamicsMetadataReader(client);
+      const findings: ConfigFinding[] = [];
+      const tables = syncedTables(context.config);
+      for (const table of tables) {
+        try {
+          const { entitySetName, primaryIdAttribute } = await metadata.getTableMetadata(table);
+          await client.request({
+            method: 'GET',
+            path: entitySetName,
+            query: { $select: primaryIdAttribute, $top: '1' },
+          });
+        } catch (error) {
+          findings.push({
+            severity: 'error',
+            code: 'PREFLIGHT_DATAVERSE_READ',
+            path: 'flows',
+            message: `cannot read Dynamics table ${table}: ${reasonOf(error)}; give the application user's security role Read on it`,
+          });
+        }
+      }
+      return findings.length > 0
+        ? findings
+        : note(`${tables.length} table(s) readable: ${tables.join(', ')}`);
+    });
+  },
+};
+
+/** Whether opt-outs flow from Campaign to Dynamics (the sync writes the opt-out columns). */
+function writesOptOuts(config: ResolvedConfig): boolean {
+  return config.flows.optOut.mode === 'campaign-to-dynamics' || config.flows.optOut.mode === 'bidirectional';
+}
+
+/**
+ * `dataverse-optout-write`: the opt-out columns the sync writes (Campaign → Dynamics) are
+ * updatable (`IsValidForUpdate` in the attribute metadata). Write privilege itself is assumed: no
+ * write is attempted (a no-op write would still touch `modifiedon` and feed the change tracking).
+ */
+export const dataverseOptOutWriteCheck: LiveCheck = {
+  name: 'dataverse-optout-write',
+  title: 'Dynamics opt-out columns updatable',
+  configPath: ['flows', 'optOut', 'mapping'],
+  dependsOn: ['dataverse-whoami'],
+  appliesTo: (config) => writesOptOuts(config) && Object.keys(config.flows.optOut.mapping).length > 0,
+  async run(context) {
+    const table = context.config.flows.contacts.table;
+    const columns = Object.keys(context.config.flows.optOut.mapping);
+    return withDynamics(context.config, async (client) => {
+      const answer = await client.request<{ Attributes?: unknown }>({
+        method: 'GET',
+        path: `EntityDefinitions(LogicalName='${table.replace(/'/g, "''")}')`,
+        query: { $select: 'LogicalName', $expand: 'Attributes($select=LogicalName,IsValidForUpdate)' },
+      });
+      const attributes = Array.isArray(answer.body?.Attributes) ? answer.body.Attributes : [];
+      const updatable = new Map<string, boolean>();
+      for (const attribute of attributes)
+        if (isRecord(attribute) && typeof attribute.LogicalName === 'string')
+          updatable.set(attribute.LogicalName, attribute.IsValidForUpdate !== false);
+      const findings: ConfigFinding[] = [];
+      for (const column of columns) {
+        const state = updatable.get(column);
+        if (state === false)
+          findings.push(
+            createFinding(
+              'error',
+              'PREFLIGHT_OPTOUT_COLUMN_READ_ONLY',
+              ['flows', 'optOut', 'mapping', column],
+              `Dynamics column ${table}.${column} cannot be updated (IsValidForUpdate is false): map an updatable Boolean column`,
+              context.locate,
+            ),
+          );
+      }
+      return findings.length > 0
+        ? findings
+        : note(
+            `${columns.join(', ')} updatable; write privilege assumed (no write attempted): the security role needs Write on ${table}`,
+          );
+    });
+  },
+};
+
+/** `ims-token`: IMS issues a token for the Campaign credential (refused → at once, no retry). */
+export const imsTokenCheck: LiveCheck = {
+  name: 'ims-token',
+  title: 'Adobe IMS token',
+  configPath: ['campaign', 'clientSecret'],
+  async run(context) {
+    const { config } = context;
+    const ims = new ImsTokenProvider({
+      imsUrl: config.campaign.imsUrl,
+      clientId: plain(config.campaign.clientId),
+      clientSecret: config.campaign.clientSecret.reveal(),
+      caCert: campaignCa(config),
+      scope: config.campaign.scope,
+    });
+    try {
+      context.redactor.addSecret(await ims.getToken());
+      return note(`token issued for client ${plain(config.campaign.clientId)}`);
+    } catch (error) {
+      if (codeOf(error) === 'IMS_AUTH')
+        return fail(
+          context,
+          'PREFLIGHT_IMS_REFUSED',
+          ['campaign', 'clientSecret'],
+          `IMS refused the client credentials (${place(context, ['campaign', 'clientSecret'])})`,
+        );
+      return fail(
+        context,
+        'PREFLIGHT_IMS_UNREACHABLE',
+        ['campaign', 'imsUrl'],
+        `IMS did not issue a token (${place(context, ['campaign', 'imsUrl'])}): ${reasonOf(error)}`,
+      );
+    } finally {
+      await ims.close();
+    }
+  },
+};
+
+/** `campaign-api`: the profile metadata through the API (API key, organization, product profile). */
+export const campaignApiCheck: LiveCheck = {
+  name: 'campaign-api',
+  title: 'Campaign API (API key and organization)',
+  configPath: ['campaign', 'url'],
+  dependsOn: ['ims-token'],
+  async run(context) {
+    return withCampaign(context.config, async (client) => {
+      try {
+        await client.describeResource('profile');
+        return note(`${context.config.campaign.profileResource} answers`);
+      } catch (error) {
+        return fail(
+          context,
+          'PREFLIGHT_CAMPAIGN_API',
+          ['campaign', 'url'],
+          `Campaign did not answer (${place(context, ['campaign', 'url'])}): ${reasonOf(error)}`,
+        );
+      }
+    });
+  },
+};
+
+/**
+ * `campaign-keys`: `externalId` is the profile's declared identification key in Campaign's
+ * metadata (`identificationKey` / `isKey`) — the client addresses profiles by it. A custom
+ * resource's key column is checked by `custom-tables` (a warning: the client looks it up first).
+ */
+export const campaignKeysCheck: LiveCheck = {
+  name: 'campaign-keys',
+  title: 'Campaign identification keys declared',
+  configPath: ['campaign', 'profileResource'],
+  dependsOn: ['campaign-api'],
+  appliesTo: (config) => config.flows.contacts.enabled,
+  async run(context) {
+    const { config } = context;
+    return withCampaign(config, async (client) => {
+      const findings: ConfigFinding[] = [];
+      const wanted: { resource: string; key: string; path: ConfigPath }[] = [];
+      if (config.flows.contacts.enabled)
+        wanted.push({ resource: 'profile', key: 'externalId', path: ['campaign', 'profileResource'] });
+      for (const { resource, key, path } of wanted) {
+        const metadata = await client.describeResource(resource);
+        if (!metadata.keyFields.includes(key))
+          findings.push(
+            createFinding(
+              'error',
+              'PREFLIGHT_CAMPAIGN_KEY',
+              path,
+              `${key} is not declared as an identification key of ${resource} (declared: ${metadata.keyFields.join(', ') || 'none'}): in Campaign, Administration → Development → Custom resources → ${resource === 'profile' ? 'Profile (extension)' : resource} → Identification keys, add ${key}, then publish`,
+              context.locate,
+            ),
+          );
+      }
+      return findings.length > 0
+        ? findings
+        : note(wanted.map(({ resource, key }) => `${resource}.${key}`).join(', ') || 'no keyed resource');
+    });
+  },
+};
+
+/**
+ * `campaign-filters`: the profile filters the client uses answer — `byEmail` (the privacy subject
+ * look-up) when `privacy` is set. (`byExternalId` is used only without a declared key, which
+ * `campaign-keys` already fails.)
+ */
+export const campaignFiltersCheck: LiveCheck = {
+  name: 'campaign-filters',
+  title: 'Campaign profile filters the client uses',
+  configPath: ['campaign', 'profileResource'],
+  dependsOn: ['campaign-api'],
+  appliesTo: (config) => config.privacy !== undefined,
+  async run(context) {
+    return withCampaign(context.config, async (client) => {
+      try {
+        await client.findProfilesByEmail('dcsync-validate@example.invalid', { signal: context.signal });
+        return note('byEmail answers');
+      } catch (error) {
+        return fail(
+          context,
+          'PREFLIGHT_CAMPAIGN_FILTER',
+          ['campaign', 'profileResource'],
+          `the profile filter byEmail does not answer on ${context.config.campaign.profileResource}: ${reasonOf(error)}`,
+        );
+      }
+    });
+  },
+};
+
+function openSftp(config: ResolvedConfig): SftpReader {
+  const sftp = config.campaign.sftp!;
+  return new SftpReader({
+    host: sftp.host,
+    port: sftp.port,
+    username: sftp.username,
+    hostKeySha256: sftp.hostKeySha256,
+    ...(sftp.privateKey ? { privateKey: sftp.privateKey.reveal() } : {}),
+    ...(sftp.passphrase ? { passphrase: sftp.passphrase.reveal() } : {}),
+    ...(sftp.password ? { password: sftp.password.reveal() } : {}),
+    timeoutMs: 10_000,
+  });
+}
+
+/** `sftp`: connect (host key pinned and matching), list the export folder, the archive folder usable, usage. */
+export const sftpCheck: LiveCheck = {
+  name: 'sftp',
+  title: 'Campaign SFTP (login, host key, folders, quota)',
+  configPath: ['campaign', 'sftp'],
+  appliesTo: (config) => config.campaign.sftp !== undefined,
+  async run(context) {
+    const sftp = context.config.campaign.sftp!;
+    const reader = openSftp(context.config);
+    try {
+      try {
+        await reader.connect();
+      } catch (error) {
+        const code = codeOf(error);
+        if (code === 'SFTP_HOST_KEY_MISMATCH')
+          return fail(
+            context,
+            'PREFLIGHT_SFTP_HOST_KEY',
+            ['campaign', 'sftp', 'hostKeySha256'],
+            `the SFTP server's host key does not match the pinned fingerprint (${place(context, ['campaign', 'sftp', 'hostKeySha256'])}): compare with ssh-keyscan ${sftp.host} | ssh-keygen -lf -`,
+          );
+        if (code === 'SFTP_AUTH') {
+          const secret: ConfigPath = ['campaign', 'sftp', sftp.password ? 'password' : 'privateKey'];
+          return fail(
+            context,
+            'PREFLIGHT_SFTP_AUTH',
+            secret,
+            `the SFTP server refused the login of ${sftp.username} (${place(context, secret)})`,
+          );
+        }
+        return fail(
+          context,
+          'PREFLIGHT_SFTP_UNREACHABLE',
+          ['campaign', 'sftp', 'host'],
+          `cannot connect to SFTP (${place(context, ['campaign', 'sftp', 'host'])}): ${reasonOf(error)}`,
+        );
+      }
+      const archiveDir = sftp.archiveDir ?? `${sftp.exportDir.replace(/\/+$/, '')}/archive`;
+      try {
+        await reader.list(sftp.exportDir);
+      } catch (error) {
+        return fail(
+          context,
+          'PREFLIGHT_SFTP_FOLDER',
+          ['campaign', 'sftp', 'exportDir'],
+          `cannot list the export folder ${sftp.exportDir}: ${reasonOf(error)}`,
+        );
+      }
+      try {
+        await reader.ensureDirectory(archiveDir);
+        await reader.list(archiveDir);
+      } catch (error) {
+        return fail(
+          context,
+          'PREFLIGHT_SFTP_FOLDER',
+          ['campaign', 'sftp', 'archiveDir'],
+          `cannot create or list the archive folder ${archiveDir}: ${reasonOf(error)}`,
+        );
+      }
+      const usage = await reader.usage(sftp.exportDir);
+      if (sftp.quotaBytes !== undefined && usage.usedBytes >= sftp.quotaBytes * 0.8)
+        return [
+          createFinding(
+            'warning',
+            'PREFLIGHT_SFTP_USAGE',
+            ['campaign', 'sftp', 'quotaBytes'],
+            `the SFTP folder uses ${Math.round((usage.usedBytes / sftp.quotaBytes) * 100)} % of the quota`,
+            context.locate,
+          ),
+        ];
+      return note(
+        `logged in, host key matches, ${sftp.exportDir} and ${archiveDir} usable, ${usage.fileCount} file(s), ${usage.usedBytes} bytes${sftp.quotaBytes ? ` of ${sftp.quotaBytes}` : ''}`,
+      );
+    } finally {
+      await reader.close();
+    }
+  },
+};
+
+const optOutExportName = /^optout_.*\.csv$/i;
+
+/**
+ * `optout-export`: the Campaign export workflow has written a file (in the export or the archive
+ * folder) — a warning before go-live, an error with `--strict` — and the latest one's header has
+ * the columns the sync reads (an error).
+ */
+export const optOutExportCheck: LiveCheck = {
+  name: 'optout-export',
+  title: 'Opt-out export workflow has written a file with the expected header',
+  configPath: ['campaign', 'sftp', 'exportDir'],
+  dependsOn: ['sftp'],
+  appliesTo: (config) => config.campaign.sftp !== undefined && writesOptOuts(config),
+  async run(context) {
+    const sftp = context.config.campaign.sftp!;
+    const reader = openSftp(context.config);
+    try {
+      await reader.connect();
+      const archiveDir = sftp.archiveDir ?? `${sftp.exportDir.replace(/\/+$/, '')}/archive`;
+      const files = [
+        ...(await reader.list(sftp.exportDir)),
+        ...(await reader.list(archiveDir).catch(() => [])),
+      ].filter((entry) => optOutExportName.test(entry.name));
+      if (files.length === 0)
+        return [
+          createFinding(
+            context.strict ? 'error' : 'warning',
+            'PREFLIGHT_OPTOUT_EXPORT',
+            ['campaign', 'sftp', 'exportDir'],
+            `no opt-out export file (optout_*.csv) in ${sftp.exportDir} or ${archiveDir}: schedule the Campaign export workflow and let it run once`,
+            context.locate,
+          ),
+        ];
+      const latest = files.reduce((a, b) => (b.mtimeMs > a.mtimeMs ? b : a));
+      const requiredAttributes = Object.values(context.config.flows.optOut.mapping);
+      try {
+        // The parser checks the header before it yields the first line: reading one is enough.
+        const lines = parseOptOutExport(reader.download(latest.path), {
+          requiredAttributes,
+          maxLineBytes: context.config.flows.optOut.file.maxLineBytes,
+        });
+        await lines.next();
+        await lines.return(undefined);
+      } catch (error) {
+        const code = codeOf(error);
+        if (code === 'OPTOUT_FILE_HEADER_INVALID' || code === 'OPTOUT_FILE_EMPTY')
+          return fail(
+            context,
+            'PREFLIGHT_OPTOUT_EXPORT_HEADER',
+            ['flows', 'optOut', 'mapping'],
+            `the latest opt-out export file ${latest.name}: ${reasonOf(error)}; the export workflow must write PKey, externalId and, for each mapped attribute, the attribute and <attribute>LastModified`,
+          );
+        throw error;
+      }
+      return note(`${files.length} export file(s), latest ${latest.name}, header as expected`);
+    } finally {
+      await reader.close();
+    }
+  },
+};
+
+/** The Identity Service "list namespaces" URL next to the Privacy Service's, or null. */
+function identityNamespacesUrl(serviceUrl: string): string | null {
+  const base = serviceUrl.replace(/\/+$/, '');
+  return base.endsWith('/privacy') ? `${base.slice(0, -'/privacy'.length)}/idnamespace/identities` : null;
+}
+
+/** The namespace codes Identity Service lists for the organization (null: it did not answer). */
+async function listIdentityNamespaces(config: ResolvedConfig, url: string): Promise<Set<string> | null> {
+  const ims = new ImsTokenProvider({
+    imsUrl: config.campaign.imsUrl,
+    clientId: plain(config.campaign.clientId),
+    clientSecret: config.campaign.clientSecret.reveal(),
+    caCert: campaignCa(config),
+    scope: config.campaign.scope,
+  });
+  const ca = campaignCa(config);
+  const agent = new Agent({ connect: ca ? { ca: [...rootCertificates, ca] } : {} });
+  try {
+    const response = await request(url, {
+      dispatcher: agent,
+      signal: AbortSignal.timeout(10_000),
+      headers: {
+        authorization: `Bearer ${await ims.getToken()}`,
+        'x-api-key': plain(config.campaign.clientId),
+        'x-gw-ims-org-id': config.privacy!.imsOrgId,
+        accept: 'application/json',
+      },
+    });
+    const text = await response.body.text();
+    if (response.statusCode !== 200) return null;
+    const body: unknown = JSON.parse(text);
+    if (!Array.isArray(body)) return null;
+    return new Set(
+      body.flatMap((entry: unknown) =>
+        isRecord(entry) && typeof entry.code === 'string' ? [entry.code.toLowerCase()] : [],
+      ),
+    );
+  } catch {
+    return null;
+  } finally {
+    await Promise.allSettled([agent.close(), ims.close()]);
+  }
+}
+
+/**
+ * `privacy-service`: the Privacy Service lists jobs for the organization with the IMS token, and
+ * Identity Service lists every configured identity namespace (`privacy.namespaces`).
+ */
+export const privacyServiceCheck: LiveCheck = {
+  name: 'privacy-service',
+  title: 'Privacy Service (token, organization, identity namespaces)',
+  configPath: ['privacy', 'imsOrgId'],
+  dependsOn: ['ims-token'],
+  appliesTo: (config) => config.privacy !== undefined,
+  async run(context) {
+    const { config } = context;
+    const privacy = config.privacy!;
+    const client = new PrivacyServiceClient({
+      url: privacy.serviceUrl,
+      imsOrgId: privacy.imsOrgId,
+      imsUrl: config.campaign.imsUrl,
+      clientId: plain(config.campaign.clientId),
+      clientSecret: config.campaign.clientSecret.reveal(),
+      caCert: campaignCa(config),
+      scope: config.campaign.scope,
+    });
+    try {
+      await client.listJobs({ regulation: privacy.regulation, size: 1 }, context.signal);
+    } catch (error) {
+      return fail(
+        context,
+        'PREFLIGHT_PRIVACY',
+        ['privacy', 'imsOrgId'],
+        `the Privacy Service refused or did not answer (${place(context, ['privacy', 'imsOrgId'])}): ${reasonOf(error)}`,
+      );
+    } finally {
+      await client.close();
+    }
+    const url = identityNamespacesUrl(privacy.serviceUrl);
+    const listed = url ? await listIdentityNamespaces(config, url) : null;
+    if (listed === null)
+      return [
+        createFinding(
+          'warning',
+          'PREFLIGHT_PRIVACY_NAMESPACES',
+          ['privacy', 'namespaces'],
+          'jobs listed, but Identity Service did not list the identity namespaces: check them by hand (Identities → Browse)',
+          context.locate,
+        ),
+      ];
+    const findings: ConfigFinding[] = [];
+    privacy.namespaces.forEach((namespace, index) => {
+      if (!listed.has(namespace.namespace.toLowerCase()))
+        findings.push(
+          createFinding(
+            'error',
+            'PREFLIGHT_PRIVACY_NAMESPACE',
+            ['privacy', 'namespaces', index, 'namespace'],
+            `identity namespace ${namespace.namespace} is not defined for ${privacy.imsOrgId} (${place(context, ['privacy', 'namespaces', index, 'namespace'])}): create it in Identity Service (Identities → Create identity namespace) and map it in Campaign (Administration → Application settings → Namespaces)`,
+            context.locate,
+          ),
+        );
+    });
+    return findings.length > 0
+      ? findings
+      : note(
+          `jobs listed for ${privacy.imsOrgId}; namespaces ${privacy.namespaces.map((n) => n.namespace).join(', ')} defined`,
+        );
+  },
+};
+
+/**
+ * Every live check, in the order `validate` prints them: the metadata checks (`contacts`,
+ * `custom-tables`: columns, types, change tracking per table) run once both tokens were issued.
+ */
+export function createTenantLiveChecks(metadata: {
+  contacts: LiveCheck;
+  customTables: LiveCheck;
+}): LiveCheck[] {
+  return [
+    entraTokenCheck,
+    dataverseWhoAmICheck,
+    dataverseReadCheck,
+    dataverseOptOutWriteCheck,
+    imsTokenCheck,
+    campaignApiCheck,
+    campaignKeysCheck,
+    campaignFiltersCheck,
+    {
+      ...metadata.contacts,
+      title: 'Contact flow: columns, opt-out columns, change tracking',
+      dependsOn: ['dataverse-whoami', 'campaign-api'],
+    },
+    {
+      ...metadata.customTables,
+      title: 'Custom tables: columns, links, change tracking',
+      dependsOn: ['dataverse-whoami', 'campaign-api'],
+    },
+    sftpCheck,
+    optOutExportCheck,
+    privacyServiceCheck,
+  ];
+}
