@@ -1,14 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { isDynamicsId } from '../../core/record-key.js';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
-import type { Secret } from '../../config/secret.js';
 import { CallBudget } from '../../connectors/campaign/call-budget.js';
-import { CampaignClient } from '../../connectors/campaign/campaign-client.js';
 import { DynamicsMetadataReader } from '../../connectors/dynamics/dynamics-metadata-reader.js';
 import { DynamicsRecordWriter } from '../../connectors/dynamics/dynamics-record-writer.js';
-import { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-web-api-client.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { recordSink } from '../runtime/build-flows.js';
@@ -20,6 +16,7 @@ import {
   type DoctorStep,
 } from '../runtime/doctor-round-trip.js';
 import { loadConfigForCommand } from '../runtime/load-config-for-command.js';
+import { openCampaignClient, openDynamicsClient } from '../runtime/tenant-clients.js';
 
 /** Options of one `doctor` run. */
 export interface DoctorRunOptions {
@@ -33,14 +30,6 @@ export interface DoctorRunOptions {
   readonly json?: boolean;
   /** Durations. @default systemClock */
   readonly clock?: Clock;
-}
-
-function plain(value: string | Secret): string {
-  return typeof value === 'string' ? value : value.reveal();
-}
-
-function readCa(path: string | undefined): string | undefined {
-  return path ? readFileSync(path, 'utf8') : undefined;
 }
 
 function formatStep(step: DoctorStep): string {
@@ -78,33 +67,8 @@ export async function runDoctor(options: DoctorRunOptions, context: CliContext):
     callsPerDay: config.campaign.budget.callsPerDay,
     clock,
   });
-  const campaign = new CampaignClient({
-    url: config.campaign.url,
-    imsUrl: config.campaign.imsUrl,
-    clientId: plain(config.campaign.clientId),
-    clientSecret: config.campaign.clientSecret.reveal(),
-    caCert: readCa(config.campaign.caFile),
-    scope: config.campaign.scope,
-    budget,
-    metrics: recorder,
-    profileRoot: config.campaign.profileResource,
-    timeoutMs: config.campaign.timeoutMs,
-    clock,
-  });
-  const dynamics = options.testContact
-    ? new DynamicsWebApiClient({
-        metrics: recorder,
-        url: config.dynamics.url,
-        authorityHost: config.dynamics.authorityHost,
-        tenantId: config.dynamics.tenantId,
-        clientId: plain(config.dynamics.clientId),
-        clientSecret: config.dynamics.clientSecret.reveal(),
-        ...(config.dynamics.caFile ? { caCert: readCa(config.dynamics.caFile)! } : {}),
-        maxConcurrency: config.dynamics.maxConcurrency,
-        timeoutMs: config.dynamics.timeoutMs,
-        clock,
-      })
-    : null;
+  const campaign = openCampaignClient(config, budget, { metrics: recorder, clock });
+  const dynamics = options.testContact ? openDynamicsClient(config, { metrics: recorder, clock }) : null;
   const contactId = options.testContact?.toLowerCase();
   const table = config.flows.contacts.table;
   let report: DoctorReport;

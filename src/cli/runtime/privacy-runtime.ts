@@ -3,7 +3,6 @@ import { hostname } from 'node:os';
 import { ConfigError, ConnectorError } from '../../core/errors.js';
 import type { AlertSink } from '../../core/ports/alert-sink.js';
 import type { PrivacyDynamicsTarget, PrivacyLinkedTable } from '../../core/ports/privacy-systems.js';
-import type { Secret } from '../../config/secret.js';
 import type { DynamicsTableMetadata } from '../../connectors/dynamics/dynamics-metadata-reader.js';
 import { PrivacyServiceClient } from '../../connectors/privacy/privacy-service-client.js';
 import { tableFlowId } from '../../engine/records/record-flow.js';
@@ -18,6 +17,7 @@ import { lookupReadName } from './build-flows.js';
 import { LogAlertSink } from './log-alert-sink.js';
 import { StorePrivacyProvider } from './store-privacy-provider.js';
 import type { SyncRuntime } from './sync-runtime.js';
+import { plain } from './tenant-clients.js';
 
 /**
  * Fault injection for resilience tests: `DCSYNC_PRIVACY_CRASH_AT=<checkpoint>` makes the process
@@ -35,10 +35,6 @@ export interface PrivacyRuntimeOptions {
   alerts?: AlertSink | undefined;
   /** Environment read for {@link privacyCrashEnv}. @default none */
   env?: NodeJS.ProcessEnv | undefined;
-}
-
-function plain(value: string | Secret): string {
-  return typeof value === 'string' ? value : value.reveal();
 }
 
 /** Dynamics side of a privacy request over the production writer and metadata reader. */

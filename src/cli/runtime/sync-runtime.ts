@@ -1,21 +1,19 @@
-import { readFileSync } from 'node:fs';
 import { systemClock, type Clock } from '../../core/clock.js';
-import { ConfigError } from '../../core/errors.js';
 import type { StateStore } from '../../core/ports/state-store.js';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
-import { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-web-api-client.js';
+import type { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-web-api-client.js';
 import { DynamicsChangeReader } from '../../connectors/dynamics/dynamics-change-reader.js';
 import { DynamicsMetadataReader } from '../../connectors/dynamics/dynamics-metadata-reader.js';
 import { DynamicsRecordWriter } from '../../connectors/dynamics/dynamics-record-writer.js';
 import { CallBudget } from '../../connectors/campaign/call-budget.js';
-import { CampaignClient } from '../../connectors/campaign/campaign-client.js';
+import type { CampaignClient } from '../../connectors/campaign/campaign-client.js';
 import { openStateStore, type OpenStateStoreOptions } from '../../store/open-state-store.js';
 import { Registry } from 'prom-client';
 import { CallMetricsCounter } from '../../server/metrics/call-metrics.js';
 import type { CallMetrics } from '../../core/ports/call-metrics.js';
 import { createLogger, type Logger } from '../../logging/logger.js';
 import type { Redactor } from '../../logging/redactor.js';
-import type { Secret } from '../../config/secret.js';
+import { openCampaignClient, openDynamicsClient } from './tenant-clients.js';
 
 /** Everything a running sync needs, built from the configuration (the composition root's wiring). */
 export interface SyncRuntime {
@@ -52,24 +50,6 @@ export interface OpenRuntimeOptions {
   storeIfMissing?: OpenStateStoreOptions['ifMissing'];
 }
 
-function plain(value: string | Secret): string {
-  return typeof value === 'string' ? value : value.reveal();
-}
-
-function readCa(path: string | undefined, field: string): string | undefined {
-  if (!path) return undefined;
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(
-      `${field}: cannot read CA file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-      {
-        cause: error,
-      },
-    );
-  }
-}
-
 /** Build clients, store and logger from a resolved configuration. */
 export async function openSyncRuntime(
   config: ResolvedConfig,
@@ -91,18 +71,7 @@ export async function openSyncRuntime(
   });
   const metricsRegistry = new Registry();
   const callMetrics = new CallMetricsCounter(metricsRegistry);
-  const dynamicsClient = new DynamicsWebApiClient({
-    metrics: callMetrics,
-    url: config.dynamics.url,
-    authorityHost: config.dynamics.authorityHost,
-    tenantId: config.dynamics.tenantId,
-    clientId: plain(config.dynamics.clientId),
-    clientSecret: config.dynamics.clientSecret.reveal(),
-    ...(config.dynamics.caFile ? { caCert: readCa(config.dynamics.caFile, 'dynamics.caFile')! } : {}),
-    maxConcurrency: config.dynamics.maxConcurrency,
-    timeoutMs: config.dynamics.timeoutMs,
-    clock,
-  });
+  const dynamicsClient = openDynamicsClient(config, { metrics: callMetrics, clock });
   const budget = new CallBudget({
     callsPerSecond: config.campaign.budget.callsPerSecond,
     callsPerDay: config.campaign.budget.callsPerDay,
@@ -110,19 +79,7 @@ export async function openSyncRuntime(
     adaptive: { enabled: config.campaign.budget.adaptive },
     clock,
   });
-  const campaignClient = new CampaignClient({
-    url: config.campaign.url,
-    imsUrl: config.campaign.imsUrl,
-    clientId: plain(config.campaign.clientId),
-    clientSecret: config.campaign.clientSecret.reveal(),
-    caCert: readCa(config.campaign.caFile, 'campaign.caFile'),
-    scope: config.campaign.scope,
-    budget,
-    metrics: callMetrics,
-    profileRoot: config.campaign.profileResource,
-    timeoutMs: config.campaign.timeoutMs,
-    clock,
-  });
+  const campaignClient = openCampaignClient(config, budget, { metrics: callMetrics, clock });
   return {
     config,
     clock,

@@ -9,21 +9,17 @@ import {
 } from '../../config/config-finding.js';
 import type { LiveCheck, LiveCheckContext } from '../../config/live-check.js';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
-import type { Secret } from '../../config/secret.js';
 import { ImsTokenProvider } from '../../connectors/adobe/ims-token-provider.js';
 import { CallBudget } from '../../connectors/campaign/call-budget.js';
-import { CampaignClient } from '../../connectors/campaign/campaign-client.js';
+import type { CampaignClient } from '../../connectors/campaign/campaign-client.js';
 import { DynamicsMetadataReader } from '../../connectors/dynamics/dynamics-metadata-reader.js';
-import { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-web-api-client.js';
+import type { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-web-api-client.js';
 import { PrivacyServiceClient } from '../../connectors/privacy/privacy-service-client.js';
 import { SftpReader } from '../../connectors/sftp/sftp-reader.js';
 import { SyncError } from '../../core/errors.js';
 import { parseOptOutExport } from '../../engine/opt-out/opt-out-export-parser.js';
 import { isRecord } from '../../core/json.js';
-
-function plain(value: string | Secret): string {
-  return typeof value === 'string' ? value : value.reveal();
-}
+import { openCampaignClient, openDynamicsClient, plain } from './tenant-clients.js';
 
 /** `campaign.clientSecret, line 9` (or without the line when the loader does not know it). */
 function place(context: LiveCheckContext, path: ConfigPath): string {
@@ -48,15 +44,7 @@ function note(message: string): ConfigFinding[] {
 }
 
 function openDynamics(config: ResolvedConfig): DynamicsWebApiClient {
-  return new DynamicsWebApiClient({
-    url: config.dynamics.url,
-    authorityHost: config.dynamics.authorityHost,
-    tenantId: config.dynamics.tenantId,
-    clientId: plain(config.dynamics.clientId),
-    clientSecret: config.dynamics.clientSecret.reveal(),
-    ...(config.dynamics.caFile ? { caCert: readFileSync(config.dynamics.caFile, 'utf8') } : {}),
-    maxConcurrency: config.dynamics.maxConcurrency,
-  });
+  return openDynamicsClient(config);
 }
 
 async function withDynamics<T>(
@@ -83,16 +71,7 @@ async function withCampaign<T>(
     callsPerSecond: config.campaign.budget.callsPerSecond,
     callsPerDay: config.campaign.budget.callsPerDay,
   });
-  const client = new CampaignClient({
-    url: config.campaign.url,
-    imsUrl: config.campaign.imsUrl,
-    clientId: plain(config.campaign.clientId),
-    clientSecret: config.campaign.clientSecret.reveal(),
-    caCert: campaignCa(config),
-    scope: config.campaign.scope,
-    budget,
-    profileRoot: config.campaign.profileResource,
-  });
+  const client = openCampaignClient(config, budget);
   try {
     return await use(client);
   } finally {
