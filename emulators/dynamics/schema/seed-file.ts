@@ -95,6 +95,8 @@ const seedFileSchema = z
       .object({
         changeTracking: z.boolean().default(true),
         keys: z.array(keySchema).optional(),
+        /** Contact columns whose metadata says `IsValidForUpdate: false` (and whose writes are ignored). */
+        readOnlyColumns: z.array(z.string().regex(namePattern)).default([]),
         count: z.number().int().nonnegative().optional(),
         rows: z.array(z.record(z.string(), z.unknown())).default([]),
       })
@@ -211,8 +213,17 @@ export function toTableSchema(table: SeedTable): TableSchema {
 
 /** All table schemas a seed file declares, contact first. */
 export function tableSchemasOf(seed: SeedFile | undefined): TableSchema[] {
+  const contact = contactTableSchema(seed?.contact?.changeTracking ?? true, seed?.contact?.keys ?? []);
+  const readOnly = new Set(seed?.contact?.readOnlyColumns ?? []);
   return [
-    contactTableSchema(seed?.contact?.changeTracking ?? true, seed?.contact?.keys ?? []),
+    readOnly.size === 0
+      ? contact
+      : {
+          ...contact,
+          columns: contact.columns.map((column) =>
+            readOnly.has(column.logicalName) ? { ...column, readOnly: true } : column,
+          ),
+        },
     ...(seed?.tables ?? []).map(toTableSchema),
   ];
 }

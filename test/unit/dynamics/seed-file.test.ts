@@ -41,4 +41,15 @@ tables:
       ),
     ).toThrow("looks up unknown table 'new_b'");
   });
+
+  it('marks the listed contact columns read-only (none by default)', () => {
+    const readOnly = (seed: string): string[] =>
+      tableSchemasOf(parseSeedFile(seed))[0]!
+        .columns.filter(
+          (column) => column.readOnly && ['donotemail', 'donotphone'].includes(column.logicalName),
+        )
+        .map((column) => column.logicalName);
+    expect(readOnly('contact: { readOnlyColumns: [donotemail] }')).toEqual(['donotemail']);
+    expect(readOnly('contact: {}')).toEqual([]);
+  });
 });
