@@ -46,7 +46,7 @@ export function filtersOf(
       ? [
           { name: 'byEmail', field: 'email', parameter: 'email', label: 'By email' },
           { name: 'byText', field: 'email', parameter: 'text', label: 'By name or email' },
-        ]
+        ].filter((filter) => !(definition.withoutFilters ?? []).includes(filter.name))
       : [];
   // Custom filters are defined on the extended resource, so /profileAndServices does not serve them.
   const custom = endpoint === 'profileAndServices' ? [] : definition.filters;

@@ -63,6 +63,8 @@ export interface ResourceDefinition {
   links: readonly LinkDefinition[];
   /** Custom filters beyond the built-in ones, e.g. `byExternalId`. */
   filters: readonly CustomFilterDefinition[];
+  /** Built-in filters (`byEmail`, `byText`) this resource does not answer; none by default. */
+  withoutFilters?: readonly string[];
 }
 
 /** A custom filter: `GET …/<resource>/<name>?<parameter>=<value>` matches `field` exactly. */
@@ -159,6 +161,7 @@ export const customResourceSystemFields: readonly FieldDefinition[] = [
 export function buildProfileDefinition(
   customKey: string | null,
   extraFields: readonly FieldDefinition[] = [],
+  withoutFilters: readonly string[] = [],
 ): ResourceDefinition {
   const filters: CustomFilterDefinition[] = [
     { name: 'byExternalId', field: 'externalId', parameter: 'externalId_parameter', label: 'By external id' },
@@ -171,6 +174,7 @@ export function buildProfileDefinition(
     keyField: customKey,
     links: [],
     filters,
+    withoutFilters,
   };
 }
 

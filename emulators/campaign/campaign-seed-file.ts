@@ -56,9 +56,10 @@ export const campaignSeedFileSchema = z
       .object({
         customKey: z.string().nullable().default('externalId'),
         extraFields: z.array(fieldSchema).default([]),
+        withoutFilters: z.array(z.enum(['byEmail', 'byText'])).default([]),
       })
       .strict()
-      .default({ customKey: 'externalId', extraFields: [] }),
+      .default({ customKey: 'externalId', extraFields: [], withoutFilters: [] }),
     resources: z.array(resourceSchema).default([]),
     profiles: z
       .object({
@@ -101,7 +102,7 @@ function capitalize(name: string): string {
 export function resolveCampaignSeed(input: CampaignSeedInput | undefined): ResolvedCampaignSeed {
   const seed = campaignSeedFileSchema.parse(input ?? {});
   const profileExtra = seed.profile.extraFields.map(toFieldDefinition);
-  const profile = buildProfileDefinition(seed.profile.customKey, profileExtra);
+  const profile = buildProfileDefinition(seed.profile.customKey, profileExtra, seed.profile.withoutFilters);
   if (seed.profile.customKey !== null && !profile.fields.some((f) => f.name === seed.profile.customKey))
     throw new Error(`seed: profile.customKey "${seed.profile.customKey}" is not a profile field`);
   const names = new Set(['profile', ...seed.resources.map((r) => r.name)]);
