@@ -25,6 +25,11 @@ import {
   type CampaignEmulator,
 } from '../../../emulators/campaign/campaign-emulator.js';
 import { defaultPrivacyNamespaces } from '../../../emulators/campaign/campaign-privacy-tool.js';
+import {
+  startDynamicsEmulator,
+  type DynamicsEmulator,
+} from '../../../emulators/dynamics/dynamics-emulator.js';
+import { parseSeedFile } from '../../../emulators/dynamics/schema/seed-file.js';
 import { testEnv } from '../../support/sync-test-bed.js';
 import { OptOutTestBed } from '../opt-out/support/opt-out-test-bed.js';
 import { Redactor } from '../../../src/logging/redactor.js';
@@ -293,6 +298,9 @@ describe('validate live checks against the emulators', () => {
   let bed: OptOutTestBed;
   let keyless: CampaignEmulator;
   let unmapped: CampaignEmulator;
+  let filterless: CampaignEmulator;
+  /** Knows only the bed's tenant (any other answers AADSTS90002); its contact.donotemail is read-only. */
+  let strictDynamics: DynamicsEmulator;
   const env = (): Record<string, string> => ({ ...(testEnv as Record<string, string>) });
 
   interface JsonReport {
@@ -355,11 +363,36 @@ describe('validate live checks against the emulators', () => {
         (namespace) => namespace.privacyServiceNamespace !== 'crmId',
       ),
     });
+    filterless = await startCampaignEmulator({ seedFile: { profile: { withoutFilters: ['byEmail'] } } });
+    strictDynamics = await startDynamicsEmulator({
+      tenants: [String((config.dynamics as Record<string, unknown>).tenantId)],
+      seedData: parseSeedFile('contact: { readOnlyColumns: [donotemail] }'),
+    });
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.allSettled([bed.close(), keyless.close(), unmapped.close()]);
+    await Promise.allSettled([
+      bed.close(),
+      keyless.close(),
+      unmapped.close(),
+      filterless.close(),
+      strictDynamics.close(),
+    ]);
   });
+
+  /** A variant whose Dynamics is `strictDynamics` (its url, authority and CA file). */
+  function strictDynamicsVariant(name: string, tenantId?: string): string {
+    const caFile = join(bed.bed.dir, 'strict-dynamics-ca.pem');
+    writeFileSync(caFile, strictDynamics.caCert ?? '');
+    return variant(name, (config) => {
+      Object.assign(config.dynamics!, {
+        url: strictDynamics.url,
+        authorityHost: strictDynamics.authorityHost,
+        caFile,
+        ...(tenantId ? { tenantId } : {}),
+      });
+    });
+  }
 
   const allChecks = [
     'entra-token',
@@ -420,6 +453,70 @@ describe('validate live checks against the emulators', () => {
     expect(notPassed(report)).toMatchObject({ 'entra-token': 'failed' });
     expect(byId.get('entra-token')!.message).toBe(
       `Entra ID is unreachable (dynamics.authorityHost, line ${lineOf(file, 'authorityHost')}): check the network, proxy and caFile`,
+    );
+  });
+
+  it('a tenant Entra does not know fails entra-token (AADSTS90002) and skips what needs Dataverse', async () => {
+    const file = strictDynamicsVariant('unknown-tenant', 'fabrikam.onmicrosoft.com');
+    const { code, report, byId } = await validate(file);
+    expect(code).toBe(exitCodes.preflight);
+    expect(notPassed(report)).toEqual({
+      'entra-token': 'failed',
+      'dataverse-whoami': 'skipped',
+      'dataverse-read': 'skipped',
+      'dataverse-optout-write': 'skipped',
+      contacts: 'skipped',
+    });
+    expect(byId.get('entra-token')!.message).toBe(
+      `Entra does not know the tenant (dynamics.tenantId, line ${lineOf(file, 'tenantId')}): AADSTS90002; use the directory (tenant) id of the app registration`,
+    );
+  });
+
+  it('a mapped opt-out column that is not valid for update fails dataverse-optout-write', async () => {
+    const file = strictDynamicsVariant('read-only-optout');
+    const { code, report, byId } = await validate(file);
+    expect(code).toBe(exitCodes.preflight);
+    expect(notPassed(report)).toEqual({ 'dataverse-optout-write': 'failed' });
+    expect(byId.get('dataverse-optout-write')!.message).toBe(
+      'Dynamics column contact.donotemail cannot be updated (IsValidForUpdate is false): map an updatable Boolean column',
+    );
+  });
+
+  it('a Campaign organization the credential does not reach fails campaign-api while ims-token passes', async () => {
+    const file = variant('wrong-org', (config) => {
+      config.campaign!.url = `${new URL(bed.bed.campaign.url).origin}/not-our-org`;
+    });
+    const { code, report, byId } = await validate(file);
+    expect(code).toBe(exitCodes.preflight);
+    expect(notPassed(report)).toEqual({
+      'campaign-api': 'failed',
+      'campaign-keys': 'skipped',
+      'campaign-filters': 'skipped',
+      contacts: 'skipped',
+    });
+    const line = readFileSync(file, 'utf8')
+      .split('\n')
+      .findIndex((text) => text.includes('/not-our-org'));
+    expect(byId.get('campaign-api')!.message).toBe(
+      `Campaign did not answer (campaign.url, line ${line + 1}): Campaign GET resourceType profile answered HTTP 500: the gateway cannot route this URL; check the organization in campaign.url`,
+    );
+  });
+
+  it('a profile resource without the byEmail filter fails campaign-filters', async () => {
+    const caFile = join(bed.bed.dir, 'filterless-ca.pem');
+    writeFileSync(caFile, filterless.caCert ?? '');
+    const file = variant('filterless', (config) => {
+      Object.assign(config.campaign!, { url: filterless.url, imsUrl: filterless.imsUrl, caFile });
+      Object.assign(config.privacy!, {
+        serviceUrl: filterless.privacyServiceUrl,
+        imsOrgId: filterless.imsOrgId,
+      });
+    });
+    const { code, report, byId } = await validate(file);
+    expect(code).toBe(exitCodes.preflight);
+    expect(notPassed(report)).toEqual({ 'campaign-filters': 'failed' });
+    expect(byId.get('campaign-filters')!.message).toBe(
+      'the profile filter byEmail does not answer on profileAndServicesExt: Campaign GET profile list answered HTTP 404 (RST-360011): not found',
     );
   });
 
