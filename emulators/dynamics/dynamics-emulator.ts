@@ -191,6 +191,7 @@ async function buildServices(
     origin,
     clock,
     organization,
+    serviceEndpoints: seedFile?.serviceEndpoints ?? [],
     settings: () => ({
       maxPageSize: settings.maxPageSize,
       retentionDays: settings.retentionDays,

@@ -104,6 +104,21 @@ const seedFileSchema = z
       .optional(),
     changeTrackingRetentionDays: z.number().int().min(0).max(365).optional(),
     tables: z.array(tableSchema).default([]),
+    /** Registered service endpoints (`GET serviceendpoints`, read-only): none by default. */
+    serviceEndpoints: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            url: z.string().min(1),
+            /** 8 = Webhook. */
+            contract: z.number().int(),
+            /** 4 = Webhook Key, 5 = Http Header, 6 = Http Query String. */
+            authtype: z.number().int(),
+          })
+          .strict(),
+      )
+      .optional(),
   })
   .strict();
 

@@ -13,6 +13,7 @@ import { isGuid } from '../store/dataverse-data-store.js';
 import { CollectionReader, type CollectionReaderSettings } from './collection-reader.js';
 import { EntityHandler, parseJsonObject } from './entity-handler.js';
 import { MetadataHandler } from './metadata-handler.js';
+import { ServiceEndpointReader, type ServiceEndpointSeed } from './service-endpoints.js';
 import {
   apiPathPrefix,
   jsonResponse,
@@ -27,6 +28,8 @@ export interface WebApiHandlerOptions {
   clock: EmulatorClock;
   organization: { id: string; name: string; businessUnitId: string };
   settings: () => CollectionReaderSettings;
+  /** The registered service endpoints `GET serviceendpoints` lists. @default none */
+  serviceEndpoints?: readonly ServiceEndpointSeed[];
 }
 
 const methodNotAllowed = (): DataverseError =>
@@ -44,6 +47,7 @@ export class WebApiHandler {
   readonly entities: EntityHandler;
   readonly collections: CollectionReader;
   readonly metadata: MetadataHandler;
+  private readonly serviceEndpoints: ServiceEndpointReader;
 
   constructor(private readonly options: WebApiHandlerOptions) {
     this.entities = new EntityHandler(options.store, options.origin);
@@ -52,6 +56,7 @@ export class WebApiHandler {
       ...options.organization,
       retentionDays: () => options.settings().retentionDays,
     });
+    this.serviceEndpoints = new ServiceEndpointReader(options.serviceEndpoints ?? [], options.origin);
   }
 
   /** Route a request to its resource; never throws (errors become Web API error responses). */
@@ -110,6 +115,13 @@ export class WebApiHandler {
       case 'batch':
         throw badRequest('Batch requests cannot be nested.');
       case 'collection': {
+        if (
+          resource.entitySet === 'serviceendpoints' &&
+          !this.options.store.tableByEntitySet('serviceendpoints')
+        ) {
+          if (method !== 'GET' || resource.count) throw methodNotAllowed();
+          return this.serviceEndpoints.read(query);
+        }
         const data = this.table(resource.entitySet);
         if (resource.count) {
           if (method !== 'GET') throw methodNotAllowed();
