@@ -189,6 +189,88 @@ export const dataverseWhoAmICheck: LiveCheck = {
   },
 };
 
+/** Dataverse service endpoint `contract` 8: Webhook; `authtype` 5: Http Header (ServiceEndpoint table reference). */
+const webhookContract = 8;
+const httpHeaderAuth = 5;
+const webhookPath = '/webhooks/dynamics';
+
+/** The host of a URL (never its path or query, which may carry a key), or the text when it is no URL. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+function webhookUrlMatches(url: string): boolean {
+  try {
+    return new URL(url).pathname.replace(/\/+$/, '').endsWith(webhookPath);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `dataverse-webhook` (only with `dynamics.webhook`): a webhook service endpoint (contract 8) is
+ * registered in Dataverse for `…/webhooks/dynamics` with Http Header authentication. Reads
+ * `serviceendpoints` (name, url, contract, authtype — never `authvalue`, which Dataverse does not
+ * return anyway). The step registrations (which tables and messages fire it) are not checked.
+ */
+export const dataverseWebhookCheck: LiveCheck = {
+  name: 'dataverse-webhook',
+  title: 'Dataverse webhook registered for /webhooks/dynamics',
+  configPath: ['dynamics', 'webhook'],
+  dependsOn: ['dataverse-whoami'],
+  appliesTo: (config) => config.dynamics.webhook !== undefined && config.dynamics.webhook.enabled,
+  async run(context) {
+    return withDynamics(context.config, async (client) => {
+      const answer = await client.request<{ value?: unknown }>({
+        method: 'GET',
+        path: 'serviceendpoints',
+        query: { $select: 'name,url,contract,authtype', $filter: `contract eq ${webhookContract}` },
+        acceptStatuses: [403],
+      });
+      if (answer.status === 403)
+        return [
+          createFinding(
+            'warning',
+            'PREFLIGHT_DATAVERSE_WEBHOOK',
+            ['dynamics', 'webhook'],
+            'cannot read service endpoints (privilege prvReadServiceEndpoint, Service Endpoint Read in the security role): the webhook registration is not proven',
+            context.locate,
+          ),
+        ];
+      const endpoints = (Array.isArray(answer.body?.value) ? answer.body.value : []).flatMap(
+        (row: unknown) =>
+          isRecord(row) && typeof row.url === 'string' && row.contract === webhookContract
+            ? [{ url: row.url, authtype: row.authtype }]
+            : [],
+      );
+      const ours = endpoints.filter((endpoint) => webhookUrlMatches(endpoint.url));
+      const good = ours.find((endpoint) => endpoint.authtype === httpHeaderAuth);
+      if (good)
+        return note(`webhook registered for ${hostOf(good.url)}${webhookPath} (Http Header authentication)`);
+      if (ours.length > 0)
+        return [
+          createFinding(
+            'warning',
+            'PREFLIGHT_DATAVERSE_WEBHOOK',
+            ['dynamics', 'webhook'],
+            `the Dataverse webhook for ${hostOf(ours[0]!.url)}${webhookPath} does not use HttpHeader authentication (authtype ${String(ours[0]!.authtype)}): dcsync expects the key in the ${context.config.dynamics.webhook!.header} header (docs/operations.md#dataverse-webhooks)`,
+            context.locate,
+          ),
+        ];
+      return fail(
+        context,
+        'PREFLIGHT_DATAVERSE_WEBHOOK',
+        ['dynamics', 'webhook'],
+        `no Dataverse webhook points at …${webhookPath}: register one (docs/operations.md#dataverse-webhooks)`,
+      );
+    });
+  },
+};
+
 /** `dataverse-read`: a `$top=1` read of every synced table (the security role's read privilege). */
 export const dataverseReadCheck: LiveCheck = {
   name: 'dataverse-read',
@@ -680,6 +762,7 @@ export function createTenantLiveChecks(metadata: {
   return [
     entraTokenCheck,
     dataverseWhoAmICheck,
+    dataverseWebhookCheck,
     dataverseReadCheck,
     dataverseOptOutWriteCheck,
     imsTokenCheck,

@@ -301,6 +301,8 @@ describe('validate live checks against the emulators', () => {
   let filterless: CampaignEmulator;
   /** Knows only the bed's tenant (any other answers AADSTS90002); its contact.donotemail is read-only. */
   let strictDynamics: DynamicsEmulator;
+  /** Knows only the bed's tenant; has a webhook service endpoint registered for /webhooks/dynamics. */
+  let hookedDynamics: DynamicsEmulator;
   const env = (): Record<string, string> => ({ ...(testEnv as Record<string, string>) });
 
   interface JsonReport {
@@ -368,6 +370,16 @@ describe('validate live checks against the emulators', () => {
       tenants: [String((config.dynamics as Record<string, unknown>).tenantId)],
       seedData: parseSeedFile('contact: { readOnlyColumns: [donotemail] }'),
     });
+    hookedDynamics = await startDynamicsEmulator({
+      tenants: [String((config.dynamics as Record<string, unknown>).tenantId)],
+      seedData: parseSeedFile(
+        [
+          'serviceEndpoints:',
+          "  - { name: bus, url: 'sb://bus.example.com/', contract: 1, authtype: 2 }",
+          "  - { name: dcsync, url: 'https://sync.example.com/webhooks/dynamics', contract: 8, authtype: 5 }",
+        ].join('\n'),
+      ),
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -377,6 +389,7 @@ describe('validate live checks against the emulators', () => {
       unmapped.close(),
       filterless.close(),
       strictDynamics.close(),
+      hookedDynamics.close(),
     ]);
   });
 
@@ -393,6 +406,12 @@ describe('validate live checks against the emulators', () => {
       });
     });
   }
+
+  const webhook = { key: 'env:DCSYNC_WEBHOOK_KEY' };
+  const webhookEnv = (): Record<string, string> => ({
+    ...env(),
+    DCSYNC_WEBHOOK_KEY: 'webhook-key-1234567890',
+  });
 
   const allChecks = [
     'entra-token',
@@ -424,6 +443,43 @@ describe('validate live checks against the emulators', () => {
     expect(checkLines.map((line) => line.split(' (')[0])).toEqual(allChecks.map((id) => `passed  ${id}`));
     expect(lines.at(-1)).toBe(
       `${bed.bed.configPath}: valid (0 error(s), 2 warning(s), 1 note(s)); live checks: ${allChecks.length} run (${allChecks.length} passed, 0 warning(s), 0 failed, 0 skipped)`,
+    );
+  });
+
+  it('with dynamics.webhook set, a registered HttpHeader webhook for /webhooks/dynamics passes dataverse-webhook', async () => {
+    const caFile = join(bed.bed.dir, 'hooked-dynamics-ca.pem');
+    writeFileSync(caFile, hookedDynamics.caCert ?? '');
+    const file = variant('webhook-registered', (config) => {
+      Object.assign(config.dynamics!, {
+        url: hookedDynamics.url,
+        authorityHost: hookedDynamics.authorityHost,
+        caFile,
+        webhook,
+      });
+    });
+    const { code, report, byId } = await validate(file, { env: webhookEnv() });
+    expect(notPassed(report)).toEqual({});
+    expect(code).toBe(exitCodes.ok);
+    expect(report.liveChecks.map((check) => check.id)).toEqual([
+      'entra-token',
+      'dataverse-whoami',
+      'dataverse-webhook',
+      ...allChecks.slice(2),
+    ]);
+    expect(byId.get('dataverse-webhook')!.message).toContain(
+      'webhook registered for sync.example.com/webhooks/dynamics (Http Header authentication)',
+    );
+  });
+
+  it('with dynamics.webhook set and no webhook registered, dataverse-webhook fails naming the remedy', async () => {
+    const file = variant('webhook-missing', (config) => {
+      config.dynamics!.webhook = webhook;
+    });
+    const { code, report, byId } = await validate(file, { env: webhookEnv() });
+    expect(code).toBe(exitCodes.preflight);
+    expect(notPassed(report)).toEqual({ 'dataverse-webhook': 'failed' });
+    expect(byId.get('dataverse-webhook')!.message).toBe(
+      'no Dataverse webhook points at …/webhooks/dynamics: register one (docs/operations.md#dataverse-webhooks)',
     );
   });
 
