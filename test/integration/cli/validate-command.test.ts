@@ -303,6 +303,8 @@ describe('validate live checks against the emulators', () => {
   let strictDynamics: DynamicsEmulator;
   /** Knows only the bed's tenant; has a webhook service endpoint registered for /webhooks/dynamics. */
   let hookedDynamics: DynamicsEmulator;
+  /** Its webhook for /webhooks/dynamics sends the key in the query string (authtype 6), not a header. */
+  let queryKeyDynamics: DynamicsEmulator;
   const env = (): Record<string, string> => ({ ...(testEnv as Record<string, string>) });
 
   interface JsonReport {
@@ -380,6 +382,12 @@ describe('validate live checks against the emulators', () => {
         ].join('\n'),
       ),
     });
+    queryKeyDynamics = await startDynamicsEmulator({
+      tenants: [String((config.dynamics as Record<string, unknown>).tenantId)],
+      seedData: parseSeedFile(
+        "serviceEndpoints: [{ name: dcsync, url: 'https://sync.example.com/webhooks/dynamics/', contract: 8, authtype: 6 }]",
+      ),
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -390,6 +398,7 @@ describe('validate live checks against the emulators', () => {
       filterless.close(),
       strictDynamics.close(),
       hookedDynamics.close(),
+      queryKeyDynamics.close(),
     ]);
   });
 
@@ -408,6 +417,19 @@ describe('validate live checks against the emulators', () => {
   }
 
   const webhook = { key: 'env:DCSYNC_WEBHOOK_KEY' };
+  /** A variant with `dynamics.webhook` set whose Dynamics is `emulator` (its url, authority and CA file). */
+  function webhookVariant(name: string, emulator: DynamicsEmulator): string {
+    const caFile = join(bed.bed.dir, `${name}-ca.pem`);
+    writeFileSync(caFile, emulator.caCert ?? '');
+    return variant(name, (config) => {
+      Object.assign(config.dynamics!, {
+        url: emulator.url,
+        authorityHost: emulator.authorityHost,
+        caFile,
+        webhook,
+      });
+    });
+  }
   const webhookEnv = (): Record<string, string> => ({
     ...env(),
     DCSYNC_WEBHOOK_KEY: 'webhook-key-1234567890',
@@ -447,16 +469,7 @@ describe('validate live checks against the emulators', () => {
   });
 
   it('with dynamics.webhook set, a registered HttpHeader webhook for /webhooks/dynamics passes dataverse-webhook', async () => {
-    const caFile = join(bed.bed.dir, 'hooked-dynamics-ca.pem');
-    writeFileSync(caFile, hookedDynamics.caCert ?? '');
-    const file = variant('webhook-registered', (config) => {
-      Object.assign(config.dynamics!, {
-        url: hookedDynamics.url,
-        authorityHost: hookedDynamics.authorityHost,
-        caFile,
-        webhook,
-      });
-    });
+    const file = webhookVariant('webhook-registered', hookedDynamics);
     const { code, report, byId } = await validate(file, { env: webhookEnv() });
     expect(notPassed(report)).toEqual({});
     expect(code).toBe(exitCodes.ok);
@@ -466,8 +479,18 @@ describe('validate live checks against the emulators', () => {
       'dataverse-webhook',
       ...allChecks.slice(2),
     ]);
-    expect(byId.get('dataverse-webhook')!.message).toContain(
+    expect(byId.get('dataverse-webhook')!.message).toBe(
       'webhook registered for sync.example.com/webhooks/dynamics (Http Header authentication)',
+    );
+  });
+
+  it('a webhook for /webhooks/dynamics with another auth type is a warning (exit 0)', async () => {
+    const file = webhookVariant('webhook-query-key', queryKeyDynamics);
+    const { code, report, byId } = await validate(file, { env: webhookEnv() });
+    expect(code).toBe(exitCodes.ok);
+    expect(notPassed(report)).toEqual({ 'dataverse-webhook': 'warning' });
+    expect(byId.get('dataverse-webhook')!.message).toBe(
+      'the Dataverse webhook for sync.example.com/webhooks/dynamics does not use HttpHeader authentication (authtype 6): dcsync expects the key in the x-dcsync-key header (docs/operations.md#dataverse-webhooks)',
     );
   });
 

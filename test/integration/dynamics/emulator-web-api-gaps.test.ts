@@ -31,6 +31,10 @@ const seed = {
     },
     membershipSeed.tables[1]!,
   ],
+  serviceEndpoints: [
+    { name: 'bus', url: 'sb://bus.example.com/', contract: 1, authtype: 2 },
+    { name: 'dcsync', url: 'https://sync.example.com/webhooks/dynamics', contract: 8, authtype: 5 },
+  ],
 };
 
 const formatted = 'OData.Community.Display.V1.FormattedValue';
@@ -421,5 +425,33 @@ describe('Entra ID refusals through the production client', () => {
     );
     // The raw request above and the client's one: a permanent refusal is not retried.
     expect(bed.emulator.admin.stats().byRouteAndStatus['GET openid-configuration 400']).toBe(2);
+  });
+});
+
+describe('serviceendpoints (read-only, seeded)', () => {
+  it('lists the seeded endpoints with $select and $filter on contract, never authvalue', async () => {
+    const response = await api.api(
+      'GET',
+      'serviceendpoints?$select=name,url,contract,authtype&$filter=contract eq 8',
+    );
+    expect(response.status).toBe(200);
+    const rows = response.json<{ value: Row[] }>().value;
+    expect(rows.map(({ name, url, contract, authtype }) => ({ name, url, contract, authtype }))).toEqual([
+      { name: 'dcsync', url: 'https://sync.example.com/webhooks/dynamics', contract: 8, authtype: 5 },
+    ]);
+    expect(rows[0]).not.toHaveProperty('authvalue');
+    expect(typeof rows[0]!.serviceendpointid).toBe('string');
+    const all = await api.api('GET', 'serviceendpoints?$select=name');
+    expect(all.json<{ value: Row[] }>().value.map((row) => row.name)).toEqual(['bus', 'dcsync']);
+  });
+
+  it('refuses authvalue (not valid for read) and writes', async () => {
+    const read = await api.api('GET', 'serviceendpoints?$select=name,authvalue');
+    expect(read.status).toBe(400);
+    expect(read.json<{ error: { code: string } }>().error.code).toBe('0x80060888');
+    const write = await api.api('POST', 'serviceendpoints', {
+      json: { name: 'x', url: 'https://x', contract: 8 },
+    });
+    expect(write.status).toBe(405);
   });
 });

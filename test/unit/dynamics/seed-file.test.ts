@@ -52,4 +52,18 @@ tables:
     expect(readOnly('contact: { readOnlyColumns: [donotemail] }')).toEqual(['donotemail']);
     expect(readOnly('contact: {}')).toEqual([]);
   });
+
+  it('reads service endpoints (none by default) and refuses unknown fields such as authvalue', () => {
+    expect(parseSeedFile('{}').serviceEndpoints).toBeUndefined();
+    expect(
+      parseSeedFile(
+        "serviceEndpoints: [{ name: h, url: 'https://x/webhooks/dynamics', contract: 8, authtype: 5 }]",
+      ).serviceEndpoints,
+    ).toEqual([{ name: 'h', url: 'https://x/webhooks/dynamics', contract: 8, authtype: 5 }]);
+    expect(() =>
+      parseSeedFile(
+        "serviceEndpoints: [{ name: h, url: 'https://x', contract: 8, authtype: 5, authvalue: k }]",
+      ),
+    ).toThrow('serviceEndpoints.0');
+  });
 });
