@@ -53,6 +53,8 @@ export const dataverseErrorCodes = {
   badAuthTicket: '0x8004A102',
   /** ExpiredAuthTicket: the token's lifetime has passed. */
   expiredAuthTicket: '0x8004A101',
+  /** PrivilegeDenied: the caller's security role lacks the privilege (e.g. prvReadContact). */
+  privilegeMissing: '0x80040220',
   /** Unexpected server error (used for injected 5xx). */
   unexpected: '0x80040216',
 } as const;

@@ -192,6 +192,7 @@ async function buildServices(
     clock,
     organization,
     serviceEndpoints: seedFile?.serviceEndpoints ?? [],
+    unreadableTables: seedFile?.unreadableTables ?? [],
     settings: () => ({
       maxPageSize: settings.maxPageSize,
       retentionDays: settings.retentionDays,

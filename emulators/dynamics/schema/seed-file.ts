@@ -104,6 +104,11 @@ const seedFileSchema = z
       .optional(),
     changeTrackingRetentionDays: z.number().int().min(0).max(365).optional(),
     tables: z.array(tableSchema).default([]),
+    /**
+     * Tables the application user's security role cannot read (logical names): every read of one
+     * answers 403 with the missing privilege (`prvRead<Table>`), as Dataverse does. None by default.
+     */
+    unreadableTables: z.array(z.string().regex(namePattern)).optional(),
     /** Registered service endpoints (`GET serviceendpoints`, read-only): none by default. */
     serviceEndpoints: z
       .array(

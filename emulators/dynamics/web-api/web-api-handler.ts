@@ -30,6 +30,8 @@ export interface WebApiHandlerOptions {
   settings: () => CollectionReaderSettings;
   /** The registered service endpoints `GET serviceendpoints` lists. @default none */
   serviceEndpoints?: readonly ServiceEndpointSeed[];
+  /** Tables (logical names) the caller's security role cannot read: reads answer 403. @default none */
+  unreadableTables?: readonly string[];
 }
 
 const methodNotAllowed = (): DataverseError =>
@@ -83,6 +85,19 @@ export class WebApiHandler {
     return data;
   }
 
+  /** A table the caller may read (see `unreadableTables`). */
+  private readable(entitySet: string): TableData {
+    const data = this.table(entitySet);
+    const name = data.schema.logicalName;
+    if (this.options.unreadableTables?.includes(name))
+      throw new DataverseError(
+        403,
+        dataverseErrorCodes.privilegeMissing,
+        `Principal user (Id=${this.options.organization.id}, type=8, roleCount=1, privilegeCount=0), is missing prvRead${name} privilege on entity '${name}'.`,
+      );
+    return data;
+  }
+
   private route(request: WebApiRequest): WebApiResponse {
     const [, search = ''] = request.url.split(/\?(.*)/s);
     const query = parseQueryOptions(new URLSearchParams(search));
@@ -127,7 +142,12 @@ export class WebApiHandler {
           if (method !== 'GET') throw methodNotAllowed();
           return this.collections.count(data, query);
         }
-        if (method === 'GET') return this.collections.read(data, query, parsePrefer(request.headers.prefer));
+        if (method === 'GET')
+          return this.collections.read(
+            this.readable(resource.entitySet),
+            query,
+            parsePrefer(request.headers.prefer),
+          );
         if (method === 'POST') return this.entities.create(data, query, request, context);
         throw methodNotAllowed();
       }

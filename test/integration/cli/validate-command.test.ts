@@ -303,6 +303,7 @@ describe('validate live checks against the emulators', () => {
   let strictDynamics: DynamicsEmulator;
   /** Knows only the bed's tenant; has a webhook service endpoint registered for /webhooks/dynamics. */
   let hookedDynamics: DynamicsEmulator;
+  let lockedDynamics: DynamicsEmulator;
   /** Its webhook for /webhooks/dynamics sends the key in the query string (authtype 6), not a header. */
   let queryKeyDynamics: DynamicsEmulator;
   const env = (): Record<string, string> => ({ ...(testEnv as Record<string, string>) });
@@ -372,6 +373,10 @@ describe('validate live checks against the emulators', () => {
       tenants: [String((config.dynamics as Record<string, unknown>).tenantId)],
       seedData: parseSeedFile('contact: { readOnlyColumns: [donotemail] }'),
     });
+    lockedDynamics = await startDynamicsEmulator({
+      tenants: [String((config.dynamics as Record<string, unknown>).tenantId)],
+      seedData: parseSeedFile('unreadableTables: [contact]'),
+    });
     hookedDynamics = await startDynamicsEmulator({
       tenants: [String((config.dynamics as Record<string, unknown>).tenantId)],
       seedData: parseSeedFile(
@@ -397,19 +402,20 @@ describe('validate live checks against the emulators', () => {
       unmapped.close(),
       filterless.close(),
       strictDynamics.close(),
+      lockedDynamics.close(),
       hookedDynamics.close(),
       queryKeyDynamics.close(),
     ]);
   });
 
-  /** A variant whose Dynamics is `strictDynamics` (its url, authority and CA file). */
-  function strictDynamicsVariant(name: string, tenantId?: string): string {
-    const caFile = join(bed.bed.dir, 'strict-dynamics-ca.pem');
-    writeFileSync(caFile, strictDynamics.caCert ?? '');
+  /** A variant whose Dynamics is `emulator` (`strictDynamics` unless said): its url, authority and CA file. */
+  function strictDynamicsVariant(name: string, tenantId?: string, emulator = strictDynamics): string {
+    const caFile = join(bed.bed.dir, `${name}-dynamics-ca.pem`);
+    writeFileSync(caFile, emulator.caCert ?? '');
     return variant(name, (config) => {
       Object.assign(config.dynamics!, {
-        url: strictDynamics.url,
-        authorityHost: strictDynamics.authorityHost,
+        url: emulator.url,
+        authorityHost: emulator.authorityHost,
         caFile,
         ...(tenantId ? { tenantId } : {}),
       });
@@ -548,6 +554,16 @@ describe('validate live checks against the emulators', () => {
     });
     expect(byId.get('entra-token')!.message).toBe(
       `Entra does not know the tenant (dynamics.tenantId, line ${lineOf(file, 'tenantId')}): AADSTS90002; use the directory (tenant) id of the app registration`,
+    );
+  });
+
+  it('a security role without Read on a synced table fails dataverse-read, naming the table and the privilege', async () => {
+    const file = strictDynamicsVariant('unreadable-contact', undefined, lockedDynamics);
+    const { code, report, byId } = await validate(file);
+    expect(code).toBe(exitCodes.preflight);
+    expect(notPassed(report)).toEqual({ 'dataverse-read': 'failed' });
+    expect(byId.get('dataverse-read')!.message).toMatch(
+      /^cannot read Dynamics table contact: .*missing prvReadcontact privilege.*; give the application user's security role Read on it$/,
     );
   });
 
