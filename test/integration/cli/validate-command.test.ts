@@ -567,6 +567,25 @@ describe('validate live checks against the emulators', () => {
     );
   });
 
+  it('a Dataverse environment that refuses WhoAmI fails dataverse-whoami and skips what reads it', async () => {
+    bed.bed.dynamics.admin.configureFaults({ errorRate: 1, errorStatus: 403, pathPattern: 'WhoAmI' });
+    try {
+      const { code, report, byId } = await validate(bed.bed.configPath);
+      expect(code).toBe(exitCodes.preflight);
+      expect(notPassed(report)).toEqual({
+        'dataverse-whoami': 'failed',
+        'dataverse-read': 'skipped',
+        'dataverse-optout-write': 'skipped',
+        contacts: 'skipped',
+      });
+      expect(byId.get('dataverse-whoami')!.message).toBe(
+        `Dataverse did not answer WhoAmI (dynamics.url, line ${lineOf(bed.bed.configPath, 'url')}): Dynamics GET WhoAmI failed with HTTP 403 (0x80040216): An unexpected error occurred.; check the URL and that the application user exists with a security role`,
+      );
+    } finally {
+      bed.bed.dynamics.admin.resetFaults();
+    }
+  });
+
   it('a mapped opt-out column that is not valid for update fails dataverse-optout-write', async () => {
     const file = strictDynamicsVariant('read-only-optout');
     const { code, report, byId } = await validate(file);
