@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import { expect } from 'vitest';
 import {
   startDynamicsEmulator,
   type DynamicsEmulator,
@@ -6,6 +7,8 @@ import {
 } from '../../emulators/dynamics/dynamics-emulator.js';
 import type { DynamicsClientOptions } from '../../src/connectors/dynamics/dynamics-client-options.js';
 import { DynamicsWebApiClient } from '../../src/connectors/dynamics/dynamics-web-api-client.js';
+import type { DynamicsChangePage } from '../../src/connectors/dynamics/dynamics-change-reader.js';
+import { ConnectorError } from '../../src/core/errors.js';
 
 /** A running emulator plus production clients pointed at it over HTTPS with its CA. */
 export interface DynamicsTestBed {
@@ -150,4 +153,28 @@ export class RawDataverseApi {
   async close(): Promise<void> {
     await this.agent.close();
   }
+}
+
+/** The contact read the client tests follow (id and two columns). */
+export const contactRead = {
+  entitySetName: 'contacts',
+  primaryIdAttribute: 'contactid',
+  select: ['firstname', 'donotemail'],
+};
+
+/** Every page of a change read. */
+export async function collectPages(pages: AsyncIterable<DynamicsChangePage>): Promise<DynamicsChangePage[]> {
+  const out: DynamicsChangePage[] = [];
+  for await (const page of pages) out.push(page);
+  return out;
+}
+
+/** The ConnectorError `promise` rejects with (fails the test when it resolves or rejects otherwise). */
+export async function expectConnectorRejection(promise: Promise<unknown>): Promise<ConnectorError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ConnectorError);
+  return error as ConnectorError;
 }

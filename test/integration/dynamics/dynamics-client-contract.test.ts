@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
-import { ConnectorError, RateLimitedError } from '../../../src/core/errors.js';
+import { RateLimitedError } from '../../../src/core/errors.js';
 import {
   DynamicsChangeReader,
   type DynamicsChangePage,
@@ -19,30 +19,16 @@ import { DynamicsRecordWriter } from '../../../src/connectors/dynamics/dynamics-
 import type { DynamicsTokenProvider } from '../../../src/connectors/dynamics/dynamics-token-provider.js';
 import { DynamicsWebApiClient } from '../../../src/connectors/dynamics/dynamics-web-api-client.js';
 import { buildContact, membershipSeed } from '../../support/dynamics-builders.js';
-import { startDynamicsTestBed, type DynamicsTestBed } from '../../support/dynamics-test-bed.js';
+import {
+  collectPages,
+  contactRead,
+  expectConnectorRejection,
+  startDynamicsTestBed,
+  type DynamicsTestBed,
+} from '../../support/dynamics-test-bed.js';
 import { SkippingClock } from '../../support/skipping-clock.js';
 
 let bed: DynamicsTestBed;
-const contactRead = {
-  entitySetName: 'contacts',
-  primaryIdAttribute: 'contactid',
-  select: ['firstname', 'donotemail'],
-};
-
-async function collect(pages: AsyncIterable<DynamicsChangePage>): Promise<DynamicsChangePage[]> {
-  const out: DynamicsChangePage[] = [];
-  for await (const page of pages) out.push(page);
-  return out;
-}
-
-async function expectRejection(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConnectorError);
-  return error as ConnectorError;
-}
 
 beforeAll(async () => {
   bed = await startDynamicsTestBed({ contacts: 40, seed: 11, seedData: membershipSeed });
@@ -98,7 +84,7 @@ describe('tokens', () => {
 
   it('reports a wrong secret as a non-retryable Entra error without the secret in the message', async () => {
     const client = bed.createClient({ clientSecret: 'wrong-secret-value' });
-    const error = await expectRejection(client.request({ method: 'GET', path: 'WhoAmI' }));
+    const error = await expectConnectorRejection(client.request({ method: 'GET', path: 'WhoAmI' }));
     expect(error.target).toBe('entra');
     expect(error.code).toBe('ENTRA_INVALID_CLIENT');
     expect(error.retryable).toBe(false);
@@ -110,7 +96,7 @@ describe('tokens', () => {
     delete options.caCert;
     const client = new DynamicsWebApiClient(options);
     try {
-      const error = await expectRejection(client.request({ method: 'GET', path: 'WhoAmI' }));
+      const error = await expectConnectorRejection(client.request({ method: 'GET', path: 'WhoAmI' }));
       expect(error.target).toBe('entra');
     } finally {
       await client.close();
@@ -122,7 +108,7 @@ describe('change reader', () => {
   it('reads the initial sync page by page, then deltas with updates and deletes', async () => {
     const client = bed.createClient();
     const reader = new DynamicsChangeReader(client);
-    const initial = await collect(reader.readChanges({ ...contactRead, pageSize: 15 }));
+    const initial = await collectPages(reader.readChanges({ ...contactRead, pageSize: 15 }));
     const total = bed.emulator.admin.countRows('contact');
     expect(initial.map((p) => p.isFinal)).toEqual([
       ...Array.from({ length: initial.length - 1 }, () => false),
@@ -145,7 +131,7 @@ describe('change reader', () => {
     const [first, second] = bed.emulator.admin.listIds('contact');
     bed.emulator.admin.updateContact(first!, { donotemail: true });
     bed.emulator.admin.deleteContact(second!);
-    const delta = await collect(
+    const delta = await collectPages(
       reader.readChanges({ ...contactRead, resumeLink: initial.at(-1)!.resumeLink }),
     );
     expect(delta).toHaveLength(1);
@@ -162,7 +148,9 @@ describe('change reader', () => {
       firstTwo.push(page);
       if (firstTwo.length === 2) break;
     }
-    const rest = await collect(reader.readChanges({ ...contactRead, resumeLink: firstTwo[1]!.resumeLink }));
+    const rest = await collectPages(
+      reader.readChanges({ ...contactRead, resumeLink: firstTwo[1]!.resumeLink }),
+    );
     const ids = [...firstTwo, ...rest].flatMap((p) => p.upserts.map((r) => r.id));
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toHaveLength(bed.emulator.admin.countRows('contact'));
@@ -172,10 +160,10 @@ describe('change reader', () => {
   it('turns an expired delta link into DeltaTokenExpiredError', async () => {
     const client = bed.createClient();
     const reader = new DynamicsChangeReader(client);
-    const initial = await collect(reader.readChanges(contactRead));
+    const initial = await collectPages(reader.readChanges(contactRead));
     bed.emulator.admin.expireDeltaTokens();
-    const error = await expectRejection(
-      collect(reader.readChanges({ ...contactRead, resumeLink: initial.at(-1)!.resumeLink })),
+    const error = await expectConnectorRejection(
+      collectPages(reader.readChanges({ ...contactRead, resumeLink: initial.at(-1)!.resumeLink })),
     );
     expect(error).toBeInstanceOf(DeltaTokenExpiredError);
     expect(error.code).toBe('DYNAMICS_DELTA_EXPIRED');
@@ -185,8 +173,8 @@ describe('change reader', () => {
 
   it('reports a table without change tracking with a typed, non-retryable error', async () => {
     const reader = new DynamicsChangeReader(bed.createClient());
-    const error = await expectRejection(
-      collect(
+    const error = await expectConnectorRejection(
+      collectPages(
         reader.readChanges({
           entitySetName: 'new_untrackeds',
           primaryIdAttribute: 'new_untrackedid',
@@ -201,14 +189,14 @@ describe('change reader', () => {
   it('treats a last page without a delta link as an error', async () => {
     bed.emulator.admin.settings.omitDeltaLink = true;
     const reader = new DynamicsChangeReader(bed.createClient());
-    const error = await expectRejection(collect(reader.readChanges(contactRead)));
+    const error = await expectConnectorRejection(collectPages(reader.readChanges(contactRead)));
     expect(error.code).toBe('DYNAMICS_DELTA_LINK_MISSING');
   });
 
   it('refuses to follow a link to another origin', async () => {
     const reader = new DynamicsChangeReader(bed.createClient());
-    const error = await expectRejection(
-      collect(
+    const error = await expectConnectorRejection(
+      collectPages(
         reader.readChanges({
           ...contactRead,
           resumeLink: 'https://attacker.example/api/data/v9.2/contacts?$deltatoken=1',
@@ -220,7 +208,7 @@ describe('change reader', () => {
 
   it('reads custom rows with their lookup columns', async () => {
     const reader = new DynamicsChangeReader(bed.createClient());
-    const pages = await collect(
+    const pages = await collectPages(
       reader.readChanges({
         entitySetName: 'new_memberships',
         primaryIdAttribute: 'new_membershipid',
@@ -252,7 +240,7 @@ describe('throttling and faults', () => {
     const id = bed.emulator.admin.createContact(buildContact()).contactid as string;
     await client.request({ method: 'GET', path: 'WhoAmI' });
     bed.emulator.admin.throttleNext(1, 1);
-    const error = await expectRejection(writer.updateRecord('contacts', id, { donotemail: true }));
+    const error = await expectConnectorRejection(writer.updateRecord('contacts', id, { donotemail: true }));
     expect(error).toBeInstanceOf(RateLimitedError);
     expect((error as RateLimitedError).retryAfterMs).toBe(1000);
     expect(error.code).toBe('DYNAMICS_RATE_LIMITED');
@@ -283,7 +271,7 @@ describe('throttling and faults', () => {
     expect(clock.now() - started).toBeGreaterThanOrEqual(250);
     expect(clock.now() - started).toBeLessThanOrEqual(500);
     bed.emulator.admin.configureFaults({ errorNext: 1, errorStatus: 503, pathPattern: '^/api/' });
-    const error = await expectRejection(
+    const error = await expectConnectorRejection(
       new DynamicsRecordWriter(client).createRecord('contacts', { lastname: 'X' }),
     );
     expect(error.code).toBe('DYNAMICS_HTTP_503');
@@ -297,7 +285,7 @@ describe('throttling and faults', () => {
     await client.request({ method: 'GET', path: 'WhoAmI' });
     expect(client.stats().retries).toBe(1);
     bed.emulator.admin.configureFaults({ dropNext: 1, pathPattern: '^/api/' });
-    const error = await expectRejection(
+    const error = await expectConnectorRejection(
       new DynamicsRecordWriter(client).createRecord('contacts', { lastname: 'Dropped' }),
     );
     expect(error.code).toBe('DYNAMICS_NETWORK');
@@ -311,7 +299,7 @@ describe('throttling and faults', () => {
     await client.request({ method: 'GET', path: 'WhoAmI' });
     expect(client.stats().retries).toBe(1);
     bed.emulator.admin.configureFaults({ hangNext: 1, pathPattern: '^/api/' });
-    const error = await expectRejection(
+    const error = await expectConnectorRejection(
       new DynamicsRecordWriter(client).createRecord('contacts', { lastname: 'Hung' }),
     );
     expect(error.code).toBe('DYNAMICS_TIMEOUT');
@@ -322,11 +310,11 @@ describe('throttling and faults', () => {
     const client = bed.createClient({ maxReadAttempts: 2, clock: new SkippingClock() });
     await client.request({ method: 'GET', path: 'WhoAmI' });
     bed.emulator.admin.configureFaults({ errorNext: 5, errorStatus: 500, pathPattern: '^/api/' });
-    const error = await expectRejection(client.request({ method: 'GET', path: 'WhoAmI' }));
+    const error = await expectConnectorRejection(client.request({ method: 'GET', path: 'WhoAmI' }));
     expect(error.code).toBe('DYNAMICS_HTTP_500');
     expect(client.stats().retries).toBe(1);
     bed.emulator.admin.resetFaults();
-    const notFound = await expectRejection(
+    const notFound = await expectConnectorRejection(
       client.request({ method: 'GET', path: 'contacts(00000000-0000-0000-0000-00000000abcd)' }),
     );
     expect(notFound.code).toBe('DYNAMICS_NOT_FOUND');
@@ -351,7 +339,7 @@ describe('throttling and faults', () => {
       const reader = new DynamicsChangeReader(client);
       bed.emulator.admin.resetStats();
       const started = clock.now();
-      const pages = await collect(reader.readChanges({ ...contactRead, pageSize: 1 }));
+      const pages = await collectPages(reader.readChanges({ ...contactRead, pageSize: 1 }));
       expect(pages.flatMap((p) => p.upserts)).toHaveLength(bed.emulator.admin.countRows('contact'));
       const sent = bed.emulator.admin.stats().total;
       expect(sent).toBeGreaterThan(20);
@@ -369,7 +357,7 @@ describe('throttling and faults', () => {
     await client.request({ method: 'GET', path: 'WhoAmI' });
     await client.request({ method: 'GET', path: 'WhoAmI' });
     bed.emulator.admin.resetStats();
-    const error = await expectRejection(client.request({ method: 'GET', path: 'WhoAmI' }));
+    const error = await expectConnectorRejection(client.request({ method: 'GET', path: 'WhoAmI' }));
     expect(error).toBeInstanceOf(RateLimitedError);
     expect(error.code).toBe('DYNAMICS_BUDGET_EXHAUSTED');
     expect(bed.emulator.admin.stats().total).toBe(0);
@@ -384,18 +372,20 @@ describe('writer', () => {
     const row = await writer.getRecord('contacts', id, ['firstname', 'donotemail']);
     expect(row).toMatchObject({ id, columns: { firstname: 'Writer', donotemail: false } });
     await writer.updateRecord('contacts', id, { donotemail: true }, { ifMatch: row!.etag! });
-    const stale = await expectRejection(
+    const stale = await expectConnectorRejection(
       writer.updateRecord('contacts', id, { donotbulkemail: true }, { ifMatch: row!.etag! }),
     );
     expect(stale.code).toBe('DYNAMICS_PRECONDITION_FAILED');
     expect(stale.status).toBe(412);
-    const exists = await expectRejection(
+    const exists = await expectConnectorRejection(
       writer.upsertRecord('contacts', id, { lastname: 'Again' }, { createOnly: true }),
     );
     expect(exists.code).toBe('DYNAMICS_ALREADY_EXISTS');
     await writer.deleteRecord('contacts', id);
     expect(await writer.getRecord('contacts', id)).toBeUndefined();
-    const missing = await expectRejection(writer.updateRecord('contacts', id, { donotemail: false }));
+    const missing = await expectConnectorRejection(
+      writer.updateRecord('contacts', id, { donotemail: false }),
+    );
     expect(missing.code).toBe('DYNAMICS_NOT_FOUND');
     expect(bed.emulator.admin.getContact(id)).toBeUndefined();
   });
@@ -494,7 +484,7 @@ describe('metadata', () => {
     expect(() => assertChangeTracking(untracked)).toThrow(
       "Change tracking is not enabled on Dynamics table new_untracked. Enable 'Track changes' on table new_untracked in Power Apps (Tables → new_untracked → Properties → Advanced options) or set ChangeTrackingEnabled=true on EntityDefinitions.",
     );
-    const missing = await expectRejection(metadata.getTableMetadata('new_nosuch'));
+    const missing = await expectConnectorRejection(metadata.getTableMetadata('new_nosuch'));
     expect(missing.code).toBe('DYNAMICS_TABLE_NOT_FOUND');
   });
 });

@@ -5,7 +5,6 @@
  * context suffix.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConnectorError } from '../../../src/core/errors.js';
 import {
   DynamicsChangeReader,
   type DynamicsChangePage,
@@ -16,35 +15,18 @@ import {
 } from '../../../src/connectors/dynamics/dynamics-errors.js';
 import { buildContact } from '../../support/dynamics-builders.js';
 import {
+  collectPages,
+  contactRead,
+  expectConnectorRejection,
   RawDataverseApi,
   startDynamicsTestBed,
   type DynamicsTestBed,
 } from '../../support/dynamics-test-bed.js';
 
 let bed: DynamicsTestBed;
-const contactRead = {
-  entitySetName: 'contacts',
-  primaryIdAttribute: 'contactid',
-  select: ['firstname', 'donotemail'],
-};
-
-async function collect(pages: AsyncIterable<DynamicsChangePage>): Promise<DynamicsChangePage[]> {
-  const out: DynamicsChangePage[] = [];
-  for await (const page of pages) out.push(page);
-  return out;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConnectorError);
-  return error as ConnectorError;
-}
 
 async function deltaLink(reader: DynamicsChangeReader): Promise<string> {
-  return (await collect(reader.readChanges(contactRead))).at(-1)!.resumeLink;
+  return (await collectPages(reader.readChanges(contactRead))).at(-1)!.resumeLink;
 }
 
 beforeAll(async () => {
@@ -69,7 +51,9 @@ describe('expired delta link, whatever the status', () => {
     const reader = new DynamicsChangeReader(client);
     const link = await deltaLink(reader);
     bed.emulator.admin.expireDeltaTokens();
-    const error = await rejection(collect(reader.readChanges({ ...contactRead, resumeLink: link })));
+    const error = await expectConnectorRejection(
+      collectPages(reader.readChanges({ ...contactRead, resumeLink: link })),
+    );
     expect(error).toBeInstanceOf(DeltaTokenExpiredError);
     expect(error.code).toBe('DYNAMICS_DELTA_EXPIRED');
     expect(error.status).toBe(status);
@@ -88,7 +72,9 @@ describe('delta link refused with an undocumented 4xx', () => {
     const reader = new DynamicsChangeReader(client);
     const link = await deltaLink(reader);
     bed.emulator.admin.settings.deltaLinkRefusal = { status, code, message: 'Refused for the test.' };
-    const error = await rejection(collect(reader.readChanges({ ...contactRead, resumeLink: link })));
+    const error = await expectConnectorRejection(
+      collectPages(reader.readChanges({ ...contactRead, resumeLink: link })),
+    );
     expect(error).toBeInstanceOf(DeltaLinkRefusedError);
     expect(error.code).toBe('DYNAMICS_DELTA_LINK_REFUSED');
     expect(error.status).toBe(status);
@@ -101,11 +87,13 @@ describe('delta link refused with an undocumented 4xx', () => {
     const reader = new DynamicsChangeReader(bed.createClient());
     const link = await deltaLink(reader);
     bed.emulator.admin.settings.deltaLinkRefusal = { status: 403, code: '0x80040220', message: 'No.' };
-    const forbidden = await rejection(collect(reader.readChanges({ ...contactRead, resumeLink: link })));
+    const forbidden = await expectConnectorRejection(
+      collectPages(reader.readChanges({ ...contactRead, resumeLink: link })),
+    );
     expect(forbidden.code).toBe('DYNAMICS_FORBIDDEN');
     // A full read is never given up as a refused delta (re-reading would meet the same answer).
-    const fullRead = await rejection(
-      collect(reader.readChanges({ ...contactRead, select: ['no_such_column'] })),
+    const fullRead = await expectConnectorRejection(
+      collectPages(reader.readChanges({ ...contactRead, select: ['no_such_column'] })),
     );
     expect(fullRead).not.toBeInstanceOf(DeltaLinkRefusedError);
     expect(fullRead.code).toBe('DYNAMICS_BAD_REQUEST');
@@ -127,7 +115,7 @@ describe('paged delta whose later pages lack the /$delta suffix', () => {
 
   it('reads every page of a delta link as a delta page', async () => {
     const { reader, link, changed } = await pagedDelta();
-    const pages = await collect(reader.readChanges({ ...contactRead, resumeLink: link, pageSize: 5 }));
+    const pages = await collectPages(reader.readChanges({ ...contactRead, resumeLink: link, pageSize: 5 }));
     expect(pages.length).toBe(4);
     expect(pages.map((p) => p.isInitialSync)).toEqual([false, false, false, false]);
     expect(pages.flatMap((p) => p.upserts.map((r) => r.id)).sort()).toEqual([...changed].sort());
@@ -140,7 +128,7 @@ describe('paged delta whose later pages lack the /$delta suffix', () => {
       first.push(page);
       break;
     }
-    const rest = await collect(
+    const rest = await collectPages(
       reader.readChanges({
         ...contactRead,
         resumeLink: first[0]!.resumeLink,
