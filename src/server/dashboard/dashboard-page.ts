@@ -81,7 +81,6 @@ ${navLinks}
 
 <section aria-labelledby="current-runs-h" class="panel wide">
   <h2 id="current-runs-h">Runs now</h2>
-  <p id="current-runs-note" class="hint" hidden>Runs are not available on this server.</p>
   <div class="scroll" id="current-runs-table">
   <table id="current-runs">
     <caption class="visually-hidden">The run of each flow in progress, with its progress and ETA</caption>
@@ -124,7 +123,6 @@ ${navLinks}
 <div class="view" data-view="runs" hidden>
 <section aria-labelledby="runs-h" class="panel wide" id="runs-panel">
   <h2 id="runs-h">Runs</h2>
-  <p class="unavailable-note">Runs are not available on this server.</p>
   <div class="available">
     <form class="filters" id="runs-filters">
       <label for="runs-flow">Flow</label>
@@ -152,10 +150,9 @@ ${navLinks}
 <div class="view" data-view="records" hidden>
 <section aria-labelledby="trace-h" class="panel wide" id="trace-panel">
   <h2 id="trace-h">Records</h2>
-  <p class="unavailable-note">Record traces are not available on this server.</p>
   <div class="available">
     <form id="trace-form" class="filters" role="search">
-      <label for="trace-key">Dynamics id or Campaign PKey</label>
+      <label for="trace-key">Dynamics id, Campaign PKey or e-mail</label>
       <input id="trace-key" name="key" type="search" autocomplete="off" spellcheck="false" size="40">
       <button type="submit">Search</button>
     </form>

@@ -5,19 +5,12 @@ import type { Panel } from './panel.js';
 
 /**
  * "Runs now": the run of each flow that has one (initial load, replay, re-baseline…) with its
- * progress bar, percent and ETA, from `flows[].run` of the status. A server without runs shows a
- * note instead.
+ * progress bar, percent and ETA, from `flows[].run` of the status.
  */
 export function createCurrentRunsPanel(): Panel {
   const body = findElement('#current-runs tbody', HTMLTableSectionElement);
-  const note = findElement('#current-runs-note', HTMLElement);
-  const table = findElement('#current-runs-table', HTMLElement);
   return {
-    showStatus(snapshot) {
-      const status = snapshot;
-      const supported = status.flows.some((f) => f.run !== undefined);
-      note.hidden = supported || status.flows.length === 0;
-      table.hidden = !note.hidden;
+    showStatus(status) {
       const rows = status.flows.flatMap((flow) =>
         flow.run
           ? [

@@ -2,9 +2,8 @@ import { runKinds, type RunDetail, type RunListAnswer, type RunView } from '../a
 import { el, findElement, replaceRows, targetOf } from '../dom.js';
 import { createCursorPager } from '../cursor-pager.js';
 import { formatDuration, formatError, formatNumber, formatTime } from '../format.js';
-import { isMissingRoute } from '../not-available.js';
 import { progressBar } from '../progress.js';
-import { showAvailability, type Panel, type PanelContext } from './panel.js';
+import type { Panel, PanelContext } from './panel.js';
 
 const pageSize = 50;
 
@@ -64,7 +63,6 @@ function countsList(run: RunView): HTMLDListElement {
  * `/api/runs` shows "not available".
  */
 export function createRunsPanel({ api, notify }: PanelContext): Panel {
-  const section = findElement('#runs-panel', HTMLElement);
   const table = findElement('#runs', HTMLTableElement);
   const body = findElement('tbody', HTMLTableSectionElement, table);
   const flowSelect = findElement('#runs-flow', HTMLSelectElement);
@@ -114,20 +112,12 @@ export function createRunsPanel({ api, notify }: PanelContext): Panel {
   }
 
   async function load(): Promise<void> {
-    let page: RunListAnswer;
-    try {
-      page = await api.get<RunListAnswer>('/api/runs', {
-        limit: pageSize,
-        cursor: pager.cursor,
-        flow: flowSelect.value,
-        kind: kindSelect.value,
-      });
-    } catch (error) {
-      if (!isMissingRoute(error)) throw error;
-      showAvailability(section, false);
-      return;
-    }
-    showAvailability(section, true);
+    const page = await api.get<RunListAnswer>('/api/runs', {
+      limit: pageSize,
+      cursor: pager.cursor,
+      flow: flowSelect.value,
+      kind: kindSelect.value,
+    });
     replaceRows(body, page.items.map(runRow), { columns: 8, text: 'No runs recorded yet.' });
     pager.loaded(page.nextCursor);
     for (const row of body.querySelectorAll('tr[data-run]'))

@@ -1,9 +1,8 @@
 import type { TraceAnswer, TraceMatch, TraceStep } from '../api-types.js';
 import { el, findElement } from '../dom.js';
 import { formatError, formatTime } from '../format.js';
-import { isMissingRoute } from '../not-available.js';
 import { traceHref } from '../record-link.js';
-import { showAvailability, type Panel, type PanelContext } from './panel.js';
+import type { Panel, PanelContext } from './panel.js';
 
 /** A search shown is re-read at most this often while the view is open. */
 const refreshEveryMs = 10_000;
@@ -84,7 +83,6 @@ function matchCard(match: TraceMatch): HTMLElement {
 export function createTracePanel({ api, notify }: PanelContext): Panel & {
   search(key: string): void;
 } {
-  const section = findElement('#trace-panel', HTMLElement);
   const form = findElement('#trace-form', HTMLFormElement);
   const input = findElement('#trace-key', HTMLInputElement);
   const results = findElement('#trace-results', HTMLElement);
@@ -98,15 +96,7 @@ export function createTracePanel({ api, notify }: PanelContext): Panel & {
       );
       return;
     }
-    let answer: TraceAnswer;
-    try {
-      answer = await api.get<TraceAnswer>('/api/trace', { key: query });
-    } catch (error) {
-      if (!isMissingRoute(error)) throw error;
-      showAvailability(section, false);
-      return;
-    }
-    showAvailability(section, true);
+    const answer = await api.get<TraceAnswer>('/api/trace', { key: query });
     loadedAt = Date.now();
     results.setAttribute('data-query', answer.query);
     results.replaceChildren(
