@@ -125,6 +125,8 @@ const handlers: Record<string, Handler> = {
   contactIds: () => dynamics.admin.listIds('contact'),
   writeOptOutExport: (args) => writeOptOutExport(String(args.path), Number(args.rows)),
   campaignLimits: (args) => campaign.admin.setLimits(args),
+  campaignFaults: (args) => campaign.admin.setFaults(args),
+  dynamicsFaults: (args) => dynamics.admin.configureFaults(args),
   registerWebhook: (args) => dynamics.admin.registerWebhook(args as never),
   latencyRun: (args) => runLatency(args as unknown as LatencyRunArgs),
 };
