@@ -11,6 +11,8 @@ export interface OpenStateStoreOptions {
   clock?: Clock | undefined;
   /** PostgreSQL only: schema that holds the tables (created when missing). @default the server's search_path */
   schema?: string | undefined;
+  /** PostgreSQL only: the password (`store.password`), kept out of the URL. @default none (the URL's, or PGPASSWORD) */
+  password?: string | undefined;
   /** PostgreSQL only: connections in the pool. @default 10 */
   poolSize?: number | undefined;
   /** SQLite only: how long a write waits for another process's lock before failing. @default 5000 */
@@ -91,6 +93,7 @@ function createStateStore(url: string, options: OpenStateStoreOptions, clock: Cl
     return new PostgresStateStore({
       connectionString: url,
       schema: options.schema,
+      password: options.password,
       poolSize: options.poolSize,
       clock,
     });

@@ -65,6 +65,7 @@ export async function openSyncRuntime(
   const store = await openStateStore(config.store.url, {
     clock,
     ...(config.store.schema ? { schema: config.store.schema } : {}),
+    ...(config.store.password ? { password: config.store.password.reveal() } : {}),
     busyTimeoutMs: config.store.busyTimeoutMs,
     migrate: !options.skipMigrations,
     ifMissing: options.storeIfMissing,

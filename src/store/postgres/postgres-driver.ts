@@ -9,6 +9,8 @@ export interface PostgresDriverOptions {
   connectionString: string;
   /** Schema for every table (set as the connections' search_path). @default the server default */
   schema?: string | undefined;
+  /** Password, kept out of the URL (`store.password`). @default the URL's, or PGPASSWORD */
+  password?: string | undefined;
   /** @default 10 */
   poolSize?: number | undefined;
 }
@@ -45,7 +47,7 @@ export class PostgresDriver implements SqlDriver {
       throw new ConfigError('store poolSize must be a positive integer');
     }
     this.pool = new pg.Pool({
-      connectionString: options.connectionString,
+      connectionString: withPassword(options.connectionString, options.password),
       max: poolSize,
       application_name: 'dcsync',
       ...(this.schema === null ? {} : { options: `-c search_path=${this.schema}` }),
@@ -99,7 +101,12 @@ export class PostgresDriver implements SqlDriver {
     try {
       await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
       try {
-        if (this.schema !== null) await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
+        // CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists:
+        // create it only when missing, so a role owning just its schema can run the sync.
+        if (this.schema !== null) {
+          const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema]);
+          if (found.rowCount === 0) await client.query(`CREATE SCHEMA "${this.schema}"`);
+        }
         const tx = this.transactionOn(client, 'migrate');
         await applyPendingMigrations(
           {
@@ -265,4 +272,16 @@ export function toStoreError(error: unknown, label: string): SyncError {
       cause: error,
     },
   );
+}
+
+/**
+ * The connection string with `password` in it: node-postgres lets what it parses from a
+ * connection string override a separate `password` option, so the password must travel inside.
+ * The string never leaves the pool (it is neither logged nor shown).
+ */
+function withPassword(connectionString: string, password: string | undefined): string {
+  if (password === undefined) return connectionString;
+  const url = new URL(connectionString);
+  url.password = encodeURIComponent(password);
+  return url.toString();
 }

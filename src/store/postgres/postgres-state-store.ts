@@ -7,6 +7,8 @@ export interface PostgresStateStoreOptions {
   connectionString: string;
   /** Schema that holds the tables; created by `migrate()`. @default the server's search_path (`public`) */
   schema?: string | undefined;
+  /** Password for the connection, kept out of the URL. @default the URL's, or PGPASSWORD */
+  password?: string | undefined;
   /** Connections in the pool. @default 10 */
   poolSize?: number | undefined;
   /** Source of time for leases, backoff and timestamps (the database clock is never read). @default systemClock */
@@ -24,6 +26,7 @@ export class PostgresStateStore extends SqlStateStore {
       new PostgresDriver({
         connectionString: options.connectionString,
         schema: options.schema,
+        password: options.password,
         poolSize: options.poolSize,
       }),
       options.clock ?? systemClock,
