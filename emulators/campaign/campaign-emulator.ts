@@ -252,6 +252,12 @@ function buildServer(
       done(error, undefined);
     }
   });
+  // Any other content type (Adobe's SDK sends JSON as `text/plain;charset=UTF-8`, node-fetch's
+  // default for a string body) reaches the routes as text; the Campaign API reads it as JSON.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, typeof body === 'string' ? body : body.toString('utf8'));
+  });
   void app.register(formbody);
   app.addHook('onRequest', async (request, reply) => {
     if (request.url.startsWith('/_emulator')) return;
