@@ -113,7 +113,9 @@ describe("Adobe's Campaign Standard SDK", () => {
   it('reads metadata of the profile and of an extended resource', async () => {
     const profile = await sdk.getMetadataForResource!('profile');
     expect(profile.body).toMatchObject({ name: 'profile', schema: 'nms:recipient', type: 'item' });
-    expect((profile.body.content as unknown as Record<string, unknown>).email).toMatchObject({ type: 'string' });
+    expect((profile.body.content as unknown as Record<string, unknown>).email).toMatchObject({
+      type: 'string',
+    });
     const service = await sdk.getMetadataForResource!('service');
     expect(service.body).toMatchObject({ name: 'service', schema: 'nms:service' });
     const resources = await sdk.getCustomResources!();
