@@ -18,6 +18,8 @@ import {
   invalidTokenBody,
   oopsBody,
 } from './campaign-wire-format.js';
+import type { CampaignSftpControls } from './campaign-sftp-adapter.js';
+import { handleWorkflowExecution } from './campaign-workflow-execution.js';
 import { isRecord } from '../shared/is-record.js';
 
 /** An answer before it is written: JSON body (or none) and extra headers. */
@@ -91,13 +93,17 @@ export function campaignPathOf(rawUrl: string): { org: string; segments: string[
  * The Campaign Standard REST API under `/{org}/campaign/…`: profiles, custom resources, metadata,
  * filters, paging, counting and the privacy tool, behind the gateway's token check.
  */
-export function registerCampaignApiRoutes(app: FastifyInstance, context: CampaignEmulatorContext): void {
+export function registerCampaignApiRoutes(
+  app: FastifyInstance,
+  context: CampaignEmulatorContext,
+  workflow: () => CampaignSftpControls | null = () => null,
+): void {
   app.route({
     method: ['GET', 'POST', 'PATCH', 'DELETE', 'PUT'],
     url: '/:org/campaign/*',
     handler: async (request, reply) => {
       const { org, segments, params } = campaignPathOf(request.url);
-      const operation = `${request.method} ${segments[0] === 'privacy' ? 'privacyTool' : (segments[1] ?? segments[0] ?? '')}`;
+      const operation = `${request.method} ${segments[0] === 'privacy' ? 'privacyTool' : segments[0] === 'workflow' ? 'workflow' : (segments[1] ?? segments[0] ?? '')}`;
       const answer = (status: number, body?: unknown): FastifyReply => {
         context.load.recordResponse(operation, status);
         const r = reply.status(status).header('content-type', json);
@@ -114,7 +120,17 @@ export function registerCampaignApiRoutes(app: FastifyInstance, context: Campaig
       context.tick();
       const base = `${request.protocol}://${request.headers.host ?? 'localhost'}/${org}/campaign`;
       try {
-        const result = handle(context, request, segments, params, base);
+        const result =
+          segments[0] === 'workflow' && segments[1] === 'execution'
+            ? await handleWorkflowExecution(
+                workflow(),
+                request.method,
+                segments.slice(2),
+                request.method === 'POST' ? payloadOf(request) : {},
+                base,
+                (id) => context.codec.encodeRecord('workflow', hashName(id)),
+              )
+            : handle(context, request, segments, params, base);
         return answer(result.status, result.body);
       } catch (error) {
         if (!(error instanceof CampaignApiError)) throw error;

@@ -286,7 +286,7 @@ function buildServer(
   });
   registerImsTokenRoutes(app, context);
   registerPrivacyServiceRoutes(app, context);
-  registerCampaignApiRoutes(app, context);
+  registerCampaignApiRoutes(app, context, () => admin.sftp);
   registerCampaignAdminRoutes(app, admin, adminKey);
   return app;
 }

@@ -5,11 +5,15 @@
  * redirect (`sdk.spec.servers`) is the one `docs/emulators.md` documents. The SDK uses node-fetch
  * over Node's `https.globalAgent`, which is told to trust the emulator's CA for this file only.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { rootCertificates } from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startCampaignEmulator, type CampaignEmulator } from '../../emulators/campaign/campaign-emulator.js';
+import { optOutExportWorkflowId } from '../../emulators/campaign/campaign-workflow-execution.js';
 import { campaignTestSeed, RawCampaignCaller } from '../support/campaign-test-bed.js';
 
 interface SdkResponse {
@@ -31,9 +35,17 @@ let emulator: CampaignEmulator;
 let raw: RawCampaignCaller;
 let sdk: CampaignSdk;
 let previousCa: unknown;
+let keyDir: string;
 
 beforeAll(async () => {
-  emulator = await startCampaignEmulator({ seedFile: campaignTestSeed, profiles: 30 });
+  keyDir = mkdtempSync(join(tmpdir(), 'dcsync-compat-sftp-'));
+  emulator = await startCampaignEmulator({
+    seedFile: campaignTestSeed,
+    profiles: 30,
+    // The SFTP account brings the one workflow the emulator models, the opt-out export.
+    sftpPort: 0,
+    sftp: { hostKeyPath: join(keyDir, 'host-key'), workflow: { pollIntervalMs: 0 } },
+  });
   previousCa = https.globalAgent.options.ca;
   https.globalAgent.options.ca = [...rootCertificates, emulator.caCert!];
   raw = new RawCampaignCaller(emulator);
@@ -47,6 +59,7 @@ afterAll(async () => {
   https.globalAgent.options.ca = previousCa as typeof https.globalAgent.options.ca;
   await raw.close();
   await emulator.close();
+  rmSync(keyDir, { recursive: true, force: true });
 });
 
 beforeEach(() => {
@@ -166,6 +179,23 @@ describe("Adobe's Campaign Standard SDK", () => {
     expect(created.body).toMatchObject({ name: 'req-1', status: 'new' });
     const list = await sdk.getGDPRRequest!();
     expect(list.body.content!.map((r) => r.name)).toEqual(['req-1']);
+  });
+});
+
+describe("Adobe's SDK and the opt-out export workflow", () => {
+  it('reads the workflow and stops, starts, pauses and resumes it', async () => {
+    const read = async () => String((await sdk.getWorkflow!(optOutExportWorkflowId)).body.state);
+    expect(await read()).toBe('started');
+    expect((await sdk.controlWorkflow!(optOutExportWorkflowId, 'stop')).status).toBe(200);
+    expect(await read()).toBe('stopped');
+    expect(emulator.admin.sftp!.status().status).toBe('stopped');
+    await sdk.controlWorkflow!(optOutExportWorkflowId, 'resume');
+    expect(await read()).toBe('started');
+    await sdk.controlWorkflow!(optOutExportWorkflowId, 'pause');
+    expect(await read()).toBe('stopped');
+    await sdk.controlWorkflow!(optOutExportWorkflowId, 'start');
+    expect(emulator.admin.sftp!.status().status).toBe('running');
+    await expect(sdk.getWorkflow!('WKF999')).rejects.toThrow(/404/);
   });
 });
 
