@@ -83,6 +83,18 @@ describe("Adobe's Campaign Standard SDK", () => {
     }
     expect(seen.size).toBe(30);
 
+    // A cursor forwarded as a free-form parameter, as a user of getAllProfiles would page.
+    const cursor = new URL((first.body.next as { href: string }).href).searchParams.get('_lineStart');
+    const second = await sdk.getAllProfiles!({
+      lineCount: 10,
+      order: 'email',
+      descendingSort: true,
+      _lineStart: cursor,
+    });
+    const secondEmails = second.body.content!.map((p) => String(p.email));
+    expect(secondEmails).toHaveLength(10);
+    expect(secondEmails[0]! < emails[9]!).toBe(true);
+
     const byEmail = await sdk.getAllProfiles!({ filters: ['byEmail'], email: emails[0] });
     expect(byEmail.body.content!.map((p) => p.email)).toEqual([emails[0]]);
   });
