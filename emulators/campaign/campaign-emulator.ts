@@ -258,7 +258,6 @@ function buildServer(
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
     done(null, typeof body === 'string' ? body : body.toString('utf8'));
   });
-  void app.register(formbody);
   app.addHook('onRequest', async (request, reply) => {
     if (request.url.startsWith('/_emulator')) return;
     const decision = context.faults.decide(request.url.split('?')[0] ?? '');
@@ -284,7 +283,12 @@ function buildServer(
     }
     return undefined;
   });
-  registerImsTokenRoutes(app, context);
+  // Form bodies are parsed for the IMS token endpoint only; a Campaign API call whose JSON body is
+  // labelled form-encoded reaches its route as text like any other non-JSON content type.
+  void app.register(async (ims) => {
+    await ims.register(formbody);
+    registerImsTokenRoutes(ims, context);
+  });
   registerPrivacyServiceRoutes(app, context);
   registerCampaignApiRoutes(app, context, () => admin.sftp);
   registerCampaignAdminRoutes(app, admin, adminKey);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { rootCertificates } from 'node:tls';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startCampaignEmulator, type CampaignEmulator } from '../../emulators/campaign/campaign-emulator.js';
 import { optOutExportWorkflowId } from '../../emulators/campaign/campaign-workflow-execution.js';
@@ -223,6 +224,23 @@ describe('request shapes the SDK sends, with plain requests', () => {
       headers: { 'content-type': 'application/octet-stream' },
     });
     expect(asOctets.status).toBe(201);
+    const asForm = await raw.send('POST', '/profileAndServices/profile', {
+      body: JSON.stringify({ email: 'fay@example.com' }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(asForm.status).toBe(201);
+    // No content type at all (undici sends none unless told).
+    const token = await raw.fetchToken();
+    const agent = new Agent({ connect: { ca: emulator.caCert! } });
+    const noType = await request(`${emulator.url}/campaign/profileAndServices/profile`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'x-api-key': emulator.clientId },
+      body: JSON.stringify({ email: 'gus@example.com' }),
+      dispatcher: agent,
+    });
+    expect(noType.statusCode).toBe(201);
+    await noType.body.dump();
+    await agent.close();
 
     const notJson = await raw.send('POST', '/profileAndServices/profile', {
       body: 'email=eve@example.com',

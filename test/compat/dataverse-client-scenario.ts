@@ -81,6 +81,15 @@ await step('retrieve', async () => {
   });
   return { firstname: row.firstname, email: row.emailaddress1, etag: row['@odata.etag'] };
 });
+await step('formattedValues', async () => {
+  const row = await api.retrieve<Row>({
+    collection: 'contacts',
+    key: id,
+    select: ['donotemail'],
+    includeAnnotations: 'OData.Community.Display.V1.FormattedValue',
+  });
+  return { donotemail: row.donotemail, formatted: row.donotemail_Formatted };
+});
 await step('update', async () => {
   const done = await api.update<Row, boolean>({
     collection: 'contacts',

@@ -58,6 +58,7 @@ describe('dynamics-web-api with @azure/msal-node tokens', () => {
     expect(seen.createReturning).toEqual({ firstname: 'Bo', hasId: true });
     expect(seen.retrieve).toMatchObject({ firstname: 'Ann', email: 'ann.compat@example.com' });
     expect((seen.retrieve as { etag: string }).etag).toMatch(/^W\/"\d+"$/);
+    expect(seen.formattedValues).toEqual({ donotemail: false, formatted: 'Allow' });
     expect(seen.update).toEqual({ done: true, lastname: 'Updated' });
     expect(seen.updateSingleProperty).toEqual({ jobtitle: 'Tester' });
     expect(seen.upsert).toEqual({ firstname: 'Cy', lastname: 'Upserted' });
