@@ -18,6 +18,8 @@ import {
   invalidTokenBody,
   oopsBody,
 } from './campaign-wire-format.js';
+import type { CampaignSftpControls } from './campaign-sftp-adapter.js';
+import { handleWorkflowExecution } from './campaign-workflow-execution.js';
 import { isRecord } from '../shared/is-record.js';
 
 /** An answer before it is written: JSON body (or none) and extra headers. */
@@ -28,28 +30,80 @@ interface ApiAnswer {
 
 const json = 'application/json;charset=utf-8';
 
+/**
+ * The JSON object a write carries. Adobe's SDK sends JSON under `text/plain;charset=UTF-8` (its
+ * HTTP client's default for a string body), so the body is read as JSON whatever its content type
+ * says (see the emulator's content-type parsers); anything that is not a JSON object is a 400.
+ */
 function payloadOf(request: FastifyRequest): Record<string, unknown> {
-  const body = request.body;
-  if (body === undefined || body === null || body === '') return {};
-  if (!isRecord(body)) throw campaignErrors.badRequest('the request body must be a JSON object');
+  let body: unknown = request.body;
+  if (typeof body === 'string') {
+    if (body.trim() === '') return {};
+    try {
+      body = JSON.parse(body);
+    } catch {
+      throw campaignErrors.badRequest(
+        `the request body must be a JSON object; the body sent as '${contentTypeOf(request)}' is not JSON`,
+      );
+    }
+  }
+  if (body === undefined || body === null) return {};
+  if (!isRecord(body))
+    throw campaignErrors.badRequest(
+      `the request body must be a JSON object, not ${Array.isArray(body) ? 'an array' : typeof body}`,
+    );
   return body;
+}
+
+function contentTypeOf(request: FastifyRequest): string {
+  return headerOf(request, 'content-type') ?? 'no content type';
+}
+
+/**
+ * The path segments under `/{org}/campaign/` and the query. Adobe's SDK sends a relative URL
+ * (`getDataFromRelativeUrl`: a `data` path, or a `next.href`) as one encoded path parameter, so
+ * `%2F` and `%3F` inside it are read as the path and query they encode; a whole href is cut to the
+ * part after `/campaign/`. (Real servers may refuse an encoded slash; what they answer is not
+ * documented — the emulator follows the SDK so that its helper works.)
+ */
+export function campaignPathOf(rawUrl: string): { org: string; segments: string[]; params: URLSearchParams } {
+  const url = new URL(rawUrl, 'http://emulator.invalid');
+  const rawSegments = url.pathname.split('/').filter((s) => s !== '');
+  const org = decodeURIComponent(rawSegments[0] ?? '');
+  let rest = rawSegments.slice(2).join('/');
+  const params = url.searchParams;
+  // One segment holding an encoded path or query (never a root name, never a key: those come second).
+  if (rawSegments.length === 3 && /%2f|%3f/i.test(rest)) {
+    let relative = decodeURIComponent(rest);
+    const marker = relative.indexOf('/campaign/');
+    if (/^https?:\/\//.test(relative) && marker >= 0) relative = relative.slice(marker + '/campaign/'.length);
+    const inner = new URL(relative.replace(/^\/+/, ''), 'http://emulator.invalid/');
+    rest = inner.pathname;
+    for (const [name, value] of inner.searchParams) params.append(name, value);
+  }
+  const segments = rest
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => decodeURIComponent(s));
+  if (segments.length > 0) segments[segments.length - 1] = segments.at(-1)!.replace(/\.json$/, '');
+  return { org, segments, params };
 }
 
 /**
  * The Campaign Standard REST API under `/{org}/campaign/…`: profiles, custom resources, metadata,
  * filters, paging, counting and the privacy tool, behind the gateway's token check.
  */
-export function registerCampaignApiRoutes(app: FastifyInstance, context: CampaignEmulatorContext): void {
+export function registerCampaignApiRoutes(
+  app: FastifyInstance,
+  context: CampaignEmulatorContext,
+  workflow: () => CampaignSftpControls | null = () => null,
+): void {
   app.route({
     method: ['GET', 'POST', 'PATCH', 'DELETE', 'PUT'],
     url: '/:org/campaign/*',
     handler: async (request, reply) => {
-      const url = new URL(request.url, 'http://emulator.invalid');
-      const rawSegments = url.pathname.split('/').filter((s) => s !== '');
-      const org = decodeURIComponent(rawSegments[0] ?? '');
-      const segments = rawSegments.slice(2).map((s) => decodeURIComponent(s));
-      if (segments.length > 0) segments[segments.length - 1] = segments.at(-1)!.replace(/\.json$/, '');
-      const operation = `${request.method} ${segments[0] === 'privacy' ? 'privacyTool' : (segments[1] ?? segments[0] ?? '')}`;
+      const { org, segments, params } = campaignPathOf(request.url);
+      const operation = `${request.method} ${segments[0] === 'privacy' ? 'privacyTool' : segments[0] === 'workflow' ? 'workflow' : (segments[1] ?? segments[0] ?? '')}`;
       const answer = (status: number, body?: unknown): FastifyReply => {
         context.load.recordResponse(operation, status);
         const r = reply.status(status).header('content-type', json);
@@ -66,7 +120,17 @@ export function registerCampaignApiRoutes(app: FastifyInstance, context: Campaig
       context.tick();
       const base = `${request.protocol}://${request.headers.host ?? 'localhost'}/${org}/campaign`;
       try {
-        const result = handle(context, request, segments, url.searchParams, base);
+        const result =
+          segments[0] === 'workflow' && segments[1] === 'execution'
+            ? await handleWorkflowExecution(
+                workflow(),
+                request.method,
+                segments.slice(2),
+                request.method === 'POST' ? payloadOf(request) : {},
+                base,
+                (id) => context.codec.encodeRecord('workflow', hashName(id)),
+              )
+            : handle(context, request, segments, params, base);
         return answer(result.status, result.body);
       } catch (error) {
         if (!(error instanceof CampaignApiError)) throw error;

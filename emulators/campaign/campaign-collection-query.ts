@@ -49,7 +49,7 @@ function matchingRecords(request: CollectionRequest): StoredRecord[] {
   const out: StoredRecord[] = [];
   for (const record of request.store.visible(request.resource))
     if (predicates.every((p) => p(record))) out.push(record);
-  const order = request.params.get('_order');
+  const order = decodeOnceMore(request.params.get('_order'));
   if (order) sortRecords(out, order, request);
   return out;
 }
@@ -92,7 +92,7 @@ export function listCollection(request: CollectionRequest): Record<string, unkno
   const lineCount = lineCountParam === null ? defaultLineCount : Number(lineCountParam);
   if (!Number.isInteger(lineCount) || lineCount < 1)
     throw campaignErrors.badRequest(`_lineCount must be a positive integer`);
-  const lineStartParam = request.params.get('_lineStart');
+  const lineStartParam = decodeOnceMore(request.params.get('_lineStart'));
   let offset = 0;
   if (lineStartParam !== null) {
     const decoded = request.codec.decodeCursor(lineStartParam);
@@ -127,4 +127,18 @@ export function listCollection(request: CollectionRequest): Record<string, unkno
 /** `GET …/_count` → `{"count": N}` over the same filters. */
 export function countCollection(request: CollectionRequest): { count: number } {
   return { count: matchingRecords(request).length };
+}
+
+/**
+ * A query value that arrived encoded twice, as Adobe's SDK sends `_order=field%20desc` (it appends
+ * `%20desc` itself, then its HTTP layer encodes the `%`): decoded once more when it still holds an
+ * escape. Field names and `@…` cursors never contain `%`, so nothing valid is changed.
+ */
+function decodeOnceMore(value: string | null): string | null {
+  if (value === null || !/%[0-9a-f]{2}/i.test(value)) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }

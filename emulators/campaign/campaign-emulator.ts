@@ -252,7 +252,12 @@ function buildServer(
       done(error, undefined);
     }
   });
-  void app.register(formbody);
+  // Any other content type (Adobe's SDK sends JSON as `text/plain;charset=UTF-8`, node-fetch's
+  // default for a string body) reaches the routes as text; the Campaign API reads it as JSON.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, typeof body === 'string' ? body : body.toString('utf8'));
+  });
   app.addHook('onRequest', async (request, reply) => {
     if (request.url.startsWith('/_emulator')) return;
     const decision = context.faults.decide(request.url.split('?')[0] ?? '');
@@ -278,9 +283,14 @@ function buildServer(
     }
     return undefined;
   });
-  registerImsTokenRoutes(app, context);
+  // Form bodies are parsed for the IMS token endpoint only; a Campaign API call whose JSON body is
+  // labelled form-encoded reaches its route as text like any other non-JSON content type.
+  void app.register(async (ims) => {
+    await ims.register(formbody);
+    registerImsTokenRoutes(ims, context);
+  });
   registerPrivacyServiceRoutes(app, context);
-  registerCampaignApiRoutes(app, context);
+  registerCampaignApiRoutes(app, context, () => admin.sftp);
   registerCampaignAdminRoutes(app, admin, adminKey);
   return app;
 }

@@ -1,5 +1,9 @@
 import type { CampaignRecordStore, StoredRecord } from './campaign-record-store.js';
-import { profileBuiltInFieldNames, type FieldDefinition } from './campaign-resource-model.js';
+import {
+  builtInResourceNames,
+  profileBuiltInFieldNames,
+  type FieldDefinition,
+} from './campaign-resource-model.js';
 
 /** The REST roots that serve resources. */
 export const resourceEndpoints = ['profileAndServices', 'profileAndServicesExt', 'customResources'] as const;
@@ -11,7 +15,8 @@ export function isResourceEndpoint(value: string): value is ResourceEndpoint {
 
 /**
  * Which root serves a resource: the profile under both profile roots; custom resources linked to
- * profile (directly or through another resource) under `profileAndServicesExt`; the others under
+ * profile (directly or through another resource) under `profileAndServicesExt`; the service under
+ * both profile roots; the others under
  * `customResources` (campaign-api.md §2.1).
  */
 export function isServedBy(
@@ -20,7 +25,7 @@ export function isServedBy(
   resource: string,
 ): boolean {
   if (!store.definition(resource)) return false;
-  if (resource === 'profile') return endpoint !== 'customResources';
+  if (builtInResourceNames.has(resource)) return endpoint !== 'customResources';
   if (endpoint === 'profileAndServices') return false;
   return store.isProfileLinked(resource) === (endpoint === 'profileAndServicesExt');
 }

@@ -138,6 +138,8 @@ export function describeRoot(
   const out: Record<string, unknown> = {};
   for (const definition of store.definitions()) {
     if (!isServedBy(store, endpoint, definition.name)) continue;
+    // The Ext root lists the profile and the custom resources (custom-resources.md), not services.
+    if (endpoint === 'profileAndServicesExt' && definition.name === 'service') continue;
     out[definition.name] = {
       content: {},
       data: `/${endpoint}/${definition.name}/`,

@@ -180,3 +180,28 @@ export function buildProfileDefinition(
 
 /** Names of the profile fields served by `/profileAndServices` (extensions excluded). */
 export const profileBuiltInFieldNames: ReadonlySet<string> = new Set(profileBuiltInFields.map((f) => f.name));
+
+/**
+ * The out-of-the-box service resource (`nms:service`, subscription services) under
+ * `/profileAndServices/service` and `/profileAndServicesExt/service`: what Adobe's SDK lists,
+ * creates and reads. Fields are a subset of the documented ones (name, label, messageType,
+ * created, lastModified); subscriptions are not modelled.
+ */
+export const serviceDefinition: ResourceDefinition = {
+  name: 'service',
+  label: 'Services',
+  schema: 'nms:service',
+  fields: [
+    stringField('name', 'Internal name', 64),
+    stringField('label', 'Label', 128),
+    { name: 'messageType', type: 'enumeration', label: 'Channel', values: ['email', 'sms'] },
+    { name: 'created', type: 'datetime', label: 'Created', readOnly: true },
+    { name: 'lastModified', type: 'datetime', label: 'Last modified', readOnly: true },
+  ],
+  keyField: null,
+  links: [],
+  filters: [],
+};
+
+/** Built-in resources served under both profile roots (never under `customResources`). */
+export const builtInResourceNames: ReadonlySet<string> = new Set(['profile', 'service']);

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import {
   buildProfileDefinition,
+  serviceDefinition,
   campaignFieldTypes,
   customResourceSystemFields,
   linkCardinalities,
@@ -106,7 +107,7 @@ export function resolveCampaignSeed(input: CampaignSeedInput | undefined): Resol
   if (seed.profile.customKey !== null && !profile.fields.some((f) => f.name === seed.profile.customKey))
     throw new Error(`seed: profile.customKey "${seed.profile.customKey}" is not a profile field`);
   const names = new Set(['profile', ...seed.resources.map((r) => r.name)]);
-  const resources: ResourceDefinition[] = [profile];
+  const resources: ResourceDefinition[] = [profile, serviceDefinition];
   for (const resource of seed.resources) {
     const fields = [...resource.fields.map(toFieldDefinition), ...customResourceSystemFields];
     const fieldNames = new Set(fields.map((f) => f.name));
