@@ -156,6 +156,8 @@ export class SyncEngine {
             owner,
             window: options.workers ?? 8,
             leaseMs: options.leaseMs ?? 60_000,
+            // One SQLite connection commits one batch at a time anyway.
+            commitConcurrency: store.dialect === 'sqlite' ? 1 : 2,
             activeFlows: () => this.registry.ids.filter((id) => !this.control.isPaused(id)),
             onSetupProblem: (flow, error) => this.pauseForSetup(flow, error),
           });

@@ -19,6 +19,8 @@ const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/;
 /** Deadlock and serialisation failures: the transaction did nothing and can simply run again. */
 const retriedSqlStates = new Set(['40P01', '40001']);
 const maxTransactionAttempts = 3;
+/** Distinct statement texts prepared by name (per connection, on first use there). */
+const maxNamedStatements = 500;
 
 /**
  * node-postgres behind the {@link SqlDriver} seam: a pool, `?` placeholders rewritten to `$n`,
@@ -32,6 +34,10 @@ export class PostgresDriver implements SqlDriver {
   private readonly pool: pg.Pool;
   private readonly schema: string | null;
   private readonly texts = new Map<string, string>();
+  /** Statement text → its prepared statement's name (see {@link statementName}). */
+  private readonly statements = new Map<string, string>();
+  /** How often each not yet named statement text has run. */
+  private readonly runsOf = new Map<string, number>();
   private readonly guarded = new WeakSet<pg.PoolClient>();
   private closed = false;
 
@@ -58,13 +64,32 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async all<R extends SqlRow = SqlRow>(sql: string, params?: readonly SqlParam[]): Promise<R[]> {
-    const result = await this.query<R>(this.pool, 'query', sql, params);
+    const result = await this.statement<R>('query', sql, params);
     return result.rows;
   }
 
   async run(sql: string, params?: readonly SqlParam[]): Promise<number> {
-    const result = await this.query(this.pool, 'statement', sql, params);
+    const result = await this.statement('statement', sql, params);
     return result.rowCount ?? 0;
+  }
+
+  /** One statement on its own (its own transaction), run again after a deadlock, as transactions are. */
+  private async statement<R extends SqlRow>(
+    label: string,
+    sql: string,
+    params: readonly SqlParam[] | undefined,
+  ): Promise<pg.QueryResult<R>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.query<R>(this.pool, label, sql, params);
+      } catch (error) {
+        if (
+          !(error instanceof StoreError && error.code === 'STORE_CONFLICT') ||
+          attempt >= maxTransactionAttempts
+        )
+          throw error;
+      }
+    }
   }
 
   async transaction<T>(label: string, fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
@@ -200,10 +225,35 @@ export class PostgresDriver implements SqlDriver {
   ): Promise<pg.QueryResult<R>> {
     if (this.closed) throw new StoreError('STORE_CLOSED', `postgres ${label}: the state store is closed`);
     try {
-      return await on.query<R>(this.numbered(sql), params as unknown[] | undefined);
+      const text = this.numbered(sql);
+      const name = this.statementName(text);
+      const values = (params ?? []) as unknown[];
+      return name === undefined ? await on.query<R>(text, values) : await on.query<R>({ name, text, values });
     } catch (error) {
       throw toStoreError(error, label);
     }
+  }
+
+  /**
+   * The name to prepare `text` under, once it has run before: a named statement is parsed once per
+   * connection and its plan can be cached, where an unnamed one is parsed and planned on every run
+   * (a lease's planning cost more than its execution). Statements run once (migrations, one-off
+   * lists) stay unnamed, and at most {@link maxNamedStatements} texts are named, so each
+   * connection's prepared statements stay bounded.
+   */
+  private statementName(text: string): string | undefined {
+    const known = this.statements.get(text);
+    if (known !== undefined) return known;
+    const runs = (this.runsOf.get(text) ?? 0) + 1;
+    if (runs < 2 || this.statements.size >= maxNamedStatements) {
+      if (this.runsOf.size >= maxNamedStatements * 4) this.runsOf.clear();
+      this.runsOf.set(text, runs);
+      return undefined;
+    }
+    this.runsOf.delete(text);
+    const name = `dcsync_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+    this.statements.set(text, name);
+    return name;
   }
 
   /** `?` placeholders as PostgreSQL's `$1, $2…` (the core never writes `?` inside a literal). */

@@ -78,6 +78,17 @@ export class SqlWorkQueue implements WorkQueue {
     const expiresAt = now + request.leaseMs;
     const owner = request.owner;
 
+    // The common case in one statement (one round trip, no BEGIN/COMMIT): no expired lease to
+    // take over, queued items to lease. Anything else (expired leases first, or nothing leased)
+    // goes through the transaction below.
+    const fresh = leaseFilter('q', flows, lanes);
+    const expired = leaseFilter('e', flows, lanes);
+    const direct = await this.ctx.driver.all<WorkItemRow>(
+      leaseFreshSql(fresh.sql, expired.sql, this.ctx.driver.forUpdateSkipLocked),
+      [owner, expiresAt, now, ...fresh.params, now, ...expired.params, request.limit],
+    );
+    if (direct.length > 0) return direct.sort(compareLeaseOrder).map(toWorkItem);
+
     return this.ctx.driver.transaction('lease', async (tx) => {
       const takenOver = await this.takeOverExpiredLeases(tx, {
         now,
@@ -88,18 +99,17 @@ export class SqlWorkQueue implements WorkQueue {
         lanes,
       });
       const remaining = request.limit - takenOver.length;
-      let fresh: WorkItemRow[] = [];
+      let leased: WorkItemRow[] = [];
       if (remaining > 0) {
-        const filter = leaseFilter('q', flows, lanes);
-        fresh = await tx.all<WorkItemRow>(
-          `UPDATE work_items SET state = 'leased', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1 ` +
-            `WHERE id IN (SELECT q.id FROM work_items q WHERE q.state = 'queued' AND q.available_at <= ?${filter.sql} ` +
-            `AND NOT EXISTS (SELECT 1 FROM work_items l WHERE l.state = 'leased' AND l.flow = q.flow AND l.record_key = q.record_key) ` +
-            `ORDER BY q.lane_rank, q.id LIMIT ? ${tx.forUpdateSkipLocked}) RETURNING ${workItemColumns}`,
-          [owner, expiresAt, now, ...filter.params, remaining],
-        );
+        leased = await tx.all<WorkItemRow>(leaseFreshSql(fresh.sql, null, tx.forUpdateSkipLocked), [
+          owner,
+          expiresAt,
+          now,
+          ...fresh.params,
+          remaining,
+        ]);
       }
-      return [...takenOver, ...fresh].sort(compareLeaseOrder).map(toWorkItem);
+      return [...takenOver, ...leased].sort(compareLeaseOrder).map(toWorkItem);
     });
   }
 
@@ -531,6 +541,26 @@ async function writeDeadLetter(
       now,
       String(held.id),
     ],
+  );
+}
+
+/**
+ * Lease queued items in lease order, skipping keys that have a leased item (one lease per key).
+ * Parameters: owner, lease expiry, now, the `q` filter's, [now, the `e` filter's,] limit. With
+ * `expiredFilter`, it leases nothing while an expired lease in the same flows and lanes waits to be
+ * taken over (they go first; the caller's transaction does that).
+ */
+function leaseFreshSql(freshFilter: string, expiredFilter: string | null, skipLocked: string): string {
+  const noExpired =
+    expiredFilter === null
+      ? ''
+      : `AND NOT EXISTS (SELECT 1 FROM work_items e WHERE e.state = 'leased' AND e.lease_expires_at <= ?${expiredFilter}) `;
+  return (
+    `UPDATE work_items SET state = 'leased', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1 ` +
+    `WHERE id IN (SELECT q.id FROM work_items q WHERE q.state = 'queued' AND q.available_at <= ?${freshFilter} ` +
+    `AND NOT EXISTS (SELECT 1 FROM work_items l WHERE l.state = 'leased' AND l.flow = q.flow AND l.record_key = q.record_key) ` +
+    noExpired +
+    `ORDER BY q.lane_rank, q.id LIMIT ? ${skipLocked}) RETURNING ${workItemColumns}`
   );
 }
 

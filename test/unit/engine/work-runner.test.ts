@@ -307,3 +307,85 @@ describe('Parking', () => {
     }
   });
 });
+
+describe('WorkRunner group commits', () => {
+  it('keeps at most commitConcurrency commits in flight, commits what piled up meanwhile, and drains on stop', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 11, 1));
+    const real = await openStateStore('sqlite::memory:', { clock });
+    let inFlight = 0;
+    let most = 0;
+    const held: (() => void)[] = [];
+    const batches: number[] = [];
+    // The real store, with its completeMany held until the test lets it go.
+    const queue = Object.create(real.queue) as StateStore['queue'];
+    queue.completeMany = async (completions) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      batches.push(completions.length);
+      await new Promise<void>((resolve) => held.push(resolve));
+      try {
+        return await real.queue.completeMany(completions);
+      } finally {
+        inFlight--;
+      }
+    };
+    const store = Object.assign(Object.create(real) as StateStore, { queue });
+    const sink = new FakeSink();
+    const events = new EngineEvents();
+    let applied = 0;
+    events.on('item.applied', () => applied++);
+    const flows = new FlowRegistry(buildFlows(sink, real.keyMap));
+    const runner = new WorkRunner({
+      store,
+      flows,
+      parking: new Parking(store, flows, events),
+      events,
+      clock,
+      logger: silentLogger,
+      retryPolicy: resolveRetryPolicy({
+        initialDelayMs: 1000,
+        maxDelayMs: 1000,
+        maxAttempts: 2,
+        jitter: 'none',
+      }),
+      owner: 'test',
+      window: 8,
+      leaseMs: 60_000,
+      activeFlows: () => ['parents'],
+      idleWaitMs: 1,
+      groupCommitSize: 2,
+      groupCommitDelayMs: 1,
+      commitConcurrency: 2,
+    });
+    const until = async (done: () => boolean): Promise<void> => {
+      for (let i = 0; i < 1000 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 2));
+      if (!done()) throw new Error('the runner did not get there');
+    };
+    try {
+      await real.queue.enqueue(
+        Array.from({ length: 8 }, (_, i) => ({ flow: 'parents', recordKey: `p${i}`, payload: { value: i } })),
+      );
+      runner.start();
+      await until(() => sink.written.size === 8 && held.length === 2);
+      // Two commits held: the other completions wait for one of them, not for a third commit.
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(held).toHaveLength(2);
+      held.shift()!();
+      await until(() => held.length === 2);
+      while (applied < 8) {
+        held.shift()?.();
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      expect(most).toBe(2);
+      expect(batches.reduce((a, b) => a + b, 0)).toBe(8);
+      // What piled up behind the two held commits went as one batch.
+      expect(Math.max(...batches)).toBeGreaterThan(2);
+    } finally {
+      const stopping = runner.stop();
+      while (held.length > 0) held.shift()!();
+      await stopping;
+      await real.close();
+    }
+    expect(applied).toBe(8);
+  });
+});
