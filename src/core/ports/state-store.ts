@@ -640,7 +640,7 @@ export interface RunStore {
  * as rows with an expiry; PostgreSQL the same way (so a paused process cannot hold one forever).
  */
 export interface LockStore {
-  /** Take the lock if free, expired, or already ours; returns whether we hold it now. */
+  /** Take the lock if free, expired, or already ours; returns whether we hold it now (not audited). */
   tryAcquire(name: string, owner: string, ttlMs: number): Promise<boolean>;
   /**
    * {@link tryAcquire} that answers with the lock's **epoch** while we hold it (null when another
@@ -651,8 +651,11 @@ export interface LockStore {
   acquire(name: string, owner: string, ttlMs: number): Promise<number | null>;
   /** Extend our lock; false when we no longer hold it (taken over or released). */
   renew(name: string, owner: string, ttlMs: number): Promise<boolean>;
-  /** Give the lock up at once (others take it without waiting for its expiry); audited `duty.released`. */
-  release(name: string, owner: string): Promise<void>;
+  /**
+   * Give the lock up at once (others take it without waiting for its expiry); with `audit`, the
+   * release is recorded (`duty.released`) in the same transaction.
+   */
+  release(name: string, owner: string, options?: { audit?: boolean }): Promise<void>;
   /** Every lock that has a holder now or had one (released or expired locks included, see {@link LockHolder}). */
   list(prefix?: string): Promise<LockHolder[]>;
 }

@@ -22,10 +22,14 @@ export class SqlLockStore implements LockStore {
   constructor(private readonly ctx: SqlStoreContext) {}
 
   async tryAcquire(name: string, owner: string, ttlMs: number): Promise<boolean> {
-    return (await this.acquire(name, owner, ttlMs)) !== null;
+    return (await this.take(name, owner, ttlMs, false)) !== null;
   }
 
-  async acquire(name: string, owner: string, ttlMs: number): Promise<number | null> {
+  acquire(name: string, owner: string, ttlMs: number): Promise<number | null> {
+    return this.take(name, owner, ttlMs, true);
+  }
+
+  private async take(name: string, owner: string, ttlMs: number, audit: boolean): Promise<number | null> {
     checkLockArguments(name, owner, ttlMs);
     const now = this.ctx.clock.now();
     return this.ctx.driver.transaction('lock acquire', async (tx) => {
@@ -53,6 +57,7 @@ export class SqlLockStore implements LockStore {
         next,
         name,
       ]);
+      if (!audit) return next;
       const previous =
         row.owner === ''
           ? 'free'
@@ -84,7 +89,7 @@ export class SqlLockStore implements LockStore {
     return renewed > 0;
   }
 
-  async release(name: string, owner: string): Promise<void> {
+  async release(name: string, owner: string, options: { audit?: boolean } = {}): Promise<void> {
     const now = this.ctx.clock.now();
     await this.ctx.driver.transaction('lock release', async (tx) => {
       const rows = await tx.all<LockRow>(
@@ -92,7 +97,7 @@ export class SqlLockStore implements LockStore {
         [name, owner],
       );
       const row = rows[0];
-      if (!row) return;
+      if (!row || options.audit !== true) return;
       await insertAuditEntries(tx, [
         {
           at: now,

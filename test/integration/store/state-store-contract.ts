@@ -1375,7 +1375,7 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
         expect(await store.locks.acquire('poller:contacts', 'w2', 1000)).toBeNull();
         clock.advance(1000);
         expect(await store.locks.acquire('poller:contacts', 'w2', 1000)).toBe(2);
-        await store.locks.release('poller:contacts', 'w2');
+        await store.locks.release('poller:contacts', 'w2', { audit: true });
         // A release hands over at once, without waiting for the expiry; the epoch never goes back.
         expect(await store.locks.renew('poller:contacts', 'w2', 1000)).toBe(false);
         expect(await store.locks.acquire('poller:contacts', 'w1', 1000)).toBe(3);
