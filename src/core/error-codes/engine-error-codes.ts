@@ -7,7 +7,6 @@ export const engineErrors = {
   codes: {
     WORKER_SQLITE_SHARED: {
       kind: 'conflict',
-      retryable: false,
       meaning:
         'Another `dcsync run` process is running on the same SQLite state store; SQLite serves one process (one worker) only.',
       remedy:
@@ -15,7 +14,6 @@ export const engineErrors = {
     },
     WORKER_SCHEMA_BEHIND: {
       kind: 'conflict',
-      retryable: false,
       meaning:
         "The state store's schema is older than this worker's code needs (its migrations were not applied: the store was opened without migrating).",
       remedy:
@@ -23,7 +21,6 @@ export const engineErrors = {
     },
     WORKER_INCOMPATIBLE: {
       kind: 'conflict',
-      retryable: false,
       meaning:
         'A live worker on the same store runs an incompatible version (another major version, or another store schema version); two such workers must not share the work.',
       remedy:

@@ -62,7 +62,6 @@ export const storeErrors = {
     },
     STORE_LOCK_LOST: {
       kind: 'conflict',
-      retryable: false,
       meaning:
         "A worker wrote under a duty (a named lock, e.g. a table's poller) that another worker had taken over meanwhile (it was paused or cut off longer than the duty TTL); the write was refused as a whole, so the new holder's work stands.",
       remedy:

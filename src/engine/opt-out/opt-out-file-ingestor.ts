@@ -173,7 +173,8 @@ export class OptOutFileIngestor implements SourceService {
     try {
       const lockTtl = Math.max(5 * 60_000, this.options.file.pollIntervalMs * 3);
       const duty = this.options.duty;
-      if (duty ? !duty.held : !(await store.locks.tryAcquire(lockName, owner, lockTtl))) return;
+      // Called on its own (tests, a one-off ingest) as well as by the loop: take or renew the duty here.
+      if (duty ? !(await duty.tryNow()) : !(await store.locks.tryAcquire(lockName, owner, lockTtl))) return;
       await noteWatching(store, clock.now());
       const entries = await this.options.source.list();
       const complete = await this.trackCompleteness(entries);
