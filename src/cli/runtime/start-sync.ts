@@ -8,8 +8,12 @@ import { LogAlertSink } from './log-alert-sink.js';
 import { createOptOutRuntime, type OptOutRuntime } from './opt-out-runtime.js';
 import type { SyncRuntime } from './sync-runtime.js';
 
-/** Whether a process of this host runs (signal 0 probes without signalling). */
+/**
+ * Whether another process of this host runs with this pid (signal 0 probes without signalling).
+ * This process is not another one: an embedder may run several engines on one store.
+ */
 function isProcessAlive(pid: number): boolean {
+  if (pid === process.pid) return false;
   try {
     process.kill(pid, 0);
     return true;
