@@ -598,6 +598,23 @@ export const healthSchema = z
   })
   .prefault({});
 
+/** Scale-out: the worker registry's heartbeat and the singleton duties' takeover time. */
+export const workersSchema = z
+  .strictObject({
+    /** How often each `dcsync run` process refreshes its row in the worker registry. @default 2000 */
+    heartbeatMs: positiveInt.min(100).max(60_000).default(2000),
+    /** A worker without a heartbeat this long is shown as dead. @default min(3 × heartbeatMs, 10000) */
+    deadAfterMs: positiveInt.optional(),
+    /**
+     * How long a singleton duty (a table's poller, the opt-out file ingestor, the privacy runner,
+     * the alert monitor) stays with a holder that stopped renewing it (killed, cut off from the
+     * store). Another worker takes it over within this plus its attempt interval (min(2 s, TTL/3)).
+     * A graceful stop hands duties over at once. @default 10000
+     */
+    dutyTtlMs: positiveInt.min(300).max(300_000).default(10_000),
+  })
+  .prefault({});
+
 export const loggingSchema = z
   .strictObject({
     /** @default 'info' */
@@ -619,6 +636,7 @@ export const configSchema = z.strictObject({
   history: historySchema,
   /** Health monitor timing: check interval and hysteresis. */
   health: healthSchema,
+  workers: workersSchema,
   logging: loggingSchema,
 });
 

@@ -30,6 +30,7 @@ import {
 import type { FlowControl } from './flow-control.js';
 import { evaluateBreaker, type BreakerSettings } from './mass-change-breaker.js';
 import type { Parking } from './parking.js';
+import type { Duty } from './duty.js';
 
 /** How often a flow with parking settles its parked children when no event does (crash windows). */
 const parkedSweepIntervalMs = 5 * 60_000;
@@ -46,19 +47,16 @@ export interface FeedPollerOptions {
   /** Staged changes and read progress are reported here (the runner wakes on `item.staged`). */
   events: EngineEvents;
   breaker: BreakerSettings;
-  owner: string;
+  /**
+   * The duty `poller:<flow>`: only its holder reads the feed, and each page is staged fenced by it,
+   * so a former holder (paused past the duty's TTL) can never stage after a takeover.
+   */
+  duty: Duty;
   /** @default 5000 */
   pollIntervalMs: number;
   /** Replay pages read per poll cycle, so live deltas are read in between. @default 1 */
   replayPagesPerCycle?: number;
-  /**
-   * How long the poller lock outlives its holder: after a crash (`kill -9`), another process
-   * reads this feed only once it expired. Renewed every third of it while held. @default 30000
-   */
-  lockTtlMs?: number;
 }
-
-const defaultLockTtlMs = 30_000;
 
 /**
  * Reads one flow's change feed (a Dynamics table's change tracking) and stages its changes
@@ -76,14 +74,11 @@ export class FeedPoller {
   private leader = false;
   private totalEstimate: number | null | undefined;
   private readonly abort = new AbortController();
-  private heartbeat: NodeJS.Timeout | null = null;
-  private readonly lockTtlMs: number;
+  private unsubscribe: (() => void) | null = null;
   /** True once a delta read reached its final page with nothing new. */
   caughtUp = false;
 
-  constructor(private readonly options: FeedPollerOptions) {
-    this.lockTtlMs = options.lockTtlMs ?? defaultLockTtlMs;
-  }
+  constructor(private readonly options: FeedPollerOptions) {}
 
   get flowId(): string {
     return this.options.flow.id;
@@ -92,24 +87,12 @@ export class FeedPoller {
   start(): void {
     if (this.running) return;
     this.running = true;
-    // The lock is short so a crashed holder blocks others briefly; a long read (slow pages, a
-    // large delta) must not lose it meanwhile, hence renewal on a timer rather than per cycle.
-    this.heartbeat = setInterval(() => void this.renewLock(), Math.max(250, Math.floor(this.lockTtlMs / 3)));
-    this.heartbeat.unref();
+    // Taking the duty wakes the loop at once (a takeover reads without waiting a poll interval).
+    this.unsubscribe = this.options.duty.onChange((held) => {
+      if (held) this.wake();
+    });
+    this.options.duty.start();
     this.loop = this.run();
-  }
-
-  private async renewLock(): Promise<void> {
-    if (!this.leader) return;
-    try {
-      this.leader = await this.options.store.locks.renew(
-        `poller:${this.flowId}`,
-        this.options.owner,
-        this.lockTtlMs,
-      );
-    } catch (error) {
-      this.options.logger.warn({ err: error, flow: this.flowId }, 'renewing the poller lock failed');
-    }
   }
 
   /** A webhook or an operator asked for an immediate read. */
@@ -123,12 +106,10 @@ export class FeedPoller {
     this.abort.abort();
     this.wake();
     await this.loop;
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.heartbeat = null;
-    if (this.leader)
-      await this.options.store.locks
-        .release(`poller:${this.flowId}`, this.options.owner)
-        .catch(() => undefined);
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    // Released at once: another worker reads this feed without waiting for the duty's TTL.
+    await this.options.duty.stop();
   }
 
   private sleep(ms: number): Promise<void> {
@@ -152,14 +133,14 @@ export class FeedPoller {
     while (this.running) {
       let busy = false;
       try {
-        this.leader = await this.options.store.locks.tryAcquire(
-          `poller:${this.flowId}`,
-          this.options.owner,
-          this.lockTtlMs,
-        );
+        this.leader = this.options.duty.held;
         if (this.leader && !this.options.control.isPaused(this.flowId)) busy = await this.pollOnce();
       } catch (error) {
         if (!this.running) break;
+        if (error instanceof SyncError && error.code === 'STORE_LOCK_LOST') {
+          await this.options.duty.lost('a page was refused: another worker reads this feed now');
+          continue;
+        }
         this.caughtUp = false;
         this.options.logger.error({ err: error, flow: this.flowId }, 'reading changes failed; will retry');
         await this.sleep(Math.min(this.options.pollIntervalMs, 5000));
@@ -266,8 +247,11 @@ export class FeedPoller {
     items: readonly WorkItemInput[],
     checkpoint?: CheckpointWrite,
   ): Promise<EnqueueOutcome[]> {
+    const fence = this.options.duty.fence;
+    if (!fence)
+      throw new SyncError('STORE_LOCK_LOST', `duty poller:${this.flowId} is not held by this worker`);
     const outcomes = await this.options.parking.stage(this.flowId, items, (staged) =>
-      this.options.store.queue.enqueue(staged, checkpoint),
+      this.options.store.queue.enqueue(staged, checkpoint, fence),
     );
     this.absorbed(items, outcomes);
     return outcomes;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Clock } from '../core/clock.js';
 import type { RemoteSetupError } from '../core/errors.js';
@@ -15,10 +16,11 @@ import { collectFlowStatuses, type FlowStatus } from './flow-status.js';
 import { FlowRegistry, type Flow } from './flow.js';
 import type { BreakerSettings } from './mass-change-breaker.js';
 import { Parking } from './parking.js';
-import { ProcessHeartbeat } from './process-heartbeat.js';
+import { DutyRoster, type DutyTiming } from './duty.js';
 import { RunTracker } from './runs/run-tracker.js';
 import type { RunView } from './runs/run-view.js';
 import { WorkRunner } from './work-runner.js';
+import { WorkerRegistry, type WorkerIdentity, type WorkerTiming } from './worker-registry.js';
 
 export interface SyncEngineOptions {
   store: StateStore;
@@ -45,11 +47,25 @@ export interface SyncEngineOptions {
   poll?: boolean;
   /** Run the workers. @default true */
   work?: boolean;
-  /** Worker identity. @default host:pid */
+  /** Worker identity (the owner of its leases and duties). @default worker.identity.id, else host:pid:random */
   owner?: string;
+  /**
+   * This worker in the registry: who it is (checked against the live workers and the store's
+   * schema at start), heartbeat timing, one-process stores (SQLite). Without it the worker still
+   * reports, unchecked (tests, embedders).
+   */
+  worker?: {
+    identity: WorkerIdentity;
+    timing?: WorkerTiming;
+    single?: { isProcessAlive(pid: number): boolean; host: string };
+  };
+  /** The worker's duties (shared with the services that hold duties of their own). @default a new roster */
+  duties?: DutyRoster;
+  /** TTL and attempt interval of the duties the engine creates (pollers). @default { ttlMs: 10000 } */
+  dutyTiming?: DutyTiming;
   /** Sources with a loop of their own (e.g. the opt-out export ingestor), run with the engine. @default none */
   services?: readonly SourceService[];
-  /** Extra facts this process publishes in its heartbeat (e.g. call-budget use). */
+  /** This worker's budget slice, published with its heartbeat (the call budget's usage). */
   publish?: () => JsonObject;
   /** The Campaign call budget: the calls of a run and the rate that bounds its ETA. @default unknown */
   callBudget?: { usage(): CallBudgetUsage };
@@ -100,7 +116,10 @@ export class SyncEngine {
   private readonly pollers = new Map<string, FeedPoller>();
   private readonly runner: WorkRunner | null;
   private controlTimer: NodeJS.Timeout | null = null;
-  private readonly heartbeat: ProcessHeartbeat;
+  /** This worker's row in the registry. */
+  readonly worker: WorkerRegistry;
+  /** The singleton duties this worker holds or tries to hold. */
+  readonly duties: DutyRoster;
   private started = false;
   private startedAt = 0;
 
@@ -126,20 +145,29 @@ export class SyncEngine {
       ...(options.runRetentionDays === undefined ? {} : { retentionDays: options.runRetentionDays }),
       ...(options.runFlushIntervalMs === undefined ? {} : { flushIntervalMs: options.runFlushIntervalMs }),
     });
-    const owner = options.owner ?? `${hostname()}:${process.pid}`;
-    this.heartbeat = new ProcessHeartbeat({
+    const owner =
+      options.owner ??
+      options.worker?.identity.id ??
+      `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.duties =
+      options.duties ?? new DutyRoster({ store, clock, logger, owner, timing: options.dutyTiming });
+    this.worker = new WorkerRegistry({
       store,
       clock,
       logger,
-      owner,
-      sample: () => ({
-        throughputPerSec: this.stats.throughput(),
-        lag: this.stats.lagPercentiles(),
-        totals: { ...this.stats.totals() },
-        polling: options.poll !== false,
-        working: options.work !== false,
-        ...(options.publish ? options.publish() : {}),
-      }),
+      identity: options.worker?.identity ?? {
+        id: owner,
+        host: hostname(),
+        pid: process.pid,
+        version: '0.0.0',
+        schemaVersion: 0,
+      },
+      checks: options.worker !== undefined,
+      duties: this.duties,
+      timing: options.worker?.timing,
+      single: options.worker?.single,
+      itemsLeased: () => this.runner?.inFlightCount ?? 0,
+      budget: () => (options.publish ? options.publish() : null),
     });
     const parking = new Parking(store, this.registry, this.events);
     this.runner =
@@ -176,10 +204,8 @@ export class SyncEngine {
             parking,
             events: this.events,
             breaker: options.breaker ?? { maxShare: 0.2, minRecords: 1000 },
-            owner,
+            duty: this.duties.duty(`poller:${flow.id}`),
             pollIntervalMs: options.pollIntervalMs ?? 5000,
-            // Renewed by a heartbeat, so it need not outlast a poll interval or a long read.
-            lockTtlMs: Math.min(30_000, options.leaseMs ?? 60_000),
           }),
         );
       }
@@ -193,6 +219,8 @@ export class SyncEngine {
 
   async start(): Promise<void> {
     if (this.started) return;
+    // Refuses to start next to an incompatible worker or a second process on SQLite.
+    await this.worker.register();
     this.started = true;
     this.startedAt = this.options.clock.now();
     await this.control.refresh(this.registry.ids);
@@ -207,18 +235,25 @@ export class SyncEngine {
     for (const poller of this.pollers.values()) poller.start();
     this.runner?.start();
     for (const companion of this.options.services ?? []) companion.start();
-    this.heartbeat.start();
+    this.worker.start();
   }
 
   /** Graceful drain: stop reading, finish in-flight writes, commit. */
   async stop(): Promise<void> {
     if (!this.started) return;
     if (this.controlTimer) clearInterval(this.controlTimer);
-    await Promise.all([...this.pollers.values()].map((p) => p.stop()));
-    await Promise.all((this.options.services ?? []).map((c) => c.stop()));
-    await this.runner?.stop();
+    await this.worker.drain();
+    // At once and together: the runner takes no new lease and finishes its in-flight items; the
+    // pollers and services stop and release their duties for another worker to take without
+    // waiting for the duty TTL.
+    await Promise.all([
+      ...[...this.pollers.values()].map((p) => p.stop()),
+      ...(this.options.services ?? []).map((c) => c.stop()),
+      this.runner?.stop(),
+    ]);
+    await this.duties.stopAll();
     await this.runs.stop();
-    await this.heartbeat.stop();
+    await this.worker.stop();
     this.started = false;
     this.events.emit('engine.stopped', { at: this.options.clock.now() });
   }

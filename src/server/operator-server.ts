@@ -134,6 +134,7 @@ export async function startOperatorServer(
             ...inputs.monitor?.settings,
           },
           engine: inputs.engine,
+          duty: inputs.engine.duties?.duty('alerts:monitor'),
           // Like the engine's alerts, the monitor's go to the log whether or not a webhook takes them.
           alerts: {
             raise: async (alert) => {

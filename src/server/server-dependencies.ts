@@ -1,3 +1,4 @@
+import type { DutyRoster } from '../engine/duty.js';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
 import type { ContactFinder } from '../core/ports/contact-finder.js';
@@ -29,6 +30,8 @@ export interface OperatorEngine {
   readonly events?: Pick<EngineEvents, 'on'>;
   /** A run this process follows, with its live rate and ETA; null when it does not follow it. */
   liveRun?(id: string): RunView | null;
+  /** The worker's singleton duties (the health monitor's alerts are one). @default alerts from every process */
+  readonly duties?: Pick<DutyRoster, 'duty'>;
 }
 
 /** The Dataverse webhook receiver (`POST /webhooks/dynamics`), present when enabled in the config. */

@@ -262,6 +262,18 @@ describe(`operator dashboard in chromium`, () => {
     expect(await greyed('#privacy-panel')).toBe(!status.providers.privacy);
   });
 
+  it('lists the worker with the duties it holds in the Workers panel', async () => {
+    await showView('flows');
+    const row = page.locator('#workers tbody tr[data-worker]');
+    await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1);
+    expect(await row.getAttribute('data-state')).toBe('running');
+    await expect
+      .poll(async () => (await row.locator('[data-field="duties"]').textContent()) ?? '', { timeout: 10_000 })
+      .toContain('poller:contacts');
+    const holder = page.locator('#duties tr[data-duty="poller:contacts"] [data-field="holder"]');
+    expect(await holder.textContent()).toBe(await row.getAttribute('data-worker'));
+  });
+
   it('retries a dead letter by clicking its button', async () => {
     await showView('dead-letters');
     const before = await target.api<DeadLetterPage>('GET', '/api/dead-letters');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatIso } from '../../core/clock.js';
 import { collectFlowStatuses, type FlowStatus } from '../../engine/flow-status.js';
-import { readHeartbeats, type HeartbeatRecord } from '../../engine/process-heartbeat.js';
+import { readWorkers, type WorkersView } from '../../engine/worker-registry.js';
 import { assessHealth } from '../../engine/health/health-assessment.js';
 import {
   healthCheckpoint,
@@ -60,22 +60,45 @@ export function readStatusProblems(
   return { source: 'store', at: now, problems };
 }
 
-/** How long a process's heartbeat counts as live (it beats every 5 s). */
-const heartbeatLiveMs = 30_000;
-
 /** Whether a sync process is reporting, and when one last did (null: none on record). */
 export interface SyncProcessState {
   running: boolean;
   lastSeenAt: number | null;
 }
 
-/** Live heartbeats mean a sync process runs; else the newest stale one says since when none has. */
-export function syncProcessState(all: readonly HeartbeatRecord[], now: number): SyncProcessState {
-  const lastSeenAt = all.reduce<number | null>(
-    (last, h) => (last === null || h.at > last ? h.at : last),
-    null,
-  );
-  return { running: all.some((h) => now - h.at <= heartbeatLiveMs), lastSeenAt };
+/** Live workers mean a sync process runs; else the newest heartbeat on record says since when none has. */
+export function syncProcessState(view: Pick<WorkersView, 'alive' | 'lastSeenAt'>): SyncProcessState {
+  return { running: view.alive > 0, lastSeenAt: view.lastSeenAt };
+}
+
+/** The workers section: one line per worker (dead ones marked), then who holds each duty. */
+export function formatWorkers(view: WorkersView, now: number): string[] {
+  const lines: string[] = [];
+  if (view.workers.length === 0) lines.push('workers: none on record');
+  else lines.push(`workers: ${view.alive} alive of ${view.workers.length} on record`);
+  for (const w of view.workers) {
+    const state = w.alive ? w.state : w.state === 'stopped' ? 'stopped' : 'DEAD (no heartbeat)';
+    const b = w.budget as {
+      callsToday?: number;
+      callsPerDay?: number | null;
+      currentCallsPerSecond?: number;
+      callsPerSecondLimit?: number;
+    } | null;
+    const budget = b
+      ? `; budget ${b.callsToday ?? 0}/${b.callsPerDay ?? '∞'} calls today, rate ${b.currentCallsPerSecond ?? 0}/${b.callsPerSecondLimit ?? 0} per s`
+      : '';
+    lines.push(
+      `  worker ${w.id} (host ${w.host}, pid ${w.pid}, dcsync ${w.version}): ${state}; started ${ago(w.startedAt, now)}, last heartbeat ${ago(w.heartbeatAt, now)}`,
+      `    duties ${w.duties.length === 0 ? 'none' : w.duties.join(', ')}; ${w.itemsLeased} items leased${budget}${w.lastError ? `; last error ${w.lastError}` : ''}`,
+    );
+  }
+  for (const d of view.duties)
+    lines.push(
+      d.holder === null
+        ? `  duty ${d.name}: free (epoch ${d.epoch})`
+        : `  duty ${d.name}: held by ${d.holder}${d.holderAlive ? '' : ' (not reporting)'} (epoch ${d.epoch})`,
+    );
+  return lines;
 }
 
 /** A flow's state: paused by an operator, running, or stopped because no sync process reports. */
@@ -90,10 +113,10 @@ function flowState(flow: FlowStatus, sync: SyncProcessState, now: number): strin
 /** Human-readable status table. */
 export function formatStatus(
   flows: FlowStatus[],
-  heartbeats: HeartbeatRecord[],
+  workers: WorkersView,
   now: number,
   health: StatusProblems,
-  sync: SyncProcessState = syncProcessState(heartbeats, now),
+  sync: SyncProcessState = syncProcessState(workers),
 ): string {
   const lines: string[] = [];
   if (health.problems.length === 0) lines.push('health: no problems');
@@ -137,27 +160,7 @@ export function formatStatus(
         `  replay in progress: ${f.replay.rows}${f.replay.total ? `/${f.replay.total}` : ''} rows read`,
       );
   }
-  if (heartbeats.length === 0) {
-    lines.push('no sync process has reported in the last 30 s');
-  }
-  for (const h of heartbeats) {
-    const s = h.sample as {
-      throughputPerSec?: number;
-      campaignBudget?: {
-        callsToday?: number;
-        callsPerDay?: number | null;
-        currentCallsPerSecond?: number;
-        callsPerSecondLimit?: number;
-      };
-    };
-    const b = s.campaignBudget;
-    const budget = b
-      ? `; Campaign budget ${b.callsToday ?? 0}/${b.callsPerDay ?? '∞'} calls today, rate ${b.currentCallsPerSecond ?? 0}/${b.callsPerSecondLimit ?? 0} per s`
-      : '';
-    lines.push(
-      `process ${h.owner}: ${(s.throughputPerSec ?? 0).toFixed(1)} records/s${budget} (seen ${ago(h.at, now)})`,
-    );
-  }
+  lines.push(...formatWorkers(workers, now));
   return lines.join('\n') + '\n';
 }
 
@@ -169,19 +172,17 @@ export async function runStatus(
   return withExistingStore(config, context, async (runtime) => {
     const flows = await collectFlowStatuses(runtime.store, runtime.clock, configuredFlows(config));
     const now = runtime.clock.now();
-    // Stale heartbeats too (a process killed without stopping leaves its last one): since when.
-    const all = await readHeartbeats(runtime.store, runtime.clock, Number.POSITIVE_INFINITY);
-    const sync = syncProcessState(all, now);
-    const heartbeats = all.filter((h) => now - h.at <= heartbeatLiveMs);
+    // Dead workers too (a process killed without stopping stays listed a while): since when.
+    const workers = await readWorkers(runtime.store, now, runtime.config.workers);
+    const sync = syncProcessState(workers);
     const health = readStatusProblems(
       parseHealthRecord(await runtime.store.checkpoints.get(healthCheckpoint)),
       flows,
       now,
       sync,
     );
-    if (options.json)
-      context.out.write(`${JSON.stringify({ flows, processes: heartbeats, sync, health }, null, 2)}\n`);
-    else context.out.write(formatStatus(flows, heartbeats, now, health, sync));
+    if (options.json) context.out.write(`${JSON.stringify({ flows, workers, sync, health }, null, 2)}\n`);
+    else context.out.write(formatStatus(flows, workers, now, health, sync));
     return exitCodes.ok;
   });
 }

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import type { AlertSink } from '../../core/ports/alert-sink.js';
 import type { OptOutDynamicsWriter } from '../../core/ports/opt-out-dynamics-writer.js';
 import type { OptOutFileSource } from '../../core/ports/opt-out-file-source.js';
@@ -72,6 +71,7 @@ export function createOptOutIngestor(
   source: OptOutFileSource,
   writer: OptOutDynamicsWriter,
   alerts: AlertSink,
+  options: { duty?: boolean } = {},
 ): OptOutFileIngestor {
   return new OptOutFileIngestor({
     settings,
@@ -83,7 +83,8 @@ export function createOptOutIngestor(
     logger: runtime.logger,
     alerts,
     quotaBytes: runtime.config.campaign.sftp?.quotaBytes ?? null,
-    owner: `${hostname()}:${process.pid}`,
+    owner: runtime.worker.identity.id,
+    ...(options.duty ? { duty: runtime.worker.duties.duty('optout:ingest') } : {}),
   });
 }
 
@@ -133,7 +134,9 @@ export async function createOptOutRuntime(
   const readsFiles = settings.mode !== 'dynamics-to-campaign';
   const source = readsFiles || options.alwaysSftp ? openOptOutFileSource(runtime) : null;
   const ingestor =
-    source && readsFiles ? createOptOutIngestor(runtime, settings, source, writer, alerts) : null;
+    source && readsFiles
+      ? createOptOutIngestor(runtime, settings, source, writer, alerts, { duty: options.ingest !== false })
+      : null;
   const services: SourceService[] =
     ingestor && options.ingest !== false
       ? [

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { ConfigError, ConnectorError } from '../../core/errors.js';
 import type { AlertSink } from '../../core/ports/alert-sink.js';
 import type { PrivacyDynamicsTarget, PrivacyLinkedTable } from '../../core/ports/privacy-systems.js';
@@ -197,7 +196,7 @@ export function openPrivacyRuntime(
     },
     logger: runtime.logger,
     clock: runtime.clock,
-    owner: `${hostname()}:${process.pid}`,
+    owner: runtime.worker.identity.id,
     pollIntervalMs: privacy.pollIntervalMs,
     maxPollIntervalMs: privacy.maxPollIntervalMs,
     ...(onCheckpoint ? { onCheckpoint } : {}),
@@ -215,7 +214,13 @@ export function startPrivacyLoop(
 ): { stop(): Promise<void> } | null {
   if (!runtime.config.privacy) return null;
   const privacy = openPrivacyRuntime(runtime, options);
-  const loop = new PrivacyRequestLoop(privacy.runner, runtime.logger);
+  // One privacy runner per deployment: the duty's holder moves requests on.
+  const loop = new PrivacyRequestLoop(
+    privacy.runner,
+    runtime.logger,
+    1000,
+    runtime.worker.duties.duty('privacy:runner'),
+  );
   loop.start();
   return {
     async stop() {

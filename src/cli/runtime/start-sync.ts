@@ -8,6 +8,20 @@ import { LogAlertSink } from './log-alert-sink.js';
 import { createOptOutRuntime, type OptOutRuntime } from './opt-out-runtime.js';
 import type { SyncRuntime } from './sync-runtime.js';
 
+/**
+ * Whether another process of this host runs with this pid (signal 0 probes without signalling).
+ * This process is not another one: an embedder may run several engines on one store.
+ */
+function isProcessAlive(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export interface StartSyncOptions {
   /** Where progress of long reads is shown (a bar on a terminal, plain lines otherwise). */
   progressStream?: ProgressStream;
@@ -95,6 +109,19 @@ export async function createSyncEngine(
     breaker: e.breaker,
     ...(optOut ? { services: optOut.services } : {}),
     publish: () => ({ campaignBudget: runtime.campaign.budget.usage() }),
+    owner: runtime.worker.identity.id,
+    duties: runtime.worker.duties,
+    worker: {
+      identity: runtime.worker.identity,
+      timing: {
+        heartbeatMs: runtime.config.workers.heartbeatMs,
+        deadAfterMs: runtime.config.workers.deadAfterMs,
+      },
+      // SQLite serves one process: a second `dcsync run` on the same file is refused.
+      ...(runtime.store.dialect === 'sqlite'
+        ? { single: { host: runtime.worker.identity.host, isProcessAlive } }
+        : {}),
+    },
     callBudget: runtime.campaign.budget,
     runRetentionDays: runtime.config.history.runRetentionDays,
     ...(options.poll === undefined ? {} : { poll: options.poll }),

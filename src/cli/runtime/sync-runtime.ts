@@ -1,4 +1,10 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../../core/clock.js';
+import { DutyRoster } from '../../engine/duty.js';
+import type { WorkerIdentity } from '../../engine/worker-registry.js';
+import { storeSchemaVersion } from '../../store/sql/migrations/store-migrations.js';
+import { readPackageInfo } from '../package-info.js';
 import type { StateStore } from '../../core/ports/state-store.js';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
 import type { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-web-api-client.js';
@@ -35,6 +41,11 @@ export interface SyncRuntime {
   /** Prometheus registry served at `/metrics`; the clients count their calls on it. */
   readonly metricsRegistry: Registry;
   readonly callMetrics: CallMetrics;
+  /**
+   * This process as a worker: who it is (unique per start) and its singleton duties (pollers,
+   * opt-out file ingestor, privacy runner, alert monitor), which only a running service starts.
+   */
+  readonly worker: { readonly identity: WorkerIdentity; readonly duties: DutyRoster };
   close(): Promise<void>;
 }
 
@@ -81,6 +92,21 @@ export async function openSyncRuntime(
     clock,
   });
   const campaignClient = openCampaignClient(config, budget, { metrics: callMetrics, clock });
+  const host = hostname();
+  const identity: WorkerIdentity = {
+    id: `${host}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    host,
+    pid: process.pid,
+    version: readPackageInfo().version,
+    schemaVersion: storeSchemaVersion,
+  };
+  const duties = new DutyRoster({
+    store,
+    clock,
+    logger,
+    owner: identity.id,
+    timing: { ttlMs: config.workers.dutyTtlMs },
+  });
   return {
     config,
     clock,
@@ -96,6 +122,7 @@ export async function openSyncRuntime(
     campaign: { client: campaignClient, budget },
     metricsRegistry,
     callMetrics,
+    worker: { identity, duties },
     async close() {
       budget.close();
       await Promise.allSettled([campaignClient.close(), dynamicsClient.close()]);

@@ -5,6 +5,27 @@ export const engineErrors = {
   area: 'engine',
   title: 'Engine (applying changes)',
   codes: {
+    WORKER_SQLITE_SHARED: {
+      kind: 'conflict',
+      meaning:
+        'Another `dcsync run` process is running on the same SQLite state store; SQLite serves one process (one worker) only.',
+      remedy:
+        'Stop the other process, or for several workers move the state store to PostgreSQL (`store.url: postgres://…`, see docs/deployment.md).',
+    },
+    WORKER_SCHEMA_BEHIND: {
+      kind: 'conflict',
+      meaning:
+        "The state store's schema is older than this worker's code needs (its migrations were not applied: the store was opened without migrating).",
+      remedy:
+        'Let this version migrate the store (start `dcsync run` without skipping migrations), see "Rolling upgrades" in docs/operations.md.',
+    },
+    WORKER_INCOMPATIBLE: {
+      kind: 'conflict',
+      meaning:
+        'A live worker on the same store runs an incompatible version (another major version, or another store schema version); two such workers must not share the work.',
+      remedy:
+        'Upgrade (or stop) the older workers first, then start this one; see "Rolling upgrades" in docs/operations.md. The message names the live worker and its version.',
+    },
     FLOW_UNKNOWN: {
       kind: 'not-found',
       meaning:

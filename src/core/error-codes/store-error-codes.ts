@@ -60,6 +60,13 @@ export const storeErrors = {
         'The database holds a newer schema than this build knows (a newer dcsync migrated it). Not retried: nothing changes until dcsync is upgraded.',
       remedy: 'Upgrade dcsync to at least the version that migrated the store.',
     },
+    STORE_LOCK_LOST: {
+      kind: 'conflict',
+      meaning:
+        "A worker wrote under a duty (a named lock, e.g. a table's poller) that another worker had taken over meanwhile (it was paused or cut off longer than the duty TTL); the write was refused as a whole, so the new holder's work stands.",
+      remedy:
+        'Nothing: the worker gives the duty up and tries to take it again. Often: the worker is starved (CPU, network to PostgreSQL); raise `workers.dutyTtlMs` if pauses this long are normal.',
+    },
     STORE_QUERY_FAILED: {
       kind: 'internal',
       meaning:

@@ -17,6 +17,7 @@ import type { JsonValue } from '../json.js';
 import type { RecordTraceDetail } from '../record-trace.js';
 import type { OptOutStore } from './opt-out-store.js';
 import type { PrivacyStore } from './privacy-store.js';
+import type { WorkerStore } from './worker-store.js';
 
 /** Work states of an item in the durable inbox. */
 export const workStates = ['queued', 'leased'] as const;
@@ -136,8 +137,14 @@ export interface WorkQueue {
    * A record whose item is leased gets a second, queued item that is not leasable until the lease
    * ends, so one key never runs twice at once and changes apply in source order.
    * A record that is parked has its parked payload replaced instead (`folded-into-parked`).
+   * With a `fence`, nothing is written unless the lock still names its owner at its epoch
+   * (`STORE_LOCK_LOST`): one statement per call, in the same transaction.
    */
-  enqueue(items: readonly WorkItemInput[], checkpoint?: CheckpointWrite): Promise<EnqueueOutcome[]>;
+  enqueue(
+    items: readonly WorkItemInput[],
+    checkpoint?: CheckpointWrite,
+    fence?: LockFence,
+  ): Promise<EnqueueOutcome[]>;
 
   /**
    * Lease up to `limit` available items: `live` lane first, then staging order. Never leases an
@@ -633,11 +640,43 @@ export interface RunStore {
  * as rows with an expiry; PostgreSQL the same way (so a paused process cannot hold one forever).
  */
 export interface LockStore {
-  /** Take the lock if free, expired, or already ours; returns whether we hold it now. */
+  /** Take the lock if free, expired, or already ours; returns whether we hold it now (not audited). */
   tryAcquire(name: string, owner: string, ttlMs: number): Promise<boolean>;
-  /** Extend our lock; false when we no longer hold it. */
+  /**
+   * {@link tryAcquire} that answers with the lock's **epoch** while we hold it (null when another
+   * owner does). The epoch grows by one each time the lock changes hands (a new holder after a
+   * release or an expiry) and stays while the same holder keeps it; a takeover is recorded in the
+   * audit trail (`duty.acquired`, actor the owner, record key the lock, detail the epoch).
+   */
+  acquire(name: string, owner: string, ttlMs: number): Promise<number | null>;
+  /** Extend our lock; false when we no longer hold it (taken over or released). */
   renew(name: string, owner: string, ttlMs: number): Promise<boolean>;
-  release(name: string, owner: string): Promise<void>;
+  /**
+   * Give the lock up at once (others take it without waiting for its expiry); with `audit`, the
+   * release is recorded (`duty.released`) in the same transaction.
+   */
+  release(name: string, owner: string, options?: { audit?: boolean }): Promise<void>;
+  /** Every lock that has a holder now or had one (released or expired locks included, see {@link LockHolder}). */
+  list(prefix?: string): Promise<LockHolder[]>;
+}
+
+/** Who holds a named lock, since which epoch, until when (`expiresAt` 0: released). */
+export interface LockHolder {
+  name: string;
+  owner: string;
+  epoch: number;
+  expiresAt: number;
+}
+
+/**
+ * Proof that a writer still holds a lock: a write that carries it commits only if the lock names
+ * this owner at this epoch (not released) in the same transaction, so a paused holder whose lock
+ * was taken over can never commit afterwards.
+ */
+export interface LockFence {
+  name: string;
+  owner: string;
+  epoch: number;
 }
 
 /** The whole State port. */
@@ -657,6 +696,8 @@ export interface StateStore {
   readonly privacy: PrivacyStore;
   /** Run history (initial loads, replays, re-baselines, opt-out files, privacy requests). */
   readonly runs: RunStore;
+  /** The registry of worker processes (heartbeats, duties, state). */
+  readonly workers: WorkerStore;
   /** Apply pending migrations (idempotent; safe when several processes start at once). */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -62,6 +62,12 @@ export interface HealthMonitorOptions {
   privacy?: PrivacyFailureSource | undefined;
   /** How often conditions are checked. @default 10000 */
   intervalMs?: number;
+  /**
+   * The deployment's alert duty (`alerts:monitor`): every worker assesses its health (for its
+   * `/healthz`), only the holder raises alerts and writes the problems, so an alert is raised once
+   * per deployment. @default always held (one process)
+   */
+  duty?: { readonly held: boolean; start(): void; stop(): Promise<void> } | undefined;
   /** Thresholds of the assessment. @default defaultHealthSettings */
   settings?: Partial<HealthSettings>;
   /** Per-kind hysteresis. @default defaultHealthHysteresis */
@@ -133,6 +139,7 @@ export class HealthMonitor {
 
   start(): void {
     if (this.timer) return;
+    this.options.duty?.start();
     void this.checkOnce();
     this.timer = setInterval(() => void this.checkOnce(), this.options.intervalMs ?? 10_000);
     this.timer.unref();
@@ -142,6 +149,7 @@ export class HealthMonitor {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running;
+    await this.options.duty?.stop();
   }
 
   /** Whether a check has completed (before that, {@link problems} knows nothing yet). */
@@ -182,8 +190,13 @@ export class HealthMonitor {
     }
   }
 
-  private raise(alert: Omit<Alert, 'at'>): Promise<void> {
-    return this.options.alerts.raise({ ...alert, at: this.options.clock.now() });
+  private get alerting(): boolean {
+    return this.options.duty?.held ?? true;
+  }
+
+  private async raise(alert: Omit<Alert, 'at'>): Promise<void> {
+    if (!this.alerting) return;
+    await this.options.alerts.raise({ ...alert, at: this.options.clock.now() });
   }
 
   private async checkHealth(): Promise<void> {
@@ -210,10 +223,11 @@ export class HealthMonitor {
       if (growth) await this.raise(growth);
     }
     this.checked = true;
-    await this.options.checkpoints?.set(
-      healthCheckpoint,
-      JSON.stringify({ at: now, problems: this.tracker.problems() } satisfies HealthRecord),
-    );
+    if (this.alerting)
+      await this.options.checkpoints?.set(
+        healthCheckpoint,
+        JSON.stringify({ at: now, problems: this.tracker.problems() } satisfies HealthRecord),
+      );
   }
 
   private announce(transition: HealthTransition, now: number): Promise<void> {

@@ -1,3 +1,4 @@
+import type { Duty } from '../duty.js';
 import { createHash } from 'node:crypto';
 import { errorCode, SyncError } from '../../core/errors.js';
 import type { OptOutFileEntry, OptOutStorageUsage } from '../../core/ports/opt-out-file-source.js';
@@ -23,8 +24,13 @@ import { limitBytes } from './opt-out-line-reader.js';
 import { RunRecorder } from '../runs/run-recorder.js';
 
 export interface OptOutFileIngestorOptions extends OptOutBatchWriterOptions, OptOutFolderKeeperOptions {
-  /** Lock owner (host:pid); one process ingests at a time. */
+  /** Lock owner (the worker id); one process ingests at a time. */
   owner: string;
+  /**
+   * The deployment's ingest duty (`optout:ingest`), held by one worker; the service polls only
+   * while it holds it. Without it (a one-off `dcsync optout ingest`), each poll takes the lock itself.
+   */
+  duty?: Duty | undefined;
 }
 
 /** What ingesting one file did. */
@@ -105,6 +111,7 @@ export class OptOutFileIngestor implements SourceService {
     if (this.running) return;
     this.running = true;
     this.stopping = false;
+    this.options.duty?.start();
     this.loop = this.run();
   }
 
@@ -115,7 +122,8 @@ export class OptOutFileIngestor implements SourceService {
     this.stopping = true;
     this.wakeUp?.();
     await this.loop;
-    await this.options.store.locks.release(lockName, this.options.owner).catch(() => undefined);
+    if (this.options.duty) await this.options.duty.stop();
+    else await this.options.store.locks.release(lockName, this.options.owner).catch(() => undefined);
   }
 
   /** Polled at least once, not working, and no file is waiting to become complete. */
@@ -164,13 +172,16 @@ export class OptOutFileIngestor implements SourceService {
     this.busy = true;
     try {
       const lockTtl = Math.max(5 * 60_000, this.options.file.pollIntervalMs * 3);
-      if (!(await store.locks.tryAcquire(lockName, owner, lockTtl))) return;
+      const duty = this.options.duty;
+      // Called on its own (tests, a one-off ingest) as well as by the loop: take or renew the duty here.
+      if (duty ? !(await duty.tryNow()) : !(await store.locks.tryAcquire(lockName, owner, lockTtl))) return;
       await noteWatching(store, clock.now());
       const entries = await this.options.source.list();
       const complete = await this.trackCompleteness(entries);
       for (const entry of complete) {
         if (this.stopping) break;
-        await store.locks.renew(lockName, owner, lockTtl);
+        if (!duty) await store.locks.renew(lockName, owner, lockTtl);
+        else if (!duty.held) break;
         await this.ingestLogged(entry, {});
       }
       if (!this.stopping) await this.recheckArchived();

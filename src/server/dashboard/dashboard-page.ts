@@ -118,6 +118,26 @@ ${navLinks}
   </table>
   </div>
 </section>
+<section aria-labelledby="workers-h" class="panel wide" id="workers-panel">
+  <h2 id="workers-h">Workers</h2>
+  <div class="scroll">
+  <table id="workers">
+    <caption class="visually-hidden">The dcsync run processes on this store: heartbeat, duties held, items leased, budget slice</caption>
+    <thead><tr>
+      <th scope="col">Worker <small>host, pid</small></th><th scope="col">Version</th><th scope="col">State</th>
+      <th scope="col">Started</th><th scope="col">Last heartbeat</th><th scope="col">Duties held</th>
+      <th scope="col" class="num">Items leased</th><th scope="col">Budget slice</th>
+    </tr></thead>
+    <tbody></tbody>
+  </table>
+  </div>
+  <h3 id="duties-h">Duties</h3>
+  <table id="duties" aria-labelledby="duties-h">
+    <caption class="visually-hidden">Who holds each singleton duty</caption>
+    <thead><tr><th scope="col">Duty</th><th scope="col">Holder</th><th scope="col" class="num">Epoch</th></tr></thead>
+    <tbody></tbody>
+  </table>
+</section>
 </div>
 
 <div class="view" data-view="runs" hidden>

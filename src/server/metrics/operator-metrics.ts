@@ -31,6 +31,9 @@ export class OperatorMetrics {
     sftpRatio: GaugeOf<never>;
   } | null;
   private readonly up: GaugeOf<never>;
+  private readonly workersAlive: GaugeOf<never>;
+  private readonly workerDuties: GaugeOf<'worker'>;
+  private readonly workerLeased: GaugeOf<'worker'>;
   private readonly runProgress: GaugeOf<'flow' | 'kind'>;
   private readonly runEta: GaugeOf<'flow' | 'kind'>;
   private readonly problems: GaugeOf<'kind' | 'subject' | 'severity'>;
@@ -190,6 +193,23 @@ export class OperatorMetrics {
       help: '1 when the last status read succeeded',
       registers,
     });
+    this.workersAlive = new Gauge({
+      name: 'dcsync_workers_alive',
+      help: 'dcsync run processes (workers) whose heartbeat is fresh, across the deployment',
+      registers,
+    });
+    this.workerDuties = new Gauge({
+      name: 'dcsync_worker_duties',
+      help: 'Singleton duties (pollers, opt-out ingest, privacy runner, alert monitor) each live worker holds',
+      labelNames: ['worker'],
+      registers,
+    });
+    this.workerLeased = new Gauge({
+      name: 'dcsync_worker_items_leased',
+      help: 'Work items each live worker holds leased',
+      labelNames: ['worker'],
+      registers,
+    });
   }
 
   /** Set every gauge from a snapshot (label sets that vanished are dropped). */
@@ -249,6 +269,13 @@ export class OperatorMetrics {
     this.budget.set({ measure: 'rate_cuts' }, b.rateCuts);
     for (const [lane, waiting] of Object.entries(b.waiting)) this.budgetWaiting.set({ lane }, waiting);
     this.updateOptOut(snapshot.optOut);
+    this.workersAlive.set(snapshot.workers.alive);
+    this.workerDuties.reset();
+    this.workerLeased.reset();
+    for (const w of snapshot.workers.workers.filter((x) => x.alive)) {
+      this.workerDuties.set({ worker: w.id }, w.duties.length);
+      this.workerLeased.set({ worker: w.id }, w.itemsLeased);
+    }
     this.up.set(1);
   }
 

@@ -1,3 +1,4 @@
+import { readWorkers, type WorkersView } from '../../engine/worker-registry.js';
 import type { BacklogEntry, RetryingEntry } from '../../core/ports/state-store.js';
 import type { CallBudgetUsage } from '../../core/ports/call-budget.js';
 import { lagWindowMs, type OutcomeCounts } from '../../engine/engine-stats.js';
@@ -103,6 +104,8 @@ export interface StatusSnapshot {
     /** Export files that need the operator (quarantined lines, failed, held too long, retried). */
     fileProblems: OptOutFileProblemView[] | null;
   } | null;
+  /** Every worker on record (dead ones marked) and who holds each singleton duty. */
+  workers: WorkersView;
 }
 
 const throughputWindowMs = 10_000;
@@ -180,10 +183,11 @@ export class StatusReader {
 
   private async readFresh(): Promise<StatusSnapshot> {
     const { engine, store, budget, clock } = this.deps;
-    const [statuses, byLane, optOut] = await Promise.all([
+    const [statuses, byLane, optOut, workers] = await Promise.all([
       engine.flowStatuses(),
       store.queue.backlog(),
       this.readOptOut(),
+      readWorkers(store, clock.now(), this.deps.config.workers),
     ]);
     // The flow statuses already read what is retrying; the snapshot lists it across flows.
     const retrying: RetryingEntry[] = statuses.flatMap((s) =>
@@ -227,6 +231,7 @@ export class StatusReader {
         dynamicsWebhook: this.deps.dynamicsWebhook !== undefined,
       },
       optOut,
+      workers,
     };
   }
 

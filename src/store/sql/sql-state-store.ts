@@ -13,6 +13,7 @@ import { SqlParkedStore } from './sql-parked-store.js';
 import { SqlPrivacyStore } from './sql-privacy-store.js';
 import { SqlRunStore } from './sql-run-store.js';
 import { SqlWorkQueue } from './sql-work-queue.js';
+import { SqlWorkerStore } from './sql-worker-store.js';
 
 /**
  * The State port over any {@link SqlDriver}: the dialect-neutral core that the SQLite and
@@ -31,6 +32,7 @@ export class SqlStateStore implements StateStore {
   readonly optOut: SqlOptOutStore;
   readonly privacy: SqlPrivacyStore;
   readonly runs: SqlRunStore;
+  readonly workers: SqlWorkerStore;
   private closing: Promise<void> | null = null;
 
   /**
@@ -54,6 +56,7 @@ export class SqlStateStore implements StateStore {
     this.optOut = new SqlOptOutStore(ctx);
     this.privacy = new SqlPrivacyStore(ctx);
     this.runs = new SqlRunStore(ctx);
+    this.workers = new SqlWorkerStore(ctx);
   }
 
   migrate(): Promise<void> {

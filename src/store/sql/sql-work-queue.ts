@@ -5,6 +5,7 @@ import {
   type AuditEntry,
   type BacklogEntry,
   type CheckpointWrite,
+  type LockFence,
   type Completion,
   type CompletionEffects,
   type EnqueueOutcome,
@@ -22,6 +23,7 @@ import {
   type WorkQueue,
 } from '../../core/ports/state-store.js';
 import { upsertCheckpoint } from './sql-checkpoint-store.js';
+import { checkLockFence } from './sql-lock-store.js';
 import { insertAuditEntries } from './sql-audit-store.js';
 import type { SqlExecutor, SqlParam, SqlTransaction } from './sql-driver.js';
 import { writeKeyMapChanges, type KeyMapChange } from './sql-key-map-store.js';
@@ -52,11 +54,16 @@ const expiredLeaseError = {
 export class SqlWorkQueue implements WorkQueue {
   constructor(private readonly ctx: SqlStoreContext) {}
 
-  async enqueue(items: readonly WorkItemInput[], checkpoint?: CheckpointWrite): Promise<EnqueueOutcome[]> {
+  async enqueue(
+    items: readonly WorkItemInput[],
+    checkpoint?: CheckpointWrite,
+    fence?: LockFence,
+  ): Promise<EnqueueOutcome[]> {
     const now = this.ctx.clock.now();
     const changes = items.map((item, index) => toStagedChange(item, index, now));
     if (changes.length === 0 && checkpoint === undefined) return [];
     return this.ctx.driver.transaction('enqueue', async (tx) => {
+      if (fence !== undefined) await checkLockFence(tx, fence);
       const outcomes = await stageChanges(tx, changes, now);
       if (checkpoint !== undefined) await upsertCheckpoint(tx, checkpoint, now);
       return outcomes;

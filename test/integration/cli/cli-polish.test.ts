@@ -11,8 +11,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { formatIso, systemClock } from '../../../src/core/clock.js';
-import { checkpointWrite } from '../../../src/engine/checkpoints.js';
-import { heartbeatCheckpoint } from '../../../src/engine/process-heartbeat.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
 import { runDcsync, type CliResult } from '../../support/cli-runner.js';
 import { buildContact } from '../../support/dynamics-builders.js';
@@ -114,6 +112,8 @@ describe('numeric options', () => {
 
 describe('dcsync status', () => {
   it('shows flows as stopped while no sync process reports, and since when', async () => {
+    // The workers of the runs before this test stay on record (stopped); start from none.
+    await (await bed.openRuntime()).store.workers.prune(Number.MAX_SAFE_INTEGER);
     const none = await dcsync(['status', '--config', bed.configPath]);
     expect(none.code).toBe(0);
     expect(none.stdout).toContain('flow contacts (table contact): stopped (no sync process reporting)');
@@ -124,14 +124,22 @@ describe('dcsync status', () => {
       '  critical: no sync process reporting\n    No sync process has ever reported to this store',
     );
 
-    const { store } = await bed.openRuntime();
     const lastSeen = systemClock.now() - 10 * 60_000;
-    const stale = checkpointWrite(heartbeatCheckpoint, 'worker-1', {
-      owner: 'worker-1',
-      at: lastSeen,
-      sample: {},
+    // A worker that last beat ten minutes ago (killed without stopping): the store's clock says then.
+    const { store } = await bed.openRuntime({ clock: { ...systemClock, now: () => lastSeen } });
+    await store.workers.register({
+      id: 'worker-1',
+      host: 'host-1',
+      pid: 1,
+      version: '0.1.0',
+      schemaVersion: 11,
+      startedAt: lastSeen,
+      state: 'running',
+      duties: [],
+      itemsLeased: 0,
+      budget: null,
+      lastError: null,
     });
-    await store.checkpoints.set(stale.name, stale.value);
     const old = await dcsync(['status', '--config', bed.configPath]);
     expect(old.stdout).toContain(
       `flow contacts (table contact): stopped (no sync process reporting since ${formatIso(lastSeen)}`,
@@ -140,7 +148,7 @@ describe('dcsync status', () => {
       sync: { running: boolean; lastSeenAt: number | null };
     };
     expect(json.sync).toEqual({ running: false, lastSeenAt: lastSeen });
-    await store.checkpoints.delete(stale.name);
+    await store.workers.prune(Number.MAX_SAFE_INTEGER);
   });
 });
 

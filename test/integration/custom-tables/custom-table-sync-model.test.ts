@@ -130,6 +130,8 @@ describe('custom table sync model (fast-check): three levels, any arrival order'
     bed = await startCustomTableBed({
       config: {
         engine: { leaseMs: 1000, retry: { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: 50 } },
+        // A crashed engine's duties pass on as quickly as its leases.
+        workers: { dutyTtlMs: 1000 },
       },
     });
     caller = new RawCampaignCaller(bed.campaign);

@@ -67,7 +67,11 @@ describe.each([
     bed = await SyncTestBed.start({
       dynamics: { contacts: 0, seed: 3 },
       campaign: { profiles: 0, seed: 3, seedFile: { profile: { customKey } } },
-      config: { engine: { leaseMs: 1000, retry: { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: 50 } } },
+      config: {
+        engine: { leaseMs: 1000, retry: { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: 50 } },
+        // A crashed engine's duties pass on as quickly as its leases.
+        workers: { dutyTtlMs: 1000 },
+      },
     });
   });
   afterAll(async () => {

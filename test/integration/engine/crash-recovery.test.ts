@@ -94,6 +94,7 @@ describe.each(scenarios)('kill -9 during the initial load ($store store, $kills 
         // poll interval keeps delta reads to about one per run, so Dynamics' request count
         // shows how often the initial read's pages were fetched.
         engine: { workers: 32, leaseMs: 1500, pollIntervalMs: 60_000 },
+        workers: { dutyTtlMs: 1500 },
         logging: { level: 'info' },
       },
     });

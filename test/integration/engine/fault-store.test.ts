@@ -45,6 +45,7 @@ describe('store failures', () => {
         store: { url: `${postgresTestUrl}?application_name=${applicationName}` },
         // Leases a failed completion left behind expire soon, so the calm run need not wait long.
         engine: { leaseMs: 2000, retry: { initialDelayMs: 20, maxDelayMs: 200, maxAttempts: 50 } },
+        workers: { dutyTtlMs: 2000 },
       },
     });
     const { runtime, engine } = await bed.engine();
@@ -94,6 +95,7 @@ describe('store failures', () => {
         store: { busyTimeoutMs: 50 },
         // Leases a failed completion left behind expire soon, so the calm run need not wait long.
         engine: { leaseMs: 2000, retry: { initialDelayMs: 20, maxDelayMs: 200, maxAttempts: 50 } },
+        workers: { dutyTtlMs: 2000 },
       },
     });
     const { runtime, engine } = await bed.engine();

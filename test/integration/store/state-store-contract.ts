@@ -1367,6 +1367,98 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
         );
         expect(results.filter(Boolean)).toHaveLength(1);
       });
+
+      it('counts an epoch that grows each time the lock changes hands, and audits each hand-over', async () => {
+        const store = await openEmpty();
+        expect(await store.locks.acquire('poller:contacts', 'w1', 1000)).toBe(1);
+        expect(await store.locks.acquire('poller:contacts', 'w1', 1000)).toBe(1);
+        expect(await store.locks.acquire('poller:contacts', 'w2', 1000)).toBeNull();
+        clock.advance(1000);
+        expect(await store.locks.acquire('poller:contacts', 'w2', 1000)).toBe(2);
+        await store.locks.release('poller:contacts', 'w2', { audit: true });
+        // A release hands over at once, without waiting for the expiry; the epoch never goes back.
+        expect(await store.locks.renew('poller:contacts', 'w2', 1000)).toBe(false);
+        expect(await store.locks.acquire('poller:contacts', 'w1', 1000)).toBe(3);
+        expect(await store.locks.list('poller:')).toEqual([
+          { name: 'poller:contacts', owner: 'w1', epoch: 3, expiresAt: clock.now() + 1000 },
+        ]);
+        const trail = await store.audit.list({ recordKey: 'poller:contacts' }, { limit: 10 });
+        expect(trail.items.map((e) => [e.action, e.actor, e.detail])).toEqual([
+          ['duty.acquired', 'w1', 'epoch 1; was free'],
+          ['duty.acquired', 'w2', 'epoch 2; was expired, held by w1'],
+          ['duty.released', 'w2', 'epoch 2'],
+          ['duty.acquired', 'w1', 'epoch 3; was released by w2'],
+        ]);
+      });
+
+      it('refuses a fenced enqueue once the lock changed hands, writing nothing', async () => {
+        const store = await openEmpty();
+        const epoch = await store.locks.acquire('poller:contacts', 'w1', 1000);
+        const fence = { name: 'poller:contacts', owner: 'w1', epoch: epoch! };
+        expect(
+          await store.queue.enqueue([change('k1')], { name: 'delta:contacts', value: 'l1' }, fence),
+        ).toEqual(['queued']);
+        clock.advance(1000);
+        expect(await store.locks.acquire('poller:contacts', 'w2', 1000)).toBe(2);
+        const refused = await rejectionOf(
+          store.queue.enqueue([change('k2')], { name: 'delta:contacts', value: 'l2' }, fence),
+        );
+        expect(refused.code).toBe('STORE_LOCK_LOST');
+        expect(await store.checkpoints.get('delta:contacts')).toBe('l1');
+        expect((await store.queue.backlog()).reduce((n, b) => n + b.queued, 0)).toBe(1);
+        // The same owner back at a later epoch does not revive the old fence.
+        await store.locks.release('poller:contacts', 'w2');
+        expect(await store.locks.acquire('poller:contacts', 'w1', 1000)).toBe(3);
+        expect((await rejectionOf(store.queue.enqueue([change('k2')], undefined, fence))).code).toBe(
+          'STORE_LOCK_LOST',
+        );
+      });
+    });
+
+    describe('worker registry', () => {
+      const worker = {
+        id: 'host-a:100:x1',
+        host: 'host-a',
+        pid: 100,
+        version: '1.2.0',
+        schemaVersion: 11,
+        startedAt: 0,
+        state: 'running' as const,
+        duties: [],
+        itemsLeased: 0,
+        budget: null,
+        lastError: null,
+      };
+
+      it('registers, refreshes, lists and prunes workers', async () => {
+        const store = await openEmpty();
+        await store.workers.register({ ...worker, startedAt: clock.now() });
+        clock.advance(2000);
+        expect(
+          await store.workers.heartbeat(worker.id, {
+            state: 'draining',
+            duties: ['poller:contacts'],
+            itemsLeased: 3,
+            budget: { callsPerSecond: 10 },
+            lastError: null,
+          }),
+        ).toBe(true);
+        expect(await store.workers.heartbeat('nobody', { ...worker })).toBe(false);
+        const [listed] = await store.workers.list();
+        expect(listed).toEqual({
+          ...worker,
+          startedAt: clock.now() - 2000,
+          heartbeatAt: clock.now(),
+          state: 'draining',
+          duties: ['poller:contacts'],
+          itemsLeased: 3,
+          budget: { callsPerSecond: 10 },
+        });
+        expect(await store.workers.prune(clock.now())).toBe(0);
+        expect(await store.workers.prune(clock.now() + 1)).toBe(1);
+        expect(await store.workers.list()).toEqual([]);
+        expect(await store.workers.schemaVersion()).toBeGreaterThanOrEqual(11);
+      });
     });
 
     describe('durability', () => {

@@ -412,6 +412,7 @@ store: { url: "postgres://dcsync:pw@db/dcsync" }
         'privacy',
         'server',
         'store',
+        'workers',
       ].sort(),
     );
     expect(config.flows.customTables.map((table) => table.resource)).toEqual([

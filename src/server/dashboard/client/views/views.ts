@@ -13,6 +13,7 @@ import { createProblemsPanel } from '../panels/problems-panel.js';
 import { createRetryingPanel } from '../panels/retrying-panel.js';
 import { createRunsPanel } from '../panels/runs-panel.js';
 import { createTracePanel } from '../panels/trace-panel.js';
+import { createWorkersPanel } from '../panels/workers-panel.js';
 import type { View } from './view.js';
 
 /** Every view with its panels, in navigation order (a new view is one more entry). */
@@ -25,7 +26,7 @@ export function createViews(context: PanelContext): View[] {
       panels: [createProblemsPanel(), createGlancePanel(), createCurrentRunsPanel(), createChartsPanel()],
       needsHistory: true,
     },
-    { name: 'flows', title: 'Flows', panels: [createFlowsPanel(context)] },
+    { name: 'flows', title: 'Flows', panels: [createFlowsPanel(context), createWorkersPanel()] },
     { name: 'runs', title: 'Runs', panels: [createRunsPanel(context)] },
     {
       name: 'records',
