@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { StateStore } from '../../core/ports/state-store.js';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
@@ -50,6 +52,11 @@ export interface OpenRuntimeOptions {
   storeIfMissing?: OpenStateStoreOptions['ifMissing'];
 }
 
+/** This process's name in the shared budget: host, pid and a random tag (pids are reused). */
+function budgetOwner(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
 /** Build clients, store and logger from a resolved configuration. */
 export async function openSyncRuntime(
   config: ResolvedConfig,
@@ -78,7 +85,26 @@ export async function openSyncRuntime(
     engineCallsPerDay: config.campaign.budget.engineCallsPerDay ?? null,
     adaptive: { enabled: config.campaign.budget.adaptive },
     clock,
+    // One budget for every worker on the store, and day counts that survive restarts
+    // (docs/store.md, "Shared call budget").
+    shared: {
+      store: store.budgets,
+      owner: budgetOwner(),
+      leaseMs: config.campaign.budget.sliceLeaseMs,
+      renewMs: config.campaign.budget.sliceRenewMs,
+    },
   });
+  // Commands that only read the store lease a slice when (if ever) they call Campaign.
+  if (!options.skipMigrations && (options.storeIfMissing ?? 'create') === 'create') {
+    try {
+      await budget.start();
+    } catch (error) {
+      logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'could not lease a slice of the shared Campaign call budget yet; calls wait until a lease succeeds',
+      );
+    }
+  }
   const campaignClient = openCampaignClient(config, budget, { metrics: callMetrics, clock });
   return {
     config,
@@ -96,7 +122,7 @@ export async function openSyncRuntime(
     metricsRegistry,
     callMetrics,
     async close() {
-      budget.close();
+      await budget.closeAndRelease();
       await Promise.allSettled([campaignClient.close(), dynamicsClient.close()]);
       await store.close();
       logger.flush();

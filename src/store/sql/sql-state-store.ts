@@ -1,6 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import type { StateStore } from '../../core/ports/state-store.js';
 import { SqlAuditStore } from './sql-audit-store.js';
+import { SqlBudgetStore } from './sql-budget-store.js';
 import { SqlCheckpointStore } from './sql-checkpoint-store.js';
 import { SqlDeadLetterStore } from './sql-dead-letter-store.js';
 import type { SqlDriver } from './sql-driver.js';
@@ -31,6 +32,7 @@ export class SqlStateStore implements StateStore {
   readonly optOut: SqlOptOutStore;
   readonly privacy: SqlPrivacyStore;
   readonly runs: SqlRunStore;
+  readonly budgets: SqlBudgetStore;
   private closing: Promise<void> | null = null;
 
   /**
@@ -54,6 +56,7 @@ export class SqlStateStore implements StateStore {
     this.optOut = new SqlOptOutStore(ctx);
     this.privacy = new SqlPrivacyStore(ctx);
     this.runs = new SqlRunStore(ctx);
+    this.budgets = new SqlBudgetStore(ctx);
   }
 
   migrate(): Promise<void> {
