@@ -57,7 +57,7 @@ const dayMs = 86_400_000;
 /**
  * Keeps one worker's slice of a shared budget (docs/store.md, "Shared call budget"): renews it
  * every `renewMs` — reporting the calls spent, giving back what an idle worker holds, topping it
- * up to about two renewals' worth at the worker's share, and passing on trouble and Retry-After
+ * up to one renewal's worth at the worker's share, and passing on trouble and Retry-After
  * so the store cuts the shared rate for every worker — and renews at once when the local budget
  * runs dry. A lease that fails keeps the old slice until it expires; calls given back by a lease
  * that failed stay committed (never spent twice).
@@ -67,6 +67,8 @@ export class BudgetSliceLeaser {
   private readonly leaseMs: number;
   private readonly name: string;
   private timer: unknown = null;
+  private timerAt = Infinity;
+  private lastLeaseAt = Number.NEGATIVE_INFINITY;
   private inFlight: Promise<void> | null = null;
   private stopped = false;
   private again = false;
@@ -106,6 +108,11 @@ export class BudgetSliceLeaser {
       .catch(() => undefined);
   }
 
+  /** Resolves when no lease is in flight (tests that drive time by hand wait for the store with it). */
+  async settled(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+  }
+
   noteSpent(calls: number, engineCalls: number): void {
     this.spentCalls += calls;
     this.spentEngineCalls += engineCalls;
@@ -120,16 +127,36 @@ export class BudgetSliceLeaser {
     this.pauseUntil = Math.max(this.pauseUntil ?? 0, until);
   }
 
-  /** The local budget ran dry: renew now (at most one lease at a time). */
+  /** The local budget ran dry: renew soon (one lease at a time, at most four per renewal period). */
   needSlice(): void {
     this.demand = true;
     if (this.stopped) return;
-    if (this.slice?.exhaustedUntil !== null && this.slice !== null && this.slice.day === this.today()) return;
+    if (this.slice !== null && this.slice.exhaustedUntil !== null && this.slice.day === this.today()) return;
     if (this.inFlight) {
       this.again = true;
       return;
     }
-    void this.renew(false);
+    this.renewSoon();
+  }
+
+  private renewSoon(): void {
+    const wait = this.lastLeaseAt + this.renewMs / 4 - this.options.clock.now();
+    if (wait <= 0) {
+      void this.renew(false);
+      return;
+    }
+    if (this.timerAt <= this.options.clock.now() + wait) return;
+    this.schedule(wait);
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer !== null) this.options.scheduler.clearTimeout(this.timer);
+    this.timerAt = this.options.clock.now() + ms;
+    this.timer = this.options.scheduler.setTimeout(() => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      void this.renew(false).catch(() => undefined);
+    }, ms);
   }
 
   /** The budget's usage with the deployment's day counts and this worker's slice. */
@@ -193,11 +220,14 @@ export class BudgetSliceLeaser {
     return previous;
   }
 
-  /** About two renewals' worth of calls at the worker's share (at least one call), or none when idle. */
+  /**
+   * One renewal's worth of calls at the worker's share (at least one call), or none when idle: what
+   * a worker that dies loses of the day at most. A worker that runs dry sooner renews early.
+   */
   private target(slice: LocalSlice | null): { calls: number; engineCalls: number } {
     if (!this.demand) return { calls: 0, engineCalls: 0 };
     const share = Math.max(1, slice?.callsPerSecond ?? 1, this.expectedShare());
-    const calls = Math.max(1, Math.ceil((share * 2 * this.renewMs) / 1000));
+    const calls = Math.max(1, Math.ceil((share * this.renewMs) / 1000));
     return { calls, engineCalls: calls * Math.max(1, this.options.maxEngineCost) };
   }
 
@@ -210,18 +240,16 @@ export class BudgetSliceLeaser {
   private renew(first: boolean): Promise<void> {
     if (this.timer !== null) this.options.scheduler.clearTimeout(this.timer);
     this.timer = null;
+    this.timerAt = Infinity;
+    this.lastLeaseAt = this.options.clock.now();
     const run = this.leaseOnce(first).finally(() => {
       this.inFlight = null;
       if (this.stopped) return;
+      this.schedule(this.renewMs);
       if (this.again) {
         this.again = false;
-        void this.renew(false);
-        return;
+        this.renewSoon();
       }
-      this.timer = this.options.scheduler.setTimeout(() => {
-        this.timer = null;
-        void this.renew(false);
-      }, this.renewMs);
     });
     this.inFlight = run.catch(() => undefined);
     return run;

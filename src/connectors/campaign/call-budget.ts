@@ -227,6 +227,11 @@ export class CallBudget implements AdobeCallGate {
   private readonly leaser: BudgetSliceLeaser | null = null;
   private released: Promise<void> | null = null;
 
+  /** Shared mode: resolves when no slice lease is in flight (for tests that drive time by hand). */
+  async leaseSettled(): Promise<void> {
+    await this.leaser?.settled();
+  }
+
   /** Close and, in shared mode, wait until the slice is given back to the store. */
   async closeAndRelease(reason?: unknown): Promise<void> {
     this.close(reason);
