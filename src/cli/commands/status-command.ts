@@ -148,11 +148,19 @@ export function formatStatus(
         callsPerDay?: number | null;
         currentCallsPerSecond?: number;
         callsPerSecondLimit?: number;
+        slice?: { calls?: number | null; callsPerSecond?: number } | null;
+        shared?: { dayExhausted?: boolean };
       };
     };
     const b = s.campaignBudget;
+    const spent =
+      b !== undefined &&
+      (b.shared?.dayExhausted === true ||
+        (typeof b.callsPerDay === 'number' && (b.callsToday ?? 0) >= b.callsPerDay));
     const budget = b
-      ? `; Campaign budget ${b.callsToday ?? 0}/${b.callsPerDay ?? '∞'} calls today, rate ${b.currentCallsPerSecond ?? 0}/${b.callsPerSecondLimit ?? 0} per s`
+      ? `; Campaign budget ${b.callsToday ?? 0}/${b.callsPerDay ?? '∞'} calls today, rate ${b.currentCallsPerSecond ?? 0}/${b.callsPerSecondLimit ?? 0} per s` +
+        (b.slice ? ` (this worker's slice: ${b.slice.callsPerSecond ?? 0}/s)` : '') +
+        (spent ? "; waiting for the call budget: the day's calls are spent, work resumes at 00:00 UTC" : '')
       : '';
     lines.push(
       `process ${h.owner}: ${(s.throughputPerSec ?? 0).toFixed(1)} records/s${budget} (seen ${ago(h.at, now)})`,
