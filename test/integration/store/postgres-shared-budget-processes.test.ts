@@ -130,9 +130,7 @@ function startWorker(): Worker {
 
 function parseEvent(line: string): { event?: string; usage?: CallBudgetUsage } {
   const value: unknown = JSON.parse(line);
-  return typeof value === 'object' && value !== null
-    ? (value as { event?: string; usage?: CallBudgetUsage })
-    : {};
+  return typeof value === 'object' && value !== null ? value : {};
 }
 
 describe('shared call budget across three OS processes on PostgreSQL', () => {
