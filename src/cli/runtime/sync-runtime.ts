@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../../core/clock.js';
+import { RateLimitedError } from '../../core/errors.js';
+import type { DynamicsRequestGate } from '../../connectors/dynamics/dynamics-client-options.js';
 import type { StateStore } from '../../core/ports/state-store.js';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
 import type { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-web-api-client.js';
@@ -15,7 +17,7 @@ import { CallMetricsCounter } from '../../server/metrics/call-metrics.js';
 import type { CallMetrics } from '../../core/ports/call-metrics.js';
 import { createLogger, type Logger } from '../../logging/logger.js';
 import type { Redactor } from '../../logging/redactor.js';
-import { openCampaignClient, openDynamicsClient } from './tenant-clients.js';
+import { openCampaignClient, openDynamicsClient, plain } from './tenant-clients.js';
 
 /** Everything a running sync needs, built from the configuration (the composition root's wiring). */
 export interface SyncRuntime {
@@ -52,6 +54,9 @@ export interface OpenRuntimeOptions {
   storeIfMissing?: OpenStateStoreOptions['ifMissing'];
 }
 
+/** Dataverse service protection: requests per 5 minutes per application user. */
+const dataverseRequestsPer5Min = 6000;
+
 /** This process's name in the shared budget: host, pid and a random tag (pids are reused). */
 function budgetOwner(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -78,7 +83,41 @@ export async function openSyncRuntime(
   });
   const metricsRegistry = new Registry();
   const callMetrics = new CallMetricsCounter(metricsRegistry);
-  const dynamicsClient = openDynamicsClient(config, { metrics: callMetrics, clock });
+  const owner = budgetOwner();
+  const slices = {
+    store: store.budgets,
+    owner,
+    leaseMs: config.campaign.budget.sliceLeaseMs,
+    renewMs: config.campaign.budget.sliceRenewMs,
+  };
+  // Dataverse's service protection (6,000 requests per 5 minutes per application user) is shared
+  // by every worker that uses the user: one shared rate of 20 requests/s holds it in any 5 minutes.
+  const dataverseBudget = new CallBudget({
+    callsPerSecond: dataverseRequestsPer5Min / 300,
+    adaptive: { enabled: false },
+    maxWaitMs: 120_000,
+    clock,
+    shared: {
+      ...slices,
+      name: `dataverse:${new URL(config.dynamics.url).host}:${plain(config.dynamics.clientId)}`,
+    },
+  });
+  const sharedGate: DynamicsRequestGate = {
+    acquire: () =>
+      dataverseBudget.acquire('read').catch((error: unknown) => {
+        if (!(error instanceof RateLimitedError)) throw error;
+        throw new RateLimitedError(
+          'dynamics',
+          'The Dynamics request budget shared by the workers is used up for now (client-side pacing).',
+          {
+            code: 'DYNAMICS_BUDGET_EXHAUSTED',
+            ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
+          },
+        );
+      }),
+    throttled: (retryAfterMs) => dataverseBudget.record({ status: 429, latencyMs: 0, retryAfterMs }),
+  };
+  const dynamicsClient = openDynamicsClient(config, { metrics: callMetrics, clock, sharedGate });
   const budget = new CallBudget({
     callsPerSecond: config.campaign.budget.callsPerSecond,
     callsPerDay: config.campaign.budget.callsPerDay,
@@ -87,17 +126,12 @@ export async function openSyncRuntime(
     clock,
     // One budget for every worker on the store, and day counts that survive restarts
     // (docs/store.md, "Shared call budget").
-    shared: {
-      store: store.budgets,
-      owner: budgetOwner(),
-      leaseMs: config.campaign.budget.sliceLeaseMs,
-      renewMs: config.campaign.budget.sliceRenewMs,
-    },
+    shared: slices,
   });
   // Commands that only read the store lease a slice when (if ever) they call Campaign.
   if (!options.skipMigrations && (options.storeIfMissing ?? 'create') === 'create') {
     try {
-      await budget.start();
+      await Promise.all([budget.start(), dataverseBudget.start()]);
     } catch (error) {
       logger.warn(
         { err: error instanceof Error ? error.message : String(error) },
@@ -122,7 +156,7 @@ export async function openSyncRuntime(
     metricsRegistry,
     callMetrics,
     async close() {
-      await budget.closeAndRelease();
+      await Promise.all([budget.closeAndRelease(), dataverseBudget.closeAndRelease()]);
       await Promise.allSettled([campaignClient.close(), dynamicsClient.close()]);
       await store.close();
       logger.flush();
