@@ -117,7 +117,12 @@ export async function openSyncRuntime(
       }),
     throttled: (retryAfterMs) => dataverseBudget.record({ status: 429, latencyMs: 0, retryAfterMs }),
   };
-  const dynamicsClient = openDynamicsClient(config, { metrics: callMetrics, clock, sharedGate });
+  // Only several processes need it: on SQLite (one process) the client's own pacing is the budget.
+  const dynamicsClient = openDynamicsClient(config, {
+    metrics: callMetrics,
+    clock,
+    ...(store.dialect === 'postgres' ? { sharedGate } : {}),
+  });
   const budget = new CallBudget({
     callsPerSecond: config.campaign.budget.callsPerSecond,
     callsPerDay: config.campaign.budget.callsPerDay,
@@ -131,7 +136,7 @@ export async function openSyncRuntime(
   // Commands that only read the store lease a slice when (if ever) they call Campaign.
   if (!options.skipMigrations && (options.storeIfMissing ?? 'create') === 'create') {
     try {
-      await Promise.all([budget.start(), dataverseBudget.start()]);
+      await Promise.all([budget.start(), store.dialect === 'postgres' ? dataverseBudget.start() : undefined]);
     } catch (error) {
       logger.warn(
         { err: error instanceof Error ? error.message : String(error) },

@@ -169,7 +169,8 @@ export class BudgetSliceLeaser {
       // Every call granted and not given back: spent, or held by a worker (this one's not counted).
       callsToday: Math.max(0, state.callsCommitted - held),
       engineCallsToday: Math.max(0, state.engineCallsCommitted - (slice.engineCalls ?? 0)),
-      currentCallsPerSecond: Math.min(own.currentCallsPerSecond, state.callsPerSecond),
+      // The deployment's rate in force (this worker's share is in `slice`).
+      currentCallsPerSecond: state.callsPerSecond,
       callsPerSecondLimit: state.callsPerSecondLimit,
       rateCuts: state.rateCuts,
       lastTrouble: state.lastCut ?? own.lastTrouble,

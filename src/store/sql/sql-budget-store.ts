@@ -45,7 +45,17 @@ const milli = (callsPerSecond: number): number => Math.round(callsPerSecond * 10
  * serialised and each sees every other worker's slice.
  */
 export class SqlBudgetStore implements BudgetStore {
-  constructor(private readonly ctx: SqlStoreContext) {}
+  /**
+   * @param options.shareRate Split the rate between the workers (PostgreSQL: several processes).
+   *   On SQLite the store has one process, which takes the whole shared rate, so runtimes on
+   *   different clocks in one process (tests, a command beside the service) never wait on each
+   *   other's slices; the day counts, the adaptive rate and the pause are shared all the same.
+   *   @default true
+   */
+  constructor(
+    private readonly ctx: SqlStoreContext,
+    private readonly options: { shareRate?: boolean } = {},
+  ) {}
 
   lease(request: SliceLeaseRequest): Promise<SliceLease> {
     checkRequest(request);
@@ -89,7 +99,10 @@ export class SqlBudgetStore implements BudgetStore {
       }
       const rate = state.rateMilli / 1000;
       const fair = Math.max(1, Math.floor(rate / (liveOthers + 1)));
-      const share = Math.max(0, Math.min(fair, Math.floor((state.rateMilli - othersHeld) / 1000)));
+      const share =
+        this.options.shareRate === false
+          ? Math.floor(rate)
+          : Math.max(0, Math.min(fair, Math.floor((state.rateMilli - othersHeld) / 1000)));
       const shareMilli = share * 1000;
       // A rate given up stays held for one window: this worker may have started calls at it.
       const given = own ? givenUp(own, shareMilli, now, request.windowMs) : { milli: 0, until: now };

@@ -56,7 +56,7 @@ export class SqlStateStore implements StateStore {
     this.optOut = new SqlOptOutStore(ctx);
     this.privacy = new SqlPrivacyStore(ctx);
     this.runs = new SqlRunStore(ctx);
-    this.budgets = new SqlBudgetStore(ctx);
+    this.budgets = new SqlBudgetStore(ctx, { shareRate: driver.dialect === 'postgres' });
   }
 
   migrate(): Promise<void> {

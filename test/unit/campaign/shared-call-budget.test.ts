@@ -1,10 +1,16 @@
-import { openStateStore } from '../../../src/store/open-state-store.js';
+import { SqliteDriver } from '../../../src/store/sqlite/sqlite-driver.js';
+import { SqlBudgetStore } from '../../../src/store/sql/sql-budget-store.js';
+import { SqlStateStore } from '../../../src/store/sql/sql-state-store.js';
 import { describeSharedBudget } from '../../support/shared-budget-scenarios.js';
 
-// One SQLite process: every worker uses the one store (the day counts still survive restarts).
-describeSharedBudget('sqlite, one process', {
+// The slice logic on one SQLite store shared by every worker, with the rate split between them as
+// on PostgreSQL (a SQLite state store itself gives its one process the whole rate).
+describeSharedBudget('sqlite, rate split as on postgres', {
   async open(clock) {
-    const store = await openStateStore('sqlite::memory:', { clock });
-    return { storeFor: () => store.budgets, close: () => store.close() };
+    const driver = new SqliteDriver({ filename: ':memory:' });
+    const store = new SqlStateStore(driver, clock);
+    await store.migrate();
+    const budgets = new SqlBudgetStore({ driver, clock }, { shareRate: true });
+    return { storeFor: () => budgets, close: () => store.close() };
   },
 });
