@@ -118,10 +118,12 @@ export async function openSyncRuntime(
     throttled: (retryAfterMs) => dataverseBudget.record({ status: 429, latencyMs: 0, retryAfterMs }),
   };
   // Only several processes need it: on SQLite (one process) the client's own pacing is the budget.
+  // Workers share it on real time only: a runtime on an injected clock (tests) paces by itself.
+  const shareDataverse = store.dialect === 'postgres' && clock === systemClock;
   const dynamicsClient = openDynamicsClient(config, {
     metrics: callMetrics,
     clock,
-    ...(store.dialect === 'postgres' ? { sharedGate } : {}),
+    ...(shareDataverse ? { sharedGate } : {}),
   });
   const budget = new CallBudget({
     callsPerSecond: config.campaign.budget.callsPerSecond,
@@ -136,7 +138,7 @@ export async function openSyncRuntime(
   // Commands that only read the store lease a slice when (if ever) they call Campaign.
   if (!options.skipMigrations && (options.storeIfMissing ?? 'create') === 'create') {
     try {
-      await Promise.all([budget.start(), store.dialect === 'postgres' ? dataverseBudget.start() : undefined]);
+      await Promise.all([budget.start(), shareDataverse ? dataverseBudget.start() : undefined]);
     } catch (error) {
       logger.warn(
         { err: error instanceof Error ? error.message : String(error) },
