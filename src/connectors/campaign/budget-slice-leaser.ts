@@ -37,6 +37,7 @@ export interface BudgetSliceLeaserOptions {
   name?: string;
   leaseMs?: number;
   renewMs?: number;
+  wholeRate?: boolean;
   limits: BudgetLimits;
   adaptive: SharedAdaptiveRule;
   windowMs: number;
@@ -278,6 +279,7 @@ export class BudgetSliceLeaser {
       pauseUntil,
       leaseMs: this.leaseMs,
       windowMs: this.options.windowMs,
+      ...(this.options.wholeRate ? { wholeRate: true } : {}),
     };
     // Demand is what happens from now on; waiting calls count as demand.
     this.demand = this.options.budget.waiting() > 0;

@@ -102,6 +102,8 @@ export interface SharedBudgetOptions {
   leaseMs?: number;
   /** How often the slice is renewed (and the shared rate read). @default 1000 */
   renewMs?: number;
+  /** Take the whole shared rate and hold none of it (a runtime on an injected test clock). @default false */
+  wholeRate?: boolean;
 }
 
 interface Waiter {

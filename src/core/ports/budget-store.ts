@@ -62,6 +62,12 @@ export interface SliceLeaseRequest {
   trouble?: { at: number; reason: string } | null;
   /** A server's Retry-After seen since the last lease: every worker holds back until then. */
   pauseUntil?: number | null;
+  /**
+   * The worker runs on a clock of its own (a runtime on an injected test clock): it takes the whole
+   * shared rate and holds none of it, so it neither waits on nor holds back workers on real time.
+   * The day counts, the adaptive rate and the pause are shared all the same. @default false
+   */
+  wholeRate?: boolean;
   /** The slice's lease; the worker stops spending it at `expiresAt`. */
   leaseMs: number;
   /** The pacing window (1 s plus the jitter margin): how long a given-up rate stays held. */

@@ -100,10 +100,11 @@ export class SqlBudgetStore implements BudgetStore {
       const rate = state.rateMilli / 1000;
       const fair = Math.max(1, Math.floor(rate / (liveOthers + 1)));
       const share =
-        this.options.shareRate === false
+        this.options.shareRate === false || request.wholeRate === true
           ? Math.floor(rate)
           : Math.max(0, Math.min(fair, Math.floor((state.rateMilli - othersHeld) / 1000)));
-      const shareMilli = share * 1000;
+      // A worker on a clock of its own holds none of the rate (see `wholeRate`).
+      const shareMilli = request.wholeRate === true ? 0 : share * 1000;
       // A rate given up stays held for one window: this worker may have started calls at it.
       const given = own ? givenUp(own, shareMilli, now, request.windowMs) : { milli: 0, until: now };
 
