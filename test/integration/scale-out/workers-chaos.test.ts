@@ -55,13 +55,14 @@ describe('three workers on one PostgreSQL under a kill -9 loop', () => {
         campaign: { budget: { callsPerSecond: 3000, adaptive: false } },
         // Short leases and duty locks: a killed worker's items and duties pass to another quickly.
         engine: { workers: 16, leaseMs: 2000, pollIntervalMs: 500 },
+        workers: { heartbeatMs: 500, dutyTtlMs: 2000 },
         logging: { level: 'info' },
       },
     });
     const dynamics = bed.dynamics.admin;
     const campaign = bed.campaign.admin;
     const config = bed.loadConfig();
-    const schema = config.store.schema!;
+    const schema = config.store.schema ?? 'public';
     const random = new SeededRandom(seed);
     const foreignBefore = foreignProfiles(bed);
     expect(foreignBefore.length).toBeGreaterThan(0);
@@ -115,9 +116,10 @@ describe('three workers on one PostgreSQL under a kill -9 loop', () => {
     await db.query(`SET search_path TO "${schema}"`);
     const holderOf = async (duty: string): Promise<string | null> => {
       try {
-        const rows = await db.query<{ owner: string }>('SELECT owner FROM named_locks WHERE name = $1', [
-          duty,
-        ]);
+        const rows = await db.query<{ owner: string }>(
+          'SELECT owner FROM named_locks WHERE name = $1 AND expires_at > 0',
+          [duty],
+        );
         return rows.rows[0]?.owner ?? null;
       } catch {
         return null; // not migrated yet
@@ -143,6 +145,8 @@ describe('three workers on one PostgreSQL under a kill -9 loop', () => {
     };
     debug('workers running');
     const work = (): number => campaign.stats().requests;
+    /** When each worker process was killed (SIGKILL in the loop, SIGTERM at the end), by pid. */
+    const killedAt = new Map<number, number>();
     let killedHolders = 0;
     for (let kill = 0; kill < kills; kill++) {
       // The moment is drawn in work done (Campaign calls), capped in time.
@@ -152,12 +156,13 @@ describe('three workers on one PostgreSQL under a kill -9 loop', () => {
       let victim = random.int(0, workers - 1);
       if (random.chance(0.5)) {
         const holder = await holderOf('poller:contacts');
-        const index = pool.findIndex((c) => holder !== null && holder.includes(`:${c.pid}`));
+        const index = pool.findIndex((c) => holder !== null && holder.includes(`:${c.pid}:`));
         if (index >= 0) {
           victim = index;
           killedHolders++;
         }
       }
+      killedAt.set(pool[victim]!.pid, Date.now());
       const exit = await pool[victim]!.kill('SIGKILL');
       expect(exit.signal, `worker ended by itself: ${exit.stderr.slice(-2000)}`).toBe('SIGKILL');
       if (random.chance(0.5)) liveChanges();
@@ -170,6 +175,7 @@ describe('three workers on one PostgreSQL under a kill -9 loop', () => {
     expect(killedHolders).toBeGreaterThan(5);
 
     // The survivors drain; one last run finishes what is left and reports idle.
+    for (const child of pool) killedAt.set(child.pid, Date.now());
     await Promise.all(pool.map((c) => c.kill('SIGTERM')));
     const finalRun = SyncChild.spawn(script, bed.configPath, { untilIdle: true });
     children.add(finalRun);
@@ -212,6 +218,38 @@ describe('three workers on one PostgreSQL under a kill -9 loop', () => {
       expect(await store.parked.count()).toBe(0);
       const backlog = await store.queue.backlog();
       expect(backlog.reduce((n, b) => n + b.queued + b.leased, 0)).toBe(0);
+
+      // No duty ever had two holders at once, from the audit trail of each hand-over: epochs rise
+      // one by one; a duty is taken over only from a holder that released it, that noticed it had
+      // lost it, or whose process the test had killed by then — never from a live, unaware holder.
+      const duties = (await db.query<{ name: string }>('SELECT name FROM named_locks')).rows.map(
+        (r) => r.name,
+      );
+      expect(duties).toContain('poller:contacts');
+      let takeovers = 0;
+      for (const duty of duties) {
+        const trail = (await store.audit.list({ recordKey: duty }, { limit: 10_000 })).items
+          .filter((e) => e.action.startsWith('duty.'))
+          .sort((a, b) => a.at - b.at);
+        const acquired = trail.filter((e) => e.action === 'duty.acquired');
+        const epochs = acquired.map((e) => Number(/^epoch (\d+)/.exec(e.detail ?? '')?.[1]));
+        expect(epochs, `epochs of ${duty}`).toEqual(epochs.map((_, i) => i + 1));
+        for (const entry of acquired) {
+          const previous = /expired, held by (\S+)$/.exec(entry.detail ?? '')?.[1];
+          if (previous === undefined) continue;
+          takeovers++;
+          const pid = Number(previous.split(':')[1]);
+          const killed = killedAt.get(pid);
+          const noticed = trail.some(
+            (e) => e.action === 'duty.lost' && e.actor === previous && e.at <= entry.at,
+          );
+          expect(
+            noticed || (killed !== undefined && killed <= entry.at),
+            `${duty} taken by ${entry.actor} at ${entry.at} from ${previous}, which was neither killed nor aware by then`,
+          ).toBe(true);
+        }
+      }
+      expect(takeovers).toBeGreaterThan(5);
     } finally {
       await store.close();
     }
