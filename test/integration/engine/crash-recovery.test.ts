@@ -270,13 +270,14 @@ describe('the poller lock of a killed process', () => {
     await bed?.close();
   });
 
-  it('is free for a restarted process once the lease time has passed', async () => {
-    const leaseMs = 1500;
+  it('is free for a restarted process once the duty TTL has passed', async () => {
+    const dutyTtlMs = 1500;
     bed = await SyncTestBed.start({
       dynamics: { contacts: 2000, seed: 3 },
       config: {
         dynamics: { pageSize: 50 },
-        engine: { leaseMs, pollIntervalMs: 200 },
+        engine: { pollIntervalMs: 200 },
+        workers: { dutyTtlMs },
         logging: { level: 'info' },
       },
     });
@@ -286,13 +287,13 @@ describe('the poller lock of a killed process', () => {
     while ((bed.dynamics.admin.stats().byRoute['GET contacts'] ?? 0) < 3) await sleep(20);
     expect((await child.kill('SIGKILL')).signal).toBe('SIGKILL');
 
-    // The restarted process's clock: moved on by the test instead of waiting for the lease to pass.
+    // The restarted process's clock: moved on by the test instead of waiting for the TTL to pass.
     let laterMs = 0;
     const runtime = await bed.openRuntime({ clock: { now: () => Date.now() + laterMs } });
     // The dead process still holds it right after the kill...
     expect(await runtime.store.locks.tryAcquire('poller:contacts', 'restarted', 1000)).toBe(false);
-    // ...but only for about a lease, not for the fixed 30 s it used to.
-    laterMs = leaseMs + 500;
+    // ...but only for about the duty TTL (workers.dutyTtlMs), not for the fixed 30 s it used to.
+    laterMs = dutyTtlMs + 500;
     expect(await runtime.store.locks.tryAcquire('poller:contacts', 'restarted', 1000)).toBe(true);
   });
 });
