@@ -1,7 +1,6 @@
 import type { Clock } from '../../core/clock.js';
 import type { StateStore } from '../../core/ports/state-store.js';
 import { SqlAuditStore } from './sql-audit-store.js';
-import { SqlBudgetStore } from './sql-budget-store.js';
 import { SqlCheckpointStore } from './sql-checkpoint-store.js';
 import { SqlDeadLetterStore } from './sql-dead-letter-store.js';
 import type { SqlDriver } from './sql-driver.js';
@@ -34,7 +33,6 @@ export class SqlStateStore implements StateStore {
   readonly privacy: SqlPrivacyStore;
   readonly runs: SqlRunStore;
   readonly workers: SqlWorkerStore;
-  readonly budgets: SqlBudgetStore;
   private closing: Promise<void> | null = null;
 
   /**
@@ -59,7 +57,6 @@ export class SqlStateStore implements StateStore {
     this.privacy = new SqlPrivacyStore(ctx);
     this.runs = new SqlRunStore(ctx);
     this.workers = new SqlWorkerStore(ctx);
-    this.budgets = new SqlBudgetStore(ctx, { shareRate: driver.dialect === 'postgres' });
   }
 
   migrate(): Promise<void> {

@@ -8,7 +8,6 @@ import { deadLetterPerCauseMigration } from './0006-dead-letter-per-cause.js';
 import { runsMigration } from './0007-runs.js';
 import { recordTraceMigration } from './0008-record-trace.js';
 import { parkedOrphansMigration } from './0009-parked-orphans.js';
-import { sharedBudgetMigration } from './0010-shared-budget.js';
 import { workersMigration } from './0011-workers.js';
 
 /**
@@ -26,7 +25,6 @@ export const storeMigrations: readonly SqlMigration[] = [
   runsMigration,
   recordTraceMigration,
   parkedOrphansMigration,
-  sharedBudgetMigration,
   workersMigration,
 ];
 
