@@ -161,8 +161,7 @@ describe.each(storeKinds)('re-baseline model (fast-check, %s)', (store) => {
         : {}),
     });
     bed.campaign.admin.setLimits({ callsPerSecond: null });
-    // Gone like a stopped worker: on PostgreSQL a live runtime keeps a share of the shared call
-    // budget, which the next one would wait for.
+    // Gone like a stopped worker before the next one starts.
     await runtime.close();
   }
 
