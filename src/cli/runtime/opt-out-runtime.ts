@@ -5,7 +5,7 @@ import type { RecordSink } from '../../core/ports/record-sink.js';
 import { CampaignRecordSink } from '../../connectors/campaign/campaign-record-sink.js';
 import { DynamicsOptOutWriter } from '../../connectors/dynamics/dynamics-opt-out-writer.js';
 import { SftpOptOutFileSource } from '../../connectors/sftp/sftp-opt-out-file-source.js';
-import { SftpReader } from '../../connectors/sftp/sftp-reader.js';
+import { openSftpReader } from './tenant-clients.js';
 import type { Flow } from '../../engine/flow.js';
 import type { RecordFlowSettings } from '../../engine/records/record-flow.js';
 import { OptOutContactHook } from '../../engine/opt-out/opt-out-contact-hook.js';
@@ -41,16 +41,7 @@ export interface OptOutRuntimeOptions {
 export function openOptOutFileSource(runtime: SyncRuntime): SftpOptOutFileSource | null {
   const sftp = runtime.config.campaign.sftp;
   if (!sftp) return null;
-  const reader = new SftpReader({
-    host: sftp.host,
-    port: sftp.port,
-    username: sftp.username,
-    hostKeySha256: sftp.hostKeySha256,
-    ...(sftp.privateKey ? { privateKey: sftp.privateKey.reveal() } : {}),
-    ...(sftp.passphrase ? { passphrase: sftp.passphrase.reveal() } : {}),
-    ...(sftp.password ? { password: sftp.password.reveal() } : {}),
-    clock: runtime.clock,
-  });
+  const reader = openSftpReader(sftp, { clock: runtime.clock });
   return new SftpOptOutFileSource(reader, { exportDir: sftp.exportDir, archiveDir: sftp.archiveDir });
 }
 

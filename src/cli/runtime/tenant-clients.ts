@@ -7,6 +7,7 @@ import type { Secret } from '../../config/secret.js';
 import type { CallBudget } from '../../connectors/campaign/call-budget.js';
 import { CampaignClient } from '../../connectors/campaign/campaign-client.js';
 import { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-web-api-client.js';
+import { SftpReader, type SftpReaderOptions } from '../../connectors/sftp/sftp-reader.js';
 
 /** A configured value that may be a secret (client ids may come from `env:`), as plain text. */
 export function plain(value: string | Secret): string {
@@ -70,5 +71,22 @@ export function openCampaignClient(
     profileRoot: config.campaign.profileResource,
     timeoutMs: config.campaign.timeoutMs,
     ...(extras.clock ? { clock: extras.clock } : {}),
+  });
+}
+
+/** The Campaign SFTP client from `campaign.sftp` (its secrets revealed here only). */
+export function openSftpReader(
+  sftp: NonNullable<ResolvedConfig['campaign']['sftp']>,
+  options: Pick<SftpReaderOptions, 'clock' | 'timeoutMs'> = {},
+): SftpReader {
+  return new SftpReader({
+    host: sftp.host,
+    port: sftp.port,
+    username: sftp.username,
+    hostKeySha256: sftp.hostKeySha256,
+    ...(sftp.privateKey ? { privateKey: sftp.privateKey.reveal() } : {}),
+    ...(sftp.passphrase ? { passphrase: sftp.passphrase.reveal() } : {}),
+    ...(sftp.password ? { password: sftp.password.reveal() } : {}),
+    ...options,
   });
 }

@@ -15,11 +15,11 @@ import type { CampaignClient } from '../../connectors/campaign/campaign-client.j
 import { DynamicsMetadataReader } from '../../connectors/dynamics/dynamics-metadata-reader.js';
 import type { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-web-api-client.js';
 import { PrivacyServiceClient } from '../../connectors/privacy/privacy-service-client.js';
-import { SftpReader } from '../../connectors/sftp/sftp-reader.js';
+import type { SftpReader } from '../../connectors/sftp/sftp-reader.js';
 import { SyncError } from '../../core/errors.js';
 import { parseOptOutExport } from '../../engine/opt-out/opt-out-export-parser.js';
 import { isRecord } from '../../core/json.js';
-import { openCampaignClient, openDynamicsClient, plain } from './tenant-clients.js';
+import { openCampaignClient, openDynamicsClient, openSftpReader, plain } from './tenant-clients.js';
 
 /** `campaign.clientSecret, line 9` (or without the line when the loader does not know it). */
 function place(context: LiveCheckContext, path: ConfigPath): string {
@@ -487,17 +487,7 @@ export const campaignFiltersCheck: LiveCheck = {
 };
 
 function openSftp(config: ResolvedConfig): SftpReader {
-  const sftp = config.campaign.sftp!;
-  return new SftpReader({
-    host: sftp.host,
-    port: sftp.port,
-    username: sftp.username,
-    hostKeySha256: sftp.hostKeySha256,
-    ...(sftp.privateKey ? { privateKey: sftp.privateKey.reveal() } : {}),
-    ...(sftp.passphrase ? { passphrase: sftp.passphrase.reveal() } : {}),
-    ...(sftp.password ? { password: sftp.password.reveal() } : {}),
-    timeoutMs: 10_000,
-  });
+  return openSftpReader(config.campaign.sftp!, { timeoutMs: 10_000 });
 }
 
 /** `sftp`: connect (host key pinned and matching), list the export folder, the archive folder usable, usage. */
