@@ -15,7 +15,7 @@ import { resolveRetryPolicy } from '../../../src/core/retry-policy.js';
 import { EngineEvents, type EngineEventMap } from '../../../src/engine/engine-events.js';
 import { FlowRegistry, type ApplyResult, type Flow, type ParkingPolicy } from '../../../src/engine/flow.js';
 import { Parking } from '../../../src/engine/parking.js';
-import { WorkRunner } from '../../../src/engine/work-runner.js';
+import { WorkRunner, type WorkRunnerOptions } from '../../../src/engine/work-runner.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
 
 const valueSchema = z.object({ value: z.number(), parent: z.string().nullable().optional() });
@@ -96,6 +96,35 @@ function buildFlows(sink: FakeSink, keyMap: KeyMapStore): Flow<Value>[] {
   return [parentFlow, childFlow];
 }
 
+/** A runner over `store` with the test flows (fast waits, two attempts, no jitter); `options` add to it. */
+function buildRunner(
+  store: StateStore,
+  sink: FakeSink,
+  events: EngineEvents,
+  clock: ManualClock,
+  options: Pick<WorkRunnerOptions, 'window' | 'activeFlows'> & Partial<WorkRunnerOptions>,
+): WorkRunner {
+  const flows = new FlowRegistry(buildFlows(sink, store.keyMap));
+  return new WorkRunner({
+    store,
+    flows,
+    parking: new Parking(store, flows, events),
+    events,
+    clock,
+    logger: silentLogger,
+    retryPolicy: resolveRetryPolicy({
+      initialDelayMs: 1000,
+      maxDelayMs: 1000,
+      maxAttempts: 2,
+      jitter: 'none',
+    }),
+    owner: 'test',
+    leaseMs: 60_000,
+    idleWaitMs: 1,
+    groupCommitDelayMs: 1,
+    ...options,
+  });
+}
 describe('WorkRunner over flows as data', () => {
   let store: StateStore;
   let clock: ManualClock;
@@ -112,26 +141,9 @@ describe('WorkRunner over flows as data', () => {
     seen = [];
     for (const name of ['item.applied', 'item.parked', 'item.released', 'item.failed'] as const)
       events.on(name, (event) => seen.push({ name, event }));
-    const flows = new FlowRegistry(buildFlows(sink, store.keyMap));
-    runner = new WorkRunner({
-      store,
-      flows,
-      parking: new Parking(store, flows, events),
-      events,
-      clock,
-      logger: silentLogger,
-      retryPolicy: resolveRetryPolicy({
-        initialDelayMs: 1000,
-        maxDelayMs: 1000,
-        maxAttempts: 2,
-        jitter: 'none',
-      }),
-      owner: 'test',
+    runner = buildRunner(store, sink, events, clock, {
       window: 4,
-      leaseMs: 60_000,
       activeFlows: () => ['parents', 'children', 'nobody'],
-      idleWaitMs: 1,
-      groupCommitDelayMs: 1,
     });
     runner.start();
   });
@@ -334,27 +346,10 @@ describe('WorkRunner group commits', () => {
     const events = new EngineEvents();
     let applied = 0;
     events.on('item.applied', () => applied++);
-    const flows = new FlowRegistry(buildFlows(sink, real.keyMap));
-    const runner = new WorkRunner({
-      store,
-      flows,
-      parking: new Parking(store, flows, events),
-      events,
-      clock,
-      logger: silentLogger,
-      retryPolicy: resolveRetryPolicy({
-        initialDelayMs: 1000,
-        maxDelayMs: 1000,
-        maxAttempts: 2,
-        jitter: 'none',
-      }),
-      owner: 'test',
+    const runner = buildRunner(store, sink, events, clock, {
       window: 8,
-      leaseMs: 60_000,
       activeFlows: () => ['parents'],
-      idleWaitMs: 1,
       groupCommitSize: 2,
-      groupCommitDelayMs: 1,
       commitConcurrency: 2,
     });
     const until = async (done: () => boolean): Promise<void> => {
