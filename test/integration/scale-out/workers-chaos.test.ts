@@ -37,7 +37,9 @@ describe('three workers on one PostgreSQL under a kill -9 loop', () => {
   let bed: SyncTestBed | undefined;
   let script: SyncChildScript | undefined;
   const children = new Set<SyncChild>();
+  let db: pg.Client | undefined;
   afterAll(async () => {
+    await db?.end().catch(() => undefined);
     await Promise.all([...children].map((c) => c.kill('SIGKILL')));
     script?.dispose();
     await bed?.close();
@@ -111,12 +113,13 @@ describe('three workers on one PostgreSQL under a kill -9 loop', () => {
         dynamics.updateRow('new_order', random.pick(orders), { new_amount: ++serial });
     };
 
-    const db = new pg.Client({ connectionString: config.store.url });
-    await db.connect();
-    await db.query(`SET search_path TO "${schema}"`);
+    const client = new pg.Client({ connectionString: config.store.url });
+    db = client;
+    await client.connect();
+    await client.query(`SET search_path TO "${schema}"`);
     const holderOf = async (duty: string): Promise<string | null> => {
       try {
-        const rows = await db.query<{ owner: string }>(
+        const rows = await client.query<{ owner: string }>(
           'SELECT owner FROM named_locks WHERE name = $1 AND expires_at > 0',
           [duty],
         );
@@ -222,7 +225,7 @@ describe('three workers on one PostgreSQL under a kill -9 loop', () => {
       // No duty ever had two holders at once, from the audit trail of each hand-over: epochs rise
       // one by one; a duty is taken over only from a holder that released it, that noticed it had
       // lost it, or whose process the test had killed by then — never from a live, unaware holder.
-      const duties = (await db.query<{ name: string }>('SELECT name FROM named_locks')).rows.map(
+      const duties = (await client.query<{ name: string }>('SELECT name FROM named_locks')).rows.map(
         (r) => r.name,
       );
       expect(duties).toContain('poller:contacts');
@@ -253,6 +256,5 @@ describe('three workers on one PostgreSQL under a kill -9 loop', () => {
     } finally {
       await store.close();
     }
-    await db.end();
   }, 900_000);
 });
