@@ -7,6 +7,7 @@ import { errorEnvelopes } from './campaign-wire-format.js';
 import { undeclaredKeyAnswers } from './campaign-emulator-context.js';
 import { malformedRowKinds } from './sftp/opt-out-export-format.js';
 import { noChangeBehaviours } from './sftp/opt-out-export-workflow.js';
+import { workflowDefinitionSchema } from './campaign-workflow-model.js';
 
 /** An admin-API failure: `{ "error": { "code", "message" } }` like the Dynamics emulator's. */
 class AdminError extends Error {
@@ -46,6 +47,8 @@ const settingsSchema = z
     hiddenWriteStatus: z.union([z.literal(404), z.literal(500)]),
     undeclaredKeyAnswer: z.enum(undeclaredKeyAnswers),
     undeclaredKeyResources: z.array(z.string()),
+    signalMinIntervalMs: z.number().int().nonnegative(),
+    signalErrorStatus: z.union([z.literal(400), z.literal(500)]),
   })
   .partial()
   .strict();
@@ -196,6 +199,19 @@ export function registerCampaignAdminRoutes(
       parse(z.object({ count: z.number().int().nonnegative() }).strict(), r.body).count,
     ),
   );
+
+  route('GET', '/workflows', () => admin.workflows.list());
+  route('POST', '/workflows', (r) => admin.defineWorkflow(parse(workflowDefinitionSchema, r.body)));
+  route('GET', '/workflows/:id', (r) => {
+    const view = admin.workflows.get(param(r, 'id'));
+    if (!view) throw new AdminError(404, 'EMULATOR_NOT_FOUND', `No workflow ${param(r, 'id')}.`);
+    return view;
+  });
+  route('GET', '/workflows/:id/imports', (r) => {
+    if (!admin.workflows.get(param(r, 'id')))
+      throw new AdminError(404, 'EMULATOR_NOT_FOUND', `No workflow ${param(r, 'id')}.`);
+    return admin.workflows.history(param(r, 'id'));
+  });
 
   route('GET', '/sftp/workflow', () => sftp().status());
   route('PUT', '/sftp/workflow', (r) => sftp().configure(definedOnly(parse(workflowSettingsSchema, r.body))));

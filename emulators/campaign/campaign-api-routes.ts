@@ -124,6 +124,7 @@ export function registerCampaignApiRoutes(
           segments[0] === 'workflow' && segments[1] === 'execution'
             ? await handleWorkflowExecution(
                 workflow(),
+                context.workflows,
                 request.method,
                 segments.slice(2),
                 request.method === 'POST' ? payloadOf(request) : {},

@@ -7,6 +7,8 @@ import type { CampaignProfileGenerator } from './campaign-profile-generator.js';
 import type { LinkRef, StoredRecord } from './campaign-record-store.js';
 import type { PrivacyJob } from './privacy-service-emulator.js';
 import type { CampaignSftpControls } from './campaign-sftp-adapter.js';
+import type { WorkflowDefinitionInput } from './campaign-workflow-model.js';
+import type { CampaignWorkflows, WorkflowView } from './campaign-workflows.js';
 
 /** A stored record as the admin API shows it, hidden ones included. */
 export interface AdminRecordView {
@@ -51,6 +53,7 @@ export class CampaignEmulatorAdmin {
     private readonly generator: CampaignProfileGenerator,
     private readonly logsPerProfile: number,
     private readonly reseed: () => void,
+    private readonly declareWorkflows: () => void = () => undefined,
   ) {
     this.optOutExportSource = new CampaignOptOutExportSource(context.store);
     this.initialBehaviour = { ...context.behaviour };
@@ -62,7 +65,8 @@ export class CampaignEmulatorAdmin {
 
   /**
    * Back to the start state: data re-seeded; statistics, faults, limits, behaviour settings,
-   * privacy requests and jobs, and the export workflow's history cleared. Tokens stay valid.
+   * privacy requests and jobs, and the export workflow's history cleared; the seed's signal and
+   * import workflows declared afresh (others dropped, runs forgotten). Tokens stay valid.
    */
   reset(options: { reseed?: boolean | undefined } = {}): void {
     this.context.store.clear();
@@ -72,7 +76,19 @@ export class CampaignEmulatorAdmin {
     Object.assign(this.context.behaviour, this.initialBehaviour);
     this.context.faults.reset();
     this.sftp?.reset();
+    this.context.workflows.clear();
+    this.declareWorkflows();
     if (options.reseed ?? true) this.reseed();
+  }
+
+  /** The signal and import workflows (declared by the seed file or {@link defineWorkflow}). */
+  get workflows(): CampaignWorkflows {
+    return this.context.workflows;
+  }
+
+  /** Declare a signal or import workflow (what `POST /_emulator/workflows` does). */
+  defineWorkflow(definition: WorkflowDefinitionInput): WorkflowView {
+    return this.context.workflows.define(definition);
   }
 
   /** Insert generated or literal profiles directly (no API call is counted). Returns their PKeys. */

@@ -4,6 +4,7 @@ import type { CampaignLoadModel } from './campaign-load-model.js';
 import type { CampaignPKeyCodec } from './campaign-pkey-codec.js';
 import type { CampaignPrivacyTool } from './campaign-privacy-tool.js';
 import type { CampaignRecordStore } from './campaign-record-store.js';
+import type { CampaignWorkflows } from './campaign-workflows.js';
 import type { ErrorEnvelope } from './campaign-wire-format.js';
 import type { ImsTokenIssuer } from './ims-token-issuer.js';
 import type { PrivacyServiceEmulator } from './privacy-service-emulator.js';
@@ -39,6 +40,13 @@ export interface CampaignBehaviourSettings extends CampaignKeyAddressingSettings
   errorEnvelope: ErrorEnvelope;
   /** Status of a PATCH/DELETE on a hidden (orphan) child. @default 404 */
   hiddenWriteStatus: 404 | 500;
+  /**
+   * Shortest time between two accepted External signals of one workflow (documented: "cannot be
+   * triggered more often than every 10 minutes"). @default 600_000
+   */
+  signalMinIntervalMs: number;
+  /** Status of a refused signal (undocumented; RST/XTK errors are 500 elsewhere). @default 500 */
+  signalErrorStatus: 400 | 500;
 }
 
 export const defaultBehaviourSettings: CampaignBehaviourSettings = {
@@ -47,6 +55,8 @@ export const defaultBehaviourSettings: CampaignBehaviourSettings = {
   bigTableThreshold: 100_000,
   errorEnvelope: 'code-message',
   hiddenWriteStatus: 404,
+  signalMinIntervalMs: 600_000,
+  signalErrorStatus: 500,
 };
 
 /** Everything the emulator's routes and admin handle share. */
@@ -61,6 +71,8 @@ export interface CampaignEmulatorContext {
   readonly faults: FaultInjector;
   readonly privacyTool: CampaignPrivacyTool;
   readonly privacyService: PrivacyServiceEmulator;
+  /** Workflows other than the opt-out export (signal and import workflows). */
+  readonly workflows: CampaignWorkflows;
   /** Mutable: the admin API changes it at run time. */
   readonly behaviour: CampaignBehaviourSettings;
   /** Run time-driven processes (privacy requests and jobs) up to the emulated now. */

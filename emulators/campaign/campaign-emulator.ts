@@ -22,6 +22,8 @@ import {
 } from './campaign-privacy-tool.js';
 import { CampaignProfileGenerator } from './campaign-profile-generator.js';
 import { CampaignRecordStore } from './campaign-record-store.js';
+import { optOutExportWorkflowId } from './campaign-workflow-execution.js';
+import { CampaignWorkflows } from './campaign-workflows.js';
 import { loadCampaignSeedFile, resolveCampaignSeed, type CampaignSeedInput } from './campaign-seed-file.js';
 import {
   startCampaignSftp,
@@ -130,6 +132,14 @@ export async function startCampaignEmulator(
     ...defaultPrivacyServiceTiming,
     ...options.privacyServiceTiming,
   });
+  const behaviour = { ...defaultBehaviourSettings, ...options.behaviour };
+  const workflows = new CampaignWorkflows({
+    clock,
+    codec,
+    store,
+    behaviour,
+    reservedIds: [optOutExportWorkflowId],
+  });
   const context: CampaignEmulatorContext = {
     org,
     imsOrgId,
@@ -152,12 +162,14 @@ export async function startCampaignEmulator(
     faults: new FaultInjector(seed),
     privacyTool,
     privacyService,
-    behaviour: { ...defaultBehaviourSettings, ...options.behaviour },
+    behaviour,
+    workflows,
     tick: () => {
       // Jobs create back-dated Campaign requests, which may complete at once; look again after.
       privacyService.advance();
       privacyTool.advance();
       privacyService.advance();
+      workflows.tick();
     },
   };
   const generator = new CampaignProfileGenerator(seed);
@@ -173,13 +185,18 @@ export async function startCampaignEmulator(
         admin.insertRecord(definition.name, payload);
     }
   };
+  const declareWorkflows = () => {
+    for (const workflow of resolved.workflows) workflows.define(workflow);
+  };
   const admin: CampaignEmulatorAdmin = new CampaignEmulatorAdmin(
     context,
     generator,
     logsPerProfile,
     applySeed,
+    declareWorkflows,
   );
   applySeed();
+  declareWorkflows();
 
   const tls = options.insecureHttp ? null : (options.tls ?? (await generateTlsMaterial(['localhost'])));
   const app = buildServer(context, admin, tls, options.adminKey);
@@ -205,6 +222,7 @@ export async function startCampaignEmulator(
       throw error;
     }
     admin.sftp = sftp.controls;
+    workflows.storage = sftp.storage;
   }
 
   const emulator: CampaignEmulator = {

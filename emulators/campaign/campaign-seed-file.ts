@@ -12,6 +12,7 @@ import {
   type FieldDefinition,
   type ResourceDefinition,
 } from './campaign-resource-model.js';
+import { workflowDefinitionSchema, type WorkflowDefinition } from './campaign-workflow-model.js';
 
 const fieldSchema = z
   .object({
@@ -71,6 +72,8 @@ export const campaignSeedFileSchema = z
       .strict()
       .default({ foreign: 0, externalIds: [], records: [] }),
     records: z.record(z.string(), z.array(recordSchema)).default({}),
+    /** Signal and import workflows (README "Workflows"); the opt-out export is not declared here. */
+    workflows: z.array(workflowDefinitionSchema).default([]),
   })
   .strict();
 
@@ -82,6 +85,7 @@ export interface ResolvedCampaignSeed {
   resources: ResourceDefinition[];
   profiles: CampaignSeedFile['profiles'];
   records: CampaignSeedFile['records'];
+  workflows: WorkflowDefinition[];
 }
 
 function toFieldDefinition(field: z.output<typeof fieldSchema>): FieldDefinition {
@@ -156,7 +160,7 @@ export function resolveCampaignSeed(input: CampaignSeedInput | undefined): Resol
     if (!names.has(name) || name === 'profile')
       throw new Error(`seed: records for unknown custom resource "${name}" (profiles go under "profiles")`);
   }
-  return { resources, profiles: seed.profiles, records: seed.records };
+  return { resources, profiles: seed.profiles, records: seed.records, workflows: seed.workflows };
 }
 
 function assertNoLinkCycle(resources: readonly ResourceDefinition[]): void {

@@ -10,7 +10,7 @@ import {
   type SlowWriteSettings,
 } from './sftp/opt-out-export-workflow.js';
 import { defaultSftpUsers, startSftpServer, type SftpServerOptions } from './sftp/sftp-server.js';
-import type { SftpUsage } from './sftp/sftp-storage.js';
+import type { SftpStorage, SftpUsage } from './sftp/sftp-storage.js';
 
 /** Options of the SFTP side (port and host come from the emulator). */
 export type CampaignSftpOptions = Omit<SftpServerOptions, 'port' | 'host'> & {
@@ -60,7 +60,13 @@ export async function startCampaignSftp(
   options: CampaignSftpOptions & { port: number; host: string },
   source: OptOutExportSource,
   clock: EmulatorClock,
-): Promise<{ info: CampaignSftpInfo; controls: CampaignSftpControls; close(): Promise<void> }> {
+): Promise<{
+  info: CampaignSftpInfo;
+  controls: CampaignSftpControls;
+  /** The account's disk, shared with the import workflows. */
+  storage: SftpStorage;
+  close(): Promise<void>;
+}> {
   const { workflow: workflowOptions = {}, ...serverOptions } = options;
   const { autoStart = true, ...workflowSettings } = workflowOptions;
   const server = await startSftpServer(serverOptions);
@@ -93,6 +99,7 @@ export async function startCampaignSftp(
       disconnectAll: () => server.disconnectAll(),
       reset: () => workflow.reset(),
     },
+    storage: server.storage,
     close: async () => {
       await workflow.stop();
       await server.close();

@@ -132,6 +132,19 @@ export const campaignErrors = {
   generic(): CampaignApiError {
     return new CampaignApiError(500, rst);
   },
+  /**
+   * A refused External signal. The text around `reason` is the documented answer to an undeclared
+   * parameter (triggering-a-signal-activity); its status is not documented (500 like the other
+   * RST/XTK errors, configurable), nor are the reasons of the other refusals (ours).
+   */
+  signalRefused(reason: string, status: number): CampaignApiError {
+    const expression = 'HandleTrigger(@name, $(source), $({parameters}))';
+    return new CampaignApiError(
+      status,
+      `${rst}\n${reason}\nXTK-170006 Unable to parse expression '${expression}'.\n` +
+        `RST-360000 Error while assessing '${expression}' expression ('xtk:workflow:execution/activities/signal/trigger' resource)`,
+    );
+  },
 } as const;
 
 /** The gateway's answer to a missing, unknown, expired or revoked token (or a wrong API key). */

@@ -5,6 +5,12 @@ import { CampaignPrivacyTool } from './campaign-privacy-tool.js';
 import { CampaignProfiles, type CampaignProfileLookupOptions } from './campaign-profiles.js';
 import { CampaignRecords } from './campaign-records.js';
 import { CampaignResourceRoots, type CampaignResourceRootsOptions } from './campaign-resource-roots.js';
+import {
+  CampaignWorkflows,
+  type CampaignSignalInput,
+  type CampaignWorkflowCommand,
+  type CampaignWorkflowExecution,
+} from './campaign-workflows.js';
 import type {
   CampaignCallOptions,
   CampaignListOptions,
@@ -36,6 +42,7 @@ export class CampaignClient {
   private readonly profiles: CampaignProfiles;
   private readonly metadata: CampaignMetadataReader;
   private readonly privacyTool: CampaignPrivacyTool;
+  private readonly workflows: CampaignWorkflows;
 
   constructor(options: CampaignClientOptions) {
     this.api = new CampaignApi(options);
@@ -45,6 +52,7 @@ export class CampaignClient {
     this.profiles = new CampaignProfiles(this.records, this.collections, options);
     this.metadata = new CampaignMetadataReader(this.api, roots);
     this.privacyTool = new CampaignPrivacyTool(this.api);
+    this.workflows = new CampaignWorkflows(this.api);
   }
 
   // ------------------------------------------------------------------ profiles
@@ -170,6 +178,39 @@ export class CampaignClient {
 
   listPrivacyRequests(options?: CampaignCallOptions): Promise<PrivacyToolRequestState[]> {
     return this.privacyTool.listRequests(options);
+  }
+
+  // ------------------------------------------------------------------ workflows
+
+  /** `GET /workflow/execution/{id}`: state and activities (External signals with their trigger URL). */
+  getWorkflowExecution(
+    workflowId: string,
+    options?: CampaignCallOptions,
+  ): Promise<CampaignWorkflowExecution> {
+    return this.workflows.getExecution(workflowId, options);
+  }
+
+  /** The trigger URL of the workflow's External signal activity (`activity`, or its only one). */
+  getSignalTriggerUrl(workflowId: string, activity?: string, options?: CampaignCallOptions): Promise<string> {
+    return this.workflows.signalTriggerUrl(workflowId, activity, options);
+  }
+
+  /** `start`, `pause`, `resume` or `stop` a workflow. */
+  controlWorkflow(
+    workflowId: string,
+    command: CampaignWorkflowCommand,
+    options?: CampaignCallOptions,
+  ): Promise<void> {
+    return this.workflows.sendCommand(workflowId, command, options);
+  }
+
+  /** Trigger an External signal (typed errors: parameters, not started, too soon). */
+  triggerSignal(
+    triggerUrl: string,
+    input: CampaignSignalInput,
+    options?: CampaignCallOptions,
+  ): Promise<void> {
+    return this.workflows.triggerSignal(triggerUrl, input, options);
   }
 
   async close(): Promise<void> {

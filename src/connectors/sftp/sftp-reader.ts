@@ -65,14 +65,15 @@ export interface SftpDownloadOptions {
   concurrency?: number;
 }
 
-interface OpenConnection {
+/** One SSH connection with its SFTP channel (subclasses such as the writer use it through `session`). */
+export interface OpenConnection {
   client: Client;
   sftp: SFTPWrapper;
   closed: boolean;
 }
 
 /** ssh2's callback shape; operations without a result call it with the error only. */
-type Callback<T> = (error?: Error | null, value?: T) => void;
+export type Callback<T> = (error?: Error | null, value?: T) => void;
 
 /**
  * The production SFTP client for the Campaign export folder: strict host-key pinning, listing,
@@ -280,7 +281,8 @@ export class SftpReader {
     return (await this.statIfExists(filePath)) !== null;
   }
 
-  private async statIfExists(filePath: string): Promise<SftpEntry | null> {
+  /** {@link stat}, or null when the path does not exist. */
+  async statIfExists(filePath: string): Promise<SftpEntry | null> {
     try {
       return await this.stat(filePath);
     } catch (error) {
@@ -315,7 +317,7 @@ export class SftpReader {
    * Run one SFTP request with the per-request timeout. A request that times out drops the whole
    * connection: its state is unknown, and a fresh one is cheaper than guessing.
    */
-  private call<T>(connection: OpenConnection, what: string, start: (cb: Callback<T>) => void): Promise<T> {
+  protected call<T>(connection: OpenConnection, what: string, start: (cb: Callback<T>) => void): Promise<T> {
     const where = `${what} on ${this.endpoint}`;
     return new Promise<T>((resolve, reject) => {
       if (connection.closed) {
@@ -346,7 +348,7 @@ export class SftpReader {
     connection.client.destroy();
   }
 
-  private session(): Promise<OpenConnection> {
+  protected session(): Promise<OpenConnection> {
     if (this.connection !== null && !this.connection.closed) return Promise.resolve(this.connection);
     this.connecting ??= this.openConnection().finally(() => {
       this.connecting = null;

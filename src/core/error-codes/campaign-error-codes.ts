@@ -76,6 +76,32 @@ export const campaignErrors = {
       remedy:
         'Nothing: it is retried and the call budget slows down. Lower `campaign.budget` if it persists.',
     },
+    CAMPAIGN_WORKFLOW_NOT_STARTED: {
+      kind: 'conflict',
+      meaning:
+        'Campaign refused an External signal because the workflow is not started (paused or stopped); a signal only reaches a started workflow.',
+      remedy: 'Start the workflow in Campaign (or with its `start` command), then signal again.',
+    },
+    CAMPAIGN_SIGNAL_PARAMETERS: {
+      kind: 'invalid',
+      meaning:
+        "Campaign refused an External signal: a parameter is not declared on the signal activity, its value does not have the declared type, or the payload lacks 'source' or exceeds 64 KB.",
+      remedy:
+        'Declare the parameter (name and type) on the External signal activity of the workflow named in the message, as docs/bulk-loads.md shows.',
+    },
+    CAMPAIGN_SIGNAL_TOO_SOON: {
+      kind: 'throttled',
+      meaning:
+        'Campaign refused an External signal sent less than 10 minutes after the previous one to the same workflow (documented limit).',
+      remedy: 'Nothing: signal again once 10 minutes have passed since the last accepted signal.',
+    },
+    CAMPAIGN_SIGNAL_NOT_FOUND: {
+      kind: 'invalid',
+      meaning:
+        'The workflow has no External signal activity (or none with the configured name) with a trigger URL.',
+      remedy:
+        'Add an External signal activity to the workflow in Campaign (or fix the activity name in the configuration) and start it.',
+    },
     CAMPAIGN_BUDGET_EXHAUSTED: {
       kind: 'throttled',
       meaning: 'The call budget cannot admit the call soon (daily budget spent, or a long Retry-After).',
