@@ -6,6 +6,8 @@ import type { CampaignPrivacyTool } from './campaign-privacy-tool.js';
 import type { CampaignRecordStore } from './campaign-record-store.js';
 import type { ErrorEnvelope } from './campaign-wire-format.js';
 import type { ImsTokenIssuer } from './ims-token-issuer.js';
+import type { CampaignEmailEventGenerator } from './journal/campaign-email-event-generator.js';
+import type { CampaignEventJournal } from './journal/campaign-event-journal.js';
 import type { PrivacyServiceEmulator } from './privacy-service-emulator.js';
 
 /** What a by-key URL answers when the resource's identification key is not declared (issue 18). */
@@ -61,6 +63,9 @@ export interface CampaignEmulatorContext {
   readonly faults: FaultInjector;
   readonly privacyTool: CampaignPrivacyTool;
   readonly privacyService: PrivacyServiceEmulator;
+  /** Adobe I/O Events journal of Campaign's e-mail events, and what fills it. */
+  readonly journal: CampaignEventJournal;
+  readonly emailEvents: CampaignEmailEventGenerator;
   /** Mutable: the admin API changes it at run time. */
   readonly behaviour: CampaignBehaviourSettings;
   /** Run time-driven processes (privacy requests and jobs) up to the emulated now. */
