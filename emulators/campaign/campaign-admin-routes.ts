@@ -79,6 +79,54 @@ const workflowSettingsSchema = z
 
 const recordBody = z.record(z.string(), z.unknown());
 
+const campaignRefSchema = z.object({ id: z.string().min(1), label: z.string() }).strict();
+const rate = z.number().min(0).max(1);
+
+const deliverySchema = z
+  .object({
+    profiles: z.array(z.string()),
+    campaign: campaignRefSchema,
+    delivery: campaignRefSchema,
+    bounceRate: rate,
+    hardBounceShare: rate,
+    openRate: rate,
+    clickRate: rate,
+    mirrorPage: z.boolean(),
+    seed: z.number().int(),
+  })
+  .partial()
+  .strict();
+
+const burstSchema = z
+  .object({
+    count: z.number().int().positive().max(5_000_000),
+    profiles: z.array(z.string()).optional(),
+    mix: z
+      .object({
+        send: z.number().min(0),
+        open: z.number().min(0),
+        click: z.number().min(0),
+        bounce: z.number().min(0),
+      })
+      .partial()
+      .strict()
+      .optional(),
+    campaign: campaignRefSchema.optional(),
+    delivery: campaignRefSchema.optional(),
+    seed: z.number().int().optional(),
+  })
+  .strict();
+
+const journalSettingsSchema = z
+  .object({
+    retentionMs: z.number().int().positive(),
+    emptyRetryAfterSec: z.number().int().nonnegative(),
+    defaultBatchSize: z.number().int().positive(),
+    maxBatchSize: z.number().int().positive(),
+  })
+  .partial()
+  .strict();
+
 /**
  * `/_emulator/…`, shaped like the Dynamics emulator's admin API (health, stats, reset, faults,
  * clock, tokens, limits, settings) plus Campaign specifics: seeding profiles, records with hidden
@@ -212,6 +260,13 @@ export function registerCampaignAdminRoutes(
       throw new AdminError(404, 'EMULATOR_NOT_FOUND', `No workflow ${param(r, 'id')}.`);
     return admin.workflows.history(param(r, 'id'));
   });
+  route('POST', '/journal/deliveries', (r) => admin.sendDelivery(definedOnly(parse(deliverySchema, r.body))));
+  route('POST', '/journal/burst', (r) => admin.burstEvents(parse(burstSchema, r.body)));
+  route('GET', '/journal', () => admin.journalStatus());
+  route('DELETE', '/journal', () => admin.clearJournal());
+  route('PUT', '/journal/settings', (r) =>
+    admin.configureJournal(definedOnly(parse(journalSettingsSchema, r.body))),
+  );
 
   route('GET', '/sftp/workflow', () => sftp().status());
   route('PUT', '/sftp/workflow', (r) => sftp().configure(definedOnly(parse(workflowSettingsSchema, r.body))));

@@ -6,6 +6,14 @@ import type { PrivacyToolRequest } from './campaign-privacy-tool.js';
 import type { CampaignProfileGenerator } from './campaign-profile-generator.js';
 import type { LinkRef, StoredRecord } from './campaign-record-store.js';
 import type { PrivacyJob } from './privacy-service-emulator.js';
+import {
+  eventProfileOf,
+  type BurstRequest,
+  type DeliveryRequest,
+  type EventProfile,
+  type GeneratedCounts,
+} from './journal/campaign-email-event-generator.js';
+import { defaultJournalSettings, type JournalSettings } from './journal/campaign-event-journal.js';
 import type { CampaignSftpControls } from './campaign-sftp-adapter.js';
 import type { WorkflowDefinitionInput } from './campaign-workflow-model.js';
 import type { CampaignWorkflows, WorkflowView } from './campaign-workflows.js';
@@ -78,6 +86,8 @@ export class CampaignEmulatorAdmin {
     this.sftp?.reset();
     this.context.workflows.clear();
     this.declareWorkflows();
+    this.context.journal.clear();
+    this.context.journal.configure(defaultJournalSettings);
     if (options.reseed ?? true) this.reseed();
   }
 
@@ -89,6 +99,71 @@ export class CampaignEmulatorAdmin {
   /** Declare a signal or import workflow (what `POST /_emulator/workflows` does). */
   defineWorkflow(definition: WorkflowDefinitionInput): WorkflowView {
     return this.context.workflows.define(definition);
+  }
+
+  /**
+   * The profiles events are about: the given ones (PKeys or identification-key values), else every
+   * visible profile with an e-mail address, in creation order.
+   */
+  private eventProfiles(refs: readonly string[] | undefined): EventProfile[] {
+    if (refs === undefined) {
+      const out: EventProfile[] = [];
+      for (const record of this.context.store.all('profile')) {
+        const profile = this.context.store.isVisible(record) ? eventProfileOf(record) : undefined;
+        if (profile) out.push(profile);
+      }
+      return out;
+    }
+    return refs.map((ref) => {
+      const record = this.find('profile', ref);
+      const profile = record ? eventProfileOf(record) : undefined;
+      if (!profile) throw new Error(`no profile ${ref} with an e-mail address`);
+      return profile;
+    });
+  }
+
+  /**
+   * Send a delivery to profiles: a send event each (or a bounce for a share of them), then opens
+   * and clicks for shares of the delivered, all at the emulator's now, appended to the journal.
+   */
+  sendDelivery(request: DeliveryRequest & { profiles?: readonly string[] | undefined } = {}): {
+    campaign: { id: string; label: string };
+    delivery: { id: string; label: string };
+    counts: GeneratedCounts;
+    lastPosition: string | null;
+  } {
+    const profiles = this.eventProfiles(request.profiles);
+    const result = this.context.emailEvents.delivery(profiles, request, this.context.clock.now());
+    const lastPosition = result.events.length > 0 ? this.context.journal.append(result.events) : null;
+    return { campaign: result.campaign, delivery: result.delivery, counts: result.counts, lastPosition };
+  }
+
+  /** Append `count` events fast (benchmarks), cycling through the profiles. */
+  burstEvents(request: BurstRequest & { profiles?: readonly string[] | undefined }): {
+    counts: GeneratedCounts;
+    lastPosition: string | null;
+  } {
+    const result = this.context.emailEvents.burst(
+      this.eventProfiles(request.profiles),
+      request,
+      this.context.clock.now(),
+    );
+    const lastPosition = result.events.length > 0 ? this.context.journal.append(result.events) : null;
+    return { counts: result.counts, lastPosition };
+  }
+
+  journalStatus(): ReturnType<CampaignEmulatorContext['journal']['status']> {
+    return this.context.journal.status();
+  }
+
+  /** Retention, empty-answer Retry-After and batch sizes of the journal. */
+  configureJournal(patch: Partial<JournalSettings>): JournalSettings {
+    return this.context.journal.configure(patch);
+  }
+
+  /** Remove every event; positions handed out so far expire. */
+  clearJournal(): void {
+    this.context.journal.clear();
   }
 
   /** Insert generated or literal profiles directly (no API call is counted). Returns their PKeys. */

@@ -7,6 +7,8 @@ import type { CampaignRecordStore } from './campaign-record-store.js';
 import type { CampaignWorkflows } from './campaign-workflows.js';
 import type { ErrorEnvelope } from './campaign-wire-format.js';
 import type { ImsTokenIssuer } from './ims-token-issuer.js';
+import type { CampaignEmailEventGenerator } from './journal/campaign-email-event-generator.js';
+import type { CampaignEventJournal } from './journal/campaign-event-journal.js';
 import type { PrivacyServiceEmulator } from './privacy-service-emulator.js';
 
 /** What a by-key URL answers when the resource's identification key is not declared (issue 18). */
@@ -73,6 +75,9 @@ export interface CampaignEmulatorContext {
   readonly privacyService: PrivacyServiceEmulator;
   /** Workflows other than the opt-out export (signal and import workflows). */
   readonly workflows: CampaignWorkflows;
+  /** Adobe I/O Events journal of Campaign's e-mail events, and what fills it. */
+  readonly journal: CampaignEventJournal;
+  readonly emailEvents: CampaignEmailEventGenerator;
   /** Mutable: the admin API changes it at run time. */
   readonly behaviour: CampaignBehaviourSettings;
   /** Run time-driven processes (privacy requests and jobs) up to the emulated now. */

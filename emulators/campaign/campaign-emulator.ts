@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { EmulatorClock } from '../shared/emulator-clock.js';
@@ -31,6 +32,9 @@ import {
   type CampaignSftpInfo,
 } from './campaign-sftp-adapter.js';
 import { registerImsTokenRoutes } from './ims-token-routes.js';
+import { CampaignEmailEventGenerator } from './journal/campaign-email-event-generator.js';
+import { CampaignEventJournal, type JournalSettings } from './journal/campaign-event-journal.js';
+import { registerJournalRoutes, type JournalLocation } from './journal/journal-routes.js';
 import { ImsTokenIssuer } from './ims-token-issuer.js';
 import {
   defaultPrivacyServiceTiming,
@@ -84,6 +88,8 @@ export interface CampaignEmulatorOptions {
   sftpPort?: number;
   /** Options passed to the SFTP server and workflow. */
   sftp?: CampaignSftpOptions;
+  /** The Adobe I/O Events journal of e-mail events: retention, empty Retry-After, batch sizes. */
+  journal?: Partial<JournalSettings>;
 }
 
 /** A running emulator. */
@@ -96,6 +102,8 @@ export interface CampaignEmulator {
   privacyServiceUrl: string;
   /** Admin API base (`…/_emulator`). */
   adminUrl: string;
+  /** Adobe I/O Events journaling endpoint of the registration receiving Campaign's e-mail events. */
+  journalUrl: string;
   /** PEM of the CA clients must trust; null over plain HTTP. */
   caCert: string | null;
   org: string;
@@ -140,6 +148,12 @@ export async function startCampaignEmulator(
     behaviour,
     reservedIds: [optOutExportWorkflowId],
   });
+  // One event registration; its ids are fixed per org so a journal URL survives restarts.
+  const journalLocation: JournalLocation = {
+    path: `/events/organizations/${encodeURIComponent(org)}/integrations/campaign/${registrationIdOf(org)}`,
+    source: `urn:uuid:${registrationIdOf(`${org}:provider`)}`,
+  };
+  const journal = new CampaignEventJournal(clock, `acs-${seed}`, options.journal ?? {});
   const context: CampaignEmulatorContext = {
     org,
     imsOrgId,
@@ -164,6 +178,8 @@ export async function startCampaignEmulator(
     privacyService,
     behaviour,
     workflows,
+    journal,
+    emailEvents: new CampaignEmailEventGenerator(`https://${org}.campaign.adobe.com`),
     tick: () => {
       // Jobs create back-dated Campaign requests, which may complete at once; look again after.
       privacyService.advance();
@@ -200,6 +216,7 @@ export async function startCampaignEmulator(
 
   const tls = options.insecureHttp ? null : (options.tls ?? (await generateTlsMaterial(['localhost'])));
   const app = buildServer(context, admin, tls, options.adminKey);
+  registerJournalRoutes(app, context, journal, journalLocation);
   const host = options.host ?? '127.0.0.1';
   await app.listen({ port: options.port ?? 0, host });
   const address = app.server.address();
@@ -230,6 +247,7 @@ export async function startCampaignEmulator(
     imsUrl: origin,
     privacyServiceUrl: `${origin}/data/core/privacy`,
     adminUrl: `${origin}/_emulator`,
+    journalUrl: `${origin}${journalLocation.path}`,
     caCert: tls && 'caCert' in tls ? (tls.caCert ?? null) : null,
     org,
     imsOrgId,
@@ -311,4 +329,10 @@ function buildServer(
   registerCampaignApiRoutes(app, context, () => admin.sftp);
   registerCampaignAdminRoutes(app, admin, adminKey);
   return app;
+}
+
+/** A stable UUID-shaped id for a name (the registration and provider ids of the journal). */
+function registrationIdOf(name: string): string {
+  const hex = createHash('sha1').update(`journal:${name}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

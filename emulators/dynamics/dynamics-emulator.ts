@@ -392,8 +392,12 @@ export async function startDynamicsEmulator(
       headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
     const isBatch = url.split('?')[0] === `${apiPathPrefix}$batch`;
-    const parts = isBatch ? batch.countRequests({ headers, body }) : 1;
-    const decision = limiter.admit(user.userId, limiter.current().countBatchParts ? parts : 1);
+    const counted = isBatch
+      ? batch.countRequests({ headers, body })
+      : { requests: 1, writes: method === 'GET' ? 0 : 1 };
+    const parts = counted.requests;
+    const limits = limiter.current();
+    const decision = limiter.admit(user.userId, limits.countBatchParts ? parts : 1);
     if (!decision.ok) {
       statistics.record(route, 429);
       return reply
@@ -407,9 +411,10 @@ export async function startDynamicsEmulator(
     }
     const leave = statistics.enter();
     const state = requestState.get(request) as RequestState;
+    const chargedMs = counted.writes * limits.writeExecutionMs;
     reply.raw.once('close', () => {
       leave();
-      decision.release(performance.now() - state.startedAt);
+      decision.release(performance.now() - state.startedAt + chargedMs);
     });
     statistics.countEntitlement(parts);
     await delay(request);

@@ -16,6 +16,7 @@ export const exitCodeByArea: Readonly<Record<ErrorArea, ExitCode>> = {
   campaign: exitCodes.connector,
   ims: exitCodes.connector,
   'privacy-service': exitCodes.connector,
+  'adobe-events': exitCodes.connector,
   sftp: exitCodes.connector,
   alerts: exitCodes.connector,
   engine: exitCodes.internal,

@@ -1,3 +1,4 @@
+import { adobeEventsErrors } from './error-codes/adobe-events-error-codes.js';
 import { alertErrors } from './error-codes/alert-error-codes.js';
 import { campaignErrors } from './error-codes/campaign-error-codes.js';
 import { configErrors } from './error-codes/config-error-codes.js';
@@ -38,6 +39,7 @@ export const errorCatalogue = [
   campaignErrors,
   imsErrors,
   privacyServiceErrors,
+  adobeEventsErrors,
   sftpErrors,
   alertErrors,
   coreErrors,
@@ -54,6 +56,7 @@ export const remoteErrorAreas = [
   'campaign',
   'ims',
   'privacy-service',
+  'adobe-events',
   'sftp',
   'alerts',
 ] as const satisfies readonly ErrorArea[];

@@ -18,6 +18,7 @@ const limitsSchema = z
     diagnosticHeaders: z.boolean(),
     dopHint: z.number().int().nonnegative(),
     countBatchParts: z.boolean(),
+    writeExecutionMs: z.number().min(0),
   })
   .partial()
   .strict();

@@ -238,6 +238,7 @@ export class DynamicsEmulatorAdmin {
       }
     }
     data.schema.keys = keys.map((k) => ({ name: k.name, columns: [...k.columns] }));
+    data.rebuildKeyIndex();
   }
 
   alternateKeys(table: string): AlternateKey[] {

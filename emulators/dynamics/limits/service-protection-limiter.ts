@@ -24,6 +24,12 @@ export interface ServiceProtectionLimits {
   dopHint: number;
   /** Count each request inside a `$batch` against the request limit (not only the batch). @default false */
   countBatchParts: boolean;
+  /**
+   * Execution time charged per write (create, update, delete; each write inside a `$batch`), in ms,
+   * on top of the time the emulator really spends — so a benchmark can make the execution-time
+   * limit bind the way real plug-ins and indexes would. @default 0
+   */
+  writeExecutionMs: number;
 }
 
 export const defaultServiceProtectionLimits: ServiceProtectionLimits = {
@@ -36,6 +42,7 @@ export const defaultServiceProtectionLimits: ServiceProtectionLimits = {
   diagnosticHeaders: true,
   dopHint: 4,
   countBatchParts: false,
+  writeExecutionMs: 0,
 };
 
 export type ThrottleDecision =

@@ -3,6 +3,9 @@ import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import {
+  activityColumns,
+  activityPartyTable,
+  activityPartyTableSchema,
   choiceColumnTypes,
   columnTypes,
   contactTableSchema,
@@ -73,6 +76,11 @@ const tableSchema = z
     primaryIdAttribute: z.string().regex(namePattern).optional(),
     primaryNameAttribute: z.string().regex(namePattern).optional(),
     changeTracking: z.boolean().default(true),
+    /**
+     * A custom activity table: primary key `activityid`, primary name `subject`, the activity
+     * columns and `regardingobjectid` (contact) come with it; declare only its own columns.
+     */
+    isActivity: z.boolean().optional(),
     columns: z.array(columnSchema).default([]),
     keys: z.array(keySchema).optional(),
     /** Rows the generator creates at start (or on `generate`). */
@@ -162,10 +170,13 @@ function validateReferences(seed: SeedFile, source: string): void {
     }
   }
   for (const table of seed.tables) {
-    if (table.logicalName === 'contact') throw new Error(`${source}: table 'contact' is built in`);
+    if (table.logicalName === 'contact' || table.logicalName === activityPartyTable)
+      throw new Error(`${source}: table '${table.logicalName}' is built in`);
     const columns = new Set([
       ...table.columns.map((c) => c.name),
-      table.primaryNameAttribute ?? 'new_name',
+      ...(table.isActivity
+        ? activityColumns(table.logicalName).map((c) => c.logicalName)
+        : [table.primaryNameAttribute ?? 'new_name']),
       'statecode',
       'statuscode',
     ]);
@@ -194,21 +205,10 @@ function metadataIdFor(logicalName: string): string {
 
 /** Turn a seed-file table into the emulator's schema (system columns, primary name column). */
 export function toTableSchema(table: SeedTable): TableSchema {
+  if (table.isActivity) return toActivityTableSchema(table);
   const primaryIdAttribute = table.primaryIdAttribute ?? `${table.logicalName}id`;
   const primaryNameAttribute = table.primaryNameAttribute ?? 'new_name';
-  const own: ColumnSchema[] = table.columns.map((c) => ({
-    logicalName: c.name,
-    schemaName: c.schemaName ?? c.name,
-    type: c.type,
-    maxLength:
-      c.type === 'string' ? (c.maxLength ?? 100) : c.type === 'memo' ? (c.maxLength ?? 2000) : undefined,
-    defaultValue: c.default,
-    target: c.target,
-    navigationProperty: c.type === 'lookup' ? (c.navigationProperty ?? c.schemaName ?? c.name) : undefined,
-    onDelete: c.type === 'lookup' ? (c.onDelete ?? 'removeLink') : undefined,
-    options: c.options?.map(toChoiceOption),
-    ...(c.type === 'boolean' ? { trueLabel: c.trueLabel ?? 'Yes', falseLabel: c.falseLabel ?? 'No' } : {}),
-  }));
+  const own = ownColumns(table);
   if (!own.some((c) => c.logicalName === primaryNameAttribute)) {
     own.unshift({
       logicalName: primaryNameAttribute,
@@ -231,6 +231,43 @@ export function toTableSchema(table: SeedTable): TableSchema {
   };
 }
 
+/** A custom activity table: the activity columns, then the table's own. */
+function toActivityTableSchema(table: SeedTable): TableSchema {
+  if (table.primaryIdAttribute !== undefined && table.primaryIdAttribute !== 'activityid')
+    throw new Error(`table '${table.logicalName}': an activity table's primary key is activityid`);
+  const inherited = activityColumns(table.logicalName);
+  const own = ownColumns(table).filter((c) => !inherited.some((i) => i.logicalName === c.logicalName));
+  return {
+    logicalName: table.logicalName,
+    schemaName: table.schemaName ?? table.logicalName,
+    entitySetName: table.entitySetName,
+    primaryIdAttribute: 'activityid',
+    primaryNameAttribute: 'subject',
+    changeTrackingEnabled: table.changeTracking,
+    isCustomEntity: true,
+    isActivity: true,
+    metadataId: metadataIdFor(table.logicalName),
+    columns: [...inherited, ...own],
+    keys: (table.keys ?? []).map((k) => ({ name: k.name, columns: [...k.columns] })),
+  };
+}
+
+function ownColumns(table: SeedTable): ColumnSchema[] {
+  return table.columns.map((c) => ({
+    logicalName: c.name,
+    schemaName: c.schemaName ?? c.name,
+    type: c.type,
+    maxLength:
+      c.type === 'string' ? (c.maxLength ?? 100) : c.type === 'memo' ? (c.maxLength ?? 2000) : undefined,
+    defaultValue: c.default,
+    target: c.target,
+    navigationProperty: c.type === 'lookup' ? (c.navigationProperty ?? c.schemaName ?? c.name) : undefined,
+    onDelete: c.type === 'lookup' ? (c.onDelete ?? 'removeLink') : undefined,
+    options: c.options?.map(toChoiceOption),
+    ...(c.type === 'boolean' ? { trueLabel: c.trueLabel ?? 'Yes', falseLabel: c.falseLabel ?? 'No' } : {}),
+  }));
+}
+
 /** All table schemas a seed file declares, contact first. */
 export function tableSchemasOf(seed: SeedFile | undefined): TableSchema[] {
   const contact = contactTableSchema(seed?.contact?.changeTracking ?? true, seed?.contact?.keys ?? []);
@@ -245,5 +282,6 @@ export function tableSchemasOf(seed: SeedFile | undefined): TableSchema[] {
           ),
         },
     ...(seed?.tables ?? []).map(toTableSchema),
+    ...((seed?.tables ?? []).some((t) => t.isActivity) ? [activityPartyTableSchema()] : []),
   ];
 }

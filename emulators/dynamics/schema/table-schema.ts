@@ -95,6 +95,13 @@ export interface TableSchema {
   primaryNameAttribute: string;
   changeTrackingEnabled: boolean;
   isCustomEntity: boolean;
+  /**
+   * A custom activity table (`IsActivity`): primary key `activityid`, primary name `subject`, the
+   * activity columns, a `regardingobjectid` lookup to contact written through
+   * `regardingobjectid_contact_<table>@odata.bind`, and activity parties deep-inserted through
+   * `<table>_activity_parties`. @default false
+   */
+  isActivity?: boolean | undefined;
   /** Stable id used as `MetadataId`. */
   metadataId: string;
   /** Every column, the primary id first. */
@@ -285,4 +292,130 @@ export function contactTableSchema(
     columns,
     keys: keys.map((k) => ({ name: k.name, columns: [...k.columns] })),
   };
+}
+
+/** Logical name of the table that holds activity parties (`activityparty`, entity set `activityparties`). */
+export const activityPartyTable = 'activityparty';
+
+/**
+ * `participationtypemask` options (activityparty-entity): 1 Sender, 2 To, 3 CC, 4 BCC, 5 Required,
+ * 6 Optional, 7 Organizer, 8 Regarding, 9 Owner, 10 Resource, 11 Customer, 12 Chat participant.
+ */
+const participationTypes: ChoiceOption[] = [
+  'Sender',
+  'To Recipient',
+  'CC Recipient',
+  'BCC Recipient',
+  'Required attendee',
+  'Optional attendee',
+  'Organizer',
+  'Regarding',
+  'Owner',
+  'Resource',
+  'Customer',
+  'Chat participant',
+].map((label, index) => ({ value: index + 1, label }));
+
+/**
+ * The activity party table: one row per party of an activity. `activityid` holds the activity's id
+ * (polymorphic in Dataverse; a plain id here), `partyid` looks up the contact.
+ */
+export function activityPartyTableSchema(): TableSchema {
+  return {
+    logicalName: activityPartyTable,
+    schemaName: 'ActivityParty',
+    entitySetName: 'activityparties',
+    primaryIdAttribute: 'activitypartyid',
+    primaryNameAttribute: 'addressused',
+    changeTrackingEnabled: false,
+    isCustomEntity: false,
+    metadataId: '0e9c3f34-8cd2-4f6e-9a3c-6a7e2b0c1d11',
+    columns: [
+      {
+        logicalName: 'activitypartyid',
+        schemaName: 'ActivityPartyId',
+        type: 'uniqueidentifier',
+        readOnly: true,
+      },
+      { logicalName: 'activityid', schemaName: 'ActivityId', type: 'uniqueidentifier' },
+      {
+        logicalName: 'partyid',
+        schemaName: 'PartyId',
+        type: 'lookup',
+        target: 'contact',
+        navigationProperty: 'partyid_contact',
+        onDelete: 'removeLink',
+      },
+      {
+        logicalName: 'participationtypemask',
+        schemaName: 'ParticipationTypeMask',
+        type: 'picklist',
+        options: participationTypes,
+      },
+      stringColumn('addressused', 200, 'AddressUsed'),
+      { logicalName: 'createdon', schemaName: 'CreatedOn', type: 'datetime', readOnly: true },
+      { logicalName: 'modifiedon', schemaName: 'ModifiedOn', type: 'datetime', readOnly: true },
+      { logicalName: 'versionnumber', schemaName: 'VersionNumber', type: 'bigint', readOnly: true },
+    ],
+    keys: [],
+  };
+}
+
+/**
+ * The columns every custom activity table has (inherited from `activitypointer`), its own columns
+ * after them. Activity states are 0 Open, 1 Completed, 2 Canceled with status reasons 1 Open,
+ * 2 Completed, 3 Canceled.
+ */
+export function activityColumns(logicalName: string): ColumnSchema[] {
+  return [
+    { logicalName: 'activityid', schemaName: 'ActivityId', type: 'uniqueidentifier', readOnly: true },
+    {
+      logicalName: 'statecode',
+      schemaName: 'StateCode',
+      type: 'state',
+      defaultValue: 0,
+      options: [
+        { value: 0, label: 'Open', defaultStatus: 1 },
+        { value: 1, label: 'Completed', defaultStatus: 2 },
+        { value: 2, label: 'Canceled', defaultStatus: 3 },
+      ],
+    },
+    {
+      logicalName: 'statuscode',
+      schemaName: 'StatusCode',
+      type: 'status',
+      defaultValue: 1,
+      options: [
+        { value: 1, label: 'Open', state: 0 },
+        { value: 2, label: 'Completed', state: 1 },
+        { value: 3, label: 'Canceled', state: 2 },
+      ],
+    },
+    { logicalName: 'createdon', schemaName: 'CreatedOn', type: 'datetime', readOnly: true },
+    { logicalName: 'modifiedon', schemaName: 'ModifiedOn', type: 'datetime', readOnly: true },
+    { logicalName: 'versionnumber', schemaName: 'VersionNumber', type: 'bigint', readOnly: true },
+    stringColumn('subject', 400, 'Subject'),
+    { logicalName: 'description', schemaName: 'Description', type: 'memo', maxLength: 100_000 },
+    { logicalName: 'actualstart', schemaName: 'ActualStart', type: 'datetime' },
+    { logicalName: 'actualend', schemaName: 'ActualEnd', type: 'datetime' },
+    { logicalName: 'scheduledstart', schemaName: 'ScheduledStart', type: 'datetime' },
+    { logicalName: 'scheduledend', schemaName: 'ScheduledEnd', type: 'datetime' },
+    {
+      logicalName: 'activitytypecode',
+      schemaName: 'ActivityTypeCode',
+      type: 'string',
+      maxLength: 100,
+      readOnly: true,
+      defaultValue: logicalName,
+    },
+    {
+      logicalName: 'regardingobjectid',
+      schemaName: 'RegardingObjectId',
+      type: 'lookup',
+      target: 'contact',
+      navigationProperty: `regardingobjectid_contact_${logicalName}`,
+      // Contact → activities is a parental relationship: deleting the contact deletes them.
+      onDelete: 'cascade',
+    },
+  ];
 }

@@ -7,7 +7,13 @@ import {
   notFoundError,
   propertyNotFoundError,
 } from '../dataverse-error.js';
-import { isAllowedOption, readNameOf, type ColumnSchema, type TableSchema } from '../schema/table-schema.js';
+import {
+  activityPartyTable,
+  isAllowedOption,
+  readNameOf,
+  type ColumnSchema,
+  type TableSchema,
+} from '../schema/table-schema.js';
 
 export type RowValue = string | number | boolean | null;
 /** A stored row: logical column name → value. Lookups hold the target id under their logical name. */
@@ -69,6 +75,11 @@ export class TableData {
   readonly audit = new Map<string, number>();
   /** For each lookup column: target id → ids of rows pointing at it. */
   readonly references = new Map<string, Map<string, Set<string>>>();
+  /**
+   * For each alternate key: its values (see {@link TableData.keyValueOf}) → the id of the row that
+   * holds them, so a duplicate is found without a scan (as the key's index does in Dataverse).
+   */
+  private keyIndex = new Map<string, Map<string, string>>();
   readonly blank: Row;
   /** Build a row with every column in schema order (one hidden class for all rows of the table). */
   private readonly build: (values: Partial<Row>, defaults: readonly RowValue[]) => Row;
@@ -86,6 +97,8 @@ export class TableData {
       }
       blank[column.logicalName] = column.defaultValue ?? null;
     }
+    // An activity's parties are found by the activity's id (deleting the activity deletes them).
+    if (schema.logicalName === activityPartyTable) this.references.set('activityid', new Map());
     this.blank = blank;
     const names = Object.keys(blank);
     this.defaults = names.map((name) => blank[name] ?? null);
@@ -107,6 +120,43 @@ export class TableData {
   /** A copy of a row with the same fast shape. */
   copyRow(row: Row): Row {
     return this.build(row, this.defaults);
+  }
+
+  /**
+   * The index text of a row's values for a key: strings compare case-insensitively; undefined when
+   * a key column is empty (such rows are not checked).
+   */
+  keyValueOf(columns: readonly string[], row: Row): string | undefined {
+    const parts: string[] = [];
+    for (const column of columns) {
+      const value = row[column] ?? null;
+      if (value === null) return undefined;
+      parts.push(typeof value === 'string' ? `s:${value.toLowerCase()}` : `${typeof value}:${String(value)}`);
+    }
+    return parts.join('\u0000');
+  }
+
+  /** The id of the row holding these key values, if any. */
+  rowWithKey(keyName: string, value: string): string | undefined {
+    return this.keyIndex.get(keyName)?.get(value);
+  }
+
+  /** Add (or remove) a row's alternate-key values to (from) the index. */
+  indexKeys(id: string, row: Row, add: boolean): void {
+    for (const key of this.schema.keys) {
+      const value = this.keyValueOf(key.columns, row);
+      if (value === undefined) continue;
+      let index = this.keyIndex.get(key.name);
+      if (!index) this.keyIndex.set(key.name, (index = new Map<string, string>()));
+      if (add) index.set(value, id);
+      else if (index.get(value) === id) index.delete(value);
+    }
+  }
+
+  /** Rebuild the key index after the table's keys changed. */
+  rebuildKeyIndex(): void {
+    this.keyIndex = new Map();
+    for (const [id, row] of this.rows) this.indexKeys(id, row, true);
   }
 
   /** Index of the first log entry with version > `version`. */
@@ -261,11 +311,16 @@ export class DataverseDataStore {
 
   private putRow(data: TableData, id: string, row: Row | undefined): void {
     const previous = data.rows.get(id);
+    const keyed = data.schema.keys.length > 0;
+    if (keyed && previous) data.indexKeys(id, previous, false);
     if (row) data.rows.set(id, row);
     else data.rows.delete(id);
+    if (keyed && row) data.indexKeys(id, row, true);
     this.record(() => {
+      if (keyed && row) data.indexKeys(id, row, false);
       if (previous) data.rows.set(id, previous);
       else data.rows.delete(id);
+      if (keyed && previous) data.indexKeys(id, previous, true);
     });
   }
 
@@ -447,6 +502,7 @@ export class DataverseDataStore {
     }
     const row = data.newRow();
     const changed = this.applyValues(data, row, values);
+    if (changed.includes('statecode') && !changed.includes('statuscode')) this.applyDefaultStatus(data, row);
     const now = formatDateTime(this.clock.now());
     row[schema.primaryIdAttribute] = id;
     row.createdon = now;
@@ -479,18 +535,16 @@ export class DataverseDataStore {
    * compare case-insensitively. Message, status and code are our best guess (not documented).
    */
   private checkAlternateKeys(data: TableData, row: Row, id: string): void {
-    const same = (a: RowValue, b: RowValue): boolean =>
-      typeof a === 'string' && typeof b === 'string' ? a.toLowerCase() === b.toLowerCase() : a === b;
     for (const key of data.schema.keys) {
-      if (key.columns.some((c) => (row[c] ?? null) === null)) continue;
-      for (const [otherId, other] of data.rows) {
-        if (otherId !== id && key.columns.every((c) => same(other[c] ?? null, row[c] ?? null))) {
-          throw new DataverseError(
-            412,
-            dataverseErrorCodes.duplicateEntityKey,
-            `A record that has the attribute values ${key.columns.join(', ')} already exists. The entity key ${key.name} requires that this set of attributes contains unique values. Select unique values and try again.`,
-          );
-        }
+      const value = data.keyValueOf(key.columns, row);
+      if (value === undefined) continue;
+      const holder = data.rowWithKey(key.name, value);
+      if (holder !== undefined && holder !== id) {
+        throw new DataverseError(
+          412,
+          dataverseErrorCodes.duplicateEntityKey,
+          `A record that has the attribute values ${key.columns.join(', ')} already exists. The entity key ${key.name} requires that this set of attributes contains unique values. Select unique values and try again.`,
+        );
       }
     }
   }
@@ -518,9 +572,7 @@ export class DataverseDataStore {
     if (!existing) throw notFoundError(logicalName, key);
     const row: Row = data.copyRow(existing);
     const changed = this.applyValues(data, row, values);
-    if (changed.includes('statecode') && !changed.includes('statuscode')) {
-      row.statuscode = row.statecode === 1 ? 2 : 1;
-    }
+    if (changed.includes('statecode') && !changed.includes('statuscode')) this.applyDefaultStatus(data, row);
     row.modifiedon = formatDateTime(this.clock.now());
     this.computeColumns(data, row);
     if (data.schema.keys.some((k) => k.columns.some((c) => changed.includes(c))))
@@ -548,6 +600,12 @@ export class DataverseDataStore {
     return row;
   }
 
+  /** A row moved to another state gets that state's default status reason. */
+  private applyDefaultStatus(data: TableData, row: Row): void {
+    const option = data.columns.get('statecode')?.options?.find((o) => o.value === row.statecode);
+    if (option?.defaultStatus !== undefined) row.statuscode = option.defaultStatus;
+  }
+
   /** Delete a row, applying each referencing relationship's delete behaviour first. */
   delete(logicalName: string, id: string, context: WriteContext = {}): void {
     const data = this.requireTable(logicalName);
@@ -555,6 +613,11 @@ export class DataverseDataStore {
     const existing = data.rows.get(key);
     if (!existing) throw notFoundError(logicalName, key);
     this.applyDeleteBehaviours(data, key, context);
+    if (data.schema.isActivity) {
+      const parties = this.tables.get(activityPartyTable);
+      for (const partyId of [...(parties?.references.get('activityid')?.get(key) ?? [])])
+        this.delete(activityPartyTable, partyId, context);
+    }
     for (const column of data.references.keys())
       this.setReference(data, column, existing[column] ?? null, key, false);
     this.putRow(data, key, undefined);

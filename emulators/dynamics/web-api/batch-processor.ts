@@ -116,15 +116,21 @@ export class BatchProcessor {
     private readonly maxRequests: () => number,
   ) {}
 
-  /** Count the requests of a batch body without running it (for limits and statistics). */
-  countRequests(request: { headers: Record<string, string | undefined>; body: string | undefined }): number {
+  /**
+   * Count the requests of a batch body, and the writes among them, without running it (for limits
+   * and statistics).
+   */
+  countRequests(request: { headers: Record<string, string | undefined>; body: string | undefined }): {
+    requests: number;
+    writes: number;
+  } {
     try {
-      return this.parse(request.headers['content-type'], request.body ?? '').reduce(
-        (n, item) => n + (item.kind === 'request' ? 1 : item.requests.length),
-        0,
+      const inner = this.parse(request.headers['content-type'], request.body ?? '').flatMap((item) =>
+        item.kind === 'request' ? [item.request] : item.requests,
       );
+      return { requests: inner.length, writes: inner.filter((r) => r.method !== 'GET').length };
     } catch {
-      return 1;
+      return { requests: 1, writes: 0 };
     }
   }
 

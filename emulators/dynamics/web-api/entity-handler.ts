@@ -9,6 +9,7 @@ import {
 } from '../dataverse-error.js';
 import { parsePrefer, type ParsedPrefer, type QueryOptions } from '../odata/odata-request.js';
 import type { DataverseDataStore, Row, TableData, WriteContext } from '../store/dataverse-data-store.js';
+import { activityPartyTable } from '../schema/table-schema.js';
 import { RowProjection } from './row-projection.js';
 import {
   apiPathPrefix,
@@ -167,9 +168,43 @@ export class EntityHandler {
     context: WriteContext,
   ): WebApiResponse {
     const prefer = parsePrefer(request.headers.prefer);
-    const values = this.toColumnValues(data, parseJsonObject(data, request.body));
-    const row = this.store.create(data.schema.logicalName, values, context);
+    const payload = parseJsonObject(data, request.body);
+    const parties = this.takeActivityParties(data, payload);
+    const values = this.toColumnValues(data, payload);
+    const row = this.store.transaction(() => {
+      const created = this.store.create(data.schema.logicalName, values, context);
+      const activityid = created[data.schema.primaryIdAttribute] as string;
+      for (const party of parties) this.store.create(activityPartyTable, { ...party, activityid }, context);
+      return created;
+    });
     return this.written(data, row, query, prefer, 201);
+  }
+
+  /**
+   * Deep insert of an activity's parties (`<table>_activity_parties: [{ "partyid_contact@odata.bind":
+   * "/contacts(…)", "participationtypemask": 11 }]`): removed from the payload and returned as
+   * activity-party column values, created with the activity in one transaction.
+   */
+  private takeActivityParties(data: TableData, payload: Record<string, unknown>): Record<string, unknown>[] {
+    const property = `${data.schema.logicalName}_activity_parties`;
+    if (!data.schema.isActivity || !(property in payload)) return [];
+    const items = payload[property];
+    delete payload[property];
+    if (!Array.isArray(items)) {
+      throw payloadError(
+        data,
+        `Microsoft.OData.ODataException: The property '${property}' is a collection-valued navigation property and needs an array of entities.`,
+      );
+    }
+    const parties = this.store.requireTable(activityPartyTable);
+    return items.map((item: unknown) => {
+      if (typeof item !== 'object' || item === null || Array.isArray(item))
+        throw payloadError(
+          data,
+          `Microsoft.OData.ODataException: An item of '${property}' is not an entity.`,
+        );
+      return this.toColumnValues(parties, item as Record<string, unknown>);
+    });
   }
 
   private written(

@@ -263,7 +263,7 @@ export class MetadataHandler {
       PrimaryNameAttribute: schema.primaryNameAttribute,
       ChangeTrackingEnabled: schema.changeTrackingEnabled,
       IsCustomEntity: schema.isCustomEntity,
-      IsActivity: false,
+      IsActivity: schema.isActivity ?? false,
       IsOptimisticConcurrencyEnabled: true,
       OwnershipType: 'UserOwned',
       CanChangeTrackingBeEnabled: {

@@ -14,10 +14,11 @@ import type { ImsTokenProvider } from './ims-token-provider.js';
 const callerCodes = {
   campaign: { timeout: 'CAMPAIGN_TIMEOUT', network: 'CAMPAIGN_NETWORK', auth: 'CAMPAIGN_AUTH' },
   privacy: { timeout: 'PRIVACY_TIMEOUT', network: 'PRIVACY_NETWORK', auth: 'PRIVACY_AUTH' },
+  events: { timeout: 'EVENTS_TIMEOUT', network: 'EVENTS_NETWORK', auth: 'EVENTS_AUTH' },
 } as const satisfies Record<string, Record<'timeout' | 'network' | 'auth', RemoteErrorCode>>;
 
 export interface AdobeApiCallerOptions {
-  /** `campaign` or `privacy`: the ConnectorError target, which also picks the error codes. */
+  /** `campaign`, `privacy` or `events`: the ConnectorError target, which also picks the error codes. */
   target: keyof typeof callerCodes;
   transport: AdobeHttpTransport;
   tokens: ImsTokenProvider;
@@ -121,7 +122,8 @@ export class AdobeApiCaller {
   }
 
   private metricsTarget(): CallTarget {
-    return this.options.target === 'campaign' ? 'campaign' : 'privacy-service';
+    const targets = { campaign: 'campaign', privacy: 'privacy-service', events: 'adobe-events' } as const;
+    return targets[this.options.target];
   }
 
   private async token(): Promise<string> {

@@ -5,6 +5,12 @@ export const dataversePlatformCodes = {
   expiredVersionStamp: '0x80044352',
   changeTrackingNotEnabled: '0x80072491',
   duplicateRecord: '0x80040237',
+  /** DuplicateRecordEntityKey: a create or update would repeat an alternate key's values (HTTP 412). */
+  duplicateEntityKey: '0x80060892',
+  /** Service protection: number of requests, combined execution time, concurrent requests (HTTP 429). */
+  throttleRequests: '0x80072322',
+  throttleExecutionTime: '0x80072321',
+  throttleConcurrency: '0x80072326',
   versionMismatch: '0x80060882',
   objectDoesNotExist: '0x80040217',
 } as const;
@@ -134,7 +140,9 @@ export function toDynamicsError(
           : status === 404
             ? 'DYNAMICS_NOT_FOUND'
             : status === 412
-              ? remote?.code === dataversePlatformCodes.duplicateRecord || remote?.code === ''
+              ? remote?.code === dataversePlatformCodes.duplicateRecord ||
+                remote?.code === dataversePlatformCodes.duplicateEntityKey ||
+                remote?.code === ''
                 ? 'DYNAMICS_ALREADY_EXISTS'
                 : 'DYNAMICS_PRECONDITION_FAILED'
               : status === 413

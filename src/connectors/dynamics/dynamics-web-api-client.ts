@@ -9,7 +9,13 @@ import {
   type DynamicsClientOptions,
   type ResolvedDynamicsClientOptions,
 } from './dynamics-client-options.js';
-import { toDynamicsError, toTransportError, type RequestDescription } from './dynamics-errors.js';
+import {
+  dataversePlatformCodes,
+  readErrorBody,
+  toDynamicsError,
+  toTransportError,
+  type RequestDescription,
+} from './dynamics-errors.js';
 import { DynamicsTokenProvider, type AccessTokenSource } from './dynamics-token-provider.js';
 import { ConcurrencyGate, RequestPacer, SlidingWindowCounter } from './request-pacer.js';
 
@@ -57,6 +63,8 @@ export interface DynamicsClientStats {
   requests: number;
   /** Answers with 429. */
   throttled: number;
+  /** The 429s by the service-protection limit their body names (`other`: no known code). */
+  throttledBy: { requests: number; executionTime: number; concurrency: number; other: number };
   /** Retries made by the client (reads only). */
   retries: number;
   /** 401 answers that led to a token refresh and a replay. */
@@ -68,6 +76,20 @@ const baseHeaders = {
   'odata-maxversion': '4.0',
   'odata-version': '4.0',
 } as const;
+
+/** Which service-protection limit a 429's body names. */
+function throttleLimitOf(body: unknown): keyof DynamicsClientStats['throttledBy'] {
+  switch (readErrorBody(body)?.code) {
+    case dataversePlatformCodes.throttleRequests:
+      return 'requests';
+    case dataversePlatformCodes.throttleExecutionTime:
+      return 'executionTime';
+    case dataversePlatformCodes.throttleConcurrency:
+      return 'concurrency';
+    default:
+      return 'other';
+  }
+}
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -92,6 +114,7 @@ export class DynamicsWebApiClient {
   private readonly counters: DynamicsClientStats = {
     requests: 0,
     throttled: 0,
+    throttledBy: { requests: 0, executionTime: 0, concurrency: 0, other: 0 },
     retries: 0,
     unauthorizedReplays: 0,
   };
@@ -124,7 +147,7 @@ export class DynamicsWebApiClient {
   }
 
   stats(): DynamicsClientStats {
-    return { ...this.counters };
+    return { ...this.counters, throttledBy: { ...this.counters.throttledBy } };
   }
 
   /** Resolve a path or absolute link to a URL, refusing other origins (links come from the server). */
@@ -200,6 +223,9 @@ export class DynamicsWebApiClient {
     const retryAfterMs = parseRetryAfter(response.headers['retry-after'], this.options.clock.now());
     if (response.status === 429) {
       this.counters.throttled++;
+      this.counters.throttledBy[throttleLimitOf(response.body)]++;
+      // Every limit (requests, execution time, concurrency) answers 429 with Retry-After: no request
+      // of this client leaves before it is over.
       this.pacer.pauseUntil(this.options.clock.now() + (retryAfterMs ?? 1000));
     } else if (response.status === 503 && retryAfterMs !== undefined) {
       this.pacer.pauseUntil(this.options.clock.now() + retryAfterMs);

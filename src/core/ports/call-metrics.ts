@@ -1,5 +1,13 @@
 /** Remote systems a call can go to (bounded metric label values). */
-export const callTargets = ['campaign', 'ims', 'privacy-service', 'dynamics', 'entra', 'sftp'] as const;
+export const callTargets = [
+  'campaign',
+  'ims',
+  'privacy-service',
+  'adobe-events',
+  'dynamics',
+  'entra',
+  'sftp',
+] as const;
 export type CallTarget = (typeof callTargets)[number];
 
 /**
