@@ -201,6 +201,7 @@ export class DynamicsWebApiClient {
     if (response.status === 429) {
       this.counters.throttled++;
       this.pacer.pauseUntil(this.options.clock.now() + (retryAfterMs ?? 1000));
+      this.options.sharedGate?.throttled(retryAfterMs ?? 1000);
     } else if (response.status === 503 && retryAfterMs !== undefined) {
       this.pacer.pauseUntil(this.options.clock.now() + retryAfterMs);
     }
@@ -213,6 +214,7 @@ export class DynamicsWebApiClient {
     description: RequestDescription,
     token: string,
   ): Promise<DynamicsResponse<T>> {
+    await this.options.sharedGate?.acquire();
     const finished = await this.pacer.acquire();
     try {
       return await this.exchange<T>(request, url, description, token);
