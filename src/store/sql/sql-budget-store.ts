@@ -162,10 +162,13 @@ export class SqlBudgetStore implements BudgetStore {
       const callsLeft = callsPerDay === null ? Infinity : callsPerDay - committed - calls;
       const engineLeft =
         engineCallsPerDay === null ? Infinity : engineCallsPerDay - engineCommitted - engineCalls;
+      // Spent: nothing left to grant, nothing this worker holds, nothing another may give back. An
+      // idle worker (it wants nothing now) is told so too: status shows the day spent on every one.
+      const holdsCalls = (keptDay ? kept.calls : 0) + calls;
+      const holdsEngineCalls = (keptDay ? kept.engineCalls : 0) + engineCalls;
       const dayExhausted =
         othersHolding === 0 &&
-        ((callsLeft <= 0 && calls < request.wantCalls) ||
-          (engineLeft <= 0 && engineCalls < request.wantEngineCalls));
+        ((callsLeft <= 0 && holdsCalls === 0) || (engineLeft <= 0 && holdsEngineCalls === 0));
       return {
         day: request.day,
         calls: callsPerDay === null ? null : calls,
