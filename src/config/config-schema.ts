@@ -241,16 +241,31 @@ export const dynamicsSchema = z.strictObject({
   webhook: dynamicsWebhookSchema.optional(),
 });
 
-const budgetSchema = z.strictObject({
-  /** Campaign API calls per second, never exceeded. */
-  callsPerSecond: z.number().positive(),
-  /** Campaign API calls per rolling day, never exceeded. */
-  callsPerDay: positiveInt,
-  /** Engine-call allowance per day (insert 1, delete 1, update 2) when the licence counts them. */
-  engineCallsPerDay: positiveInt.optional(),
-  /** Slow down below the ceiling when latency, 5xx or 429 rise. @default true */
-  adaptive: z.boolean().default(true),
-});
+const budgetSchema = z
+  .strictObject({
+    /** Campaign API calls per second, never exceeded. */
+    callsPerSecond: z.number().positive(),
+    /** Campaign API calls per rolling day, never exceeded. */
+    callsPerDay: positiveInt,
+    /** Engine-call allowance per day (insert 1, delete 1, update 2) when the licence counts them. */
+    engineCallsPerDay: positiveInt.optional(),
+    /** Slow down below the ceiling when latency, 5xx or 429 rise. @default true */
+    adaptive: z.boolean().default(true),
+    /**
+     * Shared budget (docs/store.md, "Shared call budget"): how often a worker renews its slice of the
+     * budget (and learns another worker's rate cut). @default 1000
+     */
+    sliceRenewMs: z.number().int().min(100).max(60_000).default(1000),
+    /**
+     * How long a slice lasts unless renewed; a dead worker's share of the rate is re-granted this
+     * long (plus a second) after its last renewal. Longer than `sliceRenewMs`. @default 3000
+     */
+    sliceLeaseMs: z.number().int().min(200).max(300_000).default(3000),
+  })
+  .refine((b) => b.sliceLeaseMs > b.sliceRenewMs, {
+    message: 'sliceLeaseMs must be longer than sliceRenewMs',
+    path: ['sliceLeaseMs'],
+  });
 
 const sftpSchema = z
   .strictObject({

@@ -83,9 +83,17 @@ export function formatWorkers(view: WorkersView, now: number): string[] {
       callsPerDay?: number | null;
       currentCallsPerSecond?: number;
       callsPerSecondLimit?: number;
+      slice?: { calls?: number | null; callsPerSecond?: number } | null;
+      shared?: { dayExhausted?: boolean };
     } | null;
+    const spent =
+      b !== null &&
+      (b.shared?.dayExhausted === true ||
+        (typeof b.callsPerDay === 'number' && (b.callsToday ?? 0) >= b.callsPerDay));
     const budget = b
-      ? `; budget ${b.callsToday ?? 0}/${b.callsPerDay ?? '∞'} calls today, rate ${b.currentCallsPerSecond ?? 0}/${b.callsPerSecondLimit ?? 0} per s`
+      ? `; budget ${b.callsToday ?? 0}/${b.callsPerDay ?? '∞'} calls today, rate ${b.currentCallsPerSecond ?? 0}/${b.callsPerSecondLimit ?? 0} per s` +
+        (b.slice ? ` (this worker's slice: ${b.slice.callsPerSecond ?? 0}/s)` : '') +
+        (spent ? "; waiting for the call budget: the day's calls are spent, work resumes at 00:00 UTC" : '')
       : '';
     lines.push(
       `  worker ${w.id} (host ${w.host}, pid ${w.pid}, dcsync ${w.version}): ${state}; started ${ago(w.startedAt, now)}, last heartbeat ${ago(w.heartbeatAt, now)}`,

@@ -5,6 +5,8 @@ import { DutyRoster } from '../../engine/duty.js';
 import type { WorkerIdentity } from '../../engine/worker-registry.js';
 import { storeSchemaVersion } from '../../store/sql/migrations/store-migrations.js';
 import { readPackageInfo } from '../package-info.js';
+import { RateLimitedError } from '../../core/errors.js';
+import type { DynamicsRequestGate } from '../../connectors/dynamics/dynamics-client-options.js';
 import type { StateStore } from '../../core/ports/state-store.js';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
 import type { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-web-api-client.js';
@@ -19,7 +21,7 @@ import { CallMetricsCounter } from '../../server/metrics/call-metrics.js';
 import type { CallMetrics } from '../../core/ports/call-metrics.js';
 import { createLogger, type Logger } from '../../logging/logger.js';
 import type { Redactor } from '../../logging/redactor.js';
-import { openCampaignClient, openDynamicsClient } from './tenant-clients.js';
+import { openCampaignClient, openDynamicsClient, plain } from './tenant-clients.js';
 
 /** Everything a running sync needs, built from the configuration (the composition root's wiring). */
 export interface SyncRuntime {
@@ -61,6 +63,9 @@ export interface OpenRuntimeOptions {
   storeIfMissing?: OpenStateStoreOptions['ifMissing'];
 }
 
+/** Dataverse service protection: requests per 5 minutes per application user. */
+const dataverseRequestsPer5Min = 6000;
+
 /** Build clients, store and logger from a resolved configuration. */
 export async function openSyncRuntime(
   config: ResolvedConfig,
@@ -83,15 +88,8 @@ export async function openSyncRuntime(
   });
   const metricsRegistry = new Registry();
   const callMetrics = new CallMetricsCounter(metricsRegistry);
-  const dynamicsClient = openDynamicsClient(config, { metrics: callMetrics, clock });
-  const budget = new CallBudget({
-    callsPerSecond: config.campaign.budget.callsPerSecond,
-    callsPerDay: config.campaign.budget.callsPerDay,
-    engineCallsPerDay: config.campaign.budget.engineCallsPerDay ?? null,
-    adaptive: { enabled: config.campaign.budget.adaptive },
-    clock,
-  });
-  const campaignClient = openCampaignClient(config, budget, { metrics: callMetrics, clock });
+  // One name per process start for the worker registry, its duties and its budget slices: host,
+  // pid and a random tag (pids are reused).
   const host = hostname();
   const identity: WorkerIdentity = {
     id: `${host}:${process.pid}:${randomUUID().slice(0, 8)}`,
@@ -100,6 +98,73 @@ export async function openSyncRuntime(
     version: readPackageInfo().version,
     schemaVersion: storeSchemaVersion,
   };
+  const owner = identity.id;
+  const slices = {
+    store: store.budgets,
+    owner,
+    leaseMs: config.campaign.budget.sliceLeaseMs,
+    renewMs: config.campaign.budget.sliceRenewMs,
+    // Workers split the rate on real time only: a runtime on an injected clock (tests) cannot
+    // compare slices with the others', so it takes the whole rate and holds none of it.
+    wholeRate: clock !== systemClock,
+  };
+  // Dataverse's service protection (6,000 requests per 5 minutes per application user) is shared
+  // by every worker that uses the user: one shared rate of 20 requests/s holds it in any 5 minutes.
+  const dataverseBudget = new CallBudget({
+    callsPerSecond: dataverseRequestsPer5Min / 300,
+    adaptive: { enabled: false },
+    maxWaitMs: 120_000,
+    clock,
+    shared: {
+      ...slices,
+      name: `dataverse:${new URL(config.dynamics.url).host}:${plain(config.dynamics.clientId)}`,
+    },
+  });
+  const sharedGate: DynamicsRequestGate = {
+    acquire: () =>
+      dataverseBudget.acquire('read').catch((error: unknown) => {
+        if (!(error instanceof RateLimitedError)) throw error;
+        throw new RateLimitedError(
+          'dynamics',
+          'The Dynamics request budget shared by the workers is used up for now (client-side pacing).',
+          {
+            code: 'DYNAMICS_BUDGET_EXHAUSTED',
+            ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
+          },
+        );
+      }),
+    throttled: (retryAfterMs) => dataverseBudget.record({ status: 429, latencyMs: 0, retryAfterMs }),
+  };
+  // Only several processes need it: on SQLite (one process) the client's own pacing is the budget.
+  // Workers share it on real time only: a runtime on an injected clock (tests) paces by itself.
+  const shareDataverse = store.dialect === 'postgres' && clock === systemClock;
+  const dynamicsClient = openDynamicsClient(config, {
+    metrics: callMetrics,
+    clock,
+    ...(shareDataverse ? { sharedGate } : {}),
+  });
+  const budget = new CallBudget({
+    callsPerSecond: config.campaign.budget.callsPerSecond,
+    callsPerDay: config.campaign.budget.callsPerDay,
+    engineCallsPerDay: config.campaign.budget.engineCallsPerDay ?? null,
+    adaptive: { enabled: config.campaign.budget.adaptive },
+    clock,
+    // One budget for every worker on the store, and day counts that survive restarts
+    // (docs/store.md, "Shared call budget").
+    shared: slices,
+  });
+  // Commands that only read the store lease a slice when (if ever) they call Campaign.
+  if (!options.skipMigrations && (options.storeIfMissing ?? 'create') === 'create') {
+    try {
+      await Promise.all([budget.start(), shareDataverse ? dataverseBudget.start() : undefined]);
+    } catch (error) {
+      logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'could not lease a slice of the shared Campaign call budget yet; calls wait until a lease succeeds',
+      );
+    }
+  }
+  const campaignClient = openCampaignClient(config, budget, { metrics: callMetrics, clock });
   const duties = new DutyRoster({
     store,
     clock,
@@ -124,7 +189,7 @@ export async function openSyncRuntime(
     callMetrics,
     worker: { identity, duties },
     async close() {
-      budget.close();
+      await Promise.all([budget.closeAndRelease(), dataverseBudget.closeAndRelease()]);
       await Promise.allSettled([campaignClient.close(), dynamicsClient.close()]);
       await store.close();
       logger.flush();

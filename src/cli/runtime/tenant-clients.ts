@@ -8,6 +8,7 @@ import type { CallBudget } from '../../connectors/campaign/call-budget.js';
 import { CampaignClient } from '../../connectors/campaign/campaign-client.js';
 import { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-web-api-client.js';
 import { SftpReader, type SftpReaderOptions } from '../../connectors/sftp/sftp-reader.js';
+import type { DynamicsRequestGate } from '../../connectors/dynamics/dynamics-client-options.js';
 
 /** A configured value that may be a secret (client ids may come from `env:`), as plain text. */
 export function plain(value: string | Secret): string {
@@ -31,6 +32,8 @@ export function readCa(path: string | undefined, field: string): string | undefi
 export interface TenantClientExtras {
   clock?: Clock | undefined;
   metrics?: CallMetrics | undefined;
+  /** Dataverse: the request budget shared by every worker (the runtime's). */
+  sharedGate?: DynamicsRequestGate | undefined;
 }
 
 /** The Dataverse client of the configuration (the one way every command builds it). */
@@ -50,6 +53,7 @@ export function openDynamicsClient(
     maxConcurrency: config.dynamics.maxConcurrency,
     timeoutMs: config.dynamics.timeoutMs,
     ...(extras.clock ? { clock: extras.clock } : {}),
+    ...(extras.sharedGate ? { sharedGate: extras.sharedGate } : {}),
   });
 }
 

@@ -2,6 +2,8 @@ import { budgetLanes, type BudgetLane, type CallBudgetUsage } from '../../core/p
 import { formatUtcDay, systemClock, type Clock } from '../../core/clock.js';
 import { RateLimitedError } from '../../core/errors.js';
 import type { AdobeCallGate, CallKind, CallOutcome } from '../adobe/adobe-call-gate.js';
+import type { BudgetStore } from '../../core/ports/budget-store.js';
+import { BudgetSliceLeaser, type LocalSlice } from './budget-slice-leaser.js';
 
 /** The adaptive rate moved: cut after trouble (`reason`), or back at the configured ceiling (null). */
 export interface RateChange {
@@ -16,7 +18,17 @@ export interface BudgetScheduler {
   clearTimeout(handle: unknown): void;
 }
 
+/**
+ * Real timers for the waits of calls: ref'd, because a waiting call is work the process still has
+ * to do (a command that only waits for a slice of the shared budget must not end with exit 13).
+ */
 const realScheduler: BudgetScheduler = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/** Real timers for background work (renewing the slice): unref'd, so they never keep a process up. */
+const backgroundScheduler: BudgetScheduler = {
   setTimeout: (callback, ms) => {
     const handle = setTimeout(callback, ms);
     handle.unref?.();
@@ -77,13 +89,32 @@ export interface CallBudgetOptions {
    * @default 60_000
    */
   maxWaitMs?: number;
+  /**
+   * Share the budget with every worker of the deployment through the store (docs/store.md, "Shared
+   * call budget"): the day counts are durable and the limits hold across all workers together.
+   * Call {@link CallBudget.start} before the first call.
+   */
+  shared?: SharedBudgetOptions;
   /** @default systemClock */
   clock?: Clock;
-  /** @default real timers (unref'd) */
+  /** @default real timers (a call's wait is ref'd, the slice's renewal unref'd) */
   scheduler?: BudgetScheduler;
 }
 
-/** What the budget reports for metrics and status pages. */
+/** Where and how a shared budget leases its slices. */
+export interface SharedBudgetOptions {
+  store: BudgetStore;
+  /** The worker's identity (host:pid:n). */
+  owner: string;
+  /** @default 'campaign' */
+  name?: string;
+  /** How long a slice lasts unless renewed. @default 3000 */
+  leaseMs?: number;
+  /** How often the slice is renewed (and the shared rate read). @default 1000 */
+  renewMs?: number;
+  /** Take the whole shared rate and hold none of it (a runtime on an injected test clock). @default false */
+  wholeRate?: boolean;
+}
 
 interface Waiter {
   kind: CallKind;
@@ -111,11 +142,12 @@ function positive(name: string, value: number): number {
  * - two lanes: waiting live calls always start before waiting bulk calls.
  */
 export class CallBudget implements AdobeCallGate {
-  private readonly limit: number;
+  private limit: number;
   private readonly callsPerDay: number | null;
   private readonly engineCallsPerDay: number | null;
   private readonly cost: Record<CallKind, number>;
-  private readonly burst: number;
+  private burst: number;
+  private readonly fixedBurst: boolean;
   private readonly maxWaitMs: number;
   private readonly windowMs: number;
   private readonly onGrant: CallBudgetOptions['onGrant'];
@@ -149,6 +181,7 @@ export class CallBudget implements AdobeCallGate {
     if (this.engineCallsPerDay !== null) positive('engineCallsPerDay', this.engineCallsPerDay);
     this.cost = { ...defaultEngineCallCost, ...options.engineCallCost };
     this.burst = positive('burst', options.burst ?? Math.max(1, this.limit / 10));
+    this.fixedBurst = options.burst !== undefined;
     this.maxWaitMs = options.maxWaitMs ?? 60_000;
     this.windowMs = 1000 + Math.max(0, options.windowMarginMs ?? 50);
     this.onGrant = options.onGrant;
@@ -171,6 +204,75 @@ export class CallBudget implements AdobeCallGate {
     this.tokens = this.burst;
     this.lastRefill = now;
     this.lastIncrease = now;
+    if (options.shared) {
+      this.leaser = new BudgetSliceLeaser({
+        ...options.shared,
+        limits: {
+          callsPerSecond: this.limit,
+          callsPerDay: this.callsPerDay,
+          engineCallsPerDay: this.engineCallsPerDay,
+        },
+        adaptive: this.adaptive,
+        windowMs: this.windowMs,
+        maxEngineCost: Math.max(...Object.values(this.cost)),
+        clock: this.clock,
+        scheduler: options.scheduler ?? backgroundScheduler,
+        budget: {
+          apply: (slice) => this.applySlice(slice),
+          pump: () => this.pump(),
+          waiting: () => this.queues.live.length + this.queues.bulk.length,
+        },
+      });
+      // Nothing may start before the first slice.
+      this.slice = {
+        day: '',
+        calls: 0,
+        engineCalls: 0,
+        expiresAt: 0,
+        callsPerSecond: 0,
+        exhaustedUntil: null,
+        pausedUntil: 0,
+      };
+    }
+  }
+
+  private readonly leaser: BudgetSliceLeaser | null = null;
+  private released: Promise<void> | null = null;
+
+  /** Shared mode: resolves when no slice lease is in flight (for tests that drive time by hand). */
+  async leaseSettled(): Promise<void> {
+    await this.leaser?.settled();
+  }
+
+  /** Close and, in shared mode, wait until the slice is given back to the store. */
+  async closeAndRelease(reason?: unknown): Promise<void> {
+    this.close(reason);
+    await this.released;
+  }
+  /** Shared mode: what this worker may spend now (its slice of the deployment's budget). */
+  private slice: LocalSlice | null = null;
+
+  /** Shared mode: lease the first slice and keep renewing it. A no-op for a budget of its own. */
+  async start(): Promise<void> {
+    await this.leaser?.start();
+  }
+
+  /** Take a new slice: the worker's share of the rate and what it may spend of the day. */
+  private applySlice(slice: LocalSlice): void {
+    const now = this.clock.now();
+    this.refill(now);
+    this.slice = slice;
+    // A share below one call per second starts nothing (see `starved`); the rate stays positive.
+    const share = Math.max(slice.callsPerSecond, 0.001);
+    if (share !== this.limit) {
+      this.limit = share;
+      if (!this.fixedBurst) this.burst = Math.max(1, share / 10);
+      this.tokens = Math.min(this.tokens, this.burst);
+    }
+    // The shared rate carries every worker's cut; a local cut newer than the lease stays.
+    this.rate = now - this.lastCut < this.leaser!.renewMs ? Math.min(this.rate, share) : share;
+    if (slice.pausedUntil > this.pausedUntil) this.pausedUntil = slice.pausedUntil;
+    this.pump();
   }
 
   /**
@@ -207,8 +309,10 @@ export class CallBudget implements AdobeCallGate {
   /** Feed back a call's outcome: trouble cuts the rate, a Retry-After pauses every call. */
   record(outcome: CallOutcome): void {
     const now = this.clock.now();
-    if (outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0)
+    if (outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0) {
       this.pausedUntil = Math.max(this.pausedUntil, now + outcome.retryAfterMs);
+      this.leaser?.notePause(this.pausedUntil);
+    }
     const reason =
       outcome.failed === true
         ? 'transport failure'
@@ -221,6 +325,7 @@ export class CallBudget implements AdobeCallGate {
               : null;
     if (reason === null) return;
     this.lastTrouble = { at: now, reason };
+    this.leaser?.noteTrouble(this.lastTrouble);
     if (!this.adaptive.enabled) return;
     this.refill(now);
     // Growth resumes only after a calm spell, so a persistent limit is not probed every second.
@@ -238,7 +343,7 @@ export class CallBudget implements AdobeCallGate {
     this.rollDay(now);
     this.refill(now);
     this.trimRecent(now);
-    return {
+    const own: CallBudgetUsage = {
       day: this.day,
       callsToday: this.callsToday,
       callsPerDay: this.callsPerDay,
@@ -252,10 +357,17 @@ export class CallBudget implements AdobeCallGate {
       rateCuts: this.rateCuts,
       lastTrouble: this.lastTrouble,
     };
+    return this.leaser ? this.leaser.usage(own, this.slice) : own;
   }
 
   /** Reject every waiting call (shutdown). */
   close(reason: unknown = new Error('call budget closed')): void {
+    if (this.slice !== null) {
+      // A closed shared budget starts nothing more: its slice goes back to the store.
+      this.slice.expiresAt = 0;
+      this.slice.callsPerSecond = 0;
+    }
+    this.released ??= this.leaser?.stop() ?? Promise.resolve();
     if (this.timer !== null) this.scheduler.clearTimeout(this.timer);
     this.timer = null;
     for (const lane of budgetLanes) {
@@ -317,6 +429,10 @@ export class CallBudget implements AdobeCallGate {
     this.refill(now);
     this.trimRecent(now);
     const nextDay = (Math.floor(now / dayMs) + 1) * dayMs;
+    if (this.slice !== null) {
+      const starved = this.starved(kind, now);
+      if (starved !== null) return starved;
+    }
     if (this.callsPerDay !== null && this.callsToday + 1 > this.callsPerDay)
       return { ok: false, waitMs: nextDay - now, reason: 'calls per day spent' };
     const engine = this.cost[kind];
@@ -339,8 +455,34 @@ export class CallBudget implements AdobeCallGate {
     return { ok: true };
   }
 
+  /** Shared mode: why the slice cannot pay for a call of `kind` now (and ask for a new one), or null. */
+  private starved(kind: CallKind, now: number): { ok: false; waitMs: number; reason: string } | null {
+    const slice = this.slice!;
+    const engine = this.cost[kind];
+    const short =
+      slice.day !== this.day ||
+      now >= slice.expiresAt ||
+      slice.callsPerSecond < 1 ||
+      (slice.calls !== null && slice.calls < 1) ||
+      (slice.engineCalls !== null && engine > 0 && slice.engineCalls < engine);
+    if (!short) return null;
+    this.leaser!.needSlice();
+    if (slice.exhaustedUntil !== null && slice.day === this.day)
+      return {
+        ok: false,
+        waitMs: slice.exhaustedUntil - now,
+        reason: 'calls per day spent (all workers)',
+      };
+    return { ok: false, waitMs: this.leaser!.renewMs, reason: 'waiting for a slice of the shared budget' };
+  }
+
   private grant(kind: CallKind, lane: BudgetLane): void {
     const now = this.clock.now();
+    if (this.slice !== null) {
+      if (this.slice.calls !== null) this.slice.calls -= 1;
+      if (this.slice.engineCalls !== null) this.slice.engineCalls -= this.cost[kind];
+      this.leaser!.noteSpent(1, this.cost[kind]);
+    }
     this.tokens -= 1;
     this.recent.push(now);
     this.callsToday++;

@@ -47,6 +47,20 @@ export interface DynamicsClientOptions {
   clock?: Clock;
   /** Per-call counts for `/metrics`. @default none */
   metrics?: CallMetrics;
+  /**
+   * A gate every request passes before the client's own pacing: the application user's request
+   * budget shared by every worker of the deployment (docs/store.md, "Shared call budget"); it
+   * hears each 429 so its Retry-After holds back every worker. @default none (this process only)
+   */
+  sharedGate?: DynamicsRequestGate;
+}
+
+/** A request gate shared across processes (see {@link DynamicsClientOptions.sharedGate}). */
+export interface DynamicsRequestGate {
+  /** Wait until a request may be sent; rejects with a RateLimitedError when it cannot be soon. */
+  acquire(): Promise<void>;
+  /** The server throttled: `retryAfterMs` holds back every request of every worker. */
+  throttled(retryAfterMs: number): void;
 }
 
 export interface ResolvedDynamicsClientOptions {
@@ -70,6 +84,7 @@ export interface ResolvedDynamicsClientOptions {
   maxPacingWaitMs: number;
   clock: Clock;
   metrics: CallMetrics | undefined;
+  sharedGate: DynamicsRequestGate | undefined;
 }
 
 function positiveInteger(value: number | undefined, fallback: number, name: string): number {
@@ -140,5 +155,6 @@ export function resolveDynamicsClientOptions(options: DynamicsClientOptions): Re
     maxPacingWaitMs: positiveInteger(options.maxPacingWaitMs, 120_000, 'maxPacingWaitMs'),
     clock: options.clock ?? systemClock,
     metrics: options.metrics,
+    sharedGate: options.sharedGate,
   };
 }

@@ -227,6 +227,7 @@ export class DynamicsWebApiClient {
       // Every limit (requests, execution time, concurrency) answers 429 with Retry-After: no request
       // of this client leaves before it is over.
       this.pacer.pauseUntil(this.options.clock.now() + (retryAfterMs ?? 1000));
+      this.options.sharedGate?.throttled(retryAfterMs ?? 1000);
     } else if (response.status === 503 && retryAfterMs !== undefined) {
       this.pacer.pauseUntil(this.options.clock.now() + retryAfterMs);
     }
@@ -239,6 +240,7 @@ export class DynamicsWebApiClient {
     description: RequestDescription,
     token: string,
   ): Promise<DynamicsResponse<T>> {
+    await this.options.sharedGate?.acquire();
     const finished = await this.pacer.acquire();
     try {
       return await this.exchange<T>(request, url, description, token);

@@ -23,4 +23,31 @@ export type CallBudgetUsage = {
   /** How often trouble cut the rate. */
   rateCuts: number;
   lastTrouble: { at: number; reason: string } | null;
+  /**
+   * Shared budget (several workers, docs/store.md): this worker's slice — day calls and engine
+   * calls it still holds (null: unlimited), its share of the calls per second, until when.
+   * Absent or null for a budget of its own.
+   */
+  slice?: {
+    calls: number | null;
+    engineCalls: number | null;
+    callsPerSecond: number;
+    expiresAt: number;
+  } | null;
+  /**
+   * Shared budget: the deployment's day as the store holds it (`callsToday` above then counts every
+   * call granted to a worker and not given back, this worker's unspent slice excepted).
+   */
+  shared?: {
+    /** Calls the workers reported spent (this one's up to now). */
+    callsSpent: number;
+    /** Calls granted to slices and not given back (spent, held, or lost with a dead worker). */
+    callsCommitted: number;
+    /** Workers holding a live slice. */
+    workers: number;
+    /** No call can start before the next UTC day. */
+    dayExhausted: boolean;
+    /** The last lease failed (the store is unreachable): the worker spends what it holds. */
+    lastLeaseError: string | null;
+  };
 };

@@ -15,6 +15,7 @@
  */
 import type { JsonValue } from '../json.js';
 import type { RecordTraceDetail } from '../record-trace.js';
+import type { BudgetStore } from './budget-store.js';
 import type { OptOutStore } from './opt-out-store.js';
 import type { PrivacyStore } from './privacy-store.js';
 import type { WorkerStore } from './worker-store.js';
@@ -698,6 +699,8 @@ export interface StateStore {
   readonly runs: RunStore;
   /** The registry of worker processes (heartbeats, duties, state). */
   readonly workers: WorkerStore;
+  /** The shared call budgets: day counts, the shared adaptive rate, the workers' slices. */
+  readonly budgets: BudgetStore;
   /** Apply pending migrations (idempotent; safe when several processes start at once). */
   migrate(): Promise<void>;
   close(): Promise<void>;

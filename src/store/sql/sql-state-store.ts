@@ -1,6 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import type { StateStore } from '../../core/ports/state-store.js';
 import { SqlAuditStore } from './sql-audit-store.js';
+import { SqlBudgetStore } from './sql-budget-store.js';
 import { SqlCheckpointStore } from './sql-checkpoint-store.js';
 import { SqlDeadLetterStore } from './sql-dead-letter-store.js';
 import type { SqlDriver } from './sql-driver.js';
@@ -33,6 +34,7 @@ export class SqlStateStore implements StateStore {
   readonly privacy: SqlPrivacyStore;
   readonly runs: SqlRunStore;
   readonly workers: SqlWorkerStore;
+  readonly budgets: SqlBudgetStore;
   private closing: Promise<void> | null = null;
 
   /**
@@ -57,6 +59,7 @@ export class SqlStateStore implements StateStore {
     this.privacy = new SqlPrivacyStore(ctx);
     this.runs = new SqlRunStore(ctx);
     this.workers = new SqlWorkerStore(ctx);
+    this.budgets = new SqlBudgetStore(ctx, { shareRate: driver.dialect === 'postgres' });
   }
 
   migrate(): Promise<void> {

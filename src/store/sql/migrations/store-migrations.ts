@@ -9,6 +9,7 @@ import { runsMigration } from './0007-runs.js';
 import { recordTraceMigration } from './0008-record-trace.js';
 import { parkedOrphansMigration } from './0009-parked-orphans.js';
 import { workersMigration } from './0011-workers.js';
+import { sharedBudgetMigration } from './0012-shared-budget.js';
 
 /**
  * Every migration of the state store, in version order, for every dialect. Append; never edit one
@@ -26,6 +27,7 @@ export const storeMigrations: readonly SqlMigration[] = [
   recordTraceMigration,
   parkedOrphansMigration,
   workersMigration,
+  sharedBudgetMigration,
 ];
 
 /** The newest store migration this build knows: the schema version its code needs. */
