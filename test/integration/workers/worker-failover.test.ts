@@ -83,7 +83,11 @@ describe('several workers on PostgreSQL', () => {
     await waitFor('the initial load', () =>
       bed!.campaign.admin.listRecords('profile').length >= 22 ? true : null,
     );
-    const workers = await store.workers.list();
+    // The registry shows duties as of each worker's last heartbeat (every 500 ms here).
+    const workers = await waitFor('the holder in the registry', async () => {
+      const list = await store.workers.list();
+      return list.some((w) => w.duties.includes(duty)) ? list : null;
+    });
     expect(workers.filter((w) => w.state === 'running')).toHaveLength(3);
     expect(workers.filter((w) => w.duties.includes(duty)).map((w) => w.id)).toEqual([first]);
 
