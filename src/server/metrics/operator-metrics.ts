@@ -34,6 +34,7 @@ export class OperatorMetrics {
   private readonly workersAlive: GaugeOf<never>;
   private readonly workerDuties: GaugeOf<'worker'>;
   private readonly workerLeased: GaugeOf<'worker'>;
+  private readonly workerBudgetShare: GaugeOf<'worker'>;
   private readonly runProgress: GaugeOf<'flow' | 'kind'>;
   private readonly runEta: GaugeOf<'flow' | 'kind'>;
   private readonly problems: GaugeOf<'kind' | 'subject' | 'severity'>;
@@ -210,6 +211,12 @@ export class OperatorMetrics {
       labelNames: ['worker'],
       registers,
     });
+    this.workerBudgetShare = new Gauge({
+      name: 'dcsync_worker_budget_calls_per_second',
+      help: "Each live worker's slice of the shared Campaign call budget: its share of the calls per second",
+      labelNames: ['worker'],
+      registers,
+    });
   }
 
   /** Set every gauge from a snapshot (label sets that vanished are dropped). */
@@ -272,9 +279,12 @@ export class OperatorMetrics {
     this.workersAlive.set(snapshot.workers.alive);
     this.workerDuties.reset();
     this.workerLeased.reset();
+    this.workerBudgetShare.reset();
     for (const w of snapshot.workers.workers.filter((x) => x.alive)) {
       this.workerDuties.set({ worker: w.id }, w.duties.length);
       this.workerLeased.set({ worker: w.id }, w.itemsLeased);
+      const share = sliceShare(w.budget);
+      if (share !== null) this.workerBudgetShare.set({ worker: w.id }, share);
     }
     this.up.set(1);
   }
@@ -301,4 +311,18 @@ export class OperatorMetrics {
       }
     }
   }
+}
+
+/** The calls per second of a worker's budget slice, from its registry row (null: none reported). */
+function sliceShare(budget: unknown): number | null {
+  const campaign = objectField(budget, 'campaignBudget');
+  const slice = objectField(campaign, 'slice');
+  const share = slice?.callsPerSecond;
+  return typeof share === 'number' ? share : null;
+}
+
+function objectField(value: unknown, key: string): Record<string, unknown> | null {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
+  const field = (value as Record<string, unknown>)[key];
+  return field && typeof field === 'object' && !Array.isArray(field) ? (field as Record<string, unknown>) : null;
 }

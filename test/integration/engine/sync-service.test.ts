@@ -50,6 +50,10 @@ describe('sync service (dcsync run composition)', () => {
     expect(metrics.status).toBe(200);
     expect(metrics.text).toMatch(/dcsync_remote_calls_total\{target="dynamics",status="200"\} [1-9]/);
     expect(metrics.text).toMatch(/dcsync_remote_calls_total\{target="campaign",status="201"\} 10/);
+    // The worker's slice of the shared call budget (the one process takes the whole rate on SQLite),
+    // as its registry row says at its next heartbeat.
+    const slice = /dcsync_worker_budget_calls_per_second\{worker="[^"]+"\} 5000/;
+    await until(async () => slice.test((await get('/metrics')).text));
   });
 
   it('applies a change within seconds of a Dataverse webhook, long before the next poll', async () => {

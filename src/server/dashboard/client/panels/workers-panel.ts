@@ -10,12 +10,29 @@ function stateOf(worker: WorkerRow): string {
   return worker.state === 'stopped' ? 'stopped' : 'dead (no heartbeat)';
 }
 
+function numberIn(value: unknown, key: string): number | null {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
+  const field = (value as Record<string, unknown>)[key];
+  return typeof field === 'number' ? field : null;
+}
+
+/** The worker's slice of the shared call budget (its share of the rate), the deployment's day. */
 function budgetOf(worker: WorkerRow): string {
   const b = worker.budget?.campaignBudget;
   if (!b || typeof b !== 'object' || Array.isArray(b)) return '—';
-  const rate = 'callsPerSecondLimit' in b ? b.callsPerSecondLimit : null;
-  const today = 'callsToday' in b ? b.callsToday : null;
-  return `${typeof rate === 'number' ? `${formatNumber(rate)}/s` : '—'} · ${typeof today === 'number' ? formatNumber(today) : '—'} today`;
+  const slice = 'slice' in b ? b.slice : null;
+  const share = numberIn(slice, 'callsPerSecond');
+  const rate = share ?? numberIn(b, 'callsPerSecondLimit');
+  const today = numberIn(b, 'callsToday');
+  const perDay = numberIn(b, 'callsPerDay');
+  const shared = 'shared' in b ? b.shared : null;
+  const spent =
+    !!shared && typeof shared === 'object' && !Array.isArray(shared) && shared.dayExhausted === true;
+  return (
+    `${rate !== null ? `${formatNumber(rate)}/s${share !== null ? ' slice' : ''}` : '—'} · ` +
+    `${today !== null ? formatNumber(today) : '—'}${perDay !== null ? `/${formatNumber(perDay)}` : ''} today` +
+    (spent ? ' · day spent, waits for 00:00 UTC' : '')
+  );
 }
 
 /** "Workers": every `dcsync run` process on the store (dead ones marked), and who holds each duty. */
@@ -37,7 +54,7 @@ export function createWorkersPanel(): Panel {
             el('td', { text: formatTime(w.heartbeatAt) }),
             el('td', { 'data-field': 'duties', text: w.duties.length === 0 ? '—' : w.duties.join(', ') }),
             el('td', { className: 'num', 'data-field': 'leased', text: formatNumber(w.itemsLeased) }),
-            el('td', { text: budgetOf(w) }),
+            el('td', { 'data-field': 'budget', text: budgetOf(w) }),
           ),
         ),
         { columns: 8, text: 'No worker has reported to this store.' },
