@@ -7,6 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SeedFile } from '../../../emulators/dynamics/schema/seed-file.js';
+import { createSyncEngine } from '../../../src/cli/runtime/start-sync.js';
+import type { Alert } from '../../../src/core/ports/alert-sink.js';
 import { readCheckpoint } from '../../../src/engine/checkpoints.js';
 import { activityIdOf } from '../../../src/engine/email-events/email-event-applier.js';
 import { emailJournalCheckpoint } from '../../../src/engine/email-events/email-event-poller.js';
@@ -187,5 +189,33 @@ describe('flow F6: e-mail events on the contact timeline', () => {
     expect(processed.absent).toBe(1);
     expect(summary['dead-lettered']).toBe(0);
     expect(rowsOf('open').filter((r) => r.regardingobjectid === gone)).toHaveLength(0);
+  }, 120_000);
+
+  it('an expired journal position raises a critical alert saying events were lost, then reading goes on from the oldest retained event', async () => {
+    bed.campaign.admin.clearJournal();
+    const live = [...synced.keys()][0]!;
+    bed.campaign.admin.sendDelivery({
+      profiles: [synced.get(live)!],
+      bounceRate: 0,
+      openRate: 1,
+      clickRate: 0,
+    });
+    const opensBefore = regardingCounts('open').get(live) ?? 0;
+    const alerts: Alert[] = [];
+    const runtime = await bed.openRuntime();
+    const engine = await createSyncEngine(runtime, {
+      alerts: { raise: (alert) => Promise.resolve(void alerts.push(alert)) },
+    });
+    const summary = await engine.runUntilIdle({ timeoutMs: 60_000 });
+    const lost = alerts.filter((a) => a.subject === 'emailEvents');
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatchObject({ kind: 'flow-failed', severity: 'critical' });
+    expect(lost[0]!.message).toMatch(/expired.*never read and will not reach Dynamics/s);
+    const state = await readCheckpoint(runtime.store.checkpoints, emailJournalCheckpoint, 'emailEvents', 0);
+    expect(state.counts.expiries).toBe(1);
+    expect(state.lastExpiry).toMatchObject({ lostEvents: null });
+    // The event appended after the clearing is read from the oldest retained one and lands.
+    expect(regardingCounts('open').get(live)).toBe(opensBefore + 1);
+    expect(summary['dead-lettered']).toBe(0);
   }, 120_000);
 });
