@@ -522,11 +522,90 @@ const optOutFlowSchema = z
   .prefault({});
 export type OptOutFlowConfig = z.output<typeof optOutFlowSchema>;
 
+/** E-mail event types (flow F6), each switched on or off. */
+export const emailEventTypeNames = ['send', 'open', 'click', 'bounce'] as const;
+
+const emailEventsFlowSchema = z
+  .strictObject({
+    /** Campaign e-mail events → Dynamics contact timeline activities (flow F6). @default false */
+    enabled: z.boolean().default(false),
+    /** Which event types are written; send is the bulk of the volume. @default send false, others true */
+    types: z
+      .strictObject({
+        send: z.boolean().default(false),
+        open: z.boolean().default(true),
+        click: z.boolean().default(true),
+        /** Hard bounces only (soft bounces are counted and skipped). */
+        bounce: z.boolean().default(true),
+      })
+      .prefault({}),
+    /** Custom activity table (logical name) per type. */
+    tables: z
+      .strictObject({
+        send: dynamicsColumn.default('adobe_emailsend'),
+        open: dynamicsColumn.default('adobe_emailopen'),
+        click: dynamicsColumn.default('adobe_emailclick'),
+        bounce: dynamicsColumn.default('adobe_emailbounce'),
+      })
+      .prefault({}),
+    /** Web API entity set name per table, when it is not the logical name plus `s`. @default {} */
+    entitySets: z.record(dynamicsColumn, dynamicsColumn).default({}),
+    /** Columns of the activity tables (the same names on every table). */
+    fields: z
+      .strictObject({
+        /** Holds the Campaign event id: give it an alternate key (docs/email-events.md). */
+        eventId: dynamicsColumn.default('adobe_eventid'),
+        campaignName: dynamicsColumn.default('adobe_campaignname'),
+        deliveryName: dynamicsColumn.default('adobe_deliveryname'),
+        /** Click activities only. */
+        trackingUrl: dynamicsColumn.default('adobe_trackingurl'),
+        mirrorPageUrl: dynamicsColumn.default('adobe_mirrorpageurl'),
+      })
+      .prefault({}),
+    /** Adobe I/O Events journal of the Campaign event registration (Campaign credentials are used). */
+    journal: z
+      .strictObject({
+        /** The registration's Journaling endpoint (Developer Console → event registration → Journaling). */
+        url: httpUrl.optional(),
+        /** IMS organization sent as `x-ims-org-id`. */
+        imsOrgId: z
+          .string()
+          .regex(/^[A-Za-z0-9]+@AdobeOrg$/, { message: 'must look like 0123ABCD@AdobeOrg' })
+          .optional(),
+        /** Where the first read starts: the oldest retained event (up to 7 days back) or now. @default 'oldest' */
+        start: z.enum(['oldest', 'latest']).default('oldest'),
+        /** Events asked for per read. @default 500 */
+        limit: positiveInt.max(10_000).default(500),
+      })
+      .prefault({}),
+    /** Wait between reads when the journal has nothing newer and gave no Retry-After. @default 10000 */
+    pollIntervalMs: positiveInt.default(10_000),
+    /** Activities per Dynamics `$batch` (Microsoft advises starting small). @default 10 */
+    batchSize: positiveInt.max(1000).default(10),
+    /** The contact flow whose key map matches Campaign profiles to contacts. @default 'contacts' */
+    contactsFlow: nonEmpty.default('contacts'),
+  })
+  .superRefine((events, ctx) => {
+    if (!events.enabled) return;
+    if (events.journal.url === undefined)
+      ctx.addIssue({ code: 'custom', path: ['journal', 'url'], message: 'required when enabled is true' });
+    if (events.journal.imsOrgId === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['journal', 'imsOrgId'],
+        message: 'required when enabled is true',
+      });
+  })
+  .prefault({});
+export type EmailEventsFlowConfig = z.output<typeof emailEventsFlowSchema>;
+
 export const flowsSchema = z.strictObject({
   contacts: contactsFlowSchema,
   /** @default [] */
   customTables: z.array(customTableSchema).default([]),
   optOut: optOutFlowSchema,
+  /** Campaign e-mail events on the Dynamics contact timeline (flow F6); off by default. */
+  emailEvents: emailEventsFlowSchema,
 });
 
 export const privacySchema = z.strictObject({
@@ -672,6 +751,7 @@ export const configSections = [
   { path: ['flows', 'contacts'], schema: contactsFlowSchema },
   { path: ['flows', 'customTables'], schema: flowsSchema.shape.customTables },
   { path: ['flows', 'optOut'], schema: optOutFlowSchema },
+  { path: ['flows', 'emailEvents'], schema: emailEventsFlowSchema },
   { path: ['privacy'], schema: privacySchema.optional() },
   { path: ['server'], schema: serverSchema },
   { path: ['alerts'], schema: alertsSchema },

@@ -33,6 +33,11 @@ export interface SyncTestBedOptions {
   campaign?: CampaignEmulatorOptions;
   /** Deep-merged over the generated configuration (YAML shape). */
   config?: Record<string, unknown>;
+  /** Also merged (after `config`), built from the started emulators (e.g. the Campaign journal's URL). */
+  configFor?: (emulators: {
+    dynamics: DynamicsEmulator;
+    campaign: CampaignEmulator;
+  }) => Record<string, unknown>;
 }
 
 /** Environment holding the emulator credentials, as an operator would set it. */
@@ -123,7 +128,8 @@ export class SyncTestBed {
       logging: { level: 'silent' },
     };
     const configPath = join(dir, 'sync.yaml');
-    writeFileSync(configPath, stringify(merge(base, options.config ?? {})));
+    const merged = merge(base, options.config ?? {});
+    writeFileSync(configPath, stringify(merge(merged, options.configFor?.({ dynamics, campaign }) ?? {})));
     return new SyncTestBed(dynamics, campaign, dir, configPath, schema);
   }
 

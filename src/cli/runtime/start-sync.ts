@@ -1,10 +1,12 @@
 import type { AlertSink } from '../../core/ports/alert-sink.js';
+import { EngineEvents } from '../../engine/engine-events.js';
 import { SyncEngine } from '../../engine/sync-engine.js';
 import type { RunView } from '../../engine/runs/run-view.js';
 import { recordFlows } from '../../engine/records/record-flows.js';
 import { formatDuration, ProgressReporter, type ProgressStream } from '../progress-reporter.js';
 import { buildRecordFlows } from './build-flows.js';
 import { LogAlertSink } from './log-alert-sink.js';
+import { createEmailEventsRuntime } from './email-events-runtime.js';
 import { createOptOutRuntime, type OptOutRuntime } from './opt-out-runtime.js';
 import type { SyncRuntime } from './sync-runtime.js';
 
@@ -92,12 +94,21 @@ export async function createSyncEngine(
   // Opt-outs (F4): the contact hook, the durable write flows and, with SFTP, the file ingestor.
   const optOut = await createOptOutRuntime(runtime, records, alerts, { ingest: options.poll !== false });
   if (optOut) options.onOptOut?.(optOut);
+  const events = new EngineEvents((error, event) =>
+    runtime.logger.warn({ err: error, event }, 'an engine event listener failed'),
+  );
+  // E-mail events (F6), when flows.emailEvents.enabled: the activity flow and the journal poller.
+  const emailEvents = await createEmailEventsRuntime(runtime, alerts, events, {
+    poll: options.poll !== false,
+  });
   const engine = new SyncEngine({
+    events,
     store: runtime.store,
     flows: [
       // Privacy holds and tombstones (I9) are honoured whether or not privacy requests are configured.
       ...recordFlows(records, { store: runtime.store, clock: runtime.clock, guard: runtime.store.privacy }),
       ...(optOut?.flows ?? []),
+      ...(emailEvents?.flows ?? []),
     ],
     clock: runtime.clock,
     logger: runtime.logger,
@@ -107,7 +118,7 @@ export async function createSyncEngine(
     pollIntervalMs: e.pollIntervalMs,
     retry: e.retry,
     breaker: e.breaker,
-    ...(optOut ? { services: optOut.services } : {}),
+    services: [...(optOut?.services ?? []), ...(emailEvents?.services ?? [])],
     publish: () => ({ campaignBudget: runtime.campaign.budget.usage() }),
     owner: runtime.worker.identity.id,
     duties: runtime.worker.duties,
@@ -127,6 +138,7 @@ export async function createSyncEngine(
     ...(options.poll === undefined ? {} : { poll: options.poll }),
     ...(options.work === undefined ? {} : { work: options.work }),
   });
+  emailEvents?.poller?.attach(engine.control);
   runtime.campaign.budget.onRateChange((change) =>
     engine.events.emit('budget.changed', {
       target: 'campaign',
