@@ -37,7 +37,15 @@ export interface BulkLaneSettings {
 }
 
 /** The states of one file, each checkpointed before the step that follows it. */
-export const bulkFileStates = ['idle', 'writing', 'uploaded', 'signalling', 'signalled', 'rejects-read', 'done'] as const;
+export const bulkFileStates = [
+  'idle',
+  'writing',
+  'uploaded',
+  'signalling',
+  'signalled',
+  'rejects-read',
+  'done',
+] as const;
 
 const bulkLaneCheckpoint = defineCheckpoint({
   description: 'bulk lane of a flow (the file in progress)',
@@ -148,10 +156,14 @@ export class BulkLoader {
     while (this.running) {
       let worked = false;
       try {
-        if (this.options.duty.held && this.options.settings.flow.upsertHook === undefined) worked = await this.step();
+        if (this.options.duty.held && this.options.settings.flow.upsertHook === undefined)
+          worked = await this.step();
         else this.engaged = false;
       } catch (error) {
-        this.options.logger.error({ err: error, flow: this.flowId, code: errorCode(error) }, 'bulk lane step failed');
+        this.options.logger.error(
+          { err: error, flow: this.flowId, code: errorCode(error) },
+          'bulk lane step failed',
+        );
         this.engaged = false;
       }
       if (!worked) await this.sleep(this.options.idleWaitMs ?? 1000);
@@ -197,7 +209,10 @@ export class BulkLoader {
       if (state.state === 'signalled') {
         // Imported (or importing): wait for its end, so two imports of the same rows never overlap.
         await this.waitForImport(fileName, () => undefined).catch((error: unknown) =>
-          this.options.logger.warn({ err: error, flow: this.flowId, fileName }, 'bulk file left by an earlier process failed'),
+          this.options.logger.warn(
+            { err: error, flow: this.flowId, fileName },
+            'bulk file left by an earlier process failed',
+          ),
         );
       } else if (state.state !== 'rejects-read') {
         await port.discard(fileName);
@@ -215,11 +230,16 @@ export class BulkLoader {
   private async loadChunk(state: BulkLaneState, items: readonly WorkItem[]): Promise<void> {
     const { store, settings, clock, owner, leaseMs } = this.options;
     const held = new Set(items.map((i) => i.id));
-    const heartbeat = setInterval(() => {
-      void store.queue
-        .extendLeases([...held], owner, leaseMs)
-        .catch((error: unknown) => this.options.logger.warn({ err: error, flow: this.flowId }, 'bulk lease heartbeat failed'));
-    }, Math.max(200, Math.floor(leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        void store.queue
+          .extendLeases([...held], owner, leaseMs)
+          .catch((error: unknown) =>
+            this.options.logger.warn({ err: error, flow: this.flowId }, 'bulk lease heartbeat failed'),
+          );
+      },
+      Math.max(200, Math.floor(leaseMs / 3)),
+    );
     heartbeat.unref();
     try {
       const { rows, settled } = await this.sort(items);
@@ -266,7 +286,12 @@ export class BulkLoader {
     const flow = this.options.settings.flow;
     const guard = this.options.settings.guard ?? noRecordGuard;
     const entries = new Map(
-      (await this.options.store.keyMap.getMany(flow.id, items.map((i) => i.recordKey))).map((e) => [e.recordKey, e]),
+      (
+        await this.options.store.keyMap.getMany(
+          flow.id,
+          items.map((i) => i.recordKey),
+        )
+      ).map((e) => [e.recordKey, e]),
     );
     const rows: BulkRow[] = [];
     const settled: { item: WorkItem; outcome: ApplyOutcome }[] = [];
@@ -333,7 +358,10 @@ export class BulkLoader {
   /** Signal the workflow for `fileName`, waiting out the interval since our last accepted signal. */
   private async signal(state: BulkLaneState, fileName: string): Promise<void> {
     const { settings, clock, store } = this.options;
-    await writeCheckpoint(store.checkpoints, bulkLaneCheckpoint, this.flowId, { ...state, state: 'signalling' });
+    await writeCheckpoint(store.checkpoints, bulkLaneCheckpoint, this.flowId, {
+      ...state,
+      state: 'signalling',
+    });
     if (state.lastSignalAt !== null) {
       const wait = state.lastSignalAt + settings.signalIntervalMs - clock.now();
       if (wait > 0) await this.sleep(wait);
