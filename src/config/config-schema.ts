@@ -415,6 +415,39 @@ export const engineSchema = z
   })
   .prefault({});
 
+/**
+ * The bulk lane of a record flow (F7, docs/bulk-loads.md): large initial loads, replays and
+ * re-baselines go to Campaign as CSV files on the Campaign SFTP (`campaign.sftp`), imported by a
+ * Campaign workflow started through its External signal. Off unless configured.
+ */
+const bulkLaneSchema = z.strictObject({
+  /** The import workflow's id (`/workflow/execution/<id>`). */
+  workflowId: nonEmpty,
+  /** Name of its External signal activity. @default the workflow's only one */
+  signalActivity: nonEmpty.optional(),
+  /** The signal parameter that carries the file name. @default 'fileName' */
+  fileParameter: nonEmpty.default('fileName'),
+  /** Use the bulk lane when more bulk-lane items than this are pending for the flow. @default 5000 */
+  thresholdRecords: positiveInt.default(5000),
+  /** Rows per file (one file per chunk). @default 250000 */
+  chunkRows: positiveInt.max(5_000_000).default(250_000),
+  /** SFTP folder the workflow reads files from. @default 'd365_loads/imports' */
+  importFolder: nonEmpty.default('d365_loads/imports'),
+  /** SFTP folder the workflow writes `<file>.rejects.csv` to. @default 'd365_loads/rejects' */
+  rejectFolder: nonEmpty.default('d365_loads/rejects'),
+  /** SFTP folder the workflow writes `<file>.pkeys.csv` (key → PKey) to. @default 'd365_loads/pkeys' */
+  pkeysFolder: nonEmpty.default('d365_loads/pkeys'),
+  /** Field separator of the files. @default ',' */
+  delimiter: z.enum([',', ';', '\t']).default(','),
+  /** How often the import's end (its reject file) is checked. @default 5000 */
+  pollIntervalMs: positiveInt.max(600_000).default(5000),
+  /** A file whose import has not ended after this long fails the chunk (its rows go back to the queue). @default 21600000 (6 h) */
+  importTimeoutMs: positiveInt.default(6 * 3600_000),
+  /** Minimum time between two signals of the workflow (Campaign's documented rule). @default 600000 */
+  signalIntervalMs: z.number().int().min(0).default(600_000),
+});
+export type BulkLaneConfig = z.output<typeof bulkLaneSchema>;
+
 const contactsFlowSchema = z.strictObject({
   /** @default true */
   enabled: z.boolean().default(true),
@@ -430,6 +463,8 @@ const contactsFlowSchema = z.strictObject({
   deleteWhenFilteredOut: z.boolean().default(false),
   /** Write picklists as display label or technical value. @default 'label' */
   picklist: z.enum(picklistModes).default('label'),
+  /** Large runs through Campaign's file import (docs/bulk-loads.md). Off unless set. */
+  bulk: bulkLaneSchema.optional(),
 });
 export type ContactsFlowConfig = z.output<typeof contactsFlowSchema>;
 
@@ -466,6 +501,8 @@ const customTableSchema = z.strictObject({
   links: z.array(linkSchema).default([]),
   /** @default 'label' */
   picklist: z.enum(picklistModes).default('label'),
+  /** Large runs through Campaign's file import (docs/bulk-loads.md). Off unless set. */
+  bulk: bulkLaneSchema.optional(),
 });
 export type CustomTableConfig = z.output<typeof customTableSchema>;
 

@@ -488,5 +488,26 @@ export function lintConfig(config: LintableConfig, options: LintConfigOptions = 
     lintLinkGraph(config.flows.customTables, report);
   }
   lintUrls(config, report);
+  lintBulkLanes(config, report);
   return findings;
+}
+
+/** The bulk lane (F7) writes files to the Campaign SFTP: it needs `campaign.sftp`. */
+function lintBulkLanes(config: LintableConfig, report: Report): void {
+  if (!config.campaign || config.campaign.sftp !== undefined) return;
+  const lanes: { path: ConfigPath; configured: boolean }[] = [
+    { path: ['flows', 'contacts', 'bulk'], configured: config.flows?.contacts?.bulk !== undefined },
+    ...(config.flows?.customTables ?? []).map((table, index) => ({
+      path: ['flows', 'customTables', index, 'bulk'] as ConfigPath,
+      configured: table.bulk !== undefined,
+    })),
+  ];
+  for (const lane of lanes)
+    if (lane.configured)
+      report(
+        'error',
+        'CONFIG_BULK_NEEDS_SFTP',
+        lane.path,
+        'the bulk lane uploads CSV files to the Campaign SFTP account; configure campaign.sftp',
+      );
 }

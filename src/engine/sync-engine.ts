@@ -19,6 +19,7 @@ import { Parking } from './parking.js';
 import { DutyRoster, type DutyTiming } from './duty.js';
 import { RunTracker } from './runs/run-tracker.js';
 import type { RunView } from './runs/run-view.js';
+import { BulkLoader, type BulkLaneSettings } from './records/bulk-loader.js';
 import { WorkRunner } from './work-runner.js';
 import { WorkerRegistry, type WorkerIdentity, type WorkerTiming } from './worker-registry.js';
 
@@ -73,6 +74,8 @@ export interface SyncEngineOptions {
   runRetentionDays?: number;
   /** How often run counts are written and run progress announced. @default 1000 */
   runFlushIntervalMs?: number;
+  /** Record flows with a bulk lane (F7, docs/bulk-loads.md). @default none */
+  bulkLanes?: readonly BulkLaneSettings[];
 }
 
 /**
@@ -115,6 +118,8 @@ export class SyncEngine {
   readonly runs: RunTracker;
   private readonly pollers = new Map<string, FeedPoller>();
   private readonly runner: WorkRunner | null;
+  /** The bulk lanes this worker may run (one worker at a time per flow, by duty). */
+  private readonly bulkLoaders: BulkLoader[] = [];
   private controlTimer: NodeJS.Timeout | null = null;
   /** This worker's row in the registry. */
   readonly worker: WorkerRegistry;
@@ -188,7 +193,27 @@ export class SyncEngine {
             commitConcurrency: store.dialect === 'sqlite' ? 1 : 2,
             activeFlows: () => this.registry.ids.filter((id) => !this.control.isPaused(id)),
             onSetupProblem: (flow, error) => this.pauseForSetup(flow, error),
+            bulkHeld: () => this.bulkLoaders.filter((l) => l.holdsBulkLane).map((l) => l.flowId),
           });
+    const runner = this.runner;
+    if (runner) {
+      for (const settings of options.bulkLanes ?? []) {
+        this.bulkLoaders.push(
+          new BulkLoader({
+            settings,
+            store,
+            clock,
+            logger,
+            events: this.events,
+            parking,
+            duty: this.duties.duty(`bulk:${settings.flow.id}`),
+            owner,
+            leaseMs: options.leaseMs ?? 60_000,
+            handOver: (item) => runner.applyLeased(item),
+          }),
+        );
+      }
+    }
     this.events.on('item.staged', () => this.runner?.wake());
     if (options.poll !== false) {
       for (const flow of this.registry.fed) {
@@ -234,6 +259,7 @@ export class SyncEngine {
     await this.runs.start();
     for (const poller of this.pollers.values()) poller.start();
     this.runner?.start();
+    for (const loader of this.bulkLoaders) loader.start();
     for (const companion of this.options.services ?? []) companion.start();
     this.worker.start();
   }
@@ -249,6 +275,7 @@ export class SyncEngine {
     await Promise.all([
       ...[...this.pollers.values()].map((p) => p.stop()),
       ...(this.options.services ?? []).map((c) => c.stop()),
+      ...this.bulkLoaders.map((l) => l.stop()),
       this.runner?.stop(),
     ]);
     await this.duties.stopAll();
@@ -295,6 +322,7 @@ export class SyncEngine {
       if (await poller.readReplay()) return false;
     }
     for (const companion of this.options.services ?? []) if (!(await companion.isIdle())) return false;
+    if (!this.bulkLoaders.every((l) => l.isIdle())) return false;
     if ((this.runner?.inFlightCount ?? 0) > 0) return false;
     const backlog = await this.options.store.queue.backlog();
     return backlog.every((b) => this.control.isPaused(b.flow) || b.queued + b.leased === 0);

@@ -54,6 +54,11 @@ export interface WorkRunnerOptions {
    * into a dead letter. Without it, such errors are failures like any other.
    */
   onSetupProblem?: (flow: string, error: RemoteSetupError) => Promise<void>;
+  /**
+   * Flows whose bulk lane a bulk loader holds now (F7): of these the runner leases only live items.
+   * @default none
+   */
+  bulkHeld?: () => readonly string[];
 }
 
 const deadLetterMessages: Record<Extract<RetryDecision, { retry: false }>['reason'], string> = {
@@ -144,12 +149,7 @@ export class WorkRunner {
         const flows = this.options.activeFlows();
         if (flows.length > 0) {
           try {
-            leased = await this.options.store.queue.lease({
-              owner: this.options.owner,
-              limit: free,
-              leaseMs: this.options.leaseMs,
-              flows,
-            });
+            leased = await this.leaseSome(flows, free);
           } catch (error) {
             this.options.logger.error({ err: error }, 'leasing work failed; retrying');
             await this.sleep(1000);
@@ -172,6 +172,39 @@ export class WorkRunner {
     }
     await Promise.allSettled([...tasks]);
     await this.drain();
+  }
+
+  /** Lease up to `limit` items of `flows`, only live ones of the flows a bulk loader holds. */
+  private async leaseSome(flows: readonly string[], limit: number): Promise<WorkItem[]> {
+    const { store, owner, leaseMs } = this.options;
+    const held = this.options.bulkHeld?.() ?? [];
+    if (held.length === 0) return store.queue.lease({ owner, limit, leaseMs, flows });
+    const live = await store.queue.lease({
+      owner,
+      limit,
+      leaseMs,
+      flows: flows.filter((f) => held.includes(f)),
+      lanes: ['live'],
+    });
+    const rest = await store.queue.lease({
+      owner,
+      limit: limit - live.length,
+      leaseMs,
+      flows: flows.filter((f) => !held.includes(f)),
+    });
+    return [...live, ...rest];
+  }
+
+  /**
+   * Apply an item leased under this runner's owner by someone else (the bulk loader hands over what
+   * a file cannot carry): processed, retried, parked or dead-lettered like any leased item.
+   */
+  applyLeased(item: WorkItem): void {
+    this.inFlight.set(item.id, item);
+    void this.process(item).finally(() => {
+      this.inFlight.delete(item.id);
+      this.wake();
+    });
   }
 
   private sleep(ms: number): Promise<void> {

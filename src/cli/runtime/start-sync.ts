@@ -5,6 +5,7 @@ import type { RunView } from '../../engine/runs/run-view.js';
 import { recordFlows } from '../../engine/records/record-flows.js';
 import { formatDuration, ProgressReporter, type ProgressStream } from '../progress-reporter.js';
 import { buildRecordFlows } from './build-flows.js';
+import { buildBulkLanes } from './bulk-lanes.js';
 import { LogAlertSink } from './log-alert-sink.js';
 import { createEmailEventsRuntime } from './email-events-runtime.js';
 import { createOptOutRuntime, type OptOutRuntime } from './opt-out-runtime.js';
@@ -135,6 +136,7 @@ export async function createSyncEngine(
     },
     callBudget: runtime.campaign.budget,
     runRetentionDays: runtime.config.history.runRetentionDays,
+    bulkLanes: buildBulkLanes(runtime, records),
     ...(options.poll === undefined ? {} : { poll: options.poll }),
     ...(options.work === undefined ? {} : { work: options.work }),
   });

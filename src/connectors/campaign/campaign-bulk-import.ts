@@ -27,6 +27,8 @@ export interface CampaignBulkImportOptions {
   importDir: string;
   /** Folder the workflow writes `<base>.rejects.csv` to. */
   rejectDir: string;
+  /** Folder the workflow writes `<base>.pkeys.csv` (key, PKey) to; none when not set. */
+  exportDir?: string | undefined;
   /** Field separator of the reject file. @default ',' */
   delimiter?: string;
 }
@@ -81,7 +83,35 @@ export class CampaignBulkImport implements BulkImportPort {
 
   async readRejects(fileName: string): Promise<BulkImportReject[] | null> {
     const rejectPath = path.join(this.options.rejectDir, `${baseNameOf(fileName)}.rejects.csv`);
-    if ((await this.options.sftp.statIfExists(rejectPath)) === null) return null;
+    const rows = await this.readCsv(rejectPath);
+    if (rows === null) return null;
+    return rows.map((cells) => {
+      const row = Number(cells[0]);
+      return {
+        row: Number.isInteger(row) ? row : -1,
+        key: cells[1] ?? '',
+        reason: redactCampaignMessage(cells[2] ?? ''),
+      };
+    });
+  }
+
+  async readPKeys(fileName: string): Promise<Map<string, string> | null> {
+    if (this.options.exportDir === undefined) return null;
+    const rows = await this.readCsv(path.join(this.options.exportDir, `${baseNameOf(fileName)}.pkeys.csv`));
+    if (rows === null) return null;
+    const pkeys = new Map<string, string>();
+    for (const cells of rows) if (cells[0] && cells[1]) pkeys.set(cells[0], cells[1]);
+    return pkeys;
+  }
+
+  async discard(fileName: string): Promise<void> {
+    const filePath = this.importPath(fileName);
+    if ((await this.options.sftp.statIfExists(filePath)) !== null) await this.options.sftp.remove(filePath);
+  }
+
+  /** The data rows (header skipped) of a CSV on the SFTP account, or null when it is not there. */
+  private async readCsv(filePath: string): Promise<string[][] | null> {
+    if ((await this.options.sftp.statIfExists(filePath)) === null) return null;
     const parser = parse({
       delimiter: this.options.delimiter ?? ',',
       bom: true,
@@ -90,24 +120,17 @@ export class CampaignBulkImport implements BulkImportPort {
     });
     const feeding = (async () => {
       try {
-        for await (const chunk of this.options.sftp.download(rejectPath))
+        for await (const chunk of this.options.sftp.download(filePath))
           if (!parser.write(chunk)) await new Promise((resolve) => parser.once('drain', resolve));
         parser.end();
       } catch (error) {
         parser.destroy(error as Error);
       }
     })();
-    const rejects: BulkImportReject[] = [];
-    for await (const cells of parser as AsyncIterable<string[]>) {
-      const row = Number(cells[0]);
-      rejects.push({
-        row: Number.isInteger(row) ? row : -1,
-        key: cells[1] ?? '',
-        reason: redactCampaignMessage(cells[2] ?? ''),
-      });
-    }
+    const rows: string[][] = [];
+    for await (const cells of parser as AsyncIterable<string[]>) rows.push(cells);
     await feeding;
-    return rejects;
+    return rows;
   }
 
   async close(): Promise<void> {

@@ -95,6 +95,13 @@ export const campaignErrors = {
         'Campaign refused an External signal sent less than 10 minutes after the previous one to the same workflow (documented limit).',
       remedy: 'Nothing: signal again once 10 minutes have passed since the last accepted signal.',
     },
+    CAMPAIGN_BULK_ROW_REJECTED: {
+      kind: 'invalid',
+      meaning:
+        "Campaign's import workflow refused the record's row of a bulk-load file (the reason is Campaign's, from the workflow's reject file).",
+      remedy:
+        'Fix the value in Dynamics (or the mapping) and retry the dead letter; a retry is written through REST.',
+    },
     CAMPAIGN_SIGNAL_NOT_FOUND: {
       kind: 'invalid',
       meaning:

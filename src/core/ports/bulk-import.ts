@@ -51,5 +51,12 @@ export interface BulkImportPort {
   importState(options?: { signal?: AbortSignal }): Promise<BulkImportState>;
   /** The rejects of `fileName`'s import, or null while its reject file is not written yet. */
   readRejects(fileName: string): Promise<BulkImportReject[] | null>;
+  /**
+   * The key → PKey export the workflow writes for `fileName` (`<base>.pkeys.csv`), or null while it
+   * is not written (or the workflow writes none).
+   */
+  readPKeys(fileName: string): Promise<Map<string, string> | null>;
+  /** Remove an uploaded file that will never be signalled (a crash before its signal); no error when absent. */
+  discard(fileName: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -159,6 +159,12 @@ export interface WorkQueue {
   extendLease(id: string, owner: string, leaseMs: number): Promise<LeaseOutcome>;
 
   /**
+   * {@link extendLease} for many items at once (the bulk lane holds a whole file's items while
+   * Campaign imports it). Returns how many leases are still ours and were extended.
+   */
+  extendLeases(ids: readonly string[], owner: string, leaseMs: number): Promise<number>;
+
+  /**
    * The item was applied: remove it, and in the same transaction apply its `effects` (key-map
    * change, audit entries, resolving the key's dead letters). Effects are applied only when the
    * lease is still ours (`ok`), so a lost lease never leaves half a completion behind.

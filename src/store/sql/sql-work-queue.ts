@@ -187,6 +187,21 @@ export class SqlWorkQueue implements WorkQueue {
     return changed > 0 ? 'ok' : 'lost';
   }
 
+  async extendLeases(ids: readonly string[], owner: string, leaseMs: number): Promise<number> {
+    requireTime(leaseMs, 'leaseMs');
+    const valid = ids.filter(isStoreId);
+    const expiresAt = this.ctx.clock.now() + leaseMs;
+    let extended = 0;
+    for (let start = 0; start < valid.length; start += 500) {
+      const batch = valid.slice(start, start + 500);
+      extended += await this.ctx.driver.run(
+        `UPDATE work_items SET lease_expires_at = ? WHERE id IN (${placeholders(batch.length)}) AND state = 'leased' AND lease_owner = ?`,
+        [expiresAt, ...batch, owner],
+      );
+    }
+    return extended;
+  }
+
   async complete(id: string, owner: string, effects?: CompletionEffects): Promise<LeaseOutcome> {
     const [outcome] = await this.completeMany([{ id, owner, effects }]);
     return outcome ?? 'lost';
