@@ -396,7 +396,7 @@ export type RetryPolicyConfig = z.output<typeof retrySchema>;
 
 export const engineSchema = z
   .strictObject({
-    /** Concurrency window: work items in flight at once. @default 8 */
+    /** Concurrency window: work items being applied at once (one waiting for its commit frees its slot). @default 8 */
     workers: positiveInt.max(256).default(8),
     /** How long a leased work item stays with one worker before others may take it. @default 60000 */
     leaseMs: positiveInt.default(60_000),

@@ -28,7 +28,11 @@ export interface WorkRunnerOptions {
   retryPolicy: ResolvedRetryPolicy;
   /** Worker identity recorded on leases. */
   owner: string;
-  /** Items in flight at once (cross-key parallelism). @default 8 */
+  /**
+   * Items being applied at once (cross-key parallelism). An applied item that waits for its group
+   * commit gives its slot back (its key stays leased until that commit); at most `window` of those
+   * wait at once. @default 8
+   */
   window: number;
   /** @default 60000 */
   leaseMs: number;
@@ -87,6 +91,8 @@ interface PendingCompletion {
  */
 export class WorkRunner {
   private readonly inFlight = new Map<string, WorkItem>();
+  /** Items of {@link inFlight} that are applied and wait for their completion's commit. */
+  private committing = 0;
   private pending: PendingCompletion[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
   /** Group commits in flight. */
@@ -143,7 +149,7 @@ export class WorkRunner {
   private async run(): Promise<void> {
     const tasks = new Set<Promise<void>>();
     while (this.running) {
-      const free = this.options.window - this.inFlight.size;
+      const free = this.freeSlots();
       let leased: WorkItem[] = [];
       if (free > 0) {
         const flows = this.options.activeFlows();
@@ -166,7 +172,7 @@ export class WorkRunner {
         });
         tasks.add(task);
       }
-      if (leased.length === 0 || this.inFlight.size >= this.options.window) {
+      if (leased.length === 0 || this.freeSlots() <= 0) {
         await this.sleep(leased.length === 0 ? this.idleWaitMs : 1000);
       }
     }
@@ -205,6 +211,15 @@ export class WorkRunner {
       this.inFlight.delete(item.id);
       this.wake();
     });
+  }
+
+  /**
+   * Slots to lease for: `window` minus the items being applied, within `2 × window` in flight (the
+   * items waiting for their group commit hold their leases, not a slot).
+   */
+  private freeSlots(): number {
+    const { window } = this.options;
+    return Math.min(window - (this.inFlight.size - this.committing), 2 * window - this.inFlight.size);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -395,14 +410,20 @@ export class WorkRunner {
     );
   }
 
+  /** Resolves once the completion is committed; meanwhile the item's slot is free (see `window`). */
   private complete(entry: Omit<PendingCompletion, 'resolve' | 'reject'>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+    this.committing++;
+    this.wake();
+    const committed = new Promise<void>((resolve, reject) => {
       this.pending.push({ ...entry, resolve, reject });
       if (this.pending.length >= this.groupCommitSize) {
         this.flush();
       } else if (!this.flushTimer) {
         this.flushTimer = setTimeout(() => this.flush(), this.groupCommitDelayMs);
       }
+    });
+    return committed.finally(() => {
+      this.committing--;
     });
   }
 

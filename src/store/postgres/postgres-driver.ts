@@ -16,6 +16,7 @@ export interface PostgresDriverOptions {
 }
 
 const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/;
+const tablePattern = schemaPattern;
 /** Deadlock and serialisation failures: the transaction did nothing and can simply run again. */
 const retriedSqlStates = new Set(['40P01', '40001']);
 const maxTransactionAttempts = 3;
@@ -116,6 +117,18 @@ export class PostgresDriver implements SqlDriver {
           continue;
         throw toStoreError(error, label);
       }
+    }
+  }
+
+  async refreshStatistics(table: string): Promise<void> {
+    if (!tablePattern.test(table))
+      throw new StoreError('STORE_INVALID_INPUT', `"${table}" is not a table name`);
+    if (this.closed) return;
+    try {
+      // A utility statement: never prepared by name.
+      await this.pool.query(`ANALYZE ${table}`);
+    } catch (error) {
+      throw toStoreError(error, `analyze ${table}`);
     }
   }
 

@@ -46,6 +46,11 @@ export interface SqlDriver extends SqlExecutor, SqlRowLocking {
    * `label` names the operation in errors.
    */
   transaction<T>(label: string, fn: (tx: SqlTransaction) => Promise<T>): Promise<T>;
+  /**
+   * Bring the planner's statistics of `table` up to date (see `TableStatistics`); a no-op
+   * where the planner does not need them.
+   */
+  refreshStatistics(table: string): Promise<void>;
   /** Apply pending migrations under a lock that other processes respect. */
   migrate(migrations: readonly SqlMigration[], now: number): Promise<void>;
   close(): Promise<void>;

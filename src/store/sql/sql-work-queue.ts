@@ -25,11 +25,12 @@ import {
 import { upsertCheckpoint } from './sql-checkpoint-store.js';
 import { checkLockFence } from './sql-lock-store.js';
 import { insertAuditEntries } from './sql-audit-store.js';
-import type { SqlExecutor, SqlParam, SqlTransaction } from './sql-driver.js';
+import type { SqlDialect, SqlDriver, SqlExecutor, SqlParam, SqlTransaction } from './sql-driver.js';
 import { writeKeyMapChanges, type KeyMapChange } from './sql-key-map-store.js';
 import { chunk, isStoreId, keyOf, placeholders, whereAll, type SqlWhere } from './sql-list.js';
 import { selectPage } from './page-cursor.js';
 import type { SqlStoreContext } from './sql-store-context.js';
+import { TableStatistics } from './table-statistics.js';
 import { isOlderSourceVersion, newerSourceVersion } from '../../core/record-key.js';
 import { stageChanges } from './stage-changes.js';
 import { parkedOnKey, releaseParkedIn } from './sql-parked-store.js';
@@ -52,7 +53,11 @@ const expiredLeaseError = {
 
 /** The durable inbox over `work_items`; the rules are documented on {@link WorkQueue}. */
 export class SqlWorkQueue implements WorkQueue {
-  constructor(private readonly ctx: SqlStoreContext) {}
+  private readonly statistics: TableStatistics;
+
+  constructor(private readonly ctx: SqlStoreContext) {
+    this.statistics = new TableStatistics(ctx.driver, 'work_items');
+  }
 
   async enqueue(
     items: readonly WorkItemInput[],
@@ -62,12 +67,14 @@ export class SqlWorkQueue implements WorkQueue {
     const now = this.ctx.clock.now();
     const changes = items.map((item, index) => toStagedChange(item, index, now));
     if (changes.length === 0 && checkpoint === undefined) return [];
-    return this.ctx.driver.transaction('enqueue', async (tx) => {
+    const outcomes = await this.ctx.driver.transaction('enqueue', async (tx) => {
       if (fence !== undefined) await checkLockFence(tx, fence);
-      const outcomes = await stageChanges(tx, changes, now);
+      const staged = await stageChanges(tx, changes, now);
       if (checkpoint !== undefined) await upsertCheckpoint(tx, checkpoint, now);
-      return outcomes;
+      return staged;
     });
+    this.statistics.noteInserted(outcomes.filter((outcome) => outcome === 'queued').length);
+    return outcomes;
   }
 
   async lease(request: LeaseRequest): Promise<WorkItem[]> {
@@ -88,13 +95,14 @@ export class SqlWorkQueue implements WorkQueue {
     // The common case in one statement (one round trip, no BEGIN/COMMIT): no expired lease to
     // take over, queued items to lease. Anything else (expired leases first, or nothing leased)
     // goes through the transaction below.
-    const fresh = leaseFilter('q', flows, lanes);
-    const expired = leaseFilter('e', flows, lanes);
-    const direct = await this.ctx.driver.all<WorkItemRow>(
-      leaseFreshSql(fresh.sql, expired.sql, this.ctx.driver.forUpdateSkipLocked),
-      [owner, expiresAt, now, ...fresh.params, now, ...expired.params, request.limit],
+    const dialect = this.ctx.driver.dialect;
+    const fresh = leaseFilter('q', flows, lanes, dialect);
+    const direct = directLeaseStatement(this.ctx.driver, flows, lanes);
+    const leasedNow = await this.ctx.driver.all<WorkItemRow>(
+      direct.sql,
+      direct.params({ owner, expiresAt, now, limit: request.limit }),
     );
-    if (direct.length > 0) return direct.sort(compareLeaseOrder).map(toWorkItem);
+    if (leasedNow.length > 0) return leasedNow.sort(compareLeaseOrder).map(toWorkItem);
 
     return this.ctx.driver.transaction('lease', async (tx) => {
       const takenOver = await this.takeOverExpiredLeases(tx, {
@@ -135,7 +143,7 @@ export class SqlWorkQueue implements WorkQueue {
       lanes: readonly string[];
     },
   ): Promise<WorkItemRow[]> {
-    const filter = leaseFilter('e', lease.flows, lease.lanes);
+    const filter = leaseFilter('e', lease.flows, lease.lanes, this.ctx.driver.dialect);
     const expired = await tx.all<{
       id: string | number;
       attempts: number | string;
@@ -586,19 +594,51 @@ function leaseFreshSql(freshFilter: string, expiredFilter: string | null, skipLo
   );
 }
 
+/**
+ * The lease's common case, one statement (see {@link SqlWorkQueue.lease}): queued items in lease
+ * order while no expired lease in the same flows and lanes waits to be taken over.
+ */
+export function directLeaseStatement(
+  driver: Pick<SqlDriver, 'dialect' | 'forUpdateSkipLocked'>,
+  flows: readonly string[] | undefined,
+  lanes: readonly string[],
+): {
+  sql: string;
+  params: (lease: { owner: string; expiresAt: number; now: number; limit: number }) => SqlParam[];
+} {
+  const fresh = leaseFilter('q', flows, lanes, driver.dialect);
+  const expired = leaseFilter('e', flows, lanes, driver.dialect);
+  return {
+    sql: leaseFreshSql(fresh.sql, expired.sql, driver.forUpdateSkipLocked),
+    params: ({ owner, expiresAt, now, limit }) => [
+      owner,
+      expiresAt,
+      now,
+      ...fresh.params,
+      now,
+      ...expired.params,
+      limit,
+    ],
+  };
+}
+
 /** Extra WHERE terms for the lease filters on table alias `alias`. */
 function leaseFilter(
   alias: string,
   flows: readonly string[] | undefined,
   lanes: readonly string[],
+  dialect: SqlDialect,
 ): { sql: string; params: SqlParam[] } {
   let sql = '';
   const params: SqlParam[] = [];
   if (flows !== undefined) {
-    // An expression, not the bare column: otherwise SQLite reads every queued item of the flow
-    // through the (flow, record_key) index and sorts them, per lease (O(backlog)); this way it
-    // walks the (lane_rank, id) lease-order index and stops at the limit.
-    sql += ` AND (${alias}.flow || '') IN (${placeholders(flows.length)})`;
+    // On SQLite an expression, not the bare column: otherwise it reads every queued item of the
+    // flow through the (flow, record_key) index and sorts them, per lease (O(backlog)); this way
+    // it walks the (lane_rank, id) lease-order index and stops at the limit. PostgreSQL estimates
+    // the bare column from its statistics, where an expression gets a fixed 0.5 % selectivity and
+    // makes a large backlog look small enough to sort (O(backlog) again).
+    const column = dialect === 'sqlite' ? `(${alias}.flow || '')` : `${alias}.flow`;
+    sql += ` AND ${column} IN (${placeholders(flows.length)})`;
     params.push(...flows);
   }
   const ranks = [...new Set(lanes)].map((lane) => {

@@ -7,6 +7,7 @@ import { PostgresStateStore } from '../../../src/store/postgres/postgres-state-s
 import { storeMigrations } from '../../../src/store/sql/migrations/store-migrations.js';
 import { createPostgresTestSchema, type PostgresTestSchema } from '../../support/postgres-test-schema.js';
 import { SqlStateStore } from '../../../src/store/sql/sql-state-store.js';
+import { directLeaseStatement } from '../../../src/store/sql/sql-work-queue.js';
 import { PostgresDriver } from '../../../src/store/postgres/postgres-driver.js';
 import { describeStateStoreContract } from './state-store-contract.js';
 import { expectMergedDeadLetters, insertDuplicateDeadLetters } from './fixtures/dead-letter-duplicates.js';
@@ -157,6 +158,53 @@ describe('postgres state store adapter', () => {
     try {
       const error = await store.checkpoints.get('x').catch((e: unknown) => e);
       expect((error as StoreError).code).toBe('STORE_NOT_MIGRATED');
+    } finally {
+      await store.close();
+      await fresh.drop();
+    }
+  });
+
+  it('keeps the planner statistics of a growing inbox current, so a lease walks the lease-order index instead of sorting the backlog', async () => {
+    const fresh = await createPostgresTestSchema('pg_stats');
+    const store = await openStateStore(fresh.url, { schema: fresh.name, poolSize: 2 });
+    try {
+      // An initial load's first page into an empty inbox: never analysed, and autovacuum (when on
+      // at all) would get to it a minute later at best.
+      await store.queue.enqueue(
+        Array.from({ length: 2000 }, (_, i) => ({
+          flow: 'contacts',
+          recordKey: `k-${String(i).padStart(6, '0')}`,
+          payload: { op: 'upsert', values: { n: i } },
+          lane: 'bulk' as const,
+        })),
+      );
+      await expect
+        .poll(
+          async () =>
+            Number(
+              (
+                await fresh.query<{ reltuples: number }>(
+                  "SELECT reltuples FROM pg_class WHERE oid = 'work_items'::regclass",
+                )
+              )[0]?.reltuples,
+            ),
+          { timeout: 10_000, interval: 50 },
+        )
+        .toBeGreaterThanOrEqual(2000);
+      const lease = directLeaseStatement(
+        { dialect: 'postgres', forUpdateSkipLocked: 'FOR UPDATE SKIP LOCKED' },
+        ['contacts'],
+        ['live', 'bulk'],
+      );
+      let n = 0;
+      const now = 4_102_444_800_000; // every item is available
+      const plan = await fresh.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN ${lease.sql.replace(/\?/g, () => `$${++n}`)}`,
+        lease.params({ owner: 'w', expiresAt: now + 60_000, now, limit: 30 }),
+      );
+      const lines = plan.map((row) => row['QUERY PLAN']).join('\n');
+      expect(lines).toContain('work_items_lease_order');
+      expect(lines).not.toMatch(/Sort/);
     } finally {
       await store.close();
       await fresh.drop();

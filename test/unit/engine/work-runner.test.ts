@@ -383,4 +383,55 @@ describe('WorkRunner group commits', () => {
     }
     expect(applied).toBe(8);
   });
+
+  it('gives an applied item’s slot back while its completion waits for the commit, up to twice the window in flight', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 11, 1));
+    const real = await openStateStore('sqlite::memory:', { clock });
+    const held: (() => void)[] = [];
+    const queue = Object.create(real.queue) as StateStore['queue'];
+    queue.completeMany = async (completions) => {
+      await new Promise<void>((resolve) => held.push(resolve));
+      return real.queue.completeMany(completions);
+    };
+    const store = Object.assign(Object.create(real) as StateStore, { queue });
+    const sink = new FakeSink();
+    const events = new EngineEvents();
+    const runner = buildRunner(store, sink, events, clock, {
+      window: 2,
+      activeFlows: () => ['parents'],
+      groupCommitSize: 1,
+      commitConcurrency: 1,
+    });
+    const until = async (done: () => boolean): Promise<void> => {
+      for (let i = 0; i < 1000 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 2));
+      if (!done()) throw new Error('the runner did not get there');
+    };
+    try {
+      await real.queue.enqueue(
+        Array.from({ length: 6 }, (_, i) => ({ flow: 'parents', recordKey: `p${i}`, payload: { value: i } })),
+      );
+      runner.start();
+      // The first commit is held: four items applied (two slots, each freed once its item waits
+      // for the commit), none of them completed; the keys stay leased meanwhile.
+      await until(() => sink.written.size === 4);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(sink.written.size).toBe(4);
+      expect(runner.inFlightCount).toBe(4);
+      expect((await real.queue.backlog()).find((b) => b.flow === 'parents')).toMatchObject({
+        queued: 2,
+        leased: 4,
+      });
+    } finally {
+      const stopping = runner.stop();
+      const release = setInterval(() => held.shift()?.(), 1);
+      await stopping;
+      clearInterval(release);
+    }
+    // Stopping committed the four completions (the other two were never leased).
+    expect((await real.queue.backlog()).find((b) => b.flow === 'parents')).toMatchObject({
+      queued: 2,
+      leased: 0,
+    });
+    await real.close();
+  });
 });
