@@ -1,6 +1,3 @@
-import { closeSync, fdatasync, fsyncSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { sleepOn, systemClock } from '../../core/clock.js';
 import { StoreError, SyncError } from '../../core/errors.js';
@@ -8,7 +5,6 @@ import { computeRetryDelay, resolveRetryPolicy } from '../../core/retry-policy.j
 import type { SqlDriver, SqlParam, SqlRow, SqlTransaction } from '../sql/sql-driver.js';
 import { applyPendingMigrations, type SqlMigration } from '../sql/sql-migration.js';
 import { sqliteMigrationDialect } from './sqlite-migration-dialect.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
 
 export interface SqliteDriverOptions {
   /** Database file, or `:memory:`. The parent directory must exist. */
@@ -20,9 +16,6 @@ export interface SqliteDriverOptions {
 }
 
 const maxCachedStatements = 500;
-const fdatasyncAsync = promisify(fdatasync);
-/** Writes between two checkpoint requests (SQLite's own default is every 1,000 WAL pages). */
-const writesPerCheckpoint = 200;
 
 /**
  * Waits for another connection's write lock: 1 ms doubling to 25 ms, jittered so that waiters do
@@ -34,24 +27,10 @@ const busyBackoff = resolveRetryPolicy(
 );
 
 /**
- * better-sqlite3 behind the async {@link SqlDriver} seam. One connection, WAL journal, and a
- * queue so that one async transaction never interleaves with another call on the same connection.
- * Write transactions start with `BEGIN IMMEDIATE`, so a writer waits for the lock before it reads
- * anything.
- *
- * Durability (a call resolves only once what it wrote, and everything committed before it, would
- * survive a power loss) with group commit off the event loop: SQLite's `synchronous=FULL` syncs
- * the WAL inside every COMMIT, on the event loop (better-sqlite3 is synchronous): the process
- * stood still for each fsync, one per commit, and the engine commits several times per batch.
- * Here SQLite commits with `synchronous=NORMAL` (it writes the WAL frames and still syncs the WAL
- * before each checkpoint and the database after it), and the driver syncs the WAL file itself, in
- * the thread pool, before it resolves any call: one `fdatasync` covers every commit made since the
- * previous one, while the event loop goes on. The WAL is append-only between checkpoints, so a
- * sync covers a prefix of commits: when a call resolves, so is everything it read. Reads wait for
- * the sync of what was committed before them too, so nothing acts on a write that a crash could
- * still take back. A failed sync fails that call and every later one (the store must be reopened,
- * as PostgreSQL stops on a failed fsync). In-memory databases have no WAL and nothing to sync.
- * Checkpoints, too, run off the event loop: see {@link WalCheckpointer}.
+ * better-sqlite3 behind the async {@link SqlDriver} seam. One connection, WAL journal,
+ * `synchronous=FULL` (a commit survives power loss), and a queue so that one async transaction
+ * never interleaves with another call on the same connection. Write transactions start with
+ * `BEGIN IMMEDIATE`, so a writer waits for the lock before it reads anything.
  *
  * SQLite's own busy timeout sleeps inside the call and would block the whole event loop — and
  * with it, another connection of this process that holds the lock across an await. So the
@@ -64,17 +43,6 @@ export class SqliteDriver implements SqlDriver {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   private tail: Promise<unknown> = Promise.resolve();
-  /** `${filename}-wal` when this driver syncs the WAL itself (see the class comment). */
-  private readonly walPath: string | null;
-  private walFd: number | null = null;
-  /** Writes made (statements that change the database, commits): a sequence number. */
-  private written = 0;
-  /** The value of {@link written} that the last completed WAL sync covered. */
-  private synced = 0;
-  private syncing: Promise<void> | null = null;
-  private syncFailure: SyncError | null = null;
-  private readonly checkpointer: WalCheckpointer | null;
-  private checkpointAt = writesPerCheckpoint;
   private closed = false;
   private readonly busyTimeoutMs: number;
   private readonly onPrepare: ((sql: string) => void) | undefined;
@@ -93,11 +61,8 @@ export class SqliteDriver implements SqlDriver {
     this.onPrepare = options.onPrepare;
     try {
       this.db = new Database(options.filename, { timeout: 0 });
-      const mode = this.db.pragma('journal_mode = WAL', { simple: true });
-      this.walPath = mode === 'wal' && !this.db.memory ? `${this.db.name}-wal` : null;
-      this.db.pragma(this.walPath === null ? 'synchronous = FULL' : 'synchronous = NORMAL');
-      if (this.walPath !== null) this.db.pragma('wal_autocheckpoint = 0');
-      this.checkpointer = this.walPath === null ? null : new WalCheckpointer(this.db.name);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
     } catch (error) {
       throw toStoreError(error, `open ${options.filename}`);
     }
@@ -143,18 +108,11 @@ export class SqliteDriver implements SqlDriver {
   }
 
   close(): Promise<void> {
-    return this.exclusive('close', async () => {
+    return this.exclusive('close', () => {
       this.closed = true;
       this.statements.clear();
-      try {
-        await this.syncedTo(this.written, 'close');
-      } finally {
-        await this.checkpointer?.close();
-        // The last connection to close checkpoints what is left and removes the WAL.
-        this.db.close();
-        if (this.walFd !== null) closeSync(this.walFd);
-        this.walFd = null;
-      }
+      this.db.close();
+      return Promise.resolve();
     });
   }
 
@@ -163,7 +121,6 @@ export class SqliteDriver implements SqlDriver {
     try {
       const result = await fn();
       this.db.exec('COMMIT');
-      this.written++;
       return result;
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -176,97 +133,29 @@ export class SqliteDriver implements SqlDriver {
    * finds the database locked by another connection ran nothing (or rolled back) and runs again.
    */
   private exclusive<T>(label: string, fn: () => Promise<T>): Promise<T> {
-    const ran = this.tail.then(async () => {
+    const result = this.tail.then(async () => {
       // Another connection's lock is released in real time, whatever clock the store runs on.
       const deadline = performance.now() + this.busyTimeoutMs;
       for (let attempt = 1; ; attempt++) {
         if (this.closed) throw new StoreError('STORE_CLOSED', `sqlite ${label}: the state store is closed`);
-        if (this.syncFailure) throw this.syncFailure;
         try {
-          const value = await fn();
-          return { value, written: this.written };
+          return await fn();
         } catch (error) {
           if (!isBusy(error) || performance.now() >= deadline) throw toStoreError(error, label);
         }
         await sleepOn(systemClock, computeRetryDelay(busyBackoff, attempt));
       }
     });
-    // The next call runs at once; this one resolves once the WAL is synced up to its end.
-    this.tail = ran.catch(() => undefined);
-    return ran.then(
-      async ({ value, written }) => {
-        await this.syncedTo(written, label);
-        return value;
-      },
-      async (error: unknown) => {
-        // A failure may also have been decided on what others wrote: report it once that is durable.
-        await this.syncedTo(this.written, label).catch(() => undefined);
-        throw error;
-      },
-    );
-  }
-
-  /** Resolves once the WAL is synced up to write number `target` (see the class comment). */
-  private async syncedTo(target: number, label: string): Promise<void> {
-    // Without a WAL of our own to sync, SQLite synced each commit itself (synchronous=FULL).
-    if (this.walPath === null) return;
-    const walPath = this.walPath;
-    while (this.synced < target) {
-      if (this.syncFailure) throw toStoreError(this.syncFailure, label);
-      if (this.syncing === null) {
-        const sync = this.syncWal(walPath);
-        this.syncing = sync;
-        void sync
-          .finally(() => {
-            if (this.syncing === sync) this.syncing = null;
-          })
-          .catch(() => undefined);
-      }
-      await this.syncing.catch(() => undefined);
-    }
-  }
-
-  private async syncWal(walPath: string): Promise<void> {
-    const upTo = this.written;
-    try {
-      if (this.walFd === null) {
-        this.walFd = openSync(walPath, 'r');
-        // The WAL may have been created by this connection: make its directory entry durable.
-        const directory = openSync(dirname(walPath), 'r');
-        try {
-          fsyncSync(directory);
-        } finally {
-          closeSync(directory);
-        }
-      }
-      await fdatasyncAsync(this.walFd);
-      this.synced = upTo;
-      if (upTo >= this.checkpointAt) {
-        this.checkpointAt = upTo + writesPerCheckpoint;
-        this.checkpointer?.request();
-      }
-    } catch (error) {
-      this.syncFailure = new StoreError(
-        'STORE_QUERY_FAILED',
-        `sqlite: syncing the write-ahead log failed (${(error as { code?: string }).code ?? String(error)}); writes since the last sync may be lost: reopen the store`,
-        { cause: error },
-      );
-      throw this.syncFailure;
-    }
+    this.tail = result.catch(() => undefined);
+    return result;
   }
 
   private allNow<R>(sql: string, params: readonly SqlParam[] | undefined): R[] {
-    const statement = this.prepare(sql);
-    const rows = statement.all(...bindable(params)) as R[];
-    if (!statement.readonly) this.written++;
-    return rows;
+    return this.prepare(sql).all(...bindable(params)) as R[];
   }
 
   private runNow(sql: string, params: readonly SqlParam[] | undefined): number {
-    const statement = this.prepare(sql);
-    const changes = statement.run(...bindable(params)).changes;
-    if (!statement.readonly) this.written++;
-    return changes;
+    return this.prepare(sql).run(...bindable(params)).changes;
   }
 
   private prepare(sql: string): Database.Statement {

@@ -14,8 +14,7 @@ export interface SqliteStateStoreOptions {
 }
 
 /**
- * The embedded State adapter: one SQLite file (WAL; a write resolves once it is synced to disk, see
- * `SqliteDriver`). Call `migrate()` before
+ * The embedded State adapter: one SQLite file (WAL, `synchronous=FULL`). Call `migrate()` before
  * use (`openStateStore` does). Several processes may share the file; writes are serialised.
  */
 export class SqliteStateStore extends SqlStateStore {
