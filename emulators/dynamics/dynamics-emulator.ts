@@ -414,7 +414,9 @@ export async function startDynamicsEmulator(
     const chargedMs = counted.writes * limits.writeExecutionMs;
     reply.raw.once('close', () => {
       leave();
-      decision.release(performance.now() - state.startedAt + chargedMs);
+      const executionMs = performance.now() - state.startedAt + chargedMs;
+      statistics.countExecution(executionMs);
+      decision.release(executionMs);
     });
     statistics.countEntitlement(parts);
     await delay(request);

@@ -239,6 +239,20 @@ export const dynamicsSchema = z.strictObject({
   timeoutMs: positiveInt.max(600_000).default(30_000),
   /** Optional low-latency trigger from Dataverse webhooks. */
   webhook: dynamicsWebhookSchema.optional(),
+  /**
+   * Service-protection limits the client paces itself to (per application user). The defaults are
+   * Dataverse's; set lower ones to leave room for other integrations that use the same user.
+   */
+  serviceProtection: z
+    .strictObject({
+      /** Requests per window. @default 6000 */
+      requests: positiveInt.default(6000),
+      /** Combined execution time per window, in ms. @default 1200000 (20 minutes) */
+      executionTimeMs: positiveInt.default(1_200_000),
+      /** The sliding window, in ms. @default 300000 (5 minutes) */
+      windowMs: positiveInt.min(1000).default(300_000),
+    })
+    .prefault({}),
 });
 
 const budgetSchema = z

@@ -129,6 +129,17 @@ const handlers: Record<string, Handler> = {
   dynamicsFaults: (args) => dynamics.admin.configureFaults(args),
   registerWebhook: (args) => dynamics.admin.registerWebhook(args as never),
   latencyRun: (args) => runLatency(args as unknown as LatencyRunArgs),
+  dynamicsLimits: (args) => dynamics.admin.configureLimits(args),
+  resetLimitWindows: () => dynamics.admin.resetLimitWindows(),
+  /** PKeys of the profiles Campaign can mail (an e-mail address) that carry an externalId. */
+  mailableProfiles: () =>
+    campaign.admin
+      .listRecords('profile')
+      .filter((p) => typeof p.values.email === 'string' && p.values.email !== '' && p.values.externalId)
+      .map((p) => p.PKey),
+  burstEvents: (args) => campaign.admin.burstEvents(args as never),
+  journalStatus: () => campaign.admin.journalStatus(),
+  countRows: (args) => dynamics.admin.countRows(String(args.table)),
 };
 
 process.stdout.write(
@@ -144,6 +155,8 @@ process.stdout.write(
       imsUrl: campaign.imsUrl,
       clientId: campaign.clientId,
       caCert: campaign.caCert,
+      journalUrl: campaign.journalUrl,
+      imsOrgId: campaign.imsOrgId,
     },
   })}\n`,
 );

@@ -162,7 +162,15 @@ export class SyncChild {
 /** Where the emulators of an {@link EmulatorHost} listen. */
 export interface EmulatorEndpoints {
   dynamics: { url: string; authorityHost: string; clientId: string; caCert?: string };
-  campaign: { url: string; imsUrl: string; clientId: string; caCert?: string };
+  campaign: {
+    url: string;
+    imsUrl: string;
+    clientId: string;
+    caCert?: string;
+    /** The I/O Events journal of the e-mail events (flow F6) and its IMS organization. */
+    journalUrl?: string;
+    imsOrgId?: string;
+  };
 }
 
 /** Both emulators in a process of their own (test/support/sync-process-emulators.ts). */

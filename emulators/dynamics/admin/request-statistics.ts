@@ -18,6 +18,8 @@ export interface EmulatorStats {
   faults: { dropped: number; hung: number; errors: number; delayed: number };
   /** Highest number of Web API requests in flight at once. */
   peakConcurrency: number;
+  /** Execution time charged against the service-protection window (real time plus the per-write cost), ms. */
+  executionMs: number;
 }
 
 function increment(map: Map<string, number>, key: string, by = 1): void {
@@ -35,6 +37,7 @@ export class RequestStatistics {
   private readonly faults = { dropped: 0, hung: 0, errors: 0, delayed: 0 };
   private inFlight = 0;
   private peak = 0;
+  private executionMs = 0;
 
   record(route: string, status: number): void {
     this.total++;
@@ -46,6 +49,10 @@ export class RequestStatistics {
 
   countEntitlement(requests: number): void {
     this.entitlement += requests;
+  }
+
+  countExecution(ms: number): void {
+    this.executionMs += ms;
   }
 
   countToken(): void {
@@ -79,6 +86,7 @@ export class RequestStatistics {
       tokensIssued: this.tokens,
       faults: { ...this.faults },
       peakConcurrency: this.peak,
+      executionMs: Math.round(this.executionMs),
     };
   }
 
@@ -92,5 +100,6 @@ export class RequestStatistics {
     this.tokens = 0;
     this.faults.dropped = this.faults.hung = this.faults.errors = this.faults.delayed = 0;
     this.peak = this.inFlight;
+    this.executionMs = 0;
   }
 }

@@ -29,6 +29,11 @@ export interface DynamicsClientOptions {
   requestsPer5Min?: number;
   /** Length of that window in ms; scaled down in tests. @default 300000 */
   requestWindowMs?: number;
+  /**
+   * Combined execution time allowed per window (service protection: 20 minutes per 5 minutes),
+   * paced from the answers' `x-ms-ratelimit-time-remaining-xrm-requests`. @default 1200000
+   */
+  executionTimePerWindowMs?: number;
   /** Requests allowed per 24 hours (entitlement budget); undefined = not paced. */
   requestsPerDay?: number;
   /** Per-request timeout (headers and body), in ms. @default 30000 */
@@ -76,6 +81,7 @@ export interface ResolvedDynamicsClientOptions {
   maxConcurrency: number;
   requestsPerWindow: number;
   requestWindowMs: number;
+  executionTimePerWindowMs: number;
   requestsPerDay: number | undefined;
   timeoutMs: number;
   maxReadAttempts: number;
@@ -148,6 +154,11 @@ export function resolveDynamicsClientOptions(options: DynamicsClientOptions): Re
     maxConcurrency: positiveInteger(options.maxConcurrency, 4, 'maxConcurrency'),
     requestsPerWindow: positiveInteger(options.requestsPer5Min, 6000, 'requestsPer5Min'),
     requestWindowMs: positiveInteger(options.requestWindowMs, 300_000, 'requestWindowMs'),
+    executionTimePerWindowMs: positiveInteger(
+      options.executionTimePerWindowMs,
+      1_200_000,
+      'executionTimePerWindowMs',
+    ),
     requestsPerDay,
     timeoutMs: positiveInteger(options.timeoutMs, 30_000, 'timeoutMs'),
     maxReadAttempts,

@@ -17,7 +17,12 @@ import {
   type RequestDescription,
 } from './dynamics-errors.js';
 import { DynamicsTokenProvider, type AccessTokenSource } from './dynamics-token-provider.js';
-import { ConcurrencyGate, RequestPacer, SlidingWindowCounter } from './request-pacer.js';
+import {
+  ConcurrencyGate,
+  ExecutionTimeWindow,
+  RequestPacer,
+  SlidingWindowCounter,
+} from './request-pacer.js';
 
 export const httpMethods = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'] as const;
 export type HttpMethod = (typeof httpMethods)[number];
@@ -111,6 +116,7 @@ export class DynamicsWebApiClient {
   private readonly tokens: AccessTokenSource;
   private readonly gate: ConcurrencyGate;
   private readonly pacer: RequestPacer;
+  private readonly execution: ExecutionTimeWindow;
   private readonly counters: DynamicsClientStats = {
     requests: 0,
     throttled: 0,
@@ -131,11 +137,11 @@ export class DynamicsWebApiClient {
     this.tokens = deps.tokens ?? new DynamicsTokenProvider(o);
     this.gate = new ConcurrencyGate(o.maxConcurrency);
     // A little slack on the window covers clock granularity between us and the server.
-    const windows = [
-      new SlidingWindowCounter(
-        o.requestsPerWindow,
-        o.requestWindowMs + Math.max(20, o.requestWindowMs / 200),
-      ),
+    const slackMs = Math.max(20, o.requestWindowMs / 200);
+    this.execution = new ExecutionTimeWindow(o.executionTimePerWindowMs, o.requestWindowMs + slackMs);
+    const windows: (SlidingWindowCounter | ExecutionTimeWindow)[] = [
+      new SlidingWindowCounter(o.requestsPerWindow, o.requestWindowMs + slackMs),
+      this.execution,
     ];
     if (o.requestsPerDay !== undefined) windows.push(new SlidingWindowCounter(o.requestsPerDay, 86_400_000));
     this.pacer = new RequestPacer({ windows, clock: o.clock, maxWaitMs: o.maxPacingWaitMs });
@@ -219,6 +225,8 @@ export class DynamicsWebApiClient {
     request: DynamicsRequest,
     description: RequestDescription,
   ): DynamicsResponse<T> {
+    const remaining = response.headers['x-ms-ratelimit-time-remaining-xrm-requests'];
+    if (remaining !== undefined) this.execution.observe(this.options.clock.now(), Number(remaining));
     if (response.status < 300 || request.acceptStatuses?.includes(response.status)) return response;
     const retryAfterMs = parseRetryAfter(response.headers['retry-after'], this.options.clock.now());
     if (response.status === 429) {

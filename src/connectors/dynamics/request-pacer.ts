@@ -14,7 +14,8 @@ export class SlidingWindowCounter {
   private readonly granularityMs: number;
 
   constructor(
-    readonly limit: number,
+    /** Requests allowed in the window (an {@link ExecutionTimeWindow} moves it as it learns). */
+    public limit: number,
     readonly windowMs: number,
   ) {
     this.granularityMs = Math.max(1, Math.floor(windowMs / 1000));
@@ -68,6 +69,53 @@ export class SlidingWindowCounter {
   }
 }
 
+/**
+ * Paces to Dataverse's combined execution-time limit (20 minutes per 5 minutes per user), which only
+ * the server can measure: each answer's `x-ms-ratelimit-time-remaining-xrm-requests` says how much
+ * of its window is left. The window turns that into a request count — the time used divided by the
+ * requests answered in the window is the average cost of a request, so `limit / average` requests
+ * fit in a window — and holds a request until one more fits, the way the request window does. A
+ * change of request size (a bigger `$batch`) moves the average with the next answers.
+ */
+export class ExecutionTimeWindow {
+  /** Answers in the window; its limit is how many requests of the average cost fit. */
+  readonly answers: SlidingWindowCounter;
+  private averageMs = 0;
+
+  constructor(
+    readonly limitMs: number,
+    readonly windowMs: number,
+  ) {
+    this.answers = new SlidingWindowCounter(Number.POSITIVE_INFINITY, windowMs);
+  }
+
+  /** The server's `x-ms-ratelimit-time-remaining-xrm-requests` of an answer at `now`. */
+  observe(now: number, remainingMs: number): void {
+    if (!Number.isFinite(remainingMs)) return;
+    const used = Math.min(this.limitMs, Math.max(0, this.limitMs - remainingMs));
+    // The answer being read is not counted yet (it is recorded when it finishes): count it.
+    const answered = this.answers.used(now) + 1;
+    // Too few answers say little about the average; none of this matters until the window fills.
+    if (answered < 3) return;
+    this.averageMs = used / answered;
+    this.answers.limit =
+      this.averageMs > 0 ? Math.max(1, Math.floor(this.limitMs / this.averageMs)) : Number.POSITIVE_INFINITY;
+  }
+
+  /** The average execution time of a request in the window as last learnt (ms; 0 before). */
+  get averageRequestMs(): number {
+    return this.averageMs;
+  }
+
+  delayMs(now: number, pending = 0): number {
+    return this.answers.delayMs(now, pending);
+  }
+
+  record(now: number): void {
+    this.answers.record(now);
+  }
+}
+
 /** Bounds the number of requests in flight. */
 export class ConcurrencyGate {
   private active = 0;
@@ -91,8 +139,8 @@ export class ConcurrencyGate {
 }
 
 export interface RequestPacerOptions {
-  /** Sliding windows to respect (e.g. 6,000 per 5 minutes and a daily budget). */
-  windows: SlidingWindowCounter[];
+  /** Sliding windows to respect (e.g. 6,000 per 5 minutes, the execution time, a daily budget). */
+  windows: (SlidingWindowCounter | ExecutionTimeWindow)[];
   /** Tells the time of the windows and waits for a slot. */
   clock: Clock;
   /** A wait longer than this fails with a RateLimitedError instead of sleeping. */

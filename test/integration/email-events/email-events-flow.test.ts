@@ -6,33 +6,15 @@
  * profiles and tombstoned contacts never land; re-reading the whole journal writes nothing twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SeedFile } from '../../../emulators/dynamics/schema/seed-file.js';
 import { createSyncEngine } from '../../../src/cli/runtime/start-sync.js';
 import type { Alert } from '../../../src/core/ports/alert-sink.js';
 import { readCheckpoint } from '../../../src/engine/checkpoints.js';
 import { activityIdOf } from '../../../src/engine/email-events/email-event-applier.js';
 import { emailJournalCheckpoint } from '../../../src/engine/email-events/email-event-poller.js';
+import { activityTablesSeed, emailEventTypes } from '../../support/email-event-fixtures.js';
 import { SyncTestBed } from '../../support/sync-test-bed.js';
 
-const types = ['send', 'open', 'click', 'bounce'] as const;
-
-function activityTable(type: (typeof types)[number]): SeedFile['tables'][number] {
-  return {
-    logicalName: `adobe_email${type}`,
-    entitySetName: `adobe_email${type}s`,
-    changeTracking: false,
-    isActivity: true,
-    columns: [
-      { name: 'adobe_eventid', type: 'string', maxLength: 100 },
-      { name: 'adobe_campaignname', type: 'string', maxLength: 200 },
-      { name: 'adobe_deliveryname', type: 'string', maxLength: 200 },
-      { name: 'adobe_trackingurl', type: 'string', maxLength: 2000 },
-      { name: 'adobe_mirrorpageurl', type: 'string', maxLength: 2000 },
-    ],
-    keys: [{ name: 'adobe_eventidkey', columns: ['adobe_eventid'] }],
-    rows: [],
-  };
-}
+const types = emailEventTypes;
 
 let bed: SyncTestBed;
 /** contactid → Campaign PKey of the synced contacts. */
@@ -41,7 +23,7 @@ let tombstoned: string;
 
 beforeAll(async () => {
   bed = await SyncTestBed.start({
-    dynamics: { seedData: { tables: types.map(activityTable) } },
+    dynamics: { seedData: activityTablesSeed() },
     configFor: ({ campaign }) => ({
       flows: {
         emailEvents: {

@@ -1,7 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { RateLimitedError } from '../../../src/core/errors.js';
-import { RequestPacer, SlidingWindowCounter } from '../../../src/connectors/dynamics/request-pacer.js';
+import {
+  ExecutionTimeWindow,
+  RequestPacer,
+  SlidingWindowCounter,
+} from '../../../src/connectors/dynamics/request-pacer.js';
 
 describe('SlidingWindowCounter', () => {
   it('allows `limit` requests per window and says when the next one fits', () => {
@@ -22,6 +26,39 @@ describe('SlidingWindowCounter', () => {
     expect(counter.used(1_000_000)).toBe(100_000);
     expect(counter.delayMs(1_000_000)).toBe(0);
     expect(counter.used(day + 999_990)).toBe(0);
+  });
+});
+
+describe('ExecutionTimeWindow', () => {
+  it('learns the average cost of a request from the remaining execution time and holds requests once the window is full', () => {
+    // 1,000 ms of execution time per 10 s window.
+    const window = new ExecutionTimeWindow(1000, 10_000);
+    expect(window.delayMs(0)).toBe(0);
+    for (let i = 0; i < 4; i++) {
+      // Each answer: 100 ms used per request answered so far (this one included).
+      window.observe(i * 100, 1000 - 100 * (i + 1));
+      window.record(i * 100);
+    }
+    expect(window.averageRequestMs).toBe(100);
+    // 10 requests of 100 ms fit: 4 answered, 5 in flight: one more fits, then none.
+    expect(window.delayMs(400, 5)).toBe(0);
+    expect(window.delayMs(400, 6)).toBe(10_000 - 400 + 1);
+    // Bigger requests (a larger $batch): fewer fit.
+    window.observe(500, 1000 - 5 * 200);
+    window.record(500);
+    expect(window.averageRequestMs).toBe(200);
+    expect(window.delayMs(600)).toBe(10_000 - 600 + 1);
+    // The oldest answer leaves the window: one fits again.
+    expect(window.delayMs(10_001)).toBe(0);
+  });
+
+  it('does not pace before it has seen a few answers, nor on an unreadable header', () => {
+    const window = new ExecutionTimeWindow(1000, 10_000);
+    window.observe(0, 0);
+    window.record(0);
+    window.observe(1, Number.NaN);
+    expect(window.averageRequestMs).toBe(0);
+    expect(window.delayMs(2, 100)).toBe(0);
   });
 });
 
