@@ -45,6 +45,10 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
+  // A client per test: its pacer learns the server's limits from the answers, and the limits
+  // below change under it from one test to the next (a real tenant's do not).
+  client = bed.createClient();
+  writer = new DynamicsActivityWriter(new DynamicsRecordWriter(client), { batchSize: 3 });
   bed.emulator.admin.reset();
   bed.emulator.admin.configureLimits({
     requests: 6000,

@@ -17,6 +17,8 @@ beforeAll(async () => {
     dynamics: { contacts: 20, seed: 29, seedData: activityTablesSeed() },
     campaign: { seed: 29, profiles: 0 },
     configFor: ({ campaign }) => ({
+      // The client knows the tenant's limits, as it knows Dataverse's real ones by default.
+      dynamics: { serviceProtection: { requests: 15, executionTimeMs: 400, windowMs: 1000 } },
       engine: { workers: 16, retry: { initialDelayMs: 50, maxDelayMs: 500, maxAttempts: 3 } },
       flows: {
         emailEvents: {
