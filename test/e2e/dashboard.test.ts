@@ -273,7 +273,9 @@ describe(`operator dashboard in chromium`, () => {
     const holder = page.locator('#duties tr[data-duty="poller:contacts"] [data-field="holder"]');
     expect(await holder.textContent()).toBe(await row.getAttribute('data-worker'));
     // Its slice of the shared call budget and the deployment's day.
-    expect(await row.locator('[data-field="budget"]').textContent()).toMatch(/^[\d,]+\/s slice · [\d,]+\/[\d,]+ today/);
+    expect(await row.locator('[data-field="budget"]').textContent()).toMatch(
+      /^[\d,]+\/s slice · [\d,]+\/[\d,]+ today/,
+    );
   });
 
   it('retries a dead letter by clicking its button', async () => {

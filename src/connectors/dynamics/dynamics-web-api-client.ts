@@ -17,12 +17,7 @@ import {
   type RequestDescription,
 } from './dynamics-errors.js';
 import { DynamicsTokenProvider, type AccessTokenSource } from './dynamics-token-provider.js';
-import {
-  ConcurrencyGate,
-  ExecutionTimeWindow,
-  RequestPacer,
-  SlidingWindowCounter,
-} from './request-pacer.js';
+import { ConcurrencyGate, ExecutionTimeWindow, RequestPacer, SlidingWindowCounter } from './request-pacer.js';
 
 export const httpMethods = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'] as const;
 export type HttpMethod = (typeof httpMethods)[number];

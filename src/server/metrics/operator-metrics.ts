@@ -324,5 +324,7 @@ function sliceShare(budget: unknown): number | null {
 function objectField(value: unknown, key: string): Record<string, unknown> | null {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
   const field = (value as Record<string, unknown>)[key];
-  return field && typeof field === 'object' && !Array.isArray(field) ? (field as Record<string, unknown>) : null;
+  return field && typeof field === 'object' && !Array.isArray(field)
+    ? (field as Record<string, unknown>)
+    : null;
 }
