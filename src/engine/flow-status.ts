@@ -2,9 +2,33 @@ import type { Clock } from '../core/clock.js';
 import type { RetryingEntry, RunRecord, StateStore } from '../core/ports/state-store.js';
 import type { OutcomeCounts } from './engine-stats.js';
 import { readCheckpoint } from './checkpoints.js';
+import { emailJournalCheckpoint } from './email-events/email-event-poller.js';
 import { cursorCheckpoint, replayCheckpoint, type CursorState, type ReplayState } from './feed-cursor.js';
 import { controlCheckpoint, type FlowControlState } from './flow-control.js';
 import { flowPhaseOf, toRunView, type FlowPhase, type RunView } from './runs/run-view.js';
+
+/** What an event flow (F6) read from its journal, from its checkpoint `flow:<id>:journal`. */
+export interface FlowJournalStatus {
+  /** Events read (staged or not). */
+  read: number;
+  staged: number;
+  /** Read but not staged, by reason (`type-send-disabled`, `soft-bounce`, `unreadable`). */
+  skipped: Record<string, number>;
+  /** Age of the journal position: now minus the event time of the newest event staged (ms); null before one. */
+  positionAgeMs: number | null;
+  /** When the journal last answered, and last said nothing is newer (ms). */
+  readAt: number | null;
+  caughtUpAt: number | null;
+  /** Times the position expired (events lost: an alert was raised each time). */
+  expiries: number;
+}
+
+/** A flow as status collects it: what it reads, and whether it reads an event journal (F6). */
+export interface StatusFlow {
+  id: string;
+  table: string;
+  journal?: boolean;
+}
 
 export interface FlowStatus {
   flow: string;
@@ -35,6 +59,21 @@ export interface FlowStatus {
   phase: FlowPhase;
   /** The flow's active run (the oldest, should two overlap), with its written progress; null when none. */
   run: RunView | null;
+  /** Event flows (F6) only: what the journal read; absent (or null) for flows read from a table. */
+  journal?: FlowJournalStatus | null;
+}
+
+async function journalOf(store: StateStore, flow: string, now: number): Promise<FlowJournalStatus> {
+  const state = await readCheckpoint(store.checkpoints, emailJournalCheckpoint, flow, now);
+  return {
+    read: state.counts.read,
+    staged: state.counts.staged,
+    skipped: { ...state.counts.skipped },
+    positionAgeMs: state.newestEventAt === null ? null : Math.max(0, now - state.newestEventAt),
+    readAt: state.readAt,
+    caughtUpAt: state.caughtUpAt,
+    expiries: state.counts.expiries,
+  };
 }
 
 function retryingOf(entries: readonly RetryingEntry[], flow: string): FlowStatus['retrying'] {
@@ -61,7 +100,7 @@ function runOf(
 export async function collectFlowStatuses(
   store: StateStore,
   clock: Clock,
-  flows: readonly { id: string; table: string }[],
+  flows: readonly StatusFlow[],
   processed: Record<string, OutcomeCounts> = {},
   liveRuns: readonly RunView[] = [],
 ): Promise<FlowStatus[]> {
@@ -100,6 +139,7 @@ export async function collectFlowStatuses(
         liveRuns,
         now,
       ),
+      ...(flow.journal ? { journal: await journalOf(store, flow.id, now) } : {}),
     });
   }
   return out;

@@ -12,7 +12,7 @@ import { EngineEvents } from './engine-events.js';
 import { EngineStats } from './engine-stats.js';
 import { FeedPoller } from './feed-poller.js';
 import { FlowControl } from './flow-control.js';
-import { collectFlowStatuses, type FlowStatus } from './flow-status.js';
+import { collectFlowStatuses, type FlowStatus, type StatusFlow } from './flow-status.js';
 import { FlowRegistry, type Flow } from './flow.js';
 import type { BreakerSettings } from './mass-change-breaker.js';
 import { Parking } from './parking.js';
@@ -44,6 +44,8 @@ export interface SyncEngineOptions {
   retry?: RetryPolicyOptions;
   /** @default { maxShare: 0.2, minRecords: 1000 } */
   breaker?: BreakerSettings;
+  /** Flows fed by an event journal (F6), shown in status with what the journal read. @default [] */
+  journalFlows?: readonly StatusFlow[];
   /** Run the pollers (one process per feed is elected). @default true */
   poll?: boolean;
   /** Run the workers. @default true */
@@ -405,7 +407,7 @@ export class SyncEngine {
     return collectFlowStatuses(
       this.options.store,
       this.options.clock,
-      this.flows,
+      [...this.flows, ...(this.options.journalFlows ?? []).map((flow) => ({ ...flow, journal: true }))],
       this.stats.byFlow(),
       this.runs.views(),
     );

@@ -11,7 +11,7 @@ import {
 import { formatDuration } from '../progress-reporter.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
-import { configuredFlows } from '../runtime/build-flows.js';
+import { configuredFlows, journalFlows } from '../runtime/build-flows.js';
 import { loadConfigForCommand, withExistingStore } from '../runtime/load-config-for-command.js';
 
 function ago(ms: number | null | undefined, now: number): string {
@@ -151,11 +151,22 @@ export function formatStatus(
     );
     for (const r of f.retrying.byCode)
       lines.push(`  retrying ${r.count} after ${r.code} (oldest first failed ${ago(r.oldestFailedAt, now)})`);
+    if (f.journal) {
+      const j = f.journal;
+      const skipped = Object.entries(j.skipped)
+        .map(([reason, count]) => `${reason} ${count}`)
+        .join(', ');
+      lines.push(
+        `  journal: ${j.read} events read, ${j.staged} staged, skipped ${skipped || 'none'}; position age ${j.positionAgeMs === null ? 'none yet' : formatLag(j.positionAgeMs)}; last read ${ago(j.readAt, now)}, last caught up ${ago(j.caughtUpAt, now)}` +
+          (j.expiries > 0 ? `; position expired ${j.expiries} time(s)` : ''),
+      );
+    }
     const phase =
       f.cursor.phase === 'delta'
         ? 'following deltas'
         : `${f.cursor.phase} read, ${f.cursor.runRows} rows so far`;
-    lines.push(`  read position: ${phase}; last caught up ${ago(f.cursor.caughtUpAt, now)}`);
+    // A journal flow has no table read position (its cursor stays initial): the journal line says it.
+    if (!f.journal) lines.push(`  read position: ${phase}; last caught up ${ago(f.cursor.caughtUpAt, now)}`);
     if (f.run) {
       const p = f.run.progress;
       const total = p.total === null ? '' : `/${p.total}${p.percent === null ? '' : ` (${p.percent} %)`}`;
@@ -178,7 +189,10 @@ export async function runStatus(
 ): Promise<number> {
   const config = loadConfigForCommand(options.config, context);
   return withExistingStore(config, context, async (runtime) => {
-    const flows = await collectFlowStatuses(runtime.store, runtime.clock, configuredFlows(config));
+    const flows = await collectFlowStatuses(runtime.store, runtime.clock, [
+      ...configuredFlows(config),
+      ...journalFlows(config),
+    ]);
     const now = runtime.clock.now();
     // Dead workers too (a process killed without stopping stays listed a while): since when.
     const workers = await readWorkers(runtime.store, now, runtime.config.workers);

@@ -7,6 +7,8 @@ import {
 } from '../../core/field-mapping.js';
 import { filterColumns, type RecordFilter } from '../../core/record-filter.js';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
+import { emailEventsFlowId } from '../../engine/email-events/email-event-settings.js';
+import type { StatusFlow } from '../../engine/flow-status.js';
 import { DynamicsChangeSource } from '../../connectors/dynamics/dynamics-change-source.js';
 import { CampaignRecordSink } from '../../connectors/campaign/campaign-record-sink.js';
 import {
@@ -301,6 +303,16 @@ export function configuredFlows(config: ResolvedConfig): { id: string; table: st
   for (const t of config.flows.customTables)
     if (t.enabled) flows.push({ id: tableFlowId(t.table), table: t.table });
   return flows;
+}
+
+/** What status shows as the "table" of the e-mail event flow (F6), which reads Campaign's journal. */
+export const emailEventsStatusTable = 'Campaign e-mail events journal';
+
+/** The flows read from an event journal (F6 when `flows.emailEvents` is enabled), for status. */
+export function journalFlows(config: ResolvedConfig): StatusFlow[] {
+  return config.flows.emailEvents.enabled
+    ? [{ id: emailEventsFlowId, table: emailEventsStatusTable, journal: true }]
+    : [];
 }
 
 /** The flow that reads `table` (a logical name such as `contact`), or a flow id given as is. */

@@ -4,7 +4,7 @@ import { SyncEngine } from '../../engine/sync-engine.js';
 import type { RunView } from '../../engine/runs/run-view.js';
 import { recordFlows } from '../../engine/records/record-flows.js';
 import { formatDuration, ProgressReporter, type ProgressStream } from '../progress-reporter.js';
-import { buildRecordFlows } from './build-flows.js';
+import { buildRecordFlows, journalFlows } from './build-flows.js';
 import { buildBulkLanes } from './bulk-lanes.js';
 import { LogAlertSink } from './log-alert-sink.js';
 import { createEmailEventsRuntime } from './email-events-runtime.js';
@@ -111,6 +111,7 @@ export async function createSyncEngine(
       ...(optOut?.flows ?? []),
       ...(emailEvents?.flows ?? []),
     ],
+    journalFlows: emailEvents ? journalFlows(runtime.config) : [],
     clock: runtime.clock,
     logger: runtime.logger,
     alerts,

@@ -17,6 +17,7 @@ import type { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-we
 import { PrivacyServiceClient } from '../../connectors/privacy/privacy-service-client.js';
 import type { SftpReader } from '../../connectors/sftp/sftp-reader.js';
 import { SyncError } from '../../core/errors.js';
+import { emailEventTypes, type EmailEventType } from '../../core/ports/email-event-source.js';
 import { parseOptOutExport } from '../../engine/opt-out/opt-out-export-parser.js';
 import { isRecord } from '../../core/json.js';
 import { openCampaignClient, openDynamicsClient, openSftpReader, plain } from './tenant-clients.js';
@@ -355,6 +356,118 @@ export const dataverseOptOutWriteCheck: LiveCheck = {
         ? findings
         : note(
             `${columns.join(', ')} updatable; write privilege assumed (no write attempted): the security role needs Write on ${table}`,
+          );
+    });
+  },
+};
+
+const emailEventTablesDoc = 'docs/email-events.md#the-activity-tables-to-create-in-dynamics';
+
+/** The activity tables flow F6 writes (each enabled type's), with the columns each must have. */
+function emailEventTables(config: ResolvedConfig): {
+  table: string;
+  types: EmailEventType[];
+  columns: { name: string; field: string }[];
+}[] {
+  const events = config.flows.emailEvents;
+  const tables = new Map<string, { types: EmailEventType[]; columns: Map<string, string> }>();
+  for (const type of emailEventTypes) {
+    if (!events.types[type]) continue;
+    const table = events.tables[type];
+    const entry = tables.get(table) ?? { types: [], columns: new Map<string, string>() };
+    entry.types.push(type);
+    const fields: (keyof typeof events.fields)[] = ['eventId', 'campaignName', 'deliveryName'];
+    if (type === 'click') fields.push('trackingUrl');
+    fields.push('mirrorPageUrl');
+    for (const field of fields) entry.columns.set(events.fields[field], field);
+    tables.set(table, entry);
+  }
+  return [...tables].map(([table, { types, columns }]) => ({
+    table,
+    types,
+    columns: [...columns].map(([name, field]) => ({ name, field })),
+  }));
+}
+
+/**
+ * `email-event-tables` (only with `flows.emailEvents` enabled): each enabled type's table exists
+ * in Dynamics as an activity table (`IsActivity`), under the entity set the sync writes to, with
+ * the configured columns (event id, campaign name, delivery name, tracking URL on the click
+ * table, mirror page URL). Read from `EntityDefinitions`; the alternate key is not checked.
+ */
+export const emailEventTablesCheck: LiveCheck = {
+  name: 'email-event-tables',
+  title: 'E-mail event activity tables and columns (flow F6)',
+  configPath: ['flows', 'emailEvents', 'tables'],
+  dependsOn: ['dataverse-whoami'],
+  appliesTo: (config) => config.flows.emailEvents.enabled && emailEventTables(config).length > 0,
+  async run(context) {
+    const events = context.config.flows.emailEvents;
+    const wanted = emailEventTables(context.config);
+    return withDynamics(context.config, async (client) => {
+      const findings: ConfigFinding[] = [];
+      const error = (path: ConfigPath, code: string, message: string): void => {
+        findings.push(createFinding('error', code, path, message, context.locate));
+      };
+      for (const { table, types, columns } of wanted) {
+        const path: ConfigPath = ['flows', 'emailEvents', 'tables', types[0]!];
+        const what = `the ${types.join('/')} activity table ${table}`;
+        const answer = await client.request<{
+          Attributes?: unknown;
+          IsActivity?: unknown;
+          EntitySetName?: unknown;
+        }>({
+          method: 'GET',
+          path: `EntityDefinitions(LogicalName='${table.replace(/'/g, "''")}')`,
+          query: {
+            $select: 'LogicalName,IsActivity,EntitySetName',
+            $expand: 'Attributes($select=LogicalName)',
+          },
+          acceptStatuses: [404],
+        });
+        if (answer.status === 404 || !answer.body) {
+          error(
+            path,
+            'PREFLIGHT_EMAIL_EVENT_TABLE',
+            `Dynamics has no table ${table} (${place(context, path)}): create ${what} (Power Apps → Tables → New table → Advanced options → Table type: Activity table) with the columns ${columns.map((c) => c.name).join(', ')} and an alternate key on ${events.fields.eventId} (${emailEventTablesDoc})`,
+          );
+          continue;
+        }
+        if (answer.body.IsActivity !== true) {
+          error(
+            path,
+            'PREFLIGHT_EMAIL_EVENT_TABLE',
+            `Dynamics table ${table} is not an activity table (IsActivity is false): ${what} must be created with Table type: Activity table, which cannot be changed afterwards (${emailEventTablesDoc})`,
+          );
+          continue;
+        }
+        const entitySet = events.entitySets[table] ?? `${table}s`;
+        if (answer.body.EntitySetName !== entitySet)
+          error(
+            ['flows', 'emailEvents', 'entitySets'],
+            'PREFLIGHT_EMAIL_EVENT_TABLE',
+            `the entity set of ${table} is ${String(answer.body.EntitySetName)}, not ${entitySet}: set flows.emailEvents.entitySets.${table}: ${String(answer.body.EntitySetName)}`,
+          );
+        const attributes = new Set(
+          (Array.isArray(answer.body.Attributes) ? answer.body.Attributes : []).flatMap(
+            (attribute: unknown) =>
+              isRecord(attribute) && typeof attribute.LogicalName === 'string' ? [attribute.LogicalName] : [],
+          ),
+        );
+        for (const column of columns)
+          if (!attributes.has(column.name)) {
+            const columnPath: ConfigPath = ['flows', 'emailEvents', 'fields', column.field];
+            error(
+              columnPath,
+              'PREFLIGHT_EMAIL_EVENT_COLUMN',
+              `the activity table ${table} has no column ${column.name} (${place(context, columnPath)}): add it to ${table} as Single line of text${column.field === 'eventId' ? ' (100), with an alternate key on it' : ''} (${emailEventTablesDoc})`,
+            );
+          }
+      }
+      return findings.length > 0
+        ? findings
+        : note(
+            `${wanted.map(({ table }) => table).join(', ')}: activity tables with ${[...new Set(wanted.flatMap(({ columns }) => columns.map((c) => c.name)))].join(', ')}`,
           );
     });
   },
@@ -755,6 +868,7 @@ export function createTenantLiveChecks(metadata: {
     dataverseWebhookCheck,
     dataverseReadCheck,
     dataverseOptOutWriteCheck,
+    emailEventTablesCheck,
     imsTokenCheck,
     campaignApiCheck,
     campaignKeysCheck,

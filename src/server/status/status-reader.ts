@@ -3,6 +3,7 @@ import type { BacklogEntry, RetryingEntry } from '../../core/ports/state-store.j
 import type { CallBudgetUsage } from '../../core/ports/call-budget.js';
 import { lagWindowMs, type OutcomeCounts } from '../../engine/engine-stats.js';
 import type { FlowStatus } from '../../engine/sync-engine.js';
+import type { FlowJournalStatus } from '../../engine/flow-status.js';
 import type { FlowPhase, RunView } from '../../engine/runs/run-view.js';
 import {
   assessHealth,
@@ -51,6 +52,11 @@ export interface FlowView {
   orphansSince: number | null;
   synced: number;
   processed: OutcomeCounts | null;
+  /**
+   * Event flows (F6) only, else null: events read, staged and skipped by reason, the journal
+   * position's age (now minus the newest staged event's time), last read and caught up, expiries.
+   */
+  journal: FlowJournalStatus | null;
 }
 
 /** One problem as the API shows it. */
@@ -135,6 +141,7 @@ function toFlowView(status: FlowStatus): FlowView {
     orphansSince: status.orphansSince,
     synced: status.synced,
     processed: status.processed,
+    journal: status.journal ?? null,
   };
 }
 

@@ -30,6 +30,7 @@ import {
   type DynamicsEmulator,
 } from '../../../emulators/dynamics/dynamics-emulator.js';
 import { parseSeedFile } from '../../../emulators/dynamics/schema/seed-file.js';
+import { activityTable, activityTablesSeed } from '../../support/email-event-fixtures.js';
 import { testEnv } from '../../support/sync-test-bed.js';
 import { OptOutTestBed } from '../opt-out/support/opt-out-test-bed.js';
 import { Redactor } from '../../../src/logging/redactor.js';
@@ -306,6 +307,13 @@ describe('validate live checks against the emulators', () => {
   let lockedDynamics: DynamicsEmulator;
   /** Its webhook for /webhooks/dynamics sends the key in the query string (authtype 6), not a header. */
   let queryKeyDynamics: DynamicsEmulator;
+  /** Has the four e-mail event activity tables as docs/email-events.md says to create them. */
+  let activityDynamics: DynamicsEmulator;
+  /**
+   * Its adobe_emailopen is an ordinary table (IsActivity false), adobe_emailclick lacks
+   * adobe_trackingurl, adobe_emailbounce does not exist.
+   */
+  let brokenActivityDynamics: DynamicsEmulator;
   const env = (): Record<string, string> => ({ ...(testEnv as Record<string, string>) });
 
   interface JsonReport {
@@ -393,6 +401,19 @@ describe('validate live checks against the emulators', () => {
         "serviceEndpoints: [{ name: dcsync, url: 'https://sync.example.com/webhooks/dynamics/', contract: 8, authtype: 6 }]",
       ),
     });
+    const tenants = [String((config.dynamics as Record<string, unknown>).tenantId)];
+    activityDynamics = await startDynamicsEmulator({ tenants, seedData: activityTablesSeed() });
+    const click = activityTable('click');
+    brokenActivityDynamics = await startDynamicsEmulator({
+      tenants,
+      seedData: {
+        tables: [
+          activityTable('send'),
+          { ...activityTable('open'), isActivity: false, keys: [] },
+          { ...click, columns: click.columns.filter((column) => column.name !== 'adobe_trackingurl') },
+        ],
+      },
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -405,6 +426,8 @@ describe('validate live checks against the emulators', () => {
       lockedDynamics.close(),
       hookedDynamics.close(),
       queryKeyDynamics.close(),
+      activityDynamics.close(),
+      brokenActivityDynamics.close(),
     ]);
   });
 
@@ -436,6 +459,25 @@ describe('validate live checks against the emulators', () => {
       });
     });
   }
+  /** A variant with flow F6 on for `types` whose Dynamics is `emulator`. */
+  function emailEventsVariant(
+    name: string,
+    emulator: DynamicsEmulator,
+    types: { send?: boolean; open?: boolean; click?: boolean; bounce?: boolean },
+  ): string {
+    const caFile = join(bed.bed.dir, `${name}-ca.pem`);
+    writeFileSync(caFile, emulator.caCert ?? '');
+    return variant(name, (config) => {
+      Object.assign(config.dynamics!, { url: emulator.url, authorityHost: emulator.authorityHost, caFile });
+      config.flows!.emailEvents = {
+        enabled: true,
+        types: { send: false, open: false, click: false, bounce: false, ...types },
+        journal: { url: bed.bed.campaign.journalUrl, imsOrgId: bed.bed.campaign.imsOrgId },
+      };
+    });
+  }
+  const emailEventTablesDoc = 'docs/email-events.md#the-activity-tables-to-create-in-dynamics';
+
   const webhookEnv = (): Record<string, string> => ({
     ...env(),
     DCSYNC_WEBHOOK_KEY: 'webhook-key-1234567890',
@@ -509,6 +551,55 @@ describe('validate live checks against the emulators', () => {
     expect(notPassed(report)).toEqual({ 'dataverse-webhook': 'failed' });
     expect(byId.get('dataverse-webhook')!.message).toBe(
       'no Dataverse webhook points at …/webhooks/dynamics: register one (docs/operations.md#dataverse-webhooks)',
+    );
+  });
+
+  it('with flows.emailEvents on, the activity tables with their columns pass email-event-tables', async () => {
+    const file = emailEventsVariant('email-events-ok', activityDynamics, {
+      send: true,
+      open: true,
+      click: true,
+      bounce: true,
+    });
+    const { code, report, byId } = await validate(file);
+    expect(notPassed(report)).toEqual({});
+    expect(code).toBe(exitCodes.ok);
+    expect(byId.get('email-event-tables')!.message).toBe(
+      'adobe_emailsend, adobe_emailopen, adobe_emailclick, adobe_emailbounce: activity tables with adobe_eventid, adobe_campaignname, adobe_deliveryname, adobe_mirrorpageurl, adobe_trackingurl',
+    );
+  });
+
+  it('a missing activity table fails email-event-tables, naming it and how to create it', async () => {
+    const file = emailEventsVariant('email-events-no-table', brokenActivityDynamics, {
+      send: true,
+      bounce: true,
+    });
+    const { code, report, byId } = await validate(file);
+    expect(code).toBe(exitCodes.preflight);
+    expect(notPassed(report)).toEqual({ 'email-event-tables': 'failed' });
+    const check = byId.get('email-event-tables')!;
+    expect(check.findings.map((finding) => finding.path)).toEqual(['flows.emailEvents.tables.bounce']);
+    expect(check.message).toBe(
+      `Dynamics has no table adobe_emailbounce (flows.emailEvents.tables.bounce, line ${lineOf(file, 'emailEvents')}): create the bounce activity table adobe_emailbounce (Power Apps → Tables → New table → Advanced options → Table type: Activity table) with the columns adobe_eventid, adobe_campaignname, adobe_deliveryname, adobe_mirrorpageurl and an alternate key on adobe_eventid (${emailEventTablesDoc})`,
+    );
+  });
+
+  it('a missing column fails email-event-tables, naming the table, the column and its config path', async () => {
+    const file = emailEventsVariant('email-events-no-column', brokenActivityDynamics, { click: true });
+    const { code, report, byId } = await validate(file);
+    expect(code).toBe(exitCodes.preflight);
+    expect(notPassed(report)).toEqual({ 'email-event-tables': 'failed' });
+    expect(byId.get('email-event-tables')!.message).toBe(
+      `the activity table adobe_emailclick has no column adobe_trackingurl (flows.emailEvents.fields.trackingUrl, line ${lineOf(file, 'emailEvents')}): add it to adobe_emailclick as Single line of text (${emailEventTablesDoc})`,
+    );
+  });
+
+  it('an ordinary table where an activity table is configured fails email-event-tables (IsActivity false)', async () => {
+    const file = emailEventsVariant('email-events-not-activity', brokenActivityDynamics, { open: true });
+    const { report, byId } = await validate(file);
+    expect(notPassed(report)).toEqual({ 'email-event-tables': 'failed' });
+    expect(byId.get('email-event-tables')!.message).toBe(
+      `Dynamics table adobe_emailopen is not an activity table (IsActivity is false): the open activity table adobe_emailopen must be created with Table type: Activity table, which cannot be changed afterwards (${emailEventTablesDoc})`,
     );
   });
 

@@ -6,12 +6,14 @@
  * profiles and tombstoned contacts never land; re-reading the whole journal writes nothing twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runStatus } from '../../../src/cli/commands/status-command.js';
 import { createSyncEngine } from '../../../src/cli/runtime/start-sync.js';
 import type { Alert } from '../../../src/core/ports/alert-sink.js';
 import { readCheckpoint } from '../../../src/engine/checkpoints.js';
 import { activityIdOf } from '../../../src/engine/email-events/email-event-applier.js';
 import { emailJournalCheckpoint } from '../../../src/engine/email-events/email-event-poller.js';
 import { activityTablesSeed, emailEventTypes } from '../../support/email-event-fixtures.js';
+import { captureContext } from '../privacy-requests/support/privacy-test-bed.js';
 import { SyncTestBed } from '../../support/sync-test-bed.js';
 
 const types = emailEventTypes;
@@ -118,6 +120,29 @@ describe('flow F6: e-mail events on the contact timeline', () => {
     expect(state.counts.staged).toBe(24);
     expect(state.counts.skipped).toEqual({ 'type-send-disabled': 8, 'soft-bounce': 8 });
     expect(state.caughtUpAt).not.toBeNull();
+
+    // The flow in status (`/api/status` reads engine.flowStatuses(); `dcsync status` the store).
+    const before = runtime.clock.now();
+    const status = (await engine.flowStatuses()).find((f) => f.flow === 'emailEvents')!;
+    const after = runtime.clock.now();
+    expect(status.table).toBe('Campaign e-mail events journal');
+    expect(status.journal).toMatchObject({
+      read: 40,
+      staged: 24,
+      skipped: { 'type-send-disabled': 8, 'soft-bounce': 8 },
+      caughtUpAt: state.caughtUpAt,
+      expiries: 0,
+    });
+    // The age of the newest staged event's time, as of the read.
+    expect(status.journal!.positionAgeMs).toBeGreaterThanOrEqual(before - state.newestEventAt!);
+    expect(status.journal!.positionAgeMs).toBeLessThanOrEqual(after - state.newestEventAt!);
+    expect((await engine.flowStatuses()).find((f) => f.flow === 'contacts')!.journal).toBeUndefined();
+    const out = captureContext();
+    expect(await runStatus({ config: bed.configPath }, out)).toBe(0);
+    expect(out.stdout()).toContain('flow emailEvents (table Campaign e-mail events journal)');
+    expect(out.stdout()).toMatch(
+      /\n {2}journal: 40 events read, 24 staged, skipped type-send-disabled 8, soft-bounce 8; position age [\d.]+[sm]; last read \d+[smh] ago, last caught up \d+[smh] ago\n/,
+    );
 
     // The fields of one click: subject from campaign and delivery, party, time, URLs, completed.
     const click = rowsOf('click').find((r) => r.regardingobjectid === live[0])!;
