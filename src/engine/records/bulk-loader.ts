@@ -211,6 +211,12 @@ export class BulkLoader {
     this.dropAll();
     this.engaged = false;
     await this.options.duty.stop();
+    // The lane's SFTP connection would keep the process alive (it reconnects if the lane restarts).
+    await this.options.settings.port
+      .close()
+      .catch((error: unknown) =>
+        this.options.logger.warn({ err: error, flow: this.flowId }, 'bulk lane connection did not close'),
+      );
   }
 
   isIdle(): boolean {
