@@ -129,6 +129,8 @@ const handlers: Record<string, Handler> = {
   dynamicsFaults: (args) => dynamics.admin.configureFaults(args),
   registerWebhook: (args) => dynamics.admin.registerWebhook(args as never),
   latencyRun: (args) => runLatency(args as unknown as LatencyRunArgs),
+  campaignSettings: (args) => campaign.admin.configure(args),
+  workflowHistory: (args) => campaign.admin.workflows.history(String(args.id)),
 };
 
 process.stdout.write(
@@ -144,6 +146,7 @@ process.stdout.write(
       imsUrl: campaign.imsUrl,
       clientId: campaign.clientId,
       caCert: campaign.caCert,
+      ...(campaign.sftp ? { sftp: campaign.sftp } : {}),
     },
   })}\n`,
 );

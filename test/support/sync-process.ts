@@ -162,7 +162,14 @@ export class SyncChild {
 /** Where the emulators of an {@link EmulatorHost} listen. */
 export interface EmulatorEndpoints {
   dynamics: { url: string; authorityHost: string; clientId: string; caCert?: string };
-  campaign: { url: string; imsUrl: string; clientId: string; caCert?: string };
+  campaign: {
+    url: string;
+    imsUrl: string;
+    clientId: string;
+    caCert?: string;
+    /** With `sftpPort`: the emulator's SFTP account. */
+    sftp?: { host: string; port: number; username: string; hostKeySha256: string; rootDir: string };
+  };
 }
 
 /** Both emulators in a process of their own (test/support/sync-process-emulators.ts). */

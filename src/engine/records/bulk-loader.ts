@@ -102,6 +102,11 @@ export interface BulkLoaderOptions {
   handOver: (item: WorkItem) => void;
   /** @default 1000 */
   idleWaitMs?: number;
+  /**
+   * True while the flow's source is still being read by this worker (more rows are coming): files
+   * are then filled to `chunkRows` and kept for one signal. @default () => false
+   */
+  sourceReading?: () => boolean;
 }
 
 /** One row of a file being written: the item and its CSV cells by column. */
@@ -290,7 +295,10 @@ export class BulkLoader {
     this.engaged = true;
     const maxRows = settings.maxRowsInFlight ?? Number.POSITIVE_INFINITY;
     const inFlight = this.files.reduce((n, f) => n + f.rows.length, 0);
-    if (queued > 0 && (this.files.length === 0 || inFlight + settings.chunkRows <= maxRows)) {
+    const reading = this.options.sourceReading?.() ?? false;
+    // While the source is read, wait for a whole chunk rather than writing small files.
+    const enough = !reading || queued >= settings.chunkRows;
+    if (queued > 0 && enough && (this.files.length === 0 || inFlight + settings.chunkRows <= maxRows)) {
       const items = await store.queue.lease({
         owner: this.options.owner,
         limit: settings.chunkRows,
@@ -298,14 +306,14 @@ export class BulkLoader {
         flows: [this.flowId],
         lanes: ['bulk'],
       });
-      this.moreComing = items.length === settings.chunkRows;
+      this.moreComing = items.length === settings.chunkRows || reading;
       if (items.length > 0) {
         await this.writeFile(items);
         worked = true;
       }
-    } else if (queued === 0) this.moreComing = false;
+    } else this.moreComing = reading || (queued > 0 && !enough);
     if (await this.signalReady()) worked = true;
-    if (this.files.length === 0 && queued === 0) {
+    if (this.files.length === 0 && queued === 0 && !reading) {
       this.engaged = false;
       return this.idle();
     }
