@@ -41,6 +41,9 @@ export interface BulkLaneSettings {
   maxRowsInFlight?: number | undefined;
 }
 
+/** Items leased at a time while a file is written (memory holds one slice of payloads). */
+const leaseSlice = 5000;
+
 /** The states of one file, each checkpointed before the step that follows it. */
 export const bulkFileStates = ['writing', 'uploaded', 'signalling', 'signalled', 'rejects-read'] as const;
 export type BulkFileState = (typeof bulkFileStates)[number];
@@ -299,18 +302,9 @@ export class BulkLoader {
     // While the source is read, wait for a whole chunk rather than writing small files.
     const enough = !reading || queued >= settings.chunkRows;
     if (queued > 0 && enough && (this.files.length === 0 || inFlight + settings.chunkRows <= maxRows)) {
-      const items = await store.queue.lease({
-        owner: this.options.owner,
-        limit: settings.chunkRows,
-        leaseMs: this.options.leaseMs,
-        flows: [this.flowId],
-        lanes: ['bulk'],
-      });
-      this.moreComing = items.length === settings.chunkRows || reading;
-      if (items.length > 0) {
-        await this.writeFile(items);
-        worked = true;
-      }
+      const leased = await this.writeFile();
+      if (reading) this.moreComing = true;
+      if (leased > 0) worked = true;
     } else this.moreComing = reading || (queued > 0 && !enough);
     if (await this.signalReady()) worked = true;
     if (this.files.length === 0 && queued === 0 && !reading) {
@@ -358,35 +352,86 @@ export class BulkLoader {
     return this.save({ ...state, files: state.files.filter((f) => !gone.has(f.name)) });
   }
 
-  /** Lease → map → CSV → upload: one more file ready to be signalled. */
-  private async writeFile(items: readonly WorkItem[]): Promise<void> {
-    const { settings } = this.options;
-    for (const item of items) this.held.add(item.id);
+  /**
+   * Lease → map → CSV → upload: one more file ready to be signalled. The file is streamed while
+   * its rows are leased in slices of {@link leaseSlice}, so memory holds one slice of items (with
+   * their payloads) whatever `chunkRows` is. Returns how many items were leased.
+   */
+  private async writeFile(): Promise<number> {
+    const { settings, store } = this.options;
+    let state = await this.load();
+    const chunk = state.chunk + 1;
+    const name = `${safeName(this.flowId)}_${state.run}_${String(chunk).padStart(5, '0')}.csv`;
+    const leasedIds: string[] = [];
+    const rows: HeldRow[] = [];
+    let leased = 0;
     let file: FileInFlight | null = null;
+    const columns = this.columns();
+    const encoder = new TextEncoder();
+    const delimiter = settings.delimiter;
+    const content = async function* (this: BulkLoader): AsyncIterable<Uint8Array> {
+      yield encoder.encode(`${columns.map((c) => quote(c, delimiter)).join(delimiter)}\n`);
+      while (leased < settings.chunkRows) {
+        const want = Math.min(leaseSlice, settings.chunkRows - leased);
+        const items = await store.queue.lease({
+          owner: this.options.owner,
+          limit: want,
+          leaseMs: this.options.leaseMs,
+          flows: [this.flowId],
+          lanes: ['bulk'],
+        });
+        leased += items.length;
+        for (const item of items) {
+          this.held.add(item.id);
+          leasedIds.push(item.id);
+        }
+        const sorted = await this.sort(items);
+        // Items settled without a file (stale, filtered, tombstoned) complete at once.
+        await this.completeAll(sorted.settled.map(({ item, outcome }) => ({ item, outcome, effects: {} })));
+        let text = '';
+        for (const row of sorted.rows) {
+          text += `${columns.map((c) => quote(row.cells.get(c) ?? '', delimiter)).join(delimiter)}\n`;
+          rows.push(this.heldRow(row));
+        }
+        if (text !== '') yield encoder.encode(text);
+        if (items.length < want) break;
+      }
+    }.call(this);
     try {
-      const { rows, settled } = await this.sort(items);
-      // Items settled without a file (stale, filtered, tombstoned) complete at once.
-      await this.completeAll(settled.map(({ item, outcome }) => ({ item, outcome, effects: {} })));
-      if (rows.length === 0) return;
-
-      let state = await this.load();
-      const chunk = state.chunk + 1;
-      const name = `${safeName(this.flowId)}_${state.run}_${String(chunk).padStart(5, '0')}.csv`;
       state = await this.save({
         ...state,
         chunk,
         files: [...state.files, { name, state: 'writing', manifest: null }],
       });
-      const columns = columnsOf(settings.flow.sink.keyField, rows);
-      await settings.port.upload(name, encodeCsv(columns, rows, settings.delimiter));
-      file = { name, rows: rows.map((row) => this.heldRow(row)), signalledAt: null };
-      this.files.push(file);
-      await this.setStates([name], 'uploaded');
+      await settings.port.upload(name, content);
+      if (rows.length === 0) {
+        // Nothing the file could carry (all handed over or settled): it is never signalled.
+        await settings.port.discard(name);
+        await this.forget([name]);
+      } else {
+        file = { name, rows, signalledAt: null };
+        this.files.push(file);
+        await this.setStates([name], 'uploaded');
+      }
     } finally {
-      // Rows not in a file (handed over, settled) are not ours to keep alive.
+      // Rows not in a file (handed over, settled, or the upload failed) are not ours to keep alive.
       const kept = new Set(file?.rows.map((r) => r.id) ?? []);
-      for (const item of items) if (!kept.has(item.id)) this.held.delete(item.id);
+      for (const id of leasedIds) if (!kept.has(id)) this.held.delete(id);
     }
+    this.moreComing = leased === settings.chunkRows;
+    return leased;
+  }
+
+  /** Header: the key field, then every mapped field and link of the flow, sorted. */
+  private columns(): string[] {
+    const flow = this.options.settings.flow;
+    const keyField = flow.sink.keyField;
+    const names = new Set<string>([
+      ...flow.mapping.rules.map((r) => r.target),
+      ...flow.links.map((l) => l.link),
+    ]);
+    names.delete(keyField);
+    return [keyField, ...[...names].sort()];
   }
 
   private heldRow({ item, cells }: BulkRow): HeldRow {
@@ -731,34 +776,9 @@ function cellText(value: JsonValue | undefined): string | null {
   return null;
 }
 
-/** Header: the key field first, then every other column any row has, sorted. */
-function columnsOf(keyField: string, rows: readonly BulkRow[]): string[] {
-  const names = new Set<string>();
-  for (const row of rows) for (const name of row.cells.keys()) if (name !== keyField) names.add(name);
-  return [keyField, ...[...names].sort()];
-}
-
 /** RFC 4180 quoting: a cell with the delimiter, a quote or a line break is quoted. */
 function quote(cell: string, delimiter: string): string {
   return cell.includes(delimiter) || /["\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
-}
-
-/** The file, streamed in slices of rows (memory bounded by one slice beyond the rows held). */
-async function* encodeCsv(
-  columns: readonly string[],
-  rows: readonly BulkRow[],
-  delimiter: string,
-): AsyncIterable<Uint8Array> {
-  const encoder = new TextEncoder();
-  yield encoder.encode(`${columns.map((c) => quote(c, delimiter)).join(delimiter)}\n`);
-  for (let start = 0; start < rows.length; start += 1000) {
-    let text = '';
-    for (const row of rows.slice(start, start + 1000))
-      text += `${columns.map((c) => quote(row.cells.get(c) ?? '', delimiter)).join(delimiter)}\n`;
-    yield encoder.encode(text);
-    // Let other work run between slices of a large file.
-    await Promise.resolve();
-  }
 }
 
 /** A small text as one chunk (the manifest). */

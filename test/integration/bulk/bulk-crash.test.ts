@@ -21,7 +21,7 @@ import { bundleSyncChild, SyncChild, type SyncChildScript } from '../../support/
 import { foreignProfiles, profilesByKey } from '../engine/fixtures/sync-convergence.js';
 
 const contacts = 3000;
-const kills = Number(process.env.BULK_KILLS ?? 35);
+const kills = Number(process.env.BULK_KILLS ?? 30);
 /** The states a kill aims at, in turn (`signalling`: the signal's answer unknown; `signalled`: importing). */
 const targets = ['writing', 'uploaded', 'signalling', 'signalled', 'rejects-read'] as const;
 
