@@ -123,6 +123,8 @@ async function measure(
       untilIdle: true,
       env: { BENCH_SFTP_PASSWORD: defaultSftpUsers[0]!.password! },
       captureOutput: true,
+      // e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where the sync spends its time.
+      nodeArgs: (process.env.BULK_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
     });
     child.sampleRss(200);
     const exit = await child.exited;
