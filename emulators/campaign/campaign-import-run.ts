@@ -25,10 +25,13 @@ export interface ImportRunResult {
   exportPath: string | null;
 }
 
-/** `bulk_0001.csv` → `bulk_0001`: the base the reject and export files are named after. */
+/** `bulk_0001.csv` → `bulk_0001` (and `x.manifest` → `x`): the base the reject and export files are named after. */
 export function importBaseName(fileName: string): string {
   const base = path.posix.basename(fileName);
-  return base.toLowerCase().endsWith('.csv') ? base.slice(0, -4) : base;
+  const lower = base.toLowerCase();
+  if (lower.endsWith('.csv')) return base.slice(0, -4);
+  if (lower.endsWith('.manifest')) return base.slice(0, -'.manifest'.length);
+  return base;
 }
 
 /** Header of every reject file: data row number (1 = first row after the header), key, reason. */

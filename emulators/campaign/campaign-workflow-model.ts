@@ -106,6 +106,20 @@ export function declaredParameters(definition: WorkflowDefinition): SignalParame
 export const importOutcomes = ['queued', 'importing', 'done', 'failed', 'cancelled'] as const;
 export type ImportOutcome = (typeof importOutcomes)[number];
 
+/** One file a run imported (the signal's file, or each file its manifest lists). */
+export interface WorkflowFileRun {
+  fileName: string;
+  /** `skipped`: imported by an earlier run already (never twice). */
+  state: 'importing' | 'done' | 'failed' | 'skipped';
+  rowsRead: number;
+  inserted: number;
+  updated: number;
+  rejected: number;
+  rejectPath: string | null;
+  exportPath: string | null;
+  error: string | null;
+}
+
 /** One entry of a workflow's history: a signal it accepted and what came of it. */
 export interface WorkflowRun {
   /** 1, 2, … per workflow. */
@@ -128,4 +142,6 @@ export interface WorkflowRun {
   exportPath: string | null;
   /** Why the run failed or was cancelled. */
   error: string | null;
+  /** The files the run imported or skipped, in order (one, or those its manifest lists). */
+  files: WorkflowFileRun[];
 }

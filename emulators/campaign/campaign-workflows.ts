@@ -1,8 +1,15 @@
-import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { EmulatorClock } from '../shared/emulator-clock.js';
 import { isRecord } from '../shared/is-record.js';
 import type { CampaignBehaviourSettings } from './campaign-emulator-context.js';
-import { runImportFile, type ImportRunResult } from './campaign-import-run.js';
+import {
+  importBaseName,
+  rejectFileHeader,
+  runImportFile,
+  type ImportRunResult,
+} from './campaign-import-run.js';
 import type { CampaignPKeyCodec } from './campaign-pkey-codec.js';
 import type { CampaignRecordStore } from './campaign-record-store.js';
 import {
@@ -11,7 +18,9 @@ import {
   type SignalParameter,
   type WorkflowCommand,
   type WorkflowDefinition,
+  type ImportSettings,
   type WorkflowDefinitionInput,
+  type WorkflowFileRun,
   type WorkflowRun,
   type WorkflowState,
 } from './campaign-workflow-model.js';
@@ -30,12 +39,25 @@ const historyLimit = 1000;
 /** Runs shown in the execution body's import activity. */
 const historyShown = 50;
 
+/** One file of a run: read (rows applied), its results renamed into place at `dueAt`. */
+interface ActivePart {
+  file: WorkflowFileRun;
+  /** Null for a file skipped as imported already. */
+  result: ImportRunResult | null;
+  dueAt: number;
+  finished: boolean;
+}
+
 interface ActiveRun {
   run: WorkflowRun;
   stop: boolean;
   /** Emulated start: the signal, or the end of the run before it. */
   startAt: number;
-  result: ImportRunResult | null;
+  parts: ActivePart[];
+  /** Every file of the run has been read. */
+  read: boolean;
+  /** Why the manifest named by the signal could not be read (no file of it is imported). */
+  manifestError: string | null;
 }
 
 interface WorkflowEntry {
@@ -52,6 +74,8 @@ interface WorkflowEntry {
   /** End of the last run (emulated), so runs follow one another. */
   lastEndAt: number;
   nextRun: number;
+  /** Names of the files this workflow has imported (its log): a file is never imported twice. */
+  imported: Set<string>;
   /** Settles when the active run has read its file (tests wait on it). */
   reading: Promise<void>;
 }
@@ -136,6 +160,7 @@ export class CampaignWorkflows {
       active: null,
       lastEndAt: 0,
       nextRun: 1,
+      imported: new Set(),
       reading: Promise.resolve(),
     };
     this.entries.set(definition.id, entry);
@@ -159,7 +184,11 @@ export class CampaignWorkflows {
 
   /** Every run of a workflow, oldest first (the import history). */
   history(id: string): WorkflowRun[] {
-    return this.require(id).runs.map((run) => ({ ...run, parameters: { ...run.parameters } }));
+    return this.require(id).runs.map((run) => ({
+      ...run,
+      parameters: { ...run.parameters },
+      files: run.files.map((file) => ({ ...file })),
+    }));
   }
 
   /** Resolves once the workflow's current run has read its whole file (not its emulated end). */
@@ -299,6 +328,7 @@ export class CampaignWorkflows {
       rejectPath: null,
       exportPath: null,
       error: null,
+      files: [],
     };
     entry.runs.push(run);
     if (entry.runs.length > historyLimit) entry.runs.splice(0, entry.runs.length - historyLimit);
@@ -318,8 +348,10 @@ export class CampaignWorkflows {
     const now = this.deps.clock.now();
     for (const entry of this.entries.values()) {
       const active = entry.active;
-      if (!active?.result || active.run.dueAt === null || active.run.dueAt > now) continue;
-      this.finish(entry, active, active.result);
+      if (!active?.read) continue;
+      for (const part of active.parts) if (!part.finished && part.dueAt <= now) this.finishPart(part);
+      if (active.run.dueAt === null || active.run.dueAt > now) continue;
+      this.finish(entry, active);
       this.pump(entry);
     }
   }
@@ -335,14 +367,15 @@ export class CampaignWorkflows {
       run,
       stop: false,
       startAt: Math.max(run.triggeredAt, entry.lastEndAt),
-      result: null,
+      parts: [],
+      read: false,
+      manifestError: null,
     };
     entry.active = active;
     run.state = 'importing';
     const storage = this.storage;
     const reading = (async () => {
       if (storage === null) {
-        active.result = null;
         run.state = 'failed';
         run.error = 'the emulator runs without SFTP: there is no file to import';
         run.dueAt = active.startAt;
@@ -351,24 +384,62 @@ export class CampaignWorkflows {
         entry.active = null;
         return;
       }
-      const result = await runImportFile({
-        settings,
-        fileName: run.fileName ?? '',
-        store: this.deps.store,
-        storage,
-        shouldStop: () => active.stop,
-      });
-      if (active.stop) {
-        removeQuietly(result.rejectTemp);
-        if (result.exportTemp) removeQuietly(result.exportTemp);
-        return;
+      const requested = run.fileName ?? '';
+      let names: string[] = [requested];
+      if (isManifestName(requested)) {
+        const listed = await readManifest(storage, settings.importDir, requested);
+        if (typeof listed === 'string') {
+          active.manifestError = listed;
+          names = [];
+        } else names = listed;
       }
-      run.rowsRead = result.rowsRead;
-      run.inserted = result.inserted;
-      run.updated = result.updated;
-      run.rejected = result.rejected;
-      run.dueAt = active.startAt + Math.ceil((result.rowsRead * settings.msPer1000Rows) / 1000);
-      active.result = result;
+      let at = active.startAt;
+      for (const name of names) {
+        if (active.stop) return;
+        const file: WorkflowFileRun = {
+          fileName: name,
+          state: 'importing',
+          rowsRead: 0,
+          inserted: 0,
+          updated: 0,
+          rejected: 0,
+          rejectPath: null,
+          exportPath: null,
+          error: null,
+        };
+        run.files.push(file);
+        if (entry.imported.has(name) || (await rejectFileExists(storage, settings, name))) {
+          // Imported by an earlier run (its log, or the reject file that marks an import's end): never again.
+          file.state = 'skipped';
+          active.parts.push({ file, result: null, dueAt: at, finished: false });
+          continue;
+        }
+        const result = await runImportFile({
+          settings,
+          fileName: name,
+          store: this.deps.store,
+          storage,
+          shouldStop: () => active.stop,
+        });
+        if (active.stop) {
+          removeQuietly(result.rejectTemp);
+          if (result.exportTemp) removeQuietly(result.exportTemp);
+          return;
+        }
+        entry.imported.add(name);
+        file.rowsRead = result.rowsRead;
+        file.inserted = result.inserted;
+        file.updated = result.updated;
+        file.rejected = result.rejected;
+        run.rowsRead += result.rowsRead;
+        run.inserted += result.inserted;
+        run.updated += result.updated;
+        run.rejected += result.rejected;
+        at += Math.ceil((result.rowsRead * settings.msPer1000Rows) / 1000);
+        active.parts.push({ file, result, dueAt: at, finished: false });
+      }
+      run.dueAt = at;
+      active.read = true;
     })().catch((error: unknown) => {
       run.state = 'failed';
       run.error = error instanceof Error ? error.message : String(error);
@@ -380,22 +451,65 @@ export class CampaignWorkflows {
     });
   }
 
-  private finish(entry: WorkflowEntry, active: ActiveRun, result: ImportRunResult): void {
-    const { run } = active;
+  /** End one file of the active run: its reject file (and export) appear under their final names. */
+  private finishPart(part: ActivePart): void {
+    part.finished = true;
+    const { file, result } = part;
+    if (result === null) return;
     const storage = this.storage!;
     try {
       renameSync(result.rejectTemp, storage.toLocalPath(result.rejectPath));
-      run.rejectPath = result.rejectPath;
+      file.rejectPath = result.rejectPath;
       if (result.exportTemp !== null && result.exportPath !== null && result.error === null) {
         renameSync(result.exportTemp, storage.toLocalPath(result.exportPath));
-        run.exportPath = result.exportPath;
+        file.exportPath = result.exportPath;
       } else if (result.exportTemp !== null) removeQuietly(result.exportTemp);
       void storage.reserve(sizeOf(storage.toLocalPath(result.rejectPath))).catch(() => undefined);
-      run.state = result.error === null ? 'done' : 'failed';
-      run.error = result.error;
+      file.state = result.error === null ? 'done' : 'failed';
+      file.error = result.error;
     } catch (error) {
-      run.state = 'failed';
-      run.error = `the run's files could not be written: ${error instanceof Error ? error.message : String(error)}`;
+      file.state = 'failed';
+      file.error = `the file's results could not be written: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
+  /** End the active run: a manifest's own reject file appears (row 0 when the list could not be read). */
+  private finish(entry: WorkflowEntry, active: ActiveRun): void {
+    const { run } = active;
+    const single = !isManifestName(run.fileName ?? '');
+    if (single) {
+      const file = run.files[0];
+      // A file imported already ends the run as done (its file shows `skipped`).
+      run.state =
+        file === undefined || file.state === 'importing'
+          ? 'failed'
+          : file.state === 'skipped'
+            ? 'done'
+            : file.state;
+      run.error = file?.error ?? null;
+      run.rejectPath = file?.rejectPath ?? null;
+      run.exportPath = file?.exportPath ?? null;
+    } else {
+      const storage = this.storage!;
+      const settings = entry.definition.import!;
+      const rejectPath = path.posix
+        .join(storage.toVirtualPath(settings.rejectDir), `${importBaseName(run.fileName ?? '')}.rejects.csv`)
+        .slice(1);
+      try {
+        const lines = [rejectFileHeader.join(settings.delimiter)];
+        if (active.manifestError !== null)
+          lines.push(['0', '', csvCell(active.manifestError, settings.delimiter)].join(settings.delimiter));
+        const local = storage.toLocalPath(rejectPath);
+        const temp = path.join(path.dirname(local), `.${path.basename(local)}.part`);
+        writeFileSync(temp, `${lines.join('\n')}\n`);
+        renameSync(temp, local);
+        run.rejectPath = rejectPath;
+        run.state = active.manifestError === null ? 'done' : 'failed';
+        run.error = active.manifestError;
+      } catch (error) {
+        run.state = 'failed';
+        run.error = `the run's files could not be written: ${error instanceof Error ? error.message : String(error)}`;
+      }
     }
     run.finishedAt = run.dueAt;
     entry.lastEndAt = run.dueAt ?? active.startAt;
@@ -410,9 +524,10 @@ export class CampaignWorkflows {
     };
     if (entry.active) {
       entry.active.stop = true;
-      if (entry.active.result) {
-        removeQuietly(entry.active.result.rejectTemp);
-        if (entry.active.result.exportTemp) removeQuietly(entry.active.result.exportTemp);
+      for (const part of entry.active.parts) {
+        if (part.finished || part.result === null) continue;
+        removeQuietly(part.result.rejectTemp);
+        if (part.result.exportTemp) removeQuietly(part.result.exportTemp);
       }
       cancel(entry.active.run);
       entry.active = null;
@@ -477,7 +592,84 @@ function wireRun(run: WorkflowRun): Record<string, unknown> {
     rejectFile: run.rejectPath ?? '',
     exportFile: run.exportPath ?? '',
     error: run.error ?? '',
+    files: run.files.map((file) => ({
+      fileName: file.fileName,
+      state: file.state,
+      rowsRead: file.rowsRead,
+      inserted: file.inserted,
+      updated: file.updated,
+      rejected: file.rejected,
+      rejectFile: file.rejectPath ?? '',
+      exportFile: file.exportPath ?? '',
+      error: file.error ?? '',
+    })),
   };
+}
+
+/** Suffix of a signal's file name that names a manifest: a list of the files to import. */
+export const manifestSuffix = '.manifest';
+
+function isManifestName(fileName: string): boolean {
+  return fileName.toLowerCase().endsWith(manifestSuffix);
+}
+
+/** Largest manifest read (a list of file names, not data). */
+const maxManifestBytes = 1024 * 1024;
+
+/**
+ * The files a manifest lists (one name per line, blank lines ignored, in the import folder), or
+ * why it cannot be read.
+ */
+async function readManifest(
+  storage: SftpStorage,
+  importDir: string,
+  fileName: string,
+): Promise<string[] | string> {
+  if (fileName.includes('/') || fileName.includes('\\'))
+    return `'${fileName}' is not a file name in ${importDir} (no folders allowed)`;
+  const local = await storage.resolveLocalPath(path.posix.join(importDir, fileName));
+  let text: string;
+  try {
+    const info = await stat(local);
+    if (!info.isFile()) return `manifest '${fileName}' not found in ${importDir}`;
+    if (info.size > maxManifestBytes)
+      return `manifest '${fileName}' is ${info.size} bytes; a manifest lists file names and must not exceed ${maxManifestBytes} bytes`;
+    text = await readFile(local, 'utf8');
+  } catch {
+    return `manifest '${fileName}' not found in ${importDir}`;
+  }
+  const names: string[] = [];
+  for (const [index, line] of text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .entries()) {
+    const name = line.trim();
+    if (name === '') continue;
+    if (name.includes('/') || name.includes('\\') || isManifestName(name))
+      return `line ${index + 1} of the manifest is not a data file name in ${importDir} (no folders, no manifest): '${name}'`;
+    if (!names.includes(name)) names.push(name);
+  }
+  if (names.length === 0) return `manifest '${fileName}' lists no file`;
+  return names;
+}
+
+/** True when the file's reject file exists: the mark its import ended (on any run). */
+async function rejectFileExists(
+  storage: SftpStorage,
+  settings: ImportSettings,
+  fileName: string,
+): Promise<boolean> {
+  const local = await storage.resolveLocalPath(
+    path.posix.join(settings.rejectDir, `${importBaseName(fileName)}.rejects.csv`),
+  );
+  return stat(local).then(
+    (info) => info.isFile(),
+    () => false,
+  );
+}
+
+function csvCell(text: string, delimiter: string): string {
+  return text.includes(delimiter) || /["\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 function fitsType(type: SignalParameter['type'], value: unknown): boolean {

@@ -212,6 +212,11 @@ export class SyncEngine {
             owner,
             leaseMs: options.leaseMs ?? 60_000,
             handOver: (item) => runner.applyLeased(item),
+            // While this worker's poller of the flow is still reading, more rows are coming.
+            sourceReading: () => {
+              const poller = this.pollers.get(settings.flow.id);
+              return poller !== undefined && !poller.caughtUp && !this.control.isPaused(settings.flow.id);
+            },
           }),
         );
       }

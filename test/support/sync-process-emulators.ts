@@ -140,6 +140,8 @@ const handlers: Record<string, Handler> = {
   burstEvents: (args) => campaign.admin.burstEvents(args as never),
   journalStatus: () => campaign.admin.journalStatus(),
   countRows: (args) => dynamics.admin.countRows(String(args.table)),
+  campaignSettings: (args) => campaign.admin.configure(args),
+  workflowHistory: (args) => campaign.admin.workflows.history(String(args.id)),
 };
 
 process.stdout.write(
@@ -157,6 +159,7 @@ process.stdout.write(
       caCert: campaign.caCert,
       journalUrl: campaign.journalUrl,
       imsOrgId: campaign.imsOrgId,
+      ...(campaign.sftp ? { sftp: campaign.sftp } : {}),
     },
   })}\n`,
 );

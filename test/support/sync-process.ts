@@ -170,6 +170,8 @@ export interface EmulatorEndpoints {
     /** The I/O Events journal of the e-mail events (flow F6) and its IMS organization. */
     journalUrl?: string;
     imsOrgId?: string;
+    /** With `sftpPort`: the emulator's SFTP account. */
+    sftp?: { host: string; port: number; username: string; hostKeySha256: string; rootDir: string };
   };
 }
 

@@ -52,6 +52,7 @@ export function buildBulkLanes(
       pollIntervalMs: bulk.pollIntervalMs,
       importTimeoutMs: bulk.importTimeoutMs,
       signalIntervalMs: bulk.signalIntervalMs,
+      maxRowsInFlight: bulk.maxRowsInFlight,
       guard: runtime.store.privacy,
     });
   }

@@ -16,6 +16,8 @@ import { DynamicsMetadataReader } from '../../connectors/dynamics/dynamics-metad
 import type { DynamicsWebApiClient } from '../../connectors/dynamics/dynamics-web-api-client.js';
 import { PrivacyServiceClient } from '../../connectors/privacy/privacy-service-client.js';
 import type { SftpReader } from '../../connectors/sftp/sftp-reader.js';
+import { SftpWriter } from '../../connectors/sftp/sftp-writer.js';
+import type { BulkLaneConfig } from '../../config/config-schema.js';
 import { SyncError } from '../../core/errors.js';
 import { emailEventTypes, type EmailEventType } from '../../core/ports/email-event-source.js';
 import { parseOptOutExport } from '../../engine/opt-out/opt-out-export-parser.js';
@@ -682,6 +684,122 @@ export const sftpCheck: LiveCheck = {
   },
 };
 
+/** The flows with a bulk lane, with the config path of their `bulk` section. */
+function bulkLanesOf(config: ResolvedConfig) {
+  const lanes: { flow: string; bulk: BulkLaneConfig; path: ConfigPath }[] = [];
+  if (config.flows.contacts.enabled && config.flows.contacts.bulk)
+    lanes.push({ flow: 'contacts', bulk: config.flows.contacts.bulk, path: ['flows', 'contacts', 'bulk'] });
+  config.flows.customTables.forEach((table, index) => {
+    if (table.enabled && table.bulk)
+      lanes.push({ flow: table.table, bulk: table.bulk, path: ['flows', 'customTables', index, 'bulk'] });
+  });
+  return lanes;
+}
+
+/**
+ * `bulk-workflows` (F7, docs/bulk-loads.md): for each flow with a bulk lane, its import workflow
+ * exists, is started, has the External signal activity with the file parameter (when the execution
+ * lists parameters), and the SFTP import folder takes a file (a probe written, then removed).
+ */
+export const bulkWorkflowsCheck: LiveCheck = {
+  name: 'bulk-workflows',
+  title: 'Bulk lanes: import workflows and the SFTP import folders',
+  configPath: ['flows'],
+  dependsOn: ['campaign-api', 'sftp'],
+  appliesTo: (config) => bulkLanesOf(config).length > 0,
+  async run(context) {
+    const lanes = bulkLanesOf(context.config);
+    const findings: ConfigFinding[] = [];
+    const bad = (path: ConfigPath, message: string) =>
+      findings.push(...fail(context, 'PREFLIGHT_BULK_WORKFLOW', path, message));
+    await withCampaign(context.config, async (client) => {
+      for (const { bulk, path } of lanes) {
+        const at = place(context, [...path, 'workflowId']);
+        let execution;
+        try {
+          execution = await client.getWorkflowExecution(bulk.workflowId);
+        } catch (error) {
+          bad(
+            [...path, 'workflowId'],
+            `workflow ${bulk.workflowId} cannot be read (${at}): ${reasonOf(error)}`,
+          );
+          continue;
+        }
+        if (execution.state !== '' && execution.state !== 'started')
+          bad(
+            [...path, 'workflowId'],
+            `workflow ${bulk.workflowId} is ${execution.state} (${at}): start it in Campaign, a signal is refused otherwise`,
+          );
+        const signals = execution.activities.filter((a) => a.triggerHref !== null);
+        const signal =
+          bulk.signalActivity === undefined
+            ? signals.length === 1
+              ? signals[0]
+              : undefined
+            : signals.find((a) => a.name === bulk.signalActivity);
+        if (!signal) {
+          bad(
+            [...path, bulk.signalActivity === undefined ? 'workflowId' : 'signalActivity'],
+            bulk.signalActivity === undefined
+              ? `workflow ${bulk.workflowId} has ${signals.length} External signal activities (${at}): it needs exactly one, or name it in signalActivity`
+              : `workflow ${bulk.workflowId} has no External signal activity '${bulk.signalActivity}' (${place(context, [...path, 'signalActivity'])})`,
+          );
+          continue;
+        }
+        if (signal.parameters.length > 0 && !signal.parameters.some((p) => p.name === bulk.fileParameter))
+          bad(
+            [...path, 'fileParameter'],
+            `the signal activity ${signal.name} of ${bulk.workflowId} declares no '${bulk.fileParameter}' parameter (${place(context, [...path, 'fileParameter'])}): declare it as a string`,
+          );
+      }
+    });
+    const sftp = context.config.campaign.sftp;
+    if (sftp) {
+      const writer = new SftpWriter({
+        host: sftp.host,
+        port: sftp.port,
+        username: sftp.username,
+        hostKeySha256: sftp.hostKeySha256,
+        timeoutMs: 10_000,
+        ...(sftp.privateKey ? { privateKey: sftp.privateKey.reveal() } : {}),
+        ...(sftp.passphrase ? { passphrase: sftp.passphrase.reveal() } : {}),
+        ...(sftp.password ? { password: sftp.password.reveal() } : {}),
+      });
+      try {
+        for (const folder of new Set(lanes.map((l) => l.bulk.importFolder))) {
+          const lane = lanes.find((l) => l.bulk.importFolder === folder)!;
+          const probe = `${folder.replace(/\/+$/, '')}/.dcsync-validate-${process.pid}.probe`;
+          try {
+            await writer.upload(probeBytes(), probe);
+            await writer.remove(probe);
+          } catch (error) {
+            bad(
+              [...lane.path, 'importFolder'],
+              `cannot write to the SFTP import folder ${folder} (${place(context, [...lane.path, 'importFolder'])}): ${reasonOf(error)}`,
+            );
+          }
+        }
+      } finally {
+        await writer.close();
+      }
+    }
+    if (findings.length > 0) return findings;
+    return note(
+      lanes
+        .map(
+          (l) =>
+            `${l.flow}: workflow ${l.bulk.workflowId} started, signal ready, ${l.bulk.importFolder} writable`,
+        )
+        .join('; '),
+    );
+  },
+};
+
+async function* probeBytes(): AsyncIterable<Uint8Array> {
+  yield new TextEncoder().encode('dcsync validate: this file is removed at once\n');
+  await Promise.resolve();
+}
+
 const optOutExportName = /^optout_.*\.csv$/i;
 
 /**
@@ -884,6 +1002,7 @@ export function createTenantLiveChecks(metadata: {
       dependsOn: ['dataverse-whoami', 'campaign-api'],
     },
     sftpCheck,
+    bulkWorkflowsCheck,
     optOutExportCheck,
     privacyServiceCheck,
   ];

@@ -144,7 +144,10 @@ export class CampaignBulkImport implements BulkImportPort {
   }
 }
 
-/** `bulk_0001.csv` → `bulk_0001`: what the workflow names the reject file after. */
+/** `bulk_0001.csv` → `bulk_0001`, `bulk_s0001.manifest` → `bulk_s0001`: what the workflow names the reject file after. */
 function baseNameOf(fileName: string): string {
-  return fileName.toLowerCase().endsWith('.csv') ? fileName.slice(0, -4) : fileName;
+  const lower = fileName.toLowerCase();
+  if (lower.endsWith('.csv')) return fileName.slice(0, -4);
+  if (lower.endsWith('.manifest')) return fileName.slice(0, -'.manifest'.length);
+  return fileName;
 }

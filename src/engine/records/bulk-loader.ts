@@ -8,7 +8,7 @@ import { isOlderSourceVersion } from '../../core/record-key.js';
 import type { BulkImportPort } from '../../core/ports/bulk-import.js';
 import type { EngineLogger } from '../../core/ports/engine-logger.js';
 import { noRecordGuard, type RecordGuard } from '../../core/ports/record-guard.js';
-import type { Completion, KeyMapEntry, StateStore, WorkItem } from '../../core/ports/state-store.js';
+import type { Completion, StateStore, WorkItem } from '../../core/ports/state-store.js';
 import { defineCheckpoint, readCheckpoint, writeCheckpoint } from '../checkpoints.js';
 import type { Duty } from '../duty.js';
 import type { EngineEvents } from '../engine-events.js';
@@ -34,41 +34,60 @@ export interface BulkLaneSettings {
   signalIntervalMs: number;
   /** Privacy holds and tombstones (I9), as the record applier honours them. */
   guard?: RecordGuard | undefined;
+  /**
+   * Rows held in files not imported yet (each costs ~100 bytes of memory until its file is
+   * settled); when reached, the ready files are signalled without waiting for more. @default no limit
+   */
+  maxRowsInFlight?: number | undefined;
 }
 
+/** Items leased at a time while a file is written (memory holds one slice of payloads). */
+const leaseSlice = 5000;
+
 /** The states of one file, each checkpointed before the step that follows it. */
-export const bulkFileStates = [
-  'idle',
-  'writing',
-  'uploaded',
-  'signalling',
-  'signalled',
-  'rejects-read',
-  'done',
-] as const;
+export const bulkFileStates = ['writing', 'uploaded', 'signalling', 'signalled', 'rejects-read'] as const;
+export type BulkFileState = (typeof bulkFileStates)[number];
+
+const bulkFileSchema = z.object({
+  name: z.string(),
+  state: z.enum(bulkFileStates),
+  /** The manifest whose signal carries the file (set from `signalling` on). */
+  manifest: z.string().nullable().default(null),
+});
 
 const bulkLaneCheckpoint = defineCheckpoint({
-  description: 'bulk lane of a flow (the file in progress)',
+  description: 'bulk lane of a flow (its files in progress)',
   name: (flow: string) => `bulk:${flow}`,
-  schema: z.object({
-    /** Files made so far; the next file is `<run>_<chunk+1>`. */
-    chunk: z.number().int().min(0),
-    /** Id of this lane's run of files (a prefix of every file name, never reused). */
-    run: z.string(),
-    state: z.enum(bulkFileStates),
-    fileName: z.string().nullable(),
-    /** When the workflow last accepted a signal of ours (ms), for the 10-minute rule. */
-    lastSignalAt: z.number().nullable(),
-  }),
+  schema: z
+    .object({
+      /** Files made so far; the next file is `<run>_<chunk+1>`. */
+      chunk: z.number().int().min(0),
+      /** Id of this lane's run of files (a prefix of every file name, never reused). */
+      run: z.string(),
+      /** Manifests (signals) made so far; the next is `<run>_s<signals+1>.manifest`. */
+      signals: z.number().int().min(0).default(0),
+      /** Files not settled yet, each with its state. */
+      files: z.array(bulkFileSchema).default([]),
+      /** When the workflow last accepted a signal of ours (ms), for the 10-minute rule. */
+      lastSignalAt: z.number().nullable(),
+      /** Before manifests: one file at a time (read so that a file left by an older version is settled). */
+      state: z.string().optional(),
+      fileName: z.string().nullable().optional(),
+    })
+    .transform(({ state, fileName, ...rest }) => {
+      const legacy = bulkFileStates.find((s) => s === state);
+      if (legacy === undefined || fileName == null || rest.files.length > 0) return rest;
+      return { ...rest, files: [{ name: fileName, state: legacy, manifest: null }] };
+    }),
   initial: (now: number) => ({
     chunk: 0,
     run: `r${now.toString(36)}`,
-    state: 'idle' as const,
-    fileName: null,
+    signals: 0,
+    files: [],
     lastSignalAt: null,
   }),
 });
-type BulkLaneState = z.infer<typeof bulkLaneCheckpoint.schema>;
+type BulkLaneState = z.output<typeof bulkLaneCheckpoint.schema>;
 
 export interface BulkLoaderOptions {
   settings: BulkLaneSettings;
@@ -86,13 +105,36 @@ export interface BulkLoaderOptions {
   handOver: (item: WorkItem) => void;
   /** @default 1000 */
   idleWaitMs?: number;
+  /**
+   * True while the flow's source is still being read by this worker (more rows are coming): files
+   * are then filled to `chunkRows` and kept for one signal. @default () => false
+   */
+  sourceReading?: () => boolean;
 }
 
-/** One row of a file: the item and its CSV cells by column. */
+/** One row of a file being written: the item and its CSV cells by column. */
 interface BulkRow {
   item: WorkItem;
   cells: Map<string, string>;
-  entry: KeyMapEntry | null;
+}
+
+/** What a file in flight keeps of each row (no payload: memory stays ~100 bytes a row). */
+interface HeldRow {
+  id: string;
+  flow: string;
+  lane: WorkItem['lane'];
+  recordKey: string;
+  sourceVersion: string | null;
+  enqueuedAt: number;
+  /** The columns the row filled (for the audit), shared between rows that fill the same ones. */
+  fields: readonly string[];
+}
+
+/** A file this process wrote and has not settled yet. */
+interface FileInFlight {
+  name: string;
+  rows: HeldRow[];
+  signalledAt: number | null;
 }
 
 /**
@@ -100,27 +142,42 @@ interface BulkRow {
  * the threshold are queued for the flow, it holds the flow's bulk lane (the runner leases only its
  * live lane), leases the bulk items in chunks, maps them exactly as the record applier does
  * (mapping, replacements, picklist labels, filter; key field = the Dynamics id, links = the
- * parent's id), streams them to a CSV, uploads it, signals the import workflow (at most once per
- * `signalIntervalMs`), waits for the reject file, dead-letters each reject with Campaign's reason,
- * fills the key map from the workflow's PKey export and completes the items. Everything the file
- * cannot carry (deletes, privacy holds, filtered-out deletes, orphans, mapping problems, nested
- * values) is handed to the runner and goes through REST.
+ * parent's id), streams each chunk to a CSV and uploads it. When the workflow may be signalled
+ * again (`signalIntervalMs`) and no more rows are coming (or `maxRowsInFlight` is reached), ONE
+ * signal names a manifest listing every file that is ready; the workflow imports them all. Each
+ * file's reject file marks the end of its import: its rejects are dead-lettered with Campaign's
+ * reason, the key map is filled from the workflow's PKey export and the items complete.
+ * Everything a file cannot carry (deletes, privacy holds, filtered-out deletes, orphans, mapping
+ * problems, nested values) is handed to the runner and goes through REST.
  *
  * I5 across lanes: a key with a live item leased is never leased here; a live change that arrives
  * while its bulk row is held waits (one lease per key) and is applied through REST after the
  * import, so the older bulk row never overwrites it; a bulk row older than the key map's version
  * is skipped as stale.
  *
- * Crash safety: the file's state is a checkpoint. The items stay leased (heartbeat) until they are
- * completed; after a crash the leases lapse and the items are leased again into a NEW file (names
- * carry the lane's run and chunk and are never reused), so no row is lost; a file uploaded but not
- * signalled is removed, a signalled one is waited for and never signalled again.
+ * Crash safety: each file's state is in a checkpoint. The items stay leased (heartbeat) until they
+ * are completed; after a crash the leases lapse and the items are leased again into NEW files
+ * (names carry the lane's run and chunk and are never reused), so no row is lost; a file uploaded
+ * but not signalled (or whose signal is uncertain) is removed, a signalled one is waited for and
+ * never signalled again, and the workflow never imports a file twice (it skips a file whose reject
+ * file exists).
  */
 export class BulkLoader {
   private running = false;
   private loop: Promise<void> | null = null;
   private engaged = false;
   private readonly stopping = new AbortController();
+  /** Files of this process not settled yet, oldest first. */
+  private files: FileInFlight[] = [];
+  /** Leases this process holds for rows in files (heartbeat). */
+  private readonly held = new Set<string>();
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
+  /** Files left in the checkpoint by an earlier process have been settled. */
+  private recovered = false;
+  /** The last lease filled a whole chunk: more rows are probably coming. */
+  private moreComing = false;
+  /** Interned field lists of the audit (rows of a flow fill few distinct sets of columns). */
+  private readonly fieldLists = new Map<string, readonly string[]>();
 
   constructor(private readonly options: BulkLoaderOptions) {}
 
@@ -137,6 +194,19 @@ export class BulkLoader {
     if (this.running) return;
     this.running = true;
     this.options.duty.start();
+    const { store, owner, leaseMs } = this.options;
+    this.heartbeat = setInterval(
+      () => {
+        if (this.held.size === 0) return;
+        void store.queue
+          .extendLeases([...this.held], owner, leaseMs)
+          .catch((error: unknown) =>
+            this.options.logger.warn({ err: error, flow: this.flowId }, 'bulk lease heartbeat failed'),
+          );
+      },
+      Math.max(200, Math.floor(leaseMs / 3)),
+    );
+    this.heartbeat.unref();
     this.loop = this.run();
   }
 
@@ -144,8 +214,17 @@ export class BulkLoader {
     this.running = false;
     this.stopping.abort();
     await this.loop;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    this.dropAll();
     this.engaged = false;
     await this.options.duty.stop();
+    // The lane's SFTP connection would keep the process alive (it reconnects if the lane restarts).
+    await this.options.settings.port
+      .close()
+      .catch((error: unknown) =>
+        this.options.logger.warn({ err: error, flow: this.flowId }, 'bulk lane connection did not close'),
+      );
   }
 
   isIdle(): boolean {
@@ -154,125 +233,347 @@ export class BulkLoader {
 
   private async run(): Promise<void> {
     while (this.running) {
-      let worked = false;
+      let wait = this.options.idleWaitMs ?? 1000;
       try {
         if (this.options.duty.held && this.options.settings.flow.upsertHook === undefined)
-          worked = await this.step();
-        else this.engaged = false;
+          wait = await this.step();
+        else this.release();
       } catch (error) {
         this.options.logger.error(
           { err: error, flow: this.flowId, code: errorCode(error) },
           'bulk lane step failed',
         );
-        this.engaged = false;
+        this.release();
       }
-      if (!worked) await this.sleep(this.options.idleWaitMs ?? 1000);
+      if (wait > 0) await this.sleep(wait);
     }
+  }
+
+  /** Not (or no longer) this worker's lane: its files are forgotten, their leases lapse. */
+  private release(): void {
+    this.dropAll();
+    this.engaged = false;
+    this.recovered = false;
+  }
+
+  private dropAll(): void {
+    for (const file of this.files) this.drop(file);
+  }
+
+  /** Stop holding a file's rows: their leases lapse and they are loaded again. */
+  private drop(file: FileInFlight): void {
+    for (const row of file.rows) this.held.delete(row.id);
+    this.files = this.files.filter((f) => f !== file);
   }
 
   private sleep(ms: number): Promise<void> {
     return sleepOn(this.options.clock, ms, this.stopping.signal).catch(() => undefined);
   }
 
-  /** One pass: finish a file left by a crash, or decide, lease and load one chunk. */
-  private async step(): Promise<boolean> {
+  private async save(state: BulkLaneState): Promise<BulkLaneState> {
+    await writeCheckpoint(this.options.store.checkpoints, bulkLaneCheckpoint, this.flowId, state);
+    return state;
+  }
+
+  private async load(): Promise<BulkLaneState> {
     const { store, clock } = this.options;
-    let state = await readCheckpoint(store.checkpoints, bulkLaneCheckpoint, this.flowId, clock.now());
-    if (state.state !== 'idle' && state.state !== 'done') {
-      state = await this.recover(state);
+    return readCheckpoint(store.checkpoints, bulkLaneCheckpoint, this.flowId, clock.now());
+  }
+
+  /**
+   * One pass: settle the files whose import ended, write one more chunk, signal the ready files.
+   * Returns how long to wait before the next pass (0: at once).
+   */
+  private async step(): Promise<number> {
+    const { store, settings } = this.options;
+    if (!this.recovered) {
+      await this.recover(await this.load());
+      this.recovered = true;
     }
+    let worked = await this.settleEnded();
     const queued = (await store.queue.backlog())
       .filter((b) => b.flow === this.flowId && b.lane === 'bulk')
       .reduce((n, b) => n + b.queued, 0);
-    if (!this.engaged && queued <= this.options.settings.thresholdRecords) return false;
+    if (this.files.length === 0 && !this.engaged && queued <= settings.thresholdRecords) return this.idle();
     this.engaged = true;
-    const items = await store.queue.lease({
-      owner: this.options.owner,
-      limit: this.options.settings.chunkRows,
-      leaseMs: this.options.leaseMs,
-      flows: [this.flowId],
-      lanes: ['bulk'],
-    });
-    if (items.length === 0) {
-      this.engaged = queued > 0;
-      return false;
+    const maxRows = settings.maxRowsInFlight ?? Number.POSITIVE_INFINITY;
+    const inFlight = this.files.reduce((n, f) => n + f.rows.length, 0);
+    const reading = this.options.sourceReading?.() ?? false;
+    // While the source is read, wait for a whole chunk rather than writing small files.
+    const enough = !reading || queued >= settings.chunkRows;
+    if (queued > 0 && enough && (this.files.length === 0 || inFlight + settings.chunkRows <= maxRows)) {
+      const leased = await this.writeFile();
+      if (reading) this.moreComing = true;
+      if (leased > 0) worked = true;
+    } else this.moreComing = reading || (queued > 0 && !enough);
+    if (await this.signalReady()) worked = true;
+    if (this.files.length === 0 && queued === 0 && !reading) {
+      this.engaged = false;
+      return this.idle();
     }
-    await this.loadChunk(state, items);
-    return true;
+    return worked ? 0 : Math.min(settings.pollIntervalMs, this.options.idleWaitMs ?? 1000);
   }
 
-  /** A file left by a crash: never signalled again; its items went back to the queue. */
+  private idle(): number {
+    return this.options.idleWaitMs ?? 1000;
+  }
+
+  /**
+   * Files left by an earlier process (their rows' leases lapsed and they are loaded again): one
+   * signalled is waited for (never signalled again), the others are removed, never signalled.
+   */
   private async recover(state: BulkLaneState): Promise<BulkLaneState> {
     const { port } = this.options.settings;
-    const fileName = state.fileName;
-    if (fileName !== null) {
-      if (state.state === 'signalled') {
+    const mine = new Set(this.files.map((f) => f.name));
+    const left = state.files.filter((f) => !mine.has(f.name));
+    if (left.length === 0) return state;
+    const uncertain = new Set(left.filter((f) => f.state === 'signalling').map((f) => f.manifest));
+    for (const manifest of uncertain) if (manifest !== null) await port.discard(manifest);
+    for (const file of left) {
+      if (file.state === 'signalled') {
         // Imported (or importing): wait for its end, so two imports of the same rows never overlap.
-        await this.waitForImport(fileName, () => undefined).catch((error: unknown) =>
+        await this.waitForImport(file.name).catch((error: unknown) =>
           this.options.logger.warn(
-            { err: error, flow: this.flowId, fileName },
+            { err: error, flow: this.flowId, fileName: file.name },
             'bulk file left by an earlier process failed',
           ),
         );
-      } else if (state.state !== 'rejects-read') {
-        await port.discard(fileName);
+      } else if (file.state !== 'rejects-read') {
+        // A file whose signal is uncertain may have been imported already: then its reject file says so.
+        if (file.state !== 'signalling' || (await port.readRejects(file.name)) === null)
+          await port.discard(file.name);
       }
       this.options.logger.warn(
-        { flow: this.flowId, fileName, state: state.state },
+        { flow: this.flowId, fileName: file.name, state: file.state },
         'bulk file left by an earlier process settled; its rows are loaded again from the queue',
       );
     }
-    const next: BulkLaneState = { ...state, state: 'done', fileName: null };
-    await writeCheckpoint(this.options.store.checkpoints, bulkLaneCheckpoint, this.flowId, next);
-    return next;
+    const gone = new Set(left.map((f) => f.name));
+    return this.save({ ...state, files: state.files.filter((f) => !gone.has(f.name)) });
   }
 
-  private async loadChunk(state: BulkLaneState, items: readonly WorkItem[]): Promise<void> {
-    const { store, settings, clock, owner, leaseMs } = this.options;
-    const held = new Set(items.map((i) => i.id));
-    const heartbeat = setInterval(
-      () => {
-        void store.queue
-          .extendLeases([...held], owner, leaseMs)
-          .catch((error: unknown) =>
-            this.options.logger.warn({ err: error, flow: this.flowId }, 'bulk lease heartbeat failed'),
-          );
-      },
-      Math.max(200, Math.floor(leaseMs / 3)),
-    );
-    heartbeat.unref();
+  /**
+   * Lease → map → CSV → upload: one more file ready to be signalled. The file is streamed while
+   * its rows are leased in slices of {@link leaseSlice}, so memory holds one slice of items (with
+   * their payloads) whatever `chunkRows` is. Returns how many items were leased.
+   */
+  private async writeFile(): Promise<number> {
+    const { settings, store } = this.options;
+    let state = await this.load();
+    const chunk = state.chunk + 1;
+    const name = `${safeName(this.flowId)}_${state.run}_${String(chunk).padStart(5, '0')}.csv`;
+    const leasedIds: string[] = [];
+    const rows: HeldRow[] = [];
+    let leased = 0;
+    let file: FileInFlight | null = null;
+    const columns = this.columns();
+    const encoder = new TextEncoder();
+    const delimiter = settings.delimiter;
+    const content = async function* (this: BulkLoader): AsyncIterable<Uint8Array> {
+      yield encoder.encode(`${columns.map((c) => quote(c, delimiter)).join(delimiter)}\n`);
+      while (leased < settings.chunkRows) {
+        const want = Math.min(leaseSlice, settings.chunkRows - leased);
+        const items = await store.queue.lease({
+          owner: this.options.owner,
+          limit: want,
+          leaseMs: this.options.leaseMs,
+          flows: [this.flowId],
+          lanes: ['bulk'],
+        });
+        leased += items.length;
+        for (const item of items) {
+          this.held.add(item.id);
+          leasedIds.push(item.id);
+        }
+        const sorted = await this.sort(items);
+        // Items settled without a file (stale, filtered, tombstoned) complete at once.
+        await this.completeAll(sorted.settled.map(({ item, outcome }) => ({ item, outcome, effects: {} })));
+        let text = '';
+        for (const row of sorted.rows) {
+          text += `${columns.map((c) => quote(row.cells.get(c) ?? '', delimiter)).join(delimiter)}\n`;
+          rows.push(this.heldRow(row));
+        }
+        if (text !== '') yield encoder.encode(text);
+        if (items.length < want) break;
+      }
+    }.call(this);
     try {
-      const { rows, settled } = await this.sort(items);
-      // Items settled without a file (stale, filtered, tombstoned) complete at once.
-      await this.completeAll(settled.map(({ item, outcome }) => ({ item, outcome, effects: {} })));
-      for (const { item } of settled) held.delete(item.id);
-      if (rows.length === 0) return;
-
-      const chunk = state.chunk + 1;
-      const fileName = `${safeName(this.flowId)}_${state.run}_${String(chunk).padStart(5, '0')}.csv`;
-      let current: BulkLaneState = { ...state, chunk, state: 'writing', fileName };
-      await writeCheckpoint(store.checkpoints, bulkLaneCheckpoint, this.flowId, current);
-      const columns = columnsOf(settings.flow.sink.keyField, rows);
-      await settings.port.upload(fileName, encodeCsv(columns, rows, settings.delimiter));
-      current = { ...current, state: 'uploaded' };
-      await writeCheckpoint(store.checkpoints, bulkLaneCheckpoint, this.flowId, current);
-
-      await this.signal(current, fileName);
-      current = { ...current, state: 'signalled', lastSignalAt: clock.now() };
-      await writeCheckpoint(store.checkpoints, bulkLaneCheckpoint, this.flowId, current);
-      this.options.logger.info({ flow: this.flowId, fileName, rows: rows.length }, 'bulk file signalled');
-
-      const rejects = await this.waitForImport(fileName, () => undefined);
-      const pkeys = (await settings.port.readPKeys(fileName)) ?? new Map<string, string>();
-      current = { ...current, state: 'rejects-read' };
-      await writeCheckpoint(store.checkpoints, bulkLaneCheckpoint, this.flowId, current);
-
-      await this.settleRows(rows, rejects, pkeys);
-      current = { ...current, state: 'done', fileName: null };
-      await writeCheckpoint(store.checkpoints, bulkLaneCheckpoint, this.flowId, current);
-      held.clear();
+      state = await this.save({
+        ...state,
+        chunk,
+        files: [...state.files, { name, state: 'writing', manifest: null }],
+      });
+      await settings.port.upload(name, content);
+      if (rows.length === 0) {
+        // Nothing the file could carry (all handed over or settled): it is never signalled.
+        await settings.port.discard(name);
+        await this.forget([name]);
+      } else {
+        file = { name, rows, signalledAt: null };
+        this.files.push(file);
+        await this.setStates([name], 'uploaded');
+      }
     } finally {
-      clearInterval(heartbeat);
+      // Rows not in a file (handed over, settled, or the upload failed) are not ours to keep alive.
+      const kept = new Set(file?.rows.map((r) => r.id) ?? []);
+      for (const id of leasedIds) if (!kept.has(id)) this.held.delete(id);
+    }
+    this.moreComing = leased === settings.chunkRows;
+    return leased;
+  }
+
+  /** Header: the key field, then every mapped field and link of the flow, sorted. */
+  private columns(): string[] {
+    const flow = this.options.settings.flow;
+    const keyField = flow.sink.keyField;
+    const names = new Set<string>([
+      ...flow.mapping.rules.map((r) => r.target),
+      ...flow.links.map((l) => l.link),
+    ]);
+    names.delete(keyField);
+    return [keyField, ...[...names].sort()];
+  }
+
+  private heldRow({ item, cells }: BulkRow): HeldRow {
+    const names = [...cells.keys()].sort();
+    const id = names.join('\u0000');
+    let fields = this.fieldLists.get(id);
+    if (fields === undefined) {
+      fields = names;
+      this.fieldLists.set(id, fields);
+    }
+    return {
+      id: item.id,
+      flow: item.flow,
+      lane: item.lane,
+      recordKey: item.recordKey,
+      sourceVersion: item.sourceVersion,
+      enqueuedAt: item.enqueuedAt,
+      fields,
+    };
+  }
+
+  private async setStates(
+    names: readonly string[],
+    next: BulkFileState,
+    patch: Partial<BulkLaneState> = {},
+    manifest?: string | null,
+  ): Promise<BulkLaneState> {
+    const state = await this.load();
+    const set = new Set(names);
+    return this.save({
+      ...state,
+      ...patch,
+      files: state.files.map((f) =>
+        set.has(f.name) ? { ...f, state: next, ...(manifest !== undefined ? { manifest } : {}) } : f,
+      ),
+    });
+  }
+
+  private async forget(names: readonly string[]): Promise<void> {
+    const state = await this.load();
+    const set = new Set(names);
+    await this.save({ ...state, files: state.files.filter((f) => !set.has(f.name)) });
+  }
+
+  /**
+   * Signal the files that are ready with one manifest, when the workflow may be signalled again and
+   * no more rows are coming soon (or the rows in flight reached `maxRowsInFlight`).
+   */
+  private async signalReady(): Promise<boolean> {
+    const { settings, clock } = this.options;
+    const ready = this.files.filter((f) => f.signalledAt === null);
+    if (ready.length === 0) return false;
+    const maxRows = settings.maxRowsInFlight ?? Number.POSITIVE_INFINITY;
+    const inFlight = this.files.reduce((n, f) => n + f.rows.length, 0);
+    if (this.moreComing && inFlight + settings.chunkRows <= maxRows) return false;
+    let state = await this.load();
+    if (state.lastSignalAt !== null && clock.now() < state.lastSignalAt + settings.signalIntervalMs)
+      return false;
+    const signals = state.signals + 1;
+    const manifest = `${safeName(this.flowId)}_${state.run}_s${String(signals).padStart(5, '0')}.manifest`;
+    const names = ready.map((f) => f.name);
+    state = await this.setStates(names, 'signalling', { signals }, manifest);
+    try {
+      await settings.port.upload(manifest, textOf(`${names.join('\n')}\n`));
+      await settings.port.signal(manifest, { signal: this.stopping.signal });
+    } catch (error) {
+      // Refused (too soon) or uncertain: the manifest goes; the files stay ready for the next signal.
+      // Should the workflow have read the manifest all the same, it never imports a file twice.
+      await settings.port.discard(manifest).catch(() => undefined);
+      const tooSoon = errorCode(error) === 'CAMPAIGN_SIGNAL_TOO_SOON';
+      await this.setStates(names, 'uploaded', tooSoon ? { lastSignalAt: clock.now() } : {}, null);
+      if (tooSoon) {
+        this.options.logger.info({ flow: this.flowId, manifest }, 'signal refused as too soon; waiting');
+        return false;
+      }
+      throw error;
+    }
+    const now = clock.now();
+    for (const file of ready) file.signalledAt = now;
+    await this.setStates(names, 'signalled', { lastSignalAt: now });
+    this.options.logger.info(
+      {
+        flow: this.flowId,
+        manifest,
+        files: names.length,
+        rows: ready.reduce((n, f) => n + f.rows.length, 0),
+      },
+      'bulk files signalled',
+    );
+    return true;
+  }
+
+  /** Settle every signalled file whose import ended (its reject file is there). */
+  private async settleEnded(): Promise<boolean> {
+    const { settings, clock } = this.options;
+    let worked = false;
+    for (const file of this.files.filter((f) => f.signalledAt !== null)) {
+      let rejects: Map<string, string> | null;
+      try {
+        rejects = await this.rejectsOf(file.name);
+        if (rejects === null) {
+          if (clock.now() > file.signalledAt! + settings.importTimeoutMs)
+            throw new Error(`bulk file ${file.name}: the import did not end within importTimeoutMs`);
+          continue;
+        }
+      } catch (error) {
+        this.options.logger.error(
+          { err: error, flow: this.flowId, fileName: file.name },
+          'bulk file failed; its rows go back to the queue',
+        );
+        this.drop(file);
+        await this.forget([file.name]);
+        continue;
+      }
+      const pkeys = (await settings.port.readPKeys(file.name)) ?? new Map<string, string>();
+      await this.setStates([file.name], 'rejects-read');
+      await this.settleRows(file.rows, rejects, pkeys);
+      this.drop(file);
+      await this.forget([file.name]);
+      worked = true;
+    }
+    return worked;
+  }
+
+  /** The file's rejects by key once its import ended, else null; throws when the whole file failed. */
+  private async rejectsOf(fileName: string): Promise<Map<string, string> | null> {
+    const rejects = await this.options.settings.port.readRejects(fileName);
+    if (rejects === null) return null;
+    const whole = rejects.find((r) => r.row === 0);
+    if (whole) throw new Error(`bulk file ${fileName} was not imported: ${whole.reason}`);
+    return new Map(rejects.map((r) => [r.key, r.reason]));
+  }
+
+  /** Wait for the end of a file's import (a file left by an earlier process). */
+  private async waitForImport(fileName: string): Promise<void> {
+    const { settings, clock } = this.options;
+    const deadline = clock.now() + settings.importTimeoutMs;
+    for (;;) {
+      if ((await this.rejectsOf(fileName)) !== null) return;
+      if (clock.now() > deadline || !this.running)
+        throw new Error(`bulk file ${fileName}: the import did not end within importTimeoutMs`);
+      await this.sleep(settings.pollIntervalMs);
     }
   }
 
@@ -323,7 +624,7 @@ export class BulkLoader {
       }
       const cells = this.cellsOf(item.recordKey, change);
       if (cells === null) this.options.handOver(item);
-      else rows.push({ item, cells, entry });
+      else rows.push({ item, cells });
     }
     return { rows, settled };
   }
@@ -355,116 +656,91 @@ export class BulkLoader {
     return cells;
   }
 
-  /** Signal the workflow for `fileName`, waiting out the interval since our last accepted signal. */
-  private async signal(state: BulkLaneState, fileName: string): Promise<void> {
-    const { settings, clock, store } = this.options;
-    await writeCheckpoint(store.checkpoints, bulkLaneCheckpoint, this.flowId, {
-      ...state,
-      state: 'signalling',
-    });
-    if (state.lastSignalAt !== null) {
-      const wait = state.lastSignalAt + settings.signalIntervalMs - clock.now();
-      if (wait > 0) await this.sleep(wait);
-    }
-    for (;;) {
-      try {
-        await settings.port.signal(fileName, { signal: this.stopping.signal });
-        return;
-      } catch (error) {
-        if (errorCode(error) !== 'CAMPAIGN_SIGNAL_TOO_SOON' || !this.running) throw error;
-        this.options.logger.info({ flow: this.flowId, fileName }, 'signal refused as too soon; waiting');
-        await this.sleep(Math.max(settings.pollIntervalMs, 1000));
-      }
-    }
-  }
-
-  /** Poll for the file's reject file (written when its import ended); rejects by key. */
-  private async waitForImport(fileName: string, onPoll: () => void): Promise<Map<string, string>> {
-    const { settings, clock } = this.options;
-    const deadline = clock.now() + settings.importTimeoutMs;
-    for (;;) {
-      const rejects = await settings.port.readRejects(fileName);
-      if (rejects !== null) {
-        const whole = rejects.find((r) => r.row === 0);
-        if (whole) throw new Error(`bulk file ${fileName} was not imported: ${whole.reason}`);
-        return new Map(rejects.map((r) => [r.key, r.reason]));
-      }
-      if (clock.now() > deadline || !this.running)
-        throw new Error(`bulk file ${fileName}: the import did not end within importTimeoutMs`);
-      onPoll();
-      await this.sleep(settings.pollIntervalMs);
-    }
-  }
-
   /** Dead-letter the rejects, complete the rest with their key-map entries (PKeys from the export). */
   private async settleRows(
-    rows: readonly BulkRow[],
+    rows: readonly HeldRow[],
     rejects: ReadonlyMap<string, string>,
     pkeys: ReadonlyMap<string, string>,
   ): Promise<void> {
     const { store, clock, owner, events, parking } = this.options;
     const flow = this.options.settings.flow;
-    const now = clock.now();
-    const done: { item: WorkItem; outcome: ApplyOutcome; effects: Completion['effects'] }[] = [];
-    for (const { item, cells, entry } of rows) {
-      const reason = rejects.get(item.recordKey);
-      if (reason !== undefined) {
-        const message = `Campaign's import workflow rejected the row of ${flow.id}/${item.recordKey}: ${reason}`;
-        await store.queue.fail({
-          id: item.id,
-          owner,
-          error: { code: 'CAMPAIGN_BULK_ROW_REJECTED', message, retryable: false },
-          retryAt: null,
-        });
-        events.emit('item.failed', {
-          flow: item.flow,
-          lane: item.lane,
-          recordKey: item.recordKey,
-          code: 'CAMPAIGN_BULK_ROW_REJECTED',
-          deadLettered: true,
-          throttled: false,
-        });
-        continue;
-      }
-      const pkey = pkeys.get(item.recordKey) ?? entry?.campaignPKey ?? null;
-      const release = pkey !== null ? parking.releaseOnLanding(flow.id, item.recordKey) : undefined;
-      done.push({
-        item,
-        outcome: entry?.campaignPKey ? 'updated' : 'created',
-        effects: {
-          keyMap: {
-            op: 'put',
-            entry: {
-              flow: flow.id,
-              recordKey: item.recordKey,
-              campaignPKey: pkey,
-              origin: entry?.origin ?? 'created',
-              lastSourceVersion: item.sourceVersion ?? entry?.lastSourceVersion ?? null,
-              lastPayloadHash: null,
+    for (let start = 0; start < rows.length; start += 1000) {
+      const slice = rows.slice(start, start + 1000);
+      const entries = new Map(
+        (
+          await store.keyMap.getMany(
+            flow.id,
+            slice.map((r) => r.recordKey),
+          )
+        ).map((e) => [e.recordKey, e]),
+      );
+      const now = clock.now();
+      const done: { item: HeldRow; outcome: ApplyOutcome; effects: Completion['effects'] }[] = [];
+      for (const row of slice) {
+        const reason = rejects.get(row.recordKey);
+        if (reason !== undefined) {
+          const message = `Campaign's import workflow rejected the row of ${flow.id}/${row.recordKey}: ${reason}`;
+          await store.queue.fail({
+            id: row.id,
+            owner,
+            error: { code: 'CAMPAIGN_BULK_ROW_REJECTED', message, retryable: false },
+            retryAt: null,
+          });
+          events.emit('item.failed', {
+            flow: row.flow,
+            lane: row.lane,
+            recordKey: row.recordKey,
+            code: 'CAMPAIGN_BULK_ROW_REJECTED',
+            deadLettered: true,
+            throttled: false,
+          });
+          continue;
+        }
+        const entry = entries.get(row.recordKey) ?? null;
+        const pkey = pkeys.get(row.recordKey) ?? entry?.campaignPKey ?? null;
+        const release = pkey !== null ? parking.releaseOnLanding(flow.id, row.recordKey) : undefined;
+        done.push({
+          item: row,
+          outcome: entry?.campaignPKey ? 'updated' : 'created',
+          effects: {
+            keyMap: {
+              op: 'put',
+              entry: {
+                flow: flow.id,
+                recordKey: row.recordKey,
+                campaignPKey: pkey,
+                origin: entry?.origin ?? 'created',
+                lastSourceVersion: row.sourceVersion ?? entry?.lastSourceVersion ?? null,
+                lastPayloadHash: null,
+              },
             },
+            audit: [
+              {
+                at: now,
+                actor: 'engine',
+                action: `${flow.sink.resource}.bulk-import`,
+                flow: flow.id,
+                recordKey: row.recordKey,
+                fields: [...row.fields],
+                outcome: 'ok',
+                detail: 'written by a bulk-load file',
+              },
+            ],
+            resolveDeadLetters: true,
+            ...(release ? { releaseParked: release } : {}),
           },
-          audit: [
-            {
-              at: now,
-              actor: 'engine',
-              action: `${flow.sink.resource}.bulk-import`,
-              flow: flow.id,
-              recordKey: item.recordKey,
-              fields: [...cells.keys()].sort(),
-              outcome: 'ok',
-              detail: 'written by a bulk-load file',
-            },
-          ],
-          resolveDeadLetters: true,
-          ...(release ? { releaseParked: release } : {}),
-        },
-      });
+        });
+      }
+      await this.completeAll(done);
     }
-    await this.completeAll(done);
   }
 
   private async completeAll(
-    done: readonly { item: WorkItem; outcome: ApplyOutcome; effects: Completion['effects'] }[],
+    done: readonly {
+      item: Pick<WorkItem, 'id' | 'flow' | 'lane' | 'enqueuedAt'>;
+      outcome: ApplyOutcome;
+      effects: Completion['effects'];
+    }[],
   ): Promise<void> {
     const { store, owner, events } = this.options;
     for (let start = 0; start < done.length; start += 1000) {
@@ -500,32 +776,13 @@ function cellText(value: JsonValue | undefined): string | null {
   return null;
 }
 
-/** Header: the key field first, then every other column any row has, sorted. */
-function columnsOf(keyField: string, rows: readonly BulkRow[]): string[] {
-  const names = new Set<string>();
-  for (const row of rows) for (const name of row.cells.keys()) if (name !== keyField) names.add(name);
-  return [keyField, ...[...names].sort()];
-}
-
 /** RFC 4180 quoting: a cell with the delimiter, a quote or a line break is quoted. */
 function quote(cell: string, delimiter: string): string {
   return cell.includes(delimiter) || /["\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
 }
 
-/** The file, streamed in slices of rows (memory bounded by one slice beyond the rows held). */
-async function* encodeCsv(
-  columns: readonly string[],
-  rows: readonly BulkRow[],
-  delimiter: string,
-): AsyncIterable<Uint8Array> {
-  const encoder = new TextEncoder();
-  yield encoder.encode(`${columns.map((c) => quote(c, delimiter)).join(delimiter)}\n`);
-  for (let start = 0; start < rows.length; start += 1000) {
-    let text = '';
-    for (const row of rows.slice(start, start + 1000))
-      text += `${columns.map((c) => quote(row.cells.get(c) ?? '', delimiter)).join(delimiter)}\n`;
-    yield encoder.encode(text);
-    // Let other work run between slices of a large file.
-    await Promise.resolve();
-  }
+/** A small text as one chunk (the manifest). */
+async function* textOf(text: string): AsyncIterable<Uint8Array> {
+  yield new TextEncoder().encode(text);
+  await Promise.resolve();
 }

@@ -227,14 +227,19 @@ describe('bulk lane: initial load of contacts through the import workflow', () =
       lastName: 'Foreign',
     });
     expect(byKey.get(keyOf(1))!.PKey).toBe(admin.getRecord('profile', preKeyed)!.PKey);
-    // Two files, each imported once.
+    // Two files, imported once each through ONE signal naming a manifest of both.
     const history = await bed.client.getWorkflowExecution('WKF_BULK_PROFILES');
     const runs = history.activities.find((a) => a.name === 'import1')!.raw.history as {
       fileName: string;
       state: string;
+      files: { fileName: string; state: string }[];
     }[];
-    expect(runs.map((r) => r.state)).toEqual(['done', 'done']);
-    expect(new Set(runs.map((r) => r.fileName)).size).toBe(2);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.fileName).toMatch(/^contacts_r[0-9a-z]+_s00001\.manifest$/);
+    expect(runs[0]!.files.map((f) => f.state)).toEqual(['done', 'done']);
+    expect(new Set(runs[0]!.files.map((f) => f.fileName)).size).toBe(2);
+    // Nothing left in the lane's checkpoint.
+    expect(await store.checkpoints.get('bulk:contacts')).toMatch(/"files":\[\]/);
     // Each reject is a dead letter with Campaign's reason.
     const dead = await store.deadLetters.list({ flow: 'contacts' }, { limit: 100 });
     expect(dead.items.map((d) => d.recordKey).sort()).toEqual([keyOf(1517), keyOf(2517)]);

@@ -310,6 +310,94 @@ describe('import workflows', () => {
     expect(shown).toMatchObject([{ fileName: 'run1_0001.csv', state: 'done', rejected: 4 }]);
   });
 
+  it('imports every file a manifest lists with one signal, each ending at its own time, never a file twice', async () => {
+    const { admin } = bed.emulator;
+    await profiles.upload('m_0001.csv', chunksOf('externalId,firstName\nm-1,One\nm-2,Two\n'));
+    await profiles.upload('m_0002.csv', chunksOf('externalId,firstName\nm-3,Three\nm-4,\n'));
+    await profiles.upload('m_s0001.manifest', chunksOf('m_0001.csv\n\nm_0002.csv\nm_0001.csv\n'));
+    await profiles.signal('m_s0001.manifest');
+    await admin.workflows.settled('WKF_BULK_PROFILES');
+    expect(admin.countRecords('profile').total).toBe(4);
+    // 2 rows at 600 s per 1,000 rows: the first file ends after 1.2 s, the second 1.2 s later.
+    await advanceClock(1199);
+    expect(await profiles.readRejects('m_0001.csv')).toBeNull();
+    await advanceClock(1);
+    expect(await profiles.readRejects('m_0001.csv')).toEqual([]);
+    expect(await profiles.readRejects('m_0002.csv')).toBeNull();
+    expect(await profiles.readRejects('m_s0001.manifest')).toBeNull();
+    await advanceClock(1200);
+    expect(await profiles.readRejects('m_0002.csv')).toEqual([]);
+    // The manifest's own reject file marks the end of the run (empty: the list was read).
+    expect(await profiles.readRejects('m_s0001.manifest')).toEqual([]);
+
+    // A later manifest naming an imported file again: that file is skipped, the new one imported.
+    admin.configure({ signalMinIntervalMs: 0 });
+    admin.editProfileAsOperator('m-1', { firstName: 'Changed in Campaign' });
+    await profiles.upload('m_0003.csv', chunksOf('externalId,firstName\nm-5,Five\n'));
+    await profiles.upload('m_s0002.manifest', chunksOf('m_0001.csv\nm_0003.csv\n'));
+    await profiles.signal('m_s0002.manifest');
+    await admin.workflows.settled('WKF_BULK_PROFILES');
+    await advanceClock(600);
+    expect(await profiles.readRejects('m_s0002.manifest')).toEqual([]);
+    expect(admin.getRecord('profile', 'm-1')!.values.firstName).toBe('Changed in Campaign');
+    expect(admin.getRecord('profile', 'm-5')!.values.firstName).toBe('Five');
+    const history = admin.workflows.history('WKF_BULK_PROFILES');
+    expect(history).toMatchObject([
+      {
+        fileName: 'm_s0001.manifest',
+        state: 'done',
+        rowsRead: 4,
+        inserted: 4,
+        rejectPath: 'd365_loads/rejects/m_s0001.rejects.csv',
+        files: [
+          {
+            fileName: 'm_0001.csv',
+            state: 'done',
+            rowsRead: 2,
+            rejectPath: 'd365_loads/rejects/m_0001.rejects.csv',
+          },
+          { fileName: 'm_0002.csv', state: 'done', rowsRead: 2 },
+        ],
+      },
+      {
+        fileName: 'm_s0002.manifest',
+        state: 'done',
+        rowsRead: 1,
+        files: [
+          { fileName: 'm_0001.csv', state: 'skipped', rowsRead: 0 },
+          { fileName: 'm_0003.csv', state: 'done', rowsRead: 1 },
+        ],
+      },
+    ]);
+    const body = await bed.client.getWorkflowExecution('WKF_BULK_PROFILES');
+    const shown = body.activities.find((a) => a.name === 'import1')!.raw.history as Array<{
+      files: Array<{ fileName: string; state: string }>;
+    }>;
+    expect(shown[1]!.files.map((f) => [f.fileName, f.state])).toEqual([
+      ['m_0001.csv', 'skipped'],
+      ['m_0003.csv', 'done'],
+    ]);
+  });
+
+  it('fails a manifest it cannot read with one row-0 reject and imports none of its files', async () => {
+    const { admin } = bed.emulator;
+    admin.configure({ signalMinIntervalMs: 0 });
+    await profiles.signal('absent.manifest');
+    await admin.workflows.settled('WKF_BULK_PROFILES');
+    expect((await profiles.readRejects('absent.manifest'))![0]!.reason).toMatch(
+      /manifest .* not found in d365_loads\/imports/,
+    );
+    await profiles.upload('x_0001.csv', chunksOf('externalId\nx-1\n'));
+    await profiles.upload('bad.manifest', chunksOf('x_0001.csv\n../etc/passwd\n'));
+    await profiles.signal('bad.manifest');
+    await admin.workflows.settled('WKF_BULK_PROFILES');
+    expect((await profiles.readRejects('bad.manifest'))![0]!.reason).toMatch(
+      /line 2 of the manifest is not a data file name in d365_loads\/imports/,
+    );
+    expect(admin.countRecords('profile').total).toBe(0);
+    expect(admin.workflows.history('WKF_BULK_PROFILES').map((r) => r.state)).toEqual(['failed', 'failed']);
+  });
+
   it('fails a file it cannot import with one row-0 reject: missing file, unknown column, no key column', async () => {
     const { admin } = bed.emulator;
     bed.emulator.admin.configure({ signalMinIntervalMs: 0 });

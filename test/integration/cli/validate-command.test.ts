@@ -516,6 +516,47 @@ describe('validate live checks against the emulators', () => {
     );
   });
 
+  it('with a bulk lane, bulk-workflows checks the import workflow (exists, started, signal and parameter) and the import folder', async () => {
+    const admin = bed.bed.campaign.admin;
+    const file = variant('bulk', (config) => {
+      const flows = (config.flows ??= {}) as Record<string, Record<string, unknown>>;
+      flows.contacts = { ...flows.contacts, bulk: { workflowId: 'WKF_VALIDATE_BULK' } };
+    });
+    const missing = await validate(file);
+    expect(missing.byId.get('bulk-workflows')).toMatchObject({ status: 'failed' });
+    expect(JSON.stringify(missing.byId.get('bulk-workflows'))).toMatch(
+      /workflow WKF_VALIDATE_BULK cannot be read \(flows\.contacts\.bulk\.workflowId, line \d+\)/,
+    );
+    expect(missing.code).toBe(exitCodes.preflight);
+
+    admin.defineWorkflow({
+      id: 'WKF_VALIDATE_BULK',
+      kind: 'import',
+      initialState: 'stopped',
+      import: { resource: 'profile' },
+    });
+    const stopped = await validate(file);
+    expect(JSON.stringify(stopped.byId.get('bulk-workflows'))).toMatch(
+      /workflow WKF_VALIDATE_BULK is stopped .*start it in Campaign/,
+    );
+
+    admin.workflows.command('WKF_VALIDATE_BULK', 'start');
+    const ready = await validate(file);
+    expect(ready.byId.get('bulk-workflows')).toMatchObject({ status: 'passed' });
+    expect(notPassed(ready.report)).toEqual({});
+
+    const wrongParameter = variant('bulk-parameter', (config) => {
+      const flows = (config.flows ??= {}) as Record<string, Record<string, unknown>>;
+      flows.contacts = {
+        ...flows.contacts,
+        bulk: { workflowId: 'WKF_VALIDATE_BULK', fileParameter: 'path' },
+      };
+    });
+    expect(JSON.stringify((await validate(wrongParameter)).byId.get('bulk-workflows'))).toMatch(
+      /declares no 'path' parameter/,
+    );
+  });
+
   it('with dynamics.webhook set, a registered HttpHeader webhook for /webhooks/dynamics passes dataverse-webhook', async () => {
     const file = webhookVariant('webhook-registered', hookedDynamics);
     const { code, report, byId } = await validate(file, { env: webhookEnv() });
