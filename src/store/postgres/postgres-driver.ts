@@ -62,6 +62,9 @@ export class PostgresDriver implements SqlDriver {
     // An idle connection that dies (server restart) must not crash the process; the next
     // checkout opens a new one and a failing query reports the problem.
     this.pool.on('error', () => undefined);
+    // A connection that dies while a statement sent through `pool.query` (no checkout of ours, e.g.
+    // the background ANALYZE) runs emits 'error' on its client: guard every client from its start.
+    this.pool.on('connect', (client) => this.guard(client));
   }
 
   async all<R extends SqlRow = SqlRow>(sql: string, params?: readonly SqlParam[]): Promise<R[]> {
@@ -223,11 +226,14 @@ export class PostgresDriver implements SqlDriver {
     // on the client, which the pool only handles while the client is idle: unhandled, it would end
     // the process. The query in flight fails with the same error, and the client is released as
     // broken, so there is nothing more to do here.
-    if (!this.guarded.has(client)) {
-      this.guarded.add(client);
-      client.on('error', () => undefined);
-    }
+    this.guard(client);
     return client;
+  }
+
+  private guard(client: pg.PoolClient): void {
+    if (this.guarded.has(client)) return;
+    this.guarded.add(client);
+    client.on('error', () => undefined);
   }
 
   private async query<R extends SqlRow>(
