@@ -435,3 +435,81 @@ describe('WorkRunner group commits', () => {
     await real.close();
   });
 });
+
+describe('WorkRunner leases', () => {
+  it('leases a batch when slots come back one by one, not one item per completion', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 11, 1));
+    const real = await openStateStore('sqlite::memory:', { clock });
+    const asked: number[] = [];
+    const queue = Object.create(real.queue) as StateStore['queue'];
+    queue.lease = async (request) => {
+      const leased = await real.queue.lease(request);
+      if (leased.length > 0) asked.push(request.limit);
+      return leased;
+    };
+    const store = Object.assign(Object.create(real) as StateStore, { queue });
+    // Each apply waits until the test lets it finish: slots come back one at a time.
+    const gates: (() => void)[] = [];
+    let applied = 0;
+    const flow: Flow<Value> = {
+      id: 'parents',
+      direction: 'dynamics-to-campaign',
+      description: 'held applies',
+      payload: valueSchema,
+      applier: {
+        apply: async (): Promise<ApplyResult> => {
+          await new Promise<void>((resolve) => gates.push(resolve));
+          applied++;
+          return { kind: 'done', outcome: 'created', landed: true, effects: {} };
+        },
+      },
+    };
+    const flows = new FlowRegistry([flow]);
+    const events = new EngineEvents();
+    const runner = new WorkRunner({
+      store,
+      flows,
+      parking: new Parking(store, flows, events),
+      events,
+      clock,
+      logger: silentLogger,
+      retryPolicy: resolveRetryPolicy({
+        initialDelayMs: 1000,
+        maxDelayMs: 1000,
+        maxAttempts: 2,
+        jitter: 'none',
+      }),
+      owner: 'test',
+      leaseMs: 60_000,
+      idleWaitMs: 1,
+      groupCommitSize: 1,
+      groupCommitDelayMs: 1,
+      window: 16,
+      activeFlows: () => ['parents'],
+    });
+    const items = 160;
+    const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1));
+    try {
+      await real.queue.enqueue(
+        Array.from({ length: items }, (_, i) => ({
+          flow: 'parents',
+          recordKey: `p${i}`,
+          payload: { value: i },
+        })),
+      );
+      runner.start();
+      for (let i = 0; i < 5000 && applied < items; i++) {
+        gates.shift()?.();
+        await tick();
+      }
+      expect(applied).toBe(items);
+    } finally {
+      await runner.stop();
+      await real.close();
+    }
+    // The first lease fills the window; every later one waited for a quarter of it to come back.
+    expect(asked[0]).toBe(16);
+    expect(Math.min(...asked.slice(1, -1))).toBeGreaterThanOrEqual(4);
+    expect(asked.length).toBeLessThanOrEqual(items / 4 + 2);
+  });
+});
