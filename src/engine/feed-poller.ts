@@ -31,6 +31,7 @@ import type { FlowControl } from './flow-control.js';
 import { evaluateBreaker, type BreakerSettings } from './mass-change-breaker.js';
 import type { Parking } from './parking.js';
 import type { Duty } from './duty.js';
+import { WakeableSleep } from './wakeable-sleep.js';
 
 /** How often a flow with parking settles its parked children when no event does (crash windows). */
 const parkedSweepIntervalMs = 5 * 60_000;
@@ -68,8 +69,7 @@ export interface FeedPollerOptions {
 export class FeedPoller {
   private running = false;
   private loop: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
-  private wakeRequested = false;
+  private readonly idle = new WakeableSleep({ rememberWake: true });
   private lastParkedSweepAt: number | null = null;
   private leader = false;
   private totalEstimate: number | null | undefined;
@@ -97,8 +97,7 @@ export class FeedPoller {
 
   /** A webhook or an operator asked for an immediate read. */
   wake(): void {
-    this.wakeRequested = true;
-    this.wakeUp?.();
+    this.idle.wake();
   }
 
   async stop(): Promise<void> {
@@ -113,20 +112,7 @@ export class FeedPoller {
   }
 
   private sleep(ms: number): Promise<void> {
-    if (this.wakeRequested) {
-      this.wakeRequested = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wakeUp = null;
-        this.wakeRequested = false;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
+    return this.idle.sleep(ms);
   }
 
   private async run(): Promise<void> {

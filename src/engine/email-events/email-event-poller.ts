@@ -14,6 +14,7 @@ import type { Duty } from '../duty.js';
 import type { EngineEvents } from '../engine-events.js';
 import type { FlowControl } from '../flow-control.js';
 import type { SourceService } from '../sync-engine.js';
+import { WakeableSleep } from '../wakeable-sleep.js';
 import {
   emailEventPayload,
   emailEventsFlowId,
@@ -110,7 +111,7 @@ export interface EmailEventPollerOptions {
 export class EmailEventPoller implements SourceService {
   private running = false;
   private loop: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
+  private readonly idle = new WakeableSleep();
   private readonly abort = new AbortController();
   private unsubscribe: (() => void) | null = null;
   private attempted = false;
@@ -162,7 +163,7 @@ export class EmailEventPoller implements SourceService {
   }
 
   wake(): void {
-    this.wakeUp?.();
+    this.idle.wake();
   }
 
   readState(): Promise<EmailJournalState> {
@@ -175,15 +176,7 @@ export class EmailEventPoller implements SourceService {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wakeUp = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
+    return this.idle.sleep(ms);
   }
 
   private async run(): Promise<void> {
