@@ -147,6 +147,16 @@ export class DynamicsWebApiClient {
     return this.tokens;
   }
 
+  /** The execution-time window as the server's answers taught it (for an adaptive `$batch` size). */
+  executionTime(): { pressure: number; averageRequestMs: number; limitMs: number } {
+    const now = this.options.clock.now();
+    return {
+      pressure: this.execution.pressure(now),
+      averageRequestMs: this.execution.averageRequestMs,
+      limitMs: this.execution.limitMs,
+    };
+  }
+
   stats(): DynamicsClientStats {
     return { ...this.counters, throttledBy: { ...this.counters.throttledBy } };
   }
