@@ -21,7 +21,7 @@ export interface DynamicsActivityWriterOptions {
    * @default { initial: 10, max: 200 }
    */
   batch?: AdaptiveBatchSizeOptions;
-  /** Time of the batch answers (slow ones shrink the batch). @default systemClock */
+  /** Time of the batch answers when the client does not tell it (slow ones shrink the batch). @default systemClock */
   clock?: Clock;
   /** The client's execution-time window after an answer (pressure stops the growth). @default none */
   executionTime?: () => ExecutionTimeView;
@@ -95,9 +95,20 @@ export class DynamicsActivityWriter implements TimelineActivityWriter {
       }));
       let results: BatchOperationResult[];
       const sentAt = this.clock.now();
+      // How long the server took: the wait for a pacing slot (the request window full) is no sign
+      // that the batch is too large, and counting it would shrink batches exactly when fewer,
+      // larger ones are needed.
+      let elapsedMs: number | undefined;
       try {
-        results = await this.writer.executeBatch(operations, { continueOnError: true });
-        this.batchSize.answered(chunk.length, this.clock.now() - sentAt, this.options.executionTime?.());
+        results = await this.writer.executeBatch(operations, {
+          continueOnError: true,
+          onAnswered: (ms) => (elapsedMs = ms),
+        });
+        this.batchSize.answered(
+          chunk.length,
+          elapsedMs ?? this.clock.now() - sentAt,
+          this.options.executionTime?.(),
+        );
       } catch (error) {
         if (!(error instanceof SyncError)) throw error;
         // The server's 429 (any limit) or a timeout: smaller batches. The client's own pacing

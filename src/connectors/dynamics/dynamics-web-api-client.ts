@@ -55,6 +55,8 @@ export interface DynamicsResponse<T = unknown> {
   headers: Record<string, string>;
   /** Parsed JSON for JSON answers, the text otherwise, undefined when empty. */
   body: T | undefined;
+  /** Time from sending the request to its answer's end (ms, on the client's clock), without the wait for a pacing slot. */
+  elapsedMs?: number;
 }
 
 /** Counters for tests, benchmarks and metrics. */
@@ -281,6 +283,7 @@ export class DynamicsWebApiClient {
       body = request.rawBody;
     }
     this.counters.requests++;
+    const sentAt = this.options.clock.now();
     let response;
     try {
       response = await this.pool.request({
@@ -322,7 +325,12 @@ export class DynamicsWebApiClient {
         }
       } else parsed = text;
     }
-    return { status: response.statusCode, headers: responseHeaders, body: parsed as T | undefined };
+    return {
+      status: response.statusCode,
+      headers: responseHeaders,
+      body: parsed as T | undefined,
+      elapsedMs: this.options.clock.now() - sentAt,
+    };
   }
 
   async close(): Promise<void> {
