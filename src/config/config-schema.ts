@@ -636,8 +636,18 @@ const emailEventsFlowSchema = z
       .prefault({}),
     /** Wait between reads when the journal has nothing newer and gave no Retry-After. @default 10000 */
     pollIntervalMs: positiveInt.default(10_000),
-    /** Activities per Dynamics `$batch` (Microsoft advises starting small). @default 10 */
-    batchSize: positiveInt.max(1000).default(10),
+    /**
+     * Most activities per Dynamics `$batch` (Dataverse allows 1,000). The size adapts below it
+     * (docs/email-events.md, "Batching"): it starts at `initialBatchSize`, grows while batches come
+     * back fast without 429 and the execution-time limit has room, and shrinks on a 429, a timeout,
+     * a slow answer or execution-time pressure. A batch also holds at most the events in flight
+     * together (`engine.workers`). @default 200
+     */
+    batchSize: positiveInt.max(1000).default(200),
+    /** Activities in the first `$batch` (Microsoft advises starting small; at most `batchSize`). @default 10 */
+    initialBatchSize: positiveInt.max(1000).default(10),
+    /** A `$batch` answered slower than this halves the next ones. @default 10000 */
+    slowBatchMs: positiveInt.default(10_000),
     /** The contact flow whose key map matches Campaign profiles to contacts. @default 'contacts' */
     contactsFlow: nonEmpty.default('contacts'),
   })

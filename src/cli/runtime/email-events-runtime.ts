@@ -57,7 +57,11 @@ export async function createEmailEventsRuntime(
   const contacts = await createOptOutWriter(runtime);
   const applier = new EmailEventApplier({
     settings,
-    writer: new DynamicsActivityWriter(runtime.dynamics.writer, { batchSize: config.batchSize }),
+    writer: new DynamicsActivityWriter(runtime.dynamics.writer, {
+      batch: { initial: config.initialBatchSize, max: config.batchSize, slowMs: config.slowBatchMs },
+      clock: runtime.clock,
+      executionTime: () => runtime.dynamics.client.executionTime(),
+    }),
     store: runtime.store,
     guard: runtime.store.privacy,
     contacts: {

@@ -24,6 +24,8 @@ export interface BatchOptions {
   atomic?: boolean;
   /** `Prefer: odata.continue-on-error`: later operations run after a failure. @default true */
   continueOnError?: boolean;
+  /** Told how long the server took to answer the batch (ms, without the wait for a pacing slot). */
+  onAnswered?: (elapsedMs: number) => void;
 }
 
 export interface RecordUpdate {
@@ -174,6 +176,7 @@ export class DynamicsRecordWriter {
       },
       acceptStatuses: [400],
     });
+    if (response.elapsedMs !== undefined) options.onAnswered?.(response.elapsedMs);
     const contentType = response.headers['content-type'];
     if (response.status === 400 && !/multipart\/mixed/i.test(contentType ?? '')) {
       throw toDynamicsError(400, response.body, { method: 'POST', resource: '$batch' }, undefined);

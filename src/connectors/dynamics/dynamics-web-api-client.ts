@@ -55,6 +55,8 @@ export interface DynamicsResponse<T = unknown> {
   headers: Record<string, string>;
   /** Parsed JSON for JSON answers, the text otherwise, undefined when empty. */
   body: T | undefined;
+  /** Time from sending the request to its answer's end (ms, on the client's clock), without the wait for a pacing slot. */
+  elapsedMs?: number;
 }
 
 /** Counters for tests, benchmarks and metrics. */
@@ -145,6 +147,16 @@ export class DynamicsWebApiClient {
   /** The token source (for tests that count acquisitions). */
   get tokenSource(): AccessTokenSource {
     return this.tokens;
+  }
+
+  /** The execution-time window as the server's answers taught it (for an adaptive `$batch` size). */
+  executionTime(): { pressure: number; averageRequestMs: number; limitMs: number } {
+    const now = this.options.clock.now();
+    return {
+      pressure: this.execution.pressure(now),
+      averageRequestMs: this.execution.averageRequestMs,
+      limitMs: this.execution.limitMs,
+    };
   }
 
   stats(): DynamicsClientStats {
@@ -271,6 +283,7 @@ export class DynamicsWebApiClient {
       body = request.rawBody;
     }
     this.counters.requests++;
+    const sentAt = this.options.clock.now();
     let response;
     try {
       response = await this.pool.request({
@@ -312,7 +325,12 @@ export class DynamicsWebApiClient {
         }
       } else parsed = text;
     }
-    return { status: response.statusCode, headers: responseHeaders, body: parsed as T | undefined };
+    return {
+      status: response.statusCode,
+      headers: responseHeaders,
+      body: parsed as T | undefined,
+      elapsedMs: this.options.clock.now() - sentAt,
+    };
   }
 
   async close(): Promise<void> {

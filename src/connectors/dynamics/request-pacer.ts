@@ -72,47 +72,131 @@ export class SlidingWindowCounter {
 /**
  * Paces to Dataverse's combined execution-time limit (20 minutes per 5 minutes per user), which only
  * the server can measure: each answer's `x-ms-ratelimit-time-remaining-xrm-requests` says how much
- * of its window is left. The window turns that into a request count — the time used divided by the
- * requests answered in the window is the average cost of a request, so `limit / average` requests
- * fit in a window — and holds a request until one more fits, the way the request window does. A
- * change of request size (a bigger `$batch`) moves the average with the next answers.
+ * of its window is left.
+ *
+ * The window learns what each request costs from **successive** remaining values: between two
+ * answers the remaining time drops by what the requests answered in between were charged, and
+ * rises by what left the server's window meanwhile (the requests this window saw leave it, at the
+ * cost learnt for them). Nothing is derived from the configured limit, so a tenant whose real limit
+ * is lower (or higher) than configured is paced by what its server says, not over- or under-held.
+ * A request is held until the time the server last said was left — plus what has left the window
+ * since, minus the requests sent or answered since at the average cost — has room for one more;
+ * the wait is until enough of the requests in the window leave it. The configured limit only caps
+ * that estimate. A change of request size (a bigger `$batch`) moves the average with the next
+ * answers.
  */
 export class ExecutionTimeWindow {
-  /** Answers in the window; its limit is how many requests of the average cost fit. */
-  readonly answers: SlidingWindowCounter;
-  private averageMs = 0;
+  /** When each answer in the window arrived, and what it cost (NaN: not learnt). */
+  private at: number[] = [];
+  private cost: number[] = [];
+  private head = 0;
+  /** Index of the first answer recorded since the last observation. */
+  private unobservedFrom = 0;
+  /** Sum and count of the learnt costs in the window. */
+  private costSum = 0;
+  private costCount = 0;
+  /** Learnt cost of the answers that left the window since the last observation. */
+  private expiredMs = 0;
+  /** A drop in remaining time seen with no answer recorded since the observation before. */
+  private carriedMs = 0;
+  private lastRemaining: number | null = null;
+  private lastObservedAt = 0;
+  private observations = 0;
 
   constructor(
     readonly limitMs: number,
     readonly windowMs: number,
-  ) {
-    this.answers = new SlidingWindowCounter(Number.POSITIVE_INFINITY, windowMs);
+  ) {}
+
+  private prune(now: number): void {
+    const from = now - this.windowMs;
+    while (this.head < this.at.length && (this.at[this.head] as number) <= from) {
+      const cost = this.cost[this.head] as number;
+      if (!Number.isNaN(cost)) {
+        this.costSum -= cost;
+        this.costCount--;
+        this.expiredMs += cost;
+      }
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.at.length) {
+      this.at = this.at.slice(this.head);
+      this.cost = this.cost.slice(this.head);
+      this.unobservedFrom = Math.max(0, this.unobservedFrom - this.head);
+      this.head = 0;
+    }
   }
 
   /** The server's `x-ms-ratelimit-time-remaining-xrm-requests` of an answer at `now`. */
   observe(now: number, remainingMs: number): void {
     if (!Number.isFinite(remainingMs)) return;
-    const used = Math.min(this.limitMs, Math.max(0, this.limitMs - remainingMs));
-    // The answer being read is not counted yet (it is recorded when it finishes): count it.
-    const answered = this.answers.used(now) + 1;
-    // Too few answers say little about the average; none of this matters until the window fills.
-    if (answered < 3) return;
-    this.averageMs = used / answered;
-    this.answers.limit =
-      this.averageMs > 0 ? Math.max(1, Math.floor(this.limitMs / this.averageMs)) : Number.POSITIVE_INFINITY;
+    this.prune(now);
+    const from = Math.max(this.head, this.unobservedFrom);
+    const answered = this.at.length - from;
+    if (this.lastRemaining !== null) {
+      // Charged since the last answer = the drop in remaining time + what left the window since.
+      const charged = Math.max(0, this.lastRemaining - remainingMs + this.expiredMs) + this.carriedMs;
+      if (answered === 0) this.carriedMs = charged;
+      else {
+        this.carriedMs = 0;
+        const each = charged / answered;
+        for (let i = from; i < this.at.length; i++) this.cost[i] = each;
+        this.costSum += charged;
+        this.costCount += answered;
+      }
+    }
+    // (Before the first answer there is no baseline: the answers until then stay unlearnt.)
+    this.unobservedFrom = this.at.length;
+    this.expiredMs = 0;
+    this.lastRemaining = remainingMs;
+    this.lastObservedAt = now;
+    this.observations++;
   }
 
   /** The average execution time of a request in the window as last learnt (ms; 0 before). */
   get averageRequestMs(): number {
-    return this.averageMs;
+    return this.costCount > 0 ? this.costSum / this.costCount : 0;
+  }
+
+  /**
+   * Share of the execution-time limit in use as the server last said (0–1; 0 before the first
+   * answer): `1 − remaining / limit`, the limit being the larger of the configured one and what
+   * the server's answers imply.
+   */
+  pressure(now: number): number {
+    this.prune(now);
+    if (this.lastRemaining === null) return 0;
+    const limit = Math.max(this.limitMs, this.lastRemaining);
+    const remaining = Math.min(limit, this.lastRemaining + this.expiredMs);
+    return limit > 0 ? 1 - remaining / limit : 0;
   }
 
   delayMs(now: number, pending = 0): number {
-    return this.answers.delayMs(now, pending);
+    this.prune(now);
+    const average = this.averageRequestMs;
+    // Too few answers say little about the cost; none of this matters until the window fills.
+    if (this.lastRemaining === null || this.observations < 3 || average <= 0) return 0;
+    const unobserved = this.at.length - Math.max(this.head, this.unobservedFrom);
+    const available =
+      Math.min(this.limitMs, this.lastRemaining + this.expiredMs) - (unobserved + pending) * average;
+    if (available >= average) return 0;
+    let needed = average - available;
+    for (let i = this.head; i < this.at.length; i++) {
+      const cost = this.cost[i] as number;
+      if (Number.isNaN(cost)) continue;
+      needed -= cost;
+      if (needed <= 0) return (this.at[i] as number) + this.windowMs - now + 1;
+    }
+    // What the window knows cannot free enough (others' requests, answers not learnt): everything
+    // charged before the last answer has left the server's window a window later.
+    const wait = this.lastObservedAt + this.windowMs - now + 1;
+    return wait > 0 ? wait : 0;
   }
 
   record(now: number): void {
-    this.answers.record(now);
+    this.prune(now);
+    this.at.push(now);
+    this.cost.push(Number.NaN);
   }
 }
 

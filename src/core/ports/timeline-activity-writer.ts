@@ -38,4 +38,9 @@ export type ActivityWriteOutcome =
 /** Writes timeline activities to Dynamics, reporting each one's outcome (continue on error). */
 export interface TimelineActivityWriter {
   writeActivities(activities: readonly TimelineActivity[]): Promise<ActivityWriteOutcome[]>;
+  /**
+   * How many activities the writer would like in its next call (an adaptive batch size); the
+   * caller gathers up to that many. Absent: whatever is at hand.
+   */
+  preferredBatchSize?(): number;
 }

@@ -15,7 +15,7 @@ import { isDynamicsId } from '../../core/record-key.js';
 import type { ApplyOutcome } from '../engine-stats.js';
 import type { ApplyResult, Flow } from '../flow.js';
 import { privacyHold } from '../parking.js';
-import { TickBatcher } from '../tick-batcher.js';
+import { DemandBatcher } from '../demand-batcher.js';
 import {
   emailEventPayloadSchema,
   emailEventsFlowId,
@@ -75,13 +75,18 @@ export function activityIdOf(eventId: string): string {
  * means the row is there, so the event is done (`unchanged`) — exactly one row per event.
  *
  * The runner hands items over one at a time; the events in flight together (up to `engine.workers`)
- * are gathered per event-loop turn and written in one `$batch` ({@link TickBatcher}).
+ * are gathered into `$batch` calls of the writer's preferred (adaptive) size ({@link DemandBatcher}):
+ * a full batch leaves at once, a short one when no other short one is in flight — so while one
+ * batch is at Dynamics the next one fills up.
  */
 export class EmailEventApplier {
-  private readonly batcher: TickBatcher<TimelineActivity, ActivityWriteOutcome>;
+  private readonly batcher: DemandBatcher<TimelineActivity, ActivityWriteOutcome>;
 
   constructor(private readonly options: EmailEventApplierOptions) {
-    this.batcher = new TickBatcher((activities) => options.writer.writeActivities(activities));
+    const { writer } = options;
+    this.batcher = new DemandBatcher((activities) => writer.writeActivities(activities), {
+      size: () => writer.preferredBatchSize?.() ?? Number.POSITIVE_INFINITY,
+    });
   }
 
   flow(): Flow<EmailEventPayload> {

@@ -37,7 +37,7 @@ let writer: DynamicsActivityWriter;
 beforeAll(async () => {
   bed = await startDynamicsTestBed({ seedData });
   client = bed.createClient();
-  writer = new DynamicsActivityWriter(new DynamicsRecordWriter(client), { batchSize: 3 });
+  writer = new DynamicsActivityWriter(new DynamicsRecordWriter(client), { batch: { initial: 3, max: 3 } });
 });
 
 afterAll(async () => {
@@ -48,7 +48,7 @@ beforeEach(() => {
   // A client per test: its pacer learns the server's limits from the answers, and the limits
   // below change under it from one test to the next (a real tenant's do not).
   client = bed.createClient();
-  writer = new DynamicsActivityWriter(new DynamicsRecordWriter(client), { batchSize: 3 });
+  writer = new DynamicsActivityWriter(new DynamicsRecordWriter(client), { batch: { initial: 3, max: 3 } });
   bed.emulator.admin.reset();
   bed.emulator.admin.configureLimits({
     requests: 6000,

@@ -30,32 +30,82 @@ describe('SlidingWindowCounter', () => {
 });
 
 describe('ExecutionTimeWindow', () => {
-  it('learns the average cost of a request from the remaining execution time and holds requests once the window is full', () => {
-    // 1,000 ms of execution time per 10 s window.
+  /** One answer as the client sees it: recorded when it arrives, then its header read. */
+  function answer(window: ExecutionTimeWindow, at: number, remainingMs: number): void {
+    window.record(at);
+    window.observe(at, remainingMs);
+  }
+
+  it('learns the cost of a request from successive remaining values and holds requests once the window is full', () => {
+    // 1,000 ms of execution time per 10 s window; each request costs 100 ms.
     const window = new ExecutionTimeWindow(1000, 10_000);
     expect(window.delayMs(0)).toBe(0);
-    for (let i = 0; i < 4; i++) {
-      // Each answer: 100 ms used per request answered so far (this one included).
-      window.observe(i * 100, 1000 - 100 * (i + 1));
-      window.record(i * 100);
-    }
+    for (let i = 0; i < 4; i++) answer(window, i * 100, 1000 - 100 * (i + 1));
     expect(window.averageRequestMs).toBe(100);
-    // 10 requests of 100 ms fit: 4 answered, 5 in flight: one more fits, then none.
+    // 600 ms left: 6 more fit (5 in flight: one more), then none.
     expect(window.delayMs(400, 5)).toBe(0);
-    expect(window.delayMs(400, 6)).toBe(10_000 - 400 + 1);
-    // Bigger requests (a larger $batch): fewer fit.
-    window.observe(500, 1000 - 5 * 200);
-    window.record(500);
-    expect(window.averageRequestMs).toBe(200);
-    expect(window.delayMs(600)).toBe(10_000 - 600 + 1);
-    // The oldest answer leaves the window: one fits again.
-    expect(window.delayMs(10_001)).toBe(0);
+    // With 6 in flight none fits until the first learnt answer (at 100) leaves the window.
+    expect(window.delayMs(400, 6)).toBe(100 + 10_000 - 400 + 1);
+    // Bigger requests (a larger $batch): 500 ms charged by one answer; 100 ms left, 200 needed.
+    answer(window, 500, 600 - 500);
+    expect(window.averageRequestMs).toBe((3 * 100 + 500) / 4);
+    expect(window.delayMs(600)).toBe(100 + 10_000 - 600 + 1);
+    // The first learnt answer leaves the window: its 100 ms are free again, and the average (of the
+    // answers left in it) rises to 233 ms: the next one has to leave too.
+    expect(window.delayMs(10_101)).toBe(200 + 10_000 - 10_101 + 1);
+    expect(window.delayMs(10_201)).toBe(0);
+  });
+
+  it('keeps learning when the window is full and what leaves it balances what comes in', () => {
+    // 300 ms per 1 s window; a request every 100 ms costs 100 ms; the server's window slides.
+    const window = new ExecutionTimeWindow(300, 1000);
+    const charged: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const at = i * 100;
+      // The server: what the answers before this one were charged within its window.
+      const used = charged.filter((t) => t > at - 1000).length * 100;
+      answer(window, at, Math.max(0, 300 - used));
+      charged.push(at);
+      if (used >= 300) break;
+    }
+    expect(window.averageRequestMs).toBeCloseTo(100, 0);
+  });
+
+  it('paces by what the server says is left when the tenant’s real limit is lower than configured', async () => {
+    // Configured: 20 minutes per 5 minutes; this tenant's server allows 600 s, of which 5 answers
+    // of 10 ms each have used 50 ms. The old window took `configured − remaining` (600,050 ms) as
+    // used by those 5 answers, learnt a cost of ~100 s per request, and held the next requests
+    // for the rest of the window; 60,000 more requests of 10 ms fit.
+    const clock = new ManualClock(0);
+    const window = new ExecutionTimeWindow(1_200_000, 300_000);
+    const pacer = new RequestPacer({ windows: [window], clock, maxWaitMs: 1000 });
+    for (let i = 0; i < 5; i++) {
+      const finished = await pacer.acquire();
+      clock.advance(10);
+      finished();
+      window.observe(clock.now(), 600_000 - 10 * i);
+    }
+    expect(window.averageRequestMs).toBe(10);
+    const slots = await Promise.all(Array.from({ length: 50 }, () => pacer.acquire()));
+    expect(slots).toHaveLength(50);
+    expect(window.pressure(clock.now())).toBeLessThan(0.51);
+  });
+
+  it('holds requests when the server says the window is used up, and lets them go as it slides', () => {
+    const window = new ExecutionTimeWindow(1_200_000, 300_000);
+    // A real limit of 1,000 ms: 10 answers of 100 ms use it up (the first one is the baseline).
+    for (let i = 0; i <= 10; i++) answer(window, i * 10, 1000 - 100 * i);
+    expect(window.averageRequestMs).toBe(100);
+    expect(window.pressure(100)).toBe(1);
+    // The first learnt answer (at 10) has to leave the window first.
+    expect(window.delayMs(100)).toBe(10 + 300_000 - 100 + 1);
+    expect(window.delayMs(300_009)).toBe(2);
+    expect(window.delayMs(300_010)).toBe(0);
   });
 
   it('does not pace before it has seen a few answers, nor on an unreadable header', () => {
     const window = new ExecutionTimeWindow(1000, 10_000);
-    window.observe(0, 0);
-    window.record(0);
+    answer(window, 0, 0);
     window.observe(1, Number.NaN);
     expect(window.averageRequestMs).toBe(0);
     expect(window.delayMs(2, 100)).toBe(0);
