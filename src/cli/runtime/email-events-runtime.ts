@@ -64,6 +64,7 @@ export async function createEmailEventsRuntime(
       existing: async (ids) => new Set((await contacts.readContacts(ids, [])).keys()),
     },
     clock: runtime.clock,
+    events,
   });
   if (options.poll === false) return { flows: [applier.flow()], services: [], poller: null };
   const { url, imsOrgId } = config.journal;
@@ -105,6 +106,7 @@ export async function createEmailEventsRuntime(
     poller,
     services: [
       {
+        replay: { flowId: poller.flowId, request: (sinceMs) => poller.requestReplay(sinceMs) },
         start: () => poller.start(),
         isIdle: () => poller.isIdle(),
         stop: async () => {
