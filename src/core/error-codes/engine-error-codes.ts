@@ -29,7 +29,7 @@ export const engineErrors = {
     REPLAY_SINCE_INVALID: {
       kind: 'invalid',
       meaning:
-        "A replay of an event flow (`dcsync replay --flow emailEvents --since DATE`) asked for a date the journal cannot give: older than its retention (Adobe I/O Events keeps events 7 days) or in the future; or `--since` was given for a flow read from a table, which replays every row.",
+        'A replay of an event flow (`dcsync replay --flow emailEvents --since DATE`) asked for a date the journal cannot give: older than its retention (Adobe I/O Events keeps events 7 days) or in the future; or `--since` was given for a flow read from a table, which replays every row.',
       remedy:
         'Choose a date within the last 7 days (the message names the earliest); events older than that are gone from the journal. For a table flow, leave --since out.',
     },
