@@ -420,10 +420,9 @@ class JournalMetrics {
   ): void {
     const key = `${name}${JSON.stringify(labels)}`;
     const last = this.mirrored.get(key);
-    if (last === undefined || value > last) {
-      const delta = value - (last ?? 0);
-      if (delta > 0) counter.inc(labels as Partial<Record<L, string>>, delta);
-    }
+    // The first sighting shows the series even at 0 (an absent counter reads as "not measured").
+    if (last === undefined || value > last)
+      counter.inc(labels as Partial<Record<L, string>>, value - (last ?? 0));
     this.mirrored.set(key, value);
   }
 }
