@@ -29,8 +29,7 @@ export function sinceDate(value: string): number {
 
 /** The flow a replay names: an e-mail event flow by its id, else a table or record flow. */
 function replayedFlow(options: ReplayOptions, config: ReturnType<typeof loadConfigForCommand>): string {
-  const named = options.flow ?? options.table;
-  if (named === undefined) throw new ConfigError('say what to replay: --table <table> or --flow <flow id>');
+  const named = options.flow ?? options.table ?? '';
   if (named === emailEventsFlowId) {
     if (!config.flows.emailEvents.enabled)
       throw new ConfigError('flow emailEvents is not enabled (flows.emailEvents.enabled: true)');
@@ -49,6 +48,10 @@ function replayedFlow(options: ReplayOptions, config: ReturnType<typeof loadConf
  * `--request-only` the request is stored for a running `dcsync run` to carry out.
  */
 export async function runReplay(options: ReplayOptions, context: CliContext): Promise<number> {
+  if (options.flow === undefined && options.table === undefined) {
+    context.err.write('dcsync: say what to replay: --table <table> or --flow <flow id>\n');
+    return exitCodes.usage;
+  }
   const config = loadConfigForCommand(options.config, context);
   const flowId = replayedFlow(options, config);
   return withCommandRuntime(config, context, async (runtime) => {
