@@ -88,7 +88,13 @@ const demoDynamicsSeed = parseSeedFile(
 export const demoActivityTables = ['send', 'open', 'click', 'bounce'].map((type) => `adobe_email${type}`);
 
 /** A delivery of the demo's Campaign to some profiles: opens, clicks and a few hard bounces. */
-function demoDelivery(campaign: CampaignEmulator, profiles: readonly string[], n: number): void {
+function demoDelivery(campaign: CampaignEmulator, pkeys: readonly string[], n: number): void {
+  // Campaign mails only the profiles that have an e-mail address.
+  const wanted = new Set(pkeys);
+  const profiles = campaign.admin
+    .listRecords('profile')
+    .filter((p) => wanted.has(p.PKey) && typeof p.values.email === 'string' && p.values.email !== '')
+    .map((p) => p.PKey);
   if (profiles.length === 0) return;
   campaign.admin.sendDelivery({
     profiles,
