@@ -31,6 +31,11 @@ export interface EngineEventMap {
    * staged → applied. `lane`: the item's lane (`bulk` items belong to the flow's run).
    */
   'item.applied': { flow: string; lane: WorkLane; outcome: ApplyOutcome; elapsedMs: number; lagMs: number };
+  /**
+   * An event of a flow read from an event source (F6) became its row in the target: `eventLagMs`
+   * is the time from the event at the source (its own time) to the row written.
+   */
+  'event.landed': { flow: string; eventLagMs: number };
   /** A work item now waits for `parent`. */
   /** `state` `orphan`: a child with no parent in Dynamics (an empty required lookup). */
   'item.parked': {

@@ -50,6 +50,8 @@ export class EngineStats {
   private readonly lags: number[] = [];
   private readonly lagTimes: number[] = [];
   private readonly listeners: StatListener[] = [];
+  /** Per event flow (F6): lag from the event's time at the source to its row written, with when. */
+  private readonly eventLags = new Map<string, { lags: number[]; times: number[] }>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -62,6 +64,31 @@ export class EngineStats {
     events.on('item.applied', (e) => this.record(e.flow, e.outcome, e.elapsedMs, e.lagMs));
     events.on('item.parked', (e) => this.record(e.flow, 'parked'));
     events.on('item.failed', (e) => this.record(e.flow, e.deadLettered ? 'dead-lettered' : 'retried'));
+    events.on('event.landed', (e) => this.recordEventLag(e.flow, e.eventLagMs));
+  }
+
+  /** One event of an event flow written: its lag from the event's own time. */
+  recordEventLag(flow: string, lagMs: number): void {
+    let samples = this.eventLags.get(flow);
+    if (!samples) {
+      samples = { lags: [], times: [] };
+      this.eventLags.set(flow, samples);
+    }
+    samples.lags.push(lagMs);
+    samples.times.push(this.clock.now());
+    if (samples.lags.length > 10_000) {
+      samples.lags.splice(0, samples.lags.length - 10_000);
+      samples.times.splice(0, samples.times.length - 10_000);
+    }
+  }
+
+  /**
+   * Event-time lag percentiles (ms) of an event flow's events written in the last `windowMs`: from
+   * when the event happened at the source to its row written. Null when none was.
+   */
+  eventLagPercentiles(flow: string, windowMs = lagWindowMs): { p50: number; p99: number } | null {
+    const samples = this.eventLags.get(flow);
+    return samples ? percentilesSince(samples.lags, samples.times, this.clock.now() - windowMs) : null;
   }
 
   record(flow: string, outcome: StatOutcome, durationMs?: number, lagMs?: number): void {
@@ -114,12 +141,20 @@ export class EngineStats {
    * used to stay on the dashboard for as long as the flows were idle).
    */
   lagPercentiles(windowMs = lagWindowMs): { p50: number; p99: number } | null {
-    const since = this.clock.now() - windowMs;
-    let first = this.lagTimes.length;
-    while (first > 0 && this.lagTimes[first - 1]! >= since) first--;
-    if (first === this.lags.length) return null;
-    const sorted = this.lags.slice(first).sort((a, b) => a - b);
-    const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-    return { p50: at(0.5), p99: at(0.99) };
+    return percentilesSince(this.lags, this.lagTimes, this.clock.now() - windowMs);
   }
+}
+
+/** p50 and p99 of the samples taken at or after `since` (times ascending); null when none was. */
+function percentilesSince(
+  values: readonly number[],
+  times: readonly number[],
+  since: number,
+): { p50: number; p99: number } | null {
+  let first = times.length;
+  while (first > 0 && times[first - 1]! >= since) first--;
+  if (first === values.length) return null;
+  const sorted = values.slice(first).sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { p50: at(0.5), p99: at(0.99) };
 }

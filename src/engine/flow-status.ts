@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { RetryingEntry, RunRecord, StateStore } from '../core/ports/state-store.js';
 import type { OutcomeCounts } from './engine-stats.js';
+import type { FlowDirection } from './flow.js';
 import { readCheckpoint } from './checkpoints.js';
 import { emailJournalCheckpoint } from './email-events/email-event-poller.js';
 import { cursorCheckpoint, replayCheckpoint, type CursorState, type ReplayState } from './feed-cursor.js';
@@ -21,6 +22,13 @@ export interface FlowJournalStatus {
   caughtUpAt: number | null;
   /** Times the position expired (events lost: an alert was raised each time). */
   expiries: number;
+  /**
+   * Lag from an event's time at the source to its activity written in the target, p50 and p99 of
+   * the events written in the last `windowMs` by this process; null when none was (or not known here).
+   */
+  eventLag: { p50Ms: number; p99Ms: number; windowMs: number } | null;
+  /** The operator replay reading the journal again (`dcsync replay --flow … --since`); null when none. */
+  replay: { since: number; startedAt: number; read: number; staged: number; before: number } | null;
 }
 
 /** A flow as status collects it: what it reads, and whether it reads an event journal (F6). */
@@ -28,11 +36,15 @@ export interface StatusFlow {
   id: string;
   table: string;
   journal?: boolean;
+  /** Which way it writes (health texts name the target). @default 'dynamics-to-campaign' */
+  direction?: FlowDirection;
 }
 
 export interface FlowStatus {
   flow: string;
   table: string;
+  /** Which way the flow writes: its target is Campaign, or Dynamics (F4's file side, F6). @default 'dynamics-to-campaign' */
+  direction?: FlowDirection;
   control: FlowControlState;
   /** Read position (phase `initial` with no link before the first read). */
   cursor: CursorState;
@@ -63,8 +75,14 @@ export interface FlowStatus {
   journal?: FlowJournalStatus | null;
 }
 
-async function journalOf(store: StateStore, flow: string, now: number): Promise<FlowJournalStatus> {
+async function journalOf(
+  store: StateStore,
+  flow: string,
+  now: number,
+  eventLag: FlowJournalStatus['eventLag'],
+): Promise<FlowJournalStatus> {
   const state = await readCheckpoint(store.checkpoints, emailJournalCheckpoint, flow, now);
+  const replay = state.replay;
   return {
     read: state.counts.read,
     staged: state.counts.staged,
@@ -73,6 +91,16 @@ async function journalOf(store: StateStore, flow: string, now: number): Promise<
     readAt: state.readAt,
     caughtUpAt: state.caughtUpAt,
     expiries: state.counts.expiries,
+    eventLag,
+    replay: replay
+      ? {
+          since: replay.since,
+          startedAt: replay.startedAt,
+          read: replay.read,
+          staged: replay.staged,
+          before: replay.before,
+        }
+      : null,
   };
 }
 
@@ -103,6 +131,7 @@ export async function collectFlowStatuses(
   flows: readonly StatusFlow[],
   processed: Record<string, OutcomeCounts> = {},
   liveRuns: readonly RunView[] = [],
+  eventLags: Readonly<Record<string, FlowJournalStatus['eventLag']>> = {},
 ): Promise<FlowStatus[]> {
   const backlog = await store.queue.backlog();
   const retrying = await store.queue.retrying();
@@ -117,6 +146,7 @@ export async function collectFlowStatuses(
     out.push({
       flow: flow.id,
       table: flow.table,
+      ...(flow.direction === undefined ? {} : { direction: flow.direction }),
       control,
       cursor: await readCheckpoint(store.checkpoints, cursorCheckpoint, flow.id, now),
       replay: await readCheckpoint(store.checkpoints, replayCheckpoint, flow.id, now),
@@ -139,7 +169,7 @@ export async function collectFlowStatuses(
         liveRuns,
         now,
       ),
-      ...(flow.journal ? { journal: await journalOf(store, flow.id, now) } : {}),
+      ...(flow.journal ? { journal: await journalOf(store, flow.id, now, eventLags[flow.id] ?? null) } : {}),
     });
   }
   return out;

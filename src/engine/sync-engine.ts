@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Clock } from '../core/clock.js';
-import type { RemoteSetupError } from '../core/errors.js';
+import { SyncError, type RemoteSetupError } from '../core/errors.js';
 import type { AlertSink } from '../core/ports/alert-sink.js';
 import type { CallBudgetUsage } from '../core/ports/call-budget.js';
 import type { EngineLogger } from '../core/ports/engine-logger.js';
@@ -9,7 +9,7 @@ import type { StateStore } from '../core/ports/state-store.js';
 import { resolveRetryPolicy, type RetryPolicyOptions } from '../core/retry-policy.js';
 import type { JsonObject } from '../core/json.js';
 import { EngineEvents } from './engine-events.js';
-import { EngineStats } from './engine-stats.js';
+import { EngineStats, lagWindowMs } from './engine-stats.js';
 import { FeedPoller } from './feed-poller.js';
 import { FlowControl } from './flow-control.js';
 import { collectFlowStatuses, type FlowStatus, type StatusFlow } from './flow-status.js';
@@ -86,6 +86,14 @@ export interface SyncEngineOptions {
  * waited for together with the engine.
  */
 export interface SourceService {
+  /**
+   * A source read from a journal can read it again from a date (`dcsync replay --flow … --since`):
+   * the flow it stages for, and how to ask (`sinceMs` null: from its oldest retained event).
+   */
+  readonly replay?: {
+    flowId: string;
+    request(sinceMs: number | null): Promise<{ since: number; resumed: boolean }>;
+  };
   start(): void;
   /** Stop and wait for work in progress to reach a safe point. */
   stop(): Promise<void>;
@@ -147,7 +155,8 @@ export class SyncEngine {
       logger,
       events: this.events,
       control: this.control,
-      flows: this.registry.fed.map((f) => f.id),
+      // Journal flows (F6) have runs too: their replays.
+      flows: [...this.registry.fed.map((f) => f.id), ...(options.journalFlows ?? []).map((f) => f.id)],
       callBudget: options.callBudget,
       ...(options.runRetentionDays === undefined ? {} : { retentionDays: options.runRetentionDays }),
       ...(options.runFlushIntervalMs === undefined ? {} : { flushIntervalMs: options.runFlushIntervalMs }),
@@ -297,10 +306,26 @@ export class SyncEngine {
     for (const [id, poller] of this.pollers) if (!flowId || id === flowId) poller.wake();
   }
 
-  async requestReplay(flowId: string): Promise<void> {
+  /**
+   * Ask for a replay of a flow: every row of its table again, or for a flow read from a journal
+   * (F6) its events from `sinceMs` (default: the oldest retained). `since` only applies to those.
+   */
+  async requestReplay(
+    flowId: string,
+    options: { sinceMs?: number | null } = {},
+  ): Promise<{ since: number | null; resumed: boolean }> {
+    const journal = (this.options.services ?? []).find((s) => s.replay?.flowId === flowId)?.replay;
+    if (journal) return journal.request(options.sinceMs ?? null);
     const poller = this.pollers.get(flowId);
     if (!poller) throw new Error(`no flow "${flowId}"`);
+    if (options.sinceMs !== undefined && options.sinceMs !== null)
+      throw new SyncError(
+        'REPLAY_SINCE_INVALID',
+        `flow ${flowId} reads table ${this.registry.get(flowId)?.feed?.table ?? flowId}: a replay re-reads every row, so --since does not apply (it does for flows read from a journal, e.g. emailEvents)`,
+      );
+    const resumed = (await poller.readReplay()) !== null;
     await poller.requestReplay();
+    return { since: null, resumed };
   }
 
   /** Every source caught up, no replay pending, and nothing queued or in flight. */
@@ -409,12 +434,27 @@ export class SyncEngine {
 
   async flowStatuses(): Promise<FlowStatus[]> {
     await this.control.refresh(this.registry.ids);
+    const journals = this.options.journalFlows ?? [];
+    const eventLags = Object.fromEntries(
+      journals.map((flow) => {
+        const lag = this.stats.eventLagPercentiles(flow.id);
+        return [flow.id, lag ? { p50Ms: lag.p50, p99Ms: lag.p99, windowMs: lagWindowMs } : null];
+      }),
+    );
     return collectFlowStatuses(
       this.options.store,
       this.options.clock,
-      [...this.flows, ...(this.options.journalFlows ?? []).map((flow) => ({ ...flow, journal: true }))],
+      [
+        ...this.registry.fed.map((f) => ({ id: f.id, table: f.feed.table, direction: f.direction })),
+        ...journals.map((flow) => ({
+          ...flow,
+          journal: true,
+          direction: this.registry.get(flow.id)?.direction ?? flow.direction ?? 'campaign-to-dynamics',
+        })),
+      ],
       this.stats.byFlow(),
       this.runs.views(),
+      eventLags,
     );
   }
 

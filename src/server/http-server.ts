@@ -29,6 +29,7 @@ import { registerWebhookRoutes } from './routes/webhook-routes.js';
 import type { ServerDependencies } from './server-dependencies.js';
 import { StatusHistory } from './status/status-history.js';
 import { StatusReader } from './status/status-reader.js';
+import { emailEventsFlowId } from '../engine/email-events/email-event-settings.js';
 
 /** One registered route, as the route-inventory test walks them. */
 export interface RouteEntry {
@@ -95,7 +96,10 @@ export async function buildHttpApp(deps: ServerDependencies): Promise<OperatorAp
     deps,
     status,
     history,
-    metrics: new OperatorMetrics(deps.registry, deps.engine, { optOut: deps.optOut !== undefined }),
+    metrics: new OperatorMetrics(deps.registry, deps.engine, {
+      optOut: deps.optOut !== undefined,
+      journalFlows: deps.config.flows.emailEvents.enabled ? [emailEventsFlowId] : [],
+    }),
     sessions,
     loginLimiter: new LoginRateLimiter(deps.clock, options.loginAttemptsPerMinute ?? 10),
     webhookBodyLimitBytes: options.webhookBodyLimitBytes ?? 1024 * 1024,

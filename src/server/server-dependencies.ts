@@ -25,7 +25,8 @@ export interface OperatorEngine {
   readonly control: Pick<FlowControl, 'pause' | 'resume'>;
   flowStatuses(): Promise<FlowStatus[]>;
   wake(flowId?: string): void;
-  requestReplay(flowId: string): Promise<void>;
+  /** A table flow's replay re-reads every row; a journal flow's (F6) reads its events again from `sinceMs`. */
+  requestReplay(flowId: string, options?: { sinceMs?: number | null }): Promise<unknown>;
   /** The engine's event bus (metrics count the runs that end). */
   readonly events?: Pick<EngineEvents, 'on'>;
   /** A run this process follows, with its live rate and ETA; null when it does not follow it. */

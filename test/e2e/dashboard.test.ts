@@ -278,6 +278,75 @@ describe(`operator dashboard in chromium`, () => {
     );
   });
 
+  it('shows the e-mail events journal (flow F6) and the timeline activities written, as the API and Dynamics say', async () => {
+    interface JournalFlow {
+      id: string;
+      processed: { created: number; unchanged: number; 'skipped-foreign': number } | null;
+      backlog: { queued: number; leased: number };
+      journal: {
+        read: number;
+        staged: number;
+        skipped: Record<string, number>;
+        positionAgeMs: number | null;
+        expiries: number;
+      } | null;
+    }
+    const activityTables = ['adobe_emailsend', 'adobe_emailopen', 'adobe_emailclick', 'adobe_emailbounce'];
+    const inDynamics = async (): Promise<number> => {
+      let total = 0;
+      for (const table of activityTables)
+        total += ((await target.dataverseAdmin('GET', `/tables/${table}/count`)) as { count: number }).count;
+      return total;
+    };
+    const journalFlow = async (): Promise<JournalFlow> =>
+      (await target.api<{ flows: JournalFlow[] }>('GET', '/api/status')).flows.find(
+        (f) => f.id === 'emailEvents',
+      )!;
+    // The demo's delivery went to part of the sample audience before the sync started.
+    await waitUntil(
+      'the e-mail events written',
+      async () => {
+        const flow = await journalFlow();
+        return (
+          (flow.journal?.staged ?? 0) > 0 &&
+          flow.backlog.queued + flow.backlog.leased === 0 &&
+          (flow.processed?.created ?? 0) === (await inDynamics())
+        );
+      },
+      30_000,
+    );
+    const flow = await journalFlow();
+    const written = flow.processed!.created;
+    expect(written).toBeGreaterThan(0);
+    expect(await inDynamics()).toBe(written);
+    // The overview counts the timeline activities written.
+    await showView('overview');
+    await expect.poll(() => field('activities-written'), { timeout: 10_000 }).toBe(written);
+    expect(await page.locator('[data-journal-card]').isVisible()).toBe(true);
+    // The journal panel: what was read, staged, written and skipped by reason, the position's age.
+    await showView('flows');
+    expect(((await page.locator('#journal-panel').getAttribute('class')) ?? '').split(' ')).not.toContain(
+      'unavailable',
+    );
+    await expect.poll(() => field('journal-read'), { timeout: 10_000 }).toBe(flow.journal!.read);
+    expect(await field('journal-staged')).toBe(flow.journal!.staged);
+    expect(await field('journal-written')).toBe(written);
+    expect(await field('journal-expiries')).toBe(0);
+    expect(await page.locator('[data-field="journal-position-age"]').textContent()).toMatch(
+      /^[\d.]+ (ms|s|min|h)$/,
+    );
+    // Send is off by default: the sends are skipped at the journal; the foreign profiles' events when applied.
+    const skippedRow = (reason: string) =>
+      page.locator(`#journal-skipped tr[data-reason="${reason}"] [data-field="count"]`);
+    expect(number(await skippedRow('type-send-disabled').textContent())).toBe(
+      flow.journal!.skipped['type-send-disabled'],
+    );
+    expect(number(await skippedRow('foreign profile (not synced)').textContent())).toBe(
+      flow.processed!['skipped-foreign'],
+    );
+    expect(flow.processed!['skipped-foreign']).toBeGreaterThan(0);
+  });
+
   it('retries a dead letter by clicking its button', async () => {
     await showView('dead-letters');
     const before = await target.api<DeadLetterPage>('GET', '/api/dead-letters');

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import type { SinkRecord } from '../../core/ports/record-sink.js';
 import type { JsonObject } from '../../core/json.js';
 import { planFlow, type SyncPlan } from '../../engine/sync-planner.js';
+import { planEmailEvents, type EmailEventPlan } from '../../engine/email-events/email-event-planner.js';
+import { emailEventSettingsOf, openEmailEventSource } from '../runtime/email-events-runtime.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { positiveInt } from '../option-parsers.js';
@@ -35,6 +37,36 @@ function formatPlan(plan: SyncPlan): string {
     for (const a of plan.samples.adoptionCandidates)
       lines.push(`    PKey ${a.pkey} ↔ contact ${a.contactId}`);
   }
+  return lines.join('\n') + '\n';
+}
+
+function formatEmailEventPlan(plan: EmailEventPlan): string {
+  const from =
+    plan.from === 'position'
+      ? 'past the stored position'
+      : plan.from === 'oldest'
+        ? 'from the oldest retained event (no position stored yet)'
+        : 'none: journal.start is latest and no position is stored, so only events from the first run on count';
+  const types = Object.entries(plan.wouldWrite)
+    .map(([type, n]) => `${type} ${n}`)
+    .join(', ');
+  const total = Object.values(plan.wouldWrite).reduce((n, v) => n + v, 0);
+  const skipped = Object.entries(plan.skipped)
+    .map(([reason, n]) => `${reason} ${n}`)
+    .join(', ');
+  const lines = [
+    `flow ${plan.flow}: ${plan.events}${plan.truncated ? '+' : ''} events in ${plan.source} ${from}`,
+    `  would write ${total} activities (${types})`,
+    `  would skip ${skipped === '' ? 'none' : skipped}`,
+  ];
+  if (plan.held > 0)
+    lines.push(`  held by privacy requests: ${plan.held} (written or dropped when they end)`);
+  if (plan.queued > 0) lines.push(`  already in the inbox, not counted above: ${plan.queued}`);
+  if (plan.expired)
+    lines.push(
+      '  the stored position has EXPIRED: events between it and the oldest retained one are lost (counted from the oldest)',
+    );
+  if (plan.truncated) lines.push('  (counting stopped there: the journal holds more)');
   return lines.join('\n') + '\n';
 }
 
@@ -77,9 +109,41 @@ export async function runPlan(
         }),
       );
     }
+    const events = config.flows.emailEvents;
+    let eventPlan: EmailEventPlan | null = null;
+    if (events.enabled) {
+      // Flow F6: the journal past the stored position, read and counted (nothing is stored).
+      const journal = openEmailEventSource(runtime);
+      const startedAt = runtime.clock.now();
+      try {
+        eventPlan = await planEmailEvents({
+          source: journal.source,
+          store: runtime.store,
+          settings: emailEventSettingsOf(events),
+          guard: runtime.store.privacy,
+          clock: runtime.clock,
+          start: events.journal.start,
+          limit: events.journal.limit,
+          onProgress: (n) =>
+            reporter.update({
+              label: 'plan emailEvents: reading the journal',
+              done: n,
+              total: null,
+              startedAt,
+              finished: false,
+            }),
+        });
+      } finally {
+        await journal.close();
+      }
+    }
     reporter.close();
-    if (options.json) context.out.write(`${JSON.stringify(plans, null, 2)}\n`);
-    else for (const plan of plans) context.out.write(formatPlan(plan));
+    if (options.json)
+      context.out.write(`${JSON.stringify(eventPlan ? [...plans, eventPlan] : plans, null, 2)}\n`);
+    else {
+      for (const plan of plans) context.out.write(formatPlan(plan));
+      if (eventPlan) context.out.write(formatEmailEventPlan(eventPlan));
+    }
     return exitCodes.ok;
   });
 }
@@ -87,7 +151,9 @@ export async function runPlan(
 export function registerPlanCommand(program: Command, context: CliContext): void {
   program
     .command('plan')
-    .description('dry run: what a sync would create, update, adopt, delete and leave alone (writes nothing)')
+    .description(
+      'dry run: what a sync would create, update, adopt, delete and leave alone, and the e-mail events it would write (writes nothing)',
+    )
     .requiredOption('-c, --config <file>', 'YAML configuration file')
     .option('--json', 'print JSON')
     .option('--samples <n>', 'ids shown per category', positiveInt('--samples', 1000), 5)

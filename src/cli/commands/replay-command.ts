@@ -1,6 +1,7 @@
-import type { Command } from 'commander';
-import { ConfigError } from '../../core/errors.js';
-import { replayCheckpoint } from '../../engine/feed-cursor.js';
+import { InvalidArgumentError, type Command } from 'commander';
+import { formatIso } from '../../core/clock.js';
+import { ConfigError, SyncError } from '../../core/errors.js';
+import { emailEventsFlowId } from '../../engine/email-events/email-event-settings.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { resolveFlowId } from '../runtime/build-flows.js';
@@ -9,26 +10,71 @@ import { createSyncEngine } from '../runtime/start-sync.js';
 
 interface ReplayOptions {
   config: string;
-  table: string;
+  table?: string;
+  flow?: string;
+  since?: number;
   requestOnly?: boolean;
+}
+
+/** `--since`: an ISO-8601 date or date-time (a bare date is midnight UTC); anything else is a usage error. */
+export function sinceDate(value: string): number {
+  const text = value.trim();
+  const at = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(at))
+    throw new InvalidArgumentError(
+      `--since must be an ISO-8601 date or date-time (e.g. 2026-06-01 or 2026-06-01T08:00:00Z), got '${value}'`,
+    );
+  return at;
+}
+
+/** The flow a replay names: an e-mail event flow by its id, else a table or record flow. */
+function replayedFlow(options: ReplayOptions, config: ReturnType<typeof loadConfigForCommand>): string {
+  const named = options.flow ?? options.table ?? '';
+  if (named === emailEventsFlowId) {
+    if (!config.flows.emailEvents.enabled)
+      throw new ConfigError('flow emailEvents is not enabled (flows.emailEvents.enabled: true)');
+    return emailEventsFlowId;
+  }
+  const flowId = resolveFlowId(config, named);
+  if (!flowId) throw new ConfigError(`no enabled flow reads table "${named}" or has that id`);
+  return flowId;
 }
 
 /**
  * `dcsync replay`: resync every row of a table through the same pacing as everything else (bulk
- * lane, so live changes go first). Resumable: the replay position is a checkpoint. With
+ * lane, so live changes go first), or read an e-mail event journal again from a date (`--flow
+ * emailEvents --since DATE`, within its 7-day retention: an activity that exists is refused as a
+ * duplicate, so nothing is written twice). Resumable: the replay is a checkpoint. With
  * `--request-only` the request is stored for a running `dcsync run` to carry out.
  */
 export async function runReplay(options: ReplayOptions, context: CliContext): Promise<number> {
+  if (options.flow === undefined && options.table === undefined) {
+    context.err.write('dcsync: say what to replay: --table <table> or --flow <flow id>\n');
+    return exitCodes.usage;
+  }
   const config = loadConfigForCommand(options.config, context);
-  const flowId = resolveFlowId(config, options.table);
-  if (!flowId) throw new ConfigError(`no enabled flow reads table "${options.table}"`);
+  const flowId = replayedFlow(options, config);
   return withCommandRuntime(config, context, async (runtime) => {
     const engine = await createSyncEngine(runtime, {
       progressStream: context.err,
     });
-    const existing = await runtime.store.checkpoints.get(replayCheckpoint.name(flowId));
-    await engine.requestReplay(flowId);
-    context.err.write(existing ? `resuming the replay of ${flowId}\n` : `replay of ${flowId} requested\n`);
+    let answer: { since: number | null; resumed: boolean };
+    try {
+      answer = await engine.requestReplay(
+        flowId,
+        options.since === undefined ? {} : { sinceMs: options.since },
+      );
+    } catch (error) {
+      if (error instanceof SyncError && error.code === 'REPLAY_SINCE_INVALID') {
+        context.err.write(`dcsync: --since: ${error.message}\n`);
+        return exitCodes.usage;
+      }
+      throw error;
+    }
+    const from = answer.since === null ? '' : ` from ${formatIso(answer.since)}`;
+    context.err.write(
+      answer.resumed ? `resuming the replay of ${flowId}${from}\n` : `replay of ${flowId}${from} requested\n`,
+    );
     if (options.requestOnly) return exitCodes.ok;
     const summary = await engine.runUntilIdle();
     context.out.write(`${JSON.stringify(summary)}\n`);
@@ -39,9 +85,17 @@ export async function runReplay(options: ReplayOptions, context: CliContext): Pr
 export function registerReplayCommand(program: Command, context: CliContext): void {
   program
     .command('replay')
-    .description('resync all rows of a table through the same pacing (resumable)')
+    .description(
+      'resync all rows of a table through the same pacing, or read the e-mail event journal again from a date (resumable)',
+    )
     .requiredOption('-c, --config <file>', 'YAML configuration file')
-    .requiredOption('--table <table>', 'Dynamics table (e.g. contact) or flow id')
+    .option('--table <table>', 'Dynamics table (e.g. contact) or flow id')
+    .option('--flow <flow>', 'flow id (e.g. contacts, table:new_order, emailEvents)')
+    .option(
+      '--since <date>',
+      'emailEvents only: events from this date (ISO-8601, within the journal’s 7 days)',
+      sinceDate,
+    )
     .option('--request-only', 'only record the request; a running "dcsync run" carries it out')
     .action(async (options: ReplayOptions) => {
       context.setExitCode(await runReplay(options, context));

@@ -311,7 +311,14 @@ export const emailEventsStatusTable = 'Campaign e-mail events journal';
 /** The flows read from an event journal (F6 when `flows.emailEvents` is enabled), for status. */
 export function journalFlows(config: ResolvedConfig): StatusFlow[] {
   return config.flows.emailEvents.enabled
-    ? [{ id: emailEventsFlowId, table: emailEventsStatusTable, journal: true }]
+    ? [
+        {
+          id: emailEventsFlowId,
+          table: emailEventsStatusTable,
+          journal: true,
+          direction: 'campaign-to-dynamics',
+        },
+      ]
     : [];
 }
 

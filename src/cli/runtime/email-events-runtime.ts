@@ -33,6 +33,42 @@ export function emailEventSettingsOf(config: EmailEventsFlowConfig): EmailEventS
   };
 }
 
+/**
+ * The journal flow F6 reads (`flows.emailEvents.journal`), through an Adobe connection of the
+ * Campaign credential; close it when done. The poller reads it, and so does `dcsync plan`.
+ */
+export function openEmailEventSource(runtime: SyncRuntime): {
+  source: AdobeEventJournalReader;
+  close(): Promise<void>;
+} {
+  const config = runtime.config.flows.emailEvents;
+  const { url, imsOrgId } = config.journal;
+  if (url === undefined || imsOrgId === undefined)
+    throw new Error('flows.emailEvents.journal.url and imsOrgId are required (the schema checks them)');
+  const campaign = runtime.config.campaign;
+  const connection = openAdobeConnection({
+    target: 'events',
+    imsUrl: campaign.imsUrl,
+    clientId: plain(campaign.clientId),
+    clientSecret: campaign.clientSecret.reveal(),
+    scope: campaign.scope,
+    caCert: readCa(campaign.caFile, 'campaign.caFile'),
+    timeoutMs: campaign.timeoutMs,
+    metrics: runtime.callMetrics,
+    clock: runtime.clock,
+    headers: { 'x-ims-org-id': imsOrgId },
+  });
+  return {
+    source: new AdobeEventJournalReader({
+      journalUrl: url,
+      caller: connection.caller,
+      limit: config.journal.limit,
+      defaultEmptyWaitMs: config.pollIntervalMs,
+    }),
+    close: () => connection.close(),
+  };
+}
+
 /** Flow F6 of a running sync: the flow, and (when this process polls) the journal poller. */
 export interface EmailEventsRuntime {
   flows: Flow<unknown>[];
@@ -68,31 +104,12 @@ export async function createEmailEventsRuntime(
       existing: async (ids) => new Set((await contacts.readContacts(ids, [])).keys()),
     },
     clock: runtime.clock,
+    events,
   });
   if (options.poll === false) return { flows: [applier.flow()], services: [], poller: null };
-  const { url, imsOrgId } = config.journal;
-  if (url === undefined || imsOrgId === undefined)
-    throw new Error('flows.emailEvents.journal.url and imsOrgId are required (the schema checks them)');
-  const campaign = runtime.config.campaign;
-  const connection = openAdobeConnection({
-    target: 'events',
-    imsUrl: campaign.imsUrl,
-    clientId: plain(campaign.clientId),
-    clientSecret: campaign.clientSecret.reveal(),
-    scope: campaign.scope,
-    caCert: readCa(campaign.caFile, 'campaign.caFile'),
-    timeoutMs: campaign.timeoutMs,
-    metrics: runtime.callMetrics,
-    clock: runtime.clock,
-    headers: { 'x-ims-org-id': imsOrgId },
-  });
+  const journal = openEmailEventSource(runtime);
   const poller = new EmailEventPoller({
-    source: new AdobeEventJournalReader({
-      journalUrl: url,
-      caller: connection.caller,
-      limit: config.journal.limit,
-      defaultEmptyWaitMs: config.pollIntervalMs,
-    }),
+    source: journal.source,
     settings,
     store: runtime.store,
     clock: runtime.clock,
@@ -109,11 +126,12 @@ export async function createEmailEventsRuntime(
     poller,
     services: [
       {
+        replay: { flowId: poller.flowId, request: (sinceMs) => poller.requestReplay(sinceMs) },
         start: () => poller.start(),
         isIdle: () => poller.isIdle(),
         stop: async () => {
           await poller.stop();
-          await connection.close();
+          await journal.close();
         },
       },
     ],

@@ -392,10 +392,34 @@ function emailEventTables(config: ResolvedConfig): {
 }
 
 /**
+ * What is wrong with the alternate key on the event id column (`EntityMetadata.Keys`: one key whose
+ * `KeyAttributes` are exactly that column, its index `Active`), or null when it is there.
+ */
+function eventIdKeyProblem(keys: unknown, column: string): string | null {
+  const onColumn = (Array.isArray(keys) ? keys : []).filter(
+    (key: unknown): key is Record<string, unknown> =>
+      isRecord(key) &&
+      Array.isArray(key.KeyAttributes) &&
+      key.KeyAttributes.length === 1 &&
+      key.KeyAttributes[0] === column,
+  );
+  if (onColumn.length === 0) return `has no alternate key on ${column}`;
+  if (onColumn.some((key) => key.EntityKeyIndexStatus === undefined || key.EntityKeyIndexStatus === 'Active'))
+    return null;
+  const key = onColumn[0]!;
+  const status = typeof key.EntityKeyIndexStatus === 'string' ? key.EntityKeyIndexStatus : 'unknown';
+  const name = typeof key.LogicalName === 'string' ? key.LogicalName : '(unnamed)';
+  return status === 'Failed'
+    ? `has an alternate key ${name} on ${column} whose index failed to build (EntityKeyIndexStatus Failed: rows repeating an event id, usually); reactivate it (Keys → ${name} → Reactivate) once they are removed`
+    : `has an alternate key ${name} on ${column} that is not active yet (EntityKeyIndexStatus ${status}: Dataverse builds its index in the background)`;
+}
+
+/**
  * `email-event-tables` (only with `flows.emailEvents` enabled): each enabled type's table exists
  * in Dynamics as an activity table (`IsActivity`), under the entity set the sync writes to, with
  * the configured columns (event id, campaign name, delivery name, tracking URL on the click
- * table, mirror page URL). Read from `EntityDefinitions`; the alternate key is not checked.
+ * table, mirror page URL), and an active alternate key on the event id column (a warning when not:
+ * the derived activity id still refuses a second create). Read from `EntityDefinitions`.
  */
 export const emailEventTablesCheck: LiveCheck = {
   name: 'email-event-tables',
@@ -416,6 +440,7 @@ export const emailEventTablesCheck: LiveCheck = {
         const what = `the ${types.join('/')} activity table ${table}`;
         const answer = await client.request<{
           Attributes?: unknown;
+          Keys?: unknown;
           IsActivity?: unknown;
           EntitySetName?: unknown;
         }>({
@@ -423,7 +448,8 @@ export const emailEventTablesCheck: LiveCheck = {
           path: `EntityDefinitions(LogicalName='${table.replace(/'/g, "''")}')`,
           query: {
             $select: 'LogicalName,IsActivity,EntitySetName',
-            $expand: 'Attributes($select=LogicalName)',
+            $expand:
+              'Attributes($select=LogicalName),Keys($select=LogicalName,KeyAttributes,EntityKeyIndexStatus)',
           },
           acceptStatuses: [404],
         });
@@ -465,11 +491,24 @@ export const emailEventTablesCheck: LiveCheck = {
               `the activity table ${table} has no column ${column.name} (${place(context, columnPath)}): add it to ${table} as Single line of text${column.field === 'eventId' ? ' (100), with an alternate key on it' : ''} (${emailEventTablesDoc})`,
             );
           }
+        if (attributes.has(events.fields.eventId)) {
+          const problem = eventIdKeyProblem(answer.body.Keys, events.fields.eventId);
+          if (problem !== null)
+            findings.push(
+              createFinding(
+                'warning',
+                'PREFLIGHT_EMAIL_EVENT_KEY',
+                ['flows', 'emailEvents', 'fields', 'eventId'],
+                `the activity table ${table} ${problem}. Each activity's id is derived from its event id, so a second create of one event is still refused; the key makes Dataverse refuse a second row for an event id whoever writes it. Create it in Power Apps → Tables → ${table} → Keys → New key → column ${events.fields.eventId}, or with the Web API: POST EntityDefinitions(LogicalName='${table}')/Keys {"SchemaName":"${table}_eventidkey","DisplayName":{"LocalizedLabels":[{"Label":"Event id","LanguageCode":1033}]},"KeyAttributes":["${events.fields.eventId}"]} (${emailEventTablesDoc})`,
+                context.locate,
+              ),
+            );
+        }
       }
       return findings.length > 0
         ? findings
         : note(
-            `${wanted.map(({ table }) => table).join(', ')}: activity tables with ${[...new Set(wanted.flatMap(({ columns }) => columns.map((c) => c.name)))].join(', ')}`,
+            `${wanted.map(({ table }) => table).join(', ')}: activity tables with ${[...new Set(wanted.flatMap(({ columns }) => columns.map((c) => c.name)))].join(', ')}, an active alternate key on ${events.fields.eventId}`,
           );
     });
   },

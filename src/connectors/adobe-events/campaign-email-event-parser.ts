@@ -57,6 +57,7 @@ export function parseCampaignEmailEvent(
     ok: true,
     event: {
       eventId: id,
+      position,
       type: data.eventType,
       bounceKind: data.eventType === 'bounce' ? (data.bounceType ?? null) : null,
       occurredAt: formatIso(Date.parse(data.eventDate)),

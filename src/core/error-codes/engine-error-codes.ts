@@ -26,6 +26,13 @@ export const engineErrors = {
       remedy:
         'Upgrade (or stop) the older workers first, then start this one; see "Rolling upgrades" in docs/operations.md. The message names the live worker and its version.',
     },
+    REPLAY_SINCE_INVALID: {
+      kind: 'invalid',
+      meaning:
+        'A replay of an event flow (`dcsync replay --flow emailEvents --since DATE`) asked for a date the journal cannot give: older than its retention (Adobe I/O Events keeps events 7 days) or in the future; or `--since` was given for a flow read from a table, which replays every row.',
+      remedy:
+        'Choose a date within the last 7 days (the message names the earliest); events older than that are gone from the journal. For a table flow, leave --since out.',
+    },
     FLOW_UNKNOWN: {
       kind: 'not-found',
       meaning:

@@ -14,6 +14,11 @@ export interface CampaignItemRef {
 export interface EmailEvent {
   /** The source's unique event id (what makes a write of the event idempotent). */
   eventId: string;
+  /**
+   * Where the source holds it (the journal entry's position), when the source has positions: a
+   * replay knows by it when it reaches the events it had not read before.
+   */
+  position?: string | undefined;
   type: EmailEventType;
   /** Bounces only; null otherwise. */
   bounceKind: BounceKind | null;

@@ -12,6 +12,7 @@ import type {
   TimelineActivityWriter,
 } from '../../core/ports/timeline-activity-writer.js';
 import { isDynamicsId } from '../../core/record-key.js';
+import type { EngineEvents } from '../engine-events.js';
 import type { ApplyOutcome } from '../engine-stats.js';
 import type { ApplyResult, Flow } from '../flow.js';
 import { privacyHold } from '../parking.js';
@@ -37,6 +38,8 @@ export interface EmailEventApplierOptions {
   guard: RecordGuard;
   contacts: ContactPresence;
   clock: Clock;
+  /** Told each event written, with its lag from the event's time (status and metrics show it). */
+  events?: Pick<EngineEvents, 'emit'> | undefined;
 }
 
 const subjectVerbs: Record<EmailEventType, string> = {
@@ -62,6 +65,21 @@ export function activityIdOf(eventId: string): string {
   const hex = createHash('sha1').update(`dcsync:email-event:${eventId}`).digest('hex');
   const variant = ((parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * The contact an event's profile belongs to: the contact flow's key map by the profile's Campaign
+ * PKey, else its `externalId` when that is a Dynamics id; null for a profile the sync does not own.
+ */
+export async function contactOfEvent(
+  keyMap: Pick<KeyMapStore, 'findByCampaignPKey'>,
+  contactsFlow: string,
+  profile: { pkey: string; externalId: string | null },
+): Promise<string | null> {
+  const mapped = (await keyMap.findByCampaignPKey(profile.pkey)).find((entry) => entry.flow === contactsFlow);
+  if (mapped) return mapped.recordKey.toLowerCase();
+  const externalId = profile.externalId;
+  return externalId !== null && isDynamicsId(externalId) ? externalId.toLowerCase() : null;
 }
 
 /**
@@ -100,14 +118,8 @@ export class EmailEventApplier {
   }
 
   /** The contact an event belongs to, or null for a profile the sync does not own. */
-  async contactOf(payload: EmailEventPayload): Promise<string | null> {
-    const { settings, store } = this.options;
-    const mapped = (await store.keyMap.findByCampaignPKey(payload.profile.pkey)).find(
-      (entry) => entry.flow === settings.contactsFlow,
-    );
-    if (mapped) return mapped.recordKey.toLowerCase();
-    const externalId = payload.profile.externalId;
-    return externalId !== null && isDynamicsId(externalId) ? externalId.toLowerCase() : null;
+  contactOf(payload: EmailEventPayload): Promise<string | null> {
+    return contactOfEvent(this.options.store.keyMap, this.options.settings.contactsFlow, payload.profile);
   }
 
   /** The activity row of an event. */
@@ -152,7 +164,13 @@ export class EmailEventApplier {
     const activity = this.activityOf(item.recordKey, contactId, payload);
     const outcome = await this.batcher.submit(activity);
     switch (outcome.outcome) {
-      case 'created':
+      case 'created': {
+        const at = Date.parse(payload.occurredAt);
+        if (!Number.isNaN(at))
+          this.options.events?.emit('event.landed', {
+            flow: item.flow,
+            eventLagMs: Math.max(0, clock.now() - at),
+          });
         return done('created', {
           at: clock.now(),
           actor: 'engine',
@@ -163,6 +181,7 @@ export class EmailEventApplier {
           outcome: 'ok',
           detail: `activity ${activity.activityId} on contact ${contactId}`,
         });
+      }
       case 'duplicate':
         return done('unchanged');
       case 'failed':

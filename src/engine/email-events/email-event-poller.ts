@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Clock } from '../../core/clock.js';
+import { formatIso, type Clock } from '../../core/clock.js';
 import { SyncError } from '../../core/errors.js';
 import type { AlertSink } from '../../core/ports/alert-sink.js';
 import type {
@@ -9,7 +9,7 @@ import type {
 } from '../../core/ports/email-event-source.js';
 import type { EngineLogger } from '../../core/ports/engine-logger.js';
 import type { StateStore, WorkItemInput, WorkLane } from '../../core/ports/state-store.js';
-import { checkpointWrite, defineCheckpoint, readCheckpoint } from '../checkpoints.js';
+import { checkpointWrite, defineCheckpoint, readCheckpoint, writeCheckpoint } from '../checkpoints.js';
 import type { Duty } from '../duty.js';
 import type { EngineEvents } from '../engine-events.js';
 import type { FlowControl } from '../flow-control.js';
@@ -19,6 +19,7 @@ import {
   emailEventPayload,
   emailEventsFlowId,
   filterReasonOf,
+  journalRetentionMs,
   type EmailEventSettings,
 } from './email-event-settings.js';
 
@@ -45,6 +46,26 @@ const journalStateSchema = z.object({
     expiries: counter,
     lostKnown: counter,
   }),
+  /**
+   * An operator replay (`dcsync replay --flow … --since`): the journal is read again from its oldest
+   * retained event; until the read passes `until` (the position the replay began at), events older
+   * than `since` are not staged, and what is read is counted here, not in `counts`. Null when none runs.
+   */
+  replay: z
+    .object({
+      since: z.number(),
+      until: z.string().nullable(),
+      /** The request's time: its identity (`lastReplayStartedAt` once done). */
+      startedAt: z.number(),
+      read: counter,
+      staged: counter,
+      /** Read again but older than `since`: not staged. */
+      before: counter,
+    })
+    .nullable()
+    .default(null),
+  /** The last replay that ended (its `startedAt`): a request left behind by a crash is not begun again. */
+  lastReplayStartedAt: z.number().nullable().default(null),
   /** The last expiry: an operator alert was raised with it. */
   lastExpiry: z
     .object({
@@ -71,8 +92,36 @@ export const emailJournalCheckpoint = defineCheckpoint<EmailJournalState>({
     caughtUpAt: null,
     newestEventAt: null,
     counts: { read: 0, staged: 0, skipped: {}, expiries: 0, lostKnown: 0 },
+    replay: null,
+    lastReplayStartedAt: null,
     lastExpiry: null,
   }),
+});
+
+const replayRequestSchema = z.object({
+  /** Events from this time on are staged again (ms). */
+  since: z.number(),
+  startedAt: z.number(),
+  /** The shape of a feed's replay checkpoint, which the run tracker and status read by this name. */
+  link: z.null(),
+  rows: counter,
+  total: z.number().nullable(),
+});
+
+/** An operator's request to read a journal again from a date. */
+export type EmailReplayRequest = z.infer<typeof replayRequestSchema>;
+
+/**
+ * Checkpoint `flow:<id>:replay` of an event flow: a replay was requested and its read is not done.
+ * Written by whoever asks (no duty needed), begun by the journal's reader, deleted once the read
+ * passed the position it began at. Readable as a feed's replay checkpoint (same name and fields), so
+ * the run tracker and status treat it as any flow's replay.
+ */
+export const emailReplayRequestCheckpoint = defineCheckpoint<EmailReplayRequest | null>({
+  description: 'replay request of an e-mail event flow',
+  name: (flowId) => `flow:${flowId}:replay`,
+  schema: replayRequestSchema,
+  initial: () => null,
 });
 
 export interface EmailEventPollerOptions {
@@ -152,10 +201,58 @@ export class EmailEventPoller implements SourceService {
     this.control = control;
   }
 
-  /** Caught up, paused, or the duty is another worker's (nothing to read here). */
-  isIdle(): boolean {
+  /** Caught up (no replay waiting), paused, or the duty is another worker's (nothing to read here). */
+  async isIdle(): Promise<boolean> {
     if (!this.attempted) return false;
-    return !this.options.duty.held || this.caughtUp || this.isPaused();
+    if (!this.options.duty.held || this.isPaused()) return true;
+    return this.caughtUp && (await this.readReplayRequest()) === null;
+  }
+
+  readReplayRequest(): Promise<EmailReplayRequest | null> {
+    return readCheckpoint(
+      this.options.store.checkpoints,
+      emailReplayRequestCheckpoint,
+      this.flowId,
+      this.options.clock.now(),
+    );
+  }
+
+  /**
+   * Ask for the journal to be read again from `sinceMs` (null: its oldest retained event): events
+   * from then on are staged again and their activities written unless they exist (the activity id
+   * is derived from the event id, so a second create is refused as a duplicate). Any process may
+   * ask; the worker holding the duty begins it at its next read. A date older than the journal's
+   * retention (7 days) is refused: those events are gone. Nothing happens while one runs.
+   */
+  async requestReplay(sinceMs: number | null): Promise<{ since: number; resumed: boolean }> {
+    const now = this.options.clock.now();
+    const oldest = now - journalRetentionMs;
+    if (sinceMs !== null && (sinceMs < oldest || sinceMs > now))
+      throw new SyncError(
+        'REPLAY_SINCE_INVALID',
+        `${formatIso(sinceMs)} is ${sinceMs > now ? 'in the future' : "outside the journal's retention"}: ${this.options.source.name} keeps events ${journalRetentionMs / 86_400_000} days, so a replay can start from ${formatIso(oldest)} at the earliest (now ${formatIso(now)})`,
+      );
+    const existing = await this.readReplayRequest();
+    if (existing) return { since: existing.since, resumed: true };
+    const request: EmailReplayRequest = {
+      since: sinceMs ?? oldest,
+      startedAt: now,
+      link: null,
+      rows: 0,
+      total: null,
+    };
+    await writeCheckpoint(this.options.store.checkpoints, emailReplayRequestCheckpoint, this.flowId, request);
+    this.options.events.emit('read.started', {
+      flow: this.flowId,
+      kind: 'replay',
+      rows: 0,
+      total: null,
+      startedAt: request.startedAt,
+      done: false,
+    });
+    this.caughtUp = false;
+    this.wake();
+    return { since: request.since, resumed: false };
   }
 
   private isPaused(): boolean {
@@ -209,7 +306,7 @@ export class EmailEventPoller implements SourceService {
 
   /** Read one page and stage it with its position. `more`: read again at once. */
   async pollOnce(): Promise<{ more: boolean; waitMs: number }> {
-    const state = await this.readState();
+    const state = await this.beginReplay(await this.readState());
     const cursor: EmailEventCursor =
       state.position !== null
         ? { position: state.position }
@@ -230,8 +327,10 @@ export class EmailEventPoller implements SourceService {
           position: page.position ?? state.position,
           readAt: now,
           caughtUpAt: now,
+          ...(state.replay ? { replay: null, lastReplayStartedAt: state.replay.startedAt } : {}),
         };
         await this.commit([], next);
+        if (state.replay) await this.endReplay(state.replay);
         this.caughtUp = true;
         return { more: false, waitMs: Math.max(1, page.retryAfterMs || this.options.pollIntervalMs) };
       }
@@ -239,6 +338,54 @@ export class EmailEventPoller implements SourceService {
         await this.expired(state, page, now);
         return { more: true, waitMs: 0 };
     }
+  }
+
+  /**
+   * A replay request not begun yet: rewind to the oldest retained event, remembering where the read
+   * was (`until`); one already ended (a crash after its last commit): drop the request.
+   */
+  private async beginReplay(state: EmailJournalState): Promise<EmailJournalState> {
+    const request = await this.readReplayRequest();
+    if (request === null || state.replay?.startedAt === request.startedAt) return state;
+    if (state.replay === null && state.lastReplayStartedAt === request.startedAt) {
+      await this.options.store.checkpoints.delete(emailReplayRequestCheckpoint.name(this.flowId));
+      return state;
+    }
+    const next: EmailJournalState = {
+      ...state,
+      position: null,
+      fromOldest: true,
+      replay: {
+        since: request.since,
+        until: state.position,
+        startedAt: request.startedAt,
+        read: 0,
+        staged: 0,
+        before: 0,
+      },
+    };
+    await this.commit([], next);
+    this.options.logger.info(
+      { flow: this.flowId, since: formatIso(request.since) },
+      'e-mail event replay begun: reading the journal again from its oldest retained event',
+    );
+    return next;
+  }
+
+  private async endReplay(replay: NonNullable<EmailJournalState['replay']>): Promise<void> {
+    await this.options.store.checkpoints.delete(emailReplayRequestCheckpoint.name(this.flowId));
+    this.options.logger.info(
+      { flow: this.flowId, read: replay.read, staged: replay.staged, before: replay.before },
+      'e-mail event replay read complete',
+    );
+    this.options.events.emit('read.ended', {
+      flow: this.flowId,
+      kind: 'replay',
+      rows: replay.read,
+      total: replay.read,
+      startedAt: replay.startedAt,
+      done: true,
+    });
   }
 
   private async stageEvents(
@@ -250,24 +397,54 @@ export class EmailEventPoller implements SourceService {
     const skipped = { ...state.counts.skipped };
     const items: WorkItemInput[] = [];
     let newest = state.newestEventAt;
+    let read = 0;
+    let staged = 0;
+    // A replay re-reads what was read before its `until` position: counted as the replay's.
+    const replay = state.replay ? { ...state.replay } : null;
+    let replaying = replay !== null;
+    const until = replay?.until ?? null;
+    const untilIn = (position: string | undefined): boolean => until !== null && position === until;
     for (const event of page.events) {
+      if (replaying && replay) {
+        replay.read++;
+        const at = Date.parse(event.occurredAt);
+        if (!Number.isNaN(at) && at < replay.since) {
+          replay.before++;
+          if (untilIn(event.position)) replaying = false;
+          continue;
+        }
+      } else {
+        read++;
+      }
       const reason = filterReasonOf(this.options.settings, event);
       if (reason !== null) {
-        skipped[reason] = (skipped[reason] ?? 0) + 1;
+        if (!replaying) skipped[reason] = (skipped[reason] ?? 0) + 1;
+      } else {
+        items.push({ flow: this.flowId, recordKey: event.eventId, payload: emailEventPayload(event), lane });
+        if (replaying && replay) replay.staged++;
+        else staged++;
+        const at = Date.parse(event.occurredAt);
+        if (!Number.isNaN(at) && (newest === null || at > newest)) newest = at;
+      }
+      if (replaying && untilIn(event.position)) replaying = false;
+    }
+    for (const entry of page.unreadable) {
+      if (replaying && replay) {
+        replay.read++;
+        if (untilIn(entry.position)) replaying = false;
         continue;
       }
-      items.push({ flow: this.flowId, recordKey: event.eventId, payload: emailEventPayload(event), lane });
-      const at = Date.parse(event.occurredAt);
-      if (!Number.isNaN(at) && (newest === null || at > newest)) newest = at;
+      read++;
+      skipped.unreadable = (skipped.unreadable ?? 0) + 1;
     }
-    if (page.unreadable.length > 0) {
-      skipped.unreadable = (skipped.unreadable ?? 0) + page.unreadable.length;
+    if (page.unreadable.length > 0)
       for (const entry of page.unreadable.slice(0, 10))
         this.options.logger.warn(
           { flow: this.flowId, position: entry.position, eventId: entry.eventId, reason: entry.reason },
           'a journal entry is not a readable e-mail event: skipped',
         );
-    }
+    // The replay's read is over once it passed the position it began at.
+    const ended = replay !== null && !replaying;
     const next: EmailJournalState = {
       ...state,
       position: page.position,
@@ -275,14 +452,26 @@ export class EmailEventPoller implements SourceService {
       newestEventAt: newest,
       counts: {
         ...state.counts,
-        read: state.counts.read + page.events.length + page.unreadable.length,
-        staged: state.counts.staged + items.length,
+        read: state.counts.read + read,
+        staged: state.counts.staged + staged,
         skipped,
       },
+      replay: ended ? null : replay,
+      ...(ended && replay ? { lastReplayStartedAt: replay.startedAt } : {}),
     };
     await this.commit(items, next);
     if (items.length > 0)
       this.options.events.emit('item.staged', { flow: this.flowId, count: items.length, lane });
+    if (ended && replay) await this.endReplay(replay);
+    else if (replay)
+      this.options.events.emit('read.progressed', {
+        flow: this.flowId,
+        kind: 'replay',
+        rows: replay.read,
+        total: null,
+        startedAt: replay.startedAt,
+        done: false,
+      });
   }
 
   private async expired(

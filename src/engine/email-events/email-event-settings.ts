@@ -6,6 +6,12 @@ import {
   type EmailEventType,
 } from '../../core/ports/email-event-source.js';
 
+/**
+ * How long the journal keeps events: Adobe I/O Events' Journaling API retains them 7 days
+ * (older positions answer 410 Gone), so a replay can start no earlier.
+ */
+export const journalRetentionMs = 7 * 86_400_000;
+
 /** The id of flow F6's work items: Campaign e-mail events → Dynamics contact timeline activities. */
 export const emailEventsFlowId = 'emailEvents';
 

@@ -132,10 +132,22 @@ export function formatDuration(ms: number): string {
   return m < 1 ? `${Math.max(1, Math.round(ms / 1000))} s` : `${m} min`;
 }
 
+/** The system a flow writes to, for people: Campaign, or Dynamics for the flows coming back (F4's file side, F6). */
+export function targetOf(flow: Pick<FlowStatus, 'direction'>): 'Campaign' | 'Dynamics' {
+  return flow.direction === 'campaign-to-dynamics' ? 'Dynamics' : 'Campaign';
+}
+
+/** What a flow reads, for people: a Dynamics table, or the journal it is fed from. */
+function sourceOf(flow: FlowStatus): string {
+  return flow.journal ? `the ${flow.table}` : `table ${flow.table}`;
+}
+
 function flowConditions(flow: FlowStatus, now: number, s: HealthSettings): HealthCondition[] {
   const out: HealthCondition[] = [];
   const id = flow.flow;
   const { control, cursor } = flow;
+  const target = targetOf(flow);
+  const journalReadAt = flow.journal?.readAt ?? null;
   if (control.status === 'paused') {
     out.push({
       kind: 'flow-paused',
@@ -160,7 +172,20 @@ function flowConditions(flow: FlowStatus, now: number, s: HealthSettings): Healt
         subject: id,
         severity: 'critical',
         summary: `flow ${id}: no read for ${formatDuration(now - caughtUpAt)}`,
-        detail: `Flow ${id} has not completed a read of table ${flow.table} for ${formatDuration(now - caughtUpAt)}; Dynamics may be unreachable or refusing the service (see the log), or no sync process is running.`,
+        detail: `Flow ${id} has not completed a read of ${sourceOf(flow)} for ${formatDuration(now - caughtUpAt)}; Dynamics may be unreachable or refusing the service (see the log), or no sync process is running.`,
+      });
+    else if (
+      flow.journal &&
+      journalReadAt !== null &&
+      now - control.since > s.staleReadMs &&
+      now - journalReadAt > s.staleReadMs
+    )
+      out.push({
+        kind: 'flow-failed',
+        subject: id,
+        severity: 'critical',
+        summary: `flow ${id}: no read for ${formatDuration(now - journalReadAt)}`,
+        detail: `Flow ${id} has not read ${sourceOf(flow)} for ${formatDuration(now - journalReadAt)}; Adobe I/O Events may be unreachable or refusing the credential (see the log), or no sync process is running. Events are kept 7 days: past that they are lost.`,
       });
     else if (flow.lagMs !== null && flow.lagMs > s.maxLagMs)
       out.push({
@@ -168,7 +193,7 @@ function flowConditions(flow: FlowStatus, now: number, s: HealthSettings): Healt
         subject: id,
         severity: 'critical',
         summary: `flow ${id}: oldest change waits ${formatDuration(flow.lagMs)}`,
-        detail: `Flow ${id}: the oldest queued change has waited ${formatDuration(flow.lagMs)} (${flow.backlog.queued} queued); Campaign writes are failing or too slow (see retrying changes and the log).`,
+        detail: `Flow ${id}: the oldest queued change has waited ${formatDuration(flow.lagMs)} (${flow.backlog.queued} queued); ${target} writes are failing or too slow (see retrying changes and the log).`,
       });
   }
   if (flow.deadLetters > 0)
@@ -202,7 +227,7 @@ function flowConditions(flow: FlowStatus, now: number, s: HealthSettings): Healt
       subject: id,
       severity: now - oldest > s.retryingCriticalAfterMs ? 'critical' : 'warning',
       summary: `flow ${id}: ${count} change${count === 1 ? '' : 's'} failing for ${formatDuration(now - oldest)} (${codes})`,
-      detail: `Flow ${id}: ${count} change${count === 1 ? ' keeps' : 's keep'} failing (${codes}), the oldest for ${formatDuration(now - oldest)}; they are retried with backoff and become dead letters when their attempts run out. Check what the codes say (Campaign down or throttling, a rejected value).`,
+      detail: `Flow ${id}: ${count} change${count === 1 ? ' keeps' : 's keep'} failing (${codes}), the oldest for ${formatDuration(now - oldest)}; they are retried with backoff and become dead letters when their attempts run out. Check what the codes say (${target} down or throttling, a rejected value).`,
     });
   }
   return out;
@@ -260,7 +285,7 @@ function backlogConditions(
       subject: trend.flow,
       severity: 'warning',
       summary: `flow ${trend.flow}: backlog grew by ${growth} to ${trend.to} in ${formatDuration(trend.windowMs)}`,
-      detail: `Flow ${trend.flow}: the backlog grew from ${trend.from} to ${trend.to} changes in ${formatDuration(trend.windowMs)}: changes arrive faster than Campaign takes them. See Campaign trouble, the call budget and retrying changes.`,
+      detail: `Flow ${trend.flow}: the backlog grew from ${trend.from} to ${trend.to} changes in ${formatDuration(trend.windowMs)}: changes arrive faster than ${targetOf(flow)} takes them. See ${targetOf(flow) === 'Campaign' ? 'Campaign trouble, the call budget' : 'Dataverse throttling (service protection limits)'} and retrying changes.`,
     });
   }
   return out;

@@ -66,6 +66,7 @@ ${navLinks}
     <div class="card"><dt>Dead letters</dt><dd data-field="dead-letters-total">—</dd></div>
     <div class="card"><dt>Parked</dt><dd data-field="parked-total">—</dd></div>
     <div class="card"><dt>Lag p50 / p99 <small>(last min)</small></dt><dd data-field="lag">—</dd></div>
+    <div class="card" data-journal-card hidden><dt>Timeline activities <small>written to Dynamics</small></dt><dd data-field="activities-written">—</dd></div>
   </dl>
   <h3>Campaign call budget</h3>
   <div class="budget">
@@ -137,6 +138,28 @@ ${navLinks}
     <thead><tr><th scope="col">Duty</th><th scope="col">Holder</th><th scope="col" class="num">Epoch</th></tr></thead>
     <tbody></tbody>
   </table>
+</section>
+<section aria-labelledby="journal-h" class="panel wide" id="journal-panel">
+  <h2 id="journal-h">E-mail events journal <small data-field="journal-flow"></small></h2>
+  <p class="unavailable-note">No flow reads an e-mail event journal in this deployment (flows.emailEvents).</p>
+  <div class="available">
+    <dl class="cards">
+      <div class="card"><dt>Events read</dt><dd data-field="journal-read">—</dd></div>
+      <div class="card"><dt>Staged</dt><dd data-field="journal-staged">—</dd></div>
+      <div class="card"><dt>Activities written <small>(this process)</small></dt><dd data-field="journal-written">—</dd></div>
+      <div class="card"><dt>Already written <small>(duplicates refused)</small></dt><dd data-field="journal-duplicates">—</dd></div>
+      <div class="card"><dt>Lag event → activity p50 / p99 <small>(last min)</small></dt><dd data-field="journal-lag">—</dd></div>
+      <div class="card"><dt>Position age</dt><dd data-field="journal-position-age">—</dd></div>
+      <div class="card"><dt>Expiries <small>(events lost)</small></dt><dd data-field="journal-expiries">—</dd></div>
+    </dl>
+    <p>Last read <span data-field="journal-read-at">—</span> · last caught up <span data-field="journal-caught-up-at">—</span>
+      <span data-field="journal-replay"></span></p>
+    <h3 id="journal-skipped-h">Skipped, by reason</h3>
+    <table id="journal-skipped" aria-labelledby="journal-skipped-h">
+      <thead><tr><th scope="col">Reason</th><th scope="col">Where</th><th scope="col" class="num">Events</th></tr></thead>
+      <tbody></tbody>
+    </table>
+  </div>
 </section>
 </div>
 

@@ -38,13 +38,17 @@ export class OperatorMetrics {
   private readonly runProgress: GaugeOf<'flow' | 'kind'>;
   private readonly runEta: GaugeOf<'flow' | 'kind'>;
   private readonly problems: GaugeOf<'kind' | 'subject' | 'severity'>;
+  /** Present only with flows read from an event journal (F6). */
+  private readonly journal: JournalMetrics | null;
 
   constructor(
     readonly registry: Registry,
     engine: OperatorEngine,
-    options: { optOut: boolean },
+    options: { optOut: boolean; journalFlows?: readonly string[] | undefined },
   ) {
     const registers = [registry];
+    const journalFlows = new Set(options.journalFlows ?? []);
+    this.journal = journalFlows.size > 0 ? new JournalMetrics(registers, journalFlows, engine) : null;
     const records = new Counter({
       name: 'dcsync_records_total',
       help: 'Work items handled by outcome (created, updated, dead-lettered, …) since start',
@@ -276,6 +280,7 @@ export class OperatorMetrics {
     this.budget.set({ measure: 'rate_cuts' }, b.rateCuts);
     for (const [lane, waiting] of Object.entries(b.waiting)) this.budgetWaiting.set({ lane }, waiting);
     this.updateOptOut(snapshot.optOut);
+    this.journal?.update(snapshot);
     this.workersAlive.set(snapshot.workers.alive);
     this.workerDuties.reset();
     this.workerLeased.reset();
@@ -310,6 +315,115 @@ export class OperatorMetrics {
         gauges.sftpRatio.set(usage.usedBytes / usage.quotaBytes);
       }
     }
+  }
+}
+
+/** What an applied event of a journal flow counts as when it is not written: the skip reason. */
+const appliedSkipReasons: Partial<Record<string, string>> = {
+  unchanged: 'already-written',
+  'skipped-foreign': 'foreign',
+  tombstoned: 'tombstoned',
+  absent: 'absent',
+  filtered: 'type-disabled',
+};
+
+/**
+ * Metrics of the flows read from an event journal (F6): what the journal read, staged, skipped and
+ * lost (durable counts of its checkpoint, mirrored into counters: a process starts from what the
+ * store holds), what this process wrote or skipped applying, the event-time lag and the journal
+ * position's age.
+ */
+class JournalMetrics {
+  private readonly positionAge: Gauge<'flow'>;
+  private readonly read: Counter<'flow'>;
+  private readonly staged: Counter<'flow'>;
+  private readonly written: Counter<'flow'>;
+  private readonly skipped: Counter<'flow' | 'reason'>;
+  private readonly expiries: Counter<'flow'>;
+  /** Last durable value mirrored per series. */
+  private readonly mirrored = new Map<string, number>();
+
+  constructor(registers: Registry[], flows: ReadonlySet<string>, engine: OperatorEngine) {
+    this.positionAge = new Gauge({
+      name: 'dcsync_journal_position_age_seconds',
+      help: 'Age of the journal position of an event flow: now minus the time of the newest event staged (absent before the first)',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.read = new Counter({
+      name: 'dcsync_journal_events_read_total',
+      help: 'Events read from the journal of an event flow (durable: from the journal checkpoint)',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.staged = new Counter({
+      name: 'dcsync_journal_events_staged_total',
+      help: 'Events staged as work items from the journal (durable: from the journal checkpoint)',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.written = new Counter({
+      name: 'dcsync_journal_events_written_total',
+      help: 'Events written to the target as activities by this process since it started',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.skipped = new Counter({
+      name: 'dcsync_journal_events_skipped_total',
+      help: 'Events not written, by reason: read and not staged (type-send-disabled, soft-bounce, unreadable; durable), or applied without a write by this process (foreign, tombstoned, absent, already-written, type-disabled)',
+      labelNames: ['flow', 'reason'],
+      registers,
+    });
+    this.expiries = new Counter({
+      name: 'dcsync_journal_expiries_total',
+      help: 'Times the journal position expired (events lost, an alert raised each time; durable)',
+      labelNames: ['flow'],
+      registers,
+    });
+    const lag = new Histogram({
+      name: 'dcsync_journal_event_lag_seconds',
+      help: 'Time from an event at the source (its own time) to its activity written in the target',
+      labelNames: ['flow'],
+      buckets: [1, 5, 15, 30, 60, 300, 900, 3600, 14_400, 86_400, 604_800],
+      registers,
+    });
+    engine.events?.on('event.landed', (e) => lag.observe({ flow: e.flow }, e.eventLagMs / 1000));
+    engine.stats.onRecord((flow, outcome) => {
+      if (!flows.has(flow)) return;
+      if (outcome === 'created') this.written.inc({ flow });
+      const reason = appliedSkipReasons[outcome];
+      if (reason !== undefined) this.skipped.inc({ flow, reason });
+    });
+  }
+
+  update(snapshot: StatusSnapshot): void {
+    this.positionAge.reset();
+    for (const flow of snapshot.flows) {
+      const journal = flow.journal;
+      if (!journal) continue;
+      if (journal.positionAgeMs !== null)
+        this.positionAge.set({ flow: flow.id }, journal.positionAgeMs / 1000);
+      this.mirror('read', this.read, { flow: flow.id }, journal.read);
+      this.mirror('staged', this.staged, { flow: flow.id }, journal.staged);
+      this.mirror('expiries', this.expiries, { flow: flow.id }, journal.expiries);
+      for (const [reason, n] of Object.entries(journal.skipped))
+        this.mirror('skipped', this.skipped, { flow: flow.id, reason }, n);
+    }
+  }
+
+  /** Add to a counter what a durable count grew by since it was last seen (a reset starts again). */
+  private mirror<L extends string>(
+    name: string,
+    counter: Counter<L>,
+    labels: Record<L, string>,
+    value: number,
+  ): void {
+    const key = `${name}${JSON.stringify(labels)}`;
+    const last = this.mirrored.get(key);
+    // The first sighting shows the series even at 0 (an absent counter reads as "not measured").
+    if (last === undefined || value > last)
+      counter.inc(labels as Partial<Record<L, string>>, value - (last ?? 0));
+    this.mirrored.set(key, value);
   }
 }
 

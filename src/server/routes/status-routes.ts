@@ -11,6 +11,15 @@ import { SyncError } from '../../core/errors.js';
 const flowParams = z.object({ flow: z.string().min(1).max(200) });
 const pauseBody = z.strictObject({ reason: z.string().max(200).optional() });
 const resumeBody = z.strictObject({ acceptMassChange: z.boolean().optional() });
+/** A journal flow's (F6) replay may start from a date (ISO-8601); a table flow's re-reads every row. */
+const replayBody = z
+  .strictObject({
+    since: z
+      .string()
+      .refine((text) => !Number.isNaN(Date.parse(text)), 'must be an ISO-8601 date-time')
+      .optional(),
+  })
+  .optional();
 const retryingQuery = pageQuerySchema.extend({ flow: z.string().min(1).max(200).optional() });
 const historyQuery = z.object({ since: z.coerce.number().int().nonnegative().optional() });
 
@@ -90,7 +99,11 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: RouteContext): v
 
   app.post('/api/flows/:flow/replay', async (request, reply) => {
     const flow = await findFlow(request.params);
-    await deps.engine.requestReplay(flow.id);
+    const body = parseInput(replayBody, request.body ?? undefined, 'body');
+    await deps.engine.requestReplay(
+      flow.id,
+      body?.since === undefined ? {} : { sinceMs: Date.parse(body.since) },
+    );
     deps.engine.wake(flow.id);
     await ctx.audit(request, 'flow.replay', { flow: flow.id, outcome: 'requested' });
     status.invalidate();

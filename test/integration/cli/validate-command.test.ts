@@ -411,6 +411,13 @@ describe('validate live checks against the emulators', () => {
           activityTable('send'),
           { ...activityTable('open'), isActivity: false, keys: [] },
           { ...click, columns: click.columns.filter((column) => column.name !== 'adobe_trackingurl') },
+          // Its alternate key on the event id was never created.
+          {
+            ...activityTable('bounce'),
+            logicalName: 'adobe_emailbouncenokey',
+            entitySetName: 'adobe_emailbouncenokeys',
+            keys: [],
+          },
         ],
       },
     });
@@ -464,6 +471,7 @@ describe('validate live checks against the emulators', () => {
     name: string,
     emulator: DynamicsEmulator,
     types: { send?: boolean; open?: boolean; click?: boolean; bounce?: boolean },
+    tables: Record<string, string> = {},
   ): string {
     const caFile = join(bed.bed.dir, `${name}-ca.pem`);
     writeFileSync(caFile, emulator.caCert ?? '');
@@ -472,6 +480,7 @@ describe('validate live checks against the emulators', () => {
       config.flows!.emailEvents = {
         enabled: true,
         types: { send: false, open: false, click: false, bounce: false, ...types },
+        ...(Object.keys(tables).length > 0 ? { tables } : {}),
         journal: { url: bed.bed.campaign.journalUrl, imsOrgId: bed.bed.campaign.imsOrgId },
       };
     });
@@ -606,7 +615,32 @@ describe('validate live checks against the emulators', () => {
     expect(notPassed(report)).toEqual({});
     expect(code).toBe(exitCodes.ok);
     expect(byId.get('email-event-tables')!.message).toBe(
-      'adobe_emailsend, adobe_emailopen, adobe_emailclick, adobe_emailbounce: activity tables with adobe_eventid, adobe_campaignname, adobe_deliveryname, adobe_mirrorpageurl, adobe_trackingurl',
+      'adobe_emailsend, adobe_emailopen, adobe_emailclick, adobe_emailbounce: activity tables with adobe_eventid, adobe_campaignname, adobe_deliveryname, adobe_mirrorpageurl, adobe_trackingurl, an active alternate key on adobe_eventid',
+    );
+  });
+
+  it('an activity table without the alternate key on the event id is a warning that says how to create the key', async () => {
+    const file = emailEventsVariant(
+      'email-events-no-key',
+      brokenActivityDynamics,
+      { bounce: true },
+      { bounce: 'adobe_emailbouncenokey' },
+    );
+    const { code, report, byId } = await validate(file);
+    expect(code).toBe(exitCodes.ok);
+    expect(notPassed(report)).toEqual({ 'email-event-tables': 'warning' });
+    const check = byId.get('email-event-tables')!;
+    expect(check.findings.map((finding) => [finding.code, finding.path])).toEqual([
+      ['PREFLIGHT_EMAIL_EVENT_KEY', 'flows.emailEvents.fields.eventId'],
+    ]);
+    expect(check.message).toContain(
+      'the activity table adobe_emailbouncenokey has no alternate key on adobe_eventid.',
+    );
+    expect(check.message).toContain(
+      'Power Apps → Tables → adobe_emailbouncenokey → Keys → New key → column adobe_eventid',
+    );
+    expect(check.message).toContain(
+      `POST EntityDefinitions(LogicalName='adobe_emailbouncenokey')/Keys {"SchemaName":"adobe_emailbouncenokey_eventidkey"`,
     );
   });
 

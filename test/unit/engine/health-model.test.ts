@@ -195,6 +195,55 @@ describe('assessHealth', () => {
     ]);
   });
 
+  it('names the target a flow writes: Dynamics for the e-mail events flow, never "Campaign writes"', () => {
+    const journal = {
+      read: 10,
+      staged: 10,
+      skipped: {},
+      positionAgeMs: 1000,
+      readAt: t0 - 20 * minute,
+      caughtUpAt: t0 - 20 * minute,
+      expiries: 0,
+      eventLag: null,
+      replay: null,
+    };
+    const events = buildFlow({
+      flow: 'emailEvents',
+      table: 'Campaign e-mail events journal',
+      direction: 'campaign-to-dynamics',
+      cursor: { ...buildFlow().cursor, phase: 'initial', caughtUpAt: null },
+      lagMs: 40 * minute,
+      backlog: { queued: 5000, leased: 0, live: 0, bulk: 5000 },
+      retrying: {
+        total: 3,
+        byCode: [{ code: 'DYNAMICS_RATE_LIMITED', count: 3, oldestFailedAt: t0 - 5 * minute }],
+      },
+      journal,
+    });
+    const conditions = assessHealth(
+      inputs({
+        flows: [events],
+        backlogTrends: [{ flow: 'emailEvents', from: 100, to: 5000, windowMs: 5 * minute }],
+      }),
+    );
+    expect(kinds(conditions)).toEqual([
+      'flow-failed:emailEvents:critical',
+      'changes-retrying:emailEvents:warning',
+    ]);
+    // The journal has not been read for 20 minutes: that is what the flow-failed says first.
+    expect(conditions[0]!.detail).toContain('has not read the Campaign e-mail events journal for 20 min');
+    const lagging = assessHealth(
+      inputs({ flows: [{ ...events, journal: { ...journal, readAt: t0 - 1000 } }] }),
+    );
+    const texts = lagging.map((c) => c.detail).join('\n');
+    expect(texts).toContain('Dynamics writes are failing or too slow');
+    expect(texts).toContain('(Dynamics down or throttling, a rejected value)');
+    expect(texts).not.toContain('Campaign');
+    // A flow to Campaign keeps its wording.
+    const contacts = assessHealth(inputs({ flows: [buildFlow({ lagMs: 40 * minute })] }));
+    expect(contacts.map((c) => c.detail).join('\n')).toContain('Campaign writes are failing or too slow');
+  });
+
   it('reads the opt-out export and SFTP storage', () => {
     const conditions = assessHealth(
       inputs({

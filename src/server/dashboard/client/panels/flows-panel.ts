@@ -53,6 +53,17 @@ function flowRow(flow: FlowView): HTMLTableRowElement {
 
 /** What a replay of `flow` will do, in words and numbers. */
 export function replayQuestion(flow: FlowView): ConfirmRequest {
+  if (flow.journal)
+    return {
+      title: `Replay flow ${flow.id}?`,
+      body: [
+        `The ${flow.table} is read again from its oldest retained event (up to 7 days back). ` +
+          'An event whose activity is in Dynamics already is refused as a duplicate: nothing is written twice.',
+        'Each event read again is a Dataverse request; live changes go first. From a date: dcsync replay --flow ' +
+          `${flow.id} --since DATE.`,
+      ],
+      confirmLabel: 'Replay the journal',
+    };
   const n = formatNumber(flow.synced);
   return {
     title: `Replay flow ${flow.id}?`,

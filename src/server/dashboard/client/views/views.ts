@@ -5,6 +5,7 @@ import { createDeadLettersPanel } from '../panels/dead-letters-panel.js';
 import { createErrorCodesPanel } from '../panels/error-codes-panel.js';
 import { createFlowsPanel } from '../panels/flows-panel.js';
 import { createGlancePanel } from '../panels/glance-panel.js';
+import { createJournalPanel } from '../panels/journal-panel.js';
 import { createOptOutPanel } from '../panels/opt-out-panel.js';
 import { createParkedPanel } from '../panels/parked-panel.js';
 import type { PanelContext } from '../panels/panel.js';
@@ -26,7 +27,11 @@ export function createViews(context: PanelContext): View[] {
       panels: [createProblemsPanel(), createGlancePanel(), createCurrentRunsPanel(), createChartsPanel()],
       needsHistory: true,
     },
-    { name: 'flows', title: 'Flows', panels: [createFlowsPanel(context), createWorkersPanel()] },
+    {
+      name: 'flows',
+      title: 'Flows',
+      panels: [createFlowsPanel(context), createWorkersPanel(), createJournalPanel()],
+    },
     { name: 'runs', title: 'Runs', panels: [createRunsPanel(context)] },
     {
       name: 'records',
