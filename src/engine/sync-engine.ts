@@ -438,7 +438,13 @@ export class SyncEngine {
     return collectFlowStatuses(
       this.options.store,
       this.options.clock,
-      [...this.flows, ...(this.options.journalFlows ?? []).map((flow) => ({ ...flow, journal: true }))],
+      [
+        ...this.flows.map((flow) => {
+          const lane = this.options.bulkLanes?.find((l) => l.flow.id === flow.id);
+          return lane ? { ...flow, bulk: lane } : flow;
+        }),
+        ...(this.options.journalFlows ?? []).map((flow) => ({ ...flow, journal: true })),
+      ],
       this.stats.byFlow(),
       this.runs.views(),
     );

@@ -602,7 +602,9 @@ export class BulkLoader {
       // Should the workflow have read the manifest all the same, it never imports a file twice.
       await settings.port.discard(manifest).catch(() => undefined);
       const tooSoon = errorCode(error) === 'CAMPAIGN_SIGNAL_TOO_SOON';
-      await this.setStates(names, 'uploaded', tooSoon ? { lastSignalAt: clock.now() } : {}, { manifest: null });
+      await this.setStates(names, 'uploaded', tooSoon ? { lastSignalAt: clock.now() } : {}, {
+        manifest: null,
+      });
       if (tooSoon) {
         this.options.logger.info({ flow: this.flowId, manifest }, 'signal refused as too soon; waiting');
         return false;
