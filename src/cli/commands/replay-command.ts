@@ -75,6 +75,9 @@ export async function runReplay(options: ReplayOptions, context: CliContext): Pr
     );
     if (options.requestOnly) return exitCodes.ok;
     const summary = await engine.runUntilIdle();
+    // Done: the choice applies to this replay only (the lane forgets it too, once it sees this).
+    if (options.via !== undefined && (await checkpoints.get(replayCheckpoint.name(flowId))) === null)
+      await checkpoints.delete(bulkViaCheckpoint.name(flowId));
     context.out.write(`${JSON.stringify(summary)}\n`);
     return exitCodes.ok;
   });

@@ -125,10 +125,15 @@ export const bulkViaCheckpoint = defineCheckpoint<{ via: 'bulk' | 'rest'; reques
   initial: () => null,
 });
 
-/** Whether the lane of `flow` holds its bulk lane, as the store says (any worker may read it). */
+/**
+ * Whether the lane of `flow` holds its bulk lane, as the store says (any worker may read it): it
+ * holds it, has files in flight (maybe a crashed process's), or an operator sent the flow's bulk
+ * work through it (`--via bulk`: held before the lane's first pass, so no row slips to REST).
+ */
 export async function bulkLaneHeld(store: StateStore, flow: string, now: number): Promise<boolean> {
   const state = await readBulkLaneState(store, flow, now);
-  return state.holding || state.files.length > 0;
+  if (state.holding || state.files.length > 0) return true;
+  return (await readCheckpointIfAny(store.checkpoints, bulkViaCheckpoint, flow))?.via === 'bulk';
 }
 
 /** The lane's checkpoint `bulk:<flow>` (files in flight, hold, import rate). */
