@@ -171,7 +171,8 @@ export async function run(): Promise<void> {
     const bulkReplay = await phase(2, replay('bulk'));
     console.log(JSON.stringify({ bulkReplay }));
     // Let the bulk replay end before the REST one.
-    for (let waited = 0; waited < 600_000 && (await imported()) < 2 * contacts; waited += 1000) await sleep(1000);
+    for (let waited = 0; waited < 600_000 && (await imported()) < 2 * contacts; waited += 1000)
+      await sleep(1000);
     await sleep(5000);
     const restReplay = await phase(3, replay('rest'));
     console.log(JSON.stringify({ restReplay }));
