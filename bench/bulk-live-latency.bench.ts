@@ -178,7 +178,7 @@ export async function run(): Promise<void> {
     console.log(JSON.stringify({ restReplay }));
     writeBenchResult('bulk-live-latency', {
       setup: `${contacts} contacts loaded first (through the bulk lane, ${loadSeconds} s); one dcsync run process (polling every 1 s, Campaign budget ${budget} calls/s); the emulators in another process (import ${msPer1000Rows} ms per 1,000 rows); live contact updates at ${changesPerSecond}/s for ${phaseMs / 1000} s per phase; latency = update in the Dynamics emulator until the new value is visible in Campaign; requests = every Campaign API request the emulator received during the phase (the sync's live writes, its replay writes, token, signals)`,
-      machine: '2-core AMD EPYC, shared, noisy; one run',
+      conditions: '2-core AMD EPYC, shared, noisy (another agent ran a benchmark part of the time); one run',
       quiet,
       bulkReplay,
       restReplay,
