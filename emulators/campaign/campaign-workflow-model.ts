@@ -50,6 +50,11 @@ const importSettingsSchema = z
     exportDir: folderSchema.nullable().default(null),
     /** Emulated time an import takes per 1,000 rows read. */
     msPer1000Rows: z.number().nonnegative().default(0),
+    /**
+     * Emulated time a run spends before its rows land (Transfer file, Load file, Reconciliation
+     * before Update data writes): the rows are read and written that long after the run starts.
+     */
+    msBeforeWrite: z.number().nonnegative().default(0),
     delimiter: z.enum(importDelimiters).default(','),
     emptyCells: z.enum(emptyCellRules).default('clear'),
   })

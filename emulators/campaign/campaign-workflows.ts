@@ -58,6 +58,9 @@ interface ActiveRun {
   read: boolean;
   /** Why the manifest named by the signal could not be read (no file of it is imported). */
   manifestError: string | null;
+  /** Starts reading (and writing rows) once the emulated time reaches `readAt` (`msBeforeWrite`). */
+  begin: (() => void) | null;
+  readAt: number;
 }
 
 interface WorkflowEntry {
@@ -348,6 +351,11 @@ export class CampaignWorkflows {
     const now = this.deps.clock.now();
     for (const entry of this.entries.values()) {
       const active = entry.active;
+      if (active?.begin && active.readAt <= now) {
+        const begin = active.begin;
+        active.begin = null;
+        begin();
+      }
       if (!active?.read) continue;
       for (const part of active.parts) if (!part.finished && part.dueAt <= now) this.finishPart(part);
       if (active.run.dueAt === null || active.run.dueAt > now) continue;
@@ -370,11 +378,13 @@ export class CampaignWorkflows {
       parts: [],
       read: false,
       manifestError: null,
+      begin: null,
+      readAt: 0,
     };
     entry.active = active;
     run.state = 'importing';
     const storage = this.storage;
-    const reading = (async () => {
+    const read = async (): Promise<void> => {
       if (storage === null) {
         run.state = 'failed';
         run.error = 'the emulator runs without SFTP: there is no file to import';
@@ -393,7 +403,7 @@ export class CampaignWorkflows {
           names = [];
         } else names = listed;
       }
-      let at = active.startAt;
+      let at = Math.max(active.startAt, active.readAt);
       for (const name of names) {
         if (active.stop) return;
         const file: WorkflowFileRun = {
@@ -440,15 +450,29 @@ export class CampaignWorkflows {
       }
       run.dueAt = at;
       active.read = true;
-    })().catch((error: unknown) => {
-      run.state = 'failed';
-      run.error = error instanceof Error ? error.message : String(error);
-      if (entry.active === active) entry.active = null;
-    });
-    entry.reading = reading.then(() => {
-      this.tick();
-      if (entry.active === null) this.pump(entry);
-    });
+    };
+    const start = (): void => {
+      const reading = read().catch((error: unknown) => {
+        run.state = 'failed';
+        run.error = error instanceof Error ? error.message : String(error);
+        if (entry.active === active) entry.active = null;
+      });
+      entry.reading = reading.then(() => {
+        this.tick();
+        if (entry.active === null) this.pump(entry);
+      });
+    };
+    const before = entry.definition.import?.msBeforeWrite ?? 0;
+    if (before > 0 && storage !== null) {
+      // The rows land later: the run reads its files once the emulated time has come (tick).
+      active.readAt = active.startAt + before;
+      let release!: () => void;
+      entry.reading = new Promise<void>((resolve) => (release = resolve));
+      active.begin = () => {
+        start();
+        void entry.reading.then(release);
+      };
+    } else start();
   }
 
   /** End one file of the active run: its reject file (and export) appear under their final names. */

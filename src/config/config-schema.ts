@@ -7,6 +7,7 @@
  * The human-readable reference of every key lives in docs/configuration.md; keep both in step.
  */
 import { z } from 'zod';
+import { isKnownTimeZone, parseTimeOfDay } from '../core/import-window.js';
 import { optOutModes } from '../core/opt-out-resolver.js';
 import { privacyIdentityTypes } from '../core/ports/privacy-systems.js';
 import { secretOrLiteralSchema, secretRefSchema, valueOrRefSchema } from './config-ref.js';
@@ -429,6 +430,27 @@ export const engineSchema = z
   })
   .prefault({});
 
+const timeOfDay = z.string().refine((text) => parseTimeOfDay(text) !== null, {
+  message: 'must be a time of day HH:MM (24 h, 00:00–23:59)',
+});
+
+/**
+ * When Campaign's import workflow may be signalled (local time of `timeZone`); a window whose `to`
+ * is earlier than its `from` crosses midnight. Files are written and uploaded at any time.
+ */
+const importWindowSchema = z
+  .strictObject({
+    from: timeOfDay,
+    to: timeOfDay,
+    timeZone: nonEmpty.refine(isKnownTimeZone, {
+      message: 'must be an IANA time-zone name such as "Europe/Paris" or "UTC"',
+    }),
+  })
+  .refine((w) => w.from !== w.to, {
+    message: 'from and to must differ (leave schedule out to signal at any time)',
+    path: ['to'],
+  });
+
 /**
  * The bulk lane of a record flow (F7, docs/bulk-loads.md): large initial loads, replays and
  * re-baselines go to Campaign as CSV files on the Campaign SFTP (`campaign.sftp`), imported by a
@@ -464,6 +486,8 @@ const bulkLaneSchema = z.strictObject({
    * that is ready, sent when no more rows are coming or when this many are waiting. @default 2000000
    */
   maxRowsInFlight: positiveInt.default(2_000_000),
+  /** Signal the workflow only inside this window, e.g. 22:00–06:00 Europe/Paris. @default always */
+  schedule: importWindowSchema.optional(),
 });
 export type BulkLaneConfig = z.output<typeof bulkLaneSchema>;
 

@@ -77,6 +77,8 @@ export class FeedPoller {
   private unsubscribe: (() => void) | null = null;
   /** True once a delta read reached its final page with nothing new. */
   caughtUp = false;
+  /** True while this poller reads a replay (its last pass found one not read to the end). */
+  replaying = false;
 
   constructor(private readonly options: FeedPollerOptions) {}
 
@@ -504,6 +506,7 @@ export class FeedPoller {
 
   private async pollReplay(): Promise<boolean> {
     const state = await this.readReplay();
+    this.replaying = state !== null;
     if (!state) return false;
     const pages = this.options.replayPagesPerCycle ?? 1;
     let read = 0;
@@ -517,6 +520,7 @@ export class FeedPoller {
       if (page.isFinal) {
         await this.stage(items);
         await this.options.store.checkpoints.delete(replayCheckpoint.name(this.flowId));
+        this.replaying = false;
         this.options.logger.info({ flow: this.flowId, rows: current.rows }, 'replay read complete');
       } else {
         await this.stage(items, checkpointWrite(replayCheckpoint, this.flowId, current));

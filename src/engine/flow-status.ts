@@ -7,6 +7,14 @@ import { emailJournalCheckpoint } from './email-events/email-event-poller.js';
 import { cursorCheckpoint, replayCheckpoint, type CursorState, type ReplayState } from './feed-cursor.js';
 import { controlCheckpoint, type FlowControlState } from './flow-control.js';
 import { flowPhaseOf, toRunView, type FlowPhase, type RunView } from './runs/run-view.js';
+import { nextWindowStart, type BulkSchedule } from '../core/import-window.js';
+import { readCheckpointIfAny } from './checkpoints.js';
+import {
+  bulkFileStates,
+  bulkViaCheckpoint,
+  readBulkLaneState,
+  type BulkFileState,
+} from './records/bulk-loader.js';
 
 /** What an event flow (F6) read from its journal, from its checkpoint `flow:<id>:journal`. */
 export interface FlowJournalStatus {
@@ -31,6 +39,42 @@ export interface FlowJournalStatus {
   replay: { since: number; startedAt: number; read: number; staged: number; before: number } | null;
 }
 
+/** What status needs of a flow's bulk lane configuration (F7). */
+export interface StatusBulkLane {
+  thresholdRecords: number;
+  signalIntervalMs: number;
+  schedule?: BulkSchedule | undefined;
+}
+
+/** The bulk lane of a flow (F7) as the store knows it (checkpoint `bulk:<flow>`), with its window and ETA. */
+export interface FlowBulkLaneStatus {
+  /** The lane holds the flow's bulk lane: runners send only its live changes through REST. */
+  holding: boolean;
+  /** An operator's choice (`dcsync replay --via`) in force, else null (the threshold decides). */
+  via: 'bulk' | 'rest' | null;
+  thresholdRecords: number;
+  /** Files not settled yet by state, in the order of the states (states without files left out). */
+  files: { state: BulkFileState; files: number; rows: number }[];
+  /** Rows in those files. */
+  rowsInFiles: number;
+  /** Bulk-lane changes queued, not in a file yet. */
+  rowsQueued: number;
+  /** Rows imported so far by this lane, and their import rate (rows/s); null before the first import. */
+  rowsImported: number;
+  importRowsPerSecond: number | null;
+  /** When the workflow last accepted a signal (ms); null before one. */
+  lastSignalAt: number | null;
+  /** The import window (null: signals at any time), whether it is open now, and its next opening (ms). */
+  window: (BulkSchedule & { open: boolean; nextStartAt: number }) | null;
+  /** When ready files may be signalled next (ms): the window and Campaign's 10-minute rule. */
+  nextSignalAt: number | null;
+  /**
+   * When the pending bulk work should be imported (ms): the next signal, then the rows at the import
+   * rate measured so far. Null when nothing is pending for the lane or no import was measured yet.
+   */
+  etaAt: number | null;
+}
+
 /** A flow as status collects it: what it reads, and whether it reads an event journal (F6). */
 export interface StatusFlow {
   id: string;
@@ -38,6 +82,8 @@ export interface StatusFlow {
   journal?: boolean;
   /** Which way it writes (health texts name the target). @default 'dynamics-to-campaign' */
   direction?: FlowDirection;
+  /** Its bulk lane (F7), when configured. */
+  bulk?: StatusBulkLane | undefined;
 }
 
 export interface FlowStatus {
@@ -73,6 +119,71 @@ export interface FlowStatus {
   run: RunView | null;
   /** Event flows (F6) only: what the journal read; absent (or null) for flows read from a table. */
   journal?: FlowJournalStatus | null;
+  /** Flows with a bulk lane (F7) only: its files, hold, window and ETA. */
+  bulkLane?: FlowBulkLaneStatus | null;
+}
+
+/** The bulk lane's state from the store, its window and ETA (see {@link FlowBulkLaneStatus}). */
+export async function bulkLaneStatusOf(
+  store: StateStore,
+  flow: string,
+  lane: StatusBulkLane,
+  rowsQueued: number,
+  now: number,
+): Promise<FlowBulkLaneStatus> {
+  const state = await readBulkLaneState(store, flow, now);
+  const choice = await readCheckpointIfAny(store.checkpoints, bulkViaCheckpoint, flow);
+  const files = bulkFileStates
+    .map((fileState) => {
+      const mine = state.files.filter((f) => f.state === fileState);
+      return { state: fileState, files: mine.length, rows: mine.reduce((n, f) => n + f.rows, 0) };
+    })
+    .filter((f) => f.files > 0);
+  const rowsInFiles = files.reduce((n, f) => n + f.rows, 0);
+  const rate = state.imported.ms > 0 ? (state.imported.rows * 1000) / state.imported.ms : null;
+  const window = lane.schedule
+    ? { ...lane.schedule, nextStartAt: nextWindowStart(lane.schedule, now) }
+    : null;
+  const unsignalled = state.files.some((f) => f.state === 'writing' || f.state === 'uploaded');
+  const laneTakes =
+    choice?.via === 'bulk' ||
+    (choice?.via !== 'rest' && (state.holding || rowsQueued > lane.thresholdRecords));
+  const rowsToSignal = state.files
+    .filter((f) => f.state !== 'signalled' && f.state !== 'rejects-read')
+    .reduce((n, f) => n + f.rows, 0);
+  let nextSignalAt: number | null = null;
+  if (unsignalled || (laneTakes && rowsQueued > 0)) {
+    const after = Math.max(
+      now,
+      state.lastSignalAt === null ? now : state.lastSignalAt + lane.signalIntervalMs,
+    );
+    nextSignalAt = lane.schedule ? nextWindowStart(lane.schedule, after) : after;
+  }
+  const pending = rowsInFiles + (laneTakes ? rowsQueued : 0);
+  let etaAt: number | null = null;
+  if (pending > 0 && rate !== null) {
+    // What is signalled imports from now; the rest from the next signal on.
+    const signalled = rowsInFiles - rowsToSignal;
+    const rest = pending - signalled;
+    etaAt =
+      rest > 0 && nextSignalAt !== null
+        ? Math.max(now + (signalled * 1000) / rate, nextSignalAt) + (rest * 1000) / rate
+        : now + (pending * 1000) / rate;
+  }
+  return {
+    holding: state.holding || state.files.length > 0,
+    via: choice?.via ?? null,
+    thresholdRecords: lane.thresholdRecords,
+    files,
+    rowsInFiles,
+    rowsQueued,
+    rowsImported: state.imported.rows,
+    importRowsPerSecond: rate === null ? null : Math.round(rate * 10) / 10,
+    lastSignalAt: state.lastSignalAt,
+    window: window === null ? null : { ...window, open: window.nextStartAt === now },
+    nextSignalAt,
+    etaAt: etaAt === null ? null : Math.round(etaAt),
+  };
 }
 
 async function journalOf(
@@ -170,6 +281,17 @@ export async function collectFlowStatuses(
         now,
       ),
       ...(flow.journal ? { journal: await journalOf(store, flow.id, now, eventLags[flow.id] ?? null) } : {}),
+      ...(flow.bulk
+        ? {
+            bulkLane: await bulkLaneStatusOf(
+              store,
+              flow.id,
+              flow.bulk,
+              mine.filter((b) => b.lane === 'bulk').reduce((n, b) => n + b.queued, 0),
+              now,
+            ),
+          }
+        : {}),
     });
   }
   return out;

@@ -19,7 +19,7 @@ import { Parking } from './parking.js';
 import { DutyRoster, type DutyTiming } from './duty.js';
 import { RunTracker } from './runs/run-tracker.js';
 import type { RunView } from './runs/run-view.js';
-import { BulkLoader, type BulkLaneSettings } from './records/bulk-loader.js';
+import { BulkLoader, bulkLaneHeld, type BulkLaneSettings } from './records/bulk-loader.js';
 import { WorkRunner } from './work-runner.js';
 import { WorkerRegistry, type WorkerIdentity, type WorkerTiming } from './worker-registry.js';
 
@@ -130,6 +130,11 @@ export class SyncEngine {
   private readonly runner: WorkRunner | null;
   /** The bulk lanes this worker may run (one worker at a time per flow, by duty). */
   private readonly bulkLoaders: BulkLoader[] = [];
+  /**
+   * Flows whose bulk lane is held as the store says (whichever worker's lane holds it, or a crashed
+   * one's files still in flight), read with the flow control.
+   */
+  private bulkHeldInStore: readonly string[] = [];
   private controlTimer: NodeJS.Timeout | null = null;
   /** This worker's row in the registry. */
   readonly worker: WorkerRegistry;
@@ -204,7 +209,10 @@ export class SyncEngine {
             commitConcurrency: store.dialect === 'sqlite' ? 1 : 2,
             activeFlows: () => this.registry.ids.filter((id) => !this.control.isPaused(id)),
             onSetupProblem: (flow, error) => this.pauseForSetup(flow, error),
-            bulkHeld: () => this.bulkLoaders.filter((l) => l.holdsBulkLane).map((l) => l.flowId),
+            bulkHeld: () => [
+              ...this.bulkLoaders.filter((l) => l.holdsBulkLane).map((l) => l.flowId),
+              ...this.bulkHeldInStore,
+            ],
           });
     const runner = this.runner;
     if (runner) {
@@ -224,7 +232,11 @@ export class SyncEngine {
             // While this worker's poller of the flow is still reading, more rows are coming.
             sourceReading: () => {
               const poller = this.pollers.get(settings.flow.id);
-              return poller !== undefined && !poller.caughtUp && !this.control.isPaused(settings.flow.id);
+              return (
+                poller !== undefined &&
+                (!poller.caughtUp || poller.replaying) &&
+                !this.control.isPaused(settings.flow.id)
+              );
             },
           }),
         );
@@ -265,7 +277,13 @@ export class SyncEngine {
     this.started = true;
     this.startedAt = this.options.clock.now();
     await this.control.refresh(this.registry.ids);
+    // Before the runner leases: a lane held in the store (maybe by a crashed process with files
+    // still importing) keeps this worker's runner off the flow's bulk items (I5 across lanes).
+    await this.refreshBulkHolds();
     this.controlTimer = setInterval(() => {
+      this.refreshBulkHolds().catch((error: unknown) => {
+        this.options.logger.warn({ err: error }, 'reading the bulk lane holds failed');
+      });
       this.control.refresh(this.registry.ids).catch((error: unknown) => {
         this.options.logger.warn({ err: error }, 'refreshing flow control failed');
       });
@@ -299,6 +317,14 @@ export class SyncEngine {
     await this.worker.stop();
     this.started = false;
     this.events.emit('engine.stopped', { at: this.options.clock.now() });
+  }
+
+  private async refreshBulkHolds(): Promise<void> {
+    const { store, clock } = this.options;
+    const held: string[] = [];
+    for (const loader of this.bulkLoaders)
+      if (await bulkLaneHeld(store, loader.flowId, clock.now())) held.push(loader.flowId);
+    this.bulkHeldInStore = held;
   }
 
   /** Read now (webhook notification or operator request). */
@@ -445,7 +471,11 @@ export class SyncEngine {
       this.options.store,
       this.options.clock,
       [
-        ...this.registry.fed.map((f) => ({ id: f.id, table: f.feed.table, direction: f.direction })),
+        ...this.registry.fed.map((f) => {
+          const flow = { id: f.id, table: f.feed.table, direction: f.direction };
+          const lane = this.options.bulkLanes?.find((l) => l.flow.id === f.id);
+          return lane ? { ...flow, bulk: lane } : flow;
+        }),
         ...journals.map((flow) => ({
           ...flow,
           journal: true,

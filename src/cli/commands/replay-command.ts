@@ -1,7 +1,12 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { formatIso } from '../../core/clock.js';
 import { ConfigError, SyncError } from '../../core/errors.js';
+import type { ResolvedConfig } from '../../config/resolved-config.js';
+import { writeCheckpoint } from '../../engine/checkpoints.js';
 import { emailEventsFlowId } from '../../engine/email-events/email-event-settings.js';
+import { replayCheckpoint } from '../../engine/feed-cursor.js';
+import { bulkViaCheckpoint } from '../../engine/records/bulk-loader.js';
+import { tableFlowId } from '../../engine/records/record-flow.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
 import { resolveFlowId } from '../runtime/build-flows.js';
@@ -13,7 +18,26 @@ interface ReplayOptions {
   table?: string;
   flow?: string;
   since?: number;
+  via?: 'bulk' | 'rest';
   requestOnly?: boolean;
+}
+
+/**
+ * Why the bulk lane cannot carry `flowId`'s replay, or null when it can: the flow has no `bulk`
+ * configuration, or (contacts) the opt-out hook resolves each write against Campaign.
+ */
+function bulkLaneRefusal(config: ResolvedConfig, flowId: string): string | null {
+  const bulk =
+    flowId === 'contacts'
+      ? config.flows.contacts.bulk
+      : config.flows.customTables.find((t) => tableFlowId(t.table) === flowId)?.bulk;
+  if (bulk === undefined)
+    return `flow ${flowId} has no bulk lane: set flows.${flowId === 'contacts' ? 'contacts' : 'customTables[].'}bulk (docs/bulk-loads.md), or replay with --via rest`;
+  if (!config.campaign.sftp) return `the bulk lane needs campaign.sftp (docs/configuration.md)`;
+  const optOut = config.flows.optOut.mode;
+  if (flowId === 'contacts' && optOut !== 'disabled' && optOut !== 'campaign-to-dynamics')
+    return `flow contacts does not use the bulk lane while flows.optOut.mode is ${optOut} (each write resolves the opt-out against Campaign): replay with --via rest`;
+  return null;
 }
 
 /** `--since`: an ISO-8601 date or date-time (a bare date is midnight UTC); anything else is a usage error. */
@@ -45,7 +69,10 @@ function replayedFlow(options: ReplayOptions, config: ReturnType<typeof loadConf
  * lane, so live changes go first), or read an e-mail event journal again from a date (`--flow
  * emailEvents --since DATE`, within its 7-day retention: an activity that exists is refused as a
  * duplicate, so nothing is written twice). Resumable: the replay is a checkpoint. With
- * `--request-only` the request is stored for a running `dcsync run` to carry out.
+ * `--request-only` the request is stored for a running `dcsync run` to carry out. `--via bulk`
+ * sends the replay through the flow's bulk lane (Campaign's file import) whatever its size,
+ * `--via rest` through REST whatever its size; without it the flow's threshold decides
+ * (docs/bulk-loads.md).
  */
 export async function runReplay(options: ReplayOptions, context: CliContext): Promise<number> {
   if (options.flow === undefined && options.table === undefined) {
@@ -54,10 +81,26 @@ export async function runReplay(options: ReplayOptions, context: CliContext): Pr
   }
   const config = loadConfigForCommand(options.config, context);
   const flowId = replayedFlow(options, config);
+  if (options.via === 'bulk') {
+    const refusal = bulkLaneRefusal(config, flowId);
+    if (refusal !== null) {
+      context.err.write(`dcsync: --via bulk: ${refusal}\n`);
+      return exitCodes.usage;
+    }
+  }
   return withCommandRuntime(config, context, async (runtime) => {
     const engine = await createSyncEngine(runtime, {
       progressStream: context.err,
     });
+    const { checkpoints } = runtime.store;
+    const viaName = bulkViaCheckpoint.name(flowId);
+    // Before the replay is requested: the lane never sees the replay's rows without the choice.
+    if (options.via === undefined) await checkpoints.delete(viaName);
+    else
+      await writeCheckpoint(checkpoints, bulkViaCheckpoint, flowId, {
+        via: options.via,
+        requestedAt: runtime.clock.now(),
+      });
     let answer: { since: number | null; resumed: boolean };
     try {
       answer = await engine.requestReplay(
@@ -72,11 +115,17 @@ export async function runReplay(options: ReplayOptions, context: CliContext): Pr
       throw error;
     }
     const from = answer.since === null ? '' : ` from ${formatIso(answer.since)}`;
+    const via = options.via === undefined ? '' : ` via ${options.via}`;
     context.err.write(
-      answer.resumed ? `resuming the replay of ${flowId}${from}\n` : `replay of ${flowId}${from} requested\n`,
+      answer.resumed
+        ? `resuming the replay of ${flowId}${from}${via}\n`
+        : `replay of ${flowId}${from} requested${via}\n`,
     );
     if (options.requestOnly) return exitCodes.ok;
     const summary = await engine.runUntilIdle();
+    // Done: the choice applies to this replay only (the lane forgets it too, once it sees this).
+    if (options.via !== undefined && (await checkpoints.get(replayCheckpoint.name(flowId))) === null)
+      await checkpoints.delete(viaName);
     context.out.write(`${JSON.stringify(summary)}\n`);
     return exitCodes.ok;
   });
@@ -95,6 +144,12 @@ export function registerReplayCommand(program: Command, context: CliContext): vo
       '--since <date>',
       'emailEvents only: events from this date (ISO-8601, within the journal’s 7 days)',
       sinceDate,
+    )
+    .addOption(
+      new Option(
+        '--via <lane>',
+        "bulk: through the flow's bulk lane (Campaign's file import) whatever the size; rest: through REST. Default: the bulk lane when configured and the pending work exceeds its thresholdRecords",
+      ).choices(['bulk', 'rest']),
     )
     .option('--request-only', 'only record the request; a running "dcsync run" carries it out')
     .action(async (options: ReplayOptions) => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { formatIso } from '../../core/clock.js';
-import { collectFlowStatuses, type FlowStatus } from '../../engine/flow-status.js';
+import { collectFlowStatuses, type FlowBulkLaneStatus, type FlowStatus } from '../../engine/flow-status.js';
 import { readWorkers, type WorkersView } from '../../engine/worker-registry.js';
 import { assessHealth } from '../../engine/health/health-assessment.js';
 import {
@@ -118,6 +118,30 @@ function flowState(flow: FlowStatus, sync: SyncProcessState, now: number): strin
     : `stopped (no sync process reporting since ${formatIso(sync.lastSeenAt)}, ${ago(sync.lastSeenAt, now)})`;
 }
 
+/** The bulk lane (F7) of a flow: hold, files by state, rows, window, next signal and ETA. */
+export function formatBulkLane(lane: FlowBulkLaneStatus, now: number): string[] {
+  const files =
+    lane.files.length === 0
+      ? 'no file in flight'
+      : lane.files.map((f) => `${f.files} ${f.state} (${f.rows} rows)`).join(', ');
+  const rule = lane.via === null ? `over ${lane.thresholdRecords} pending` : `--via ${lane.via}`;
+  const lines = [
+    `  bulk lane: ${lane.holding ? 'holds the bulk work' : 'idle'} (${rule}); ${files}; ${lane.rowsQueued} rows queued; ${lane.rowsImported} imported` +
+      (lane.importRowsPerSecond === null ? '' : ` at ${lane.importRowsPerSecond} rows/s`),
+  ];
+  const when = (at: number): string =>
+    at <= now ? 'now' : `${formatIso(at)} (in ${formatDuration(at - now)})`;
+  const parts: string[] = [];
+  if (lane.window)
+    parts.push(
+      `import window ${lane.window.from}–${lane.window.to} ${lane.window.timeZone}, ${lane.window.open ? 'open' : `opens ${when(lane.window.nextStartAt)}`}`,
+    );
+  if (lane.nextSignalAt !== null) parts.push(`next signal ${when(lane.nextSignalAt)}`);
+  if (lane.etaAt !== null) parts.push(`ETA ${when(lane.etaAt)}`);
+  if (parts.length > 0) lines.push(`  bulk lane: ${parts.join('; ')}`);
+  return lines;
+}
+
 /** Human-readable status table. */
 export function formatStatus(
   flows: FlowStatus[],
@@ -178,6 +202,7 @@ export function formatStatus(
       lines.push(
         `  replay in progress: ${f.replay.rows}${f.replay.total ? `/${f.replay.total}` : ''} rows read`,
       );
+    if (f.bulkLane) lines.push(...formatBulkLane(f.bulkLane, now));
   }
   lines.push(...formatWorkers(workers, now));
   return lines.join('\n') + '\n';

@@ -297,11 +297,14 @@ export async function buildRecordFlows(runtime: SyncRuntime): Promise<RecordFlow
 }
 
 /** Flow ids and tables named by the configuration (no network calls). */
-export function configuredFlows(config: ResolvedConfig): { id: string; table: string }[] {
-  const flows: { id: string; table: string }[] = [];
-  if (config.flows.contacts.enabled) flows.push({ id: 'contacts', table: config.flows.contacts.table });
+export function configuredFlows(config: ResolvedConfig): StatusFlow[] {
+  const flows: StatusFlow[] = [];
+  const { contacts } = config.flows;
+  if (contacts.enabled)
+    flows.push({ id: 'contacts', table: contacts.table, ...(contacts.bulk ? { bulk: contacts.bulk } : {}) });
   for (const t of config.flows.customTables)
-    if (t.enabled) flows.push({ id: tableFlowId(t.table), table: t.table });
+    if (t.enabled)
+      flows.push({ id: tableFlowId(t.table), table: t.table, ...(t.bulk ? { bulk: t.bulk } : {}) });
   return flows;
 }
 

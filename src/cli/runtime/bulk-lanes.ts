@@ -53,6 +53,7 @@ export function buildBulkLanes(
       importTimeoutMs: bulk.importTimeoutMs,
       signalIntervalMs: bulk.signalIntervalMs,
       maxRowsInFlight: bulk.maxRowsInFlight,
+      schedule: bulk.schedule,
       guard: runtime.store.privacy,
     });
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { errorCode } from '../../core/errors.js';
 import { sleepOn, type Clock } from '../../core/clock.js';
+import { insideWindow, type BulkSchedule } from '../../core/import-window.js';
 import type { JsonValue } from '../../core/json.js';
 import { recordChangeSchema, type UpsertChange } from '../../core/record-change.js';
 import { matchesFilter } from '../../core/record-filter.js';
@@ -9,7 +10,8 @@ import type { BulkImportPort } from '../../core/ports/bulk-import.js';
 import type { EngineLogger } from '../../core/ports/engine-logger.js';
 import { noRecordGuard, type RecordGuard } from '../../core/ports/record-guard.js';
 import type { Completion, StateStore, WorkItem } from '../../core/ports/state-store.js';
-import { defineCheckpoint, readCheckpoint, writeCheckpoint } from '../checkpoints.js';
+import { defineCheckpoint, readCheckpoint, readCheckpointIfAny, writeCheckpoint } from '../checkpoints.js';
+import { replayCheckpoint } from '../feed-cursor.js';
 import type { Duty } from '../duty.js';
 import type { EngineEvents } from '../engine-events.js';
 import type { ApplyOutcome } from '../engine-stats.js';
@@ -39,6 +41,8 @@ export interface BulkLaneSettings {
    * settled); when reached, the ready files are signalled without waiting for more. @default no limit
    */
   maxRowsInFlight?: number | undefined;
+  /** Signals are sent only inside this window (files are written and uploaded at any time). @default always */
+  schedule?: BulkSchedule | undefined;
 }
 
 /** Items leased at a time while a file is written (memory holds one slice of payloads). */
@@ -48,11 +52,17 @@ const leaseSlice = 5000;
 export const bulkFileStates = ['writing', 'uploaded', 'signalling', 'signalled', 'rejects-read'] as const;
 export type BulkFileState = (typeof bulkFileStates)[number];
 
+export type BulkFile = z.output<typeof bulkFileSchema>;
+
 const bulkFileSchema = z.object({
   name: z.string(),
   state: z.enum(bulkFileStates),
   /** The manifest whose signal carries the file (set from `signalling` on). */
   manifest: z.string().nullable().default(null),
+  /** Rows the file carries (status, ETA). */
+  rows: z.number().int().min(0).default(0),
+  /** When its signal was accepted (ms); null before. */
+  signalledAt: z.number().nullable().default(null),
 });
 
 const bulkLaneCheckpoint = defineCheckpoint({
@@ -70,6 +80,15 @@ const bulkLaneCheckpoint = defineCheckpoint({
       files: z.array(bulkFileSchema).default([]),
       /** When the workflow last accepted a signal of ours (ms), for the 10-minute rule. */
       lastSignalAt: z.number().nullable(),
+      /**
+       * The lane holds the flow's bulk lane: every worker's runner leases only the flow's live items
+       * (kept while files are in flight, so a crash leaves the hold in place for the next process).
+       */
+      holding: z.boolean().default(false),
+      /** Rows imported and the time their imports took (ms), for the ETA. */
+      imported: z
+        .object({ rows: z.number().int().min(0), ms: z.number().min(0) })
+        .default({ rows: 0, ms: 0 }),
       /** Before manifests: one file at a time (read so that a file left by an older version is settled). */
       state: z.string().optional(),
       fileName: z.string().nullable().optional(),
@@ -77,7 +96,10 @@ const bulkLaneCheckpoint = defineCheckpoint({
     .transform(({ state, fileName, ...rest }) => {
       const legacy = bulkFileStates.find((s) => s === state);
       if (legacy === undefined || fileName == null || rest.files.length > 0) return rest;
-      return { ...rest, files: [{ name: fileName, state: legacy, manifest: null }] };
+      return {
+        ...rest,
+        files: [{ name: fileName, state: legacy, manifest: null, rows: 0, signalledAt: null }],
+      };
     }),
   initial: (now: number) => ({
     chunk: 0,
@@ -85,9 +107,39 @@ const bulkLaneCheckpoint = defineCheckpoint({
     signals: 0,
     files: [],
     lastSignalAt: null,
+    holding: false,
+    imported: { rows: 0, ms: 0 },
   }),
 });
-type BulkLaneState = z.output<typeof bulkLaneCheckpoint.schema>;
+export type BulkLaneState = z.output<typeof bulkLaneCheckpoint.schema>;
+
+/**
+ * Which lane an operator chose for the flow's pending bulk work (`dcsync replay --via`): `bulk`
+ * uses the lane whatever the threshold, `rest` never starts it. Removed by the lane once the
+ * replay is read and no bulk work is left; absent, the threshold rule applies.
+ */
+export const bulkViaCheckpoint = defineCheckpoint<{ via: 'bulk' | 'rest'; requestedAt: number } | null>({
+  description: "lane chosen for a flow's bulk work",
+  name: (flow: string) => `bulk-via:${flow}`,
+  schema: z.object({ via: z.enum(['bulk', 'rest']), requestedAt: z.number() }),
+  initial: () => null,
+});
+
+/**
+ * Whether the lane of `flow` holds its bulk lane, as the store says (any worker may read it): it
+ * holds it, has files in flight (maybe a crashed process's), or an operator sent the flow's bulk
+ * work through it (`--via bulk`: held before the lane's first pass, so no row slips to REST).
+ */
+export async function bulkLaneHeld(store: StateStore, flow: string, now: number): Promise<boolean> {
+  const state = await readBulkLaneState(store, flow, now);
+  if (state.holding || state.files.length > 0) return true;
+  return (await readCheckpointIfAny(store.checkpoints, bulkViaCheckpoint, flow))?.via === 'bulk';
+}
+
+/** The lane's checkpoint `bulk:<flow>` (files in flight, hold, import rate). */
+export function readBulkLaneState(store: StateStore, flow: string, now: number): Promise<BulkLaneState> {
+  return readCheckpoint(store.checkpoints, bulkLaneCheckpoint, flow, now);
+}
 
 export interface BulkLoaderOptions {
   settings: BulkLaneSettings;
@@ -178,6 +230,10 @@ export class BulkLoader {
   private moreComing = false;
   /** Interned field lists of the audit (rows of a flow fill few distinct sets of columns). */
   private readonly fieldLists = new Map<string, readonly string[]>();
+  /** The hold as last written to (or read from) the store; null: not known. */
+  private holdingInStore: boolean | null = null;
+  /** When this lane last settled a file (the import time of the next one counts from there). */
+  private lastSettledAt = 0;
 
   constructor(private readonly options: BulkLoaderOptions) {}
 
@@ -218,6 +274,14 @@ export class BulkLoader {
     this.heartbeat = null;
     this.dropAll();
     this.engaged = false;
+    // Nothing of this process left in flight: the flow's bulk lane is free for every runner. With
+    // files in flight the hold stays (the next holder of the duty settles them).
+    if (this.options.duty.held)
+      await this.load()
+        .then((state) => (state.files.length === 0 ? this.setHolding(false) : undefined))
+        .catch((error: unknown) =>
+          this.options.logger.warn({ err: error, flow: this.flowId }, 'bulk lane hold not released'),
+        );
     await this.options.duty.stop();
     // The lane's SFTP connection would keep the process alive (it reconnects if the lane restarts).
     await this.options.settings.port
@@ -254,6 +318,34 @@ export class BulkLoader {
     this.dropAll();
     this.engaged = false;
     this.recovered = false;
+    this.holdingInStore = null;
+  }
+
+  /** Write the hold to the store (read by every worker's runner) when it changes. */
+  private async setHolding(holding: boolean): Promise<void> {
+    if (this.holdingInStore === holding) return;
+    const state = await this.load();
+    if (state.holding !== holding) await this.save({ ...state, holding });
+    this.holdingInStore = holding;
+  }
+
+  /**
+   * Whether the lane should run for the flow's bulk work now: as an operator chose it
+   * (`dcsync replay --via`), else when more than the threshold is queued. A choice is forgotten
+   * once its replay is read and no bulk work is left.
+   */
+  private async wanted(queued: number, reading: boolean): Promise<{ run: boolean; write: boolean }> {
+    const { store, settings } = this.options;
+    const choice = await readCheckpointIfAny(store.checkpoints, bulkViaCheckpoint, this.flowId);
+    if (choice === null) return { run: queued > settings.thresholdRecords, write: true };
+    if (queued === 0 && !reading && this.files.length === 0) {
+      const replay = await readCheckpointIfAny(store.checkpoints, replayCheckpoint, this.flowId);
+      if (replay === null) {
+        await store.checkpoints.delete(bulkViaCheckpoint.name(this.flowId));
+        return { run: false, write: false };
+      }
+    }
+    return choice.via === 'bulk' ? { run: queued > 0, write: true } : { run: false, write: false };
   }
 
   private dropAll(): void {
@@ -294,21 +386,34 @@ export class BulkLoader {
     const queued = (await store.queue.backlog())
       .filter((b) => b.flow === this.flowId && b.lane === 'bulk')
       .reduce((n, b) => n + b.queued, 0);
-    if (this.files.length === 0 && !this.engaged && queued <= settings.thresholdRecords) return this.idle();
+    const reading = this.options.sourceReading?.() ?? false;
+    const wanted = await this.wanted(queued, reading);
+    if (this.files.length === 0 && !this.engaged && !wanted.run) {
+      // A hold left by an earlier holder (its files are settled by now) is lifted.
+      await this.setHolding(false);
+      return this.idle();
+    }
+    // In the store before the first lease: other workers' runners stop taking the bulk items.
+    await this.setHolding(true);
     this.engaged = true;
     const maxRows = settings.maxRowsInFlight ?? Number.POSITIVE_INFINITY;
     const inFlight = this.files.reduce((n, f) => n + f.rows.length, 0);
-    const reading = this.options.sourceReading?.() ?? false;
     // While the source is read, wait for a whole chunk rather than writing small files.
     const enough = !reading || queued >= settings.chunkRows;
-    if (queued > 0 && enough && (this.files.length === 0 || inFlight + settings.chunkRows <= maxRows)) {
+    if (
+      wanted.write &&
+      queued > 0 &&
+      enough &&
+      (this.files.length === 0 || inFlight + settings.chunkRows <= maxRows)
+    ) {
       const leased = await this.writeFile();
       if (reading) this.moreComing = true;
       if (leased > 0) worked = true;
-    } else this.moreComing = reading || (queued > 0 && !enough);
+    } else this.moreComing = wanted.write && (reading || (queued > 0 && !enough));
     if (await this.signalReady()) worked = true;
-    if (this.files.length === 0 && queued === 0 && !reading) {
+    if (this.files.length === 0 && (!wanted.write || (queued === 0 && !reading))) {
       this.engaged = false;
+      await this.setHolding(false);
       return this.idle();
     }
     return worked ? 0 : Math.min(settings.pollIntervalMs, this.options.idleWaitMs ?? 1000);
@@ -401,7 +506,7 @@ export class BulkLoader {
       state = await this.save({
         ...state,
         chunk,
-        files: [...state.files, { name, state: 'writing', manifest: null }],
+        files: [...state.files, { name, state: 'writing', manifest: null, rows: 0, signalledAt: null }],
       });
       await settings.port.upload(name, content);
       if (rows.length === 0) {
@@ -411,7 +516,7 @@ export class BulkLoader {
       } else {
         file = { name, rows, signalledAt: null };
         this.files.push(file);
-        await this.setStates([name], 'uploaded');
+        await this.setStates([name], 'uploaded', {}, { rows: rows.length });
       }
     } finally {
       // Rows not in a file (handed over, settled, or the upload failed) are not ours to keep alive.
@@ -457,16 +562,14 @@ export class BulkLoader {
     names: readonly string[],
     next: BulkFileState,
     patch: Partial<BulkLaneState> = {},
-    manifest?: string | null,
+    file: Partial<Omit<BulkFile, 'name' | 'state'>> = {},
   ): Promise<BulkLaneState> {
     const state = await this.load();
     const set = new Set(names);
     return this.save({
       ...state,
       ...patch,
-      files: state.files.map((f) =>
-        set.has(f.name) ? { ...f, state: next, ...(manifest !== undefined ? { manifest } : {}) } : f,
-      ),
+      files: state.files.map((f) => (set.has(f.name) ? { ...f, ...file, state: next } : f)),
     });
   }
 
@@ -487,13 +590,15 @@ export class BulkLoader {
     const maxRows = settings.maxRowsInFlight ?? Number.POSITIVE_INFINITY;
     const inFlight = this.files.reduce((n, f) => n + f.rows.length, 0);
     if (this.moreComing && inFlight + settings.chunkRows <= maxRows) return false;
+    // Outside the import window the files wait (written and uploaded, not signalled).
+    if (settings.schedule !== undefined && !insideWindow(settings.schedule, clock.now())) return false;
     let state = await this.load();
     if (state.lastSignalAt !== null && clock.now() < state.lastSignalAt + settings.signalIntervalMs)
       return false;
     const signals = state.signals + 1;
     const manifest = `${safeName(this.flowId)}_${state.run}_s${String(signals).padStart(5, '0')}.manifest`;
     const names = ready.map((f) => f.name);
-    state = await this.setStates(names, 'signalling', { signals }, manifest);
+    state = await this.setStates(names, 'signalling', { signals }, { manifest });
     try {
       await settings.port.upload(manifest, textOf(`${names.join('\n')}\n`));
       await settings.port.signal(manifest, { signal: this.stopping.signal });
@@ -502,7 +607,9 @@ export class BulkLoader {
       // Should the workflow have read the manifest all the same, it never imports a file twice.
       await settings.port.discard(manifest).catch(() => undefined);
       const tooSoon = errorCode(error) === 'CAMPAIGN_SIGNAL_TOO_SOON';
-      await this.setStates(names, 'uploaded', tooSoon ? { lastSignalAt: clock.now() } : {}, null);
+      await this.setStates(names, 'uploaded', tooSoon ? { lastSignalAt: clock.now() } : {}, {
+        manifest: null,
+      });
       if (tooSoon) {
         this.options.logger.info({ flow: this.flowId, manifest }, 'signal refused as too soon; waiting');
         return false;
@@ -511,7 +618,7 @@ export class BulkLoader {
     }
     const now = clock.now();
     for (const file of ready) file.signalledAt = now;
-    await this.setStates(names, 'signalled', { lastSignalAt: now });
+    await this.setStates(names, 'signalled', { lastSignalAt: now }, { signalledAt: now });
     this.options.logger.info(
       {
         flow: this.flowId,
@@ -547,7 +654,14 @@ export class BulkLoader {
         continue;
       }
       const pkeys = (await settings.port.readPKeys(file.name)) ?? new Map<string, string>();
-      await this.setStates([file.name], 'rejects-read');
+      // Its import took from its signal (or the end of the file imported before it) until now.
+      const now = clock.now();
+      const took = Math.max(0, now - Math.max(file.signalledAt!, this.lastSettledAt));
+      this.lastSettledAt = now;
+      const before = await this.load();
+      await this.setStates([file.name], 'rejects-read', {
+        imported: { rows: before.imported.rows + file.rows.length, ms: before.imported.ms + took },
+      });
       await this.settleRows(file.rows, rejects, pkeys);
       this.drop(file);
       await this.forget([file.name]);

@@ -3,7 +3,7 @@ import type { BacklogEntry, RetryingEntry } from '../../core/ports/state-store.j
 import type { CallBudgetUsage } from '../../core/ports/call-budget.js';
 import { lagWindowMs, type OutcomeCounts } from '../../engine/engine-stats.js';
 import type { FlowStatus } from '../../engine/sync-engine.js';
-import type { FlowJournalStatus } from '../../engine/flow-status.js';
+import type { FlowBulkLaneStatus, FlowJournalStatus } from '../../engine/flow-status.js';
 import type { FlowPhase, RunView } from '../../engine/runs/run-view.js';
 import {
   assessHealth,
@@ -57,6 +57,12 @@ export interface FlowView {
    * position's age (now minus the newest staged event's time), last read and caught up, expiries.
    */
   journal: FlowJournalStatus | null;
+  /**
+   * Flows with a bulk lane (F7) only, else null: whether it holds the flow's bulk work, its files by
+   * state with their rows, rows queued and imported, the import window and its next opening, the
+   * next signal and the ETA (docs/bulk-loads.md).
+   */
+  bulkLane: FlowBulkLaneStatus | null;
 }
 
 /** One problem as the API shows it. */
@@ -142,6 +148,7 @@ function toFlowView(status: FlowStatus): FlowView {
     synced: status.synced,
     processed: status.processed,
     journal: status.journal ?? null,
+    bulkLane: status.bulkLane ?? null,
   };
 }
 

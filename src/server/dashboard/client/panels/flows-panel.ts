@@ -2,7 +2,7 @@ import { isFlowAction, type FlowAction } from '../actions.js';
 import type { FlowView } from '../api-types.js';
 import type { ConfirmRequest } from '../confirm-dialog.js';
 import { el, findElement, targetOf } from '../dom.js';
-import { formatDuration, formatError, formatNumber } from '../format.js';
+import { formatDuration, formatError, formatNumber, formatTime } from '../format.js';
 import { progressBar } from '../progress.js';
 import type { Panel, PanelContext } from './panel.js';
 
@@ -17,6 +17,19 @@ function actionButton(label: string, flowId: string, action: FlowAction, danger 
   });
 }
 
+/** The bulk lane in one line: files by state, rows, window and ETA. */
+export function bulkLaneText(lane: NonNullable<FlowView['bulkLane']>): string {
+  const parts = [lane.holding ? 'bulk lane: holds the bulk work' : 'bulk lane: idle'];
+  for (const f of lane.files) parts.push(`${f.files} ${f.state} (${formatNumber(f.rows)} rows)`);
+  if (lane.rowsQueued > 0) parts.push(`${formatNumber(lane.rowsQueued)} queued`);
+  if (lane.window)
+    parts.push(
+      `window ${lane.window.from}–${lane.window.to} ${lane.window.timeZone} ${lane.window.open ? 'open' : `opens ${formatTime(lane.window.nextStartAt)}`}`,
+    );
+  if (lane.etaAt !== null) parts.push(`ETA ${formatTime(lane.etaAt)}`);
+  return parts.join(' · ');
+}
+
 function flowRow(flow: FlowView): HTMLTableRowElement {
   const state = flow.state === 'paused' ? `paused${flow.reason ? ` — ${flow.reason}` : ''}` : 'running';
   const count = (field: string, n: number): HTMLTableCellElement =>
@@ -28,10 +41,12 @@ function flowRow(flow: FlowView): HTMLTableRowElement {
     { 'data-flow': flow.id },
     el('th', { scope: 'row' }, el('span', { text: flow.id }), el('small', { text: flow.table })),
     el('td', { 'data-field': 'flow-state', className: `state ${flow.state}`, text: state }),
-    el('td', {
-      'data-field': 'flow-phase',
-      text: phase,
-    }),
+    el(
+      'td',
+      { 'data-field': 'flow-phase' },
+      el('span', { text: phase }),
+      flow.bulkLane ? el('small', { 'data-field': 'flow-bulk-lane', text: bulkLaneText(flow.bulkLane) }) : '',
+    ),
     el('td', { className: 'progress-cell' }, flow.run ? progressBar(flow.run) : '—'),
     count('flow-queued', flow.backlog.queued),
     count('flow-leased', flow.backlog.leased),
