@@ -76,6 +76,12 @@ export interface WorkItem {
   firstFailedAt: number | null;
 }
 
+/** A work item without its payload and lease bookkeeping. */
+export type WorkItemHead = Pick<
+  WorkItem,
+  'id' | 'flow' | 'recordKey' | 'sourceVersion' | 'lane' | 'enqueuedAt'
+>;
+
 export interface FailureInfo {
   code: string;
   /** Human-readable reason; never holds personal data or secrets. */
@@ -165,6 +171,20 @@ export interface WorkQueue {
   extendLeases(ids: readonly string[], owner: string, leaseMs: number): Promise<number>;
 
   /**
+   * End now the leases of one flow and lane that run past `heldPast` (whoever owns them): they are
+   * then taken over like any lapsed lease. The bulk lane holds a file's items with a long lease
+   * (one row write per item, not one per heartbeat); the worker that takes the lane over releases
+   * what a dead holder left this way. Returns how many leases it ended.
+   */
+  expireLeases(request: { flow: string; lane: WorkLane; heldPast: number }): Promise<number>;
+
+  /**
+   * The leased items among `ids` that `owner` still holds, without their payloads (the bulk lane
+   * keeps only the ids of a file's rows in memory), in no particular order.
+   */
+  leasedHeads(ids: readonly string[], owner: string): Promise<WorkItemHead[]>;
+
+  /**
    * The item was applied: remove it, and in the same transaction apply its `effects` (key-map
    * change, audit entries, resolving the key's dead letters). Effects are applied only when the
    * lease is still ours (`ok`), so a lost lease never leaves half a completion behind.
@@ -201,6 +221,14 @@ export interface WorkQueue {
 
   /** Backlog per flow and lane (queued + leased), for status and metrics. */
   backlog(): Promise<BacklogEntry[]>;
+
+  /**
+   * Items of one flow and lane that are queued (and leased too, with `includeLeased`), counted up
+   * to `atMost`: a test against a threshold whose cost grows with `atMost`, not with the inbox like
+   * {@link backlog} (the bulk lane and the run tracker ask it every second while a million items
+   * wait).
+   */
+  countPending(request: PendingCountRequest): Promise<number>;
 
   /**
    * Items that failed at least once and are not done yet (queued for a retry, or leased again),
@@ -249,6 +277,15 @@ export interface Completion {
   id: string;
   owner: string;
   effects?: CompletionEffects | undefined;
+}
+
+export interface PendingCountRequest {
+  flow: string;
+  lane: WorkLane;
+  /** Count leased items too. @default false */
+  includeLeased?: boolean | undefined;
+  /** Stop counting here (a non-negative whole number). */
+  atMost: number;
 }
 
 export interface BacklogEntry {

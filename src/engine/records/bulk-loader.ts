@@ -9,7 +9,7 @@ import { isOlderSourceVersion } from '../../core/record-key.js';
 import type { BulkImportPort } from '../../core/ports/bulk-import.js';
 import type { EngineLogger } from '../../core/ports/engine-logger.js';
 import { noRecordGuard, type RecordGuard } from '../../core/ports/record-guard.js';
-import type { Completion, StateStore, WorkItem } from '../../core/ports/state-store.js';
+import type { Completion, StateStore, WorkItem, WorkItemHead } from '../../core/ports/state-store.js';
 import { defineCheckpoint, readCheckpoint, readCheckpointIfAny, writeCheckpoint } from '../checkpoints.js';
 import { replayCheckpoint } from '../feed-cursor.js';
 import type { Duty } from '../duty.js';
@@ -37,7 +37,7 @@ export interface BulkLaneSettings {
   /** Privacy holds and tombstones (I9), as the record applier honours them. */
   guard?: RecordGuard | undefined;
   /**
-   * Rows held in files not imported yet (each costs ~100 bytes of memory until its file is
+   * Rows held in files not imported yet (each costs ~16 bytes of memory until its file is
    * settled); when reached, the ready files are signalled without waiting for more. @default no limit
    */
   maxRowsInFlight?: number | undefined;
@@ -47,6 +47,14 @@ export interface BulkLaneSettings {
 
 /** Items leased at a time while a file is written (memory holds one slice of payloads). */
 const leaseSlice = 5000;
+
+/**
+ * How long the rows of a file are leased for (at least the engine's lease): one row write each
+ * when leased and one per half of this while the file waits, instead of one per heartbeat
+ * (1,000,000 rows held for 15 minutes would otherwise be 45 million writes at a 20 s heartbeat).
+ * A dead holder's rows are released by the worker that takes the lane over (recover), not by waiting.
+ */
+const holdMsAtLeast = 30 * 60_000;
 
 /** The states of one file, each checkpointed before the step that follows it. */
 export const bulkFileStates = ['writing', 'uploaded', 'signalling', 'signalled', 'rejects-read'] as const;
@@ -170,23 +178,19 @@ interface BulkRow {
   cells: Map<string, string>;
 }
 
-/** What a file in flight keeps of each row (no payload: memory stays ~100 bytes a row). */
-interface HeldRow {
-  id: string;
-  flow: string;
-  lane: WorkItem['lane'];
-  recordKey: string;
-  sourceVersion: string | null;
-  enqueuedAt: number;
-  /** The columns the row filled (for the audit), shared between rows that fill the same ones. */
-  fields: readonly string[];
-}
-
-/** A file this process wrote and has not settled yet. */
+/**
+ * A file this process wrote and has not settled yet. Of each row it keeps the item id and the
+ * columns it filled (~16 bytes a row); the rest is read back from the queue when the file settles.
+ */
 interface FileInFlight {
   name: string;
-  rows: HeldRow[];
+  /** Item ids of the rows, in file order. */
+  ids: number[];
+  /** Per row, the index of its filled columns in {@link BulkLoader.fieldSets} (for the audit). */
+  fields: number[];
   signalledAt: number | null;
+  /** The rows' leases run until then (extended by the heartbeat when half of the hold is gone). */
+  heldUntil: number;
 }
 
 /**
@@ -207,8 +211,9 @@ interface FileInFlight {
  * import, so the older bulk row never overwrites it; a bulk row older than the key map's version
  * is skipped as stale.
  *
- * Crash safety: each file's state is in a checkpoint. The items stay leased (heartbeat) until they
- * are completed; after a crash the leases lapse and the items are leased again into NEW files
+ * Crash safety: each file's state is in a checkpoint. The items stay leased (a long hold, renewed
+ * at half) until they are completed; after a crash the next holder of the lane ends those holds
+ * (once the dead holder's signalled files are imported) and the items are leased again into NEW files
  * (names carry the lane's run and chunk and are never reused), so no row is lost; a file uploaded
  * but not signalled (or whose signal is uncertain) is removed, a signalled one is waited for and
  * never signalled again, and the workflow never imports a file twice (it skips a file whose reject
@@ -221,21 +226,26 @@ export class BulkLoader {
   private readonly stopping = new AbortController();
   /** Files of this process not settled yet, oldest first. */
   private files: FileInFlight[] = [];
-  /** Leases this process holds for rows in files (heartbeat). */
-  private readonly held = new Set<string>();
+  /** The file being written (its rows are held too). */
+  private writing: FileInFlight | null = null;
   private heartbeat: ReturnType<typeof setInterval> | null = null;
   /** Files left in the checkpoint by an earlier process have been settled. */
   private recovered = false;
   /** The last lease filled a whole chunk: more rows are probably coming. */
   private moreComing = false;
   /** Interned field lists of the audit (rows of a flow fill few distinct sets of columns). */
-  private readonly fieldLists = new Map<string, readonly string[]>();
+  private readonly fieldLists = new Map<string, number>();
+  private readonly fieldSets: (readonly string[])[] = [];
+  /** How long the rows of a file are leased for. */
+  private readonly holdMs: number;
   /** The hold as last written to (or read from) the store; null: not known. */
   private holdingInStore: boolean | null = null;
   /** When this lane last settled a file (the import time of the next one counts from there). */
   private lastSettledAt = 0;
 
-  constructor(private readonly options: BulkLoaderOptions) {}
+  constructor(private readonly options: BulkLoaderOptions) {
+    this.holdMs = Math.max(options.leaseMs, holdMsAtLeast);
+  }
 
   get flowId(): string {
     return this.options.settings.flow.id;
@@ -250,15 +260,20 @@ export class BulkLoader {
     if (this.running) return;
     this.running = true;
     this.options.duty.start();
-    const { store, owner, leaseMs } = this.options;
+    const { store, owner, leaseMs, clock } = this.options;
     this.heartbeat = setInterval(
       () => {
-        if (this.held.size === 0) return;
-        void store.queue
-          .extendLeases([...this.held], owner, leaseMs)
-          .catch((error: unknown) =>
-            this.options.logger.warn({ err: error, flow: this.flowId }, 'bulk lease heartbeat failed'),
-          );
+        const now = clock.now();
+        const files = [...this.files, ...(this.writing ? [this.writing] : [])];
+        for (const file of files) {
+          if (now < file.heldUntil - this.holdMs / 2) continue;
+          file.heldUntil = now + this.holdMs;
+          void store.queue
+            .extendLeases(file.ids.map(String), owner, this.holdMs)
+            .catch((error: unknown) =>
+              this.options.logger.warn({ err: error, flow: this.flowId }, 'bulk lease heartbeat failed'),
+            );
+        }
       },
       Math.max(200, Math.floor(leaseMs / 3)),
     );
@@ -272,7 +287,7 @@ export class BulkLoader {
     await this.loop;
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
-    this.dropAll();
+    await this.dropAll();
     this.engaged = false;
     // Nothing of this process left in flight: the flow's bulk lane is free for every runner. With
     // files in flight the hold stays (the next holder of the duty settles them).
@@ -313,9 +328,9 @@ export class BulkLoader {
     }
   }
 
-  /** Not (or no longer) this worker's lane: its files are forgotten, their leases lapse. */
+  /** Not (or no longer) this worker's lane: its files are forgotten, their leases end. */
   private release(): void {
-    this.dropAll();
+    void this.dropAll();
     this.engaged = false;
     this.recovered = false;
     this.holdingInStore = null;
@@ -348,14 +363,27 @@ export class BulkLoader {
     return choice.via === 'bulk' ? { run: queued > 0, write: true } : { run: false, write: false };
   }
 
-  private dropAll(): void {
-    for (const file of this.files) this.drop(file);
+  private async dropAll(): Promise<void> {
+    await Promise.all(this.files.map((file) => this.drop(file)));
   }
 
-  /** Stop holding a file's rows: their leases lapse and they are loaded again. */
-  private drop(file: FileInFlight): void {
-    for (const row of file.rows) this.held.delete(row.id);
+  /** Stop holding a file's rows: their leases end now and they are loaded again. */
+  private async drop(file: FileInFlight): Promise<void> {
     this.files = this.files.filter((f) => f !== file);
+    await this.unhold(file.ids);
+  }
+
+  /** End the long leases of rows no longer held (taken over like lapsed leases). */
+  private async unhold(ids: readonly number[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.options.store.queue
+      .extendLeases(ids.map(String), this.options.owner, 1)
+      .catch((error: unknown) =>
+        this.options.logger.warn(
+          { err: error, flow: this.flowId },
+          'bulk leases not released; they lapse at the end of their hold',
+        ),
+      );
   }
 
   private sleep(ms: number): Promise<void> {
@@ -383,9 +411,12 @@ export class BulkLoader {
       this.recovered = true;
     }
     let worked = await this.settleEnded();
-    const queued = (await store.queue.backlog())
-      .filter((b) => b.flow === this.flowId && b.lane === 'bulk')
-      .reduce((n, b) => n + b.queued, 0);
+    // Counted up to what the decisions below compare it with: O(chunk), not O(inbox), per step.
+    const queued = await store.queue.countPending({
+      flow: this.flowId,
+      lane: 'bulk',
+      atMost: Math.max(settings.thresholdRecords + 1, settings.chunkRows),
+    });
     const reading = this.options.sourceReading?.() ?? false;
     const wanted = await this.wanted(queued, reading);
     if (this.files.length === 0 && !this.engaged && !wanted.run) {
@@ -397,7 +428,7 @@ export class BulkLoader {
     await this.setHolding(true);
     this.engaged = true;
     const maxRows = settings.maxRowsInFlight ?? Number.POSITIVE_INFINITY;
-    const inFlight = this.files.reduce((n, f) => n + f.rows.length, 0);
+    const inFlight = this.files.reduce((n, f) => n + f.ids.length, 0);
     // While the source is read, wait for a whole chunk rather than writing small files.
     const enough = !reading || queued >= settings.chunkRows;
     if (
@@ -424,10 +455,29 @@ export class BulkLoader {
   }
 
   /**
-   * Files left by an earlier process (their rows' leases lapsed and they are loaded again): one
+   * Files left by an earlier process (their rows' holds are ended and they are loaded again): one
    * signalled is waited for (never signalled again), the others are removed, never signalled.
    */
   private async recover(state: BulkLaneState): Promise<BulkLaneState> {
+    const saved = await this.settleLeftFiles(state);
+    // The rows an earlier holder of the lane (a dead process, or this one before it lost the duty)
+    // leased for its files: their long leases end now, so they are loaded again. Runners' leases
+    // (at most leaseMs) are not touched.
+    const { store, clock, leaseMs } = this.options;
+    const released = await store.queue.expireLeases({
+      flow: this.flowId,
+      lane: 'bulk',
+      heldPast: clock.now() + leaseMs,
+    });
+    if (released > 0)
+      this.options.logger.warn(
+        { flow: this.flowId, rows: released },
+        'bulk rows held by an earlier holder of the lane released; they are loaded again',
+      );
+    return saved;
+  }
+
+  private async settleLeftFiles(state: BulkLaneState): Promise<BulkLaneState> {
     const { port } = this.options.settings;
     const mine = new Set(this.files.map((f) => f.name));
     const left = state.files.filter((f) => !mine.has(f.name));
@@ -467,10 +517,15 @@ export class BulkLoader {
     let state = await this.load();
     const chunk = state.chunk + 1;
     const name = `${safeName(this.flowId)}_${state.run}_${String(chunk).padStart(5, '0')}.csv`;
-    const leasedIds: string[] = [];
-    const rows: HeldRow[] = [];
     let leased = 0;
-    let file: FileInFlight | null = null;
+    const file: FileInFlight = {
+      name,
+      ids: [],
+      fields: [],
+      signalledAt: null,
+      heldUntil: this.options.clock.now() + this.holdMs,
+    };
+    let kept = false;
     const columns = this.columns();
     const encoder = new TextEncoder();
     const delimiter = settings.delimiter;
@@ -481,27 +536,25 @@ export class BulkLoader {
         const items = await store.queue.lease({
           owner: this.options.owner,
           limit: want,
-          leaseMs: this.options.leaseMs,
+          leaseMs: this.holdMs,
           flows: [this.flowId],
           lanes: ['bulk'],
         });
         leased += items.length;
-        for (const item of items) {
-          this.held.add(item.id);
-          leasedIds.push(item.id);
-        }
         const sorted = await this.sort(items);
         // Items settled without a file (stale, filtered, tombstoned) complete at once.
         await this.completeAll(sorted.settled.map(({ item, outcome }) => ({ item, outcome, effects: {} })));
         let text = '';
         for (const row of sorted.rows) {
           text += `${columns.map((c) => quote(row.cells.get(c) ?? '', delimiter)).join(delimiter)}\n`;
-          rows.push(this.heldRow(row));
+          file.ids.push(Number(row.item.id));
+          file.fields.push(this.fieldSetOf(row.cells));
         }
         if (text !== '') yield encoder.encode(text);
         if (items.length < want) break;
       }
     }.call(this);
+    this.writing = file;
     try {
       state = await this.save({
         ...state,
@@ -509,19 +562,19 @@ export class BulkLoader {
         files: [...state.files, { name, state: 'writing', manifest: null, rows: 0, signalledAt: null }],
       });
       await settings.port.upload(name, content);
-      if (rows.length === 0) {
+      if (file.ids.length === 0) {
         // Nothing the file could carry (all handed over or settled): it is never signalled.
         await settings.port.discard(name);
         await this.forget([name]);
       } else {
-        file = { name, rows, signalledAt: null };
         this.files.push(file);
-        await this.setStates([name], 'uploaded', {}, { rows: rows.length });
+        kept = true;
+        await this.setStates([name], 'uploaded', {}, { rows: file.ids.length });
       }
     } finally {
-      // Rows not in a file (handed over, settled, or the upload failed) are not ours to keep alive.
-      const kept = new Set(file?.rows.map((r) => r.id) ?? []);
-      for (const id of leasedIds) if (!kept.has(id)) this.held.delete(id);
+      this.writing = null;
+      // Rows of a file that failed to upload are not ours to keep (handed-over rows are the runner's).
+      if (!kept) await this.unhold(file.ids);
     }
     this.moreComing = leased === settings.chunkRows;
     return leased;
@@ -539,23 +592,16 @@ export class BulkLoader {
     return [keyField, ...[...names].sort()];
   }
 
-  private heldRow({ item, cells }: BulkRow): HeldRow {
+  /** The index of a row's filled columns in {@link fieldSets} (interned: a flow has few). */
+  private fieldSetOf(cells: ReadonlyMap<string, string>): number {
     const names = [...cells.keys()].sort();
     const id = names.join('\u0000');
-    let fields = this.fieldLists.get(id);
-    if (fields === undefined) {
-      fields = names;
-      this.fieldLists.set(id, fields);
+    let index = this.fieldLists.get(id);
+    if (index === undefined) {
+      index = this.fieldSets.push(names) - 1;
+      this.fieldLists.set(id, index);
     }
-    return {
-      id: item.id,
-      flow: item.flow,
-      lane: item.lane,
-      recordKey: item.recordKey,
-      sourceVersion: item.sourceVersion,
-      enqueuedAt: item.enqueuedAt,
-      fields,
-    };
+    return index;
   }
 
   private async setStates(
@@ -588,7 +634,7 @@ export class BulkLoader {
     const ready = this.files.filter((f) => f.signalledAt === null);
     if (ready.length === 0) return false;
     const maxRows = settings.maxRowsInFlight ?? Number.POSITIVE_INFINITY;
-    const inFlight = this.files.reduce((n, f) => n + f.rows.length, 0);
+    const inFlight = this.files.reduce((n, f) => n + f.ids.length, 0);
     if (this.moreComing && inFlight + settings.chunkRows <= maxRows) return false;
     // Outside the import window the files wait (written and uploaded, not signalled).
     if (settings.schedule !== undefined && !insideWindow(settings.schedule, clock.now())) return false;
@@ -624,7 +670,7 @@ export class BulkLoader {
         flow: this.flowId,
         manifest,
         files: names.length,
-        rows: ready.reduce((n, f) => n + f.rows.length, 0),
+        rows: ready.reduce((n, f) => n + f.ids.length, 0),
       },
       'bulk files signalled',
     );
@@ -649,7 +695,7 @@ export class BulkLoader {
           { err: error, flow: this.flowId, fileName: file.name },
           'bulk file failed; its rows go back to the queue',
         );
-        this.drop(file);
+        await this.drop(file);
         await this.forget([file.name]);
         continue;
       }
@@ -660,10 +706,10 @@ export class BulkLoader {
       this.lastSettledAt = now;
       const before = await this.load();
       await this.setStates([file.name], 'rejects-read', {
-        imported: { rows: before.imported.rows + file.rows.length, ms: before.imported.ms + took },
+        imported: { rows: before.imported.rows + file.ids.length, ms: before.imported.ms + took },
       });
-      await this.settleRows(file.rows, rejects, pkeys);
-      this.drop(file);
+      await this.settleRows(file, rejects, pkeys);
+      this.files = this.files.filter((f) => f !== file);
       await this.forget([file.name]);
       worked = true;
     }
@@ -772,14 +818,18 @@ export class BulkLoader {
 
   /** Dead-letter the rejects, complete the rest with their key-map entries (PKeys from the export). */
   private async settleRows(
-    rows: readonly HeldRow[],
+    file: FileInFlight,
     rejects: ReadonlyMap<string, string>,
     pkeys: ReadonlyMap<string, string>,
   ): Promise<void> {
     const { store, clock, owner, events, parking } = this.options;
     const flow = this.options.settings.flow;
-    for (let start = 0; start < rows.length; start += 1000) {
-      const slice = rows.slice(start, start + 1000);
+    for (let start = 0; start < file.ids.length; start += 1000) {
+      const fieldsOf = new Map<string, readonly string[]>();
+      for (let i = start; i < Math.min(start + 1000, file.ids.length); i++)
+        fieldsOf.set(String(file.ids[i]), this.fieldSets[file.fields[i]!]!);
+      // A row whose lease was lost is not among them (its completion would be lost too).
+      const slice = await store.queue.leasedHeads([...fieldsOf.keys()], owner);
       const entries = new Map(
         (
           await store.keyMap.getMany(
@@ -789,7 +839,7 @@ export class BulkLoader {
         ).map((e) => [e.recordKey, e]),
       );
       const now = clock.now();
-      const done: { item: HeldRow; outcome: ApplyOutcome; effects: Completion['effects'] }[] = [];
+      const done: { item: WorkItemHead; outcome: ApplyOutcome; effects: Completion['effects'] }[] = [];
       for (const row of slice) {
         const reason = rejects.get(row.recordKey);
         if (reason !== undefined) {
@@ -835,7 +885,7 @@ export class BulkLoader {
                 action: `${flow.sink.resource}.bulk-import`,
                 flow: flow.id,
                 recordKey: row.recordKey,
-                fields: [...row.fields],
+                fields: [...(fieldsOf.get(row.id) ?? [])],
                 outcome: 'ok',
                 detail: 'written by a bulk-load file',
               },

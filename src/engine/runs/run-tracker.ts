@@ -450,17 +450,19 @@ export class RunTracker {
     await Promise.all(this.runs.flatMap((r) => (r.creating ? [r.creating] : [])));
     await this.followOthers();
     const calls = this.callsSinceLastTick();
-    let backlog: Awaited<ReturnType<StateStore['queue']['backlog']>> | null = null;
     for (const run of [...this.runs]) {
       if (run.id === null) continue;
       const now = clock.now();
       run.pending.campaignCalls += calls;
       this.noteControl(run);
       if (run.phase === 'writing') {
-        backlog ??= await store.queue.backlog();
-        const left = backlog
-          .filter((b) => b.flow === run.flow && b.lane === 'bulk')
-          .reduce((n, b) => n + b.queued + b.leased, 0);
+        // Whether any is left, not how many: cheap whatever the inbox holds.
+        const left = await store.queue.countPending({
+          flow: run.flow,
+          lane: 'bulk',
+          includeLeased: true,
+          atMost: 1,
+        });
         if (left === 0 && (run.drainedOnce || final)) {
           await this.end(run);
           continue;

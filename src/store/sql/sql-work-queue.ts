@@ -15,11 +15,14 @@ import {
   type ParentRef,
   type PageRequest,
   type Page,
+  type PendingCountRequest,
   type ParkedState,
   type RetryingEntry,
   type RetryingItem,
   type WorkItem,
+  type WorkItemHead,
   type WorkItemInput,
+  type WorkLane,
   type WorkQueue,
 } from '../../core/ports/state-store.js';
 import { upsertCheckpoint } from './sql-checkpoint-store.js';
@@ -210,6 +213,49 @@ export class SqlWorkQueue implements WorkQueue {
     return extended;
   }
 
+  async expireLeases(request: { flow: string; lane: WorkLane; heldPast: number }): Promise<number> {
+    requireText(request.flow, 'expireLeases flow');
+    requireTime(request.heldPast, 'expireLeases heldPast');
+    if (!workLanes.includes(request.lane)) {
+      throw new StoreError('STORE_INVALID_INPUT', `expireLeases lane must be among ${workLanes.join(', ')}`);
+    }
+    // Through the partial index work_items_one_leased_per_key (flow, record_key) WHERE leased.
+    const lane = this.ctx.driver.dialect === 'sqlite' ? '+lane_rank' : 'lane_rank';
+    return this.ctx.driver.run(
+      `UPDATE work_items SET lease_expires_at = ? WHERE flow = ? AND state = 'leased' AND ${lane} = ? AND lease_expires_at > ?`,
+      [this.ctx.clock.now(), request.flow, laneRankOf(request.lane), request.heldPast],
+    );
+  }
+
+  async leasedHeads(ids: readonly string[], owner: string): Promise<WorkItemHead[]> {
+    const heads: WorkItemHead[] = [];
+    for (const part of chunk(ids.filter(isStoreId), 500)) {
+      const rows = await this.ctx.driver.all<{
+        id: string | number;
+        flow: string;
+        record_key: string;
+        source_version: string | null;
+        lane_rank: number | string;
+        enqueued_at: number | string;
+      }>(
+        'SELECT id, flow, record_key, source_version, lane_rank, enqueued_at FROM work_items ' +
+          `WHERE id IN (${placeholders(part.length)}) AND state = 'leased' AND lease_owner = ?`,
+        [...part, owner],
+      );
+      for (const row of rows) {
+        heads.push({
+          id: String(row.id),
+          flow: row.flow,
+          recordKey: row.record_key,
+          sourceVersion: row.source_version,
+          lane: laneOfRank(row.lane_rank),
+          enqueuedAt: Number(row.enqueued_at),
+        });
+      }
+    }
+    return heads;
+  }
+
   async complete(id: string, owner: string, effects?: CompletionEffects): Promise<LeaseOutcome> {
     const [outcome] = await this.completeMany([{ id, owner, effects }]);
     return outcome ?? 'lost';
@@ -390,6 +436,32 @@ export class SqlWorkQueue implements WorkQueue {
       queued: Number(row.queued),
       leased: Number(row.leased),
     }));
+  }
+
+  async countPending(request: PendingCountRequest): Promise<number> {
+    requireText(request.flow, 'pending count flow');
+    if (!Number.isSafeInteger(request.atMost) || request.atMost < 0) {
+      throw new StoreError('STORE_INVALID_INPUT', 'pending count atMost must be a non-negative whole number');
+    }
+    if (!workLanes.includes(request.lane)) {
+      throw new StoreError('STORE_INVALID_INPUT', `pending count lane must be among ${workLanes.join(', ')}`);
+    }
+    const states = request.includeLeased === true ? (['queued', 'leased'] as const) : (['queued'] as const);
+    // On SQLite the lane is an expression so that the flow's partial index is walked (not the lease
+    // order index, which would read other flows' bulk backlogs too).
+    const lane = this.ctx.driver.dialect === 'sqlite' ? '+lane_rank' : 'lane_rank';
+    let counted = 0;
+    for (const state of states) {
+      if (counted >= request.atMost) break;
+      // One literal state per query: the partial indexes on (flow, record_key) WHERE state = … serve
+      // it, and LIMIT stops the walk at the count asked for, however large the inbox is.
+      const rows = await this.ctx.driver.all<{ n: number | string }>(
+        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM work_items WHERE flow = ? AND state = '${state}' AND ${lane} = ? LIMIT ?) pending`,
+        [request.flow, laneRankOf(request.lane), request.atMost - counted],
+      );
+      counted += Number(rows[0]?.n ?? 0);
+    }
+    return counted;
   }
 
   async retrying(): Promise<RetryingEntry[]> {

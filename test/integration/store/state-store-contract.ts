@@ -391,6 +391,45 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
         expect(await store.queue.complete(item.id, 'w1')).toBe('ok');
       });
 
+      it('ends the long leases of one flow and lane at once (a dead bulk holder), and reads leased heads', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([
+          change('b1', { lane: 'bulk', sourceVersion: '7' }),
+          change('b2', { lane: 'bulk' }),
+          change('l1'),
+          change('o1', { flow: 'table:order', lane: 'bulk' }),
+        ]);
+        const held = await store.queue.lease({ owner: 'w1', limit: 10, leaseMs: 3_600_000, lanes: ['bulk'] });
+        const live = await leaseOne(store, 'w2', 1000);
+        // b2's lease is short (a runner's): it is not a hold.
+        const b2 = held.find((i) => i.recordKey === 'b2')!;
+        expect(await store.queue.extendLease(b2.id, 'w1', 1000)).toBe('ok');
+        const b1 = held.find((i) => i.recordKey === 'b1')!;
+        expect(await store.queue.leasedHeads([b1.id, b2.id, live.id, 'x'], 'w1')).toEqual(
+          expect.arrayContaining([
+            { id: b1.id, flow, recordKey: 'b1', sourceVersion: '7', lane: 'bulk', enqueuedAt: b1.enqueuedAt },
+            {
+              id: b2.id,
+              flow,
+              recordKey: 'b2',
+              sourceVersion: null,
+              lane: 'bulk',
+              enqueuedAt: b2.enqueuedAt,
+            },
+          ]),
+        );
+        expect(await store.queue.leasedHeads([b1.id, b2.id, live.id], 'w1')).toHaveLength(2);
+        expect(await store.queue.expireLeases({ flow, lane: 'bulk', heldPast: clock.now() + 60_000 })).toBe(
+          1,
+        );
+        // b1 is taken over at once; b2, the live item and the other flow's hold are untouched.
+        const taken = await store.queue.lease({ owner: 'w3', limit: 10, leaseMs });
+        expect(taken.map((i) => i.recordKey)).toEqual(['b1']);
+        expect(await store.queue.leasedHeads([b1.id], 'w1')).toEqual([]);
+        expect(await store.queue.complete(b2.id, 'w1')).toBe('ok');
+        expect(await store.queue.complete(live.id, 'w2')).toBe('ok');
+      });
+
       it('leases each item once across two connections leasing at the same time', async () => {
         const store = await openEmpty();
         const other = await openSame();
@@ -1040,6 +1079,26 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
         ]);
         expect(await store.queue.oldestQueuedAt(flow)).toBe(start);
         expect(await store.queue.oldestQueuedAt('table:order')).toBe(start + 100);
+      });
+
+      it('counts the pending items of one flow and lane up to a bound', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([
+          change('l1'),
+          ...['b1', 'b2', 'b3', 'b4'].map((k) => change(k, { lane: 'bulk' })),
+          change('o1', { flow: 'table:order', lane: 'bulk' }),
+        ]);
+        await store.queue.lease({ owner: 'w1', limit: 1, leaseMs, lanes: ['bulk'] });
+        const count = (lane: 'live' | 'bulk', atMost: number, includeLeased = false) =>
+          store.queue.countPending({ flow, lane, atMost, includeLeased });
+        expect(await count('bulk', 100)).toBe(3);
+        expect(await count('bulk', 100, true)).toBe(4);
+        expect(await count('bulk', 2)).toBe(2);
+        expect(await count('bulk', 3, true)).toBe(3);
+        expect(await count('bulk', 0)).toBe(0);
+        expect(await count('live', 100)).toBe(1);
+        expect(await store.queue.countPending({ flow: 'table:order', lane: 'live', atMost: 9 })).toBe(0);
+        expect((await rejectionOf(count('bulk', -1))).code).toBe('STORE_INVALID_INPUT');
       });
     });
 
