@@ -23,8 +23,8 @@ export interface AdaptiveBatchSizeOptions {
 export interface ExecutionTimeView {
   /** Share of the limit in use, 0–1. */
   pressure: number;
-  /** Average execution time of a request in the window (ms; 0 before it is learnt). */
-  averageRequestMs: number;
+  /** Execution time of one operation (one part of a batch) as learnt (ms; 0 before). */
+  operationMs: number;
   /** The execution-time limit per window (ms). */
   limitMs: number;
 }
@@ -35,8 +35,8 @@ export interface ExecutionTimeView {
  * after every full batch answered fast (under `slowMs`) while the execution-time limit is not under
  * pressure, up to `max`; it halves on a 429 (any service-protection limit), a timeout or a slow
  * answer, never below 1. While the execution-time limit is under pressure it does not grow, and a
- * batch is kept to `maxExecutionShare` of the limit (its cost estimated from the learnt cost of a
- * request and the batch sizes sent), so the pacer spends the window in small steps.
+ * batch is kept to `maxExecutionShare` of the limit (its cost estimated from the learnt cost of an
+ * operation), so the pacer spends the window in small steps.
  */
 export class AdaptiveBatchSize {
   private current: number;
@@ -46,8 +46,6 @@ export class AdaptiveBatchSize {
   private readonly pressureShare: number;
   private readonly maxExecutionShare: number;
   private readonly growth: number;
-  /** Moving average of the operations per batch sent (to turn a request's cost into an operation's). */
-  private averageSent = 0;
 
   constructor(options: AdaptiveBatchSizeOptions = {}) {
     this.max = Math.max(1, Math.min(Math.floor(options.max ?? 200), maxDataverseBatchSize));
@@ -66,15 +64,13 @@ export class AdaptiveBatchSize {
 
   /** A batch of `sent` operations was answered (its parts each with their own outcome) in `durationMs`. */
   answered(sent: number, durationMs: number, execution?: ExecutionTimeView): void {
-    this.averageSent = this.averageSent === 0 ? sent : this.averageSent * 0.8 + sent * 0.2;
     if (durationMs > this.slowMs) {
       this.shrink();
       return;
     }
     if (execution && execution.pressure >= this.pressureShare) {
-      const operationMs = this.averageSent > 0 ? execution.averageRequestMs / this.averageSent : 0;
-      if (operationMs > 0) {
-        const fits = Math.floor((execution.limitMs * this.maxExecutionShare) / operationMs);
+      if (execution.operationMs > 0) {
+        const fits = Math.floor((execution.limitMs * this.maxExecutionShare) / execution.operationMs);
         this.current = Math.max(1, Math.min(this.current, fits));
       }
       return;

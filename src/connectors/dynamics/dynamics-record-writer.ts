@@ -175,6 +175,7 @@ export class DynamicsRecordWriter {
         ...(continueOnError ? { prefer: 'odata.continue-on-error' } : {}),
       },
       acceptStatuses: [400],
+      operations: operations.length,
     });
     if (response.elapsedMs !== undefined) options.onAnswered?.(response.elapsedMs);
     const contentType = response.headers['content-type'];

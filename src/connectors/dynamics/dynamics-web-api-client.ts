@@ -17,7 +17,13 @@ import {
   type RequestDescription,
 } from './dynamics-errors.js';
 import { DynamicsTokenProvider, type AccessTokenSource } from './dynamics-token-provider.js';
-import { ConcurrencyGate, ExecutionTimeWindow, RequestPacer, SlidingWindowCounter } from './request-pacer.js';
+import {
+  ConcurrencyGate,
+  ExecutionTimeWindow,
+  RequestPacer,
+  SlidingWindowCounter,
+  type PacedAnswer,
+} from './request-pacer.js';
 
 export const httpMethods = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'] as const;
 export type HttpMethod = (typeof httpMethods)[number];
@@ -48,6 +54,11 @@ export interface DynamicsRequest {
   retryable?: boolean;
   /** Table named in errors (delta expiry). */
   table?: string;
+  /**
+   * Operations the request carries (the parts of a `$batch`): its execution time is estimated
+   * from them when it is paced to the execution-time limit. @default 1
+   */
+  operations?: number;
 }
 
 export interface DynamicsResponse<T = unknown> {
@@ -150,11 +161,11 @@ export class DynamicsWebApiClient {
   }
 
   /** The execution-time window as the server's answers taught it (for an adaptive `$batch` size). */
-  executionTime(): { pressure: number; averageRequestMs: number; limitMs: number } {
+  executionTime(): { pressure: number; operationMs: number; limitMs: number } {
     const now = this.options.clock.now();
     return {
       pressure: this.execution.pressure(now),
-      averageRequestMs: this.execution.averageRequestMs,
+      operationMs: this.execution.operationMs,
       limitMs: this.execution.limitMs,
     };
   }
@@ -232,8 +243,6 @@ export class DynamicsWebApiClient {
     request: DynamicsRequest,
     description: RequestDescription,
   ): DynamicsResponse<T> {
-    const remaining = response.headers['x-ms-ratelimit-time-remaining-xrm-requests'];
-    if (remaining !== undefined) this.execution.observe(this.options.clock.now(), Number(remaining));
     if (response.status < 300 || request.acceptStatuses?.includes(response.status)) return response;
     const retryAfterMs = parseRetryAfter(response.headers['retry-after'], this.options.clock.now());
     if (response.status === 429) {
@@ -256,11 +265,18 @@ export class DynamicsWebApiClient {
     token: string,
   ): Promise<DynamicsResponse<T>> {
     await this.options.sharedGate?.acquire();
-    const finished = await this.pacer.acquire();
+    const finished = await this.pacer.acquire(request.operations ?? 1);
+    let answer: PacedAnswer = {};
     try {
-      return await this.exchange<T>(request, url, description, token);
+      const response = await this.exchange<T>(request, url, description, token);
+      const remaining = response.headers['x-ms-ratelimit-time-remaining-xrm-requests'];
+      answer = {
+        ...(remaining !== undefined ? { remainingMs: Number(remaining) } : {}),
+        refused: response.status === 429,
+      };
+      return response;
     } finally {
-      finished();
+      finished(answer);
     }
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AdaptiveBatchSize } from '../../../src/connectors/dynamics/adaptive-batch-size.js';
 
-const calm = { pressure: 0.1, averageRequestMs: 50, limitMs: 1_200_000 };
+const calm = { pressure: 0.1, operationMs: 5, limitMs: 1_200_000 };
 
 describe('AdaptiveBatchSize', () => {
   it('starts small and grows after each full batch answered fast, up to its bound', () => {
@@ -34,11 +34,11 @@ describe('AdaptiveBatchSize', () => {
   it('under execution-time pressure stops growing and keeps a batch to a share of the limit', () => {
     const size = new AdaptiveBatchSize({ initial: 200, max: 400, maxExecutionShare: 0.02 });
     // Batches of 200 cost 4 s each (20 ms per create); the limit is 120 s: 2.4 s fit in one batch.
-    size.answered(200, 100, { pressure: 0.5, averageRequestMs: 4000, limitMs: 120_000 });
+    size.answered(200, 100, { pressure: 0.5, operationMs: 20, limitMs: 120_000 });
     expect(size.size).toBe(300);
-    size.answered(200, 100, { pressure: 0.9, averageRequestMs: 4000, limitMs: 120_000 });
+    size.answered(200, 100, { pressure: 0.9, operationMs: 20, limitMs: 120_000 });
     expect(size.size).toBe(120);
-    size.answered(120, 100, { pressure: 0.9, averageRequestMs: 2400, limitMs: 120_000 });
+    size.answered(120, 100, { pressure: 0.9, operationMs: 20, limitMs: 120_000 });
     expect(size.size).toBeLessThanOrEqual(120);
   });
 

@@ -5,6 +5,7 @@ import {
   ExecutionTimeWindow,
   RequestPacer,
   SlidingWindowCounter,
+  type PacedAnswer,
 } from '../../../src/connectors/dynamics/request-pacer.js';
 
 describe('SlidingWindowCounter', () => {
@@ -29,75 +30,163 @@ describe('SlidingWindowCounter', () => {
   });
 });
 
-describe('ExecutionTimeWindow', () => {
-  /** One answer as the client sees it: recorded when it arrives, then its header read. */
-  function answer(window: ExecutionTimeWindow, at: number, remainingMs: number): void {
-    window.record(at);
-    window.observe(at, remainingMs);
+/**
+ * The execution-time window of a Dataverse server as the emulator keeps it: a request is admitted
+ * while the window is not full (however much it will cost), its answer's header says the time left,
+ * and the request is charged when it has finished — after that header.
+ */
+class FakeExecutionServer {
+  private readonly charges: { at: number; ms: number }[] = [];
+
+  constructor(
+    readonly limitMs: number,
+    readonly windowMs: number,
+  ) {}
+
+  used(now: number): number {
+    return this.charges.filter((c) => c.at > now - this.windowMs).reduce((sum, c) => sum + c.ms, 0);
   }
 
-  it('learns the cost of a request from successive remaining values and holds requests once the window is full', () => {
-    // 1,000 ms of execution time per 10 s window; each request costs 100 ms.
-    const window = new ExecutionTimeWindow(1000, 10_000);
+  /** Charged between `from` (inclusive) and `to` (exclusive). */
+  chargedBetween(from: number, to: number): number {
+    return this.charges.filter((c) => c.at >= from && c.at < to).reduce((sum, c) => sum + c.ms, 0);
+  }
+
+  admits(now: number): boolean {
+    return this.used(now) < this.limitMs;
+  }
+
+  /** Answer a request that cost `costMs`: the remaining time in its header, then the charge. */
+  answer(now: number, costMs: number): number {
+    const remaining = Math.max(0, this.limitMs - this.used(now));
+    this.charges.push({ at: now, ms: costMs });
+    return remaining;
+  }
+}
+
+describe('ExecutionTimeWindow', () => {
+  it('learns the cost of an operation from successive remaining values and holds a request by its size', () => {
+    // 1,000 ms of execution time per 10 s window; each operation costs 100 ms; no margin.
+    const server = new FakeExecutionServer(1000, 10_000);
+    const window = new ExecutionTimeWindow(1000, 10_000, 0);
     expect(window.delayMs(0)).toBe(0);
-    for (let i = 0; i < 4; i++) answer(window, i * 100, 1000 - 100 * (i + 1));
-    expect(window.averageRequestMs).toBe(100);
-    // 600 ms left: 6 more fit (5 in flight: one more), then none.
-    expect(window.delayMs(400, 5)).toBe(0);
-    // With 6 in flight none fits until the first learnt answer (at 100) leaves the window.
-    expect(window.delayMs(400, 6)).toBe(100 + 10_000 - 400 + 1);
-    // Bigger requests (a larger $batch): 500 ms charged by one answer; 100 ms left, 200 needed.
-    answer(window, 500, 600 - 500);
-    expect(window.averageRequestMs).toBe((3 * 100 + 500) / 4);
-    expect(window.delayMs(600)).toBe(100 + 10_000 - 600 + 1);
-    // The first learnt answer leaves the window: its 100 ms are free again, and the average (of the
-    // answers left in it) rises to 233 ms: the next one has to leave too.
-    expect(window.delayMs(10_101)).toBe(200 + 10_000 - 10_101 + 1);
-    expect(window.delayMs(10_201)).toBe(0);
+    for (let i = 0; i < 4; i++) window.record(i * 100, 1, server.answer(i * 100, 100));
+    // The last answer's own cost is not in any header yet: three answers are learnt.
+    expect(window.operationMs).toBe(100);
+    // 700 ms left by the last header, of which the last answer takes 100: 6 operations fit.
+    expect(window.delayMs(400, { requests: 1, operations: 1 }, 5)).toBe(0);
+    expect(window.delayMs(400, { requests: 5, operations: 5 }, 1)).toBe(0);
+    // One more operation than that waits until the first learnt answer (at 0) leaves the window.
+    expect(window.delayMs(400, { requests: 1, operations: 1 }, 6)).toBe(0 + 10_000 - 400 + 1);
+    // A batch of 4 operations costs 400 ms; the header of the answer after it says so.
+    window.record(500, 4, server.answer(500, 400));
+    window.record(600, 1, server.answer(600, 100));
+    expect(window.operationMs).toBe(100);
+    // 200 ms left, minus the unlearnt last answer: 1 operation fits, 2 wait for the answer at 0.
+    expect(window.delayMs(700, undefined, 1)).toBe(0);
+    expect(window.delayMs(700, undefined, 2)).toBe(0 + 10_000 - 700 + 1);
+  });
+
+  it('keeps a margin of the limit free', () => {
+    const server = new FakeExecutionServer(1000, 10_000);
+    const window = new ExecutionTimeWindow(1000, 10_000, 0.1);
+    for (let i = 0; i < 4; i++) window.record(i * 100, 1, server.answer(i * 100, 100));
+    // 600 ms free after the unlearnt answer, 100 of them kept: 5 operations fit, not 6.
+    expect(window.delayMs(400, undefined, 5)).toBe(0);
+    expect(window.delayMs(400, undefined, 6)).toBeGreaterThan(0);
   });
 
   it('keeps learning when the window is full and what leaves it balances what comes in', () => {
     // 300 ms per 1 s window; a request every 100 ms costs 100 ms; the server's window slides.
-    const window = new ExecutionTimeWindow(300, 1000);
-    const charged: number[] = [];
+    const server = new FakeExecutionServer(300, 1000);
+    const window = new ExecutionTimeWindow(300, 1000, 0);
     for (let i = 0; i < 30; i++) {
       const at = i * 100;
-      // The server: what the answers before this one were charged within its window.
-      const used = charged.filter((t) => t > at - 1000).length * 100;
-      answer(window, at, Math.max(0, 300 - used));
-      charged.push(at);
-      if (used >= 300) break;
+      if (!server.admits(at)) continue;
+      window.record(at, 1, server.answer(at, 100));
     }
-    expect(window.averageRequestMs).toBeCloseTo(100, 0);
+    expect(window.operationMs).toBeCloseTo(100, 0);
+  });
+
+  it('stays under the limit with ≤ 1 % refused while using ≥ 90 % of it, whatever the batch sizes', async () => {
+    // The scaled-down benchmark: 120 s of execution time per 30 s window, 20 ms per write, six
+    // batches in flight, each answered 200 ms after it left; small batches while the window fills,
+    // then batches of 1 to 200 writes. Paced by the average request (pulled down by the small
+    // ones), a batch larger than the average overshot the limit (to 124.7 s: the server admits
+    // while its window is not full), the headers could not show by how much (never below 0), and
+    // the requests after it were refused (4 of 411).
+    const limitMs = 120_000;
+    const windowMs = 30_000;
+    const clock = new ManualClock(0);
+    const server = new FakeExecutionServer(limitMs, windowMs);
+    const window = new ExecutionTimeWindow(limitMs, windowMs + 150);
+    const pacer = new RequestPacer({ windows: [window], clock, maxWaitMs: 0 });
+    // An adaptive $batch: small batches while the window fills, then large ones of varied sizes.
+    const sizes = [200, 5, 120, 200, 40, 10, 120, 80, 1];
+    const sizeOf = (n: number): number => (n < 60 ? 10 : (sizes[n % sizes.length] as number));
+    const inFlight: { until: number; operations: number; finished: (answer?: PacedAnswer) => void }[] = [];
+    let sent = 0;
+    let refused = 0;
+    let peak = 0;
+    for (let now = 0; now < 5 * windowMs; now += 10) {
+      clock.set(now);
+      for (const request of inFlight.filter((r) => r.until <= now)) {
+        inFlight.splice(inFlight.indexOf(request), 1);
+        request.finished({ remainingMs: server.answer(now, request.operations * 20) });
+        peak = Math.max(peak, server.used(now));
+      }
+      while (inFlight.length < 6) {
+        const operations = sizeOf(sent);
+        const finished = await pacer.acquire(operations).catch(() => null);
+        if (finished === null) break;
+        sent++;
+        if (!server.admits(now)) {
+          refused++;
+          pacer.pauseUntil(now + 1000);
+          finished({ refused: true });
+          break;
+        }
+        inFlight.push({ until: now + 200, operations, finished });
+      }
+    }
+    expect(sent).toBeGreaterThan(300);
+    expect(refused / sent).toBeLessThanOrEqual(0.01);
+    expect(peak).toBeLessThanOrEqual(limitMs);
+    // After the first window (learning), every window is used to ≥ 90 %.
+    for (let from = windowMs; from < 5 * windowMs; from += windowMs)
+      expect(server.chargedBetween(from, from + windowMs) / limitMs).toBeGreaterThanOrEqual(0.9);
   });
 
   it('paces by what the server says is left when the tenant’s real limit is lower than configured', async () => {
     // Configured: 20 minutes per 5 minutes; this tenant's server allows 600 s, of which 5 answers
-    // of 10 ms each have used 50 ms. The old window took `configured − remaining` (600,050 ms) as
-    // used by those 5 answers, learnt a cost of ~100 s per request, and held the next requests
-    // for the rest of the window; 60,000 more requests of 10 ms fit.
+    // of 10 ms each have used 50 ms. Taking `configured − remaining` (600,050 ms) as used by those
+    // 5 answers would learn a cost of ~100 s per request and hold the next requests for the rest
+    // of the window; 60,000 more requests of 10 ms fit.
     const clock = new ManualClock(0);
+    const server = new FakeExecutionServer(600_000, 300_000);
     const window = new ExecutionTimeWindow(1_200_000, 300_000);
     const pacer = new RequestPacer({ windows: [window], clock, maxWaitMs: 1000 });
     for (let i = 0; i < 5; i++) {
       const finished = await pacer.acquire();
       clock.advance(10);
-      finished();
-      window.observe(clock.now(), 600_000 - 10 * i);
+      finished({ remainingMs: server.answer(clock.now(), 10) });
     }
-    expect(window.averageRequestMs).toBe(10);
+    expect(window.operationMs).toBe(10);
     const slots = await Promise.all(Array.from({ length: 50 }, () => pacer.acquire()));
     expect(slots).toHaveLength(50);
     expect(window.pressure(clock.now())).toBeLessThan(0.51);
   });
 
   it('holds requests when the server says the window is used up, and lets them go as it slides', () => {
-    const window = new ExecutionTimeWindow(1_200_000, 300_000);
-    // A real limit of 1,000 ms: 10 answers of 100 ms use it up (the first one is the baseline).
-    for (let i = 0; i <= 10; i++) answer(window, i * 10, 1000 - 100 * i);
-    expect(window.averageRequestMs).toBe(100);
+    const window = new ExecutionTimeWindow(1_200_000, 300_000, 0);
+    // A real limit of 1,000 ms: answers of 100 ms use it up (the first header is the baseline,
+    // each answer's cost shows in the next header).
+    const server = new FakeExecutionServer(1000, 300_000);
+    for (let i = 0; i <= 10; i++) window.record(i * 10, 1, server.answer(i * 10, 100));
+    expect(window.operationMs).toBe(100);
     expect(window.pressure(100)).toBe(1);
-    // The first learnt answer (at 10) has to leave the window first.
+    // The header said 0 left, and the last answer is not charged yet: two learnt answers (at 0
+    // and 10) have to leave the window first.
     expect(window.delayMs(100)).toBe(10 + 300_000 - 100 + 1);
     expect(window.delayMs(300_009)).toBe(2);
     expect(window.delayMs(300_010)).toBe(0);
@@ -105,10 +194,10 @@ describe('ExecutionTimeWindow', () => {
 
   it('does not pace before it has seen a few answers, nor on an unreadable header', () => {
     const window = new ExecutionTimeWindow(1000, 10_000);
-    answer(window, 0, 0);
-    window.observe(1, Number.NaN);
-    expect(window.averageRequestMs).toBe(0);
-    expect(window.delayMs(2, 100)).toBe(0);
+    window.record(0, 1, 0);
+    window.record(1, 1, Number.NaN);
+    expect(window.operationMs).toBe(0);
+    expect(window.delayMs(2, { requests: 100, operations: 100 })).toBe(0);
   });
 });
 
