@@ -7,120 +7,71 @@
  * flow's bulk lane is in the store (checkpoint `bulk:contacts`, kept while files are in flight), so
  * the new process's runner leaves the file's keys alone until its lane has waited the import out.
  */
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultSftpUsers } from '../../../emulators/campaign/sftp/sftp-server.js';
-import type { WorkflowDefinitionInput } from '../../../emulators/campaign/campaign-workflow-model.js';
-import type { StateStore } from '../../../src/core/ports/state-store.js';
-import { openStateStore } from '../../../src/store/open-state-store.js';
-import { SyncTestBed } from '../../support/sync-test-bed.js';
-import { bundleSyncChild, SyncChild, type SyncChildScript } from '../../support/sync-process.js';
+import {
+  BulkLaneProbe,
+  bulkWorkflowId,
+  importedFiles,
+  runChildUntilIdle,
+  sleep,
+  spawnRunningChild,
+  startBulkTestBed,
+} from '../../support/bulk-test-bed.js';
+import type { SyncTestBed } from '../../support/sync-test-bed.js';
+import { bundleSyncChild, type SyncChildScript } from '../../support/sync-process.js';
 
 const contacts = 1200;
 
-const profileImport: WorkflowDefinitionInput = {
-  id: 'WKF_BULK_PROFILES',
-  kind: 'import',
-  import: {
-    resource: 'profile',
-    importDir: 'd365_loads/imports',
-    rejectDir: 'd365_loads/rejects',
-    exportDir: 'd365_loads/pkeys',
-    msPer1000Rows: 500,
-    // The rows land 15 s after the signal: long after the killed process's leases lapsed (1 s)
-    // and the next process started.
-    msBeforeWrite: 15_000,
-  },
-};
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 let script: SyncChildScript;
-const keyDir = mkdtempSync(path.join(tmpdir(), 'dcsync-bulk-order-test-'));
 beforeAll(async () => {
   script = await bundleSyncChild();
 });
 afterAll(() => {
   script?.dispose();
-  rmSync(keyDir, { recursive: true, force: true });
 });
 
 describe('a live change after a crash, while the dead process’s file imports', () => {
   let bed: SyncTestBed | undefined;
-  let store: StateStore | undefined;
+  let probe: BulkLaneProbe | undefined;
   afterAll(async () => {
-    await store?.close();
+    await probe?.close();
     await bed?.close();
   });
 
   it('is applied after the import, never overwritten by the older bulk row', async () => {
-    bed = await SyncTestBed.start({
-      dynamics: { contacts, seed: 5 },
-      campaign: {
-        seed: 5,
-        profiles: 5,
-        sftpPort: 0,
-        sftp: { hostKeyPath: path.join(keyDir, 'host-key'), workflow: { pollIntervalMs: 20 } },
-        seedFile: { workflows: [profileImport] },
-      },
+    bed = await startBulkTestBed({
+      contacts,
+      seed: 5,
+      profiles: 5,
+      // The rows land 15 s after the signal: long after the killed process's leases lapsed (1 s)
+      // and the next process started.
+      importTiming: { msPer1000Rows: 500, msBeforeWrite: 15_000 },
+      signalMinIntervalMs: 0,
       config: {
         campaign: { budget: { callsPerSecond: 100, adaptive: false } },
         engine: { leaseMs: 1000, pollIntervalMs: 300 },
         workers: { dutyTtlMs: 1000 },
         logging: { level: 'info' },
       },
-      configFor: ({ campaign }) => ({
-        campaign: {
-          sftp: {
-            host: campaign.sftp!.host,
-            port: campaign.sftp!.port,
-            username: campaign.sftp!.username,
-            password: 'env:BULK_SFTP_PASSWORD',
-            hostKeySha256: campaign.sftp!.hostKeySha256,
-          },
-        },
-        flows: {
-          contacts: {
-            bulk: {
-              workflowId: 'WKF_BULK_PROFILES',
-              thresholdRecords: 50,
-              chunkRows: 5000,
-              pollIntervalMs: 20,
-              importTimeoutMs: 120_000,
-              signalIntervalMs: 0,
-            },
-          },
-        },
-      }),
+      bulk: {
+        thresholdRecords: 50,
+        chunkRows: 5000,
+        importTimeoutMs: 120_000,
+        signalIntervalMs: 0,
+      },
     });
-    const env = { BULK_SFTP_PASSWORD: defaultSftpUsers[0]!.password! };
     const dynamics = bed.dynamics.admin;
     const campaign = bed.campaign.admin;
-    campaign.configure({ signalMinIntervalMs: 0 });
-    const storeUrl = `sqlite:${path.join(bed.dir, 'state.db')}`;
+    probe = new BulkLaneProbe(bed);
 
     // Process A: the initial load goes to a file; wait until it is signalled (rows not landed yet).
-    const first = SyncChild.spawn(script, bed.configPath, { env });
-    const started = await Promise.race([
-      first.running.then(() => 'running' as const),
-      first.exited.then(() => 'exited' as const),
-    ]);
-    if (started !== 'running') {
-      const exit = await first.kill();
-      throw new Error(`sync child did not start: ${exit.stderr.slice(-2000)} ${exit.stdout.slice(-2000)}`);
-    }
+    const first = await spawnRunningChild(script, bed);
     let signalled: string | null = null;
     for (let waited = 0; waited < 60_000 && signalled === null; waited += 20) {
-      if (!store) store = await openStateStore(storeUrl, { migrate: false }).catch(() => undefined);
-      const text = await store?.checkpoints.get('bulk:contacts').catch(() => null);
-      if (text) {
-        const parsed = JSON.parse(text) as { files?: { name: string; state: string }[] };
-        signalled = parsed.files?.find((f) => f.state === 'signalled')?.name ?? null;
-      }
+      const lane = await probe.lane();
+      signalled = lane?.files?.find((f) => f.state === 'signalled')?.name ?? null;
       if (signalled === null) await sleep(20);
     }
     if (process.env.CRASH_DEBUG) console.error('signalled', signalled, Date.now());
@@ -140,13 +91,10 @@ describe('a live change after a crash, while the dead process’s file imports',
     await sleep(600);
     const killed = await first.kill('SIGKILL');
     expect(killed.signal).toBe('SIGKILL');
-    const importsBefore = campaign.workflows.history('WKF_BULK_PROFILES').length;
+    const importsBefore = campaign.workflows.history(bulkWorkflowId).length;
 
     // Process B runs until idle.
-    const second = SyncChild.spawn(script, bed.configPath, { untilIdle: true, env });
-    const timeout = setTimeout(() => void second.kill('SIGKILL'), 120_000);
-    const exit = await second.exited;
-    clearTimeout(timeout);
+    const exit = await runChildUntilIdle(script, bed, 120_000);
     if (process.env.CRASH_DEBUG) {
       console.error('B exit', exit.code, exit.signal, Date.now());
       console.error(exit.stdout.split('\n').slice(-30).join('\n'));
@@ -165,11 +113,7 @@ describe('a live change after a crash, while the dead process’s file imports',
       .filter((c) => profiles.get(String(c.contactid))?.lastName !== (c.lastname ?? ''))
       .map((c) => String(c.contactid));
     expect(wrong).toEqual([]);
-    const imported = campaign.workflows
-      .history('WKF_BULK_PROFILES')
-      .flatMap((run) => run.files)
-      .filter((file) => file.state !== 'skipped')
-      .map((file) => file.fileName);
+    const imported = importedFiles(bed).map((file) => file.fileName);
     expect(imported.length).toBe(new Set(imported).size);
     expect(importsBefore).toBeGreaterThan(0);
   }, 240_000);

@@ -7,17 +7,19 @@
  * rejects a dead letter, no row lost, and the import workflow's history must show that no file was
  * ever imported twice.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../../emulators/shared/seeded-random.js';
-import { defaultSftpUsers } from '../../../emulators/campaign/sftp/sftp-server.js';
-import type { WorkflowDefinitionInput } from '../../../emulators/campaign/campaign-workflow-model.js';
-import type { StateStore } from '../../../src/core/ports/state-store.js';
-import { openStateStore } from '../../../src/store/open-state-store.js';
-import { SyncTestBed } from '../../support/sync-test-bed.js';
-import { bundleSyncChild, SyncChild, type SyncChildScript } from '../../support/sync-process.js';
+import {
+  BulkLaneProbe,
+  bulkWorkflowId,
+  importedFiles,
+  runChildUntilIdle,
+  sleep,
+  spawnRunningChild,
+  startBulkTestBed,
+} from '../../support/bulk-test-bed.js';
+import type { SyncTestBed } from '../../support/sync-test-bed.js';
+import { bundleSyncChild, type SyncChildScript } from '../../support/sync-process.js';
 import { foreignProfiles, profilesByKey } from '../engine/fixtures/sync-convergence.js';
 
 const contacts = 3000;
@@ -25,51 +27,31 @@ const kills = Number(process.env.BULK_KILLS ?? 30);
 /** The states a kill aims at, in turn (`signalling`: the signal's answer unknown; `signalled`: importing). */
 const targets = ['writing', 'uploaded', 'signalling', 'signalled', 'rejects-read'] as const;
 
-const profileImport: WorkflowDefinitionInput = {
-  id: 'WKF_BULK_PROFILES',
-  kind: 'import',
-  import: {
-    resource: 'profile',
-    importDir: 'd365_loads/imports',
-    rejectDir: 'd365_loads/rejects',
-    exportDir: 'd365_loads/pkeys',
-    // 250 rows take 0.4 s: a file stays `signalled` long enough to be killed in.
-    msPer1000Rows: 1600,
-  },
-};
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 let script: SyncChildScript;
-const keyDir = mkdtempSync(path.join(tmpdir(), 'dcsync-bulk-crash-test-'));
 beforeAll(async () => {
   script = await bundleSyncChild();
 });
 afterAll(() => {
   script?.dispose();
-  rmSync(keyDir, { recursive: true, force: true });
 });
 
 describe('kill -9 at every state of the bulk lane', () => {
   let bed: SyncTestBed | undefined;
-  let store: StateStore | undefined;
+  let probe: BulkLaneProbe | undefined;
   afterAll(async () => {
-    await store?.close();
+    await probe?.close();
     await bed?.close();
   });
 
   it('never imports a file twice and loses no row', async () => {
-    bed = await SyncTestBed.start({
-      dynamics: { contacts, seed: 21 },
-      campaign: {
-        seed: 21,
-        profiles: 10,
-        sftpPort: 0,
-        sftp: { hostKeyPath: path.join(keyDir, 'host-key'), workflow: { pollIntervalMs: 20 } },
-        seedFile: { workflows: [profileImport] },
-      },
+    bed = await startBulkTestBed({
+      contacts,
+      seed: 21,
+      profiles: 10,
+      // 250 rows take 0.4 s: a file stays `signalled` long enough to be killed in.
+      importTiming: { msPer1000Rows: 1600 },
+      // The emulator's 10-minute rule, shortened through its settings.
+      signalMinIntervalMs: 200,
       config: {
         dynamics: { pageSize: 500 },
         // A slow REST lane: what the runner takes before the bulk lane holds the flow stays small.
@@ -78,36 +60,16 @@ describe('kill -9 at every state of the bulk lane', () => {
         workers: { dutyTtlMs: 1000 },
         logging: { level: 'info' },
       },
-      configFor: ({ campaign }) => ({
-        campaign: {
-          sftp: {
-            host: campaign.sftp!.host,
-            port: campaign.sftp!.port,
-            username: campaign.sftp!.username,
-            password: 'env:BULK_SFTP_PASSWORD',
-            hostKeySha256: campaign.sftp!.hostKeySha256,
-          },
-        },
-        flows: {
-          contacts: {
-            bulk: {
-              workflowId: 'WKF_BULK_PROFILES',
-              thresholdRecords: 50,
-              chunkRows: 250,
-              maxRowsInFlight: 1000,
-              pollIntervalMs: 20,
-              importTimeoutMs: 60_000,
-              signalIntervalMs: 200,
-            },
-          },
-        },
-      }),
+      bulk: {
+        thresholdRecords: 50,
+        chunkRows: 250,
+        maxRowsInFlight: 1000,
+        importTimeoutMs: 60_000,
+        signalIntervalMs: 200,
+      },
     });
-    const env = { BULK_SFTP_PASSWORD: defaultSftpUsers[0]!.password! };
     const dynamics = bed.dynamics.admin;
     const campaign = bed.campaign.admin;
-    // The emulator's 10-minute rule, shortened through its settings.
-    campaign.configure({ signalMinIntervalMs: 200 });
     const random = new SeededRandom(21);
     const ids = dynamics.listIds('contact');
     // Campaign refuses these e-mail addresses: the contacts are rejected by the import (or by REST).
@@ -124,34 +86,14 @@ describe('kill -9 at every state of the bulk lane', () => {
       }
     };
 
-    const storeUrl = `sqlite:${path.join(bed.dir, 'state.db')}`;
-    const statesNow = async (): Promise<string[]> => {
-      if (!store) {
-        try {
-          store = await openStateStore(storeUrl, { migrate: false });
-        } catch {
-          return [];
-        }
-      }
-      const text = await store.checkpoints.get('bulk:contacts').catch(() => null);
-      if (!text) return [];
-      const parsed = JSON.parse(text) as { files?: { state: string }[] };
-      return (parsed.files ?? []).map((f) => f.state);
-    };
+    const lane = new BulkLaneProbe(bed);
+    probe = lane;
+    const statesNow = async (): Promise<string[]> => ((await lane.lane())?.files ?? []).map((f) => f.state);
 
     const hits = new Map<string, number>();
     const t0 = Date.now();
     for (let run = 0; run < kills; run++) {
-      const child = SyncChild.spawn(script, bed.configPath, { env });
-      const outcome = await Promise.race([
-        child.running.then(() => 'running' as const),
-        child.exited.then(() => 'exited' as const),
-        sleep(20_000).then(() => 'slow' as const),
-      ]);
-      if (outcome !== 'running') {
-        const exit = await child.kill();
-        throw new Error(`sync child did not start (${outcome}): ${exit.stderr.slice(-2000)}`);
-      }
+      const child = await spawnRunningChild(script, bed, { startTimeoutMs: 20_000 });
       const target = targets[run % targets.length]!;
       let seen: string[] = [];
       for (let waited = 0; waited < 8000; waited += 2) {
@@ -169,13 +111,7 @@ describe('kill -9 at every state of the bulk lane', () => {
       liveChanges();
     }
 
-    const finalRun = SyncChild.spawn(script, bed.configPath, { untilIdle: true, env });
-    const timeout = setTimeout(
-      () => void finalRun.kill('SIGKILL'),
-      Number(process.env.BULK_FINAL_MS ?? 120_000),
-    );
-    const final = await finalRun.exited;
-    clearTimeout(timeout);
+    const final = await runChildUntilIdle(script, bed, Number(process.env.BULK_FINAL_MS ?? 120_000));
     if (process.env.CRASH_DEBUG) {
       console.error(
         final.stdout
@@ -185,10 +121,10 @@ describe('kill -9 at every state of the bulk lane', () => {
           .join('\n'),
       );
       console.error(
-        await store?.checkpoints.get('bulk:contacts'),
-        JSON.stringify(await store?.queue.backlog()),
+        await lane.store?.checkpoints.get('bulk:contacts'),
+        JSON.stringify(await lane.store?.queue.backlog()),
       );
-      console.error(JSON.stringify(campaign.workflows.history('WKF_BULK_PROFILES').slice(-4)));
+      console.error(JSON.stringify(campaign.workflows.history(bulkWorkflowId).slice(-4)));
     }
     expect(final.code, final.stderr.slice(-3000)).toBe(0);
 
@@ -197,11 +133,7 @@ describe('kill -9 at every state of the bulk lane', () => {
       expect(hits.get(target) ?? 0, `kills in ${target}`).toBeGreaterThanOrEqual(3);
 
     // No file imported twice: each file name appears once among the imports the workflow ran.
-    const imported = campaign.workflows
-      .history('WKF_BULK_PROFILES')
-      .flatMap((run) => run.files)
-      .filter((file) => file.state !== 'skipped')
-      .map((file) => file.fileName);
+    const imported = importedFiles(bed).map((file) => file.fileName);
     expect(imported.length).toBeGreaterThan(kills / 4);
     expect(imported.length).toBe(new Set(imported).size);
 
@@ -226,8 +158,7 @@ describe('kill -9 at every state of the bulk lane', () => {
     }
     expect(wrong).toEqual([]);
     expect(foreignProfiles(bed)).toEqual(foreignBefore);
-    await store?.close();
-    store = await openStateStore(storeUrl, { migrate: false });
+    const store = await lane.reopen();
     const dead = (await store.deadLetters.list({ flow: 'contacts' }, { limit: 1000 })).items;
     expect(dead.map((d) => d.recordKey).sort()).toEqual([...rejected].sort());
     const backlog = await store.queue.backlog();

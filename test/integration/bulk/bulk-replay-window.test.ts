@@ -4,91 +4,50 @@
  * once it opens — on a controlled clock, with the lane's state in status (files by state, rows,
  * the window's next opening, the ETA). Campaign is the emulator over HTTPS and the real SFTP path.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultSftpUsers } from '../../../emulators/campaign/sftp/sftp-server.js';
-import type { WorkflowDefinitionInput } from '../../../emulators/campaign/campaign-workflow-model.js';
 import type { Clock } from '../../../src/core/clock.js';
 import { formatBulkLane } from '../../../src/cli/commands/status-command.js';
 import { createSyncEngine } from '../../../src/cli/runtime/start-sync.js';
 import { openSyncRuntime } from '../../../src/cli/runtime/sync-runtime.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { Redactor } from '../../../src/logging/redactor.js';
-import { SyncTestBed, testEnv } from '../../support/sync-test-bed.js';
+import { bulkWorkflowId, sleep, startBulkTestBed, waitUntil } from '../../support/bulk-test-bed.js';
+import { testEnv, type SyncTestBed } from '../../support/sync-test-bed.js';
 import { runDcsync } from '../../support/cli-runner.js';
 
 const contacts = 300;
 
-const profileImport: WorkflowDefinitionInput = {
-  id: 'WKF_BULK_PROFILES',
-  kind: 'import',
-  import: {
-    resource: 'profile',
-    importDir: 'd365_loads/imports',
-    rejectDir: 'd365_loads/rejects',
-    exportDir: 'd365_loads/pkeys',
-    msPer1000Rows: 100,
-  },
-};
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-const keyDir = mkdtempSync(path.join(tmpdir(), 'dcsync-bulk-replay-test-'));
 let bed: SyncTestBed;
-const env = (): NodeJS.ProcessEnv => ({ ...testEnv, BULK_SFTP_PASSWORD: defaultSftpUsers[0]!.password! });
+/** The operator's environment: the bed sets the SFTP password in {@link testEnv}. */
+const env = (): NodeJS.ProcessEnv => ({ ...testEnv });
 
 beforeAll(async () => {
-  testEnv.BULK_SFTP_PASSWORD = defaultSftpUsers[0]!.password!;
-  bed = await SyncTestBed.start({
-    dynamics: { contacts, seed: 3 },
-    campaign: {
-      seed: 3,
-      profiles: 5,
-      sftpPort: 0,
-      sftp: { hostKeyPath: path.join(keyDir, 'host-key'), workflow: { pollIntervalMs: 20 } },
-      seedFile: { workflows: [profileImport] },
-    },
+  bed = await startBulkTestBed({
+    contacts,
+    seed: 3,
+    profiles: 5,
+    importTiming: { msPer1000Rows: 100 },
+    signalMinIntervalMs: 0,
     config: {
       // A slow REST lane: what the runner takes before the lane holds the flow stays small.
       campaign: { budget: { callsPerSecond: 40, adaptive: false } },
       engine: { leaseMs: 60_000 },
       workers: { dutyTtlMs: 120_000 },
     },
-    configFor: ({ campaign }) => ({
-      campaign: {
-        sftp: {
-          host: campaign.sftp!.host,
-          port: campaign.sftp!.port,
-          username: campaign.sftp!.username,
-          password: 'env:BULK_SFTP_PASSWORD',
-          hostKeySha256: campaign.sftp!.hostKeySha256,
-        },
-      },
-      flows: {
-        contacts: {
-          bulk: {
-            workflowId: 'WKF_BULK_PROFILES',
-            thresholdRecords: 100,
-            chunkRows: 1000,
-            pollIntervalMs: 20,
-            importTimeoutMs: 60_000,
-            signalIntervalMs: 0,
-          },
-        },
-      },
-    }),
+    bulk: {
+      thresholdRecords: 100,
+      chunkRows: 1000,
+      importTimeoutMs: 60_000,
+      signalIntervalMs: 0,
+    },
   });
-  bed.campaign.admin.configure({ signalMinIntervalMs: 0 });
 });
 
 afterAll(async () => {
   await bed.close();
-  rmSync(keyDir, { recursive: true, force: true });
 });
 
 /** A copy of the test bed's configuration with `edit` applied to `flows.contacts`. */
@@ -105,7 +64,7 @@ function configWith(name: string, edit: (contacts: Record<string, unknown>) => v
 /** Rows the import workflow has read so far (every file of every run). */
 function rowsImported(): number {
   return bed.campaign.admin.workflows
-    .history('WKF_BULK_PROFILES')
+    .history(bulkWorkflowId)
     .flatMap((run) => run.files)
     .reduce((n, file) => n + file.rowsRead, 0);
 }
@@ -190,7 +149,7 @@ describe('import window', () => {
     const windowRuntime = await openSyncRuntime(loaded.config, new Redactor(), { clock });
     const engine = await createSyncEngine(windowRuntime);
     const before = rowsImported();
-    const signals = () => bed.campaign.admin.workflows.history('WKF_BULK_PROFILES').length;
+    const signals = () => bed.campaign.admin.workflows.history(bulkWorkflowId).length;
     const signalsBefore = signals();
     try {
       await engine.start();
@@ -222,11 +181,10 @@ describe('import window', () => {
 
       // The window opens: one signal imports the file.
       offset += 31_000;
-      for (let waited = 0; waited < 60_000 && rowsImported() - before < inFile; waited += 50) await sleep(50);
+      await waitUntil(() => rowsImported() - before >= inFile, 60_000, 50);
       expect(rowsImported() - before).toBe(inFile);
       expect(signals()).toBe(signalsBefore + 1);
-      for (let waited = 0; waited < 30_000 && (await laneNow()).files.length > 0; waited += 50)
-        await sleep(50);
+      await waitUntil(async () => (await laneNow()).files.length === 0, 30_000, 50);
       lane = await laneNow();
       expect(lane).toMatchObject({ files: [], window: { open: true } });
     } finally {

@@ -320,7 +320,24 @@ describe('Parking', () => {
   });
 });
 
+/** `count` items of the parents flow (keys p0, p1…, value = index) in the queue of `store`. */
+async function enqueueParents(store: StateStore, count: number): Promise<void> {
+  await store.queue.enqueue(
+    Array.from({ length: count }, (_, i) => ({
+      flow: 'parents',
+      recordKey: `p${i}`,
+      payload: { value: i },
+    })),
+  );
+}
+
 describe('WorkRunner group commits', () => {
+  /** Wait (2 ms steps, in real time: the runner's own timers) until `done` holds. */
+  async function until(done: () => boolean): Promise<void> {
+    for (let i = 0; i < 1000 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 2));
+    if (!done()) throw new Error('the runner did not get there');
+  }
+
   it('keeps at most commitConcurrency commits in flight, commits what piled up meanwhile, and drains on stop', async () => {
     const clock = new ManualClock(Date.UTC(2026, 11, 1));
     const real = await openStateStore('sqlite::memory:', { clock });
@@ -352,14 +369,8 @@ describe('WorkRunner group commits', () => {
       groupCommitSize: 2,
       commitConcurrency: 2,
     });
-    const until = async (done: () => boolean): Promise<void> => {
-      for (let i = 0; i < 1000 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 2));
-      if (!done()) throw new Error('the runner did not get there');
-    };
     try {
-      await real.queue.enqueue(
-        Array.from({ length: 8 }, (_, i) => ({ flow: 'parents', recordKey: `p${i}`, payload: { value: i } })),
-      );
+      await enqueueParents(real, 8);
       runner.start();
       await until(() => sink.written.size === 8 && held.length === 2);
       // Two commits held: the other completions wait for one of them, not for a third commit.
@@ -402,14 +413,8 @@ describe('WorkRunner group commits', () => {
       groupCommitSize: 1,
       commitConcurrency: 1,
     });
-    const until = async (done: () => boolean): Promise<void> => {
-      for (let i = 0; i < 1000 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 2));
-      if (!done()) throw new Error('the runner did not get there');
-    };
     try {
-      await real.queue.enqueue(
-        Array.from({ length: 6 }, (_, i) => ({ flow: 'parents', recordKey: `p${i}`, payload: { value: i } })),
-      );
+      await enqueueParents(real, 6);
       runner.start();
       // The first commit is held: four items applied (two slots, each freed once its item waits
       // for the commit), none of them completed; the keys stay leased meanwhile.
@@ -490,13 +495,7 @@ describe('WorkRunner leases', () => {
     const items = 160;
     const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1));
     try {
-      await real.queue.enqueue(
-        Array.from({ length: items }, (_, i) => ({
-          flow: 'parents',
-          recordKey: `p${i}`,
-          payload: { value: i },
-        })),
-      );
+      await enqueueParents(real, items);
       runner.start();
       for (let i = 0; i < 5000 && applied < items; i++) {
         gates.shift()?.();
