@@ -3,29 +3,16 @@
  * tells an operator to create them), and counting what landed.
  */
 import type { DynamicsEmulator } from '../../emulators/dynamics/dynamics-emulator.js';
+import {
+  emailActivityTable,
+  emailActivityTypes,
+  type EmailActivityType,
+} from '../../emulators/dynamics/schema/email-activity-tables.js';
 import type { SeedFile } from '../../emulators/dynamics/schema/seed-file.js';
 
-export const emailEventTypes = ['send', 'open', 'click', 'bounce'] as const;
-export type EmailEventTypeName = (typeof emailEventTypes)[number];
-
-/** The activity table of one event type, with its columns and the alternate key on the event id. */
-export function activityTable(type: EmailEventTypeName): SeedFile['tables'][number] {
-  return {
-    logicalName: `adobe_email${type}`,
-    entitySetName: `adobe_email${type}s`,
-    changeTracking: false,
-    isActivity: true,
-    columns: [
-      { name: 'adobe_eventid', type: 'string', maxLength: 100 },
-      { name: 'adobe_campaignname', type: 'string', maxLength: 200 },
-      { name: 'adobe_deliveryname', type: 'string', maxLength: 200 },
-      { name: 'adobe_trackingurl', type: 'string', maxLength: 2000 },
-      { name: 'adobe_mirrorpageurl', type: 'string', maxLength: 2000 },
-    ],
-    keys: [{ name: 'adobe_eventidkey', columns: ['adobe_eventid'] }],
-    rows: [],
-  };
-}
+export const emailEventTypes = emailActivityTypes;
+export type EmailEventTypeName = EmailActivityType;
+export const activityTable = emailActivityTable;
 
 /** Seed data with the four activity tables. */
 export function activityTablesSeed(): { tables: SeedFile['tables'] } {

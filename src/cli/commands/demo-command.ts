@@ -14,6 +14,10 @@ import {
   type CampaignEmulator,
 } from '../../../emulators/campaign/campaign-emulator.js';
 import type { CampaignSeedInput } from '../../../emulators/campaign/campaign-seed-file.js';
+import {
+  emailActivityTable,
+  emailActivityTypes,
+} from '../../../emulators/dynamics/schema/email-activity-tables.js';
 import { parseSeedFile } from '../../../emulators/dynamics/schema/seed-file.js';
 import type { CliContext } from '../cli-context.js';
 import { exitCodes } from '../exit-codes.js';
@@ -64,28 +68,14 @@ const demoDynamicsSeed = parseSeedFile(
         generate: { perParent: 0.2 },
       },
       // Flow F6: the custom activity tables docs/email-events.md tells an operator to create.
-      ...['send', 'open', 'click', 'bounce'].map((type) => ({
-        logicalName: `adobe_email${type}`,
-        entitySetName: `adobe_email${type}s`,
-        changeTracking: false,
-        isActivity: true,
-        columns: [
-          { name: 'adobe_eventid', type: 'string', maxLength: 100 },
-          { name: 'adobe_campaignname', type: 'string', maxLength: 200 },
-          { name: 'adobe_deliveryname', type: 'string', maxLength: 200 },
-          { name: 'adobe_trackingurl', type: 'string', maxLength: 2000 },
-          { name: 'adobe_mirrorpageurl', type: 'string', maxLength: 2000 },
-        ],
-        keys: [{ name: `adobe_email${type}_eventidkey`, columns: ['adobe_eventid'] }],
-        rows: [],
-      })),
+      ...emailActivityTypes.map(emailActivityTable),
     ],
   }),
   'demo seed',
 );
 
 /** The e-mail event activity tables of the demo (flow F6), whose rows the dashboard counts. */
-export const demoActivityTables = ['send', 'open', 'click', 'bounce'].map((type) => `adobe_email${type}`);
+export const demoActivityTables = emailActivityTypes.map((type) => emailActivityTable(type).logicalName);
 
 /** A delivery of the demo's Campaign to some profiles: opens, clicks and a few hard bounces. */
 function demoDelivery(campaign: CampaignEmulator, pkeys: readonly string[], n: number): void {
