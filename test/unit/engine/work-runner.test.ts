@@ -104,7 +104,7 @@ function buildRunner(
   clock: ManualClock,
   options: Pick<WorkRunnerOptions, 'window' | 'activeFlows'> & Partial<WorkRunnerOptions>,
 ): WorkRunner {
-  const flows = new FlowRegistry(buildFlows(sink, store.keyMap));
+  const flows = options.flows ?? new FlowRegistry(buildFlows(sink, store.keyMap));
   return new WorkRunner({
     store,
     flows,
@@ -469,26 +469,9 @@ describe('WorkRunner leases', () => {
         },
       },
     };
-    const flows = new FlowRegistry([flow]);
-    const events = new EngineEvents();
-    const runner = new WorkRunner({
-      store,
-      flows,
-      parking: new Parking(store, flows, events),
-      events,
-      clock,
-      logger: silentLogger,
-      retryPolicy: resolveRetryPolicy({
-        initialDelayMs: 1000,
-        maxDelayMs: 1000,
-        maxAttempts: 2,
-        jitter: 'none',
-      }),
-      owner: 'test',
-      leaseMs: 60_000,
-      idleWaitMs: 1,
+    const runner = buildRunner(store, new FakeSink(), new EngineEvents(), clock, {
+      flows: new FlowRegistry([flow]),
       groupCommitSize: 1,
-      groupCommitDelayMs: 1,
       window: 16,
       activeFlows: () => ['parents'],
     });
