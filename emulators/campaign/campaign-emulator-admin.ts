@@ -103,39 +103,52 @@ export class CampaignEmulatorAdmin {
 
   /**
    * The profiles events are about: the given ones (PKeys or identification-key values), else every
-   * visible profile with an e-mail address, in creation order.
+   * visible profile with an e-mail address, in creation order. A given profile without an e-mail
+   * address is left out and counted, as Campaign's target analysis excludes it ("address not
+   * specified"); a reference to no profile at all throws.
    */
-  private eventProfiles(refs: readonly string[] | undefined): EventProfile[] {
+  private eventProfiles(refs: readonly string[] | undefined): { profiles: EventProfile[]; noEmail: number } {
+    const profiles: EventProfile[] = [];
     if (refs === undefined) {
-      const out: EventProfile[] = [];
       for (const record of this.context.store.all('profile')) {
         const profile = this.context.store.isVisible(record) ? eventProfileOf(record) : undefined;
-        if (profile) out.push(profile);
+        if (profile) profiles.push(profile);
       }
-      return out;
+      return { profiles, noEmail: 0 };
     }
-    return refs.map((ref) => {
+    let noEmail = 0;
+    for (const ref of refs) {
       const record = this.find('profile', ref);
-      const profile = record ? eventProfileOf(record) : undefined;
-      if (!profile) throw new Error(`no profile ${ref} with an e-mail address`);
-      return profile;
-    });
+      if (!record) throw new Error(`no profile ${ref}`);
+      const profile = eventProfileOf(record);
+      if (profile) profiles.push(profile);
+      else noEmail++;
+    }
+    return { profiles, noEmail };
   }
 
   /**
    * Send a delivery to profiles: a send event each (or a bounce for a share of them), then opens
    * and clicks for shares of the delivered, all at the emulator's now, appended to the journal.
+   * Targeted profiles without an e-mail address get nothing and are counted in `excluded`.
    */
   sendDelivery(request: DeliveryRequest & { profiles?: readonly string[] | undefined } = {}): {
     campaign: { id: string; label: string };
     delivery: { id: string; label: string };
     counts: GeneratedCounts;
+    excluded: { noEmail: number };
     lastPosition: string | null;
   } {
-    const profiles = this.eventProfiles(request.profiles);
+    const { profiles, noEmail } = this.eventProfiles(request.profiles);
     const result = this.context.emailEvents.delivery(profiles, request, this.context.clock.now());
     const lastPosition = result.events.length > 0 ? this.context.journal.append(result.events) : null;
-    return { campaign: result.campaign, delivery: result.delivery, counts: result.counts, lastPosition };
+    return {
+      campaign: result.campaign,
+      delivery: result.delivery,
+      counts: result.counts,
+      excluded: { noEmail },
+      lastPosition,
+    };
   }
 
   /** Append `count` events fast (benchmarks), cycling through the profiles. */
@@ -144,7 +157,7 @@ export class CampaignEmulatorAdmin {
     lastPosition: string | null;
   } {
     const result = this.context.emailEvents.burst(
-      this.eventProfiles(request.profiles),
+      this.eventProfiles(request.profiles).profiles,
       request,
       this.context.clock.now(),
     );

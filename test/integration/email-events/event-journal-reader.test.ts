@@ -127,6 +127,22 @@ describe('the journal read through the production reader', () => {
     ]);
   });
 
+  it('a delivery skips targeted profiles without an e-mail address, as Campaign\'s target analysis does', async () => {
+    const [mailed, noEmail] = bed.emulator.admin.seedProfiles({
+      records: [
+        { externalId: 'c-mail', email: 'ann@example.com' },
+        { externalId: 'c-none', lastName: 'NoMail' },
+      ],
+    });
+    const sent = bed.emulator.admin.sendDelivery({ profiles: [noEmail!, mailed!], openRate: 0, bounceRate: 0 });
+    expect(sent.counts).toEqual({ send: 1, open: 0, click: 0, bounce: 0 });
+    expect(sent.excluded).toEqual({ noEmail: 1 });
+    const page = eventsOf(await reader.readPage({ start: 'oldest' }));
+    expect(page.events.map((e) => [e.type, e.profile.externalId])).toEqual([['send', 'c-mail']]);
+    // A PKey that names no profile is the caller's mistake, not an exclusion.
+    expect(() => bed.emulator.admin.sendDelivery({ profiles: ['@no-such-profile'] })).toThrow(/no profile/);
+  });
+
   it('latest=true jumps to the end: empty, with the position after which new events come', async () => {
     const pkeys = bed.emulator.admin.seedProfiles({ externalIds: ['c-9'] });
     bed.emulator.admin.sendDelivery({ profiles: pkeys, openRate: 0, bounceRate: 0 });
