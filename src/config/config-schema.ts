@@ -250,6 +250,12 @@ export const dynamicsSchema = z.strictObject({
       requests: positiveInt.default(6000),
       /** Combined execution time per window, in ms. @default 1200000 (20 minutes) */
       executionTimeMs: positiveInt.default(1_200_000),
+      /**
+       * Share of `executionTimeMs` kept free for what the learnt per-operation cost cannot know
+       * (the cost of one `$batch` varies); raise it if the tenant still answers 429 for execution
+       * time. @default 0.01
+       */
+      executionTimeMarginShare: z.number().min(0).max(0.5).default(0.01),
       /** The sliding window, in ms. @default 300000 (5 minutes) */
       windowMs: positiveInt.min(1000).default(300_000),
     })

@@ -54,6 +54,7 @@ export function openDynamicsClient(
     requestsPer5Min: config.dynamics.serviceProtection.requests,
     requestWindowMs: config.dynamics.serviceProtection.windowMs,
     executionTimePerWindowMs: config.dynamics.serviceProtection.executionTimeMs,
+    executionTimeMarginShare: config.dynamics.serviceProtection.executionTimeMarginShare,
     timeoutMs: config.dynamics.timeoutMs,
     ...(extras.clock ? { clock: extras.clock } : {}),
     ...(extras.sharedGate ? { sharedGate: extras.sharedGate } : {}),

@@ -34,6 +34,11 @@ export interface DynamicsClientOptions {
    * paced from the answers' `x-ms-ratelimit-time-remaining-xrm-requests`. @default 1200000
    */
   executionTimePerWindowMs?: number;
+  /**
+   * Share of the execution time kept free for what the learnt per-operation cost cannot know (the
+   * cost of one batch varies), between 0 and 0.5. @default 0.01
+   */
+  executionTimeMarginShare?: number;
   /** Requests allowed per 24 hours (entitlement budget); undefined = not paced. */
   requestsPerDay?: number;
   /** Per-request timeout (headers and body), in ms. @default 30000 */
@@ -82,6 +87,7 @@ export interface ResolvedDynamicsClientOptions {
   requestsPerWindow: number;
   requestWindowMs: number;
   executionTimePerWindowMs: number;
+  executionTimeMarginShare: number;
   requestsPerDay: number | undefined;
   timeoutMs: number;
   maxReadAttempts: number;
@@ -97,6 +103,14 @@ function positiveInteger(value: number | undefined, fallback: number, name: stri
   const resolved = value ?? fallback;
   if (!Number.isInteger(resolved) || resolved <= 0) {
     throw new ConfigError(`dynamics.${name} must be a positive integer`);
+  }
+  return resolved;
+}
+
+function shareOption(value: number | undefined, fallback: number, max: number, name: string): number {
+  const resolved = value ?? fallback;
+  if (!Number.isFinite(resolved) || resolved < 0 || resolved > max) {
+    throw new ConfigError(`dynamics.${name} must be a number from 0 to ${max}`);
   }
   return resolved;
 }
@@ -159,6 +173,7 @@ export function resolveDynamicsClientOptions(options: DynamicsClientOptions): Re
       1_200_000,
       'executionTimePerWindowMs',
     ),
+    executionTimeMarginShare: shareOption(options.executionTimeMarginShare, 0.01, 0.5, 'executionTimeMarginShare'),
     requestsPerDay,
     timeoutMs: positiveInteger(options.timeoutMs, 30_000, 'timeoutMs'),
     maxReadAttempts,

@@ -146,7 +146,11 @@ export class DynamicsWebApiClient {
     this.gate = new ConcurrencyGate(o.maxConcurrency);
     // A little slack on the window covers clock granularity between us and the server.
     const slackMs = Math.max(20, o.requestWindowMs / 200);
-    this.execution = new ExecutionTimeWindow(o.executionTimePerWindowMs, o.requestWindowMs + slackMs);
+    this.execution = new ExecutionTimeWindow(
+      o.executionTimePerWindowMs,
+      o.requestWindowMs + slackMs,
+      o.executionTimeMarginShare,
+    );
     const windows: (SlidingWindowCounter | ExecutionTimeWindow)[] = [
       new SlidingWindowCounter(o.requestsPerWindow, o.requestWindowMs + slackMs),
       this.execution,
@@ -161,12 +165,13 @@ export class DynamicsWebApiClient {
   }
 
   /** The execution-time window as the server's answers taught it (for an adaptive `$batch` size). */
-  executionTime(): { pressure: number; operationMs: number; limitMs: number } {
+  executionTime(): { pressure: number; operationMs: number; limitMs: number; marginMs: number } {
     const now = this.options.clock.now();
     return {
       pressure: this.execution.pressure(now),
       operationMs: this.execution.operationMs,
       limitMs: this.execution.limitMs,
+      marginMs: this.execution.marginMs,
     };
   }
 

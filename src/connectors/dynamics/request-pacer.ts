@@ -118,7 +118,8 @@ export class ExecutionTimeWindow {
   private lastRemaining: number | null = null;
   private lastObservedAt = 0;
   private observations = 0;
-  private readonly marginMs: number;
+  /** Execution time kept free (`marginShare` of the limit). */
+  readonly marginMs: number;
 
   constructor(
     readonly limitMs: number,

@@ -7,6 +7,8 @@ import {
   SlidingWindowCounter,
   type PacedAnswer,
 } from '../../../src/connectors/dynamics/request-pacer.js';
+import { DynamicsWebApiClient } from '../../../src/connectors/dynamics/dynamics-web-api-client.js';
+import { resolveDynamicsClientOptions } from '../../../src/connectors/dynamics/dynamics-client-options.js';
 
 describe('SlidingWindowCounter', () => {
   it('allows `limit` requests per window and says when the next one fits', () => {
@@ -266,5 +268,28 @@ describe('RequestPacer', () => {
     await expect(pacer.acquire()).rejects.toBeInstanceOf(RateLimitedError);
     clock.advance(5000);
     await expect(pacer.acquire()).resolves.toBeTypeOf('function');
+  });
+});
+
+describe('the execution-time margin as a setting', () => {
+  const base = { url: 'https://127.0.0.1:1', tenantId: 't', clientId: 'c', clientSecret: 's' };
+
+  it('reaches the client’s window: the configured share of the limit is kept free', async () => {
+    const client = new DynamicsWebApiClient({
+      ...base,
+      executionTimePerWindowMs: 120_000,
+      executionTimeMarginShare: 0.05,
+    });
+    try {
+      expect(client.executionTime()).toMatchObject({ limitMs: 120_000, marginMs: 6000 });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('is refused outside 0–0.5, with the setting named', () => {
+    expect(() => resolveDynamicsClientOptions({ ...base, executionTimeMarginShare: 0.7 })).toThrow(
+      'dynamics.executionTimeMarginShare must be a number from 0 to 0.5',
+    );
   });
 });
