@@ -18,6 +18,7 @@ import { defaultSftpUsers } from '../emulators/campaign/sftp/sftp-server.js';
 import { runDcsync } from '../test/support/cli-runner.js';
 import { testEnv } from '../test/support/sync-test-bed.js';
 import { bundleSyncChild, EmulatorHost, SyncChild, writeSyncConfig } from '../test/support/sync-process.js';
+import { latencySummary, sleep, type LatencySummary } from './support/samples.js';
 import { writeBenchResult } from './support/write-result.js';
 
 const contacts = Number(process.env.BULK_LATENCY_CONTACTS ?? 50_000);
@@ -26,25 +27,10 @@ const phaseMs = Number(process.env.PHASE_MS ?? 60_000);
 const msPer1000Rows = 600;
 const budget = 50;
 
-interface PhaseResult {
-  changes: number;
-  lost: number;
-  p50Ms: number;
-  p90Ms: number;
-  p99Ms: number;
-  maxMs: number;
+interface PhaseResult extends LatencySummary {
   campaignRequests: number;
   campaignRequestsPerSecond: number;
   rowsImported: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 interface ImportRun {
@@ -147,14 +133,8 @@ export async function run(): Promise<void> {
       });
       const seconds = (performance.now() - started) / 1000;
       const stats = await host.call<{ campaign: { requests: number } }>('stats');
-      const sorted = [...latency.latenciesMs].sort((a, b) => a - b);
       return {
-        changes: sorted.length + latency.lost,
-        lost: latency.lost,
-        p50Ms: percentile(sorted, 50),
-        p90Ms: percentile(sorted, 90),
-        p99Ms: percentile(sorted, 99),
-        maxMs: Math.round(sorted.at(-1) ?? NaN),
+        ...latencySummary(latency.latenciesMs, latency.lost),
         campaignRequests: stats.campaign.requests,
         campaignRequestsPerSecond: Math.round((stats.campaign.requests / seconds) * 10) / 10,
         rowsImported: (await imported()) - rowsBefore,

@@ -21,6 +21,7 @@ import { bulkSeedRuns } from '../test/support/server-runs.js';
 import { bulkSeedAuditTrail } from '../test/support/server-audit-entries.js';
 import { bulkSeedDeadLetters, syntheticKey } from '../test/support/server-dead-letters.js';
 import { ServerTestBed } from '../test/support/server-test-bed.js';
+import { percentile } from './support/samples.js';
 import { writeBenchResult } from './support/write-result.js';
 
 const deadLetters = 100_000;
@@ -47,10 +48,6 @@ const polling = [
   'runDetail',
   'metrics',
 ];
-
-function percentile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
 
 export async function run(): Promise<void> {
   const bed = await ServerTestBed.start({ dynamics: { contacts: 1 }, syncFirst: false });
@@ -128,8 +125,8 @@ export async function run(): Promise<void> {
       }
       times.sort((a, b) => a - b);
       results[name] = {
-        p50Ms: Math.round(percentile(times, 0.5) * 10) / 10,
-        p95Ms: Math.round(percentile(times, 0.95) * 10) / 10,
+        p50Ms: Math.round(percentile(times, 50) * 10) / 10,
+        p95Ms: Math.round(percentile(times, 95) * 10) / 10,
         maxMs: Math.round(times.at(-1)! * 10) / 10,
       };
     }

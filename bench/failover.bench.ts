@@ -16,21 +16,13 @@ import type { StateStore } from '../src/core/ports/state-store.js';
 import { openStateStore } from '../src/store/open-state-store.js';
 import { createPostgresTestSchema, postgresTestUrl } from '../test/support/postgres-test-schema.js';
 import { bundleSyncChild, EmulatorHost, SyncChild, writeSyncConfig } from '../test/support/sync-process.js';
+import { percentile, sleep } from './support/samples.js';
 import { writeBenchResult } from './support/write-result.js';
 
 const duty = 'poller:contacts';
 const kills = Number(process.env.FAILOVER_BENCH_KILLS ?? 20);
 const graceful = Number(process.env.FAILOVER_BENCH_GRACEFUL ?? 5);
 const workerCount = 3;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 function summary(ms: number[]): { runs: number; p50S: number; p99S: number; maxS: number; meanS: number } {
   const sorted = [...ms].sort((a, b) => a - b);

@@ -12,15 +12,12 @@ import { join } from 'node:path';
 import { openStateStore } from '../src/store/open-state-store.js';
 import { cursorCheckpoint, type CursorState } from '../src/engine/feed-cursor.js';
 import { bundleSyncChild, EmulatorHost, SyncChild, writeSyncConfig } from '../test/support/sync-process.js';
+import { sleep } from './support/samples.js';
 import { writeBenchResult } from './support/write-result.js';
 
 const contacts = Number(process.env.SYNC_BENCH_CONTACTS ?? 1_000_000);
 const workAfterStagedMs = Number(process.env.SYNC_BENCH_WORK_MS ?? 30_000);
 const targetMiB = 256;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'dcsync-bench-'));

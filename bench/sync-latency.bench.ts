@@ -18,6 +18,7 @@ import {
   writeSyncConfig,
   type SyncChildScript,
 } from '../test/support/sync-process.js';
+import { latencySummary, sleep, type LatencySummary } from './support/samples.js';
 import { writeBenchResult } from './support/write-result.js';
 
 const contacts = 2000;
@@ -25,24 +26,7 @@ const changesPerSecond = 50;
 const durationMs = Number(process.env.SYNC_BENCH_DURATION_MS ?? 60_000);
 const webhookKey = 'bench-webhook-key-0123456789';
 
-interface ModeResult {
-  changes: number;
-  lost: number;
-  p50Ms: number;
-  p90Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  meanMs: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+type ModeResult = LatencySummary;
 
 async function measure(script: SyncChildScript, mode: 'webhook' | 'polling'): Promise<ModeResult> {
   const dir = mkdtempSync(join(tmpdir(), 'dcsync-bench-'));
@@ -92,16 +76,7 @@ async function measure(script: SyncChildScript, mode: 'webhook' | 'polling'): Pr
         seed: 5,
         giveUpMs: 60_000,
       });
-      const sorted = [...run.latenciesMs].sort((a, b) => a - b);
-      return {
-        changes: sorted.length + run.lost,
-        lost: run.lost,
-        p50Ms: percentile(sorted, 50),
-        p90Ms: percentile(sorted, 90),
-        p99Ms: percentile(sorted, 99),
-        maxMs: Math.round(sorted.at(-1) ?? NaN),
-        meanMs: Math.round(sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length)),
-      };
+      return latencySummary(run.latenciesMs, run.lost);
     } finally {
       await child.kill('SIGTERM');
     }

@@ -20,6 +20,7 @@ import {
   writeSyncConfig,
   type SyncChildScript,
 } from '../test/support/sync-process.js';
+import { sleep } from './support/samples.js';
 import { writeBenchResult } from './support/write-result.js';
 
 const contacts = Number(process.env.SCALE_BENCH_CONTACTS ?? 6000);
@@ -34,10 +35,6 @@ interface WorkerRun {
   contactsPerSecond: number;
   campaignCalls: number;
   maxCallsInAnySecond: number;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function measure(script: SyncChildScript, processes: number): Promise<WorkerRun> {
