@@ -33,8 +33,8 @@ const counter = z.number().int().nonnegative();
  */
 export const inboxHoldMaxAgeMs = 86_400_000;
 
-/** How often a reader waiting for a full inbox looks again. */
-const inboxWaitMs = 100;
+/** How often a reader waiting for a full inbox looks again (the workers take ~500 events meanwhile). */
+const inboxWaitMs = 250;
 
 const journalStateSchema = z.object({
   /** The position to read after; null before the first read (and after an expiry). */
@@ -184,6 +184,8 @@ export class EmailEventPoller implements SourceService {
   private attempted = false;
   /** The last read found nothing newer. */
   private caughtUp = false;
+  /** Events that fit in the inbox as last counted, less those staged since. */
+  private inboxRoom = 0;
   private control: Pick<FlowControl, 'isPaused'> | undefined;
 
   constructor(private readonly options: EmailEventPollerOptions) {
@@ -370,11 +372,15 @@ export class EmailEventPoller implements SourceService {
     const limit = this.options.inboxLimit ?? 5000;
     if (limit <= 0 || state.newestEventAt === null) return false;
     if (this.options.clock.now() - state.newestEventAt > inboxHoldMaxAgeMs) return false;
+    // Room counted before and not filled since: no need to count again (each count walks up to
+    // `limit` queued items).
+    if (this.inboxRoom > 0) return false;
     const queued = await this.options.store.queue.countPending({
       flow: this.flowId,
       lane: this.options.lane ?? 'bulk',
       atMost: limit,
     });
+    this.inboxRoom = limit - queued;
     return queued >= limit;
   }
 
@@ -498,6 +504,7 @@ export class EmailEventPoller implements SourceService {
       ...(ended && replay ? { lastReplayStartedAt: replay.startedAt } : {}),
     };
     await this.commit(items, next);
+    this.inboxRoom -= items.length;
     if (items.length > 0)
       this.options.events.emit('item.staged', { flow: this.flowId, count: items.length, lane });
     if (ended && replay) await this.endReplay(replay);
