@@ -207,6 +207,9 @@ export class SyncEngine {
             leaseMs: options.leaseMs ?? 60_000,
             // One SQLite connection commits one batch at a time anyway.
             commitConcurrency: store.dialect === 'sqlite' ? 1 : 2,
+            // A flow that writes in batches (F6's `$batch`) finishes a whole batch's items at once:
+            // they share one commit rather than one per 64.
+            groupCommitSize: Math.max(64, options.workers ?? 8),
             activeFlows: () => this.registry.ids.filter((id) => !this.control.isPaused(id)),
             onSetupProblem: (flow, error) => this.pauseForSetup(flow, error),
             bulkHeld: () => [

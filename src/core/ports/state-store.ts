@@ -473,6 +473,8 @@ export interface KeyMapStore {
   delete(flow: string, recordKey: string): Promise<boolean>;
   /** The entries holding this Campaign PKey (one per flow at most, in practice one), for the trace. */
   findByCampaignPKey(campaignPKey: string): Promise<KeyMapEntry[]>;
+  /** {@link findByCampaignPKey} for many PKeys at once (flow F6 matches a batch of events' profiles). */
+  findByCampaignPKeys(campaignPKeys: readonly string[]): Promise<KeyMapEntry[]>;
   /** Keys in ascending order after `afterKey`, for re-baseline comparison. */
   listKeys(flow: string, afterKey: string | null, limit: number): Promise<string[]>;
   /**

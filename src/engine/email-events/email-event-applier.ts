@@ -17,6 +17,7 @@ import type { ApplyOutcome } from '../engine-stats.js';
 import type { ApplyResult, Flow } from '../flow.js';
 import { privacyHold } from '../parking.js';
 import { DemandBatcher } from '../demand-batcher.js';
+import { TickBatcher } from '../tick-batcher.js';
 import {
   emailEventPayloadSchema,
   emailEventsFlowId,
@@ -33,7 +34,7 @@ export interface ContactPresence {
 export interface EmailEventApplierOptions {
   settings: EmailEventSettings;
   writer: TimelineActivityWriter;
-  store: { keyMap: Pick<KeyMapStore, 'findByCampaignPKey'> };
+  store: { keyMap: Pick<KeyMapStore, 'findByCampaignPKeys'> };
   /** Privacy holds and tombstones of contacts (I9). */
   guard: RecordGuard;
   contacts: ContactPresence;
@@ -72,14 +73,31 @@ export function activityIdOf(eventId: string): string {
  * PKey, else its `externalId` when that is a Dynamics id; null for a profile the sync does not own.
  */
 export async function contactOfEvent(
-  keyMap: Pick<KeyMapStore, 'findByCampaignPKey'>,
+  keyMap: Pick<KeyMapStore, 'findByCampaignPKeys'>,
   contactsFlow: string,
   profile: { pkey: string; externalId: string | null },
 ): Promise<string | null> {
-  const mapped = (await keyMap.findByCampaignPKey(profile.pkey)).find((entry) => entry.flow === contactsFlow);
-  if (mapped) return mapped.recordKey.toLowerCase();
-  const externalId = profile.externalId;
-  return externalId !== null && isDynamicsId(externalId) ? externalId.toLowerCase() : null;
+  const [contact] = await contactsOfEvents(keyMap, contactsFlow, [profile]);
+  return contact ?? null;
+}
+
+/** {@link contactOfEvent} for many events' profiles with one key-map read; answers in order. */
+export async function contactsOfEvents(
+  keyMap: Pick<KeyMapStore, 'findByCampaignPKeys'>,
+  contactsFlow: string,
+  profiles: readonly { pkey: string; externalId: string | null }[],
+): Promise<(string | null)[]> {
+  const entries = await keyMap.findByCampaignPKeys(profiles.map((profile) => profile.pkey));
+  const mapped = new Map<string, string>();
+  for (const entry of entries)
+    if (entry.flow === contactsFlow && entry.campaignPKey !== null && !mapped.has(entry.campaignPKey))
+      mapped.set(entry.campaignPKey, entry.recordKey.toLowerCase());
+  return profiles.map((profile) => {
+    const contact = mapped.get(profile.pkey);
+    if (contact !== undefined) return contact;
+    const externalId = profile.externalId;
+    return externalId !== null && isDynamicsId(externalId) ? externalId.toLowerCase() : null;
+  });
 }
 
 /**
@@ -99,9 +117,14 @@ export async function contactOfEvent(
  */
 export class EmailEventApplier {
   private readonly batcher: DemandBatcher<TimelineActivity, ActivityWriteOutcome>;
+  /** The events applied in one turn of the event loop look their contacts up with one read. */
+  private readonly contacts: TickBatcher<EmailEventPayload['profile'], string | null>;
 
   constructor(private readonly options: EmailEventApplierOptions) {
     const { writer } = options;
+    this.contacts = new TickBatcher((profiles) =>
+      contactsOfEvents(options.store.keyMap, options.settings.contactsFlow, profiles),
+    );
     this.batcher = new DemandBatcher((activities) => writer.writeActivities(activities), {
       size: () => writer.preferredBatchSize?.() ?? Number.POSITIVE_INFINITY,
     });
@@ -119,7 +142,7 @@ export class EmailEventApplier {
 
   /** The contact an event belongs to, or null for a profile the sync does not own. */
   contactOf(payload: EmailEventPayload): Promise<string | null> {
-    return contactOfEvent(this.options.store.keyMap, this.options.settings.contactsFlow, payload.profile);
+    return this.contacts.submit(payload.profile);
   }
 
   /** The activity row of an event. */

@@ -25,6 +25,17 @@ import {
 
 const counter = z.number().int().nonnegative();
 
+/**
+ * The reader waits for a full inbox only while the newest event it staged is younger than this:
+ * every event not read yet was published after it, so it has at least six of the journal's seven
+ * days of retention left. Behind by more (a long outage), the reader stages regardless, so that no
+ * event nears its expiry in the journal.
+ */
+export const inboxHoldMaxAgeMs = 86_400_000;
+
+/** How often a reader waiting for a full inbox looks again (the workers take ~500 events meanwhile). */
+const inboxWaitMs = 250;
+
 const journalStateSchema = z.object({
   /** The position to read after; null before the first read (and after an expiry). */
   position: z.string().nullable(),
@@ -144,6 +155,13 @@ export interface EmailEventPollerOptions {
   limit?: number | undefined;
   /** @default 'bulk' (opt-out writes and contact changes go first) */
   lane?: WorkLane | undefined;
+  /**
+   * Events of the flow queued in the inbox at which reading waits for the workers: the journal
+   * keeps what is not read yet, and a small inbox keeps its indexes small (a burst of hundreds of
+   * thousands staged at once made every staging, lease and completion dearer). Not applied once the
+   * events read are older than {@link inboxHoldMaxAgeMs}. @default 5000
+   */
+  inboxLimit?: number | undefined;
   /** @default emailEventsFlowId */
   flowId?: string | undefined;
 }
@@ -166,6 +184,8 @@ export class EmailEventPoller implements SourceService {
   private attempted = false;
   /** The last read found nothing newer. */
   private caughtUp = false;
+  /** Events that fit in the inbox as last counted, less those staged since. */
+  private inboxRoom = 0;
   private control: Pick<FlowControl, 'isPaused'> | undefined;
 
   constructor(private readonly options: EmailEventPollerOptions) {
@@ -307,6 +327,10 @@ export class EmailEventPoller implements SourceService {
   /** Read one page and stage it with its position. `more`: read again at once. */
   async pollOnce(): Promise<{ more: boolean; waitMs: number }> {
     const state = await this.beginReplay(await this.readState());
+    if (await this.inboxFull(state)) {
+      this.caughtUp = false;
+      return { more: false, waitMs: Math.min(inboxWaitMs, this.options.pollIntervalMs) };
+    }
     const cursor: EmailEventCursor =
       state.position !== null
         ? { position: state.position }
@@ -338,6 +362,26 @@ export class EmailEventPoller implements SourceService {
         await this.expired(state, page, now);
         return { more: true, waitMs: 0 };
     }
+  }
+
+  /**
+   * The flow's inbox holds {@link EmailEventPollerOptions.inboxLimit} queued events and the read is
+   * recent enough to let the rest wait in the journal ({@link inboxHoldMaxAgeMs}).
+   */
+  private async inboxFull(state: EmailJournalState): Promise<boolean> {
+    const limit = this.options.inboxLimit ?? 5000;
+    if (limit <= 0 || state.newestEventAt === null) return false;
+    if (this.options.clock.now() - state.newestEventAt > inboxHoldMaxAgeMs) return false;
+    // Room counted before and not filled since: no need to count again (each count walks up to
+    // `limit` queued items).
+    if (this.inboxRoom > 0) return false;
+    const queued = await this.options.store.queue.countPending({
+      flow: this.flowId,
+      lane: this.options.lane ?? 'bulk',
+      atMost: limit,
+    });
+    this.inboxRoom = limit - queued;
+    return queued >= limit;
   }
 
   /**
@@ -460,6 +504,7 @@ export class EmailEventPoller implements SourceService {
       ...(ended && replay ? { lastReplayStartedAt: replay.startedAt } : {}),
     };
     await this.commit(items, next);
+    this.inboxRoom -= items.length;
     if (items.length > 0)
       this.options.events.emit('item.staged', { flow: this.flowId, count: items.length, lane });
     if (ended && replay) await this.endReplay(replay);

@@ -65,6 +65,19 @@ export class SqlKeyMapStore implements KeyMapStore {
     return rows.map(toKeyMapEntry);
   }
 
+  async findByCampaignPKeys(campaignPKeys: readonly string[]): Promise<KeyMapEntry[]> {
+    const entries: KeyMapEntry[] = [];
+    for (const pkeys of chunk([...new Set(campaignPKeys)], keysPerStatement)) {
+      // Served by key_map_campaign_pkey (migration 8).
+      const rows = await this.ctx.driver.all<KeyMapRow>(
+        `SELECT ${keyMapColumns} FROM key_map WHERE campaign_pkey IN (${placeholders(pkeys.length)}) ORDER BY flow, record_key`,
+        pkeys,
+      );
+      entries.push(...rows.map(toKeyMapEntry));
+    }
+    return entries;
+  }
+
   async put(entry: Omit<KeyMapEntry, 'createdAt' | 'updatedAt'>): Promise<void> {
     await writeKeyMapChanges(this.ctx.driver, [{ op: 'put', entry }], this.ctx.clock.now());
   }

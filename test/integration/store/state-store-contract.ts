@@ -1326,6 +1326,18 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
         ]);
         expect(await store.keyMap.findByCampaignPKey('PKEY-K1')).toEqual([]);
         expect(await store.keyMap.findByCampaignPKey('pkey-k2')).toEqual([]);
+        const many = await store.keyMap.findByCampaignPKeys([
+          'other',
+          'pkey-k1',
+          'PKEY-K1',
+          'pkey-k2',
+          'pkey-k1',
+        ]);
+        expect(many.map((e) => [e.flow, e.recordKey, e.campaignPKey])).toEqual([
+          [flow, 'k1', 'pkey-k1'],
+          ['table:x', 'k1', 'other'],
+        ]);
+        expect(await store.keyMap.findByCampaignPKeys([])).toEqual([]);
       });
 
       it('records a park, a failed attempt and a dead letter with the audit entries given, in their transaction', async () => {

@@ -21,6 +21,8 @@ import {
   EmailEventPoller,
   emailJournalCheckpoint,
   emailReplayRequestCheckpoint,
+  inboxHoldMaxAgeMs,
+  type EmailEventPollerOptions,
 } from '../../../src/engine/email-events/email-event-poller.js';
 import { EngineEvents, type ReadProgress } from '../../../src/engine/engine-events.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
@@ -67,6 +69,7 @@ let clock: ManualClock;
 let journal: FakeJournal;
 let poller: EmailEventPoller;
 let reads: ReadProgress[];
+let duty: EmailEventPollerOptions['duty'];
 
 beforeEach(async () => {
   clock = new ManualClock(t0);
@@ -77,7 +80,7 @@ beforeEach(async () => {
   for (const kind of ['read.started', 'read.progressed', 'read.ended'] as const)
     events.on(kind, (p) => reads.push(p));
   const duties = new DutyRoster({ store, clock, logger: silentLogger, owner: 'w1', timing: { ttlMs: 9000 } });
-  const duty = duties.duty('poller:emailEvents');
+  duty = duties.duty('poller:emailEvents');
   expect(await duty.tryNow()).toBe(true);
   poller = new EmailEventPoller({
     source: journal,
@@ -173,5 +176,49 @@ describe('e-mail event journal replay', () => {
     );
     expect((await refused(t0 + 1)).message).toContain('is in the future');
     expect(await store.checkpoints.get(emailReplayRequestCheckpoint.name('emailEvents'))).toBeNull();
+  });
+});
+
+describe('e-mail event journal reading with a full inbox', () => {
+  function pollerWithInbox(inboxLimit: number): EmailEventPoller {
+    return new EmailEventPoller({
+      source: journal,
+      settings: { types: { send: false, open: true, click: true, bounce: true } },
+      store,
+      clock,
+      logger: silentLogger,
+      alerts: { raise: () => Promise.resolve() },
+      events: new EngineEvents(),
+      duty,
+      start: 'oldest',
+      pollIntervalMs: 1000,
+      limit: 3,
+      inboxLimit,
+    });
+  }
+
+  it('leaves events in the journal while the inbox holds the limit, and reads on once the workers took some', async () => {
+    for (let i = 0; i < 10; i++) journal.add(t0 - hour);
+    const reader = pollerWithInbox(5);
+    expect(await reader.pollOnce()).toEqual({ more: true, waitMs: 0 });
+    expect(await reader.pollOnce()).toEqual({ more: true, waitMs: 0 });
+    // 6 queued ≥ 5: the journal keeps the rest, and the reader is not caught up.
+    const held = await reader.pollOnce();
+    expect(held.more).toBe(false);
+    expect(await queued()).toBe(6);
+    expect((await state()).counts.read).toBe(6);
+    expect(await reader.isIdle()).toBe(false);
+    // Leased items are being written: they no longer count.
+    await store.queue.lease({ owner: 'w1', limit: 2, leaseMs: 60_000 });
+    expect((await reader.pollOnce()).more).toBe(true);
+    expect((await state()).counts.read).toBe(9);
+  });
+
+  it('stages regardless once the events read are more than a day old (they near the 7-day retention)', async () => {
+    for (let i = 0; i < 10; i++) journal.add(t0 - inboxHoldMaxAgeMs - hour);
+    const reader = pollerWithInbox(2);
+    for (let i = 0; i < 20; i++) if (!(await reader.pollOnce()).more) break;
+    expect(await queued()).toBe(10);
+    expect((await state()).counts.read).toBe(10);
   });
 });
