@@ -30,6 +30,20 @@ function emptyCounts(): OutcomeCounts {
 /** The window of {@link EngineStats.lagPercentiles}: lag of what was applied in the last minute. */
 export const lagWindowMs = 60_000;
 
+/** Application times kept for the throughput (at least this many, the newest). */
+const recentSamples = 100_000;
+/** Lag samples kept for the percentiles (at least this many, the newest). */
+const lagSamples = 10_000;
+
+/**
+ * A sample list is cut back to its size once it is a tenth over it: one cut per tenth of the list
+ * (amortised O(1) a sample). Cutting at every sample past the size moved the whole list each time:
+ * 1.6 s of CPU (2 % of the busy time) in a CPU profile of a 100,000-row bulk load, growing with it.
+ */
+function trimAt(size: number): number {
+  return size + Math.ceil(size / 10);
+}
+
 /** A listener for each applied record (metrics adapters subscribe). */
 export type StatListener = (
   flow: string,
@@ -76,9 +90,9 @@ export class EngineStats {
     }
     samples.lags.push(lagMs);
     samples.times.push(this.clock.now());
-    if (samples.lags.length > 10_000) {
-      samples.lags.splice(0, samples.lags.length - 10_000);
-      samples.times.splice(0, samples.times.length - 10_000);
+    if (samples.lags.length > trimAt(lagSamples)) {
+      samples.lags.splice(0, samples.lags.length - lagSamples);
+      samples.times.splice(0, samples.times.length - lagSamples);
     }
   }
 
@@ -101,13 +115,14 @@ export class EngineStats {
     const now = this.clock.now();
     if (outcome !== 'retried' && outcome !== 'parked') {
       this.recent.push(now);
-      if (this.recent.length > 100_000) this.recent.splice(0, this.recent.length - 100_000);
+      if (this.recent.length > trimAt(recentSamples))
+        this.recent.splice(0, this.recent.length - recentSamples);
       if (lagMs !== undefined) {
         this.lags.push(lagMs);
         this.lagTimes.push(now);
-        if (this.lags.length > 10_000) {
-          this.lags.splice(0, this.lags.length - 10_000);
-          this.lagTimes.splice(0, this.lagTimes.length - 10_000);
+        if (this.lags.length > trimAt(lagSamples)) {
+          this.lags.splice(0, this.lags.length - lagSamples);
+          this.lagTimes.splice(0, this.lagTimes.length - lagSamples);
         }
       }
     }
