@@ -121,10 +121,10 @@ export class SqlKeyMapStore implements KeyMapStore {
     requireText(runId, 'listUnseen runId');
     const mapped = await this.listKeysWhere(flow, afterKey, limit, unseenIn('key_map'), [runId]);
     const found = new Map<string, boolean>(mapped.map((key) => [key, true]));
-    for (const table of pendingWorkTables) {
+    for (const { table, where } of pendingWorkTables) {
       const after = afterKey === null ? '' : ' AND t.record_key > ?';
       const rows = await this.ctx.driver.all<{ record_key: string }>(
-        `SELECT DISTINCT t.record_key FROM ${table} t WHERE t.flow = ?${after}${unseenIn('t')} ORDER BY t.record_key LIMIT ?`,
+        `SELECT DISTINCT t.record_key FROM ${table} t WHERE ${where}t.flow = ?${after}${unseenIn('t')} ORDER BY t.record_key LIMIT ?`,
         [flow, ...(afterKey === null ? [] : [afterKey]), runId, limit],
       );
       for (const row of rows) if (!found.has(row.record_key)) found.set(row.record_key, false);
@@ -168,8 +168,16 @@ export class SqlKeyMapStore implements KeyMapStore {
   }
 }
 
-/** Tables holding work for a record that may not have reached Campaign yet. */
-const pendingWorkTables = ['work_items', 'parked_items', 'dead_letters'] as const;
+/**
+ * Tables holding work for a record that may not have reached Campaign yet, each read in key order
+ * through an index led by (flow, record_key): the work items once per state (their partial indexes).
+ */
+const pendingWorkTables = [
+  { table: 'work_items', where: "t.state = 'queued' AND " },
+  { table: 'work_items', where: "t.state = 'leased' AND " },
+  { table: 'parked_items', where: '' },
+  { table: 'dead_letters', where: '' },
+] as const;
 
 /** `AND` the row of `alias` (a table with flow and record_key) was not seen in the run bound next. */
 function unseenIn(alias: string): string {

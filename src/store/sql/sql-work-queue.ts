@@ -40,6 +40,7 @@ import { parkedOnKey, releaseParkedIn } from './sql-parked-store.js';
 import { requireText, requireTime, toStagedChange } from './staged-change-input.js';
 import {
   compareLeaseOrder,
+  itemsOfKeys,
   laneOfRank,
   laneRankOf,
   toNumberOrNull,
@@ -408,9 +409,10 @@ export class SqlWorkQueue implements WorkQueue {
       const head = heads[0];
       if (head === undefined) return 'lost';
       await tx.lockKeys([keyOf(head.flow, head.record_key)]);
+      const items = itemsOfKeys(head.flow, [head.record_key]);
       const rows = await tx.all<WorkItemRow>(
-        `SELECT ${workItemColumns} FROM work_items WHERE flow = ? AND record_key = ? ORDER BY id ${tx.forUpdate}`,
-        [head.flow, head.record_key],
+        `SELECT ${workItemColumns} FROM work_items WHERE ${items.sql} ORDER BY id ${tx.forUpdate}`,
+        items.params,
       );
       const item = rows.find(
         (row) => String(row.id) === id && row.state === 'leased' && row.lease_owner === owner,
@@ -518,9 +520,10 @@ export class SqlWorkQueue implements WorkQueue {
   }
 
   async itemsForKey(flow: string, recordKey: string): Promise<WorkItem[]> {
+    const items = itemsOfKeys(flow, [recordKey]);
     const rows = await this.ctx.driver.all<WorkItemRow>(
-      `SELECT ${workItemColumns} FROM work_items WHERE flow = ? AND record_key = ? ORDER BY id`,
-      [flow, recordKey],
+      `SELECT ${workItemColumns} FROM work_items WHERE ${items.sql} ORDER BY id`,
+      items.params,
     );
     return rows.map(toWorkItem);
   }

@@ -2,7 +2,7 @@ import type { EnqueueOutcome } from '../../core/ports/state-store.js';
 import { planEnqueue, type KeyHoldings, type StagedChange } from './enqueue-planner.js';
 import type { SqlTransaction } from './sql-driver.js';
 import { chunk, keyOf, placeholders } from './sql-list.js';
-import { laneRankOf } from './work-item-row.js';
+import { itemsOfKeys, laneRankOf } from './work-item-row.js';
 
 const keysPerStatement = 500;
 const insertRowsPerStatement = 400;
@@ -112,9 +112,10 @@ async function loadHoldings(
   for (const [flow, keySet] of byFlow) {
     for (const keys of chunk([...keySet], keysPerStatement)) {
       // Ordered by id so every writer locks one key's rows in the same order (the leased item first).
+      const held = itemsOfKeys(flow, keys);
       const items = await tx.all<HeldItemRow>(
-        `SELECT id, record_key, state, source_version, lane_rank, available_at FROM work_items WHERE flow = ? AND record_key IN (${placeholders(keys.length)}) ORDER BY id ${tx.forUpdate}`,
-        [flow, ...keys],
+        `SELECT id, record_key, state, source_version, lane_rank, available_at FROM work_items WHERE ${held.sql} ORDER BY id ${tx.forUpdate}`,
+        held.params,
       );
       for (const item of items) {
         const held = holdingOf(flow, item.record_key);

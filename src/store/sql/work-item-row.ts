@@ -74,3 +74,20 @@ export function toWorkItem(row: WorkItemRow): WorkItem {
 export function compareLeaseOrder(a: WorkItemRow, b: WorkItemRow): number {
   return Number(a.lane_rank) - Number(b.lane_rank) || Number(a.id) - Number(b.id);
 }
+
+/**
+ * The items (queued and leased) of `keys` of one flow: a WHERE term over `work_items` and its
+ * parameters. Read through the partial unique index of each state (an item is one or the other;
+ * there is no plain (flow, record_key) index since migration 13), so it is written OR-ed per state.
+ */
+export function itemsOfKeys(flow: string, keys: readonly string[], alias = ''): { sql: string; params: string[] } {
+  const t = alias === '' ? '' : `${alias}.`;
+  const ofKeys =
+    keys.length === 1
+      ? `${t}flow = ? AND ${t}record_key = ?`
+      : `${t}flow = ? AND ${t}record_key IN (${keys.map(() => '?').join(', ')})`;
+  return {
+    sql: `((${t}state = 'queued' AND ${ofKeys}) OR (${t}state = 'leased' AND ${ofKeys}))`,
+    params: [flow, ...keys, flow, ...keys],
+  };
+}
