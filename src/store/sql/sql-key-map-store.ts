@@ -7,7 +7,7 @@ import {
   type UnseenKey,
 } from '../../core/ports/state-store.js';
 import type { SqlExecutor } from './sql-driver.js';
-import { chunk, keyOf, placeholders } from './sql-list.js';
+import { chunk, chunkForStatements, inList, keyOf } from './sql-list.js';
 import type { SqlStoreContext } from './sql-store-context.js';
 import { parseSourceVersion } from './source-version.js';
 import { requireText } from './staged-change-input.js';
@@ -47,9 +47,10 @@ export class SqlKeyMapStore implements KeyMapStore {
   async getMany(flow: string, recordKeys: readonly string[]): Promise<KeyMapEntry[]> {
     const entries: KeyMapEntry[] = [];
     for (const keys of chunk([...new Set(recordKeys)], keysPerStatement)) {
+      const list = inList(keys);
       const rows = await this.ctx.driver.all<KeyMapRow>(
-        `SELECT ${keyMapColumns} FROM key_map WHERE flow = ? AND record_key IN (${placeholders(keys.length)}) ORDER BY record_key`,
-        [flow, ...keys],
+        `SELECT ${keyMapColumns} FROM key_map WHERE flow = ? AND record_key IN (${list.sql}) ORDER BY record_key`,
+        [flow, ...list.params],
       );
       entries.push(...rows.map(toKeyMapEntry));
     }
@@ -214,16 +215,21 @@ export async function writeKeyMapChanges(
   }
   for (const [flow, keys] of deletes) {
     for (const part of chunk(keys, keysPerStatement)) {
-      await executor.run(
-        `DELETE FROM key_map WHERE flow = ? AND record_key IN (${placeholders(part.length)})`,
-        [flow, ...part],
-      );
+      const list = inList(part);
+      await executor.run(`DELETE FROM key_map WHERE flow = ? AND record_key IN (${list.sql})`, [
+        flow,
+        ...list.params,
+      ]);
     }
   }
   // In key order: concurrent upserts of overlapping keys (PostgreSQL, no transaction around a
   // one-statement put) lock their rows in the same order, so they never deadlock.
-  puts.sort((a, b) => compareBytewise(keyOf(a.flow, a.recordKey), keyOf(b.flow, b.recordKey)));
-  for (const part of chunk(puts, entriesPerStatement)) {
+  // Each key encoded once (a comparator that encodes both sides allocated ~50 buffers an entry).
+  const ordered = puts
+    .map((entry) => ({ entry, bytes: Buffer.from(keyOf(entry.flow, entry.recordKey), 'utf8') }))
+    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+    .map(({ entry }) => entry);
+  for (const part of chunkForStatements(ordered, entriesPerStatement)) {
     await executor.run(
       `INSERT INTO key_map (${keyMapColumns}) VALUES ` +
         part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ') +

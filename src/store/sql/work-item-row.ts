@@ -1,5 +1,6 @@
 import { parseJson, type JsonValue } from '../../core/json.js';
 import { workLanes, type WorkItem, type WorkLane, type WorkState } from '../../core/ports/state-store.js';
+import { inList } from './sql-list.js';
 
 /** Columns of `work_items` as a driver returns them (PostgreSQL gives `bigint` as a string). */
 export interface WorkItemRow {
@@ -82,12 +83,13 @@ export function compareLeaseOrder(a: WorkItemRow, b: WorkItemRow): number {
  */
 export function itemsOfKeys(flow: string, keys: readonly string[], alias = ''): { sql: string; params: string[] } {
   const t = alias === '' ? '' : `${alias}.`;
+  const list = inList(keys);
   const ofKeys =
     keys.length === 1
       ? `${t}flow = ? AND ${t}record_key = ?`
-      : `${t}flow = ? AND ${t}record_key IN (${keys.map(() => '?').join(', ')})`;
+      : `${t}flow = ? AND ${t}record_key IN (${list.sql})`;
   return {
     sql: `((${t}state = 'queued' AND ${ofKeys}) OR (${t}state = 'leased' AND ${ofKeys}))`,
-    params: [flow, ...keys, flow, ...keys],
+    params: [flow, ...list.params, flow, ...list.params],
   };
 }
