@@ -49,6 +49,14 @@ export interface BulkLaneSettings {
 const leaseSlice = 5000;
 
 /**
+ * Rows of a settled file completed in one transaction (one commit). Each row writes a few pages
+ * keyed by its random GUID (key map, audit, the item's own index entries); the more rows a commit
+ * carries, the more of them share a page, and a commit's cost is its pages: 1,000 rows a commit
+ * wrote ~4 pages a row, 5,000 fewer than 2. The transaction holds the write lock for ~0.3 s.
+ */
+const settleSlice = 5000;
+
+/**
  * How long the rows of a file are leased for (at least the engine's lease): one row write each
  * when leased and one per half of this while the file waits, instead of one per heartbeat
  * (1,000,000 rows held for 15 minutes would otherwise be 45 million writes at a 20 s heartbeat).
@@ -824,9 +832,9 @@ export class BulkLoader {
   ): Promise<void> {
     const { store, clock, owner, events, parking } = this.options;
     const flow = this.options.settings.flow;
-    for (let start = 0; start < file.ids.length; start += 1000) {
+    for (let start = 0; start < file.ids.length; start += settleSlice) {
       const fieldsOf = new Map<string, readonly string[]>();
-      for (let i = start; i < Math.min(start + 1000, file.ids.length); i++)
+      for (let i = start; i < Math.min(start + settleSlice, file.ids.length); i++)
         fieldsOf.set(String(file.ids[i]), this.fieldSets[file.fields[i]!]!);
       // A row whose lease was lost is not among them (its completion would be lost too).
       const slice = await store.queue.leasedHeads([...fieldsOf.keys()], owner);
@@ -907,8 +915,8 @@ export class BulkLoader {
     }[],
   ): Promise<void> {
     const { store, owner, events } = this.options;
-    for (let start = 0; start < done.length; start += 1000) {
-      const batch = done.slice(start, start + 1000);
+    for (let start = 0; start < done.length; start += settleSlice) {
+      const batch = done.slice(start, start + settleSlice);
       const outcomes = await store.queue.completeMany(
         batch.map(({ item, effects }) => ({ id: item.id, owner, effects })),
       );
