@@ -174,18 +174,17 @@ export class SqlWorkQueue implements WorkQueue {
     }
     const stranded = expired.filter((row) => row.successor_id === null).map((row) => String(row.id));
     if (stranded.length === 0) return [];
-    const list = inList(stranded, stranded.length);
     return tx.all<WorkItemRow>(
       'UPDATE work_items SET lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, ' +
         'last_error_code = ?, last_error_message = ?, last_error_retryable = 1, first_failed_at = COALESCE(first_failed_at, ?) ' +
-        `WHERE id IN (${list.sql}) RETURNING ${workItemColumns}`,
+        `WHERE id IN (${placeholders(stranded.length)}) RETURNING ${workItemColumns}`,
       [
         lease.owner,
         lease.expiresAt,
         expiredLeaseError.code,
         expiredLeaseError.message,
         lease.now,
-        ...list.params,
+        ...stranded,
       ],
     );
   }
