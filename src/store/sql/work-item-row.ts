@@ -81,7 +81,11 @@ export function compareLeaseOrder(a: WorkItemRow, b: WorkItemRow): number {
  * parameters. Read through the partial unique index of each state (an item is one or the other;
  * there is no plain (flow, record_key) index since migration 13), so it is written OR-ed per state.
  */
-export function itemsOfKeys(flow: string, keys: readonly string[], alias = ''): { sql: string; params: string[] } {
+export function itemsOfKeys(
+  flow: string,
+  keys: readonly string[],
+  alias = '',
+): { sql: string; params: string[] } {
   const t = alias === '' ? '' : `${alias}.`;
   const list = inList(keys);
   const ofKeys =

@@ -6,7 +6,12 @@ describe('statement shapes of the SQL store', () => {
     expect(inList(['a'])).toEqual({ sql: '?', params: ['a'] });
     expect(inList(['a', 'b', 'c'])).toEqual({ sql: '?, ?, ?, ?', params: ['a', 'b', 'c', 'c'] });
     expect(inList(Array.from({ length: 300 }, (_, i) => String(i))).params).toHaveLength(500);
-    expect(inList(Array.from({ length: 300 }, (_, i) => String(i)), 300).params).toHaveLength(300);
+    expect(
+      inList(
+        Array.from({ length: 300 }, (_, i) => String(i)),
+        300,
+      ).params,
+    ).toHaveLength(300);
     expect(inList([])).toEqual({ sql: '', params: [] });
     // Every length from 1 to 500 takes one of 10 statement texts.
     const texts = new Set(Array.from({ length: 500 }, (_, i) => inList(Array<string>(i + 1).fill('k')).sql));
