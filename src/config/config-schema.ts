@@ -488,7 +488,7 @@ const bulkLaneSchema = z.strictObject({
   /** Minimum time between two signals of the workflow (Campaign's documented rule). @default 600000 */
   signalIntervalMs: z.number().int().min(0).default(600_000),
   /**
-   * Rows held in files not imported yet (~16 bytes of memory each): one signal imports every file
+   * Rows held in files not imported yet (a few bytes of memory each, at most ~24): one signal imports every file
    * that is ready, sent when no more rows are coming or when this many are waiting. @default 2000000
    */
   maxRowsInFlight: positiveInt.default(2_000_000),

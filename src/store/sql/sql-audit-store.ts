@@ -4,7 +4,7 @@ import { parseStoredJson } from './stored-json.js';
 import type { AuditEntry, AuditStore, Page, PageRequest } from '../../core/ports/state-store.js';
 import { selectPage } from './page-cursor.js';
 import type { SqlExecutor } from './sql-driver.js';
-import { chunk, whereAll } from './sql-list.js';
+import { chunkForStatements, whereAll } from './sql-list.js';
 import type { SqlStoreContext } from './sql-store-context.js';
 import { requireText, requireTime } from './staged-change-input.js';
 
@@ -97,7 +97,7 @@ export async function insertAuditEntries(
     requireText(entry.outcome, `audit entry ${index}: outcome`);
     if (!Array.isArray(entry.fields)) requireText(entry.fields, `audit entry ${index}: fields`);
   });
-  for (const rows of chunk(entries, entriesPerStatement)) {
+  for (const rows of chunkForStatements(entries, entriesPerStatement)) {
     await executor.run(
       `INSERT INTO audit_entries (${auditColumns}) VALUES ` +
         rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', '),

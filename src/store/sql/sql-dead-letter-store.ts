@@ -10,7 +10,7 @@ import { selectPage } from './page-cursor.js';
 import { chunk, isStoreId, keyOf, placeholders, whereAll, type SqlWhere } from './sql-list.js';
 import type { SqlStoreContext } from './sql-store-context.js';
 import { restageStoredStates } from './stage-changes.js';
-import { parsePayload } from './work-item-row.js';
+import { itemsOfKeys, parsePayload } from './work-item-row.js';
 
 interface DeadLetterRow {
   id: string | number;
@@ -102,10 +102,11 @@ export class SqlDeadLetterStore implements DeadLetterStore {
         // A key with newer work (queued, leased or parked) keeps it: the dead letter is older.
         const busy = new Set<string>();
         for (const [flow, flowKeys] of groupByFlow(rows)) {
+          const items = itemsOfKeys(flow, flowKeys);
           const held = await tx.all<{ record_key: string }>(
-            `SELECT record_key FROM work_items WHERE flow = ? AND record_key IN (${placeholders(flowKeys.length)}) ` +
+            `SELECT record_key FROM work_items WHERE ${items.sql} ` +
               `UNION SELECT record_key FROM parked_items WHERE flow = ? AND record_key IN (${placeholders(flowKeys.length)})`,
-            [flow, ...flowKeys, flow, ...flowKeys],
+            [...items.params, flow, ...flowKeys],
           );
           for (const row of held) busy.add(keyOf(flow, row.record_key));
         }

@@ -7,7 +7,7 @@ import {
   type UnseenKey,
 } from '../../core/ports/state-store.js';
 import type { SqlExecutor } from './sql-driver.js';
-import { chunk, keyOf, placeholders } from './sql-list.js';
+import { chunk, chunkForStatements, inList, keyOf } from './sql-list.js';
 import type { SqlStoreContext } from './sql-store-context.js';
 import { parseSourceVersion } from './source-version.js';
 import { requireText } from './staged-change-input.js';
@@ -47,9 +47,10 @@ export class SqlKeyMapStore implements KeyMapStore {
   async getMany(flow: string, recordKeys: readonly string[]): Promise<KeyMapEntry[]> {
     const entries: KeyMapEntry[] = [];
     for (const keys of chunk([...new Set(recordKeys)], keysPerStatement)) {
+      const list = inList(keys);
       const rows = await this.ctx.driver.all<KeyMapRow>(
-        `SELECT ${keyMapColumns} FROM key_map WHERE flow = ? AND record_key IN (${placeholders(keys.length)}) ORDER BY record_key`,
-        [flow, ...keys],
+        `SELECT ${keyMapColumns} FROM key_map WHERE flow = ? AND record_key IN (${list.sql}) ORDER BY record_key`,
+        [flow, ...list.params],
       );
       entries.push(...rows.map(toKeyMapEntry));
     }
@@ -69,9 +70,10 @@ export class SqlKeyMapStore implements KeyMapStore {
     const entries: KeyMapEntry[] = [];
     for (const pkeys of chunk([...new Set(campaignPKeys)], keysPerStatement)) {
       // Served by key_map_campaign_pkey (migration 8).
+      const list = inList(pkeys);
       const rows = await this.ctx.driver.all<KeyMapRow>(
-        `SELECT ${keyMapColumns} FROM key_map WHERE campaign_pkey IN (${placeholders(pkeys.length)}) ORDER BY flow, record_key`,
-        pkeys,
+        `SELECT ${keyMapColumns} FROM key_map WHERE campaign_pkey IN (${list.sql}) ORDER BY flow, record_key`,
+        list.params,
       );
       entries.push(...rows.map(toKeyMapEntry));
     }
@@ -134,10 +136,10 @@ export class SqlKeyMapStore implements KeyMapStore {
     requireText(runId, 'listUnseen runId');
     const mapped = await this.listKeysWhere(flow, afterKey, limit, unseenIn('key_map'), [runId]);
     const found = new Map<string, boolean>(mapped.map((key) => [key, true]));
-    for (const table of pendingWorkTables) {
+    for (const { table, where } of pendingWorkTables) {
       const after = afterKey === null ? '' : ' AND t.record_key > ?';
       const rows = await this.ctx.driver.all<{ record_key: string }>(
-        `SELECT DISTINCT t.record_key FROM ${table} t WHERE t.flow = ?${after}${unseenIn('t')} ORDER BY t.record_key LIMIT ?`,
+        `SELECT DISTINCT t.record_key FROM ${table} t WHERE ${where}t.flow = ?${after}${unseenIn('t')} ORDER BY t.record_key LIMIT ?`,
         [flow, ...(afterKey === null ? [] : [afterKey]), runId, limit],
       );
       for (const row of rows) if (!found.has(row.record_key)) found.set(row.record_key, false);
@@ -181,8 +183,16 @@ export class SqlKeyMapStore implements KeyMapStore {
   }
 }
 
-/** Tables holding work for a record that may not have reached Campaign yet. */
-const pendingWorkTables = ['work_items', 'parked_items', 'dead_letters'] as const;
+/**
+ * Tables holding work for a record that may not have reached Campaign yet, each read in key order
+ * through an index led by (flow, record_key): the work items once per state (their partial indexes).
+ */
+const pendingWorkTables = [
+  { table: 'work_items', where: "t.state = 'queued' AND " },
+  { table: 'work_items', where: "t.state = 'leased' AND " },
+  { table: 'parked_items', where: '' },
+  { table: 'dead_letters', where: '' },
+] as const;
 
 /** `AND` the row of `alias` (a table with flow and record_key) was not seen in the run bound next. */
 function unseenIn(alias: string): string {
@@ -219,16 +229,21 @@ export async function writeKeyMapChanges(
   }
   for (const [flow, keys] of deletes) {
     for (const part of chunk(keys, keysPerStatement)) {
-      await executor.run(
-        `DELETE FROM key_map WHERE flow = ? AND record_key IN (${placeholders(part.length)})`,
-        [flow, ...part],
-      );
+      const list = inList(part);
+      await executor.run(`DELETE FROM key_map WHERE flow = ? AND record_key IN (${list.sql})`, [
+        flow,
+        ...list.params,
+      ]);
     }
   }
   // In key order: concurrent upserts of overlapping keys (PostgreSQL, no transaction around a
   // one-statement put) lock their rows in the same order, so they never deadlock.
-  puts.sort((a, b) => compareBytewise(keyOf(a.flow, a.recordKey), keyOf(b.flow, b.recordKey)));
-  for (const part of chunk(puts, entriesPerStatement)) {
+  // Each key encoded once (a comparator that encodes both sides allocated ~50 buffers an entry).
+  const ordered = puts
+    .map((entry) => ({ entry, bytes: Buffer.from(keyOf(entry.flow, entry.recordKey), 'utf8') }))
+    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+    .map(({ entry }) => entry);
+  for (const part of chunkForStatements(ordered, entriesPerStatement)) {
     await executor.run(
       `INSERT INTO key_map (${keyMapColumns}) VALUES ` +
         part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ') +

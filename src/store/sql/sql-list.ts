@@ -36,3 +36,45 @@ export function whereAll(terms: readonly ([string, ...SqlParam[]] | null)[]): Sq
     params: present.flatMap(([, ...params]) => params),
   };
 }
+
+/**
+ * The sizes statements of one shape are prepared for: powers of two, and `max`. Every distinct
+ * statement text is a statement the SQLite driver prepares and caches (up to 500): one of 500
+ * parameters holds ~75 KB of native memory, a multi-row INSERT of 300 rows ~180 KB. With a text per
+ * list length (a lease returns any number of items), a bulk load kept hundreds of them.
+ */
+function sizeFor(count: number, max: number): number {
+  let size = 1;
+  while (size < count) size *= 2;
+  return Math.min(size, Math.max(max, count));
+}
+
+/**
+ * `IN (?, …)` for `values`, padded with its last value to a size of {@link sizeFor} (a value listed
+ * twice matches the same rows once): the placeholders and the parameters to bind.
+ */
+export function inList<T extends SqlParam>(values: readonly T[], max = 500): { sql: string; params: T[] } {
+  if (values.length === 0) return { sql: '', params: [] };
+  const size = sizeFor(values.length, max);
+  const params = [...values];
+  const last = values[values.length - 1]!;
+  while (params.length < size) params.push(last);
+  return { sql: placeholders(size), params };
+}
+
+/**
+ * Split rows for multi-row statements (`VALUES (…), (…)`): whole chunks of `size`, then the rest in
+ * descending powers of two, so a shape has a few statement texts whatever the row count.
+ */
+export function chunkForStatements<T>(values: readonly T[], size: number): T[][] {
+  const whole = values.length - (values.length % size);
+  const chunks = chunk(values.slice(0, whole), size);
+  let start = whole;
+  while (start < values.length) {
+    let part = 1;
+    while (part * 2 <= values.length - start) part *= 2;
+    chunks.push(values.slice(start, start + part));
+    start += part;
+  }
+  return chunks;
+}

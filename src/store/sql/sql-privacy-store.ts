@@ -24,6 +24,7 @@ import type { SqlExecutor, SqlParam } from './sql-driver.js';
 import { chunk, isStoreId, keyOf, placeholders, whereAll } from './sql-list.js';
 import type { SqlStoreContext } from './sql-store-context.js';
 import { requireText } from './staged-change-input.js';
+import { itemsOfKeys } from './work-item-row.js';
 
 interface RequestRow {
   id: string | number;
@@ -287,7 +288,8 @@ export class SqlPrivacyStore implements PrivacyStore {
       await tx.lockKeys([...new Set(records.map((r) => keyOf(r.flow, r.recordKey)))].sort());
       for (const { flow, recordKey } of records) {
         const own = [flow, recordKey];
-        report.workItems += await tx.run('DELETE FROM work_items WHERE flow = ? AND record_key = ?', own);
+        const items = itemsOfKeys(flow, [recordKey]);
+        report.workItems += await tx.run(`DELETE FROM work_items WHERE ${items.sql}`, items.params);
         report.parked += await tx.run(
           'DELETE FROM parked_items WHERE (flow = ? AND record_key = ?) OR (parent_flow = ? AND parent_key = ?) ' +
             'OR (parent_flow = ? AND parent_key = ?)',

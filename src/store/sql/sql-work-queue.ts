@@ -30,7 +30,7 @@ import { checkLockFence } from './sql-lock-store.js';
 import { insertAuditEntries } from './sql-audit-store.js';
 import type { SqlDialect, SqlDriver, SqlExecutor, SqlParam, SqlTransaction } from './sql-driver.js';
 import { writeKeyMapChanges, type KeyMapChange } from './sql-key-map-store.js';
-import { chunk, isStoreId, keyOf, placeholders, whereAll, type SqlWhere } from './sql-list.js';
+import { chunk, inList, isStoreId, keyOf, placeholders, whereAll, type SqlWhere } from './sql-list.js';
 import { selectPage } from './page-cursor.js';
 import type { SqlStoreContext } from './sql-store-context.js';
 import { TableStatistics } from './table-statistics.js';
@@ -40,6 +40,7 @@ import { parkedOnKey, releaseParkedIn } from './sql-parked-store.js';
 import { requireText, requireTime, toStagedChange } from './staged-change-input.js';
 import {
   compareLeaseOrder,
+  itemsOfKeys,
   laneOfRank,
   laneRankOf,
   toNumberOrNull,
@@ -204,10 +205,10 @@ export class SqlWorkQueue implements WorkQueue {
     const expiresAt = this.ctx.clock.now() + leaseMs;
     let extended = 0;
     for (let start = 0; start < valid.length; start += 500) {
-      const batch = valid.slice(start, start + 500);
+      const list = inList(valid.slice(start, start + 500));
       extended += await this.ctx.driver.run(
-        `UPDATE work_items SET lease_expires_at = ? WHERE id IN (${placeholders(batch.length)}) AND state = 'leased' AND lease_owner = ?`,
-        [expiresAt, ...batch, owner],
+        `UPDATE work_items SET lease_expires_at = ? WHERE id IN (${list.sql}) AND state = 'leased' AND lease_owner = ?`,
+        [expiresAt, ...list.params, owner],
       );
     }
     return extended;
@@ -230,6 +231,7 @@ export class SqlWorkQueue implements WorkQueue {
   async leasedHeads(ids: readonly string[], owner: string): Promise<WorkItemHead[]> {
     const heads: WorkItemHead[] = [];
     for (const part of chunk(ids.filter(isStoreId), 500)) {
+      const list = inList(part);
       const rows = await this.ctx.driver.all<{
         id: string | number;
         flow: string;
@@ -239,8 +241,8 @@ export class SqlWorkQueue implements WorkQueue {
         enqueued_at: number | string;
       }>(
         'SELECT id, flow, record_key, source_version, lane_rank, enqueued_at FROM work_items ' +
-          `WHERE id IN (${placeholders(part.length)}) AND state = 'leased' AND lease_owner = ?`,
-        [...part, owner],
+          `WHERE id IN (${list.sql}) AND state = 'leased' AND lease_owner = ?`,
+        [...list.params, owner],
       );
       for (const row of rows) {
         heads.push({
@@ -283,9 +285,10 @@ export class SqlWorkQueue implements WorkQueue {
     const completeAll = async (tx: SqlExecutor | SqlTransaction): Promise<LeaseOutcome[]> => {
       const removed = new Map<string, { flow: string; record_key: string }>();
       for (const { owner, ids } of deletes) {
+        const list = inList(ids);
         const rows = await tx.all<{ id: string | number; flow: string; record_key: string }>(
-          `DELETE FROM work_items WHERE state = 'leased' AND lease_owner = ? AND id IN (${placeholders(ids.length)}) RETURNING id, flow, record_key`,
-          [owner, ...ids],
+          `DELETE FROM work_items WHERE state = 'leased' AND lease_owner = ? AND id IN (${list.sql}) RETURNING id, flow, record_key`,
+          [owner, ...list.params],
         );
         for (const row of rows) removed.set(keyOf(owner, String(row.id)), row);
       }
@@ -408,9 +411,10 @@ export class SqlWorkQueue implements WorkQueue {
       const head = heads[0];
       if (head === undefined) return 'lost';
       await tx.lockKeys([keyOf(head.flow, head.record_key)]);
+      const items = itemsOfKeys(head.flow, [head.record_key]);
       const rows = await tx.all<WorkItemRow>(
-        `SELECT ${workItemColumns} FROM work_items WHERE flow = ? AND record_key = ? ORDER BY id ${tx.forUpdate}`,
-        [head.flow, head.record_key],
+        `SELECT ${workItemColumns} FROM work_items WHERE ${items.sql} ORDER BY id ${tx.forUpdate}`,
+        items.params,
       );
       const item = rows.find(
         (row) => String(row.id) === id && row.state === 'leased' && row.lease_owner === owner,
@@ -518,9 +522,10 @@ export class SqlWorkQueue implements WorkQueue {
   }
 
   async itemsForKey(flow: string, recordKey: string): Promise<WorkItem[]> {
+    const items = itemsOfKeys(flow, [recordKey]);
     const rows = await this.ctx.driver.all<WorkItemRow>(
-      `SELECT ${workItemColumns} FROM work_items WHERE flow = ? AND record_key = ? ORDER BY id`,
-      [flow, recordKey],
+      `SELECT ${workItemColumns} FROM work_items WHERE ${items.sql} ORDER BY id`,
+      items.params,
     );
     return rows.map(toWorkItem);
   }
@@ -582,10 +587,11 @@ async function applyCompletionEffects(
   }
   for (const [flow, keys] of resolved) {
     for (const part of chunk([...keys], 500)) {
-      await tx.run(
-        `DELETE FROM dead_letters WHERE flow = ? AND record_key IN (${placeholders(part.length)})`,
-        [flow, ...part],
-      );
+      const list = inList(part);
+      await tx.run(`DELETE FROM dead_letters WHERE flow = ? AND record_key IN (${list.sql})`, [
+        flow,
+        ...list.params,
+      ]);
     }
   }
 }

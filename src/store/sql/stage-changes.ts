@@ -1,8 +1,8 @@
 import type { EnqueueOutcome } from '../../core/ports/state-store.js';
 import { planEnqueue, type KeyHoldings, type StagedChange } from './enqueue-planner.js';
 import type { SqlTransaction } from './sql-driver.js';
-import { chunk, keyOf, placeholders } from './sql-list.js';
-import { laneRankOf } from './work-item-row.js';
+import { chunk, chunkForStatements, inList, keyOf } from './sql-list.js';
+import { itemsOfKeys, laneRankOf } from './work-item-row.js';
 
 const keysPerStatement = 500;
 const insertRowsPerStatement = 400;
@@ -26,14 +26,14 @@ export async function stageChanges(
   const holdings = await loadHoldings(tx, byFlow);
   const plan = planEnqueue(holdings, changes);
 
-  for (const rows of chunk(plan.inserts, insertRowsPerStatement)) {
+  for (const rows of chunkForStatements(plan.inserts, insertRowsPerStatement)) {
     await tx.run(
       'INSERT INTO work_items (flow, record_key, payload, source_version, lane_rank, state, attempts, enqueued_at, available_at) VALUES ' +
         rows.map(() => "(?, ?, ?, ?, ?, 'queued', 0, ?, ?)").join(', '),
       rows.flatMap((r) => [r.flow, r.recordKey, r.payload, r.sourceVersion, r.laneRank, now, r.availableAt]),
     );
   }
-  for (const rows of chunk(plan.updates, updateRowsPerStatement)) {
+  for (const rows of chunkForStatements(plan.updates, updateRowsPerStatement)) {
     // One statement per chunk (UPDATE … FROM VALUES works in both dialects); the casts tell
     // PostgreSQL the parameter types.
     await tx.run(
@@ -112,9 +112,10 @@ async function loadHoldings(
   for (const [flow, keySet] of byFlow) {
     for (const keys of chunk([...keySet], keysPerStatement)) {
       // Ordered by id so every writer locks one key's rows in the same order (the leased item first).
+      const held = itemsOfKeys(flow, keys);
       const items = await tx.all<HeldItemRow>(
-        `SELECT id, record_key, state, source_version, lane_rank, available_at FROM work_items WHERE flow = ? AND record_key IN (${placeholders(keys.length)}) ORDER BY id ${tx.forUpdate}`,
-        [flow, ...keys],
+        `SELECT id, record_key, state, source_version, lane_rank, available_at FROM work_items WHERE ${held.sql} ORDER BY id ${tx.forUpdate}`,
+        held.params,
       );
       for (const item of items) {
         const held = holdingOf(flow, item.record_key);
@@ -129,9 +130,10 @@ async function loadHoldings(
           held.leasedVersion = item.source_version;
         }
       }
+      const list = inList(keys);
       const parked = await tx.all<{ record_key: string; source_version: string | null }>(
-        `SELECT record_key, source_version FROM parked_items WHERE flow = ? AND record_key IN (${placeholders(keys.length)}) ${tx.forUpdate}`,
-        [flow, ...keys],
+        `SELECT record_key, source_version FROM parked_items WHERE flow = ? AND record_key IN (${list.sql}) ${tx.forUpdate}`,
+        [flow, ...list.params],
       );
       for (const row of parked)
         holdingOf(flow, row.record_key).parked = { sourceVersion: row.source_version };

@@ -1,5 +1,6 @@
 import { parseJson, type JsonValue } from '../../core/json.js';
 import { workLanes, type WorkItem, type WorkLane, type WorkState } from '../../core/ports/state-store.js';
+import { inList } from './sql-list.js';
 
 /** Columns of `work_items` as a driver returns them (PostgreSQL gives `bigint` as a string). */
 export interface WorkItemRow {
@@ -73,4 +74,26 @@ export function toWorkItem(row: WorkItemRow): WorkItem {
 /** Staging order: the lane first, then the id (numerically: ids are decimal strings). */
 export function compareLeaseOrder(a: WorkItemRow, b: WorkItemRow): number {
   return Number(a.lane_rank) - Number(b.lane_rank) || Number(a.id) - Number(b.id);
+}
+
+/**
+ * The items (queued and leased) of `keys` of one flow: a WHERE term over `work_items` and its
+ * parameters. Read through the partial unique index of each state (an item is one or the other;
+ * there is no plain (flow, record_key) index since migration 13), so it is written OR-ed per state.
+ */
+export function itemsOfKeys(
+  flow: string,
+  keys: readonly string[],
+  alias = '',
+): { sql: string; params: string[] } {
+  const t = alias === '' ? '' : `${alias}.`;
+  const list = inList(keys);
+  const ofKeys =
+    keys.length === 1
+      ? `${t}flow = ? AND ${t}record_key = ?`
+      : `${t}flow = ? AND ${t}record_key IN (${list.sql})`;
+  return {
+    sql: `((${t}state = 'queued' AND ${ofKeys}) OR (${t}state = 'leased' AND ${ofKeys}))`,
+    params: [flow, ...list.params, flow, ...list.params],
+  };
 }

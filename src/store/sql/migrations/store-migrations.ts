@@ -10,7 +10,7 @@ import { recordTraceMigration } from './0008-record-trace.js';
 import { parkedOrphansMigration } from './0009-parked-orphans.js';
 import { workersMigration } from './0011-workers.js';
 import { sharedBudgetMigration } from './0012-shared-budget.js';
-import { auditFlowIndexMigration } from './0015-audit-flow-index.js';
+import { fewerKeyIndexesMigration } from './0013-fewer-key-indexes.js';
 
 /**
  * Every migration of the state store, in version order, for every dialect. Append; never edit one
@@ -29,7 +29,7 @@ export const storeMigrations: readonly SqlMigration[] = [
   parkedOrphansMigration,
   workersMigration,
   sharedBudgetMigration,
-  auditFlowIndexMigration,
+  fewerKeyIndexesMigration,
 ];
 
 /** The newest store migration this build knows: the schema version its code needs. */
