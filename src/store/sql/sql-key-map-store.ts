@@ -182,14 +182,14 @@ function compareBytewise(a: string, b: string): number {
 }
 
 /**
- * Apply key-map changes in order (the last change of a key wins); also used inside a
- * completion's transaction. `put` keeps `createdAt` of an existing entry.
+ * The changes to write for `changes` applied in order: the last change of each key, puts checked
+ * and in key order (concurrent upserts of overlapping keys — PostgreSQL, no transaction around a
+ * one-statement put — lock their rows in the same order, so they never deadlock).
  */
-export async function writeKeyMapChanges(
-  executor: SqlExecutor,
-  changes: readonly KeyMapChange[],
-  now: number,
-): Promise<void> {
+export function lastKeyMapChanges(changes: readonly KeyMapChange[]): {
+  puts: { change: KeyMapChange; entry: Omit<KeyMapEntry, 'createdAt' | 'updatedAt'> }[];
+  deletes: Extract<KeyMapChange, { op: 'delete' }>[];
+} {
   const last = new Map<string, KeyMapChange>();
   for (const change of changes) {
     const [flow, recordKey] =
@@ -198,12 +198,31 @@ export async function writeKeyMapChanges(
     last.delete(key); // keep the map in order of each key's last change
     last.set(key, change);
   }
-  const puts: Omit<KeyMapEntry, 'createdAt' | 'updatedAt'>[] = [];
-  const deletes = new Map<string, string[]>();
+  const puts: { change: KeyMapChange; entry: Omit<KeyMapEntry, 'createdAt' | 'updatedAt'> }[] = [];
+  const deletes: Extract<KeyMapChange, { op: 'delete' }>[] = [];
   for (const change of last.values()) {
-    if (change.op === 'put') puts.push(checkKeyMapEntry(change.entry));
-    else deletes.set(change.flow, [...(deletes.get(change.flow) ?? []), change.recordKey]);
+    if (change.op === 'put') puts.push({ change, entry: checkKeyMapEntry(change.entry) });
+    else deletes.push(change);
   }
+  puts.sort((a, b) =>
+    compareBytewise(keyOf(a.entry.flow, a.entry.recordKey), keyOf(b.entry.flow, b.entry.recordKey)),
+  );
+  return { puts, deletes };
+}
+
+/**
+ * Apply key-map changes in order (the last change of a key wins); also used inside a
+ * completion's transaction. `put` keeps `createdAt` of an existing entry.
+ */
+export async function writeKeyMapChanges(
+  executor: SqlExecutor,
+  changes: readonly KeyMapChange[],
+  now: number,
+): Promise<void> {
+  const planned = lastKeyMapChanges(changes);
+  const deletes = new Map<string, string[]>();
+  for (const change of planned.deletes)
+    deletes.set(change.flow, [...(deletes.get(change.flow) ?? []), change.recordKey]);
   for (const [flow, keys] of deletes) {
     for (const part of chunk(keys, keysPerStatement)) {
       await executor.run(
@@ -212,10 +231,10 @@ export async function writeKeyMapChanges(
       );
     }
   }
-  // In key order: concurrent upserts of overlapping keys (PostgreSQL, no transaction around a
-  // one-statement put) lock their rows in the same order, so they never deadlock.
-  puts.sort((a, b) => compareBytewise(keyOf(a.flow, a.recordKey), keyOf(b.flow, b.recordKey)));
-  for (const part of chunk(puts, entriesPerStatement)) {
+  for (const part of chunk(
+    planned.puts.map((p) => p.entry),
+    entriesPerStatement,
+  )) {
     await executor.run(
       `INSERT INTO key_map (${keyMapColumns}) VALUES ` +
         part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ') +

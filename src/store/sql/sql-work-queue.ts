@@ -36,6 +36,7 @@ import type { SqlStoreContext } from './sql-store-context.js';
 import { TableStatistics } from './table-statistics.js';
 import { isOlderSourceVersion, newerSourceVersion } from '../../core/record-key.js';
 import { stageChanges } from './stage-changes.js';
+import { completeInOneStatement } from './one-statement-completion.js';
 import { parkedOnKey, releaseParkedIn } from './sql-parked-store.js';
 import { requireText, requireTime, toStagedChange } from './staged-change-input.js';
 import {
@@ -303,6 +304,8 @@ export class SqlWorkQueue implements WorkQueue {
     };
     // One DELETE is atomic on its own; anything more shares one transaction (one commit).
     if (deletes.length === 1 && !hasEffects) return completeAll(this.ctx.driver);
+    const inOneStatement = await completeInOneStatement(this.ctx.driver, completions, now);
+    if (inOneStatement !== null) return inOneStatement;
     return this.ctx.driver.transaction('complete', completeAll);
   }
 
