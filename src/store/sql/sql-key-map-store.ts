@@ -44,16 +44,8 @@ export class SqlKeyMapStore implements KeyMapStore {
     return rows[0] === undefined ? null : toKeyMapEntry(rows[0]);
   }
 
-  async getMany(flow: string, recordKeys: readonly string[]): Promise<KeyMapEntry[]> {
-    const entries: KeyMapEntry[] = [];
-    for (const keys of chunk([...new Set(recordKeys)], keysPerStatement)) {
-      const rows = await this.ctx.driver.all<KeyMapRow>(
-        `SELECT ${keyMapColumns} FROM key_map WHERE flow = ? AND record_key IN (${placeholders(keys.length)}) ORDER BY record_key`,
-        [flow, ...keys],
-      );
-      entries.push(...rows.map(toKeyMapEntry));
-    }
-    return entries;
+  getMany(flow: string, recordKeys: readonly string[]): Promise<KeyMapEntry[]> {
+    return readKeyMapEntries(this.ctx.driver, flow, recordKeys);
   }
 
   async findByCampaignPKey(campaignPKey: string): Promise<KeyMapEntry[]> {
@@ -174,6 +166,56 @@ const pendingWorkTables = ['work_items', 'parked_items', 'dead_letters'] as cons
 /** `AND` the row of `alias` (a table with flow and record_key) was not seen in the run bound next. */
 function unseenIn(alias: string): string {
   return ` AND NOT EXISTS (SELECT 1 FROM key_seen s WHERE s.flow = ${alias}.flow AND s.run_id = ? AND s.record_key = ${alias}.record_key)`;
+}
+
+/** The entries of `recordKeys` in `flow`, in key order. */
+export async function readKeyMapEntries(
+  executor: SqlExecutor,
+  flow: string,
+  recordKeys: readonly string[],
+): Promise<KeyMapEntry[]> {
+  const entries: KeyMapEntry[] = [];
+  for (const keys of chunk([...new Set(recordKeys)], keysPerStatement)) {
+    const rows = await executor.all<KeyMapRow>(
+      `SELECT ${keyMapColumns} FROM key_map WHERE flow = ? AND record_key IN (${placeholders(keys.length)}) ORDER BY record_key`,
+      [flow, ...keys],
+    );
+    entries.push(...rows.map(toKeyMapEntry));
+  }
+  return entries;
+}
+
+/** A key-map entry joined to another row (`LEFT JOIN key_map k`) as {@link keyMapJoinColumns}. */
+export interface KeyMapJoinRow {
+  km_record_key: string | null;
+  km_campaign_pkey: string | null;
+  km_origin: string | null;
+  km_last_source_version: string | null;
+  km_last_payload_hash: string | null;
+  km_created_at: number | string | null;
+  km_updated_at: number | string | null;
+  km_flow: string | null;
+}
+
+/** The columns of a `LEFT JOIN key_map k`, prefixed `km_`. */
+export const keyMapJoinColumns =
+  'k.flow AS km_flow, k.record_key AS km_record_key, k.campaign_pkey AS km_campaign_pkey, k.origin AS km_origin, ' +
+  'k.last_source_version AS km_last_source_version, k.last_payload_hash AS km_last_payload_hash, ' +
+  'k.created_at AS km_created_at, k.updated_at AS km_updated_at';
+
+/** The joined entry, or null when the join found none. */
+export function toJoinedKeyMapEntry(row: KeyMapJoinRow): KeyMapEntry | null {
+  if (row.km_flow === null || row.km_record_key === null || row.km_origin === null) return null;
+  return toKeyMapEntry({
+    flow: row.km_flow,
+    record_key: row.km_record_key,
+    campaign_pkey: row.km_campaign_pkey,
+    origin: row.km_origin,
+    last_source_version: row.km_last_source_version,
+    last_payload_hash: row.km_last_payload_hash,
+    created_at: row.km_created_at ?? 0,
+    updated_at: row.km_updated_at ?? 0,
+  });
 }
 
 /** The order of `ORDER BY record_key` in both dialects (SQLite BINARY, PostgreSQL `COLLATE "C"`). */
