@@ -266,6 +266,35 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
     });
 
     describe('lease', () => {
+      it('returns each leased item with its key-map entry when asked, also for a lease taken over', async () => {
+        const store = await openEmpty();
+        await store.keyMap.put(keyMapEntry('k1', { campaignPKey: 'pk1', lastSourceVersion: '3' }));
+        await store.queue.enqueue([change('k1'), change('k2')]);
+        const leased = await store.queue.lease({ owner: 'w1', limit: 2, leaseMs, withKeyMap: true });
+        expect(leased.map((i) => [i.recordKey, i.keyMap?.campaignPKey ?? i.keyMap])).toEqual([
+          ['k1', 'pk1'],
+          ['k2', null],
+        ]);
+        expect(leased[0]!.keyMap).toMatchObject({
+          flow,
+          recordKey: 'k1',
+          origin: 'created',
+          lastSourceVersion: '3',
+        });
+        expect((await store.queue.lease({ owner: 'w1', limit: 2, leaseMs })).length).toBe(0);
+        // Taken over after expiry: the same.
+        await store.keyMap.put(keyMapEntry('k2', { campaignPKey: 'pk2' }));
+        clock.advance(leaseMs);
+        const again = await store.queue.lease({ owner: 'w2', limit: 2, leaseMs, withKeyMap: true });
+        expect(again.map((i) => [i.recordKey, i.keyMap?.campaignPKey])).toEqual([
+          ['k1', 'pk1'],
+          ['k2', 'pk2'],
+        ]);
+        // Not asked: no entry.
+        await store.queue.enqueue([change('k3')]);
+        expect((await store.queue.lease({ owner: 'w1', limit: 1, leaseMs }))[0]).not.toHaveProperty('keyMap');
+      });
+
       it('leases live before bulk, then in staging order, up to the limit', async () => {
         const store = await openEmpty();
         await store.queue.enqueue([
