@@ -57,7 +57,8 @@ const maxGroupJobs = 1000;
  * thread (better-sqlite3 is synchronous), and the engine's lease, key-map intents and completions
  * arrive together: each paying its own fsync was most of a worker's time (bench sync-throughput).
  * Nothing is acknowledged before it is durable, and the calls see each other's writes exactly as if
- * they had run one after another; a group of reads only runs without a transaction.
+ * they had run one after another; the reads ahead of a group's first write run without a transaction
+ * and settle at once (they see only committed data).
  *
  * SQLite's own busy timeout sleeps inside the call and would block the whole event loop — and
  * with it, another connection of this process that holds the lock across an await. So the
@@ -201,8 +202,10 @@ export class SqliteDriver implements SqlDriver {
         }
         const solo = this.queue.findIndex((job) => job.kind === 'solo');
         const group = this.queue.splice(0, Math.min(solo === -1 ? this.queue.length : solo, maxGroupJobs));
-        if (group.some((job) => job.kind === 'write')) await this.runGroup(group);
-        else for (const job of group) await this.runAlone(job);
+        // Reads ahead of the group's first write see only committed data: they settle at once.
+        const firstWrite = group.findIndex((job) => job.kind === 'write');
+        for (const job of firstWrite === -1 ? group : group.slice(0, firstWrite)) await this.runAlone(job);
+        if (firstWrite !== -1) await this.runGroup(group.slice(firstWrite));
       }
     } finally {
       this.draining = false;
