@@ -249,8 +249,14 @@ export class SqliteDriver implements SqlDriver {
           Promise.resolve(void this.db.exec('BEGIN IMMEDIATE')),
         );
       } catch (error) {
-        for (const job of pending) job.reject(toStoreError(error, job.label));
-        return;
+        if (!(error instanceof StoreError && error.code === 'STORE_BUSY')) {
+          for (const job of pending) job.reject(toStoreError(error, job.label));
+          return;
+        }
+        // Another process holds the lock past the busy timeout: the call that waited longest gives
+        // up, as it would have alone, and the others wait again (each gets its own busy timeout).
+        pending.shift()!.reject(error);
+        continue;
       }
       const ran: { job: Job; value: unknown }[] = [];
       const failed: { job: Job; error: unknown }[] = [];
