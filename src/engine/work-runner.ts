@@ -187,23 +187,28 @@ export class WorkRunner {
     await this.drain();
   }
 
-  /** Lease up to `limit` items of `flows`, only live ones of the flows a bulk loader holds. */
+  /**
+   * Lease up to `limit` items of `flows`, only live ones of the flows a bulk loader holds. Each comes
+   * with its key-map entry, which record appliers would otherwise read at once, a round trip each.
+   */
   private async leaseSome(flows: readonly string[], limit: number): Promise<WorkItem[]> {
     const { store, owner, leaseMs } = this.options;
     const held = this.options.bulkHeld?.() ?? [];
-    if (held.length === 0) return store.queue.lease({ owner, limit, leaseMs, flows });
+    if (held.length === 0) return store.queue.lease({ owner, limit, leaseMs, flows, withKeyMap: true });
     const live = await store.queue.lease({
       owner,
       limit,
       leaseMs,
       flows: flows.filter((f) => held.includes(f)),
       lanes: ['live'],
+      withKeyMap: true,
     });
     const rest = await store.queue.lease({
       owner,
       limit: limit - live.length,
       leaseMs,
       flows: flows.filter((f) => !held.includes(f)),
+      withKeyMap: true,
     });
     return [...live, ...rest];
   }

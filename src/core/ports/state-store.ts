@@ -74,6 +74,12 @@ export interface WorkItem {
   lastError: FailureInfo | null;
   /** When the item (or an item it superseded) first failed; null if it never failed. */
   firstFailedAt: number | null;
+  /**
+   * The key-map entry of the item's key (`null`: none) as the lease found it, when the lease asked
+   * for it ({@link LeaseRequest.withKeyMap}): what a read right after the lease would return, without
+   * its round trip (the key's changes are the lease holder's to make).
+   */
+  keyMap?: KeyMapEntry | null;
 }
 
 /** A work item without its payload and lease bookkeeping. */
@@ -100,6 +106,8 @@ export interface LeaseRequest {
   flows?: readonly string[] | undefined;
   /** Only these lanes. @default all lanes, `live` first */
   lanes?: readonly WorkLane[] | undefined;
+  /** Return each item with its key-map entry ({@link WorkItem.keyMap}). @default false */
+  withKeyMap?: boolean | undefined;
 }
 
 /** Result of completing or failing a leased item. `lost` means the lease expired and someone else owns it now. */

@@ -78,7 +78,8 @@ export class RecordApplier implements Applier<RecordChange> {
       };
     }
     if (verdict === 'tombstone') return this.done('tombstoned', {}, false);
-    const entry = await this.intents.get(flow.id, item.recordKey);
+    // Read with the lease when the runner leased it (one round trip less), else now.
+    const entry = item.keyMap !== undefined ? item.keyMap : await this.intents.get(flow.id, item.recordKey);
     const lane = item.lane;
     if (change.op === 'delete') return this.applyDelete(flow, item, change, entry, lane, 'deleted');
 

@@ -90,30 +90,34 @@ export async function insertAuditEntries(
   executor: SqlExecutor,
   entries: readonly Omit<AuditEntry, 'id'>[],
 ): Promise<void> {
-  entries.forEach((entry, index) => {
-    requireTime(entry.at, `audit entry ${index}: at`);
-    requireText(entry.actor, `audit entry ${index}: actor`);
-    requireText(entry.action, `audit entry ${index}: action`);
-    requireText(entry.outcome, `audit entry ${index}: outcome`);
-    if (!Array.isArray(entry.fields)) requireText(entry.fields, `audit entry ${index}: fields`);
-  });
-  for (const rows of chunkForStatements(entries, entriesPerStatement)) {
+  const values = entries.map(auditRowValues);
+  for (const rows of chunkForStatements(values, entriesPerStatement)) {
     await executor.run(
       `INSERT INTO audit_entries (${auditColumns}) VALUES ` +
         rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', '),
-      rows.flatMap((e) => [
-        e.at,
-        e.actor,
-        e.action,
-        e.flow ?? null,
-        e.recordKey ?? null,
-        JSON.stringify(e.fields),
-        e.outcome,
-        e.detail ?? null,
-        e.trace === undefined ? null : JSON.stringify(e.trace),
-      ]),
+      rows.flat(),
     );
   }
+}
+
+/** One audit entry, checked, as the values of {@link auditColumns} in order. */
+export function auditRowValues(entry: Omit<AuditEntry, 'id'>, index: number): (string | number | null)[] {
+  requireTime(entry.at, `audit entry ${index}: at`);
+  requireText(entry.actor, `audit entry ${index}: actor`);
+  requireText(entry.action, `audit entry ${index}: action`);
+  requireText(entry.outcome, `audit entry ${index}: outcome`);
+  if (!Array.isArray(entry.fields)) requireText(entry.fields, `audit entry ${index}: fields`);
+  return [
+    entry.at,
+    entry.actor,
+    entry.action,
+    entry.flow ?? null,
+    entry.recordKey ?? null,
+    JSON.stringify(entry.fields),
+    entry.outcome,
+    entry.detail ?? null,
+    entry.trace === undefined ? null : JSON.stringify(entry.trace),
+  ];
 }
 
 function toAuditEntry(row: AuditRow): AuditEntry {

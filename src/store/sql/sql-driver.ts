@@ -6,8 +6,11 @@
  */
 import type { SqlMigration } from './sql-migration.js';
 
-/** A bound parameter. Booleans and bigints are converted by the caller. */
-export type SqlParam = string | number | null;
+/**
+ * A bound parameter. Booleans and bigints are converted by the caller. An array binds as a
+ * PostgreSQL array (`?::text[]`, e.g. for `unnest`): PostgreSQL-only statements.
+ */
+export type SqlParam = string | number | null | readonly (string | number | null)[];
 
 /** One result row; column types vary by driver (PostgreSQL returns `bigint` as a string). */
 export type SqlRow = Record<string, unknown>;

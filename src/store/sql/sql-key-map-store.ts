@@ -44,17 +44,8 @@ export class SqlKeyMapStore implements KeyMapStore {
     return rows[0] === undefined ? null : toKeyMapEntry(rows[0]);
   }
 
-  async getMany(flow: string, recordKeys: readonly string[]): Promise<KeyMapEntry[]> {
-    const entries: KeyMapEntry[] = [];
-    for (const keys of chunk([...new Set(recordKeys)], keysPerStatement)) {
-      const list = inList(keys);
-      const rows = await this.ctx.driver.all<KeyMapRow>(
-        `SELECT ${keyMapColumns} FROM key_map WHERE flow = ? AND record_key IN (${list.sql}) ORDER BY record_key`,
-        [flow, ...list.params],
-      );
-      entries.push(...rows.map(toKeyMapEntry));
-    }
-    return entries;
+  getMany(flow: string, recordKeys: readonly string[]): Promise<KeyMapEntry[]> {
+    return readKeyMapEntries(this.ctx.driver, flow, recordKeys);
   }
 
   async findByCampaignPKey(campaignPKey: string): Promise<KeyMapEntry[]> {
@@ -199,9 +190,91 @@ function unseenIn(alias: string): string {
   return ` AND NOT EXISTS (SELECT 1 FROM key_seen s WHERE s.flow = ${alias}.flow AND s.run_id = ? AND s.record_key = ${alias}.record_key)`;
 }
 
+/** The entries of `recordKeys` in `flow`, in key order. */
+export async function readKeyMapEntries(
+  executor: SqlExecutor,
+  flow: string,
+  recordKeys: readonly string[],
+): Promise<KeyMapEntry[]> {
+  const entries: KeyMapEntry[] = [];
+  for (const keys of chunk([...new Set(recordKeys)], keysPerStatement)) {
+    const list = inList(keys);
+    const rows = await executor.all<KeyMapRow>(
+      `SELECT ${keyMapColumns} FROM key_map WHERE flow = ? AND record_key IN (${list.sql}) ORDER BY record_key`,
+      [flow, ...list.params],
+    );
+    entries.push(...rows.map(toKeyMapEntry));
+  }
+  return entries;
+}
+
+/** A key-map entry joined to another row (`LEFT JOIN key_map k`) as {@link keyMapJoinColumns}. */
+export interface KeyMapJoinRow {
+  km_record_key: string | null;
+  km_campaign_pkey: string | null;
+  km_origin: string | null;
+  km_last_source_version: string | null;
+  km_last_payload_hash: string | null;
+  km_created_at: number | string | null;
+  km_updated_at: number | string | null;
+  km_flow: string | null;
+}
+
+/** The columns of a `LEFT JOIN key_map k`, prefixed `km_`. */
+export const keyMapJoinColumns =
+  'k.flow AS km_flow, k.record_key AS km_record_key, k.campaign_pkey AS km_campaign_pkey, k.origin AS km_origin, ' +
+  'k.last_source_version AS km_last_source_version, k.last_payload_hash AS km_last_payload_hash, ' +
+  'k.created_at AS km_created_at, k.updated_at AS km_updated_at';
+
+/** The joined entry, or null when the join found none. */
+export function toJoinedKeyMapEntry(row: KeyMapJoinRow): KeyMapEntry | null {
+  if (row.km_flow === null || row.km_record_key === null || row.km_origin === null) return null;
+  return toKeyMapEntry({
+    flow: row.km_flow,
+    record_key: row.km_record_key,
+    campaign_pkey: row.km_campaign_pkey,
+    origin: row.km_origin,
+    last_source_version: row.km_last_source_version,
+    last_payload_hash: row.km_last_payload_hash,
+    created_at: row.km_created_at ?? 0,
+    updated_at: row.km_updated_at ?? 0,
+  });
+}
+
 /** The order of `ORDER BY record_key` in both dialects (SQLite BINARY, PostgreSQL `COLLATE "C"`). */
 function compareBytewise(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/**
+ * The changes to write for `changes` applied in order: the last change of each key, puts checked
+ * and in key order (concurrent upserts of overlapping keys — PostgreSQL, no transaction around a
+ * one-statement put — lock their rows in the same order, so they never deadlock).
+ */
+export function lastKeyMapChanges(changes: readonly KeyMapChange[]): {
+  puts: { change: KeyMapChange; entry: Omit<KeyMapEntry, 'createdAt' | 'updatedAt'> }[];
+  deletes: Extract<KeyMapChange, { op: 'delete' }>[];
+} {
+  const last = new Map<string, KeyMapChange>();
+  for (const change of changes) {
+    const [flow, recordKey] =
+      change.op === 'put' ? [change.entry.flow, change.entry.recordKey] : [change.flow, change.recordKey];
+    const key = keyOf(flow, recordKey);
+    last.delete(key); // keep the map in order of each key's last change
+    last.set(key, change);
+  }
+  const puts: { change: KeyMapChange; entry: Omit<KeyMapEntry, 'createdAt' | 'updatedAt'> }[] = [];
+  const deletes: Extract<KeyMapChange, { op: 'delete' }>[] = [];
+  for (const change of last.values()) {
+    if (change.op === 'put') puts.push({ change, entry: checkKeyMapEntry(change.entry) });
+    else deletes.push(change);
+  }
+  // Each key encoded once (a comparator that encodes both sides allocated ~50 buffers an entry).
+  const ordered = puts
+    .map((put) => ({ put, bytes: Buffer.from(keyOf(put.entry.flow, put.entry.recordKey), 'utf8') }))
+    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+    .map(({ put }) => put);
+  return { puts: ordered, deletes };
 }
 
 /**
@@ -213,20 +286,10 @@ export async function writeKeyMapChanges(
   changes: readonly KeyMapChange[],
   now: number,
 ): Promise<void> {
-  const last = new Map<string, KeyMapChange>();
-  for (const change of changes) {
-    const [flow, recordKey] =
-      change.op === 'put' ? [change.entry.flow, change.entry.recordKey] : [change.flow, change.recordKey];
-    const key = keyOf(flow, recordKey);
-    last.delete(key); // keep the map in order of each key's last change
-    last.set(key, change);
-  }
-  const puts: Omit<KeyMapEntry, 'createdAt' | 'updatedAt'>[] = [];
+  const planned = lastKeyMapChanges(changes);
   const deletes = new Map<string, string[]>();
-  for (const change of last.values()) {
-    if (change.op === 'put') puts.push(checkKeyMapEntry(change.entry));
-    else deletes.set(change.flow, [...(deletes.get(change.flow) ?? []), change.recordKey]);
-  }
+  for (const change of planned.deletes)
+    deletes.set(change.flow, [...(deletes.get(change.flow) ?? []), change.recordKey]);
   for (const [flow, keys] of deletes) {
     for (const part of chunk(keys, keysPerStatement)) {
       const list = inList(part);
@@ -236,14 +299,10 @@ export async function writeKeyMapChanges(
       ]);
     }
   }
-  // In key order: concurrent upserts of overlapping keys (PostgreSQL, no transaction around a
-  // one-statement put) lock their rows in the same order, so they never deadlock.
-  // Each key encoded once (a comparator that encodes both sides allocated ~50 buffers an entry).
-  const ordered = puts
-    .map((entry) => ({ entry, bytes: Buffer.from(keyOf(entry.flow, entry.recordKey), 'utf8') }))
-    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
-    .map(({ entry }) => entry);
-  for (const part of chunkForStatements(ordered, entriesPerStatement)) {
+  for (const part of chunkForStatements(
+    planned.puts.map((p) => p.entry),
+    entriesPerStatement,
+  )) {
     await executor.run(
       `INSERT INTO key_map (${keyMapColumns}) VALUES ` +
         part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ') +

@@ -24,18 +24,27 @@ import {
   type WorkItemInput,
   type WorkLane,
   type WorkQueue,
+  type KeyMapEntry,
 } from '../../core/ports/state-store.js';
 import { upsertCheckpoint } from './sql-checkpoint-store.js';
 import { checkLockFence } from './sql-lock-store.js';
 import { insertAuditEntries } from './sql-audit-store.js';
 import type { SqlDialect, SqlDriver, SqlExecutor, SqlParam, SqlTransaction } from './sql-driver.js';
-import { writeKeyMapChanges, type KeyMapChange } from './sql-key-map-store.js';
+import {
+  keyMapJoinColumns,
+  readKeyMapEntries,
+  toJoinedKeyMapEntry,
+  writeKeyMapChanges,
+  type KeyMapChange,
+  type KeyMapJoinRow,
+} from './sql-key-map-store.js';
 import { chunk, inList, isStoreId, keyOf, placeholders, whereAll, type SqlWhere } from './sql-list.js';
 import { selectPage } from './page-cursor.js';
 import type { SqlStoreContext } from './sql-store-context.js';
 import { TableStatistics } from './table-statistics.js';
 import { isOlderSourceVersion, newerSourceVersion } from '../../core/record-key.js';
 import { stageChanges } from './stage-changes.js';
+import { completeInOneStatement } from './one-statement-completion.js';
 import { parkedOnKey, releaseParkedIn } from './sql-parked-store.js';
 import { requireText, requireTime, toStagedChange } from './staged-change-input.js';
 import {
@@ -102,11 +111,23 @@ export class SqlWorkQueue implements WorkQueue {
     const dialect = this.ctx.driver.dialect;
     const fresh = leaseFilter('q', flows, lanes, dialect);
     const direct = directLeaseStatement(this.ctx.driver, flows, lanes);
-    const leasedNow = await this.ctx.driver.all<WorkItemRow>(
-      direct.sql,
-      direct.params({ owner, expiresAt, now, limit: request.limit }),
-    );
-    if (leasedNow.length > 0) return leasedNow.sort(compareLeaseOrder).map(toWorkItem);
+    const withKeyMap = request.withKeyMap === true;
+    const directParams = direct.params({ owner, expiresAt, now, limit: request.limit });
+    if (withKeyMap && dialect === 'postgres') {
+      // The lease and its key-map entries in one statement: one round trip.
+      const rows = await this.ctx.driver.all<WorkItemRow & KeyMapJoinRow>(
+        `WITH leased AS (${direct.sql}) SELECT leased.*, ${keyMapJoinColumns} FROM leased ` +
+          'LEFT JOIN key_map k ON k.flow = leased.flow AND k.record_key = leased.record_key',
+        directParams,
+      );
+      if (rows.length > 0) return rows.sort(compareLeaseOrder).map(toWorkItemWithKeyMap);
+    } else {
+      const leasedNow = await this.ctx.driver.all<WorkItemRow>(direct.sql, directParams);
+      if (leasedNow.length > 0) {
+        const items = leasedNow.sort(compareLeaseOrder).map(toWorkItem);
+        return withKeyMap ? this.attachKeyMap(this.ctx.driver, items) : items;
+      }
+    }
 
     return this.ctx.driver.transaction('lease', async (tx) => {
       const takenOver = await this.takeOverExpiredLeases(tx, {
@@ -128,8 +149,21 @@ export class SqlWorkQueue implements WorkQueue {
           remaining,
         ]);
       }
-      return [...takenOver, ...leased].sort(compareLeaseOrder).map(toWorkItem);
+      const items = [...takenOver, ...leased].sort(compareLeaseOrder).map(toWorkItem);
+      return withKeyMap ? this.attachKeyMap(tx, items) : items;
     });
+  }
+
+  /** `items` with their key-map entries ({@link WorkItem.keyMap}). */
+  private async attachKeyMap(executor: SqlExecutor, items: WorkItem[]): Promise<WorkItem[]> {
+    const found = new Map<string, KeyMapEntry>();
+    const byFlow = new Map<string, string[]>();
+    for (const item of items) byFlow.set(item.flow, [...(byFlow.get(item.flow) ?? []), item.recordKey]);
+    for (const [flow, keys] of byFlow) {
+      for (const entry of await readKeyMapEntries(executor, flow, keys))
+        found.set(keyOf(flow, entry.recordKey), entry);
+    }
+    return items.map((item) => ({ ...item, keyMap: found.get(keyOf(item.flow, item.recordKey)) ?? null }));
   }
 
   /**
@@ -306,6 +340,8 @@ export class SqlWorkQueue implements WorkQueue {
     };
     // One DELETE is atomic on its own; anything more shares one transaction (one commit).
     if (deletes.length === 1 && !hasEffects) return completeAll(this.ctx.driver);
+    const inOneStatement = await completeInOneStatement(this.ctx.driver, completions, now);
+    if (inOneStatement !== null) return inOneStatement;
     return this.ctx.driver.transaction('complete', completeAll);
   }
 
@@ -529,6 +565,10 @@ export class SqlWorkQueue implements WorkQueue {
     );
     return rows.map(toWorkItem);
   }
+}
+
+function toWorkItemWithKeyMap(row: WorkItemRow & KeyMapJoinRow): WorkItem {
+  return { ...toWorkItem(row), keyMap: toJoinedKeyMapEntry(row) };
 }
 
 function retryingWhere(filter: { flow?: string | undefined }): SqlWhere {

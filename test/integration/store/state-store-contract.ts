@@ -266,6 +266,35 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
     });
 
     describe('lease', () => {
+      it('returns each leased item with its key-map entry when asked, also for a lease taken over', async () => {
+        const store = await openEmpty();
+        await store.keyMap.put(keyMapEntry('k1', { campaignPKey: 'pk1', lastSourceVersion: '3' }));
+        await store.queue.enqueue([change('k1'), change('k2')]);
+        const leased = await store.queue.lease({ owner: 'w1', limit: 2, leaseMs, withKeyMap: true });
+        expect(leased.map((i) => [i.recordKey, i.keyMap?.campaignPKey ?? i.keyMap])).toEqual([
+          ['k1', 'pk1'],
+          ['k2', null],
+        ]);
+        expect(leased[0]!.keyMap).toMatchObject({
+          flow,
+          recordKey: 'k1',
+          origin: 'created',
+          lastSourceVersion: '3',
+        });
+        expect((await store.queue.lease({ owner: 'w1', limit: 2, leaseMs })).length).toBe(0);
+        // Taken over after expiry: the same.
+        await store.keyMap.put(keyMapEntry('k2', { campaignPKey: 'pk2' }));
+        clock.advance(leaseMs);
+        const again = await store.queue.lease({ owner: 'w2', limit: 2, leaseMs, withKeyMap: true });
+        expect(again.map((i) => [i.recordKey, i.keyMap?.campaignPKey])).toEqual([
+          ['k1', 'pk1'],
+          ['k2', 'pk2'],
+        ]);
+        // Not asked: no entry.
+        await store.queue.enqueue([change('k3')]);
+        expect((await store.queue.lease({ owner: 'w1', limit: 1, leaseMs }))[0]).not.toHaveProperty('keyMap');
+      });
+
       it('leases live before bulk, then in staging order, up to the limit', async () => {
         const store = await openEmpty();
         await store.queue.enqueue([
@@ -510,6 +539,71 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
         expect((await store.audit.list({}, {})).items.map((e) => e.recordKey)).toEqual(['k1']);
         expect((await store.queue.itemsForKey(flow, 'k2'))[0]!.state).toBe('leased');
         expect(await store.deadLetters.count()).toBe(0);
+      });
+
+      it('writes only the effects of the completions whose lease is still held, one owner, one batch', async () => {
+        const store = await openEmpty();
+        await store.queue.enqueue([change('k1', { payload: 'old' })]);
+        const failed = await leaseOne(store);
+        await store.queue.fail({
+          id: failed.id,
+          owner: 'w1',
+          error: { code: 'E', message: 'm', retryable: false },
+          retryAt: null,
+        });
+        await store.keyMap.put(keyMapEntry('k3'));
+        await store.keyMap.put(keyMapEntry('k4', { lastSourceVersion: '1' }));
+        await store.queue.enqueue([change('k1'), change('k2'), change('k3'), change('k4')]);
+        const leased = await store.queue.lease({ owner: 'w1', limit: 4, leaseMs });
+        const [a, b, c, d] = [...leased].sort((x, y) => x.recordKey.localeCompare(y.recordKey));
+        // k4's lease expires and w2 takes it over: w1's completion of it is lost, with its effects.
+        await store.queue.extendLease(a!.id, 'w1', 10 * leaseMs);
+        await store.queue.extendLease(b!.id, 'w1', 10 * leaseMs);
+        await store.queue.extendLease(c!.id, 'w1', 10 * leaseMs);
+        clock.advance(leaseMs);
+        expect((await store.queue.lease({ owner: 'w2', limit: 4, leaseMs })).map((i) => i.recordKey)).toEqual(
+          ['k4'],
+        );
+        const outcomes = await store.queue.completeMany([
+          {
+            id: a!.id,
+            owner: 'w1',
+            effects: {
+              keyMap: { op: 'put', entry: keyMapEntry('k1', { lastSourceVersion: '7' }) },
+              audit: [
+                auditEntry({ recordKey: 'k1', action: 'profile.create' }),
+                auditEntry({ recordKey: 'k1', action: 'dlq.superseded' }),
+              ],
+              resolveDeadLetters: true,
+            },
+          },
+          { id: b!.id, owner: 'w1', effects: { audit: [auditEntry({ recordKey: 'k2' })] } },
+          { id: c!.id, owner: 'w1', effects: { keyMap: { op: 'delete', flow, recordKey: 'k3' } } },
+          {
+            id: d!.id,
+            owner: 'w1',
+            effects: {
+              keyMap: { op: 'put', entry: keyMapEntry('k4', { lastSourceVersion: '9' }) },
+              audit: [auditEntry({ recordKey: 'k4' })],
+              resolveDeadLetters: true,
+            },
+          },
+        ]);
+        expect(outcomes).toEqual(['ok', 'ok', 'ok', 'lost']);
+        expect(await store.keyMap.get(flow, 'k1')).toMatchObject({ lastSourceVersion: '7' });
+        expect(await store.keyMap.get(flow, 'k3')).toBeNull();
+        expect(await store.keyMap.get(flow, 'k4')).toMatchObject({ lastSourceVersion: '1' });
+        expect((await store.audit.list({}, {})).items.map((e) => [e.recordKey, e.action])).toEqual([
+          ['k1', 'profile.create'],
+          ['k1', 'dlq.superseded'],
+          ['k2', auditEntry({}).action],
+        ]);
+        expect(await store.deadLetters.count()).toBe(0);
+        expect((await store.queue.itemsForKey(flow, 'k4'))[0]).toMatchObject({
+          state: 'leased',
+          leaseOwner: 'w2',
+        });
+        expect(await store.queue.backlog()).toEqual([{ flow, lane: 'live', queued: 0, leased: 1 }]);
       });
 
       it('resolves the dead letters of the completed key only', async () => {

@@ -209,6 +209,8 @@ describe('WorkRunner over flows as data', () => {
   });
 
   it('commits the release in the same transaction as the parent’s completion', async () => {
+    // The store alone, leased by hand: the runner must not lease these items first.
+    await runner.stop();
     const parent: ParentRef = { flow: 'parents', recordKey: 'p1' };
     await store.queue.enqueue([{ flow: 'children', recordKey: 'c2', payload: { value: 1, parent: 'p1' } }]);
     const [child] = await store.queue.lease({
