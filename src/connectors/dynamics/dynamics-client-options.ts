@@ -173,7 +173,12 @@ export function resolveDynamicsClientOptions(options: DynamicsClientOptions): Re
       1_200_000,
       'executionTimePerWindowMs',
     ),
-    executionTimeMarginShare: shareOption(options.executionTimeMarginShare, 0.01, 0.5, 'executionTimeMarginShare'),
+    executionTimeMarginShare: shareOption(
+      options.executionTimeMarginShare,
+      0.01,
+      0.5,
+      'executionTimeMarginShare',
+    ),
     requestsPerDay,
     timeoutMs: positiveInteger(options.timeoutMs, 30_000, 'timeoutMs'),
     maxReadAttempts,

@@ -127,14 +127,18 @@ describe('the journal read through the production reader', () => {
     ]);
   });
 
-  it('a delivery skips targeted profiles without an e-mail address, as Campaign\'s target analysis does', async () => {
+  it("a delivery skips targeted profiles without an e-mail address, as Campaign's target analysis does", async () => {
     const [mailed, noEmail] = bed.emulator.admin.seedProfiles({
       records: [
         { externalId: 'c-mail', email: 'ann@example.com' },
         { externalId: 'c-none', lastName: 'NoMail' },
       ],
     });
-    const sent = bed.emulator.admin.sendDelivery({ profiles: [noEmail!, mailed!], openRate: 0, bounceRate: 0 });
+    const sent = bed.emulator.admin.sendDelivery({
+      profiles: [noEmail!, mailed!],
+      openRate: 0,
+      bounceRate: 0,
+    });
     expect(sent.counts).toEqual({ send: 1, open: 0, click: 0, bounce: 0 });
     expect(sent.excluded).toEqual({ noEmail: 1 });
     const page = eventsOf(await reader.readPage({ start: 'oldest' }));
