@@ -94,6 +94,18 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
       return item;
     }
 
+    /** Make `key`'s change (with `payload`) a dead letter: enqueued, leased by w1, failed for good. */
+    async function deadLetterFor(store: StateStore, key: string, payload?: string): Promise<void> {
+      await store.queue.enqueue([change(key, payload === undefined ? {} : { payload })]);
+      const item = await leaseOne(store);
+      await store.queue.fail({
+        id: item.id,
+        owner: 'w1',
+        error: { code: 'E', message: 'm', retryable: false },
+        retryAt: null,
+      });
+    }
+
     afterEach(async () => {
       await Promise.all(opened.splice(0).map((store) => store.close()));
     });
@@ -498,14 +510,7 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
       it('applies completion effects with the completion, and only when the lease is still ours', async () => {
         const store = await openEmpty();
         // An earlier state of k1 is a dead letter; applying the newer state resolves it.
-        await store.queue.enqueue([change('k1', { payload: 'old' })]);
-        const failed = await leaseOne(store);
-        await store.queue.fail({
-          id: failed.id,
-          owner: 'w1',
-          error: { code: 'E', message: 'm', retryable: false },
-          retryAt: null,
-        });
+        await deadLetterFor(store, 'k1', 'old');
         await store.keyMap.put(keyMapEntry('k3'));
         await store.queue.enqueue([change('k1'), change('k2'), change('k3')]);
         const [a, b, c] = await store.queue.lease({ owner: 'w1', limit: 3, leaseMs });
@@ -543,14 +548,7 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
 
       it('writes only the effects of the completions whose lease is still held, one owner, one batch', async () => {
         const store = await openEmpty();
-        await store.queue.enqueue([change('k1', { payload: 'old' })]);
-        const failed = await leaseOne(store);
-        await store.queue.fail({
-          id: failed.id,
-          owner: 'w1',
-          error: { code: 'E', message: 'm', retryable: false },
-          retryAt: null,
-        });
+        await deadLetterFor(store, 'k1', 'old');
         await store.keyMap.put(keyMapEntry('k3'));
         await store.keyMap.put(keyMapEntry('k4', { lastSourceVersion: '1' }));
         await store.queue.enqueue([change('k1'), change('k2'), change('k3'), change('k4')]);
@@ -608,16 +606,7 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
 
       it('resolves the dead letters of the completed key only', async () => {
         const store = await openEmpty();
-        for (const key of ['k1', 'k2']) {
-          await store.queue.enqueue([change(key)]);
-          const item = await leaseOne(store);
-          await store.queue.fail({
-            id: item.id,
-            owner: 'w1',
-            error: { code: 'E', message: 'm', retryable: false },
-            retryAt: null,
-          });
-        }
+        for (const key of ['k1', 'k2']) await deadLetterFor(store, key);
         await store.queue.enqueue([change('k1', { payload: 'newer' })]);
         const item = await leaseOne(store);
         expect(await store.queue.complete(item.id, 'w1', { resolveDeadLetters: true })).toBe('ok');

@@ -82,7 +82,12 @@ beforeEach(async () => {
   const duties = new DutyRoster({ store, clock, logger: silentLogger, owner: 'w1', timing: { ttlMs: 9000 } });
   duty = duties.duty('poller:emailEvents');
   expect(await duty.tryNow()).toBe(true);
-  poller = new EmailEventPoller({
+  poller = newPoller(events);
+});
+
+/** The poller under test over the fake journal (3 events a page), with `more` options. */
+function newPoller(events: EngineEvents, more: Partial<EmailEventPollerOptions> = {}): EmailEventPoller {
+  return new EmailEventPoller({
     source: journal,
     settings: { types: { send: false, open: true, click: true, bounce: true } },
     store,
@@ -94,8 +99,9 @@ beforeEach(async () => {
     start: 'oldest',
     pollIntervalMs: 1000,
     limit: 3,
+    ...more,
   });
-});
+}
 
 afterEach(async () => {
   await store.close();
@@ -181,20 +187,7 @@ describe('e-mail event journal replay', () => {
 
 describe('e-mail event journal reading with a full inbox', () => {
   function pollerWithInbox(inboxLimit: number): EmailEventPoller {
-    return new EmailEventPoller({
-      source: journal,
-      settings: { types: { send: false, open: true, click: true, bounce: true } },
-      store,
-      clock,
-      logger: silentLogger,
-      alerts: { raise: () => Promise.resolve() },
-      events: new EngineEvents(),
-      duty,
-      start: 'oldest',
-      pollIntervalMs: 1000,
-      limit: 3,
-      inboxLimit,
-    });
+    return newPoller(new EngineEvents(), { inboxLimit });
   }
 
   it('leaves events in the journal while the inbox holds the limit, and reads on once the workers took some', async () => {
