@@ -24,6 +24,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultSftpUsers } from '../emulators/campaign/sftp/sftp-server.js';
+import { bulkSftpConfig, bulkWorkflowId, profileImportWorkflow } from '../test/support/bulk-test-bed.js';
 import { bundleSyncChild, EmulatorHost, SyncChild, writeSyncConfig } from '../test/support/sync-process.js';
 import type { SyncChildScript } from '../test/support/sync-process.js';
 import { writeBenchResult } from './support/write-result.js';
@@ -61,21 +62,7 @@ async function measure(
         ? {
             sftpPort: 0,
             sftp: { hostKeyPath: join(dir, 'host-key'), quotaBytes: 8 * 2 ** 30 },
-            seedFile: {
-              workflows: [
-                {
-                  id: 'WKF_BULK_PROFILES',
-                  kind: 'import',
-                  import: {
-                    resource: 'profile',
-                    importDir: 'd365_loads/imports',
-                    rejectDir: 'd365_loads/rejects',
-                    exportDir: 'd365_loads/pkeys',
-                    msPer1000Rows,
-                  },
-                },
-              ],
-            },
+            seedFile: { workflows: [profileImportWorkflow({ msPer1000Rows })] },
           }
         : {}),
     },
@@ -92,13 +79,7 @@ async function measure(
           budget: { callsPerSecond: budget, callsPerDay: 10_000_000, adaptive: false },
           ...(bulk && sftp
             ? {
-                sftp: {
-                  host: sftp.host,
-                  port: sftp.port,
-                  username: sftp.username,
-                  password: 'env:BENCH_SFTP_PASSWORD',
-                  hostKeySha256: sftp.hostKeySha256,
-                },
+                sftp: bulkSftpConfig(sftp, 'env:BENCH_SFTP_PASSWORD'),
               }
             : {}),
         },
@@ -109,7 +90,7 @@ async function measure(
               flows: {
                 contacts: {
                   bulk: {
-                    workflowId: 'WKF_BULK_PROFILES',
+                    workflowId: bulkWorkflowId,
                     thresholdRecords: 5000,
                     chunkRows,
                     pollIntervalMs: 1000,
@@ -146,7 +127,7 @@ async function measure(
       const history = await host.call<
         { files: { fileName: string; state: string }[]; triggeredAt: number; finishedAt: number | null }[]
       >('workflowHistory', {
-        id: 'WKF_BULK_PROFILES',
+        id: bulkWorkflowId,
       });
       const names = history
         .flatMap((r) => r.files)

@@ -15,6 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultSftpUsers } from '../emulators/campaign/sftp/sftp-server.js';
+import { bulkSftpConfig, bulkWorkflowId, profileImportWorkflow } from '../test/support/bulk-test-bed.js';
 import { runDcsync } from '../test/support/cli-runner.js';
 import { testEnv } from '../test/support/sync-test-bed.js';
 import { bundleSyncChild, EmulatorHost, SyncChild, writeSyncConfig } from '../test/support/sync-process.js';
@@ -47,21 +48,7 @@ export async function run(): Promise<void> {
       retryAfterSec: null,
       sftpPort: 0,
       sftp: { hostKeyPath: join(dir, 'host-key'), quotaBytes: 8 * 2 ** 30 },
-      seedFile: {
-        workflows: [
-          {
-            id: 'WKF_BULK_PROFILES',
-            kind: 'import',
-            import: {
-              resource: 'profile',
-              importDir: 'd365_loads/imports',
-              rejectDir: 'd365_loads/rejects',
-              exportDir: 'd365_loads/pkeys',
-              msPer1000Rows,
-            },
-          },
-        ],
-      },
+      seedFile: { workflows: [profileImportWorkflow({ msPer1000Rows })] },
     },
   });
   const env = { BENCH_SFTP_PASSWORD: defaultSftpUsers[0]!.password! };
@@ -76,13 +63,7 @@ export async function run(): Promise<void> {
         dynamics: { pageSize: 5000 },
         campaign: {
           budget: { callsPerSecond: budget, callsPerDay: 10_000_000, adaptive: false },
-          sftp: {
-            host: sftp.host,
-            port: sftp.port,
-            username: sftp.username,
-            password: 'env:BENCH_SFTP_PASSWORD',
-            hostKeySha256: sftp.hostKeySha256,
-          },
+          sftp: bulkSftpConfig(sftp, 'env:BENCH_SFTP_PASSWORD'),
         },
         engine: { workers: 16, pollIntervalMs: 1000 },
         // info: the child reports it runs through its log.
@@ -90,7 +71,7 @@ export async function run(): Promise<void> {
         flows: {
           contacts: {
             bulk: {
-              workflowId: 'WKF_BULK_PROFILES',
+              workflowId: bulkWorkflowId,
               thresholdRecords: 5000,
               chunkRows: 25_000,
               pollIntervalMs: 1000,
@@ -103,7 +84,7 @@ export async function run(): Promise<void> {
     );
     await host.call('campaignSettings', { signalMinIntervalMs: 0 });
     const imported = async (): Promise<number> =>
-      (await host.call<ImportRun[]>('workflowHistory', { id: 'WKF_BULK_PROFILES' }))
+      (await host.call<ImportRun[]>('workflowHistory', { id: bulkWorkflowId }))
         .flatMap((r) => r.files)
         .reduce((n, f) => n + f.rowsRead, 0);
 

@@ -24,6 +24,37 @@ import { SyncTestBed, testEnv, type StoreKind } from './sync-test-bed.js';
 /** The emulator's profile import workflow the contacts' bulk lane signals. */
 export const bulkWorkflowId = 'WKF_BULK_PROFILES';
 
+/** The emulator's profile import workflow ({@link bulkWorkflowId}) over the bulk folders. */
+export function profileImportWorkflow(
+  timing: Pick<NonNullable<WorkflowDefinitionInput['import']>, 'msPer1000Rows' | 'msBeforeWrite'>,
+): WorkflowDefinitionInput {
+  return {
+    id: bulkWorkflowId,
+    kind: 'import',
+    import: {
+      resource: 'profile',
+      importDir: 'd365_loads/imports',
+      rejectDir: 'd365_loads/rejects',
+      exportDir: 'd365_loads/pkeys',
+      ...timing,
+    },
+  };
+}
+
+/** `campaign.sftp` of a configuration for the emulator's SFTP account, the password read from `passwordRef`. */
+export function bulkSftpConfig(
+  sftp: { host: string; port: number; username: string; hostKeySha256: string },
+  passwordRef: string,
+): Record<string, unknown> {
+  return {
+    host: sftp.host,
+    port: sftp.port,
+    username: sftp.username,
+    password: passwordRef,
+    hostKeySha256: sftp.hostKeySha256,
+  };
+}
+
 export interface BulkTestBedOptions {
   store?: StoreKind;
   /** Contacts in Dynamics. */
@@ -48,17 +79,7 @@ export interface BulkTestBedOptions {
  */
 export async function startBulkTestBed(options: BulkTestBedOptions): Promise<SyncTestBed> {
   testEnv.BULK_SFTP_PASSWORD = defaultSftpUsers[0]!.password!;
-  const profileImport: WorkflowDefinitionInput = {
-    id: bulkWorkflowId,
-    kind: 'import',
-    import: {
-      resource: 'profile',
-      importDir: 'd365_loads/imports',
-      rejectDir: 'd365_loads/rejects',
-      exportDir: 'd365_loads/pkeys',
-      ...options.importTiming,
-    },
-  };
+  const profileImport = profileImportWorkflow(options.importTiming);
   const bed = await SyncTestBed.start({
     ...(options.store ? { store: options.store } : {}),
     dynamics: { contacts: options.contacts, seed: options.seed },
@@ -74,15 +95,7 @@ export async function startBulkTestBed(options: BulkTestBedOptions): Promise<Syn
     },
     ...(options.config ? { config: options.config } : {}),
     configFor: ({ campaign }) => ({
-      campaign: {
-        sftp: {
-          host: campaign.sftp!.host,
-          port: campaign.sftp!.port,
-          username: campaign.sftp!.username,
-          password: 'env:BULK_SFTP_PASSWORD',
-          hostKeySha256: campaign.sftp!.hostKeySha256,
-        },
-      },
+      campaign: { sftp: bulkSftpConfig(campaign.sftp!, 'env:BULK_SFTP_PASSWORD') },
       flows: { contacts: { bulk: { workflowId: bulkWorkflowId, pollIntervalMs: 20, ...options.bulk } } },
     }),
   });

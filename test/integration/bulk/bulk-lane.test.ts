@@ -21,25 +21,15 @@ import type { RecordFlowSettings } from '../../../src/engine/records/record-flow
 import { SyncEngine } from '../../../src/engine/sync-engine.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
 import { defaultSftpUsers } from '../../../emulators/campaign/sftp/sftp-server.js';
-import type { WorkflowDefinitionInput } from '../../../emulators/campaign/campaign-workflow-model.js';
+import { bulkWorkflowId, profileImportWorkflow } from '../../support/bulk-test-bed.js';
 import {
   campaignTestSeed,
   startCampaignTestBed,
   type CampaignTestBed,
 } from '../../support/campaign-test-bed.js';
 
-const profileImport: WorkflowDefinitionInput = {
-  id: 'WKF_BULK_PROFILES',
-  kind: 'import',
-  import: {
-    resource: 'profile',
-    importDir: 'd365_loads/imports',
-    rejectDir: 'd365_loads/rejects',
-    exportDir: 'd365_loads/pkeys',
-    // 1,000 rows take 1.5 s: the import lasts long enough for a live change to arrive during it.
-    msPer1000Rows: 1500,
-  },
-};
+// 1,000 rows take 1.5 s: the import lasts long enough for a live change to arrive during it.
+const profileImport = profileImportWorkflow({ msPer1000Rows: 1500 });
 
 const contacts = 3000;
 const keyOf = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
@@ -160,7 +150,7 @@ describe('bulk lane: initial load of contacts through the import workflow', () =
           port: new CampaignBulkImport({
             client: bed.client,
             sftp,
-            workflowId: 'WKF_BULK_PROFILES',
+            workflowId: bulkWorkflowId,
             importDir: 'd365_loads/imports',
             rejectDir: 'd365_loads/rejects',
             exportDir: 'd365_loads/pkeys',
@@ -228,7 +218,7 @@ describe('bulk lane: initial load of contacts through the import workflow', () =
     });
     expect(byKey.get(keyOf(1))!.PKey).toBe(admin.getRecord('profile', preKeyed)!.PKey);
     // Two files, imported once each through ONE signal naming a manifest of both.
-    const history = await bed.client.getWorkflowExecution('WKF_BULK_PROFILES');
+    const history = await bed.client.getWorkflowExecution(bulkWorkflowId);
     const runs = history.activities.find((a) => a.name === 'import1')!.raw.history as {
       fileName: string;
       state: string;
