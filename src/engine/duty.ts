@@ -19,9 +19,17 @@ export const defaultDutyTtlMs = 10_000;
  * new holder takes over within `ttlMs + attemptMs` of the holder's death, and at once after a
  * release (graceful stop). Each hand-over has a new epoch; writes that must never come from a
  * former holder carry {@link fence} and are refused by the store once the duty changed hands.
+ *
+ * A holder also stops believing it holds the duty on its own, at its deadline: the TTL counted
+ * from when its last successful renewal was sent. The store counts the same TTL from a later
+ * moment, so no other worker can take the duty before that deadline, and a holder whose process
+ * was starved past it (a stalled machine) never acts as the holder after another worker took over;
+ * it records the loss (`duty.lost`, dated at the deadline) as soon as it runs again.
  */
 export class Duty {
   private epoch: number | null = null;
+  /** Until when this worker may act as the holder: the TTL from its last renewal's sending. */
+  private deadline = 0;
   private timer: NodeJS.Timeout | null = null;
   private busy: Promise<void> | null = null;
   private readonly ttlMs: number;
@@ -50,9 +58,9 @@ export class Duty {
     return this.options.owner;
   }
 
-  /** Whether this worker holds the duty (as of its last acquire or renewal). */
+  /** Whether this worker holds the duty: taken or renewed, and its deadline not passed. */
   get held(): boolean {
-    return this.epoch !== null;
+    return this.epoch !== null && this.options.clock.now() < this.deadline;
   }
 
   /** The proof a fenced write carries; null when the duty is not held. */
@@ -75,8 +83,14 @@ export class Duty {
 
   /** Take or renew the duty now; returns whether it is held. */
   async tryNow(): Promise<boolean> {
+    if (this.epoch !== null && this.options.clock.now() >= this.deadline)
+      await this.record(this.deadline, 'not renewed within its TTL (this worker was stalled or cut off)');
     try {
+      const sentAt = this.options.clock.now();
       const epoch = await this.options.store.locks.acquire(this.name, this.options.owner, this.ttlMs);
+      if (epoch === null && this.epoch !== null)
+        await this.record(this.options.clock.now(), 'another worker holds it now');
+      if (epoch !== null) this.deadline = sentAt + this.ttlMs;
       this.set(epoch);
     } catch (error) {
       // Unknown: keep the current belief until the TTL says otherwise; the store fences writes.
@@ -90,6 +104,11 @@ export class Duty {
    * and record the loss; the timer tries to take it again later.
    */
   async lost(reason: string): Promise<void> {
+    await this.record(this.options.clock.now(), reason);
+  }
+
+  /** Give the duty up here and record the loss in the audit trail, dated `at`. */
+  private async record(at: number, reason: string): Promise<void> {
     const fence = this.fence;
     if (!fence) return;
     this.set(null);
@@ -97,7 +116,7 @@ export class Duty {
     await this.options.store.audit
       .append([
         {
-          at: this.options.clock.now(),
+          at,
           actor: this.options.owner,
           action: 'duty.lost',
           flow: null,

@@ -65,6 +65,43 @@ describe('Duty', () => {
     ]);
   });
 
+  it('a stalled holder stops acting as the holder at its deadline and records the loss, dated then', async () => {
+    const t0 = clock.now();
+    const a = roster('w1').duty('poller:contacts');
+    const b = roster('w2').duty('poller:contacts');
+    expect(await a.tryNow()).toBe(true);
+    clock.advance(4000);
+    expect(await a.tryNow()).toBe(true); // renewed: the deadline moves to 13000
+    clock.advance(8999);
+    expect(a.held).toBe(true);
+    clock.advance(1);
+    // The process did not run its renewal in time: from this moment it is not the holder, even
+    // before another worker takes the duty, so two workers never act as holders at once.
+    expect(a.held).toBe(false);
+    expect(await b.tryNow()).toBe(true);
+    clock.advance(500);
+    expect(await a.tryNow()).toBe(false);
+    const trail = (await store.audit.list({ recordKey: 'poller:contacts' }, { limit: 10 })).items;
+    expect(trail.map((e) => `${e.action} ${e.actor} ${e.at - t0}`)).toEqual([
+      'duty.acquired w1 0',
+      'duty.acquired w2 13000',
+      'duty.lost w1 13000',
+    ]);
+    expect(trail[2]?.detail).toMatch(/^epoch 1; not renewed within its TTL/);
+  });
+
+  it('a stalled holder that no one replaced records the loss and takes the duty back, same epoch', async () => {
+    const t0 = clock.now();
+    const a = roster('w1').duty('poller:contacts');
+    expect(await a.tryNow()).toBe(true);
+    clock.advance(9500);
+    expect(a.held).toBe(false);
+    expect(await a.tryNow()).toBe(true);
+    expect(a.fence?.epoch).toBe(1);
+    const trail = (await store.audit.list({ recordKey: 'poller:contacts' }, { limit: 10 })).items;
+    expect(trail.map((e) => `${e.action} ${e.at - t0}`)).toEqual(['duty.acquired 0', 'duty.lost 9000']);
+  });
+
   it('the roster says which duties a worker holds', async () => {
     const duties = roster('w1');
     await duties.duty('poller:contacts').tryNow();
