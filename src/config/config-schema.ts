@@ -494,6 +494,13 @@ const bulkLaneSchema = z.strictObject({
   maxRowsInFlight: positiveInt.default(2_000_000),
   /** Signal the workflow only inside this window, e.g. 22:00–06:00 Europe/Paris. @default always */
   schedule: importWindowSchema.optional(),
+  /**
+   * While the lane works, V8's old generation may grow this many percent over its live size before
+   * a full collection (node's `--heap-growing-percent`, process-wide; docs/bulk-loads.md, Memory):
+   * bounds the sync's peak memory at a small CPU cost. Not a heap limit. 0: V8's adaptive default.
+   * @default 50
+   */
+  heapGrowthPercent: z.number().int().min(0).max(1000).default(50),
 });
 export type BulkLaneConfig = z.output<typeof bulkLaneSchema>;
 

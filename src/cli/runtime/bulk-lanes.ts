@@ -4,6 +4,7 @@ import type { BulkLaneSettings } from '../../engine/records/bulk-loader.js';
 import type { RecordFlowSettings } from '../../engine/records/record-flow.js';
 import { tableFlowId } from '../../engine/records/record-flow.js';
 import type { SyncRuntime } from './sync-runtime.js';
+import { BulkHeapGrowth } from './bulk-heap.js';
 
 /**
  * The bulk lanes (F7) of the record flows whose configuration has `bulk`: one import workflow
@@ -20,6 +21,8 @@ export function buildBulkLanes(
     ...config.flows.customTables.map((t) => ({ id: tableFlowId(t.table), bulk: t.bulk })),
   ];
   const lanes: BulkLaneSettings[] = [];
+  // Process-wide (a V8 flag): one for every lane.
+  const heap = new BulkHeapGrowth();
   for (const { id, bulk } of configured) {
     const flow = records.find((r) => r.id === id);
     if (!bulk || !flow || !sftp) continue;
@@ -55,6 +58,7 @@ export function buildBulkLanes(
       maxRowsInFlight: bulk.maxRowsInFlight,
       schedule: bulk.schedule,
       guard: runtime.store.privacy,
+      work: heap.hooks(bulk.heapGrowthPercent),
     });
   }
   return lanes;

@@ -44,6 +44,22 @@ export interface BulkLaneSettings {
   maxRowsInFlight?: number | undefined;
   /** Signals are sent only inside this window (files are written and uploaded at any time). @default always */
   schedule?: BulkSchedule | undefined;
+  /**
+   * Told when the lane starts and stops holding the flow's bulk work (e.g. to keep the process's
+   * heap tighter while it works: {@link BulkWorkHooks}). @default none
+   */
+  work?: BulkWorkHooks | undefined;
+}
+
+/**
+ * What the process does while a lane works. The lane's batches (5,000-record pages, lease and
+ * settle slices) live long enough to reach V8's old generation and die there; with V8's default
+ * heap growth that garbage is collected only when the old generation is several times its live
+ * size (docs/bulk-loads.md, Memory). Each `engaged()` is followed by one `disengaged()`.
+ */
+export interface BulkWorkHooks {
+  engaged(): void;
+  disengaged(): void;
 }
 
 /** Items leased at a time while a file is written (memory holds one slice of payloads). */
@@ -337,7 +353,7 @@ export class BulkLoader {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
     await this.dropAll();
-    this.engaged = false;
+    this.setEngaged(false);
     // Nothing of this process left in flight: the flow's bulk lane is free for every runner. With
     // files in flight the hold stays (the next holder of the duty settles them).
     if (this.options.duty.held)
@@ -357,6 +373,15 @@ export class BulkLoader {
 
   isIdle(): boolean {
     return !this.engaged;
+  }
+
+  /** Holds (or no longer holds) the flow's bulk work; the hooks hear of every change. */
+  private setEngaged(engaged: boolean): void {
+    if (engaged === this.engaged) return;
+    this.engaged = engaged;
+    const hooks = this.options.settings.work;
+    if (engaged) hooks?.engaged();
+    else hooks?.disengaged();
   }
 
   private async run(): Promise<void> {
@@ -380,7 +405,7 @@ export class BulkLoader {
   /** Not (or no longer) this worker's lane: its files are forgotten, their leases end. */
   private release(): void {
     void this.dropAll();
-    this.engaged = false;
+    this.setEngaged(false);
     this.recovered = false;
     this.holdingInStore = null;
   }
@@ -475,7 +500,7 @@ export class BulkLoader {
     }
     // In the store before the first lease: other workers' runners stop taking the bulk items.
     await this.setHolding(true);
-    this.engaged = true;
+    this.setEngaged(true);
     const maxRows = settings.maxRowsInFlight ?? Number.POSITIVE_INFINITY;
     const inFlight = this.files.reduce((n, f) => n + f.rows.length, 0);
     // While the source is read, wait for a whole chunk rather than writing small files.
@@ -492,7 +517,7 @@ export class BulkLoader {
     } else this.moreComing = wanted.write && (reading || (queued > 0 && !enough));
     if (await this.signalReady()) worked = true;
     if (this.files.length === 0 && (!wanted.write || (queued === 0 && !reading))) {
-      this.engaged = false;
+      this.setEngaged(false);
       await this.setHolding(false);
       return this.idle();
     }

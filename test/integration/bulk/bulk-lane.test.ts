@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/core/clock.js';
 import { FieldMapping } from '../../../src/core/field-mapping.js';
 import type { StateStore } from '../../../src/core/ports/state-store.js';
+import { BulkHeapGrowth } from '../../../src/cli/runtime/bulk-heap.js';
 import { CampaignBulkImport } from '../../../src/connectors/campaign/campaign-bulk-import.js';
 import { CampaignRecordSink } from '../../../src/connectors/campaign/campaign-record-sink.js';
 import { SftpWriter } from '../../../src/connectors/sftp/sftp-writer.js';
@@ -136,6 +137,9 @@ describe('bulk lane: initial load of contacts through the import workflow', () =
         };
       }),
     );
+    // V8's heap growth is tightened while the lane works, and back to V8's default after it.
+    const heapFlags: string[] = [];
+    const heap = new BulkHeapGrowth({ setFlags: (f) => heapFlags.push(f), nodeFlags: [] });
     const engine = new SyncEngine({
       store,
       flows: recordFlows([flow], { store, clock: systemClock }),
@@ -161,6 +165,7 @@ describe('bulk lane: initial load of contacts through the import workflow', () =
           pollIntervalMs: 50,
           importTimeoutMs: 60_000,
           signalIntervalMs: 0,
+          work: heap.hooks(50),
         },
       ],
     });
@@ -170,6 +175,7 @@ describe('bulk lane: initial load of contacts through the import workflow', () =
       await until(
         async () => (await store.checkpoints.get('bulk:contacts'))?.includes('"signalled"') === true,
       );
+      expect(heapFlags).toEqual(['--heap-growing-percent=50']);
       await store.queue.enqueue([
         {
           flow: 'contacts',
@@ -228,6 +234,7 @@ describe('bulk lane: initial load of contacts through the import workflow', () =
     expect(runs[0]!.fileName).toMatch(/^contacts_r[0-9a-z]+_s00001\.manifest$/);
     expect(runs[0]!.files.map((f) => f.state)).toEqual(['done', 'done']);
     expect(new Set(runs[0]!.files.map((f) => f.fileName)).size).toBe(2);
+    expect(heapFlags).toEqual(['--heap-growing-percent=50', '--heap-growing-percent=0']);
     // Nothing left in the lane's checkpoint.
     expect(await store.checkpoints.get('bulk:contacts')).toMatch(/"files":\[\]/);
     // Each reject is a dead letter with Campaign's reason.
