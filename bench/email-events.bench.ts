@@ -26,6 +26,18 @@
  * 0015) and WAL checkpoints every 10,000 pages (load 4.1–6.6): 1,569 events/s (was 829), peak RSS
  * 260.9 MiB (was 251.2; 253–269 MiB for the old code at 100,000 events in the same session: V8's
  * heap sizing, ~30 MiB live grown to ~110 MiB of old space between major GCs, not the flow's data).
+ * Re-recorded after the measured runs stopped polling the contact flow's delta links every 200 ms
+ * (the default 5 s now; the set-up's contact sync still polls at 200 ms), ssh2, fastify and pg
+ * loaded only by the processes that use them, and the $batch codec without per-part arrays (load
+ * 3.5–3.7): 5,004 events/s and 250.5 MiB, against 2,529 events/s and 265.4 MiB for the starting
+ * commit run from a copy in the same session (load 3.7–3.0; 2,059 and 261.6 MiB in the first run
+ * of the session, load 1.5–4.1); with `--max-old-space-size=128` 4,990 events/s and 170.6 MiB.
+ * Under the scaled-down limits 258 requests instead of 526 (250 $batch, 4 delta reads), 98.9 % of
+ * the execution-time limit, one 429. See docs/email-events.md, "Measured".
+ *
+ * Knobs for a look (nothing is recorded with `EMAIL_BENCH_ONLY`): `EMAIL_BENCH_ONLY=zero|limited`,
+ * `EMAIL_BENCH_NODE_ARGS` (node flags of the measured process: `--cpu-prof`, `--trace-gc`, …),
+ * `EMAIL_BENCH_WORKERS`, `EMAIL_BENCH_BATCH_MAX`, `EMAIL_BENCH_JOURNAL_LIMIT`.
  */
 import { execSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -62,6 +74,13 @@ const writeExecutionMs = 20;
 const journalLimit = Number(process.env.EMAIL_BENCH_JOURNAL_LIMIT ?? 500);
 /** Node flags for the measured sync process (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
 const childNodeArgs = (process.env.EMAIL_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+/**
+ * The zero-latency run again as a deployment with a 256 MiB memory budget starts the process (as
+ * bench custom-tables-parking judges it): V8 sizes its heap to the machine (a 24 GiB host lets the
+ * old space grow to ~4× the ~30 MiB live heap before a full collection), a heap limit makes it
+ * collect sooner. Reported next to the default run, which is the one judged.
+ */
+const heapBudgetArgs = ['--max-old-space-size=128'];
 /** `zero` or `limited`: run one part only (nothing is recorded). */
 const onlyPart = process.env.EMAIL_BENCH_ONLY;
 
@@ -130,7 +149,10 @@ async function setUp(script: SyncChildScript, dir: string, extra: Record<string,
   return { host, configPath, profiles };
 }
 
-async function throughput(script: SyncChildScript): Promise<Record<string, unknown>> {
+async function throughput(
+  script: SyncChildScript,
+  nodeArgs: readonly string[] = childNodeArgs,
+): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'dcsync-bench-f6-'));
   const { host, configPath, profiles } = await setUp(script, dir);
   try {
@@ -142,7 +164,7 @@ async function throughput(script: SyncChildScript): Promise<Record<string, unkno
     });
     await host.call('resetStats');
     const started = performance.now();
-    const child = SyncChild.spawn(script, configPath, { untilIdle: true, nodeArgs: childNodeArgs });
+    const child = SyncChild.spawn(script, configPath, { untilIdle: true, nodeArgs });
     child.sampleRss();
     const exit = await child.exited;
     const wallSeconds = (performance.now() - started) / 1000;
@@ -279,6 +301,11 @@ export async function run(): Promise<void> {
     }
     const zeroLatency = await throughput(script);
     console.log(JSON.stringify({ zeroLatency }));
+    const zeroLatencyHeapBudget: Record<string, unknown> = {
+      nodeArgs: heapBudgetArgs,
+      ...(await throughput(script, [...heapBudgetArgs, ...childNodeArgs])),
+    };
+    console.log(JSON.stringify({ zeroLatencyHeapBudget }));
     const underLimits = await limited(script);
     console.log(JSON.stringify({ underLimits }));
     const met = {
@@ -308,8 +335,14 @@ export async function run(): Promise<void> {
       },
       met: Object.values(met).every(Boolean),
       metEach: met,
+      // Reported, not judged: the zero-latency run as a deployment with a memory budget starts it.
+      metWithHeapBudget: {
+        eventsPerSecond: (zeroLatencyHeapBudget.eventsPerSecond as number) >= 2000,
+        peakRss: (zeroLatencyHeapBudget.peakRssMiB as number) <= 256,
+      },
       load: { before: loadBefore, after: loadAverage(), nproc: cpu },
       zeroLatency,
+      zeroLatencyHeapBudget,
       underLimits,
     });
   } finally {
