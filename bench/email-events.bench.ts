@@ -26,6 +26,18 @@
  * 0015) and WAL checkpoints every 10,000 pages (load 4.1–6.6): 1,569 events/s (was 829), peak RSS
  * 260.9 MiB (was 251.2; 253–269 MiB for the old code at 100,000 events in the same session: V8's
  * heap sizing, ~30 MiB live grown to ~110 MiB of old space between major GCs, not the flow's data).
+ * Re-recorded after the measured runs stopped polling the contact flow's delta links every 200 ms
+ * (the default 5 s now; the set-up's contact sync still polls at 200 ms), ssh2, fastify and pg
+ * loaded only by the processes that use them, and the $batch codec without per-part arrays (load
+ * 3.5–3.7): 5,004 events/s and 250.5 MiB, against 2,529 events/s and 265.4 MiB for the starting
+ * commit run from a copy in the same session (load 3.7–3.0; 2,059 and 261.6 MiB in the first run
+ * of the session, load 1.5–4.1); with `--max-old-space-size=128` 4,990 events/s and 170.6 MiB.
+ * Under the scaled-down limits 258 requests instead of 526 (250 $batch, 4 delta reads), 98.9 % of
+ * the execution-time limit, one 429. See docs/email-events.md, "Measured".
+ *
+ * Knobs for a look (nothing is recorded with `EMAIL_BENCH_ONLY`): `EMAIL_BENCH_ONLY=zero|limited`,
+ * `EMAIL_BENCH_NODE_ARGS` (node flags of the measured process: `--cpu-prof`, `--trace-gc`, …),
+ * `EMAIL_BENCH_WORKERS`, `EMAIL_BENCH_BATCH_MAX`, `EMAIL_BENCH_JOURNAL_LIMIT`.
  */
 import { execSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -46,9 +58,9 @@ const events = Number(process.env.EMAIL_BENCH_EVENTS ?? 200_000);
 /** Whole windows of the scaled-down run (a sliding window allows a limit per whole window). */
 const limitedWindows = Number(process.env.EMAIL_BENCH_WINDOWS ?? 3);
 const contacts = 1000;
-const workers = 256;
+const workers = Number(process.env.EMAIL_BENCH_WORKERS ?? 256);
 /** The flow's defaults: adaptive `$batch` from 10 up to 200. */
-const batch = { initial: 10, max: 200 };
+const batch = { initial: 10, max: Number(process.env.EMAIL_BENCH_BATCH_MAX ?? 200) };
 const limits = { requests: 600, executionTimeMs: 120_000, windowMs: 30_000 };
 const writeExecutionMs = 20;
 /**
@@ -59,7 +71,18 @@ const writeExecutionMs = 20;
  * native; a page is held several times while it is staged (text, parsed JSON, validated copy,
  * payloads). Pages of 500 at 30,000: 224.6 MiB, 129 MiB of heap (one run each, load 6–8).
  */
-const journalLimit = 500;
+const journalLimit = Number(process.env.EMAIL_BENCH_JOURNAL_LIMIT ?? 500);
+/** Node flags for the measured sync process (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
+const childNodeArgs = (process.env.EMAIL_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+/**
+ * The zero-latency run again as a deployment with a 256 MiB memory budget starts the process (as
+ * bench custom-tables-parking judges it): V8 sizes its heap to the machine (a 24 GiB host lets the
+ * old space grow to ~4× the ~30 MiB live heap before a full collection), a heap limit makes it
+ * collect sooner. Reported next to the default run, which is the one judged.
+ */
+const heapBudgetArgs = ['--max-old-space-size=128'];
+/** `zero` or `limited`: run one part only (nothing is recorded). */
+const onlyPart = process.env.EMAIL_BENCH_ONLY;
 
 interface DynamicsStats {
   total: number;
@@ -94,34 +117,42 @@ async function setUp(script: SyncChildScript, dir: string, extra: Record<string,
     campaign: { seed: 11, profiles: 0 },
   });
   const { campaign } = host.endpoints;
-  const configPath = writeSyncConfig(
-    dir,
-    host.endpoints,
-    { url: `sqlite:${join(dir, 'state.db')}` },
-    {
-      engine: { workers, pollIntervalMs: 200 },
-      flows: {
-        emailEvents: {
-          enabled: true,
-          types: { send: true },
-          journal: { url: campaign.journalUrl, imsOrgId: campaign.imsOrgId, limit: journalLimit },
-          pollIntervalMs: 200,
-          initialBatchSize: batch.initial,
-          batchSize: batch.max,
+  const writeConfig = (engine: Record<string, unknown>): string =>
+    writeSyncConfig(
+      dir,
+      host.endpoints,
+      { url: `sqlite:${join(dir, 'state.db')}` },
+      {
+        engine: { workers, ...engine },
+        flows: {
+          emailEvents: {
+            enabled: true,
+            types: { send: true },
+            journal: { url: campaign.journalUrl, imsOrgId: campaign.imsOrgId, limit: journalLimit },
+            pollIntervalMs: 200,
+            initialBatchSize: batch.initial,
+            batchSize: batch.max,
+          },
         },
+        ...extra,
       },
-      ...extra,
-    },
-  );
+    );
   // The contacts reach Campaign first: their profiles carry the externalId events are matched by.
-  const first = SyncChild.spawn(script, configPath, { untilIdle: true });
+  // Their delta links are polled every 200 ms for that sync only; the measured run polls them at
+  // the default `engine.pollIntervalMs` (5 s), as a deployment does: at 200 ms the contact flow's
+  // empty delta reads were 16 % of the requests at zero latency and 62 % under the scaled-down limits.
+  const first = SyncChild.spawn(script, writeConfig({ pollIntervalMs: 200 }), { untilIdle: true });
   const exit = await first.exited;
   if (exit.code !== 0) throw new Error(`contact sync failed (${exit.code}): ${exit.stderr.slice(-2000)}`);
+  const configPath = writeConfig({});
   const profiles = await host.call<string[]>('mailableProfiles');
   return { host, configPath, profiles };
 }
 
-async function throughput(script: SyncChildScript): Promise<Record<string, unknown>> {
+async function throughput(
+  script: SyncChildScript,
+  nodeArgs: readonly string[] = childNodeArgs,
+): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'dcsync-bench-f6-'));
   const { host, configPath, profiles } = await setUp(script, dir);
   try {
@@ -133,12 +164,19 @@ async function throughput(script: SyncChildScript): Promise<Record<string, unkno
     });
     await host.call('resetStats');
     const started = performance.now();
-    const child = SyncChild.spawn(script, configPath, { untilIdle: true });
+    const child = SyncChild.spawn(script, configPath, { untilIdle: true, nodeArgs });
     child.sampleRss();
     const exit = await child.exited;
     const wallSeconds = (performance.now() - started) / 1000;
     if (exit.code !== 0) throw new Error(`sync failed (${exit.code}): ${exit.stderr.slice(-2000)}`);
-    const summary = JSON.parse(exit.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+    // The summary is the last JSON line (node flags such as --trace-gc print lines of their own).
+    const summary = JSON.parse(
+      exit.stdout
+        .trim()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .at(-1)!,
+    ) as Record<string, number>;
     const engineSeconds = summary.elapsedMs! / 1000;
     const landed = await activities(host);
     const stats = await dynamicsStats(host);
@@ -161,6 +199,7 @@ async function throughput(script: SyncChildScript): Promise<Record<string, unkno
       requestLimitCeilingEventsPerSecond: Math.round(
         6000 / 300 / Math.max(1e-9, stats.total / Math.max(1, landed)),
       ),
+      requestsByRouteAndStatus: stats.byRouteAndStatus,
     };
   } finally {
     await host.close();
@@ -185,7 +224,7 @@ async function limited(script: SyncChildScript): Promise<Record<string, unknown>
     await host.call('dynamicsLimits', { ...limits, writeExecutionMs });
     await host.call('resetLimitWindows');
     await host.call('resetStats');
-    const child = SyncChild.spawn(script, configPath);
+    const child = SyncChild.spawn(script, configPath, { nodeArgs: childNodeArgs });
     child.sampleRss();
     const samples: { at: number; stats: DynamicsStats; activities: number }[] = [];
     const started = performance.now();
@@ -239,6 +278,7 @@ async function limited(script: SyncChildScript): Promise<Record<string, unknown>
       requestsPerEvent: round(last.stats.total / Math.max(1, written), 4),
       executionMsPerEvent: round(last.stats.executionMs / Math.max(1, written), 2),
       peakRssMiB: round(child.peakRssBytes / 2 ** 20),
+      requestsByRouteAndStatus: last.stats.byRouteAndStatus,
     };
   } finally {
     await host.close();
@@ -254,8 +294,18 @@ export async function run(): Promise<void> {
   const script = await bundleSyncChild();
   try {
     const loadBefore = loadAverage();
+    if (onlyPart === 'zero' || onlyPart === 'limited') {
+      const part = onlyPart === 'zero' ? await throughput(script) : await limited(script);
+      console.log(JSON.stringify({ [onlyPart]: part, load: { before: loadBefore, after: loadAverage() } }));
+      return;
+    }
     const zeroLatency = await throughput(script);
     console.log(JSON.stringify({ zeroLatency }));
+    const zeroLatencyHeapBudget: Record<string, unknown> = {
+      nodeArgs: heapBudgetArgs,
+      ...(await throughput(script, [...heapBudgetArgs, ...childNodeArgs])),
+    };
+    console.log(JSON.stringify({ zeroLatencyHeapBudget }));
     const underLimits = await limited(script);
     console.log(JSON.stringify({ underLimits }));
     const met = {
@@ -285,8 +335,14 @@ export async function run(): Promise<void> {
       },
       met: Object.values(met).every(Boolean),
       metEach: met,
+      // Reported, not judged: the zero-latency run as a deployment with a memory budget starts it.
+      metWithHeapBudget: {
+        eventsPerSecond: (zeroLatencyHeapBudget.eventsPerSecond as number) >= 2000,
+        peakRss: (zeroLatencyHeapBudget.peakRssMiB as number) <= 256,
+      },
       load: { before: loadBefore, after: loadAverage(), nproc: cpu },
       zeroLatency,
+      zeroLatencyHeapBudget,
       underLimits,
     });
   } finally {

@@ -19,18 +19,26 @@ export interface BatchPartResponse {
 
 const crlf = '\r\n';
 
+const apiPrefix = '/api/data/v9.2/';
+const partHead = `Content-Type: application/http${crlf}Content-Transfer-Encoding: binary${crlf}`;
+
+/**
+ * One part as text. Built by concatenation, without arrays of lines or a copy of the headers: a
+ * `$batch` of hundreds of activities encodes one part per activity.
+ */
 function requestPart(operation: BatchOperation, contentId: string | undefined): string {
-  const lines = ['Content-Type: application/http', 'Content-Transfer-Encoding: binary'];
-  if (contentId !== undefined) lines.push(`Content-ID: ${contentId}`);
-  const target = operation.path.startsWith('$')
-    ? operation.path
-    : `/api/data/v9.2/${operation.path.replace(/^\/+/, '')}`;
-  const inner = [`${operation.method} ${target} HTTP/1.1`];
-  const headers: Record<string, string> = { ...operation.headers };
-  if (operation.json !== undefined) headers['Content-Type'] = 'application/json; type=entry';
-  for (const [name, value] of Object.entries(headers)) inner.push(`${name}: ${value}`);
-  const body = operation.json === undefined ? '' : JSON.stringify(operation.json);
-  return `${lines.join(crlf)}${crlf}${crlf}${inner.join(crlf)}${crlf}${crlf}${body}${crlf}`;
+  const path = operation.path;
+  const target = path.startsWith('$')
+    ? path
+    : `${apiPrefix}${path.startsWith('/') ? path.replace(/^\/+/, '') : path}`;
+  let part = contentId === undefined ? partHead : `${partHead}Content-ID: ${contentId}${crlf}`;
+  part += `${crlf}${operation.method} ${target} HTTP/1.1${crlf}`;
+  const json = operation.json !== undefined;
+  if (operation.headers !== undefined)
+    for (const [name, value] of Object.entries(operation.headers))
+      if (!json || name !== 'Content-Type') part += `${name}: ${value}${crlf}`;
+  if (json) part += `Content-Type: application/json; type=entry${crlf}`;
+  return `${part}${crlf}${json ? JSON.stringify(operation.json) : ''}${crlf}`;
 }
 
 /**
@@ -42,20 +50,24 @@ export function encodeBatch(groups: readonly (BatchOperation | readonly BatchOpe
   body: string;
 } {
   const boundary = `batch_${randomUUID()}`;
-  let body = '';
+  const delimiter = `--${boundary}${crlf}`;
+  // One join at the end: appending part by part builds a tree of strings that is copied flat when
+  // the request is sent.
+  const pieces: string[] = [];
   for (const group of groups) {
     if (Array.isArray(group)) {
       const changeSet = `changeset_${randomUUID()}`;
-      body += `--${boundary}${crlf}Content-Type: multipart/mixed; boundary=${changeSet}${crlf}${crlf}`;
+      pieces.push(`${delimiter}Content-Type: multipart/mixed; boundary=${changeSet}${crlf}${crlf}`);
       (group as readonly BatchOperation[]).forEach((operation, index) => {
-        body += `--${changeSet}${crlf}${requestPart(operation, String(index + 1))}`;
+        pieces.push(`--${changeSet}${crlf}`, requestPart(operation, String(index + 1)));
       });
-      body += `--${changeSet}--${crlf}`;
+      pieces.push(`--${changeSet}--${crlf}`);
     } else {
-      body += `--${boundary}${crlf}${requestPart(group as BatchOperation, undefined)}`;
+      pieces.push(delimiter, requestPart(group as BatchOperation, undefined));
     }
   }
-  body += `--${boundary}--${crlf}`;
+  pieces.push(`--${boundary}--${crlf}`);
+  const body = pieces.join('');
   return { contentType: `multipart/mixed; boundary=${boundary}`, body };
 }
 

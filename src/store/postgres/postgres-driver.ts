@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { ConfigError, StoreError, SyncError } from '../../core/errors.js';
 import type { SqlDriver, SqlParam, SqlRow, SqlTransaction } from '../sql/sql-driver.js';
 import { applyPendingMigrations, type SqlMigration } from '../sql/sql-migration.js';
@@ -22,6 +23,13 @@ const retriedSqlStates = new Set(['40P01', '40001']);
 const maxTransactionAttempts = 3;
 /** Distinct statement texts prepared by name (per connection, on first use there). */
 const maxNamedStatements = 500;
+
+let pgLoaded: typeof pg | null = null;
+
+/** node-postgres, loaded by the first PostgreSQL store: a process on SQLite does not carry it. */
+function loadPg(): typeof pg {
+  return (pgLoaded ??= createRequire(import.meta.url)('pg') as typeof pg);
+}
 
 /**
  * node-postgres behind the {@link SqlDriver} seam: a pool, `?` placeholders rewritten to `$n`,
@@ -53,7 +61,7 @@ export class PostgresDriver implements SqlDriver {
     if (!Number.isInteger(poolSize) || poolSize < 1) {
       throw new ConfigError('store poolSize must be a positive integer');
     }
-    this.pool = new pg.Pool({
+    this.pool = new (loadPg().Pool)({
       connectionString: withPassword(options.connectionString, options.password),
       max: poolSize,
       application_name: 'dcsync',

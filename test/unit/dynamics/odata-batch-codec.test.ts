@@ -20,6 +20,26 @@ describe('OData $batch codec', () => {
     expect(body.endsWith(`--${boundary}--\r\n`)).toBe(true);
   });
 
+  it('encodes each part exactly: its headers, then the JSON content type (which replaces its own), then the body', () => {
+    const { contentType, body } = encodeBatch([
+      {
+        method: 'PATCH',
+        path: '/contacts(1)',
+        headers: { 'If-Match': '*', 'Content-Type': 'text/plain' },
+        json: { a: 1 },
+      },
+      { method: 'DELETE', path: 'contacts(2)', headers: { 'If-Match': 'W/"7"' } },
+    ]);
+    const boundary = /boundary=(.+)$/.exec(contentType)![1]!;
+    expect(body).toBe(
+      `--${boundary}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n` +
+        'PATCH /api/data/v9.2/contacts(1) HTTP/1.1\r\nIf-Match: *\r\nContent-Type: application/json; type=entry\r\n\r\n{"a":1}\r\n' +
+        `--${boundary}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n` +
+        'DELETE /api/data/v9.2/contacts(2) HTTP/1.1\r\nIf-Match: W/"7"\r\n\r\n\r\n' +
+        `--${boundary}--\r\n`,
+    );
+  });
+
   it('decodes the documented response (change set then GET), LF or CRLF', () => {
     const documented = [
       '--batchresponse_f27ef42d',
