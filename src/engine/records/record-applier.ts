@@ -68,6 +68,23 @@ export class RecordApplier implements Applier<RecordChange> {
   }
 
   async apply(item: WorkItem, change: RecordChange): Promise<ApplyResult> {
+    if (item.intentWritten !== true) return this.applyChange(item, change);
+    // The lease wrote a create intent for this key: it stays only if the record was created or
+    // adopted (the completion then puts the full entry), or if the apply failed (a retry looks the
+    // record up first, as after any create intent). Anything else removes it.
+    const result = await this.applyChange(item, change);
+    if (result.kind === 'park') {
+      await this.store.keyMap.delete(item.flow, item.recordKey);
+      return result;
+    }
+    if (result.effects.keyMap !== undefined) return result;
+    return {
+      ...result,
+      effects: { ...result.effects, keyMap: { op: 'delete', flow: item.flow, recordKey: item.recordKey } },
+    };
+  }
+
+  private async applyChange(item: WorkItem, change: RecordChange): Promise<ApplyResult> {
     const flow = this.flow;
     const verdict = await this.guard.check(flow.id, item.recordKey);
     if (verdict === 'hold') {
@@ -266,7 +283,8 @@ export class RecordApplier implements Applier<RecordChange> {
       );
       if (adopted) return adopted;
     }
-    if (!intentWritten) {
+    // The lease may have written the intent already (WorkItem.intentWritten).
+    if (!intentWritten && item.intentWritten !== true) {
       await this.intents.write({
         flow: flow.id,
         recordKey: key,
