@@ -284,6 +284,8 @@ export class WorkRunner {
           .slice(0, 3)
           .map((issue) => `${issue.path.join('.') || '(payload)'}: ${issue.message}`)
           .join('; ');
+        // A create intent the lease wrote for the item stays only for an applier that may create.
+        if (item.intentWritten === true) await this.options.store.keyMap.delete(item.flow, item.recordKey);
         throw new RecordRejectedError(
           item.recordKey,
           'PAYLOAD_INVALID',

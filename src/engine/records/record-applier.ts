@@ -52,6 +52,8 @@ export function hashFields(fields: JsonObject): string {
  */
 export class RecordApplier implements Applier<RecordChange> {
   private readonly intents: KeyMapIntentWriter;
+  /** Items being applied whose create was sent (their lease-written intent must stay on failure). */
+  private readonly createsSent = new Set<WorkItem>();
 
   /**
    * @param flow the record flow this applier writes
@@ -70,11 +72,19 @@ export class RecordApplier implements Applier<RecordChange> {
   async apply(item: WorkItem, change: RecordChange): Promise<ApplyResult> {
     if (item.intentWritten !== true) return this.applyChange(item, change);
     // The lease wrote a create intent for this key: it stays only if the record was created or
-    // adopted (the completion then puts the full entry), or if the apply failed (a retry looks the
-    // record up first, as after any create intent). Anything else removes it.
-    const result = await this.applyChange(item, change);
+    // adopted (the completion then puts the full entry), or if the apply failed once the create was
+    // sent (a retry looks the record up first, as after any create intent). Anything else removes it.
+    let result: ApplyResult;
+    try {
+      result = await this.applyChange(item, change);
+    } catch (error) {
+      if (!this.createsSent.has(item)) await this.dropIntent(item);
+      throw error;
+    } finally {
+      this.createsSent.delete(item);
+    }
     if (result.kind === 'park') {
-      await this.store.keyMap.delete(item.flow, item.recordKey);
+      await this.dropIntent(item);
       return result;
     }
     if (result.effects.keyMap !== undefined) return result;
@@ -82,6 +92,15 @@ export class RecordApplier implements Applier<RecordChange> {
       ...result,
       effects: { ...result.effects, keyMap: { op: 'delete', flow: item.flow, recordKey: item.recordKey } },
     };
+  }
+
+  /** Remove the lease's create intent; if that fails, the intent stays (a retry looks up first). */
+  private async dropIntent(item: WorkItem): Promise<void> {
+    try {
+      await this.store.keyMap.delete(item.flow, item.recordKey);
+    } catch {
+      // Harmless: an intent without a create costs a look-up, never a duplicate.
+    }
   }
 
   private async applyChange(item: WorkItem, change: RecordChange): Promise<ApplyResult> {
@@ -294,6 +313,7 @@ export class RecordApplier implements Applier<RecordChange> {
         lastPayloadHash: null,
       });
     }
+    this.createsSent.add(item);
     const created = await flow.sink.create(written, { lane });
     if ('duplicate' in created) {
       const adopted = await this.adoptExisting(flow, key, written, hash, version, lane, false, detail);
