@@ -77,11 +77,6 @@ export class FeedPoller {
   private unsubscribe: (() => void) | null = null;
   /** True once a delta read reached its final page with nothing new. */
   caughtUp = false;
-  /**
-   * A read is in flight: `caughtUp` is what the last read found, and changes this read finds are
-   * not staged yet (an engine is idle only when no read is in flight).
-   */
-  reading = false;
   /** True while this poller reads a replay (its last pass found one not read to the end). */
   replaying = false;
 
@@ -127,12 +122,8 @@ export class FeedPoller {
       let busy = false;
       try {
         this.leader = this.options.duty.held;
-        if (this.leader && !this.options.control.isPaused(this.flowId)) {
-          this.reading = true;
-          busy = await this.pollOnce();
-        }
+        if (this.leader && !this.options.control.isPaused(this.flowId)) busy = await this.pollOnce();
       } catch (error) {
-        this.reading = false;
         if (!this.running) break;
         if (error instanceof SyncError && error.code === 'STORE_LOCK_LOST') {
           await this.options.duty.lost('a page was refused: another worker reads this feed now');
@@ -143,7 +134,6 @@ export class FeedPoller {
         await this.sleep(Math.min(this.options.pollIntervalMs, 5000));
         continue;
       }
-      this.reading = false;
       if (!this.running) break;
       if (!busy) await this.sleep(this.options.pollIntervalMs);
     }

@@ -385,7 +385,7 @@ export class SyncEngine {
   async isIdle(): Promise<boolean> {
     for (const poller of this.pollers.values()) {
       if (this.control.isPaused(poller.flowId)) continue;
-      if (!poller.caughtUp || poller.reading) return false;
+      if (!poller.caughtUp) return false;
       if (await poller.readReplay()) return false;
     }
     for (const companion of this.options.services ?? []) if (!(await companion.isIdle())) return false;
