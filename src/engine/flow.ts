@@ -85,6 +85,12 @@ export interface Flow<P = unknown> {
   readonly feed?: ChangeFeed | undefined;
   /** Present when the flow's records may wait for parents. */
   readonly parking?: ParkingPolicy | undefined;
+  /**
+   * The applier writes a create intent before it creates a record, and accepts one written by the
+   * lease instead ({@link WorkItem.intentWritten}; it removes the intent when it does not create):
+   * the runner then asks the lease to write intents for keys without a key-map entry. @default false
+   */
+  readonly intentsAtLease?: boolean | undefined;
 }
 
 /** The flows of this process, by id: the runner's task list. */
@@ -115,6 +121,11 @@ export class FlowRegistry {
   /** Flows with a change feed, in registration order. */
   get fed(): (Flow<unknown> & { feed: ChangeFeed })[] {
     return this.all.filter((f): f is Flow<unknown> & { feed: ChangeFeed } => f.feed !== undefined);
+  }
+
+  /** Of `ids`, the flows whose create intents the lease writes ({@link Flow.intentsAtLease}). */
+  intentsAtLease(ids: readonly string[]): string[] {
+    return ids.filter((id) => this.byId.get(id)?.intentsAtLease === true);
   }
 
   /** Whether records of `id` are parents some flow's records wait for. */

@@ -80,6 +80,13 @@ export interface WorkItem {
    * its round trip (the key's changes are the lease holder's to make).
    */
   keyMap?: KeyMapEntry | null;
+  /**
+   * The lease wrote a create intent for the item's key ({@link LeaseRequest.createIntents}): the key
+   * had no key-map entry (`keyMap` is null, as the lease found it) and now has one with no Campaign
+   * PKey and origin `created`, committed with the lease. The holder may create the record without
+   * writing the intent itself; if it does not create (nor adopt) the record, it removes the entry.
+   */
+  intentWritten?: boolean;
 }
 
 /** A work item without its payload and lease bookkeeping. */
@@ -108,6 +115,13 @@ export interface LeaseRequest {
   lanes?: readonly WorkLane[] | undefined;
   /** Return each item with its key-map entry ({@link WorkItem.keyMap}). @default false */
   withKeyMap?: boolean | undefined;
+  /**
+   * Flows whose leased items, when their key has no key-map entry, get a create intent written in
+   * the lease's own commit ({@link WorkItem.intentWritten}): the write that must be durable before a
+   * create is sent, without a commit (SQLite) or round trip (PostgreSQL) of its own. Needs
+   * `withKeyMap`. @default none
+   */
+  createIntents?: readonly string[] | undefined;
 }
 
 /** Result of completing or failing a leased item. `lost` means the lease expired and someone else owns it now. */

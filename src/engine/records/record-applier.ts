@@ -52,6 +52,8 @@ export function hashFields(fields: JsonObject): string {
  */
 export class RecordApplier implements Applier<RecordChange> {
   private readonly intents: KeyMapIntentWriter;
+  /** Items being applied whose create was sent (their lease-written intent must stay on failure). */
+  private readonly createsSent = new Set<WorkItem>();
 
   /**
    * @param flow the record flow this applier writes
@@ -68,6 +70,40 @@ export class RecordApplier implements Applier<RecordChange> {
   }
 
   async apply(item: WorkItem, change: RecordChange): Promise<ApplyResult> {
+    if (item.intentWritten !== true) return this.applyChange(item, change);
+    // The lease wrote a create intent for this key: it stays only if the record was created or
+    // adopted (the completion then puts the full entry), or if the apply failed once the create was
+    // sent (a retry looks the record up first, as after any create intent). Anything else removes it.
+    let result: ApplyResult;
+    try {
+      result = await this.applyChange(item, change);
+    } catch (error) {
+      if (!this.createsSent.has(item)) await this.dropIntent(item);
+      throw error;
+    } finally {
+      this.createsSent.delete(item);
+    }
+    if (result.kind === 'park') {
+      await this.dropIntent(item);
+      return result;
+    }
+    if (result.effects.keyMap !== undefined) return result;
+    return {
+      ...result,
+      effects: { ...result.effects, keyMap: { op: 'delete', flow: item.flow, recordKey: item.recordKey } },
+    };
+  }
+
+  /** Remove the lease's create intent; if that fails, the intent stays (a retry looks up first). */
+  private async dropIntent(item: WorkItem): Promise<void> {
+    try {
+      await this.store.keyMap.delete(item.flow, item.recordKey);
+    } catch {
+      // Harmless: an intent without a create costs a look-up, never a duplicate.
+    }
+  }
+
+  private async applyChange(item: WorkItem, change: RecordChange): Promise<ApplyResult> {
     const flow = this.flow;
     const verdict = await this.guard.check(flow.id, item.recordKey);
     if (verdict === 'hold') {
@@ -266,7 +302,8 @@ export class RecordApplier implements Applier<RecordChange> {
       );
       if (adopted) return adopted;
     }
-    if (!intentWritten) {
+    // The lease may have written the intent already (WorkItem.intentWritten).
+    if (!intentWritten && item.intentWritten !== true) {
       await this.intents.write({
         flow: flow.id,
         recordKey: key,
@@ -276,6 +313,7 @@ export class RecordApplier implements Applier<RecordChange> {
         lastPayloadHash: null,
       });
     }
+    this.createsSent.add(item);
     const created = await flow.sink.create(written, { lane });
     if ('duplicate' in created) {
       const adopted = await this.adoptExisting(flow, key, written, hash, version, lane, false, detail);

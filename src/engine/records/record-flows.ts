@@ -25,5 +25,6 @@ export function recordFlows(
     applier: new RecordApplier(deps.store, s, byId, deps.clock, deps.guard ?? noRecordGuard),
     feed: s.feed,
     parking: s.links.length > 0 ? new RecordParkingPolicy(s, deps.store.keyMap) : undefined,
+    intentsAtLease: true,
   }));
 }

@@ -112,21 +112,37 @@ export class SqlWorkQueue implements WorkQueue {
     const fresh = leaseFilter('q', flows, lanes, dialect);
     const direct = directLeaseStatement(this.ctx.driver, flows, lanes);
     const withKeyMap = request.withKeyMap === true;
+    const intentFlows = request.createIntents ?? [];
+    if (intentFlows.length > 0 && !withKeyMap) {
+      throw new StoreError('STORE_INVALID_INPUT', 'lease createIntents needs withKeyMap');
+    }
     const directParams = direct.params({ owner, expiresAt, now, limit: request.limit });
     if (withKeyMap && dialect === 'postgres') {
-      // The lease and its key-map entries in one statement: one round trip.
-      const rows = await this.ctx.driver.all<WorkItemRow & KeyMapJoinRow>(
-        `WITH leased AS (${direct.sql}) SELECT leased.*, ${keyMapJoinColumns} FROM leased ` +
-          'LEFT JOIN key_map k ON k.flow = leased.flow AND k.record_key = leased.record_key',
-        directParams,
+      // The lease, its key-map entries and the create intents in one statement: one round trip.
+      // The join sees key_map as it was before the statement (the intents are not in it).
+      const intents = intentFlows.length > 0 ? createIntentsCte(intentFlows, now) : null;
+      const rows = await this.ctx.driver.all<WorkItemRow & KeyMapJoinRow & IntentJoinRow>(
+        `WITH leased AS (${direct.sql})${intents?.sql ?? ''} SELECT leased.*, ${keyMapJoinColumns}, ` +
+          `${intents ? 'i.record_key IS NOT NULL' : 'FALSE'} AS intent_written FROM leased ` +
+          'LEFT JOIN key_map k ON k.flow = leased.flow AND k.record_key = leased.record_key' +
+          (intents
+            ? ' LEFT JOIN intents i ON i.flow = leased.flow AND i.record_key = leased.record_key'
+            : ''),
+        [...directParams, ...(intents?.params ?? [])],
       );
       if (rows.length > 0) return rows.sort(compareLeaseOrder).map(toWorkItemWithKeyMap);
+    } else if (withKeyMap) {
+      // SQLite: the lease, the key-map read and the intents in one transaction (one commit).
+      const items = await this.ctx.driver.transaction('lease', async (tx) => {
+        const leasedNow = await tx.all<WorkItemRow>(direct.sql, directParams);
+        if (leasedNow.length === 0) return null;
+        const leased = await this.attachKeyMap(tx, leasedNow.sort(compareLeaseOrder).map(toWorkItem));
+        return writeCreateIntents(tx, leased, intentFlows, now);
+      });
+      if (items !== null) return items;
     } else {
       const leasedNow = await this.ctx.driver.all<WorkItemRow>(direct.sql, directParams);
-      if (leasedNow.length > 0) {
-        const items = leasedNow.sort(compareLeaseOrder).map(toWorkItem);
-        return withKeyMap ? this.attachKeyMap(this.ctx.driver, items) : items;
-      }
+      if (leasedNow.length > 0) return leasedNow.sort(compareLeaseOrder).map(toWorkItem);
     }
 
     return this.ctx.driver.transaction('lease', async (tx) => {
@@ -150,7 +166,8 @@ export class SqlWorkQueue implements WorkQueue {
         ]);
       }
       const items = [...takenOver, ...leased].sort(compareLeaseOrder).map(toWorkItem);
-      return withKeyMap ? this.attachKeyMap(tx, items) : items;
+      if (!withKeyMap) return items;
+      return writeCreateIntents(tx, await this.attachKeyMap(tx, items), intentFlows, now);
     });
   }
 
@@ -567,8 +584,62 @@ export class SqlWorkQueue implements WorkQueue {
   }
 }
 
-function toWorkItemWithKeyMap(row: WorkItemRow & KeyMapJoinRow): WorkItem {
-  return { ...toWorkItem(row), keyMap: toJoinedKeyMapEntry(row) };
+interface IntentJoinRow {
+  intent_written: boolean | null;
+}
+
+function toWorkItemWithKeyMap(row: WorkItemRow & KeyMapJoinRow & IntentJoinRow): WorkItem {
+  const item: WorkItem = { ...toWorkItem(row), keyMap: toJoinedKeyMapEntry(row) };
+  return row.intent_written === true ? { ...item, intentWritten: true } : item;
+}
+
+/** A create intent: the key-map entry written before a create ({@link WorkItem.intentWritten}). */
+function createIntent(flow: string, recordKey: string): KeyMapChange {
+  return {
+    op: 'put',
+    entry: {
+      flow,
+      recordKey,
+      campaignPKey: null,
+      origin: 'created',
+      lastSourceVersion: null,
+      lastPayloadHash: null,
+    },
+  };
+}
+
+/**
+ * Write create intents for the leased `items` of `flows` whose key has no key-map entry, in the
+ * lease's transaction (the keys are leased by it, so no one else writes their entries).
+ */
+async function writeCreateIntents(
+  tx: SqlTransaction,
+  items: WorkItem[],
+  flows: readonly string[],
+  now: number,
+): Promise<WorkItem[]> {
+  if (flows.length === 0) return items;
+  const wanted = (item: WorkItem): boolean => item.keyMap === null && flows.includes(item.flow);
+  const intents = items.filter(wanted).map((item) => createIntent(item.flow, item.recordKey));
+  if (intents.length === 0) return items;
+  await writeKeyMapChanges(tx, intents, now);
+  return items.map((item) => (wanted(item) ? { ...item, intentWritten: true } : item));
+}
+
+/**
+ * PostgreSQL: the create intents of a one-statement lease, as a CTE after `leased` (see
+ * {@link writeCreateIntents}); keys in order, like every key-map write. Parameters follow the lease's.
+ */
+function createIntentsCte(flows: readonly string[], now: number): { sql: string; params: SqlParam[] } {
+  return {
+    sql:
+      `, intents AS (INSERT INTO key_map (flow, record_key, campaign_pkey, origin, last_source_version, last_payload_hash, created_at, updated_at) ` +
+      `SELECT l.flow, l.record_key, NULL, 'created', NULL, NULL, CAST(? AS BIGINT), CAST(? AS BIGINT) FROM leased l ` +
+      `WHERE l.flow IN (${placeholders(flows.length)}) ` +
+      'AND NOT EXISTS (SELECT 1 FROM key_map x WHERE x.flow = l.flow AND x.record_key = l.record_key) ' +
+      'ORDER BY l.flow, l.record_key ON CONFLICT (flow, record_key) DO NOTHING RETURNING flow, record_key)',
+    params: [now, now, ...flows],
+  };
 }
 
 function retryingWhere(filter: { flow?: string | undefined }): SqlWhere {

@@ -63,6 +63,35 @@ describe.each(storeKinds)('contact sync end to end (%s store)', (store) => {
     expect(after.size).toBe(40);
   });
 
+  it('keeps the create intent the lease writes only for records it creates (or whose create was sent)', async () => {
+    bed = await SyncTestBed.start({ store, dynamics: { contacts: 3, seed: 5 } });
+    const bad = bed.dynamics.admin.createContact(
+      buildContact({ firstname: 'Bartholomew-Maximilian-Alexander-Fitzgerald' }),
+    );
+    const { runtime, engine } = await bed.engine();
+    const summary = await engine.runUntilIdle({ timeoutMs: 60_000 });
+    expect(summary).toMatchObject({ created: 3, 'dead-lettered': 1 });
+    for (const id of bed.dynamics.admin.listIds('contact').filter((i) => i !== String(bad.contactid))) {
+      expect((await runtime.store.keyMap.get('contacts', id))?.campaignPKey).toBe(
+        bed.profilesByExternalId().get(id)!.PKey,
+      );
+    }
+    // The record Campaign could not take failed before its create was sent: no intent left.
+    expect(await runtime.store.keyMap.get('contacts', String(bad.contactid))).toBeNull();
+
+    // A record created and deleted in Dynamics between two reads: its delete is leased with a
+    // create intent (the key has no entry), finds nothing in Campaign and removes the intent.
+    const gone = bed.dynamics.admin.createContact(buildContact({ lastname: 'Gone' }));
+    await (await bed.engine()).engine.runUntilIdle({ timeoutMs: 60_000 });
+    expect(await runtime.store.keyMap.get('contacts', String(gone.contactid))).not.toBeNull();
+    const late = bed.dynamics.admin.createContact(buildContact({ lastname: 'Late' }));
+    bed.dynamics.admin.deleteContact(String(late.contactid));
+    const third = await (await bed.engine()).engine.runUntilIdle({ timeoutMs: 60_000 });
+    expect(third.created ?? 0).toBe(0);
+    expect(await runtime.store.keyMap.get('contacts', String(late.contactid))).toBeNull();
+    expect(bed.profilesByExternalId().has(String(late.contactid))).toBe(false);
+  });
+
   it('dead-letters a record Campaign cannot take, with code and reason, and keeps the rest flowing', async () => {
     bed = await SyncTestBed.start({ store });
     const good = bed.dynamics.admin.createContact(buildContact({ lastname: 'Good' }));

@@ -307,6 +307,59 @@ export function describeStateStoreContract(adapter: string, harness: StateStoreC
         expect((await store.queue.lease({ owner: 'w1', limit: 1, leaseMs }))[0]).not.toHaveProperty('keyMap');
       });
 
+      it('writes create intents in the lease for keys of the asked flows without a key-map entry, also for a lease taken over', async () => {
+        const store = await openEmpty();
+        await store.keyMap.put(keyMapEntry('k1', { campaignPKey: 'pk1', lastSourceVersion: '3' }));
+        await store.queue.enqueue([change('k1'), change('k2'), { ...change('o1'), flow: 'other' }]);
+        const leased = await store.queue.lease({
+          owner: 'w1',
+          limit: 3,
+          leaseMs,
+          withKeyMap: true,
+          createIntents: [flow],
+        });
+        expect(
+          leased.map((i) => [i.flow, i.recordKey, i.keyMap?.campaignPKey ?? null, i.intentWritten]),
+        ).toEqual([
+          [flow, 'k1', 'pk1', undefined],
+          [flow, 'k2', null, true],
+          ['other', 'o1', null, undefined],
+        ]);
+        // The intent is durable with the lease: no PKey, origin created; the other flow has none.
+        expect(await store.keyMap.get(flow, 'k2')).toMatchObject({
+          campaignPKey: null,
+          origin: 'created',
+          lastSourceVersion: null,
+        });
+        expect(await store.keyMap.get('other', 'o1')).toBeNull();
+        expect((await store.keyMap.get(flow, 'k1'))?.campaignPKey).toBe('pk1');
+        // Taken over after expiry: the intent is found (a retry looks the record up first), none is
+        // written again; a key whose entry was removed meanwhile gets a new one.
+        await store.keyMap.delete('other', 'o1');
+        clock.advance(leaseMs);
+        const again = await store.queue.lease({
+          owner: 'w2',
+          limit: 3,
+          leaseMs,
+          withKeyMap: true,
+          createIntents: [flow, 'other'],
+        });
+        expect(again.map((i) => [i.recordKey, i.keyMap?.origin ?? null, i.intentWritten])).toEqual([
+          ['k1', 'created', undefined],
+          ['k2', 'created', undefined],
+          ['o1', null, true],
+        ]);
+        expect(again[1]!.keyMap?.campaignPKey).toBeNull();
+        expect(await store.keyMap.get('other', 'o1')).toMatchObject({
+          campaignPKey: null,
+          origin: 'created',
+        });
+        const error = await rejectionOf(
+          store.queue.lease({ owner: 'w1', limit: 1, leaseMs, createIntents: [flow] }),
+        );
+        expect(error.code).toBe('STORE_INVALID_INPUT');
+      });
+
       it('leases live before bulk, then in staging order, up to the limit', async () => {
         const store = await openEmpty();
         await store.queue.enqueue([
