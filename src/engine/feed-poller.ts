@@ -77,6 +77,9 @@ export class FeedPoller {
   private unsubscribe: (() => void) | null = null;
   /** True once a delta read reached its final page with nothing new. */
   caughtUp = false;
+  /** Reads (passes of the loop that read the source) started and finished, in order. */
+  private readsStarted = 0;
+  private readsFinished = 0;
   /** True while this poller reads a replay (its last pass found one not read to the end). */
   replaying = false;
 
@@ -122,7 +125,14 @@ export class FeedPoller {
       let busy = false;
       try {
         this.leader = this.options.duty.held;
-        if (this.leader && !this.options.control.isPaused(this.flowId)) busy = await this.pollOnce();
+        if (this.leader && !this.options.control.isPaused(this.flowId)) {
+          this.readsStarted++;
+          try {
+            busy = await this.pollOnce();
+          } finally {
+            this.readsFinished++;
+          }
+        }
       } catch (error) {
         if (!this.running) break;
         if (error instanceof SyncError && error.code === 'STORE_LOCK_LOST') {
@@ -137,6 +147,19 @@ export class FeedPoller {
       if (!this.running) break;
       if (!busy) await this.sleep(this.options.pollIntervalMs);
     }
+  }
+
+  /** A mark for {@link readSince}: the reads started so far. */
+  readMark(): number {
+    return this.readsStarted;
+  }
+
+  /**
+   * Whether a read that started after `mark` was taken has finished: what {@link caughtUp} says
+   * is then about the source as it was after that moment, not about a read before it.
+   */
+  readSince(mark: number): boolean {
+    return this.readsFinished > mark;
   }
 
   readCursor(): Promise<CursorState> {

@@ -421,6 +421,14 @@ export class SyncEngine {
     const needed = options.stableChecks ?? 2;
     const deadline = options.timeoutMs ? this.options.clock.now() + options.timeoutMs : Infinity;
     let stable = 0;
+    // A poller's `caughtUp` is what its last read found. An idle check counts only once every
+    // poller finished a read that started after the previous counted check woke it, so a change
+    // made while a read was in flight (or found by a read that retries) is never left behind; an
+    // idle check that still waits for that read neither counts nor resets the count.
+    let marks: Map<FeedPoller, number> | null = null;
+    const readSinceMarks = (): boolean =>
+      marks !== null &&
+      [...marks].every(([poller, mark]) => this.control.isPaused(poller.flowId) || poller.readSince(mark));
     let reportedAt: number | null = null;
     // Every second, or less often when the backlog is slow to count (a whole inbox is read): the
     // report never takes more than ~5 % of the process.
@@ -431,7 +439,10 @@ export class SyncEngine {
         throw new Error('timed out waiting for the sync to become idle');
       }
       await new Promise((r) => setTimeout(r, interval));
-      stable = (await this.isIdle()) ? stable + 1 : 0;
+      const idle = await this.isIdle();
+      const confirmed = idle && readSinceMarks();
+      if (!idle) stable = 0;
+      else if (confirmed) stable++;
       const now = this.options.clock.now();
       if (stable === 0 && (reportedAt === null || now - reportedAt >= reportEveryMs)) {
         reportedAt = now;
@@ -441,10 +452,20 @@ export class SyncEngine {
       }
       // Once the inbox is drained, confirm the sources are caught up now rather than at their
       // next poll (a delta read that staged changes leaves its poller asleep a whole interval).
-      if (stable > 0 || (await this.isDrained())) this.wake();
+      if (idle || (await this.isDrained())) {
+        // A new mark once the last one is confirmed (or none was taken): the next counted check
+        // needs a read that starts after this wake.
+        if (marks === null || confirmed || !idle) marks = this.readMarks();
+        this.wake();
+      }
     }
     await this.stop();
     return this.summary();
+  }
+
+  /** Each poller's {@link FeedPoller.readMark}. */
+  private readMarks(): Map<FeedPoller, number> {
+    return new Map([...this.pollers.values()].map((p) => [p, p.readMark()]));
   }
 
   /** Say what remains in the inbox (a piped `run --until-idle` is never silent while it works). */
