@@ -7,7 +7,7 @@ import {
   type UnseenKey,
 } from '../../core/ports/state-store.js';
 import type { SqlExecutor } from './sql-driver.js';
-import { chunk, chunkForStatements, inList, keyOf } from './sql-list.js';
+import { chunk, chunkForStatements, groupBy, inList, keyOf } from './sql-list.js';
 import type { SqlStoreContext } from './sql-store-context.js';
 import { parseSourceVersion } from './source-version.js';
 import { requireText } from './staged-change-input.js';
@@ -287,9 +287,11 @@ export async function writeKeyMapChanges(
   now: number,
 ): Promise<void> {
   const planned = lastKeyMapChanges(changes);
-  const deletes = new Map<string, string[]>();
-  for (const change of planned.deletes)
-    deletes.set(change.flow, [...(deletes.get(change.flow) ?? []), change.recordKey]);
+  const deletes = groupBy(
+    planned.deletes,
+    (change) => change.flow,
+    (change) => change.recordKey,
+  );
   for (const [flow, keys] of deletes) {
     for (const part of chunk(keys, keysPerStatement)) {
       const list = inList(part);

@@ -13,6 +13,22 @@ export function chunk<T>(values: readonly T[], size: number): T[][] {
 }
 
 /** Store ids are canonical decimal strings; anything else names no row. */
+/** `values` grouped by `key`, each group's `value`s in order (appended to, never copied: linear). */
+export function groupBy<T, V>(
+  values: Iterable<T>,
+  key: (value: T) => string,
+  value: (value: T) => V,
+): Map<string, V[]> {
+  const groups = new Map<string, V[]>();
+  for (const item of values) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group === undefined) groups.set(k, [value(item)]);
+    else group.push(value(item));
+  }
+  return groups;
+}
+
 export function isStoreId(id: unknown): id is string {
   return typeof id === 'string' && /^(0|[1-9]\d{0,18})$/.test(id);
 }

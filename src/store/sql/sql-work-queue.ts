@@ -38,7 +38,16 @@ import {
   type KeyMapChange,
   type KeyMapJoinRow,
 } from './sql-key-map-store.js';
-import { chunk, inList, isStoreId, keyOf, placeholders, whereAll, type SqlWhere } from './sql-list.js';
+import {
+  chunk,
+  groupBy,
+  inList,
+  isStoreId,
+  keyOf,
+  placeholders,
+  whereAll,
+  type SqlWhere,
+} from './sql-list.js';
 import { selectPage } from './page-cursor.js';
 import type { SqlStoreContext } from './sql-store-context.js';
 import { TableStatistics } from './table-statistics.js';
@@ -174,8 +183,11 @@ export class SqlWorkQueue implements WorkQueue {
   /** `items` with their key-map entries ({@link WorkItem.keyMap}). */
   private async attachKeyMap(executor: SqlExecutor, items: WorkItem[]): Promise<WorkItem[]> {
     const found = new Map<string, KeyMapEntry>();
-    const byFlow = new Map<string, string[]>();
-    for (const item of items) byFlow.set(item.flow, [...(byFlow.get(item.flow) ?? []), item.recordKey]);
+    const byFlow = groupBy(
+      items,
+      (item) => item.flow,
+      (item) => item.recordKey,
+    );
     for (const [flow, keys] of byFlow) {
       for (const entry of await readKeyMapEntries(executor, flow, keys))
         found.set(keyOf(flow, entry.recordKey), entry);
@@ -317,8 +329,11 @@ export class SqlWorkQueue implements WorkQueue {
   async completeMany(completions: readonly Completion[]): Promise<LeaseOutcome[]> {
     const valid = completions.filter((c) => isStoreId(c.id));
     if (valid.length === 0) return completions.map(() => 'lost');
-    const idsByOwner = new Map<string, string[]>();
-    for (const { id, owner } of valid) idsByOwner.set(owner, [...(idsByOwner.get(owner) ?? []), id]);
+    const idsByOwner = groupBy(
+      valid,
+      (c) => c.owner,
+      (c) => c.id,
+    );
     const deletes = [...idsByOwner].flatMap(([owner, ids]) =>
       chunk([...new Set(ids)], 500).map((part) => ({ owner, ids: part })),
     );

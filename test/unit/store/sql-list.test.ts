@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunkForStatements, inList } from '../../../src/store/sql/sql-list.js';
+import { chunkForStatements, groupBy, inList } from '../../../src/store/sql/sql-list.js';
 
 describe('statement shapes of the SQL store', () => {
   it('pads an IN list to a power of two (or the maximum) with its last value', () => {
@@ -24,5 +24,23 @@ describe('statement shapes of the SQL store', () => {
     expect(chunks.map((c) => c.length)).toEqual([400, 400, 128, 64, 16, 4, 1]);
     expect(chunks.flat()).toEqual(rows);
     expect(chunkForStatements([], 400)).toEqual([]);
+  });
+
+  it('groups values by key, in order, one array per group', () => {
+    const rows = [
+      { flow: 'a', key: '1' },
+      { flow: 'b', key: '2' },
+      { flow: 'a', key: '3' },
+    ];
+    const groups = groupBy(
+      rows,
+      (r) => r.flow,
+      (r) => r.key,
+    );
+    expect([...groups]).toEqual([
+      ['a', ['1', '3']],
+      ['b', ['2']],
+    ]);
+    expect(groupBy([], String, String).size).toBe(0);
   });
 });
