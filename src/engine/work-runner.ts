@@ -217,14 +217,17 @@ export class WorkRunner {
     const held = this.options.bulkHeld?.() ?? [];
     // Record flows: the lease writes the create intents of keys without a key-map entry in its own
     // commit, so an item's create waits for no write of its own before the Campaign call.
-    const lease = (request: { limit: number; flows: readonly string[]; lanes?: ['live'] }) =>
-      store.queue.lease({
+    // Other flows (F6's events) have no key-map entries to read: their leases skip the read.
+    const lease = (request: { limit: number; flows: readonly string[]; lanes?: ['live'] }) => {
+      const createIntents = this.options.flows.intentsAtLease(request.flows);
+      return store.queue.lease({
         owner,
         leaseMs,
-        withKeyMap: true,
-        createIntents: this.options.flows.intentsAtLease(request.flows),
+        withKeyMap: createIntents.length > 0,
+        createIntents,
         ...request,
       });
+    };
     if (held.length === 0) return lease({ limit, flows });
     const live = await lease({ limit, flows: flows.filter((f) => held.includes(f)), lanes: ['live'] });
     const rest = await lease({ limit: limit - live.length, flows: flows.filter((f) => !held.includes(f)) });
