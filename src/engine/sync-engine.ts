@@ -19,7 +19,7 @@ import { Parking } from './parking.js';
 import { DutyRoster, type DutyTiming } from './duty.js';
 import { RunTracker } from './runs/run-tracker.js';
 import type { RunView } from './runs/run-view.js';
-import { BulkLoader, bulkLaneHeld, type BulkLaneSettings } from './records/bulk-loader.js';
+import { BulkLoader, type BulkLaneSettings } from './records/bulk-loader.js';
 import { WorkRunner } from './work-runner.js';
 import { WorkerRegistry, type WorkerIdentity, type WorkerTiming } from './worker-registry.js';
 
@@ -329,10 +329,10 @@ export class SyncEngine {
   }
 
   private async refreshBulkHolds(): Promise<void> {
-    const { store, clock } = this.options;
+    const { clock } = this.options;
     const held: string[] = [];
     for (const loader of this.bulkLoaders)
-      if (await bulkLaneHeld(store, loader.flowId, clock.now())) held.push(loader.flowId);
+      if (await loader.reservedInStore(clock.now())) held.push(loader.flowId);
     this.bulkHeldInStore = held;
   }
 

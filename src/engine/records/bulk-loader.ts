@@ -321,6 +321,27 @@ export class BulkLoader {
     return this.engaged;
   }
 
+  /**
+   * Whether every runner keeps off the flow's bulk items, as the store says: a lane holds them
+   * (`bulkLaneHeld`), or the lane takes them at its next pass — more than the threshold queued and
+   * no operator choice of REST. Read before the runner starts and every refresh, so a backlog
+   * queued before the lane's first pass (a restart, a replay, a test's set-up) is not leased through
+   * REST while the lane takes its duty.
+   */
+  async reservedInStore(now: number): Promise<boolean> {
+    const { store, settings } = this.options;
+    if (await bulkLaneHeld(store, this.flowId, now)) return true;
+    if (settings.flow.upsertHook !== undefined) return false;
+    const choice = await readCheckpointIfAny(store.checkpoints, bulkViaCheckpoint, this.flowId);
+    if (choice?.via === 'rest') return false;
+    const queued = await store.queue.countPending({
+      flow: this.flowId,
+      lane: 'bulk',
+      atMost: settings.thresholdRecords + 1,
+    });
+    return queued > settings.thresholdRecords;
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;

@@ -253,6 +253,70 @@ describe('bulk lane: initial load of contacts through the import workflow', () =
   }, 60_000);
 });
 
+describe("bulk lane: a backlog above the threshold is the lane's from the start", () => {
+  it('no runner writes it through REST while the lane takes its duty (held here by another worker)', async () => {
+    const store: StateStore = await openStateStore('sqlite::memory:', { clock: systemClock });
+    // Another worker runs the flow's lane: this worker's lane never takes it in this test.
+    expect(await store.locks.acquire('bulk:contacts', 'other-worker', 600_000)).not.toBeNull();
+    const base = 20_000;
+    const upsert = (i: number, lane: 'bulk' | 'live') => ({
+      flow: 'contacts',
+      recordKey: keyOf(base + i),
+      lane,
+      sourceVersion: '100',
+      payload: {
+        op: 'upsert' as const,
+        origin: lane === 'bulk' ? ('initial' as const) : ('delta' as const),
+        modifiedOn: null,
+        values: { contactid: keyOf(base + i), lastname: `Held ${i}`, statecode: 0 },
+      },
+    });
+    await store.queue.enqueue(Array.from({ length: 150 }, (_, n) => upsert(n + 1, 'bulk')));
+    await store.queue.enqueue([upsert(0, 'live')]);
+    const flow = contactsFlow();
+    const engine = new SyncEngine({
+      store,
+      flows: recordFlows([flow], { store, clock: systemClock }),
+      clock: systemClock,
+      logger: silent,
+      alerts: { raise: () => Promise.resolve() },
+      poll: false,
+      bulkLanes: [
+        {
+          flow,
+          port: new CampaignBulkImport({
+            client: bed.client,
+            sftp,
+            workflowId: bulkWorkflowId,
+            importDir: 'd365_loads/imports',
+            rejectDir: 'd365_loads/rejects',
+            exportDir: 'd365_loads/pkeys',
+          }),
+          thresholdRecords: 100,
+          chunkRows: 2000,
+          delimiter: ',',
+          pollIntervalMs: 50,
+          importTimeoutMs: 60_000,
+          signalIntervalMs: 0,
+        },
+      ],
+    });
+    await engine.start();
+    try {
+      // The live change goes through REST; the runner leases in the same passes it would take bulk items in.
+      await until(async () => (await store.keyMap.get('contacts', keyOf(base))) !== null);
+    } finally {
+      await engine.stop();
+    }
+    const written = bed.emulator.admin
+      .listRecords('profile')
+      .filter((r) => String(r.values.lastName ?? '').startsWith('Held '));
+    expect(written.map((r) => r.values.lastName)).toEqual(['Held 0']);
+    expect(await store.queue.countPending({ flow: 'contacts', lane: 'bulk', atMost: 1000 })).toBe(150);
+    await store.close();
+  }, 60_000);
+});
+
 async function until(check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = systemClock.now() + timeoutMs;
   while (!(await check())) {
