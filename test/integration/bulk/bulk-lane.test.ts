@@ -18,6 +18,7 @@ import { CampaignBulkImport } from '../../../src/connectors/campaign/campaign-bu
 import { CampaignRecordSink } from '../../../src/connectors/campaign/campaign-record-sink.js';
 import { SftpWriter } from '../../../src/connectors/sftp/sftp-writer.js';
 import { recordFlows } from '../../../src/engine/records/record-flows.js';
+import type { BulkLaneSettings } from '../../../src/engine/records/bulk-loader.js';
 import type { RecordFlowSettings } from '../../../src/engine/records/record-flow.js';
 import { SyncEngine } from '../../../src/engine/sync-engine.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
@@ -103,6 +104,43 @@ function contactsFlow(): RecordFlowSettings {
   };
 }
 
+/** An engine with the contact flow's bulk lane (threshold 100, 2,000-row files), not polling. */
+function bulkEngine(
+  store: StateStore,
+  flow: RecordFlowSettings,
+  work?: BulkLaneSettings['work'],
+): SyncEngine {
+  return new SyncEngine({
+    store,
+    flows: recordFlows([flow], { store, clock: systemClock }),
+    clock: systemClock,
+    logger: silent,
+    alerts: { raise: () => Promise.resolve() },
+    poll: false,
+    dutyTiming: { ttlMs: 3000, attemptMs: 50 },
+    bulkLanes: [
+      {
+        flow,
+        port: new CampaignBulkImport({
+          client: bed.client,
+          sftp,
+          workflowId: bulkWorkflowId,
+          importDir: 'd365_loads/imports',
+          rejectDir: 'd365_loads/rejects',
+          exportDir: 'd365_loads/pkeys',
+        }),
+        thresholdRecords: 100,
+        chunkRows: 2000,
+        delimiter: ',',
+        pollIntervalMs: 50,
+        importTimeoutMs: 60_000,
+        signalIntervalMs: 0,
+        work,
+      },
+    ],
+  });
+}
+
 describe('bulk lane: initial load of contacts through the import workflow', () => {
   it('loads Campaign as the projection of Dynamics, rejects become dead letters, a live change during the import wins', async () => {
     const admin = bed.emulator.admin;
@@ -140,35 +178,7 @@ describe('bulk lane: initial load of contacts through the import workflow', () =
     // V8's heap growth is tightened while the lane works, and back to V8's default after it.
     const heapFlags: string[] = [];
     const heap = new BulkHeapGrowth({ setFlags: (f) => heapFlags.push(f), nodeFlags: [] });
-    const engine = new SyncEngine({
-      store,
-      flows: recordFlows([flow], { store, clock: systemClock }),
-      clock: systemClock,
-      logger: silent,
-      alerts: { raise: () => Promise.resolve() },
-      poll: false,
-      dutyTiming: { ttlMs: 3000, attemptMs: 50 },
-      bulkLanes: [
-        {
-          flow,
-          port: new CampaignBulkImport({
-            client: bed.client,
-            sftp,
-            workflowId: bulkWorkflowId,
-            importDir: 'd365_loads/imports',
-            rejectDir: 'd365_loads/rejects',
-            exportDir: 'd365_loads/pkeys',
-          }),
-          thresholdRecords: 100,
-          chunkRows: 2000,
-          delimiter: ',',
-          pollIntervalMs: 50,
-          importTimeoutMs: 60_000,
-          signalIntervalMs: 0,
-          work: heap.hooks(50),
-        },
-      ],
-    });
+    const engine = bulkEngine(store, flow, heap.hooks(50));
     await engine.start();
     try {
       // Once the first file is signalled, contact 1505 (a row of that file) changes in Dynamics: a live change, newer.
@@ -273,34 +283,7 @@ describe("bulk lane: a backlog above the threshold is the lane's from the start"
     });
     await store.queue.enqueue(Array.from({ length: 150 }, (_, n) => upsert(n + 1, 'bulk')));
     await store.queue.enqueue([upsert(0, 'live')]);
-    const flow = contactsFlow();
-    const engine = new SyncEngine({
-      store,
-      flows: recordFlows([flow], { store, clock: systemClock }),
-      clock: systemClock,
-      logger: silent,
-      alerts: { raise: () => Promise.resolve() },
-      poll: false,
-      bulkLanes: [
-        {
-          flow,
-          port: new CampaignBulkImport({
-            client: bed.client,
-            sftp,
-            workflowId: bulkWorkflowId,
-            importDir: 'd365_loads/imports',
-            rejectDir: 'd365_loads/rejects',
-            exportDir: 'd365_loads/pkeys',
-          }),
-          thresholdRecords: 100,
-          chunkRows: 2000,
-          delimiter: ',',
-          pollIntervalMs: 50,
-          importTimeoutMs: 60_000,
-          signalIntervalMs: 0,
-        },
-      ],
-    });
+    const engine = bulkEngine(store, contactsFlow());
     await engine.start();
     try {
       // The live change goes through REST; the runner leases in the same passes it would take bulk items in.
