@@ -4,6 +4,7 @@
  * workflow, and whose configuration gives the contacts flow a bulk lane signalling that workflow
  * over the real SFTP path; plus the probes those tests read the lane with.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { defaultSftpUsers } from '../../emulators/campaign/sftp/sftp-server.js';
 import { generateEd25519KeyPair } from '../../emulators/campaign/sftp/sftp-host-key.js';
@@ -201,8 +202,4 @@ export async function waitUntil(
   stepMs: number,
 ): Promise<void> {
   for (let waited = 0; waited < timeoutMs && !(await done()); waited += stepMs) await sleep(stepMs);
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

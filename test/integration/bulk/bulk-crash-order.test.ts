@@ -7,6 +7,7 @@
  * flow's bulk lane is in the store (checkpoint `bulk:contacts`, kept while files are in flight), so
  * the new process's runner leaves the file's keys alone until its lane has waited the import out.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,6 @@ import {
   bulkWorkflowId,
   importedFiles,
   runChildUntilIdle,
-  sleep,
   spawnRunningChild,
   startBulkTestBed,
 } from '../../support/bulk-test-bed.js';

@@ -7,6 +7,7 @@
  * rejects a dead letter, no row lost, and the import workflow's history must show that no file was
  * ever imported twice.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../../emulators/shared/seeded-random.js';
 import {
@@ -14,7 +15,6 @@ import {
   bulkWorkflowId,
   importedFiles,
   runChildUntilIdle,
-  sleep,
   spawnRunningChild,
   startBulkTestBed,
 } from '../../support/bulk-test-bed.js';

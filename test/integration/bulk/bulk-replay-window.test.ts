@@ -4,6 +4,7 @@
  * once it opens — on a controlled clock, with the lane's state in status (files by state, rows,
  * the window's next opening, the ETA). Campaign is the emulator over HTTPS and the real SFTP path.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -14,7 +15,7 @@ import { createSyncEngine } from '../../../src/cli/runtime/start-sync.js';
 import { openSyncRuntime } from '../../../src/cli/runtime/sync-runtime.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { Redactor } from '../../../src/logging/redactor.js';
-import { bulkWorkflowId, sleep, startBulkTestBed, waitUntil } from '../../support/bulk-test-bed.js';
+import { bulkWorkflowId, startBulkTestBed, waitUntil } from '../../support/bulk-test-bed.js';
 import { testEnv, type SyncTestBed } from '../../support/sync-test-bed.js';
 import { runDcsync } from '../../support/cli-runner.js';
 

@@ -6,6 +6,7 @@
  * duplicated (the activity id derives from the event id, and the event id column has an alternate
  * key) — with no dead letters.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStateStore } from '../../../src/store/open-state-store.js';
 import { readCheckpoint } from '../../../src/engine/checkpoints.js';
@@ -27,10 +28,6 @@ afterAll(async () => {
   script?.dispose();
   await bed?.close();
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 async function runUntilIdle(configPath: string): Promise<void> {
   const child = SyncChild.spawn(script, configPath, { untilIdle: true });

@@ -6,6 +6,7 @@
  * contact with its mapped values, none for deleted contacts, no dead letters, an empty inbox, and
  * the initial read must never have restarted from its first page.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../../emulators/shared/seeded-random.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
@@ -60,10 +61,6 @@ function initialPageOf(link: string | null): number | null {
   const token = new URL(link).searchParams.get('$skiptoken');
   const match = token ? /pagenumber="(\d+)"/.exec(token) : null;
   return match ? Number(match[1]) : null;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 let script: SyncChildScript;

@@ -4,6 +4,7 @@
  * out — no dead letters, throttling uses up no attempts — and converge; only a refusal longer than
  * `engine.retry.maxThrottledMs` turns records into dead letters.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SyncTestBed } from '../../support/sync-test-bed.js';
 import { buildContact } from '../../support/dynamics-builders.js';
@@ -113,7 +114,3 @@ describe('429 storms', () => {
     expect(foreignProfiles(bed)).toEqual(foreign);
   });
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -3,14 +3,11 @@
  * engine's retry policy for Campaign writes) and converges without dead letters; a fault that
  * outlasts the attempts leaves dead letters with code, reason and attempts, which a retry clears.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SyncTestBed } from '../../support/sync-test-bed.js';
 import { buildContact } from '../../support/dynamics-builders.js';
 import { expectConverged, foreignProfiles } from './fixtures/sync-convergence.js';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 describe('5xx bursts', () => {
   let bed: SyncTestBed | undefined;

@@ -2,14 +2,11 @@
  * Token expiry and revocation on both sides while the sync runs: the clients fetch a new token
  * and repeat the call; nothing is lost, duplicated or dead-lettered.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SyncTestBed } from '../../support/sync-test-bed.js';
 import { buildContact } from '../../support/dynamics-builders.js';
 import { expectConverged } from './fixtures/sync-convergence.js';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 describe('token expiry and revocation', () => {
   let bed: SyncTestBed | undefined;

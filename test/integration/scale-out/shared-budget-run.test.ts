@@ -10,6 +10,7 @@
  * emulator sees no more calls. (The turn of the UTC day on a controlled clock is in
  * test/integration/store/postgres-shared-budget-processes.test.ts.)
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { SeededRandom } from '../../../emulators/shared/seeded-random.js';
@@ -23,10 +24,6 @@ const callsPerDay = 3000;
 const spentEarlier = 2400;
 const workers = 3;
 const seed = 1919;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 describe('the call budget shared by three dcsync run workers', () => {
   let bed: SyncTestBed | undefined;

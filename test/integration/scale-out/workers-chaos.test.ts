@@ -7,6 +7,7 @@
  * (I6), foreign profiles untouched (I2), no dead letter, an empty inbox; and no duty ever had two
  * holders at once (from the store's duty audit).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { SeededRandom } from '../../../emulators/shared/seeded-random.js';
@@ -28,10 +29,6 @@ const contacts = 20_000;
 const workers = 3;
 const kills = 30;
 const seed = 19;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 describe('three workers on one PostgreSQL under a kill -9 loop', () => {
   let bed: SyncTestBed | undefined;

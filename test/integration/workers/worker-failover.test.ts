@@ -5,6 +5,7 @@
  * real time with a generous bound); SIGTERM hands it over at once (release, not expiry). On SQLite a
  * second process is refused with an error that says to use PostgreSQL.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { StateStore } from '../../../src/core/ports/state-store.js';
 import { SyncTestBed } from '../../support/sync-test-bed.js';
@@ -26,10 +27,6 @@ afterEach(async () => {
   await bed?.close();
   bed = undefined;
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Poll `read` until it answers non-null (real time, bounded). */
 async function waitFor<T>(
