@@ -159,17 +159,6 @@ export const bulkViaCheckpoint = defineCheckpoint<{ via: 'bulk' | 'rest'; reques
   initial: () => null,
 });
 
-/**
- * Whether the lane of `flow` holds its bulk lane, as the store says (any worker may read it): it
- * holds it, has files in flight (maybe a crashed process's), or an operator sent the flow's bulk
- * work through it (`--via bulk`: held before the lane's first pass, so no row slips to REST).
- */
-export async function bulkLaneHeld(store: StateStore, flow: string, now: number): Promise<boolean> {
-  const state = await readBulkLaneState(store, flow, now);
-  if (state.holding || state.files.length > 0) return true;
-  return (await readCheckpointIfAny(store.checkpoints, bulkViaCheckpoint, flow))?.via === 'bulk';
-}
-
 /** The lane's checkpoint `bulk:<flow>` (files in flight, hold, import rate). */
 export function readBulkLaneState(store: StateStore, flow: string, now: number): Promise<BulkLaneState> {
   return readCheckpoint(store.checkpoints, bulkLaneCheckpoint, flow, now);
@@ -322,18 +311,20 @@ export class BulkLoader {
   }
 
   /**
-   * Whether every runner keeps off the flow's bulk items, as the store says: a lane holds them
-   * (`bulkLaneHeld`), or the lane takes them at its next pass — more than the threshold queued and
-   * no operator choice of REST. Read before the runner starts and every refresh, so a backlog
-   * queued before the lane's first pass (a restart, a replay, a test's set-up) is not leased through
-   * REST while the lane takes its duty.
+   * Whether every runner keeps off the flow's bulk items, as the store says (any worker may read
+   * it): the lane holds them or has files in flight (maybe a crashed process's); an operator sent
+   * the flow's bulk work through it (`--via bulk`); or the lane takes them at its next pass — more
+   * than the threshold queued and no operator choice of REST. Read before the runner starts and at
+   * every refresh, so a backlog queued before the lane's first pass (a restart, a replay, a first
+   * load staged earlier) is not leased through REST while the lane takes its duty.
    */
   async reservedInStore(now: number): Promise<boolean> {
     const { store, settings } = this.options;
-    if (await bulkLaneHeld(store, this.flowId, now)) return true;
-    if (settings.flow.upsertHook !== undefined) return false;
+    const state = await readBulkLaneState(store, this.flowId, now);
+    if (state.holding || state.files.length > 0) return true;
     const choice = await readCheckpointIfAny(store.checkpoints, bulkViaCheckpoint, this.flowId);
-    if (choice?.via === 'rest') return false;
+    if (choice !== null) return choice.via === 'bulk';
+    if (settings.flow.upsertHook !== undefined) return false;
     const queued = await store.queue.countPending({
       flow: this.flowId,
       lane: 'bulk',
