@@ -9,6 +9,10 @@
  * (measured first, same emulator setup, see {@link measureCampaignCapacity}); and ≥ 2,000
  * contacts/s on SQLite. `SYNC_BENCH_STORES=postgres` (or `sqlite`, or both) runs only those stores
  * and records nothing; `SYNC_BENCH_PROFILE_DIR=dir` writes a CPU profile of each sync process.
+ * Each run also records the CPU time (user + system) per contact of the sync process and of the
+ * emulators' process, and the capacity run that of the caller and the emulators: on a host whose
+ * cores the capacity run keeps busy, `cpuCeiling` is the ratio the sync could reach at best, were
+ * it spread over every core (docs/store.md, "Sixth pass").
  *
  * Machines differ more than the engine does. On the 2-core Intel Xeon host of 2026-11-28 evening
  * (store bench: SQLite 32,000–37,000 items/s) 40,000 contacts sync at 2,757/s; on the 2-core AMD EPYC
@@ -53,6 +57,8 @@ interface StoreRun {
   campaignCalls: number;
   dynamicsRequests: number;
   peakRssMiB: number;
+  /** CPU per contact (user + system, microseconds): the sync process (start-up included) and the emulators' process. */
+  cpuMicrosPerContact: { sync: number; emulators: number };
 }
 
 async function measure(script: SyncChildScript, store: 'sqlite' | 'postgres'): Promise<StoreRun> {
@@ -70,6 +76,7 @@ async function measure(script: SyncChildScript, store: 'sqlite' | 'postgres'): P
         engine: { workers, pollIntervalMs: 200 },
       },
     );
+    const emulatorCpuBefore = await host.call<NodeJS.CpuUsage>('cpu');
     const started = performance.now();
     const child = SyncChild.spawn(script, configPath, {
       untilIdle: true,
@@ -86,6 +93,7 @@ async function measure(script: SyncChildScript, store: 'sqlite' | 'postgres'): P
       dynamics: { total: number };
       campaign: { requests: number };
     }>('stats');
+    const emulatorCpu = cpuSecondsSince(await host.call<NodeJS.CpuUsage>('cpu'), emulatorCpuBefore);
     const engineSeconds = summary.elapsedMs! / 1000;
     const created = summary.created! + summary.adopted!;
     return {
@@ -99,6 +107,10 @@ async function measure(script: SyncChildScript, store: 'sqlite' | 'postgres'): P
       campaignCalls: stats.campaign.requests,
       dynamicsRequests: stats.dynamics.total,
       peakRssMiB: round(child.peakRssBytes / 2 ** 20),
+      cpuMicrosPerContact: {
+        sync: Math.round((child.cpuSeconds * 1e6) / created),
+        emulators: Math.round((emulatorCpu * 1e6) / created),
+      },
     };
   } finally {
     await host.close();
@@ -112,6 +124,8 @@ interface CampaignCapacity {
   concurrency: number;
   seconds: number;
   upsertsPerSecond: number;
+  /** CPU per upsert (user + system, microseconds): the calling process and the emulators' process. */
+  cpuMicrosPerUpsert: { caller: number; emulators: number };
 }
 
 /**
@@ -153,20 +167,32 @@ async function measureCampaignCapacity(): Promise<CampaignCapacity> {
   };
   try {
     await pool(0, 2000); // token, connections and JIT warm (not counted)
+    const emulatorCpuBefore = await host.call<NodeJS.CpuUsage>('cpu');
+    const callerCpuBefore = process.cpuUsage();
     const started = performance.now();
     await pool(2000, contacts);
     const seconds = (performance.now() - started) / 1000;
+    const callerCpu = cpuSecondsSince(process.cpuUsage(), callerCpuBefore);
+    const emulatorCpu = cpuSecondsSince(await host.call<NodeJS.CpuUsage>('cpu'), emulatorCpuBefore);
     return {
       upserts: contacts,
       concurrency: workers,
       seconds: round(seconds),
       upsertsPerSecond: Math.round(contacts / seconds),
+      cpuMicrosPerUpsert: {
+        caller: Math.round((callerCpu * 1e6) / contacts),
+        emulators: Math.round((emulatorCpu * 1e6) / contacts),
+      },
     };
   } finally {
     budget.close();
     await client.close();
     await host.close();
   }
+}
+
+function cpuSecondsSince(now: NodeJS.CpuUsage, before: NodeJS.CpuUsage): number {
+  return (now.user - before.user + now.system - before.system) / 1e6;
 }
 
 function ratio(a: number, b: number): number {
@@ -203,7 +229,16 @@ export async function run(): Promise<void> {
       postgresVsSqlite: ratios.postgresVsSqlite >= 0.8,
       sqliteVsCampaignCapacity: ratios.sqliteVsCampaignCapacity >= 0.6,
     };
-    console.log(JSON.stringify({ ratios, met }));
+    // With every core busy (as in the capacity run), contacts/s ≤ cores / (CPU per contact of
+    // everything that runs): the ratio the sync could reach if it spread over every core.
+    const cpuPerUpsert = campaign.cpuMicrosPerUpsert.caller + campaign.cpuMicrosPerUpsert.emulators;
+    const cpuCeiling = {
+      sqliteVsCampaignCapacity: ratio(
+        cpuPerUpsert,
+        sqlite.cpuMicrosPerContact.sync + sqlite.cpuMicrosPerContact.emulators,
+      ),
+    };
+    console.log(JSON.stringify({ ratios, met, cpuCeiling }));
     writeBenchResult('sync-throughput', {
       setup:
         `initial load; emulators at zero latency in their own process; dcsync run --until-idle in a separate process; 5,000-row pages; ${workers} workers; Campaign budget not limiting. ` +
@@ -216,6 +251,7 @@ export async function run(): Promise<void> {
       met: met.sqliteContactsPerSecond && met.postgresVsSqlite && met.sqliteVsCampaignCapacity,
       metEach: met,
       ratios,
+      cpuCeiling,
       campaign,
       sqlite,
       postgres,

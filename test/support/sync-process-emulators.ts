@@ -116,6 +116,8 @@ async function writeOptOutExport(path: string, rows: number): Promise<{ bytes: n
 type Handler = (args: Record<string, unknown>) => unknown;
 const handlers: Record<string, Handler> = {
   stats: () => ({ dynamics: dynamics.admin.stats(), campaign: campaign.admin.stats() }),
+  /** CPU time this host has used so far (`process.cpuUsage()`, microseconds). */
+  cpu: () => process.cpuUsage(),
   resetStats: () => {
     dynamics.admin.resetStats();
     campaign.admin.resetStats();

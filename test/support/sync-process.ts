@@ -88,6 +88,7 @@ export class SyncChild {
   readonly exited: Promise<SyncChildExit>;
   private readonly child: ChildProcess;
   private peakRss = 0;
+  private cpuTicks = 0;
   private rssTimer: NodeJS.Timeout | null = null;
 
   private constructor(script: string, configPath: string, options: SpawnSyncChildOptions) {
@@ -129,6 +130,10 @@ export class SyncChild {
         const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
         const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
         if (hwm) this.peakRss = Math.max(this.peakRss, Number(hwm[1]) * 1024);
+        // Fields 14 and 15 of /proc/PID/stat (utime, stime), after the ")" that ends the name.
+        const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        this.cpuTicks = Number(fields[11]) + Number(fields[12]);
       } catch {
         // gone
       }
@@ -136,6 +141,15 @@ export class SyncChild {
     read();
     this.rssTimer = setInterval(read, everyMs);
     this.rssTimer.unref();
+  }
+
+  /**
+   * CPU time (user + system) the process had used at the last {@link sampleRss} sample, in
+   * seconds (clock ticks of 1/100 s, the Linux default): a lower bound, short by at most one
+   * sampling interval's worth.
+   */
+  get cpuSeconds(): number {
+    return this.cpuTicks / 100;
   }
 
   /** Highest resident set size seen by {@link sampleRss}, in bytes. */
