@@ -1,3 +1,4 @@
+import { dropCreateIntent } from '../core/create-intent.js';
 import { formatIso } from '../core/clock.js';
 import {
   RecordRejectedError,
@@ -288,7 +289,8 @@ export class WorkRunner {
           .map((issue) => `${issue.path.join('.') || '(payload)'}: ${issue.message}`)
           .join('; ');
         // A create intent the lease wrote for the item stays only for an applier that may create.
-        if (item.intentWritten === true) await this.options.store.keyMap.delete(item.flow, item.recordKey);
+        if (item.intentWritten === true)
+          await dropCreateIntent(this.options.store.keyMap, item.flow, item.recordKey);
         throw new RecordRejectedError(
           item.recordKey,
           'PAYLOAD_INVALID',

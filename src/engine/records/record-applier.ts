@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createIntentEntry, dropCreateIntent } from '../../core/create-intent.js';
 import { RecordRejectedError, SyncError } from '../../core/errors.js';
 import type { JsonObject, JsonValue } from '../../core/json.js';
 import {
@@ -95,12 +96,8 @@ export class RecordApplier implements Applier<RecordChange> {
   }
 
   /** Remove the lease's create intent; if that fails, the intent stays (a retry looks up first). */
-  private async dropIntent(item: WorkItem): Promise<void> {
-    try {
-      await this.store.keyMap.delete(item.flow, item.recordKey);
-    } catch {
-      // Harmless: an intent without a create costs a look-up, never a duplicate.
-    }
+  private dropIntent(item: WorkItem): Promise<void> {
+    return dropCreateIntent(this.store.keyMap, item.flow, item.recordKey);
   }
 
   private async applyChange(item: WorkItem, change: RecordChange): Promise<ApplyResult> {
@@ -304,14 +301,7 @@ export class RecordApplier implements Applier<RecordChange> {
     }
     // The lease may have written the intent already (WorkItem.intentWritten).
     if (!intentWritten && item.intentWritten !== true) {
-      await this.intents.write({
-        flow: flow.id,
-        recordKey: key,
-        campaignPKey: null,
-        origin: 'created',
-        lastSourceVersion: null,
-        lastPayloadHash: null,
-      });
+      await this.intents.write(createIntentEntry(flow.id, key));
     }
     this.createsSent.add(item);
     const created = await flow.sink.create(written, { lane });

@@ -1,3 +1,4 @@
+import { createIntentEntry } from '../../core/create-intent.js';
 import type { ErrorCode } from '../../core/error-catalogue.js';
 import { StoreError } from '../../core/errors.js';
 import {
@@ -608,21 +609,6 @@ function toWorkItemWithKeyMap(row: WorkItemRow & KeyMapJoinRow & IntentJoinRow):
   return row.intent_written === true ? { ...item, intentWritten: true } : item;
 }
 
-/** A create intent: the key-map entry written before a create ({@link WorkItem.intentWritten}). */
-function createIntent(flow: string, recordKey: string): KeyMapChange {
-  return {
-    op: 'put',
-    entry: {
-      flow,
-      recordKey,
-      campaignPKey: null,
-      origin: 'created',
-      lastSourceVersion: null,
-      lastPayloadHash: null,
-    },
-  };
-}
-
 /**
  * Write create intents for the leased `items` of `flows` whose key has no key-map entry, in the
  * lease's transaction (the keys are leased by it, so no one else writes their entries).
@@ -635,7 +621,9 @@ async function writeCreateIntents(
 ): Promise<WorkItem[]> {
   if (flows.length === 0) return items;
   const wanted = (item: WorkItem): boolean => item.keyMap === null && flows.includes(item.flow);
-  const intents = items.filter(wanted).map((item) => createIntent(item.flow, item.recordKey));
+  const intents = items
+    .filter(wanted)
+    .map((item): KeyMapChange => ({ op: 'put', entry: createIntentEntry(item.flow, item.recordKey) }));
   if (intents.length === 0) return items;
   await writeKeyMapChanges(tx, intents, now);
   return items.map((item) => (wanted(item) ? { ...item, intentWritten: true } : item));

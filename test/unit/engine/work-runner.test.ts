@@ -8,7 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ManualClock } from '../../../src/core/clock.js';
-import { ConnectorError } from '../../../src/core/errors.js';
+import { ConnectorError, StoreError } from '../../../src/core/errors.js';
 import { silentLogger } from '../../../src/core/ports/engine-logger.js';
 import type { KeyMapStore, ParentRef, StateStore } from '../../../src/core/ports/state-store.js';
 import { resolveRetryPolicy } from '../../../src/core/retry-policy.js';
@@ -189,6 +189,35 @@ describe('WorkRunner over flows as data', () => {
     expect(letters.find((l) => l.code === 'PAYLOAD_INVALID')!.message).toContain(
       'of flow parents (record bad) does not hold a valid payload: value:',
     );
+    expect(sink.calls).toEqual([]);
+  });
+
+  it('dead-letters an invalid payload whose lease-written create intent cannot be removed', async () => {
+    // A record flow whose lease writes create intents, over a store whose key-map delete fails:
+    // the intent may stay (it costs a look-up, never a duplicate), the dead letter must not turn
+    // into a retry of a payload that can never be valid.
+    await runner.stop();
+    const keyMap = Object.create(store.keyMap, {
+      delete: {
+        value: () => Promise.reject(new StoreError('STORE_UNAVAILABLE', 'key-map delete refused (test)')),
+      },
+    }) as KeyMapStore;
+    const failingDeletes = Object.create(store, { keyMap: { value: keyMap } }) as StateStore;
+    const [parents] = buildFlows(sink, store.keyMap);
+    const flows = new FlowRegistry([{ ...parents!, id: 'records', intentsAtLease: true }]);
+    runner = buildRunner(failingDeletes, sink, events, clock, {
+      window: 4,
+      activeFlows: () => ['records'],
+      flows,
+    });
+    runner.start();
+    await store.queue.enqueue([{ flow: 'records', recordKey: 'r1', payload: { value: 'one' } }]);
+    runner.wake();
+    await until(async () => (await store.deadLetters.list({}, {})).items.length === 1);
+    const [letter] = (await store.deadLetters.list({}, {})).items;
+    expect([letter!.recordKey, letter!.code]).toEqual(['r1', 'PAYLOAD_INVALID']);
+    // The lease did write the intent, and it stayed.
+    expect(await store.keyMap.get('records', 'r1')).toMatchObject({ campaignPKey: null, origin: 'created' });
     expect(sink.calls).toEqual([]);
   });
 
