@@ -121,8 +121,9 @@ export class SyncChild {
   }
 
   /**
-   * Start sampling the process's memory (Linux `/proc`): {@link peakRssBytes} is the kernel's
-   * high-water mark of its resident set, read every `everyMs`.
+   * Start sampling the process's memory and CPU time (Linux `/proc`), every `everyMs`:
+   * {@link peakRssBytes} is the kernel's high-water mark of its resident set, {@link cpuSeconds}
+   * its CPU time at the last sample.
    */
   sampleRss(everyMs = 100): void {
     const read = (): void => {
