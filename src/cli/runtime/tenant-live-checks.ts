@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { tlsTrust } from '../../connectors/tls-trust.js';
 import { Agent, request } from 'undici';
 import {
   createFinding,
@@ -99,7 +99,7 @@ function syncedTables(config: ResolvedConfig): string[] {
  */
 async function probeAuthority(config: ResolvedConfig): Promise<'unreachable' | 'unknown-tenant' | 'other'> {
   const ca = config.dynamics.caFile ? readFileSync(config.dynamics.caFile, 'utf8') : undefined;
-  const agent = new Agent({ connect: ca ? { ca: [...rootCertificates, ca] } : {} });
+  const agent = new Agent({ connect: tlsTrust(ca || undefined) });
   try {
     const url = `${config.dynamics.authorityHost.replace(/\/+$/, '')}/${config.dynamics.tenantId}/v2.0/.well-known/openid-configuration`;
     const response = await request(url, { dispatcher: agent, signal: AbortSignal.timeout(10_000) });
@@ -916,7 +916,7 @@ async function listIdentityNamespaces(config: ResolvedConfig, url: string): Prom
     scope: config.campaign.scope,
   });
   const ca = campaignCa(config);
-  const agent = new Agent({ connect: ca ? { ca: [...rootCertificates, ca] } : {} });
+  const agent = new Agent({ connect: tlsTrust(ca || undefined) });
   try {
     const response = await request(url, {
       dispatcher: agent,

@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import { tlsTrust } from '../tls-trust.js';
 
 export interface AdobeHttpTransportOptions {
   /**
@@ -56,7 +57,7 @@ export class AdobeHttpTransport {
       keepAliveTimeout: 10_000,
       headersTimeout: 0,
       bodyTimeout: 0,
-      ...(options.caCert === undefined ? {} : { connect: { ca: options.caCert } }),
+      connect: tlsTrust(options.caCert, 'only'),
     });
   }
 

@@ -1,4 +1,4 @@
-import { rootCertificates } from 'node:tls';
+import { tlsTrust } from '../tls-trust.js';
 import { Pool } from 'undici';
 import { sleepOn } from '../../core/clock.js';
 import { ConnectorError, RateLimitedError, SyncError } from '../../core/errors.js';
@@ -138,7 +138,7 @@ export class DynamicsWebApiClient {
     const o = this.options;
     this.pool = new Pool(o.origin, {
       connections: o.maxConcurrency,
-      connect: o.caCert ? { ca: [...rootCertificates, o.caCert] } : {},
+      connect: tlsTrust(o.caCert || undefined),
       headersTimeout: o.timeoutMs,
       bodyTimeout: o.timeoutMs,
     });

@@ -1,4 +1,4 @@
-import { rootCertificates } from 'node:tls';
+import { tlsTrust } from '../tls-trust.js';
 import { Agent, request } from 'undici';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 
@@ -16,7 +16,7 @@ export class UndiciMsalNetworkClient implements INetworkModule {
     private readonly timeoutMs: number,
   ) {
     this.agent = new Agent({
-      connect: caCert ? { ca: [...rootCertificates, caCert] } : {},
+      connect: tlsTrust(caCert || undefined),
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
