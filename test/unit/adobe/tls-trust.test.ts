@@ -37,7 +37,7 @@ describe('tlsTrust', () => {
     expect(tlsTrust(undefined)).toEqual({});
   });
 
-  it('trusts the given CA on every connection of one agent, beside the system CAs', async () => {
+  it('trusts the given CA on every connection of one agent', async () => {
     const agent = new Agent({ connect: tlsTrust(ours.caCert), pipelining: 0 });
     try {
       const before = handshakes;
@@ -63,7 +63,7 @@ describe('tlsTrust', () => {
     }
   });
 
-  it('AdobeHttpTransport trusts its CA alone, and refuses another', async () => {
+  it('AdobeHttpTransport trusts its CA, and refuses a server another CA signed', async () => {
     const trusting = new AdobeHttpTransport({ caCert: ours.caCert });
     const other = new AdobeHttpTransport({ caCert: theirs.caCert });
     try {
